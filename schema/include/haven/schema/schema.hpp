@@ -1,0 +1,101 @@
+#pragma once
+// The declarative schema: record types, their fields and cross-field rules,
+// loaded from haven.schema.json. An immutable value once loaded: safe to
+// share between threads by const reference or shared_ptr<const schema>.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <haven/schema/result.hpp>
+#include <haven/schema/value.hpp>
+
+namespace haven {
+
+enum class field_kind { date, integer, code, code_set, boolean, country, pseudonym };
+
+// One field of a record type.
+struct field_def {
+  std::string key;
+  field_kind kind = field_kind::code;
+  bool required = false;
+  std::optional<std::int64_t> min, max;  // integer bounds, inclusive
+  std::vector<std::string> codes;        // code, code_set and country
+  value default_value;                   // applied on add when the field is not given
+
+  bool is_set() const { return kind == field_kind::code_set; }
+  bool has_code(std::string_view c) const;
+  // Parses what a user typed (or a JSON scalar rendered as text) into a value
+  // of this field; an empty text is null. Sets are comma-separated codes.
+  // On error returns the reason, e.g. "must be one of: vic, logatec, ...".
+  result<value> parse(std::string_view text) const;
+};
+
+// A field computed from others, e.g. care_days = max(min, to - from) in days,
+// defined only when both dates are set.
+struct derived_def {
+  std::string key;
+  std::string from, to;
+  std::int64_t min = 0;
+};
+
+// A cross-field rule. It applies when every `when` field holds one of the
+// listed codes; then each check must hold.
+struct rule_def {
+  std::vector<std::pair<std::string, std::vector<std::string>>> when;
+  std::vector<std::string> require;  // fields that must be set
+  std::vector<std::string> forbid;   // fields that must be empty
+  std::vector<std::pair<std::string, std::int64_t>> equals;  // integer field == n (if set)
+  std::vector<std::pair<std::string, std::int64_t>> max;     // field or derived <= n (if set)
+  std::optional<std::pair<std::string, std::string>> not_before;  // first >= second (if both set)
+};
+
+class record_type {
+ public:
+  std::string name;
+  std::string title;
+  std::vector<field_def> fields;  // in schema order
+  std::vector<derived_def> derived;
+  std::vector<rule_def> rules;
+
+  // nullptr if the type has no such field.
+  const field_def* field(std::string_view key) const;
+  // The derived value `key` of these fields, or nullopt when undefined.
+  std::optional<std::int64_t> derive(std::string_view key, const field_map& fields) const;
+  // Every problem with a complete record of this type: unknown fields, wrong
+  // kinds, missing required fields, out-of-range values, broken rules.
+  // Empty means valid.
+  std::vector<field_issue> validate(const field_map& fields) const;
+};
+
+class schema {
+ public:
+  // Parses and checks a schema document. Errors are errc::schema and say
+  // where the document is wrong.
+  static result<std::shared_ptr<const schema>> parse(std::string_view json_text);
+  static result<std::shared_ptr<const schema>> load(const std::filesystem::path& file);
+
+  std::int64_t version() const { return version_; }
+  // The document this schema was parsed from, verbatim.
+  const std::string& source() const { return source_; }
+  const std::vector<record_type>& types() const { return types_; }
+  // nullptr if no such type.
+  const record_type* type(std::string_view name) const;
+
+ private:
+  std::int64_t version_ = 0;
+  std::string source_;
+  std::vector<record_type> types_;
+};
+
+// A team code: 1-32 characters of [a-z0-9-], starting with a letter or digit.
+bool valid_team(std::string_view team);
+// A person pseudonym: 6-64 characters of [A-Za-z0-9-].
+bool valid_pseudonym(std::string_view code);
+
+}  // namespace haven

@@ -1,0 +1,428 @@
+#include <haven/schema/schema.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+namespace haven {
+namespace json = boost::json;
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+[[noreturn]] void bad_schema(const std::string& where, const std::string& what) {
+  throw failure(errc::schema, "schema: " + where + ": " + what);
+}
+
+// Reads a JSON document's members with errors that name the path.
+class reader {
+ public:
+  reader(const json::value& v, std::string path) : v_(v), path_(std::move(path)) {}
+
+  const json::object& object() const {
+    if (!v_.is_object()) bad_schema(path_, "expected an object");
+    return v_.get_object();
+  }
+  const json::value* find(std::string_view key) const { return object().if_contains(key); }
+  reader at(std::string_view key) const {
+    const json::value* v = find(key);
+    if (!v) bad_schema(path_, "missing \"" + std::string(key) + "\"");
+    return reader(*v, path_ + "." + std::string(key));
+  }
+  std::string string() const {
+    if (!v_.is_string()) bad_schema(path_, "expected a string");
+    return std::string(v_.get_string());
+  }
+  std::int64_t integer() const {
+    if (!v_.is_int64()) bad_schema(path_, "expected an integer");
+    return v_.get_int64();
+  }
+  bool boolean() const {
+    if (!v_.is_bool()) bad_schema(path_, "expected true or false");
+    return v_.get_bool();
+  }
+  std::vector<std::string> strings() const {
+    if (!v_.is_array()) bad_schema(path_, "expected an array of strings");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < v_.get_array().size(); ++i)
+      out.push_back(reader(v_.get_array()[i], path_ + "[" + std::to_string(i) + "]").string());
+    return out;
+  }
+  const std::string& path() const { return path_; }
+  const json::value& raw() const { return v_; }
+
+ private:
+  const json::value& v_;
+  std::string path_;
+};
+
+bool is_code(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+  });
+}
+
+field_kind kind_of(const reader& r) {
+  const std::string t = r.string();
+  if (t == "date") return field_kind::date;
+  if (t == "integer") return field_kind::integer;
+  if (t == "code") return field_kind::code;
+  if (t == "set") return field_kind::code_set;
+  if (t == "boolean") return field_kind::boolean;
+  if (t == "country") return field_kind::country;
+  if (t == "pseudonym") return field_kind::pseudonym;
+  bad_schema(r.path(),
+             "unknown field type \"" + t +
+                 "\" (use date, integer, code, set, boolean, country or pseudonym)");
+}
+
+std::vector<std::string> checked_codes(const reader& r) {
+  auto codes = r.strings();
+  if (codes.empty()) bad_schema(r.path(), "needs at least one code");
+  for (const auto& c : codes)
+    if (!is_code(c)) bad_schema(r.path(), "\"" + c + "\" is not a code ([A-Za-z0-9_-], 1-64)");
+  auto sorted = codes;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+    bad_schema(r.path(), "lists a code twice");
+  return codes;
+}
+
+field_def parse_field(const std::string& key, const reader& r, const json::object& code_lists) {
+  field_def f;
+  f.key = key;
+  if (!is_code(key) || key.front() == '_')
+    bad_schema(r.path(), "field keys are codes and may not start with _");
+  f.kind = kind_of(r.at("type"));
+  if (auto* v = r.find("required")) f.required = reader(*v, r.path() + ".required").boolean();
+  if (auto* v = r.find("min")) f.min = reader(*v, r.path() + ".min").integer();
+  if (auto* v = r.find("max")) f.max = reader(*v, r.path() + ".max").integer();
+  if ((f.min || f.max) && f.kind != field_kind::integer)
+    bad_schema(r.path(), "min and max apply to integer fields only");
+  switch (f.kind) {
+    case field_kind::code:
+    case field_kind::code_set:
+      f.codes = checked_codes(r.at("codes"));
+      break;
+    case field_kind::country: {
+      const json::value* list = code_lists.if_contains("country");
+      if (!list) bad_schema(r.path(), "type country needs code_lists.country");
+      f.codes = checked_codes(reader(*list, "code_lists.country"));
+      break;
+    }
+    default:
+      if (r.find("codes")) bad_schema(r.path(), "codes apply to code, set and country fields");
+  }
+  if (auto* v = r.find("default")) {
+    const json::value& d = *v;
+    std::string text = d.is_string() ? std::string(d.get_string()) : json::serialize(d);
+    auto parsed = f.parse(text);
+    if (!parsed) bad_schema(r.path() + ".default", parsed.err().message);
+    f.default_value = std::move(parsed).value();
+  }
+  return f;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> int_map(const reader& r) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (const auto& [k, v] : r.object())
+    out.emplace_back(k, reader(v, r.path() + "." + std::string(k)).integer());
+  return out;
+}
+
+rule_def parse_rule(const reader& r, const record_type& t) {
+  rule_def rule;
+  auto known = [&](const std::string& key, const std::string& where, bool derived_ok) {
+    const bool is_derived = std::any_of(t.derived.begin(), t.derived.end(),
+                                        [&](const derived_def& d) { return d.key == key; });
+    if (!t.field(key) && !(derived_ok && is_derived))
+      bad_schema(where, "names unknown field \"" + key + "\"");
+  };
+  for (const auto& [k, v] : r.object()) {
+    const reader m(v, r.path() + "." + std::string(k));
+    if (k == "when") {
+      for (const auto& [field, codes] : m.object()) {
+        known(std::string(field), m.path(), false);
+        rule.when.emplace_back(field, reader(codes, m.path() + "." + std::string(field)).strings());
+      }
+    } else if (k == "require" || k == "forbid") {
+      auto fields = m.strings();
+      for (const auto& f : fields) known(f, m.path(), false);
+      (k == "require" ? rule.require : rule.forbid) = std::move(fields);
+    } else if (k == "equals" || k == "max") {
+      auto pairs = int_map(m);
+      for (const auto& p : pairs) known(p.first, m.path(), k == "max");
+      (k == "equals" ? rule.equals : rule.max) = std::move(pairs);
+    } else if (k == "not_before") {
+      auto fields = m.strings();
+      if (fields.size() != 2) bad_schema(m.path(), "needs two date fields [later, earlier]");
+      for (const auto& f : fields) known(f, m.path(), false);
+      rule.not_before.emplace(fields[0], fields[1]);
+    } else {
+      bad_schema(m.path(), "unknown rule part (use when, require, forbid, equals, max, not_before)");
+    }
+  }
+  return rule;
+}
+
+record_type parse_type(const std::string& name, const reader& r, const json::object& code_lists) {
+  record_type t;
+  t.name = name;
+  if (!is_code(name)) bad_schema(r.path(), "record type names are codes");
+  if (auto* v = r.find("title")) t.title = reader(*v, r.path() + ".title").string();
+  const reader fields = r.at("fields");
+  for (const auto& [key, def] : fields.object())
+    t.fields.push_back(parse_field(std::string(key), reader(def, fields.path() + "." + std::string(key)), code_lists));
+  if (t.fields.empty()) bad_schema(fields.path(), "a record type needs at least one field");
+  if (auto* v = r.find("derived")) {
+    const reader derived(*v, r.path() + ".derived");
+    for (const auto& [key, def] : derived.object()) {
+      const reader d(def, derived.path() + "." + std::string(key));
+      derived_def dd;
+      dd.key = key;
+      auto between = d.at("days_between").strings();
+      if (between.size() != 2) bad_schema(d.path(), "days_between needs [from, to]");
+      for (const auto& f : between) {
+        const field_def* fd = t.field(f);
+        if (!fd || fd->kind != field_kind::date)
+          bad_schema(d.path(), "days_between names \"" + f + "\", which is not a date field");
+      }
+      dd.from = between[0];
+      dd.to = between[1];
+      if (auto* m = d.find("min")) dd.min = reader(*m, d.path() + ".min").integer();
+      if (t.field(dd.key)) bad_schema(d.path(), "a derived field may not share a stored field's key");
+      t.derived.push_back(std::move(dd));
+    }
+  }
+  if (auto* v = r.find("rules")) {
+    const reader rules(*v, r.path() + ".rules");
+    if (!v->is_array()) bad_schema(rules.path(), "expected an array");
+    for (std::size_t i = 0; i < v->get_array().size(); ++i)
+      t.rules.push_back(parse_rule(reader(v->get_array()[i], rules.path() + "[" + std::to_string(i) + "]"), t));
+  }
+  return t;
+}
+
+bool holds_kind(const field_def& f, const value& v) {
+  switch (f.kind) {
+    case field_kind::date: return std::holds_alternative<date>(v);
+    case field_kind::integer: return std::holds_alternative<std::int64_t>(v);
+    case field_kind::boolean: return std::holds_alternative<bool>(v);
+    case field_kind::code_set: return std::holds_alternative<code_set>(v);
+    default: return std::holds_alternative<std::string>(v);
+  }
+}
+
+}  // namespace
+
+bool valid_team(std::string_view team) {
+  return !team.empty() && team.size() <= 32 && team.front() != '-' &&
+         std::all_of(team.begin(), team.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
+}
+
+bool valid_pseudonym(std::string_view code) {
+  return code.size() >= 6 && code.size() <= 64 && std::all_of(code.begin(), code.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-';
+         });
+}
+
+bool field_def::has_code(std::string_view c) const {
+  return std::find(codes.begin(), codes.end(), c) != codes.end();
+}
+
+result<value> field_def::parse(std::string_view text) const {
+  auto invalid = [](std::string msg) { return error{errc::invalid_input, std::move(msg), {}}; };
+  auto quoted = [](std::string_view s) { return "\"" + std::string(s) + "\""; };
+  if (text.empty()) return value{};
+  switch (kind) {
+    case field_kind::date:
+      if (auto d = parse_date(text)) return value{*d};
+      return invalid("must be a date YYYY-MM-DD (got " + quoted(text) + ")");
+    case field_kind::integer: {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (ec != std::errc{} || end != text.data() + text.size())
+        return invalid("must be a whole number (got " + quoted(text) + ")");
+      if (min && n < *min) return invalid("must be at least " + std::to_string(*min) + " (got " + std::string(text) + ")");
+      if (max && n > *max) return invalid("must be at most " + std::to_string(*max) + " (got " + std::string(text) + ")");
+      return value{n};
+    }
+    case field_kind::boolean:
+      if (text == "true" || text == "yes" || text == "1") return value{true};
+      if (text == "false" || text == "no" || text == "0") return value{false};
+      return invalid("must be true or false (got " + quoted(text) + ")");
+    case field_kind::code:
+      if (has_code(text)) return value{std::string(text)};
+      return invalid("must be one of: " + join(codes) + " (got " + quoted(text) + ")");
+    case field_kind::country: {
+      std::string upper(text);
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (has_code(upper)) return value{upper};
+      return invalid("must be an ISO 3166-1 alpha-2 country code such as SI or UA, or XX for unknown or stateless (got " + quoted(text) + ")");
+    }
+    case field_kind::pseudonym:
+      if (valid_pseudonym(text)) return value{std::string(text)};
+      return invalid("must be a pseudonym code of 6-64 letters, digits or '-' (got " + std::to_string(text.size()) + " characters); never a name");
+    case field_kind::code_set: {
+      code_set out;
+      std::size_t start = 0;
+      while (start <= text.size()) {
+        std::size_t comma = text.find(',', start);
+        if (comma == std::string_view::npos) comma = text.size();
+        std::string_view element = text.substr(start, comma - start);
+        while (!element.empty() && element.front() == ' ') element.remove_prefix(1);
+        while (!element.empty() && element.back() == ' ') element.remove_suffix(1);
+        if (!element.empty()) {
+          if (!has_code(element))
+            return invalid("must be codes from: " + join(codes) + " (got " + quoted(element) + ")");
+          out.emplace(element);
+        }
+        start = comma + 1;
+      }
+      return value{std::move(out)};
+    }
+  }
+  return invalid("unsupported field type");
+}
+
+const field_def* record_type::field(std::string_view key) const {
+  for (const auto& f : fields)
+    if (f.key == key) return &f;
+  return nullptr;
+}
+
+std::optional<std::int64_t> record_type::derive(std::string_view key, const field_map& values) const {
+  for (const auto& d : derived) {
+    if (d.key != key) continue;
+    auto from = values.find(d.from), to = values.find(d.to);
+    if (from == values.end() || to == values.end()) return std::nullopt;
+    const date* a = std::get_if<date>(&from->second);
+    const date* b = std::get_if<date>(&to->second);
+    if (!a || !b) return std::nullopt;
+    return std::max<std::int64_t>(d.min, std::int64_t{b->days} - a->days);
+  }
+  return std::nullopt;
+}
+
+std::vector<field_issue> record_type::validate(const field_map& values) const {
+  std::vector<field_issue> issues;
+  auto set = [&](const std::string& key) {
+    auto it = values.find(key);
+    return it != values.end() && !is_null(it->second) &&
+           !(std::holds_alternative<code_set>(it->second) && std::get<code_set>(it->second).empty());
+  };
+  for (const auto& [key, v] : values) {
+    const field_def* f = field(key);
+    if (!f) {
+      std::vector<std::string> keys;
+      for (const auto& fd : fields) keys.push_back(fd.key);
+      issues.push_back({key, "is not a field of " + name + " (fields: " + join(keys) + ")"});
+      continue;
+    }
+    if (is_null(v)) continue;
+    if (!holds_kind(*f, v)) {
+      issues.push_back({key, "holds a value of the wrong type"});
+      continue;
+    }
+    // Re-parse the text form: one place holds the range and code checks.
+    if (auto parsed = f->parse(to_text(v)); !parsed) issues.push_back({key, parsed.err().message});
+  }
+  for (const auto& f : fields)
+    if (f.required && !set(f.key)) issues.push_back({f.key, "is required for " + name});
+
+  for (const auto& rule : rules) {
+    std::string condition;
+    bool applies = true;
+    for (const auto& [key, codes] : rule.when) {
+      auto it = values.find(key);
+      const std::string* code = it == values.end() ? nullptr : std::get_if<std::string>(&it->second);
+      if (!code || std::find(codes.begin(), codes.end(), *code) == codes.end()) applies = false;
+      else condition += (condition.empty() ? " when " : " and ") + key + " is " + *code;
+    }
+    if (!applies) continue;
+    for (const auto& key : rule.require)
+      if (!set(key)) issues.push_back({key, "is required" + condition});
+    for (const auto& key : rule.forbid)
+      if (set(key)) issues.push_back({key, "must be empty" + condition});
+    for (const auto& [key, n] : rule.equals) {
+      auto it = values.find(key);
+      const auto* i = it == values.end() ? nullptr : std::get_if<std::int64_t>(&it->second);
+      if (i && *i != n)
+        issues.push_back({key, "must be " + std::to_string(n) + condition + " (got " + std::to_string(*i) + ")"});
+    }
+    for (const auto& [key, n] : rule.max) {
+      std::optional<std::int64_t> actual = derive(key, values);
+      if (auto it = values.find(key); !actual && it != values.end())
+        if (auto* i = std::get_if<std::int64_t>(&it->second)) actual = *i;
+      if (actual && *actual > n)
+        issues.push_back({key, "must be at most " + std::to_string(n) + condition + " (got " + std::to_string(*actual) + ")"});
+    }
+    if (rule.not_before) {
+      const auto& [later, earlier] = *rule.not_before;
+      auto l = values.find(later), e = values.find(earlier);
+      const date* ld = l == values.end() ? nullptr : std::get_if<date>(&l->second);
+      const date* ed = e == values.end() ? nullptr : std::get_if<date>(&e->second);
+      if (ld && ed && *ld < *ed)
+        issues.push_back({later, "must not be before " + earlier + " (" + to_string(*ld) + " < " + to_string(*ed) + ")"});
+    }
+  }
+  return issues;
+}
+
+result<std::shared_ptr<const schema>> schema::parse(std::string_view text) {
+  return capture([&] {
+    boost::system::error_code ec;
+    json::value doc = json::parse(text, ec);
+    if (ec) throw failure(errc::schema, "schema: not valid JSON: " + ec.message());
+    const reader root(doc, "schema");
+    auto s = std::make_shared<schema>();
+    s->source_ = std::string(text);
+    s->version_ = root.at("version").integer();
+    if (s->version_ < 1) bad_schema("schema.version", "must be 1 or more");
+    json::object no_lists;
+    const json::object* lists = &no_lists;
+    if (auto* v = root.find("code_lists")) lists = &reader(*v, "schema.code_lists").object();
+    const reader types = root.at("record_types");
+    for (const auto& [name, def] : types.object())
+      s->types_.push_back(parse_type(std::string(name), reader(def, "schema.record_types." + std::string(name)), *lists));
+    if (s->types_.empty()) bad_schema("schema.record_types", "declares no record type");
+    return std::shared_ptr<const schema>(std::move(s));
+  });
+}
+
+result<std::shared_ptr<const schema>> schema::load(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return error{errc::not_found, "cannot read schema file " + file.string(), {}};
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto parsed = parse(text.str());
+  if (!parsed) {
+    error e = parsed.err();
+    e.message = file.string() + ": " + e.message;
+    return e;
+  }
+  return parsed;
+}
+
+const record_type* schema::type(std::string_view name) const {
+  for (const auto& t : types_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+}  // namespace haven

@@ -1,0 +1,98 @@
+#pragma once
+// The sync protocol's messages and their binary frames (Cereal portable
+// binary behind a one-byte message tag). decode() checks every length and
+// count against `frame_limits` and against the bytes left in the frame before
+// it allocates, so a hostile frame can neither make it allocate much nor loop.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <haven/schema/result.hpp>
+#include <haven/sync/change.hpp>
+
+namespace haven::sync {
+
+inline constexpr std::uint32_t protocol_version = 1;
+
+struct frame_limits {
+  std::size_t max_frame_bytes = 4 << 20;
+  std::size_t max_records = 2000;         // record_changes in one batch
+  std::size_t max_cells_per_record = 512;
+  std::size_t max_key_bytes = 128;        // field keys, types, teams, codes
+  std::size_t max_text_bytes = 256;       // device ids, error messages, proofs
+  std::size_t max_schema_bytes = 1 << 20;
+};
+
+// Device -> server, first frame of a session.
+struct hello {
+  std::uint32_t version = protocol_version;
+  std::string device_id;
+  node_id node = 0;
+  std::int64_t schema_version = 0;
+  std::uint64_t acked_seq = 0;   // highest local seq the device knows the server has
+  std::uint64_t pulled_seq = 0;  // server log position the device has pulled up to
+  std::string proof;             // identity proof; empty until enrollment exists
+  bool operator==(const hello&) const = default;
+};
+
+// Server -> device, reply to hello.
+struct welcome {
+  std::uint32_t version = protocol_version;
+  std::int64_t schema_version = 0;
+  std::string schema_json;
+  hlc server_time;
+  std::uint64_t acked_seq = 0;  // highest local seq of this device the server has committed
+  bool operator==(const welcome&) const = default;
+};
+
+// Device -> server: local changes up to local sequence number last_seq.
+struct push_batch {
+  std::uint64_t last_seq = 0;
+  std::vector<record_change> changes;
+  bool operator==(const push_batch&) const = default;
+};
+
+// Server -> device: everything up to acked_seq is durably committed.
+struct push_ack {
+  std::uint64_t acked_seq = 0;
+  bool operator==(const push_ack&) const = default;
+};
+
+// Device -> server: send the team's changes after server position `since`.
+struct pull_request {
+  std::uint64_t since = 0;
+  std::uint32_t max_records = 0;
+  bool operator==(const pull_request&) const = default;
+};
+
+// Server -> device: changes up to server position up_to; more = not caught up yet.
+struct change_batch {
+  std::uint64_t up_to = 0;
+  bool more = false;
+  std::vector<record_change> changes;
+  bool operator==(const change_batch&) const = default;
+};
+
+// Either side: the session ends after this frame.
+struct error_frame {
+  std::uint16_t code = 0;  // an haven::errc value
+  std::string message;
+  bool operator==(const error_frame&) const = default;
+};
+
+using message = std::variant<hello, welcome, push_batch, push_ack, pull_request, change_batch, error_frame>;
+
+// The frame for a message. Throws haven::failure (errc::protocol) if the
+// message breaks `limits` (a too long string, too many cells, a code_set value):
+// a peer would refuse such a frame.
+std::string encode(const message& m, const frame_limits& limits = {});
+
+// The message in a frame, or errc::protocol saying what is wrong with it:
+// too large, unknown tag, truncated, a count or length over its limit, a bad
+// value kind, trailing bytes. Never throws.
+result<message> decode(std::string_view frame, const frame_limits& limits = {});
+
+}  // namespace haven::sync

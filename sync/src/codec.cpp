@@ -1,0 +1,264 @@
+// Frame encoding and bounded decoding of protocol messages with Cereal.
+#include <haven/sync/protocol.hpp>
+
+#include <istream>
+#include <ostream>
+#include <sstream>
+#include <streambuf>
+
+#include <cereal/archives/portable_binary.hpp>
+
+namespace haven::sync {
+namespace {
+
+[[noreturn]] void bad_frame(const std::string& what) { throw failure(errc::protocol, what); }
+
+// An input buffer over the frame that knows how many bytes are left.
+class frame_buf : public std::streambuf {
+ public:
+  explicit frame_buf(std::string_view bytes) {
+    char* p = const_cast<char*>(bytes.data());  // only ever read
+    setg(p, p, p + bytes.size());
+  }
+  std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
+};
+
+struct codec_context {
+  const frame_limits& limits;
+  const frame_buf* in = nullptr;  // null while encoding
+};
+// Cereal archives that carry the codec context to the nested (de)serializers.
+template <class Base>
+class archive_with_context : public Base {
+ public:
+  template <class Stream>
+  archive_with_context(const codec_context& ctx, Stream& stream) : Base(stream), ctx_(ctx) {}
+  const codec_context& ctx() const { return ctx_; }
+
+ private:
+  const codec_context& ctx_;
+};
+using out_archive = archive_with_context<cereal::PortableBinaryOutputArchive>;
+using in_archive = archive_with_context<cereal::PortableBinaryInputArchive>;
+
+// Cereal hands nested serializers the base archive; the context is on ours.
+template <class Archive>
+const codec_context& context(Archive& ar) {
+  if constexpr (Archive::is_loading::value)
+    return dynamic_cast<const in_archive&>(ar).ctx();
+  else
+    return dynamic_cast<const out_archive&>(ar).ctx();
+}
+
+// Checks a length or count read from (or about to be written to) a frame:
+// at most `limit`, and when reading, no more than the bytes left in the frame
+// allow at `min_bytes` per element. Throws before anything is allocated.
+void check_count(const codec_context& ctx, std::uint64_t n, std::size_t limit,
+                 std::size_t min_bytes, const char* what) {
+  if (n > limit)
+    bad_frame(std::string(what) + " has " + std::to_string(n) + " elements, over the limit of " +
+              std::to_string(limit));
+  if (ctx.in && n * min_bytes > ctx.in->remaining())
+    bad_frame(std::string("truncated frame: ") + what + " claims " + std::to_string(n) +
+              " elements but only " + std::to_string(ctx.in->remaining()) + " bytes are left");
+}
+
+enum class bound { key, text, schema };
+
+std::size_t limit_of(const frame_limits& l, bound b) {
+  switch (b) {
+    case bound::key: return l.max_key_bytes;
+    case bound::text: return l.max_text_bytes;
+    case bound::schema: return l.max_schema_bytes;
+  }
+  return 0;
+}
+
+// A string with a length limit.
+struct bounded_string {
+  std::string& s;
+  bound b;
+
+  template <class A>
+  void save(A& ar) const {
+    check_count(context(ar), s.size(), limit_of(context(ar).limits, b), 1, "a string");
+    ar(cereal::make_size_tag(static_cast<cereal::size_type>(s.size())));
+    ar(cereal::binary_data(s.data(), s.size()));
+  }
+  template <class A>
+  void load(A& ar) {
+    cereal::size_type n = 0;
+    ar(cereal::make_size_tag(n));
+    check_count(context(ar), n, limit_of(context(ar).limits, b), 1, "a string");
+    s.resize(static_cast<std::size_t>(n));
+    ar(cereal::binary_data(s.data(), s.size()));
+  }
+};
+
+// A vector with a count limit; min_bytes is the least an element can take.
+template <class T>
+struct bounded_vector {
+  std::vector<T>& v;
+  std::size_t frame_limits::*limit;
+  std::size_t min_bytes;
+  const char* what;
+
+  template <class A>
+  void save(A& ar) const {
+    check_count(context(ar), v.size(), context(ar).limits.*limit, min_bytes, what);
+    ar(cereal::make_size_tag(static_cast<cereal::size_type>(v.size())));
+    for (const T& element : v) ar(element);
+  }
+  template <class A>
+  void load(A& ar) {
+    cereal::size_type n = 0;
+    ar(cereal::make_size_tag(n));
+    check_count(context(ar), n, context(ar).limits.*limit, min_bytes, what);
+    v.resize(static_cast<std::size_t>(n));
+    for (T& element : v) ar(element);
+  }
+};
+
+// A boolean as one byte that must be 0 or 1.
+struct strict_bool {
+  bool& b;
+  template <class A>
+  void save(A& ar) const {
+    ar(static_cast<std::uint8_t>(b ? 1 : 0));
+  }
+  template <class A>
+  void load(A& ar) {
+    std::uint8_t byte = 0;
+    ar(byte);
+    if (byte > 1) bad_frame("a boolean byte is " + std::to_string(byte) + ", not 0 or 1");
+    b = byte == 1;
+  }
+};
+
+enum class value_kind : std::uint8_t { null = 0, integer = 1, code = 2, date = 3, boolean = 4 };
+
+// A cell value: a kind byte, then its payload.
+struct value_io {
+  value& v;
+
+  template <class A>
+  void save(A& ar) const {
+    std::visit(
+        [&](auto& x) {
+          using X = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<X, std::monostate>) {
+            ar(value_kind::null);
+          } else if constexpr (std::is_same_v<X, std::int64_t>) {
+            ar(value_kind::integer, x);
+          } else if constexpr (std::is_same_v<X, std::string>) {
+            ar(value_kind::code, bounded_string{x, bound::key});
+          } else if constexpr (std::is_same_v<X, date>) {
+            ar(value_kind::date, x.days);
+          } else if constexpr (std::is_same_v<X, bool>) {
+            ar(value_kind::boolean, strict_bool{x});
+          } else {
+            bad_frame("a set value cannot be sent as one cell");
+          }
+        },
+        v);
+  }
+  template <class A>
+  void load(A& ar) {
+    std::uint8_t kind = 0;
+    ar(kind);
+    switch (static_cast<value_kind>(kind)) {
+      case value_kind::null: v = std::monostate{}; return;
+      case value_kind::integer: { std::int64_t i = 0; ar(i); v = i; return; }
+      case value_kind::code: { std::string s; ar(bounded_string{s, bound::key}); v = std::move(s); return; }
+      case value_kind::date: { date d; ar(d.days); v = d; return; }
+      case value_kind::boolean: { bool b = false; ar(strict_bool{b}); v = b; return; }
+    }
+    bad_frame("unknown value kind " + std::to_string(kind));
+  }
+};
+
+}  // namespace
+
+// Cereal finds these by argument-dependent lookup.
+template <class A> void serialize(A& ar, hlc& h) { ar(h.packed); }
+template <class A> void serialize(A& ar, record_id& id) { ar(cereal::binary_data(id.bytes.data(), id.bytes.size())); }
+template <class A> void serialize(A& ar, stamp& s) { ar(s.time, s.node); }
+template <class A> void serialize(A& ar, cell& c) {
+  ar(bounded_string{c.key, bound::key}, value_io{c.val}, c.at);
+}
+template <class A> void serialize(A& ar, record_change& r) {
+  // A cell takes at least 1 (key length) + 1 (kind) + 16 (stamp) bytes.
+  ar(r.id, bounded_string{r.type, bound::key}, bounded_string{r.team, bound::key},
+     bounded_vector<cell>{r.cells, &frame_limits::max_cells_per_record, 18, "a record's cells"});
+}
+// A record change takes at least 16 (id) + 3 (lengths) bytes.
+template <class A> void serialize(A& ar, hello& m) {
+  ar(m.version, bounded_string{m.device_id, bound::text}, m.node, m.schema_version, m.acked_seq,
+     m.pulled_seq, bounded_string{m.proof, bound::text});
+}
+template <class A> void serialize(A& ar, welcome& m) {
+  ar(m.version, m.schema_version, bounded_string{m.schema_json, bound::schema}, m.server_time, m.acked_seq);
+}
+template <class A> void serialize(A& ar, push_batch& m) {
+  ar(m.last_seq, bounded_vector<record_change>{m.changes, &frame_limits::max_records, 19, "a batch"});
+}
+template <class A> void serialize(A& ar, push_ack& m) { ar(m.acked_seq); }
+template <class A> void serialize(A& ar, pull_request& m) { ar(m.since, m.max_records); }
+template <class A> void serialize(A& ar, change_batch& m) {
+  ar(m.up_to, strict_bool{m.more},
+     bounded_vector<record_change>{m.changes, &frame_limits::max_records, 19, "a batch"});
+}
+template <class A> void serialize(A& ar, error_frame& m) {
+  ar(m.code, bounded_string{m.message, bound::text});
+}
+
+std::string encode(const message& m, const frame_limits& limits) {
+  std::ostringstream out;
+  out.put(static_cast<char>(m.index()));
+  {
+    codec_context ctx{limits, nullptr};
+    out_archive ar(ctx, out);
+    std::visit([&](const auto& body) { ar(body); }, m);
+  }
+  std::string frame = std::move(out).str();
+  if (frame.size() > limits.max_frame_bytes)
+    bad_frame("frame of " + std::to_string(frame.size()) + " bytes is over the limit of " +
+              std::to_string(limits.max_frame_bytes) + "; send smaller batches");
+  return frame;
+}
+
+namespace {
+template <std::size_t I = 0>
+message default_message(std::size_t index) {
+  if constexpr (I < std::variant_size_v<message>) {
+    if (index == I) return message{std::in_place_index<I>};
+    return default_message<I + 1>(index);
+  } else {
+    bad_frame("unknown message tag " + std::to_string(index));
+  }
+}
+}  // namespace
+
+result<message> decode(std::string_view frame, const frame_limits& limits) {
+  return capture([&]() -> message {
+    if (frame.empty()) bad_frame("empty frame");
+    if (frame.size() > limits.max_frame_bytes)
+      bad_frame("frame of " + std::to_string(frame.size()) + " bytes is over the limit of " +
+                std::to_string(limits.max_frame_bytes));
+    message m = default_message(static_cast<unsigned char>(frame.front()));
+    frame_buf buf(frame.substr(1));
+    std::istream in(&buf);
+    codec_context ctx{limits, &buf};
+    try {
+      in_archive ar(ctx, in);
+      std::visit([&](auto& body) { ar(body); }, m);
+    } catch (const cereal::Exception&) {
+      bad_frame("truncated frame: it ends inside a message");
+    }
+    if (buf.remaining() != 0)
+      bad_frame(std::to_string(buf.remaining()) + " unexpected bytes after the message");
+    return m;
+  });
+}
+
+}  // namespace haven::sync
