@@ -419,6 +419,11 @@ result<std::shared_ptr<const schema>> schema::load(const std::filesystem::path& 
   return parsed;
 }
 
+std::shared_ptr<const schema> schema::builtin() {
+  static const std::shared_ptr<const schema> shipped = unwrap(parse(builtin_source()));
+  return shipped;
+}
+
 const record_type* schema::type(std::string_view name) const {
   for (const auto& t : types_)
     if (t.name == name) return &t;

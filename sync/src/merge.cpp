@@ -20,6 +20,18 @@ void merge_stats::add(cell_outcome o) {
   }
 }
 
+merge_decision decide(const cell& incoming, const cell* current, bool record_deleted) noexcept {
+  if (is_deletion(incoming)) {
+    if (!record_deleted) return {cell_outcome::applied, true};
+    // Already deleted: converge on the greatest deletion stamp.
+    if (!current || supersedes(incoming, *current)) return {cell_outcome::applied, false};
+    return {cell_outcome::superseded, false};
+  }
+  if (record_deleted || incoming.key == deleted_key) return {cell_outcome::discarded, false};
+  if (!current || supersedes(incoming, *current)) return {cell_outcome::applied, false};
+  return {cell_outcome::superseded, false};
+}
+
 merge_stats memory_replica::apply(const record_change& change) {
   merge_stats stats;
   auto [it, created] = records_.try_emplace(change.id);
@@ -30,33 +42,15 @@ merge_stats memory_replica::apply(const record_change& change) {
     stats.record_created = true;
   }
   for (const cell& c : change.cells) {
-    if (is_deletion(c)) {
-      auto current = rec.cells.find(c.key);
-      const bool newer = current == rec.cells.end() || !rec.deleted || supersedes(c, current->second);
-      if (!rec.deleted) stats.record_deleted = true;
+    auto current = rec.cells.find(c.key);
+    const merge_decision d = decide(c, current == rec.cells.end() ? nullptr : &current->second, rec.deleted);
+    stats.add(d.outcome);
+    if (d.erase_record) {
+      rec.cells.clear();
       rec.deleted = true;
-      if (newer) {
-        rec.cells.clear();
-        rec.cells.emplace(c.key, c);
-        stats.add(cell_outcome::applied);
-      } else {
-        stats.add(cell_outcome::superseded);
-      }
-      continue;
+      stats.record_deleted = true;
     }
-    if (rec.deleted || c.key == deleted_key) {  // "_deleted = false" is never valid
-      stats.add(cell_outcome::discarded);
-      continue;
-    }
-    auto [current, inserted] = rec.cells.try_emplace(c.key, c);
-    if (inserted) {
-      stats.add(cell_outcome::applied);
-    } else if (supersedes(c, current->second)) {
-      current->second = c;
-      stats.add(cell_outcome::applied);
-    } else {
-      stats.add(cell_outcome::superseded);
-    }
+    if (d.outcome == cell_outcome::applied) rec.cells.insert_or_assign(c.key, c);
   }
   return stats;
 }

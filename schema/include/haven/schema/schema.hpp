@@ -79,6 +79,9 @@ class schema {
   // where the document is wrong.
   static result<std::shared_ptr<const schema>> parse(std::string_view json_text);
   static result<std::shared_ptr<const schema>> load(const std::filesystem::path& file);
+  // The schema this build ships (schema/haven.schema.json at build time).
+  static std::string_view builtin_source();
+  static std::shared_ptr<const schema> builtin();
 
   std::int64_t version() const { return version_; }
   // The document this schema was parsed from, verbatim.

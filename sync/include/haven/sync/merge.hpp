@@ -24,6 +24,15 @@ enum class cell_outcome {
   discarded,   // the record is deleted; the cell's value is dropped
 };
 
+// The merge rule for one incoming cell, given the cell the replica holds at
+// the same key (nullptr if none) and whether the record is deleted. When
+// erase_record is set the replica drops every other cell of the record.
+struct merge_decision {
+  cell_outcome outcome;
+  bool erase_record = false;
+};
+merge_decision decide(const cell& incoming, const cell* current, bool record_deleted) noexcept;
+
 // What merging one record_change did; counts per outcome.
 struct merge_stats {
   std::size_t applied = 0, superseded = 0, discarded = 0;

@@ -1,0 +1,133 @@
+#pragma once
+// The device's local store: records as merged cells in SQLite (WAL), the
+// outbox of local changes, the sync cursors, the node id and its HLC.
+// Every write is one transaction: cells, outbox stamps and the clock move
+// together or not at all.
+//
+// A store owns one SQLite connection and is not thread-safe: use it from one
+// thread at a time (two stores on the same file in two processes are fine).
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <haven/schema/result.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/sync/change.hpp>
+#include <haven/sync/merge.hpp>
+#include <haven/sync/protocol.hpp>
+
+namespace haven::client {
+
+// A record as the shells see it.
+struct record {
+  sync::record_id id;
+  std::string type;
+  std::string team;
+  field_map fields;      // set fields as code_set; unknown (newer-schema) fields kept
+  std::vector<std::pair<std::string, std::int64_t>> derived;  // e.g. care_days, when defined
+  bool deleted = false;  // only the deletion marker is left
+  bool pending = false;  // has changes the server has not acknowledged
+};
+
+// A new record as typed by a user or read from an import line: field values
+// as text, parsed with the schema (see field_def::parse).
+struct record_input {
+  std::string type;
+  std::string team;  // empty: the store's default team
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+// One change to one field: set a value (empty text clears it), or add or
+// remove elements of a set field.
+struct field_edit {
+  enum class op { set, add, remove };
+  std::string field;
+  op action = op::set;
+  std::string text;
+};
+
+struct store_status {
+  sync::node_id node = 0;
+  std::string default_team;
+  std::int64_t schema_version = 0;
+  std::size_t records = 0;          // live (not deleted)
+  std::size_t pending_records = 0;  // records with unacknowledged changes
+  std::size_t pending_cells = 0;    // outbox size
+  std::uint64_t local_seq = 0;      // last local sequence number issued
+  std::uint64_t acked_seq = 0;      // server has acknowledged pushes up to here
+  std::uint64_t pulled_seq = 0;     // pulled the server log up to here
+  std::optional<std::int64_t> last_sync_ms;  // unix ms of the last completed sync
+};
+
+// Outbox contents for one push: every local cell stamped in (acked_seq, last_seq].
+struct outbox_batch {
+  std::uint64_t last_seq = 0;
+  std::vector<sync::record_change> changes;
+  std::size_t cells = 0;
+};
+
+struct store_options {
+  std::shared_ptr<const haven::schema> record_schema;  // nullptr: the built-in schema
+  std::uint64_t max_skew_ms = sync::hlc_clock::default_max_skew_ms;
+  sync::hlc_clock::physical_clock clock = &sync::hlc_clock::system_millis;
+};
+
+class store {
+ public:
+  using options = store_options;
+
+  // Creates a new store at `file` with a fresh random node id and default team.
+  // errc::already_exists if the file exists; errc::invalid_input for a bad team.
+  static result<std::unique_ptr<store>> create(const std::filesystem::path& file,
+                                               std::string_view default_team, options opts = {});
+  // Opens an existing store; errc::not_found if there is none.
+  static result<std::unique_ptr<store>> open(const std::filesystem::path& file, options opts = {});
+  ~store();
+
+  // Validates and writes a new record; returns its id. errc::invalid_input
+  // with one issue per problem, and nothing written, if it is not valid.
+  result<sync::record_id> add(const record_input& input);
+  // The problems add() would report for this input, without writing anything
+  // (for forms that check as the user types). Empty means valid.
+  result<std::vector<field_issue>> check(const record_input& input);
+  // Adds all records in one transaction, or none: errc::invalid_input with
+  // issues whose field reads "line N: field" (N = index + first_line).
+  result<std::vector<sync::record_id>> add_all(const std::vector<record_input>& inputs,
+                                               std::size_t first_line = 1);
+  // Applies the edits to a live record if the result is valid.
+  // errc::not_found if there is no such record or it is deleted.
+  result<void> edit(const sync::record_id& id, const std::vector<field_edit>& edits);
+  // Deletes a record: its values are erased here and, after sync, everywhere.
+  result<void> remove(const sync::record_id& id);
+
+  // The record (live or deleted), or nullopt if this store never saw it.
+  result<std::optional<record>> get(const sync::record_id& id);
+  // Live records, optionally of one type, oldest first.
+  result<std::vector<record>> list(std::optional<std::string_view> type = std::nullopt);
+  result<store_status> status();
+
+  // Up to `max_cells` of the oldest unacknowledged local cells, grouped by record.
+  result<outbox_batch> outbox(std::size_t max_cells = 1000);
+  // The server has committed every local cell stamped up to `seq`.
+  result<void> acknowledge(std::uint64_t seq);
+  // Merges changes received from the server and moves the pull cursor to
+  // `pulled_up_to`, in one transaction. Cells of unknown fields are kept.
+  result<sync::merge_stats> apply_remote(const std::vector<sync::record_change>& changes,
+                                         std::uint64_t pulled_up_to);
+
+  const haven::schema& schema() const;
+  sync::node_id node() const;
+
+ private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace haven::client

@@ -1,0 +1,170 @@
+// The C ABI: each function is one call into the C++ API behind capture().
+#include <haven/client/haven.h>
+
+#include <cstring>
+
+#include <haven/client/record_json.hpp>
+#include <haven/client/store.hpp>
+
+struct haven_store {
+  std::unique_ptr<haven::client::store> impl;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+void copy_message(const std::string& from, char* to, std::size_t size) {
+  const std::size_t n = std::min(from.size(), size - 1);
+  std::memcpy(to, from.data(), n);
+  to[n] = '\0';
+}
+
+// Reports r's outcome through err and the thread's last error.
+template <class T>
+bool report(const haven::result<T>& r, haven_error* err) {
+  if (r.ok()) {
+    last_error.clear();
+    if (err) {
+      err->code = HAVEN_OK;
+      err->message[0] = '\0';
+    }
+    return true;
+  }
+  last_error = r.err().describe();
+  if (err) {
+    err->code = static_cast<haven_status>(r.err().code);
+    copy_message(last_error, err->message, sizeof err->message);
+  }
+  return false;
+}
+
+haven::error missing(const char* what) {
+  return haven::error{haven::errc::invalid_input, std::string(what) + " must not be NULL", {}};
+}
+
+haven::sync::record_id parse_id(const char* id) {
+  auto parsed = id ? haven::sync::record_id::parse(id) : std::nullopt;
+  if (!parsed)
+    throw haven::failure(haven::errc::invalid_input, "a record id is 32 hex characters");
+  return *parsed;
+}
+
+char* duplicate(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (!out) throw std::bad_alloc();
+  std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+// Runs fn (which returns a result) with exceptions captured, then reports it.
+template <class F>
+bool call(haven_error* err, F&& fn) noexcept {
+  auto r = haven::capture([&] { return haven::unwrap(fn()); });
+  return report(r, err);
+}
+
+}  // namespace
+
+extern "C" {
+
+bool haven_store_create(const char* path, const char* team, haven_store** out, haven_error* err) {
+  if (!path || !team || !out) return report(haven::result<void>(missing("path, team and out")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto s = haven::client::store::create(path, team);
+    if (!s) return s.err();
+    *out = new haven_store{std::move(s).value()};
+    return {};
+  });
+}
+
+bool haven_store_open(const char* path, haven_store** out, haven_error* err) {
+  if (!path || !out) return report(haven::result<void>(missing("path and out")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto s = haven::client::store::open(path);
+    if (!s) return s.err();
+    *out = new haven_store{std::move(s).value()};
+    return {};
+  });
+}
+
+void haven_store_close(haven_store* store) { delete store; }
+
+bool haven_record_add(haven_store* store, const char* type, const char* team, const char* fields_json,
+                      char out_id[33], haven_error* err) {
+  if (!store || !type || !fields_json || !out_id)
+    return report(haven::result<void>(missing("store, type, fields_json and out_id")), err);
+  return call(err, [&]() -> haven::result<void> {
+    std::string line = std::string("{\"type\":") + "\"\",\"fields\":" + fields_json + "}";
+    auto input = haven::client::parse_record_json(line);
+    if (!input) return input.err();
+    input->type = type;
+    input->team = team ? team : "";
+    auto id = store->impl->add(input.value());
+    if (!id) return id.err();
+    copy_message(id->hex(), out_id, 33);
+    return {};
+  });
+}
+
+bool haven_record_edit(haven_store* store, const char* id, const char* edits_json, haven_error* err) {
+  if (!store || !edits_json) return report(haven::result<void>(missing("store and edits_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto edits = haven::client::parse_edits_json(edits_json);
+    if (!edits) return edits.err();
+    return store->impl->edit(parse_id(id), edits.value());
+  });
+}
+
+bool haven_record_delete(haven_store* store, const char* id, haven_error* err) {
+  if (!store) return report(haven::result<void>(missing("store")), err);
+  return call(err, [&] { return store->impl->remove(parse_id(id)); });
+}
+
+bool haven_record_get(haven_store* store, const char* id, char** out_json, haven_error* err) {
+  if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    const auto record_id = parse_id(id);
+    auto r = store->impl->get(record_id);
+    if (!r) return r.err();
+    if (!r.value()) return haven::error{haven::errc::not_found, "no record " + record_id.hex(), {}};
+    *out_json = duplicate(haven::client::to_json(*r.value()));
+    return {};
+  });
+}
+
+bool haven_record_list(haven_store* store, const char* type, char** out_json, haven_error* err) {
+  if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto records = store->impl->list(type ? std::optional<std::string_view>(type) : std::nullopt);
+    if (!records) return records.err();
+    *out_json = duplicate(haven::client::to_json(records.value()));
+    return {};
+  });
+}
+
+bool haven_import_jsonl(haven_store* store, const char* jsonl, size_t* out_count, haven_error* err) {
+  if (!store || !jsonl) return report(haven::result<void>(missing("store and jsonl")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto ids = haven::client::import_jsonl(*store->impl, jsonl);
+    if (!ids) return ids.err();
+    if (out_count) *out_count = ids->size();
+    return {};
+  });
+}
+
+bool haven_store_status(haven_store* store, char** out_json, haven_error* err) {
+  if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto s = store->impl->status();
+    if (!s) return s.err();
+    *out_json = duplicate(haven::client::to_json(s.value()));
+    return {};
+  });
+}
+
+void haven_string_free(char* s) { std::free(s); }
+
+const char* haven_last_error(void) { return last_error.c_str(); }
+
+}  // extern "C"

@@ -1,0 +1,171 @@
+#include <haven/client/record_json.hpp>
+
+#include <boost/json.hpp>
+
+namespace haven::client {
+namespace json = boost::json;
+namespace {
+
+json::value to_json_value(const value& v) {
+  return std::visit(
+      [](const auto& x) -> json::value {
+        using X = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<X, std::monostate>) {
+          return nullptr;
+        } else if constexpr (std::is_same_v<X, code_set>) {
+          json::array a;
+          for (const auto& c : x) a.emplace_back(c);
+          return a;
+        } else if constexpr (std::is_same_v<X, date>) {
+          return json::string(to_string(x));
+        } else if constexpr (std::is_same_v<X, std::string>) {
+          return json::string(x);
+        } else {
+          return x;
+        }
+      },
+      v);
+}
+
+json::object record_object(const record& r) {
+  json::object fields;
+  for (const auto& [key, v] : r.fields) fields[key] = to_json_value(v);
+  json::object derived;
+  for (const auto& [key, n] : r.derived) derived[key] = n;
+  return {{"id", r.id.hex()}, {"type", r.type},         {"team", r.team},      {"deleted", r.deleted},
+          {"pending", r.pending}, {"fields", std::move(fields)}, {"derived", std::move(derived)}};
+}
+
+// A JSON scalar or array as the text a user would type for the field.
+result<std::string> as_text(std::string_view key, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return std::string();
+    case json::kind::string: return std::string(v.get_string());
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::bool_: return json::serialize(v);
+    case json::kind::array: {
+      std::string out;
+      for (const auto& element : v.get_array()) {
+        if (!element.is_string())
+          return error{errc::invalid_input, "a field value has the wrong JSON type", {{std::string(key), "a set is a list of code strings"}}};
+        out += (out.empty() ? "" : ",") + std::string(element.get_string());
+      }
+      return out;
+    }
+    default:
+      return error{errc::invalid_input, "a field value has the wrong JSON type", {{std::string(key), "must be a string, whole number, boolean, list or null"}}};
+  }
+}
+
+result<json::object> parse_object(std::string_view text, const char* what) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return error{errc::invalid_input, std::string("not valid JSON: ") + ec.message(), {}};
+  if (!v.is_object()) return error{errc::invalid_input, std::string("expected a JSON object ") + what, {}};
+  return std::move(v.get_object());
+}
+
+}  // namespace
+
+std::string to_json(const record& r) { return json::serialize(record_object(r)); }
+
+std::string to_json(const std::vector<record>& records) {
+  json::array a;
+  for (const auto& r : records) a.push_back(record_object(r));
+  return json::serialize(a);
+}
+
+std::string to_json(const store_status& s) {
+  json::object o{{"node", std::to_string(s.node)},
+                 {"default_team", s.default_team},
+                 {"schema_version", s.schema_version},
+                 {"records", s.records},
+                 {"pending_records", s.pending_records},
+                 {"pending_changes", s.pending_cells},
+                 {"local_seq", s.local_seq},
+                 {"acked_seq", s.acked_seq},
+                 {"pulled_seq", s.pulled_seq}};
+  o["last_sync_ms"] = s.last_sync_ms ? json::value(*s.last_sync_ms) : json::value(nullptr);
+  return json::serialize(o);
+}
+
+result<record_input> parse_record_json(std::string_view line) {
+  auto object = parse_object(line, "{\"type\": ..., \"team\": ..., \"fields\": {...}}");
+  if (!object) return object.err();
+  record_input in;
+  for (const auto& [key, v] : object.value()) {
+    if (key == "type" && v.is_string()) {
+      in.type = v.get_string();
+    } else if (key == "team" && v.is_string()) {
+      in.team = v.get_string();
+    } else if (key == "fields" && v.is_object()) {
+      for (const auto& [field, fv] : v.get_object()) {
+        auto text = as_text(field, fv);
+        if (!text) return text.err();
+        in.fields.emplace_back(field, std::move(text).value());
+      }
+    } else {
+      return error{errc::invalid_input,
+                   "unexpected \"" + std::string(key) + "\": a line holds \"type\" (string), \"team\" (string) and \"fields\" (object)",
+                   {}};
+    }
+  }
+  if (in.type.empty()) return error{errc::invalid_input, "missing \"type\"", {}};
+  return in;
+}
+
+result<std::vector<sync::record_id>> import_jsonl(store& db, std::string_view text) {
+  std::vector<record_input> inputs;
+  std::vector<field_issue> issues;
+  std::size_t line_no = 0, records = 0, bad_lines = 0;
+  while (!text.empty()) {
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    ++records;
+    const std::string where = "line " + std::to_string(line_no);
+    const std::size_t before = issues.size();
+    auto parsed = parse_record_json(line);
+    if (!parsed) {
+      if (parsed.err().issues.empty()) issues.push_back({where, parsed.err().message});
+      for (const auto& i : parsed.err().issues) issues.push_back({where + ": " + i.field, i.message});
+    } else {
+      auto problems = db.check(parsed.value());
+      if (!problems) return problems.err();
+      for (const auto& i : problems.value()) issues.push_back({where + ": " + i.field, i.message});
+      inputs.push_back(std::move(parsed).value());
+    }
+    if (issues.size() != before) ++bad_lines;
+  }
+  if (!issues.empty())
+    return error{errc::invalid_input,
+                 "nothing imported: " + std::to_string(bad_lines) + " of " + std::to_string(records) + " records are not valid",
+                 std::move(issues)};
+  return db.add_all(inputs);
+}
+
+result<std::vector<field_edit>> parse_edits_json(std::string_view text) {
+  auto object = parse_object(text, "of field edits");
+  if (!object) return object.err();
+  std::vector<field_edit> edits;
+  for (const auto& [raw_key, v] : object.value()) {
+    std::string key(raw_key);
+    field_edit e;
+    if (!key.empty() && (key.back() == '+' || key.back() == '-')) {
+      e.action = key.back() == '+' ? field_edit::op::add : field_edit::op::remove;
+      key.pop_back();
+    }
+    auto t = as_text(key, v);
+    if (!t) return t.err();
+    e.field = key;
+    e.text = std::move(t).value();
+    edits.push_back(std::move(e));
+  }
+  return edits;
+}
+
+}  // namespace haven::client

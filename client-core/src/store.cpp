@@ -1,0 +1,613 @@
+#include <haven/client/store.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include <haven/sqlite/sqlite.hpp>
+
+namespace haven::client {
+namespace {
+
+constexpr std::int64_t store_format = 1;
+
+constexpr const char* ddl = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT;
+CREATE TABLE records(
+  id BLOB PRIMARY KEY,
+  type TEXT NOT NULL,
+  team TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE cells(
+  record_id BLOB NOT NULL REFERENCES records(id),
+  key TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  value ANY,
+  hlc INTEGER NOT NULL,
+  node INTEGER NOT NULL,
+  local_seq INTEGER,
+  PRIMARY KEY(record_id, key)) STRICT, WITHOUT ROWID;
+CREATE INDEX cells_outbox ON cells(local_seq) WHERE local_seq IS NOT NULL;
+)sql";
+
+enum class value_kind : std::int64_t { null = 0, integer = 1, code = 2, date = 3, boolean = 4 };
+
+void bind_value(sqlite::statement& st, int kind_index, const value& v) {
+  std::visit(
+      [&](const auto& x) {
+        using X = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<X, std::monostate>) {
+          st.bind(kind_index, static_cast<std::int64_t>(value_kind::null)).bind_null(kind_index + 1);
+        } else if constexpr (std::is_same_v<X, std::int64_t>) {
+          st.bind(kind_index, static_cast<std::int64_t>(value_kind::integer)).bind(kind_index + 1, x);
+        } else if constexpr (std::is_same_v<X, std::string>) {
+          st.bind(kind_index, static_cast<std::int64_t>(value_kind::code)).bind(kind_index + 1, std::string_view(x));
+        } else if constexpr (std::is_same_v<X, date>) {
+          st.bind(kind_index, static_cast<std::int64_t>(value_kind::date)).bind(kind_index + 1, std::int64_t{x.days});
+        } else if constexpr (std::is_same_v<X, bool>) {
+          st.bind(kind_index, static_cast<std::int64_t>(value_kind::boolean)).bind(kind_index + 1, std::int64_t{x});
+        } else {
+          throw failure(errc::internal, "a set value cannot be stored as one cell");
+        }
+      },
+      v);
+}
+
+value read_value(const sqlite::statement& st, int kind_index) {
+  switch (static_cast<value_kind>(st.integer(kind_index))) {
+    case value_kind::null: return {};
+    case value_kind::integer: return st.integer(kind_index + 1);
+    case value_kind::code: return st.text(kind_index + 1);
+    case value_kind::date: return date{static_cast<std::int32_t>(st.integer(kind_index + 1))};
+    case value_kind::boolean: return st.integer(kind_index + 1) != 0;
+  }
+  throw failure(errc::store, "store: a cell has an unknown value kind; the store is damaged");
+}
+
+std::span<const std::uint8_t> bytes(const sync::record_id& id) { return id.bytes; }
+
+sync::record_id id_from(std::span<const std::uint8_t> blob) {
+  sync::record_id id;
+  if (blob.size() != id.bytes.size()) throw failure(errc::store, "store: a record id is damaged");
+  std::copy(blob.begin(), blob.end(), id.bytes.begin());
+  return id;
+}
+
+error invalid(std::string message, std::vector<field_issue> issues) {
+  return error{errc::invalid_input, std::move(message), std::move(issues)};
+}
+
+std::string type_list(const schema& s) {
+  std::string out;
+  for (const auto& t : s.types()) out += (out.empty() ? "" : ", ") + t.name;
+  return out;
+}
+
+}  // namespace
+
+struct store::impl {
+  sqlite::database db;
+  std::shared_ptr<const haven::schema> schema;
+  sync::hlc_clock clock;
+  sync::node_id node = 0;
+  std::string default_team;
+  std::uint64_t local_seq = 0;
+  std::uint64_t acked_seq = 0;
+
+  impl(const std::filesystem::path& file, sqlite::database::mode m, options& opts)
+      : db(file, m),
+        schema(opts.record_schema ? opts.record_schema : schema::builtin()),
+        clock(opts.max_skew_ms, opts.clock) {}
+
+  // Runs fn() in one transaction. If it throws, the transaction rolls back
+  // and the in-memory sequence counter with it (the clock may stay ahead: harmless).
+  template <class F>
+  auto in_transaction(F&& fn) -> decltype(fn()) {
+    const std::uint64_t seq = local_seq;
+    try {
+      sqlite::transaction tx(db);
+      if constexpr (std::is_void_v<decltype(fn())>) {
+        fn();
+        tx.commit();
+      } else {
+        auto out = fn();
+        tx.commit();
+        return out;
+      }
+    } catch (...) {
+      local_seq = seq;
+      throw;
+    }
+  }
+
+  // --- meta ---------------------------------------------------------------
+  std::optional<std::int64_t> meta_int(const char* key) {
+    auto& st = db.cached("SELECT value FROM meta WHERE key = ?");
+    st.bind(1, std::string_view(key));
+    if (!st.step() || st.type(0) != sqlite::statement::column_type::integer) return std::nullopt;
+    return st.integer(0);
+  }
+  std::string meta_text(const char* key) {
+    auto& st = db.cached("SELECT value FROM meta WHERE key = ?");
+    st.bind(1, std::string_view(key));
+    return st.step() ? st.text(0) : std::string();
+  }
+  void set_meta(const char* key, std::int64_t v) {
+    db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").bind(1, std::string_view(key)).bind(2, v).run();
+  }
+  void set_meta(const char* key, std::string_view v) {
+    db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").bind(1, std::string_view(key)).bind(2, v).run();
+  }
+
+  void load_meta() {
+    const auto format = meta_int("store_format");
+    if (!format) throw failure(errc::store, "store: this file is not a Haven store");
+    if (*format != store_format)
+      throw failure(errc::store, "store: format " + std::to_string(*format) +
+                                     " is not supported by this version of haven (" +
+                                     std::to_string(store_format) + ")");
+    node = static_cast<sync::node_id>(meta_int("node").value_or(0));
+    default_team = meta_text("default_team");
+    local_seq = static_cast<std::uint64_t>(meta_int("local_seq").value_or(0));
+    acked_seq = static_cast<std::uint64_t>(meta_int("acked_seq").value_or(0));
+    clock.restore(sync::hlc{static_cast<std::uint64_t>(meta_int("hlc").value_or(0))});
+  }
+
+  void save_clock() {
+    set_meta("hlc", static_cast<std::int64_t>(clock.last().packed));
+    set_meta("local_seq", static_cast<std::int64_t>(local_seq));
+  }
+
+  // --- records and cells --------------------------------------------------
+  struct row {
+    std::string type, team;
+    bool deleted = false;
+  };
+  std::optional<row> load_row(const sync::record_id& id) {
+    auto& st = db.cached("SELECT type, team, deleted FROM records WHERE id = ?");
+    st.bind(1, bytes(id));
+    if (!st.step()) return std::nullopt;
+    return row{st.text(0), st.text(1), st.integer(2) != 0};
+  }
+
+  std::optional<sync::cell> load_cell(const sync::record_id& id, std::string_view key) {
+    auto& st = db.cached("SELECT kind, value, hlc, node FROM cells WHERE record_id = ? AND key = ?");
+    st.bind(1, bytes(id)).bind(2, key);
+    if (!st.step()) return std::nullopt;
+    return sync::cell{std::string(key), read_value(st, 0),
+                      {sync::hlc{static_cast<std::uint64_t>(st.integer(2))}, static_cast<sync::node_id>(st.integer(3))}};
+  }
+
+  std::vector<sync::cell> load_cells(const sync::record_id& id) {
+    auto& st = db.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? ORDER BY key");
+    st.bind(1, bytes(id));
+    std::vector<sync::cell> cells;
+    while (st.step())
+      cells.push_back({st.text(0), read_value(st, 1),
+                       {sync::hlc{static_cast<std::uint64_t>(st.integer(3))}, static_cast<sync::node_id>(st.integer(4))}});
+    return cells;
+  }
+
+  // Merges one change, stamping applied cells with fresh local sequence
+  // numbers when `local`. Requires: inside a transaction.
+  sync::merge_stats merge(const sync::record_change& change, bool local) {
+    sync::merge_stats stats;
+    auto& insert = db.cached("INSERT OR IGNORE INTO records(id, type, team) VALUES (?, ?, ?)");
+    insert.bind(1, bytes(change.id)).bind(2, std::string_view(change.type)).bind(3, std::string_view(change.team)).run();
+    stats.record_created = db.changes() > 0;
+    bool deleted = !stats.record_created && load_row(change.id)->deleted;
+    for (const sync::cell& c : change.cells) {
+      const auto current = load_cell(change.id, c.key);
+      const sync::merge_decision d = sync::decide(c, current ? &*current : nullptr, deleted);
+      stats.add(d.outcome);
+      if (d.erase_record) {
+        db.cached("DELETE FROM cells WHERE record_id = ?").bind(1, bytes(change.id)).run();
+        db.cached("UPDATE records SET deleted = 1 WHERE id = ?").bind(1, bytes(change.id)).run();
+        deleted = stats.record_deleted = true;
+      }
+      if (d.outcome != sync::cell_outcome::applied) continue;
+      auto& st = db.cached(
+          "INSERT OR REPLACE INTO cells(record_id, key, kind, value, hlc, node, local_seq) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?)");
+      st.bind(1, bytes(change.id)).bind(2, std::string_view(c.key));
+      bind_value(st, 3, c.val);
+      st.bind(5, static_cast<std::int64_t>(c.at.time.packed)).bind(6, static_cast<std::int64_t>(c.at.node));
+      if (local) st.bind(7, static_cast<std::int64_t>(++local_seq));
+      else st.bind_null(7);
+      st.run();
+    }
+    return stats;
+  }
+
+  // Writes cells of this node's own, all stamped with one fresh timestamp.
+  // Requires: inside a transaction.
+  void write_local(const sync::record_id& id, const std::string& type, const std::string& team,
+                   std::vector<std::pair<std::string, value>> values) {
+    const sync::stamp at{clock.now(), node};
+    sync::record_change change{id, type, team, {}};
+    for (auto& [key, v] : values) change.cells.push_back({key, std::move(v), at});
+    merge(change, true);
+    save_clock();
+  }
+
+  bool pending(const sync::record_id& id) {
+    auto& st = db.cached("SELECT 1 FROM cells WHERE record_id = ? AND local_seq > ? LIMIT 1");
+    st.bind(1, bytes(id)).bind(2, static_cast<std::int64_t>(acked_seq));
+    return st.step();
+  }
+
+  record view(const sync::record_id& id, const row& r, const std::vector<sync::cell>& cells, bool is_pending) {
+    record rec{id, r.type, r.team, sync::fields_from_cells(cells), {}, r.deleted, is_pending};
+    if (const record_type* t = schema->type(r.type))
+      for (const auto& d : t->derived)
+        if (auto v = t->derive(d.key, rec.fields)) rec.derived.emplace_back(d.key, *v);
+    return rec;
+  }
+
+  // --- validation ------------------------------------------------------------
+  const record_type& type_of(const std::string& name) {
+    const record_type* t = schema->type(name);
+    if (!t)
+      throw failure(invalid("not saved: unknown record type \"" + name + "\"",
+                            {{"type", "must be one of: " + type_list(*schema)}}));
+    return *t;
+  }
+
+  // Checks a record's complete fields; issues for fields that already have
+  // a parse issue are left out, so each field is reported once.
+  static void check(const record_type& t, const field_map& fields, std::vector<field_issue>& issues) {
+    std::set<std::string> reported;
+    for (const auto& i : issues) reported.insert(i.field);
+    for (auto& i : t.validate(fields))
+      if (!reported.count(i.field)) issues.push_back(std::move(i));
+  }
+
+  // Cells for a new record: parsed, defaulted, validated. Throws invalid_input.
+  std::pair<std::string, std::vector<std::pair<std::string, value>>> prepare_new(const record_input& in) {
+    const record_type& t = type_of(in.type);
+    std::vector<field_issue> issues;
+    std::string team = in.team.empty() ? default_team : in.team;
+    if (!valid_team(team))
+      issues.push_back({"team", team.empty() ? "is required: give --team or set a default team with init"
+                                             : "must be 1-32 characters of a-z, 0-9 and - (got \"" + team + "\")"});
+    field_map fields;
+    for (const auto& [key, text] : in.fields) {
+      const field_def* f = t.field(key);
+      if (!f) {
+        issues.push_back({key, "is not a field of " + t.name});
+        continue;
+      }
+      if (fields.count(key)) {
+        issues.push_back({key, "is given twice"});
+        continue;
+      }
+      auto parsed = f->parse(text);
+      if (!parsed) issues.push_back({key, parsed.err().message});
+      else fields.emplace(key, std::move(parsed).value());
+    }
+    for (const auto& f : t.fields)
+      if (!fields.count(f.key) && !is_null(f.default_value) &&
+          std::none_of(issues.begin(), issues.end(), [&](const field_issue& i) { return i.field == f.key; }))
+        fields.emplace(f.key, f.default_value);
+    check(t, fields, issues);
+    if (!issues.empty()) throw failure(invalid("not saved: the " + t.name + " is not valid", std::move(issues)));
+
+    std::vector<std::pair<std::string, value>> cells;
+    for (auto& [key, v] : fields) {
+      if (auto* set = std::get_if<code_set>(&v)) {
+        for (const auto& code : *set) cells.emplace_back(sync::element_key(key, code), true);
+      } else if (!is_null(v)) {
+        cells.emplace_back(key, std::move(v));
+      }
+    }
+    return {std::move(team), std::move(cells)};
+  }
+};
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::~store() = default;
+
+result<std::unique_ptr<store>> store::create(const std::filesystem::path& file, std::string_view default_team,
+                                             options opts) {
+  return capture([&] {
+    if (!valid_team(default_team))
+      throw failure(invalid("not created: bad team", {{"team", "must be 1-32 characters of a-z, 0-9 and - (got \"" +
+                                                                   std::string(default_team) + "\")"}}));
+    if (std::filesystem::exists(file))
+      throw failure(errc::already_exists, "a store already exists at " + file.string() + "; it was left as it is");
+    auto p = std::make_unique<impl>(file, sqlite::database::mode::create, opts);
+    try {
+      sqlite::transaction tx(p->db);
+      p->db.exec(ddl);
+      p->set_meta("store_format", store_format);
+      sync::node_id node = 0;
+      while (node == 0) {
+        const auto bytes = sync::record_id::random().bytes;  // 64 random bits
+        for (int i = 0; i < 8; ++i) node = node << 8 | bytes[static_cast<std::size_t>(i)];
+        node &= 0x7fffffffffffffffULL;  // fits SQLite's signed integers as is
+      }
+      p->set_meta("node", static_cast<std::int64_t>(node));
+      p->set_meta("default_team", default_team);
+      p->set_meta("schema_version", p->schema->version());
+      p->set_meta("acked_seq", 0);
+      p->set_meta("pulled_seq", 0);
+      p->save_clock();
+      tx.commit();
+    } catch (...) {
+      p.reset();
+      std::filesystem::remove(file);
+      std::filesystem::remove(file.string() + "-wal");
+      std::filesystem::remove(file.string() + "-shm");
+      throw;
+    }
+    p->load_meta();
+    return std::unique_ptr<store>(new store(std::move(p)));
+  });
+}
+
+result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, options opts) {
+  return capture([&] {
+    if (!std::filesystem::exists(file))
+      throw failure(errc::not_found, "no store at " + file.string() + "; create one with: haven --db " +
+                                         file.string() + " init --team TEAM");
+    auto p = std::make_unique<impl>(file, sqlite::database::mode::open_existing, opts);
+    p->load_meta();
+    return std::unique_ptr<store>(new store(std::move(p)));
+  });
+}
+
+result<sync::record_id> store::add(const record_input& input) {
+  return capture([&] {
+    auto [team, cells] = impl_->prepare_new(input);
+    const sync::record_id id = sync::record_id::random();
+    impl_->in_transaction([&] { impl_->write_local(id, input.type, team, std::move(cells)); });
+    return id;
+  });
+}
+
+result<std::vector<field_issue>> store::check(const record_input& input) {
+  return capture([&] {
+    try {
+      impl_->prepare_new(input);
+      return std::vector<field_issue>{};
+    } catch (const failure& f) {
+      if (f.err().code != errc::invalid_input) throw;
+      return f.err().issues;
+    }
+  });
+}
+
+result<std::vector<sync::record_id>> store::add_all(const std::vector<record_input>& inputs, std::size_t first_line) {
+  return capture([&] {
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, value>>>> prepared;
+    std::vector<field_issue> issues;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const std::string line = "line " + std::to_string(first_line + i);
+      try {
+        prepared.push_back(impl_->prepare_new(inputs[i]));
+      } catch (const failure& f) {
+        if (f.err().issues.empty()) issues.push_back({line, f.err().message});
+        for (const auto& issue : f.err().issues) issues.push_back({line + ": " + issue.field, issue.message});
+      }
+    }
+    if (!issues.empty())
+      throw failure(invalid("nothing imported: " + std::to_string(inputs.size() - prepared.size()) + " of " +
+                                std::to_string(inputs.size()) + " records are not valid",
+                            std::move(issues)));
+    return impl_->in_transaction([&] {
+      std::vector<sync::record_id> ids;
+      for (std::size_t i = 0; i < prepared.size(); ++i) {
+        ids.push_back(sync::record_id::random());
+        impl_->write_local(ids.back(), inputs[i].type, prepared[i].first, std::move(prepared[i].second));
+      }
+      return ids;
+    });
+  });
+}
+
+result<void> store::edit(const sync::record_id& id, const std::vector<field_edit>& edits) {
+  return capture([&] {
+    impl& s = *impl_;
+    s.in_transaction([&] {
+    const auto r = s.load_row(id);
+    if (!r || r->deleted)
+      throw failure(errc::not_found, "no record " + id.hex() + (r ? " (it was deleted)" : ""));
+    const record_type& t = s.type_of(r->type);
+    const field_map before = sync::fields_from_cells(s.load_cells(id));
+    field_map after = before;
+    std::vector<field_issue> issues;
+    for (const auto& e : edits) {
+      const field_def* f = t.field(e.field);
+      if (!f) {
+        issues.push_back({e.field, "is not a field of " + t.name});
+        continue;
+      }
+      if (e.action != field_edit::op::set && !f->is_set()) {
+        issues.push_back({e.field, "is not a set field: use " + e.field + "=VALUE"});
+        continue;
+      }
+      auto parsed = f->parse(e.text);
+      if (!parsed) {
+        issues.push_back({e.field, parsed.err().message});
+        continue;
+      }
+      value v = std::move(parsed).value();
+      if (e.action == field_edit::op::set) {
+        after[e.field] = f->is_set() && is_null(v) ? value{code_set{}} : std::move(v);
+        continue;
+      }
+      auto& current = after[e.field];
+      if (!std::holds_alternative<code_set>(current)) current = code_set{};
+      auto& set = std::get<code_set>(current);
+      for (const auto& code : std::get<code_set>(v)) {
+        if (e.action == field_edit::op::add) set.insert(code);
+        else set.erase(code);
+      }
+    }
+    // Fields this device's schema does not know (from a newer one) are kept, unchecked.
+    field_map known;
+    for (const auto& [key, v] : after)
+      if (t.field(key)) known.emplace(key, v);
+    impl::check(t, known, issues);
+    if (!issues.empty()) throw failure(invalid("not saved: the edit makes the " + t.name + " invalid", std::move(issues)));
+
+    std::vector<std::pair<std::string, value>> cells;
+    for (const auto& f : t.fields) {
+      const value old_v = before.count(f.key) ? before.at(f.key) : value{};
+      const value new_v = after.count(f.key) ? after.at(f.key) : value{};
+      if (f.is_set()) {
+        const code_set none;
+        const code_set& o = std::holds_alternative<code_set>(old_v) ? std::get<code_set>(old_v) : none;
+        const code_set& n = std::holds_alternative<code_set>(new_v) ? std::get<code_set>(new_v) : none;
+        for (const auto& code : n)
+          if (!o.count(code)) cells.emplace_back(sync::element_key(f.key, code), true);
+        for (const auto& code : o)
+          if (!n.count(code)) cells.emplace_back(sync::element_key(f.key, code), false);
+      } else if (old_v != new_v) {
+        cells.emplace_back(f.key, new_v);
+      }
+    }
+    if (!cells.empty()) s.write_local(id, r->type, r->team, std::move(cells));
+    });
+  });
+}
+
+result<void> store::remove(const sync::record_id& id) {
+  return capture([&] {
+    impl_->in_transaction([&] {
+      const auto r = impl_->load_row(id);
+      if (!r) throw failure(errc::not_found, "no record " + id.hex());
+      if (r->deleted) throw failure(errc::not_found, "record " + id.hex() + " is already deleted");
+      impl_->write_local(id, r->type, r->team, {{std::string(sync::deleted_key), true}});
+    });
+  });
+}
+
+result<std::optional<record>> store::get(const sync::record_id& id) {
+  return capture([&]() -> std::optional<record> {
+    const auto r = impl_->load_row(id);
+    if (!r) return std::nullopt;
+    return impl_->view(id, *r, impl_->load_cells(id), impl_->pending(id));
+  });
+}
+
+result<std::vector<record>> store::list(std::optional<std::string_view> type) {
+  return capture([&] {
+    impl& s = *impl_;
+    auto& st = s.db.cached(
+        "SELECT r.id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.local_seq > ? "
+        "FROM records r LEFT JOIN cells c ON c.record_id = r.id "
+        "WHERE r.deleted = 0 AND (?2 IS NULL OR r.type = ?2) ORDER BY r.rowid, c.key");
+    st.bind(1, static_cast<std::int64_t>(s.acked_seq));
+    if (type) st.bind(2, *type);
+    std::vector<record> out;
+    std::optional<sync::record_id> current;
+    impl::row row;
+    std::vector<sync::cell> cells;
+    bool pending = false;
+    auto flush = [&] {
+      if (current) out.push_back(s.view(*current, row, cells, pending));
+    };
+    while (st.step()) {
+      const sync::record_id id = id_from(st.blob(0));
+      if (id != current) {
+        flush();
+        current = id;
+        row = {st.text(1), st.text(2), false};
+        cells.clear();
+        pending = false;
+      }
+      if (st.type(3) == sqlite::statement::column_type::null) continue;
+      cells.push_back({st.text(3), read_value(st, 4),
+                       {sync::hlc{static_cast<std::uint64_t>(st.integer(6))}, static_cast<sync::node_id>(st.integer(7))}});
+      pending = pending || st.integer(8) != 0;
+    }
+    flush();
+    return out;
+  });
+}
+
+result<store_status> store::status() {
+  return capture([&] {
+    impl& s = *impl_;
+    store_status out;
+    out.node = s.node;
+    out.default_team = s.default_team;
+    out.schema_version = s.schema->version();
+    out.local_seq = s.local_seq;
+    out.acked_seq = s.acked_seq;
+    out.pulled_seq = static_cast<std::uint64_t>(s.meta_int("pulled_seq").value_or(0));
+    out.last_sync_ms = s.meta_int("last_sync_ms");
+    auto& records = s.db.cached("SELECT count(*) FROM records WHERE deleted = 0");
+    records.step();
+    out.records = static_cast<std::size_t>(records.integer(0));
+    auto& pending = s.db.cached(
+        "SELECT count(*), count(DISTINCT record_id) FROM cells WHERE local_seq > ?");
+    pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
+    pending.step();
+    out.pending_cells = static_cast<std::size_t>(pending.integer(0));
+    out.pending_records = static_cast<std::size_t>(pending.integer(1));
+    return out;
+  });
+}
+
+result<outbox_batch> store::outbox(std::size_t max_cells) {
+  return capture([&] {
+    impl& s = *impl_;
+    auto& st = s.db.cached(
+        "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.local_seq "
+        "FROM cells c JOIN records r ON r.id = c.record_id "
+        "WHERE c.local_seq > ? ORDER BY c.local_seq LIMIT ?");
+    st.bind(1, static_cast<std::int64_t>(s.acked_seq)).bind(2, static_cast<std::int64_t>(max_cells));
+    outbox_batch batch;
+    batch.last_seq = s.acked_seq;
+    while (st.step()) {
+      const sync::record_id id = id_from(st.blob(0));
+      if (batch.changes.empty() || batch.changes.back().id != id)
+        batch.changes.push_back({id, st.text(1), st.text(2), {}});
+      batch.changes.back().cells.push_back(
+          {st.text(3), read_value(st, 4),
+           {sync::hlc{static_cast<std::uint64_t>(st.integer(6))}, static_cast<sync::node_id>(st.integer(7))}});
+      batch.last_seq = static_cast<std::uint64_t>(st.integer(8));
+      ++batch.cells;
+    }
+    return batch;
+  });
+}
+
+result<void> store::acknowledge(std::uint64_t seq) {
+  return capture([&] {
+    impl& s = *impl_;
+    if (seq > s.local_seq)
+      throw failure(errc::protocol, "the server acknowledged changes up to " + std::to_string(seq) +
+                                        " but this device has only written " + std::to_string(s.local_seq));
+    if (seq <= s.acked_seq) return;
+    s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
+    s.acked_seq = seq;
+  });
+}
+
+result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_change>& changes,
+                                              std::uint64_t pulled_up_to) {
+  return capture([&] {
+    impl& s = *impl_;
+    return s.in_transaction([&] {
+      sync::merge_stats total;
+      for (const auto& change : changes) {
+        // The server checked each cell's clock against the skew bound.
+        for (const auto& c : change.cells) s.clock.restore(c.at.time);
+        const auto stats = s.merge(change, false);
+        total.applied += stats.applied;
+        total.superseded += stats.superseded;
+        total.discarded += stats.discarded;
+      }
+      s.set_meta("pulled_seq", static_cast<std::int64_t>(pulled_up_to));
+      s.save_clock();
+      return total;
+    });
+  });
+}
+
+const haven::schema& store::schema() const { return *impl_->schema; }
+sync::node_id store::node() const { return impl_->node; }
+
+}  // namespace haven::client

@@ -1,0 +1,412 @@
+// haven: the command-line shell over the Haven client core.
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <haven/client/record_json.hpp>
+#include <haven/client/store.hpp>
+
+namespace {
+
+using namespace haven;
+using client::store;
+
+constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2;
+
+// A usage mistake: printed with the command's help hint, exit code 2.
+struct usage_error {
+  std::string message;
+};
+
+struct global_options {
+  std::string db;
+  std::string schema_file;
+};
+
+// The arguments of one command: flags (--name value or --name) and the rest.
+class arguments {
+ public:
+  arguments(std::vector<std::string> args, std::vector<std::string> value_flags, std::vector<std::string> bool_flags) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (a.rfind("--", 0) == 0 && a.size() > 2) {
+        const auto eq = a.find('=');
+        const std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+        if (std::find(bool_flags.begin(), bool_flags.end(), name) != bool_flags.end() && eq == std::string::npos) {
+          flags_[name] = "";
+        } else if (std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end()) {
+          if (eq != std::string::npos) flags_[name] = a.substr(eq + 1);
+          else if (i + 1 < args.size()) flags_[name] = args[++i];
+          else throw usage_error{"--" + name + " needs a value"};
+        } else {
+          throw usage_error{"unknown option " + a};
+        }
+      } else {
+        positional_.push_back(a);
+      }
+    }
+  }
+  bool has(const std::string& flag) const { return flags_.count(flag) != 0; }
+  std::optional<std::string> get(const std::string& flag) const {
+    auto it = flags_.find(flag);
+    return it == flags_.end() ? std::nullopt : std::optional(it->second);
+  }
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> flags_;
+  std::vector<std::string> positional_;
+};
+
+struct command {
+  const char* usage;
+  const char* help;
+  std::vector<std::string> value_flags, bool_flags;
+  std::function<int(const global_options&, const arguments&)> run;
+};
+
+int fail(const error& e) {
+  std::cerr << "haven: " << e.describe() << "\n";
+  return exit_failed;
+}
+
+std::shared_ptr<const schema> load_schema(const global_options& g) {
+  if (g.schema_file.empty()) return schema::builtin();
+  return unwrap(schema::load(g.schema_file));
+}
+
+store::options store_options(const global_options& g) {
+  store::options o;
+  o.record_schema = load_schema(g);
+  return o;
+}
+
+std::unique_ptr<store> open_store(const global_options& g) {
+  if (g.db.empty()) throw usage_error{"no store given: pass --db PATH (or set HAVEN_DB)"};
+  return unwrap(store::open(g.db, store_options(g)));
+}
+
+sync::record_id parse_id(const std::string& text) {
+  auto id = sync::record_id::parse(text);
+  if (!id) throw usage_error{"\"" + text + "\" is not a record id (32 hex characters, as printed by add and list)"};
+  return *id;
+}
+
+// "field=value" pairs for add.
+std::vector<std::pair<std::string, std::string>> assignments(const std::vector<std::string>& args, std::size_t from) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = from; i < args.size(); ++i) {
+    const auto eq = args[i].find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw usage_error{"\"" + args[i] + "\" is not field=value"};
+    out.emplace_back(args[i].substr(0, eq), args[i].substr(eq + 1));
+  }
+  return out;
+}
+
+std::string describe_value(const value& v) { return is_null(v) ? "-" : to_text(v); }
+
+void print_record(const client::record& r, const schema& s) {
+  std::cout << "id       " << r.id.hex() << "\n"
+            << "type     " << r.type << "\n"
+            << "team     " << r.team << "\n"
+            << "state    " << (r.deleted ? "deleted" : r.pending ? "pending (not yet synced)" : "synced") << "\n";
+  if (r.deleted) return;
+  std::size_t width = 8;
+  for (const auto& [key, v] : r.fields) width = std::max(width, key.size() + 1);
+  auto line = [&](const std::string& key, const std::string& text) {
+    std::cout << key << std::string(width - std::min(width, key.size()), ' ') << text << "\n";
+  };
+  // Schema order first, then any fields of a newer schema.
+  if (const record_type* t = s.type(r.type)) {
+    for (const auto& f : t->fields)
+      if (auto it = r.fields.find(f.key); it != r.fields.end()) line(f.key, describe_value(it->second));
+    for (const auto& [key, v] : r.fields)
+      if (!t->field(key)) line(key, describe_value(v) + "  (field of a newer schema)");
+  } else {
+    for (const auto& [key, v] : r.fields) line(key, describe_value(v));
+  }
+  for (const auto& [key, n] : r.derived) line(key, std::to_string(n) + "  (derived)");
+}
+
+int cmd_init(const global_options& g, const arguments& a) {
+  if (g.db.empty()) throw usage_error{"no store given: pass --db PATH"};
+  const auto team = a.get("team");
+  if (!team) throw usage_error{"init needs --team TEAM: the team new records belong to"};
+  if (!a.positional().empty()) throw usage_error{"init takes no arguments besides --team"};
+  auto s = store::create(g.db, *team, store_options(g));
+  if (!s) return fail(s.err());
+  std::cout << "created store " << g.db << " (team " << *team << ", node " << s.value()->node() << ")\n";
+  return exit_ok;
+}
+
+int cmd_add(const global_options& g, const arguments& a) {
+  const auto& args = a.positional();
+  if (args.empty()) throw usage_error{"add needs a record type"};
+  auto db = open_store(g);
+  client::record_input in{args[0], a.get("team").value_or(""), assignments(args, 1)};
+  auto id = db->add(in);
+  if (!id) return fail(id.err());
+  std::cout << id->hex() << "\n";
+  return exit_ok;
+}
+
+int cmd_edit(const global_options& g, const arguments& a) {
+  const auto& args = a.positional();
+  if (args.size() < 2) throw usage_error{"edit needs a record id and at least one field=value"};
+  const auto id = parse_id(args[0]);
+  std::vector<client::field_edit> edits;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const auto eq = args[i].find('=');
+    if (eq == std::string::npos || eq == 0) throw usage_error{"\"" + args[i] + "\" is not field=value, field+=code or field-=code"};
+    client::field_edit e{args[i].substr(0, eq), client::field_edit::op::set, args[i].substr(eq + 1)};
+    if (e.field.back() == '+' || e.field.back() == '-') {
+      e.action = e.field.back() == '+' ? client::field_edit::op::add : client::field_edit::op::remove;
+      e.field.pop_back();
+    }
+    edits.push_back(std::move(e));
+  }
+  auto db = open_store(g);
+  if (auto r = db->edit(id, edits); !r) return fail(r.err());
+  return exit_ok;
+}
+
+int cmd_delete(const global_options& g, const arguments& a) {
+  if (a.positional().size() != 1) throw usage_error{"delete needs exactly one record id"};
+  const auto id = parse_id(a.positional()[0]);
+  auto db = open_store(g);
+  if (auto r = db->remove(id); !r) return fail(r.err());
+  std::cout << "deleted " << id.hex() << "\n";
+  return exit_ok;
+}
+
+int cmd_list(const global_options& g, const arguments& a) {
+  if (!a.positional().empty()) throw usage_error{"list takes no arguments; use --type TYPE to filter"};
+  auto db = open_store(g);
+  const auto type = a.get("type");
+  if (type && !db->schema().type(*type)) {
+    std::string types;
+    for (const auto& t : db->schema().types()) types += (types.empty() ? "" : ", ") + t.name;
+    return fail(error{errc::invalid_input, "unknown record type \"" + *type + "\" (types: " + types + ")", {}});
+  }
+  auto records = db->list(type ? std::optional<std::string_view>(*type) : std::nullopt);
+  if (!records) return fail(records.err());
+  if (a.has("json")) {
+    std::cout << client::to_json(records.value()) << "\n";
+    return exit_ok;
+  }
+  for (const auto& r : records.value()) {
+    std::string summary;
+    for (const auto& [key, v] : r.fields) summary += (summary.empty() ? "" : " ") + key + "=" + to_text(v);
+    std::cout << r.id.hex() << "  " << r.type << "  " << r.team << "  " << (r.pending ? "pending" : "synced ")
+              << "  " << summary << "\n";
+  }
+  std::cerr << records->size() << " record" << (records->size() == 1 ? "" : "s") << "\n";
+  return exit_ok;
+}
+
+int cmd_show(const global_options& g, const arguments& a) {
+  if (a.positional().size() != 1) throw usage_error{"show needs exactly one record id"};
+  const auto id = parse_id(a.positional()[0]);
+  auto db = open_store(g);
+  auto r = db->get(id);
+  if (!r) return fail(r.err());
+  if (!r.value()) return fail(error{errc::not_found, "no record " + id.hex() + " in this store", {}});
+  if (a.has("json")) std::cout << client::to_json(*r.value()) << "\n";
+  else print_record(*r.value(), db->schema());
+  return exit_ok;
+}
+
+int cmd_import(const global_options& g, const arguments& a) {
+  if (a.positional().size() != 1) throw usage_error{"import needs one file of JSON lines (or - for standard input)"};
+  const std::string& file = a.positional()[0];
+  std::stringstream text;
+  if (file == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail(error{errc::not_found, "cannot read " + file, {}});
+    text << in.rdbuf();
+  }
+  auto db = open_store(g);
+  auto ids = client::import_jsonl(*db, text.str());
+  if (!ids) return fail(ids.err());
+  std::cout << "imported " << ids->size() << " record" << (ids->size() == 1 ? "" : "s") << "\n";
+  return exit_ok;
+}
+
+int cmd_status(const global_options& g, const arguments& a) {
+  if (!a.positional().empty()) throw usage_error{"status takes no arguments"};
+  auto db = open_store(g);
+  auto s = db->status();
+  if (!s) return fail(s.err());
+  if (a.has("json")) {
+    std::cout << client::to_json(s.value()) << "\n";
+    return exit_ok;
+  }
+  std::cout << "store           " << g.db << "\n"
+            << "node            " << s->node << "\n"
+            << "default team    " << s->default_team << "\n"
+            << "schema version  " << s->schema_version << "\n"
+            << "records         " << s->records << "\n"
+            << "pending         " << s->pending_cells << " changes in " << s->pending_records
+            << " records, not yet acknowledged by the server\n"
+            << "pushed up to    " << s->acked_seq << " of " << s->local_seq << " local changes\n"
+            << "pulled up to    server position " << s->pulled_seq << "\n"
+            << "last sync       " << (s->last_sync_ms ? std::to_string(*s->last_sync_ms) : "never") << "\n";
+  return exit_ok;
+}
+
+const std::map<std::string, command>& commands() {
+  static const std::map<std::string, command> table{
+      {"init", {"haven --db PATH init --team TEAM",
+                "Creates a new, empty store at PATH. New records belong to TEAM unless add says --team.\n"
+                "TEAM is 1-32 characters of a-z, 0-9 and -. An existing store is never overwritten.",
+                {"team"}, {}, cmd_init}},
+      {"add", {"haven --db PATH add TYPE field=value ... [--team TEAM]",
+               "Records a new TYPE record and prints its id. Values are codes, dates (YYYY-MM-DD), whole numbers,\n"
+               "true/false, or for set fields comma-separated codes (services=food,escort).\n"
+               "Nothing is saved if any field is wrong; each problem is reported with its field.\n"
+               "Types and fields: haven fields [TYPE].",
+               {"team"}, {}, cmd_add}},
+      {"edit", {"haven --db PATH edit ID field=value ... | field+=code | field-=code | field=",
+                "Changes fields of a record. field= clears a field; for set fields, field+=code adds and\n"
+                "field-=code removes elements (field=a,b replaces the whole set). All or nothing.",
+                {}, {}, cmd_edit}},
+      {"delete", {"haven --db PATH delete ID",
+                  "Deletes a record. Its values are erased from this device, and from every device and the\n"
+                  "server once synced. A deletion cannot be undone.",
+                  {}, {}, cmd_delete}},
+      {"list", {"haven --db PATH list [--type TYPE] [--json]",
+                "Lists live records, oldest first, each marked pending (not yet acknowledged by the server)\n"
+                "or synced.",
+                {"type"}, {"json"}, cmd_list}},
+      {"show", {"haven --db PATH show ID [--json]", "Shows one record with all its fields.", {}, {"json"}, cmd_show}},
+      {"import", {"haven --db PATH import FILE.jsonl",
+                  "Imports records from JSON lines, one {\"type\": ..., \"team\": ..., \"fields\": {...}} per line\n"
+                  "(FILE - reads standard input). All lines or none: every bad line is reported with its number.",
+                  {}, {}, cmd_import}},
+      {"status", {"haven --db PATH status [--json]",
+                  "Shows the node id, default team, record count, pending changes and sync cursors.",
+                  {}, {"json"}, cmd_status}},
+      {"fields", {"haven fields [TYPE]",
+                  "Lists the record types, or the fields of TYPE with their kinds and codes.", {}, {}, nullptr}},
+  };
+  return table;
+}
+
+const char* kind_name(field_kind k) {
+  switch (k) {
+    case field_kind::date: return "date YYYY-MM-DD";
+    case field_kind::integer: return "whole number";
+    case field_kind::code: return "one of";
+    case field_kind::code_set: return "set of";
+    case field_kind::boolean: return "true/false";
+    case field_kind::country: return "country (ISO 3166-1 alpha-2, XX = unknown/stateless)";
+    case field_kind::pseudonym: return "pseudonym (6-64 of A-Z a-z 0-9 -)";
+  }
+  return "";
+}
+
+int cmd_fields(const global_options& g, const arguments& a) {
+  const auto s = load_schema(g);
+  if (a.positional().empty()) {
+    for (const auto& t : s->types()) std::cout << t.name << "  " << t.title << "\n";
+    return exit_ok;
+  }
+  const record_type* t = s->type(a.positional()[0]);
+  if (!t) throw usage_error{"unknown record type \"" + a.positional()[0] + "\"; haven fields lists them"};
+  for (const auto& f : t->fields) {
+    std::cout << f.key << (f.required ? " (required)" : "") << ": " << kind_name(f.kind);
+    if (f.kind == field_kind::code || f.kind == field_kind::code_set) {
+      std::string codes;
+      for (const auto& c : f.codes) codes += (codes.empty() ? " " : ", ") + c;
+      std::cout << codes;
+    }
+    if (f.min) std::cout << ", at least " << *f.min;
+    if (f.max) std::cout << ", at most " << *f.max;
+    if (!is_null(f.default_value)) std::cout << ", default " << to_text(f.default_value);
+    std::cout << "\n";
+  }
+  return exit_ok;
+}
+
+void print_help() {
+  std::cout << "haven - record anonymised contacts offline\n\n"
+               "usage: haven [--db PATH] [--schema FILE] COMMAND [ARGS]\n\n"
+               "  --db PATH       the store (default: $HAVEN_DB)\n"
+               "  --schema FILE   a schema file instead of the built-in one\n\ncommands:\n";
+  for (const auto& [name, c] : commands()) std::cout << "  " << c.usage << "\n";
+  std::cout << "\nhaven COMMAND --help explains a command.\n";
+}
+
+int run(int argc, char** argv) {
+  global_options g;
+  if (const char* env = std::getenv("HAVEN_DB")) g.db = env;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::size_t i = 0;
+  for (; i < args.size() && args[i].rfind("--", 0) == 0; ++i) {
+    const std::string& a = args[i];
+    if (a == "--help") {
+      print_help();
+      return exit_ok;
+    }
+    if (a == "--version") {
+      std::cout << "haven 0.1.0 (schema " << schema::builtin()->version() << ")\n";
+      return exit_ok;
+    }
+    std::string* target = a.rfind("--db", 0) == 0 ? &g.db : a.rfind("--schema", 0) == 0 ? &g.schema_file : nullptr;
+    const std::string name = a.substr(0, a.find('='));
+    if (!target || (name != "--db" && name != "--schema")) throw usage_error{"unknown option " + a};
+    if (a.find('=') != std::string::npos) *target = a.substr(a.find('=') + 1);
+    else if (i + 1 < args.size()) *target = args[++i];
+    else throw usage_error{a + " needs a value"};
+  }
+  if (i == args.size()) {
+    print_help();
+    return exit_usage;
+  }
+  const std::string name = args[i];
+  if (name == "help") {
+    if (i + 1 < args.size()) args = {args[i + 1], "--help"}, i = 0;
+    else return print_help(), exit_ok;
+  }
+  const auto it = commands().find(args[i]);
+  if (it == commands().end()) throw usage_error{"unknown command \"" + args[i] + "\"; haven --help lists them"};
+  const command& c = it->second;
+  std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  if (std::find(rest.begin(), rest.end(), "--help") != rest.end() || std::find(rest.begin(), rest.end(), "-h") != rest.end()) {
+    std::cout << "usage: " << c.usage << "\n\n" << c.help << "\n";
+    return exit_ok;
+  }
+  try {
+    const arguments parsed(rest, c.value_flags, c.bool_flags);
+    return c.run ? c.run(g, parsed) : cmd_fields(g, parsed);
+  } catch (const usage_error& e) {
+    std::cerr << "haven " << it->first << ": " << e.message << "\nusage: " << c.usage << "\n";
+    return exit_usage;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const usage_error& e) {
+    std::cerr << "haven: " << e.message << "\n";
+    return exit_usage;
+  } catch (const failure& f) {
+    return fail(f.err());
+  } catch (const std::exception& e) {
+    std::cerr << "haven: internal error: " << e.what() << "\n";
+    return exit_failed;
+  }
+}

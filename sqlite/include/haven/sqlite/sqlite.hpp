@@ -1,0 +1,101 @@
+#pragma once
+// A thin RAII layer over SQLite, the only place Haven calls sqlite3_*.
+// Errors throw haven::failure with errc::store and SQLite's message.
+// A connection and its statements belong to one thread at a time.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <haven/schema/result.hpp>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace haven::sqlite {
+
+class database;
+
+// A prepared statement; finalised by its destructor. Movable, not copyable.
+class statement {
+ public:
+  statement(database& db, std::string_view sql);
+  statement(statement&&) noexcept = default;
+  statement& operator=(statement&&) noexcept = default;
+
+  // Bind parameter `index` (1-based). Strings and blobs are copied.
+  statement& bind(int index, std::int64_t v);
+  statement& bind(int index, std::string_view text);
+  statement& bind(int index, std::span<const std::uint8_t> blob);
+  statement& bind_null(int index);
+
+  // Advances to the next row: true if there is one, false when done.
+  bool step();
+  // Runs a statement that returns no rows.
+  void run();
+  // Clears the bindings and rewinds, ready to run again.
+  void reset();
+
+  enum class column_type { integer, real, text, blob, null };
+  column_type type(int col) const;
+  std::int64_t integer(int col) const;
+  std::string text(int col) const;
+  std::span<const std::uint8_t> blob(int col) const;  // valid until the next step/reset
+
+ private:
+  struct finalizer {
+    void operator()(sqlite3_stmt* s) const noexcept;
+  };
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, finalizer> stmt_;
+};
+
+// A connection. Not thread-safe.
+class database {
+ public:
+  enum class mode { open_existing, create };
+  // Opens the file (creating it with mode::create), in WAL mode with full
+  // synchronous commits, foreign keys on, a busy timeout, and secure_delete
+  // (deleted content is overwritten with zeros, not left in free pages).
+  // Throws errc::not_found if it does not exist and mode is open_existing.
+  database(const std::filesystem::path& file, mode m);
+  ~database();
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+
+  // Runs one or more statements that return no rows.
+  void exec(std::string_view sql);
+  // A cached prepared statement for a hot path, reset and ready to bind.
+  // Requires: `sql` outlives the database (a literal).
+  statement& cached(const char* sql);
+  std::int64_t changes() const;
+  sqlite3* handle() const { return db_; }
+  // Throws errc::store describing the connection's last error, with context.
+  [[noreturn]] void fail(std::string_view context) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::map<const char*, statement> cache_;
+};
+
+// BEGIN IMMEDIATE in the constructor; rolled back by the destructor unless
+// commit() was called.
+class transaction {
+ public:
+  explicit transaction(database& db);
+  ~transaction();
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  void commit();
+
+ private:
+  database& db_;
+  bool done_ = false;
+};
+
+}  // namespace haven::sqlite
