@@ -1,0 +1,123 @@
+// The haven shell end to end: every command through the real binary.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "shell_fixture.hpp"
+
+namespace haven::test {
+
+std::string shell::ok(std::vector<std::string> args, const std::string& input) const {
+  const run_result r = (*this)(args, input);
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::string out = r.out;
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST_CASE("a store records, edits, lists, shows and deletes contacts", "[e2e][shell]") {
+  shell haven;
+  CHECK(contains(haven.ok({"init", "--team", "maribor"}), "created store"));
+
+  const std::string session = haven.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
+                                         "person=Pk-20260302", "nationality=ua", "topics=thb,gbv"});
+  REQUIRE(session.size() == 32);
+  const std::string group = haven.ok({"add", "pats_session", "date=2026-03-03", "site=logatec", "format=group",
+                                       "participants=14", "--team", "koper"});
+  const std::string stay = haven.ok({"add", "assistance_case", "programme=crisis-accommodation", "person=CASE-0017",
+                                      "sex=female", "nationality=NG", "admitted=2026-01-01", "discharged=2026-01-04",
+                                      "services=food,escort", "exploitation=sexual"});
+
+  const std::string shown = haven.ok({"show", session, "--json"});
+  CHECK(contains(shown, "\"nationality\":\"UA\""));  // normalised to upper case
+  CHECK(contains(shown, "\"participants\":1"));      // the default
+  CHECK(contains(shown, "\"topics\":[\"gbv\",\"thb\"]"));
+  CHECK(contains(shown, "\"team\":\"maribor\""));
+  CHECK(contains(haven.ok({"show", group, "--json"}), "\"team\":\"koper\""));
+  CHECK(contains(haven.ok({"show", stay, "--json"}), "\"care_days\":3"));
+
+  haven.ok({"edit", stay, "services+=legal-information", "services-=food", "discharged=2026-01-10"});
+  const std::string edited = haven.ok({"show", stay, "--json"});
+  CHECK(contains(edited, "\"services\":[\"escort\",\"legal-information\"]"));
+  CHECK(contains(edited, "\"care_days\":9"));
+  haven.ok({"edit", stay, "discharged="});  // clears the field
+  CHECK_FALSE(contains(haven.ok({"show", stay, "--json"}), "discharged"));
+
+  const std::string text = haven.ok({"show", stay});
+  CHECK(contains(text, "pending"));
+  CHECK(contains(text, "programme"));
+
+  CHECK(contains(haven.ok({"list", "--type", "pats_session"}), group));
+  CHECK_FALSE(contains(haven.ok({"list", "--type", "pats_session"}), stay));
+
+  haven.ok({"delete", session});
+  CHECK_FALSE(contains(haven.ok({"list", "--json"}), session));
+  const std::string deleted = haven.ok({"show", session, "--json"});
+  CHECK(contains(deleted, "\"deleted\":true"));
+  CHECK(contains(deleted, "\"fields\":{}"));
+  const run_result again = haven({"delete", session});
+  CHECK(again.exit_code == 1);
+  CHECK(contains(again.err, "already deleted"));
+
+  const std::string status = haven.ok({"status", "--json"});
+  CHECK(contains(status, "\"records\":2"));
+  CHECK(contains(status, "\"default_team\":\"maribor\""));
+}
+
+TEST_CASE("import takes all lines or none and names every bad line", "[e2e][shell][import]") {
+  shell haven;
+  haven.ok({"init", "--team", "celje"});
+  const std::string good =
+      "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-04-01\",\"audience\":\"primary-school\","
+      "\"region\":\"savinjska\",\"participants\":23,\"teachers\":2}}\n"
+      "\n"
+      "{\"type\":\"on_call_event\",\"team\":\"celje\",\"fields\":{\"date\":\"2026-04-02\",\"caller\":\"police\","
+      "\"outcome\":\"admitted\",\"response_minutes\":35}}\n";
+  const std::string bad = good +
+                          "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-04-01\",\"audience\":\"primary-school\","
+                          "\"region\":\"istra\",\"participants\":0}}\n"
+                          "not json\n";
+  const run_result refused = haven({"import", "-"}, bad);
+  CHECK(refused.exit_code == 1);
+  CHECK(contains(refused.err, "line 4: region"));
+  CHECK(contains(refused.err, "line 4: participants"));
+  CHECK(contains(refused.err, "line 5"));
+  CHECK(contains(refused.err, "nothing imported"));
+  CHECK(contains(haven.ok({"status", "--json"}), "\"records\":0"));
+
+  std::ofstream(haven.dir().file("good.jsonl")) << good;
+  CHECK(haven.ok({"import", haven.dir().file("good.jsonl")}) == "imported 2 records");
+  CHECK(contains(haven.ok({"status", "--json"}), "\"records\":2"));
+}
+
+TEST_CASE("every command explains itself and usage mistakes exit 2", "[e2e][shell][help]") {
+  shell haven;
+  for (const char* cmd : {"init", "add", "edit", "delete", "list", "show", "import", "status", "fields"}) {
+    const run_result r = run({HAVEN_SHELL_PATH, cmd, "--help"});
+    INFO(cmd);
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, std::string("usage: haven")));
+  }
+  CHECK(contains(run({HAVEN_SHELL_PATH, "--help"}).out, "import"));
+  CHECK(run({HAVEN_SHELL_PATH, "frobnicate"}).exit_code == 2);
+  CHECK(haven({"add"}).exit_code == 2);
+  CHECK(haven({"show", "not-an-id"}).exit_code == 2);
+  const run_result missing = haven({"list"});
+  CHECK(missing.exit_code == 1);
+  CHECK(contains(missing.err, "init"));  // tells how to create the store
+  haven.ok({"init", "--team", "kranj"});
+  const run_result twice = haven({"init", "--team", "kranj"});
+  CHECK(twice.exit_code == 1);
+  CHECK(contains(twice.err, "already exists"));
+  CHECK(contains(haven.ok({"fields", "assistance_case"}), "exploitation: set of sexual"));
+}
+
+}  // namespace
+}  // namespace haven::test
