@@ -63,6 +63,13 @@ value read_value(const sqlite::statement& st, int kind_index) {
   throw failure(errc::store, "store: a cell has an unknown value kind; the store is damaged");
 }
 
+// A cell from columns key, kind, value, hlc, node starting at `first`.
+sync::cell read_cell(const sqlite::statement& st, int first) {
+  return {st.text(first), read_value(st, first + 1),
+          {sync::hlc{static_cast<std::uint64_t>(st.integer(first + 3))},
+           static_cast<sync::node_id>(st.integer(first + 4))}};
+}
+
 std::span<const std::uint8_t> bytes(const sync::record_id& id) { return id.bytes; }
 
 sync::record_id id_from(std::span<const std::uint8_t> blob) {
@@ -170,20 +177,17 @@ struct store::impl {
   }
 
   std::optional<sync::cell> load_cell(const sync::record_id& id, std::string_view key) {
-    auto& st = db.cached("SELECT kind, value, hlc, node FROM cells WHERE record_id = ? AND key = ?");
+    auto& st = db.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? AND key = ?");
     st.bind(1, bytes(id)).bind(2, key);
     if (!st.step()) return std::nullopt;
-    return sync::cell{std::string(key), read_value(st, 0),
-                      {sync::hlc{static_cast<std::uint64_t>(st.integer(2))}, static_cast<sync::node_id>(st.integer(3))}};
+    return read_cell(st, 0);
   }
 
   std::vector<sync::cell> load_cells(const sync::record_id& id) {
     auto& st = db.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? ORDER BY key");
     st.bind(1, bytes(id));
     std::vector<sync::cell> cells;
-    while (st.step())
-      cells.push_back({st.text(0), read_value(st, 1),
-                       {sync::hlc{static_cast<std::uint64_t>(st.integer(3))}, static_cast<sync::node_id>(st.integer(4))}});
+    while (st.step()) cells.push_back(read_cell(st, 0));
     return cells;
   }
 
@@ -517,8 +521,7 @@ result<std::vector<record>> store::list(std::optional<std::string_view> type) {
         pending = false;
       }
       if (st.type(3) == sqlite::statement::column_type::null) continue;
-      cells.push_back({st.text(3), read_value(st, 4),
-                       {sync::hlc{static_cast<std::uint64_t>(st.integer(6))}, static_cast<sync::node_id>(st.integer(7))}});
+      cells.push_back(read_cell(st, 3));
       pending = pending || st.integer(8) != 0;
     }
     flush();
@@ -564,9 +567,7 @@ result<outbox_batch> store::outbox(std::size_t max_cells) {
       const sync::record_id id = id_from(st.blob(0));
       if (batch.changes.empty() || batch.changes.back().id != id)
         batch.changes.push_back({id, st.text(1), st.text(2), {}});
-      batch.changes.back().cells.push_back(
-          {st.text(3), read_value(st, 4),
-           {sync::hlc{static_cast<std::uint64_t>(st.integer(6))}, static_cast<sync::node_id>(st.integer(7))}});
+      batch.changes.back().cells.push_back(read_cell(st, 3));
       batch.last_seq = static_cast<std::uint64_t>(st.integer(8));
       ++batch.cells;
     }
