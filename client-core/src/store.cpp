@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
 
 namespace haven::client {
@@ -10,74 +11,9 @@ namespace {
 
 constexpr std::int64_t store_format = 1;
 
-constexpr const char* ddl = R"sql(
-CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT;
-CREATE TABLE records(
-  id BLOB PRIMARY KEY,
-  type TEXT NOT NULL,
-  team TEXT NOT NULL,
-  deleted INTEGER NOT NULL DEFAULT 0) STRICT;
-CREATE TABLE cells(
-  record_id BLOB NOT NULL REFERENCES records(id),
-  key TEXT NOT NULL,
-  kind INTEGER NOT NULL,
-  value ANY,
-  hlc INTEGER NOT NULL,
-  node INTEGER NOT NULL,
-  local_seq INTEGER,
-  PRIMARY KEY(record_id, key)) STRICT, WITHOUT ROWID;
-CREATE INDEX cells_outbox ON cells(local_seq) WHERE local_seq IS NOT NULL;
-)sql";
-
-enum class value_kind : std::int64_t { null = 0, integer = 1, code = 2, date = 3, boolean = 4 };
-
-void bind_value(sqlite::statement& st, int kind_index, const value& v) {
-  std::visit(
-      [&](const auto& x) {
-        using X = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<X, std::monostate>) {
-          st.bind(kind_index, static_cast<std::int64_t>(value_kind::null)).bind_null(kind_index + 1);
-        } else if constexpr (std::is_same_v<X, std::int64_t>) {
-          st.bind(kind_index, static_cast<std::int64_t>(value_kind::integer)).bind(kind_index + 1, x);
-        } else if constexpr (std::is_same_v<X, std::string>) {
-          st.bind(kind_index, static_cast<std::int64_t>(value_kind::code)).bind(kind_index + 1, std::string_view(x));
-        } else if constexpr (std::is_same_v<X, date>) {
-          st.bind(kind_index, static_cast<std::int64_t>(value_kind::date)).bind(kind_index + 1, std::int64_t{x.days});
-        } else if constexpr (std::is_same_v<X, bool>) {
-          st.bind(kind_index, static_cast<std::int64_t>(value_kind::boolean)).bind(kind_index + 1, std::int64_t{x});
-        } else {
-          throw failure(errc::internal, "a set value cannot be stored as one cell");
-        }
-      },
-      v);
-}
-
-value read_value(const sqlite::statement& st, int kind_index) {
-  switch (static_cast<value_kind>(st.integer(kind_index))) {
-    case value_kind::null: return {};
-    case value_kind::integer: return st.integer(kind_index + 1);
-    case value_kind::code: return st.text(kind_index + 1);
-    case value_kind::date: return date{static_cast<std::int32_t>(st.integer(kind_index + 1))};
-    case value_kind::boolean: return st.integer(kind_index + 1) != 0;
-  }
-  throw failure(errc::store, "store: a cell has an unknown value kind; the store is damaged");
-}
-
-// A cell from columns key, kind, value, hlc, node starting at `first`.
-sync::cell read_cell(const sqlite::statement& st, int first) {
-  return {st.text(first), read_value(st, first + 1),
-          {sync::hlc{static_cast<std::uint64_t>(st.integer(first + 3))},
-           static_cast<sync::node_id>(st.integer(first + 4))}};
-}
-
-std::span<const std::uint8_t> bytes(const sync::record_id& id) { return id.bytes; }
-
-sync::record_id id_from(std::span<const std::uint8_t> blob) {
-  sync::record_id id;
-  if (blob.size() != id.bytes.size()) throw failure(errc::store, "store: a record id is damaged");
-  std::copy(blob.begin(), blob.end(), id.bytes.begin());
-  return id;
-}
+using sqlite::bytes;
+using sqlite::read_cell;
+using sqlite::read_id;
 
 error invalid(std::string message, std::vector<field_issue> issues) {
   return error{errc::invalid_input, std::move(message), std::move(issues)};
@@ -93,6 +29,7 @@ std::string type_list(const schema& s) {
 
 struct store::impl {
   sqlite::database db;
+  sqlite::cell_table table{db};
   std::shared_ptr<const haven::schema> schema;
   sync::hlc_clock clock;
   sync::node_id node = 0;
@@ -165,61 +102,13 @@ struct store::impl {
   }
 
   // --- records and cells --------------------------------------------------
-  struct row {
-    std::string type, team;
-    bool deleted = false;
-  };
-  std::optional<row> load_row(const sync::record_id& id) {
-    auto& st = db.cached("SELECT type, team, deleted FROM records WHERE id = ?");
-    st.bind(1, bytes(id));
-    if (!st.step()) return std::nullopt;
-    return row{st.text(0), st.text(1), st.integer(2) != 0};
-  }
-
-  std::optional<sync::cell> load_cell(const sync::record_id& id, std::string_view key) {
-    auto& st = db.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? AND key = ?");
-    st.bind(1, bytes(id)).bind(2, key);
-    if (!st.step()) return std::nullopt;
-    return read_cell(st, 0);
-  }
-
-  std::vector<sync::cell> load_cells(const sync::record_id& id) {
-    auto& st = db.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? ORDER BY key");
-    st.bind(1, bytes(id));
-    std::vector<sync::cell> cells;
-    while (st.step()) cells.push_back(read_cell(st, 0));
-    return cells;
-  }
-
   // Merges one change, stamping applied cells with fresh local sequence
   // numbers when `local`. Requires: inside a transaction.
   sync::merge_stats merge(const sync::record_change& change, bool local) {
-    sync::merge_stats stats;
-    auto& insert = db.cached("INSERT OR IGNORE INTO records(id, type, team) VALUES (?, ?, ?)");
-    insert.bind(1, bytes(change.id)).bind(2, std::string_view(change.type)).bind(3, std::string_view(change.team)).run();
-    stats.record_created = db.changes() > 0;
-    bool deleted = !stats.record_created && load_row(change.id)->deleted;
-    for (const sync::cell& c : change.cells) {
-      const auto current = load_cell(change.id, c.key);
-      const sync::merge_decision d = sync::decide(c, current ? &*current : nullptr, deleted);
-      stats.add(d.outcome);
-      if (d.erase_record) {
-        db.cached("DELETE FROM cells WHERE record_id = ?").bind(1, bytes(change.id)).run();
-        db.cached("UPDATE records SET deleted = 1 WHERE id = ?").bind(1, bytes(change.id)).run();
-        deleted = stats.record_deleted = true;
-      }
-      if (d.outcome != sync::cell_outcome::applied) continue;
-      auto& st = db.cached(
-          "INSERT OR REPLACE INTO cells(record_id, key, kind, value, hlc, node, local_seq) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?)");
-      st.bind(1, bytes(change.id)).bind(2, std::string_view(c.key));
-      bind_value(st, 3, c.val);
-      st.bind(5, static_cast<std::int64_t>(c.at.time.packed)).bind(6, static_cast<std::int64_t>(c.at.node));
-      if (local) st.bind(7, static_cast<std::int64_t>(++local_seq));
-      else st.bind_null(7);
-      st.run();
-    }
-    return stats;
+    return table.merge(change, [&]() -> std::optional<std::int64_t> {
+      if (!local) return std::nullopt;
+      return static_cast<std::int64_t>(++local_seq);
+    });
   }
 
   // Writes cells of this node's own, all stamped with one fresh timestamp.
@@ -234,12 +123,12 @@ struct store::impl {
   }
 
   bool pending(const sync::record_id& id) {
-    auto& st = db.cached("SELECT 1 FROM cells WHERE record_id = ? AND local_seq > ? LIMIT 1");
+    auto& st = db.cached("SELECT 1 FROM cells WHERE record_id = ? AND seq > ? LIMIT 1");
     st.bind(1, bytes(id)).bind(2, static_cast<std::int64_t>(acked_seq));
     return st.step();
   }
 
-  record view(const sync::record_id& id, const row& r, const std::vector<sync::cell>& cells, bool is_pending) {
+  record view(const sync::record_id& id, const sqlite::cell_table::record_row& r, const std::vector<sync::cell>& cells, bool is_pending) {
     record rec{id, r.type, r.team, sync::fields_from_cells(cells), {}, r.deleted, is_pending};
     if (const record_type* t = schema->type(r.type))
       for (const auto& d : t->derived)
@@ -321,7 +210,8 @@ result<std::unique_ptr<store>> store::create(const std::filesystem::path& file, 
     auto p = std::make_unique<impl>(file, sqlite::database::mode::create, opts);
     try {
       sqlite::transaction tx(p->db);
-      p->db.exec(ddl);
+      p->db.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT");
+      sqlite::cell_table::create(p->db);
       p->set_meta("store_format", store_format);
       sync::node_id node = 0;
       while (node == 0) {
@@ -412,11 +302,11 @@ result<void> store::edit(const sync::record_id& id, const std::vector<field_edit
   return capture([&] {
     impl& s = *impl_;
     s.in_transaction([&] {
-    const auto r = s.load_row(id);
+    const auto r = s.table.row(id);
     if (!r || r->deleted)
       throw failure(errc::not_found, "no record " + id.hex() + (r ? " (it was deleted)" : ""));
     const record_type& t = s.type_of(r->type);
-    const field_map before = sync::fields_from_cells(s.load_cells(id));
+    const field_map before = sync::fields_from_cells(s.table.cells(id));
     field_map after = before;
     std::vector<field_issue> issues;
     for (const auto& e : edits) {
@@ -478,7 +368,7 @@ result<void> store::edit(const sync::record_id& id, const std::vector<field_edit
 result<void> store::remove(const sync::record_id& id) {
   return capture([&] {
     impl_->in_transaction([&] {
-      const auto r = impl_->load_row(id);
+      const auto r = impl_->table.row(id);
       if (!r) throw failure(errc::not_found, "no record " + id.hex());
       if (r->deleted) throw failure(errc::not_found, "record " + id.hex() + " is already deleted");
       impl_->write_local(id, r->type, r->team, {{std::string(sync::deleted_key), true}});
@@ -488,9 +378,9 @@ result<void> store::remove(const sync::record_id& id) {
 
 result<std::optional<record>> store::get(const sync::record_id& id) {
   return capture([&]() -> std::optional<record> {
-    const auto r = impl_->load_row(id);
+    const auto r = impl_->table.row(id);
     if (!r) return std::nullopt;
-    return impl_->view(id, *r, impl_->load_cells(id), impl_->pending(id));
+    return impl_->view(id, *r, impl_->table.cells(id), impl_->pending(id));
   });
 }
 
@@ -498,21 +388,21 @@ result<std::vector<record>> store::list(std::optional<std::string_view> type) {
   return capture([&] {
     impl& s = *impl_;
     auto& st = s.db.cached(
-        "SELECT r.id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.local_seq > ? "
+        "SELECT r.id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq > ? "
         "FROM records r LEFT JOIN cells c ON c.record_id = r.id "
         "WHERE r.deleted = 0 AND (?2 IS NULL OR r.type = ?2) ORDER BY r.rowid, c.key");
     st.bind(1, static_cast<std::int64_t>(s.acked_seq));
     if (type) st.bind(2, *type);
     std::vector<record> out;
     std::optional<sync::record_id> current;
-    impl::row row;
+    sqlite::cell_table::record_row row;
     std::vector<sync::cell> cells;
     bool pending = false;
     auto flush = [&] {
       if (current) out.push_back(s.view(*current, row, cells, pending));
     };
     while (st.step()) {
-      const sync::record_id id = id_from(st.blob(0));
+      const sync::record_id id = read_id(st, 0);
       if (id != current) {
         flush();
         current = id;
@@ -544,7 +434,7 @@ result<store_status> store::status() {
     records.step();
     out.records = static_cast<std::size_t>(records.integer(0));
     auto& pending = s.db.cached(
-        "SELECT count(*), count(DISTINCT record_id) FROM cells WHERE local_seq > ?");
+        "SELECT count(*), count(DISTINCT record_id) FROM cells WHERE seq > ?");
     pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
     pending.step();
     out.pending_cells = static_cast<std::size_t>(pending.integer(0));
@@ -557,14 +447,14 @@ result<outbox_batch> store::outbox(std::size_t max_cells) {
   return capture([&] {
     impl& s = *impl_;
     auto& st = s.db.cached(
-        "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.local_seq "
+        "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
         "FROM cells c JOIN records r ON r.id = c.record_id "
-        "WHERE c.local_seq > ? ORDER BY c.local_seq LIMIT ?");
+        "WHERE c.seq > ? ORDER BY c.seq LIMIT ?");
     st.bind(1, static_cast<std::int64_t>(s.acked_seq)).bind(2, static_cast<std::int64_t>(max_cells));
     outbox_batch batch;
     batch.last_seq = s.acked_seq;
     while (st.step()) {
-      const sync::record_id id = id_from(st.blob(0));
+      const sync::record_id id = read_id(st, 0);
       if (batch.changes.empty() || batch.changes.back().id != id)
         batch.changes.push_back({id, st.text(1), st.text(2), {}});
       batch.changes.back().cells.push_back(read_cell(st, 3));

@@ -193,7 +193,7 @@ template <class A> void serialize(A& ar, record_change& r) {
 }
 // A record change takes at least 16 (id) + 3 (lengths) bytes.
 template <class A> void serialize(A& ar, hello& m) {
-  ar(m.version, bounded_string{m.device_id, bound::text}, m.node, m.schema_version, m.acked_seq,
+  ar(m.version, bounded_string{m.device_id, bound::text}, bounded_string{m.team, bound::key}, m.node, m.schema_version, m.acked_seq,
      m.pulled_seq, bounded_string{m.proof, bound::text});
 }
 template <class A> void serialize(A& ar, welcome& m) {
@@ -203,7 +203,7 @@ template <class A> void serialize(A& ar, push_batch& m) {
   ar(m.last_seq, bounded_vector<record_change>{m.changes, &frame_limits::max_records, 19, "a batch"});
 }
 template <class A> void serialize(A& ar, push_ack& m) { ar(m.acked_seq); }
-template <class A> void serialize(A& ar, pull_request& m) { ar(m.since, m.max_records); }
+template <class A> void serialize(A& ar, pull_request& m) { ar(m.since, m.max_cells); }
 template <class A> void serialize(A& ar, change_batch& m) {
   ar(m.up_to, strict_bool{m.more},
      bounded_vector<record_change>{m.changes, &frame_limits::max_records, 19, "a batch"});

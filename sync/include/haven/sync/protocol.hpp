@@ -30,6 +30,7 @@ struct frame_limits {
 struct hello {
   std::uint32_t version = protocol_version;
   std::string device_id;
+  std::string team;  // the team whose records the device pulls
   node_id node = 0;
   std::int64_t schema_version = 0;
   std::uint64_t acked_seq = 0;   // highest local seq the device knows the server has
@@ -64,7 +65,7 @@ struct push_ack {
 // Device -> server: send the team's changes after server position `since`.
 struct pull_request {
   std::uint64_t since = 0;
-  std::uint32_t max_records = 0;
+  std::uint32_t max_cells = 0;
   bool operator==(const pull_request&) const = default;
 };
 

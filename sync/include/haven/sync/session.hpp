@@ -1,0 +1,153 @@
+#pragma once
+// The sync protocol's session state machines, sans I/O: they take frames in
+// and give frames out through a `transport`, and reach the data through a
+// backend interface (the device store on one side, the central store on the
+// other). Storage and sockets are adapters around them, so two peers can run
+// in one test process over a loopback transport.
+//
+// A session is not thread-safe: feed it from one thread or strand at a time.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <haven/schema/result.hpp>
+#include <haven/sync/protocol.hpp>
+
+namespace haven::sync {
+
+// Where a session's frames go. send() queues one frame; close() ends the
+// connection after the queued frames.
+class transport {
+ public:
+  virtual ~transport() = default;
+  virtual void send(std::string frame) = 0;
+  virtual void close() = 0;
+};
+
+// ---------------------------------------------------------------- server side
+
+// The device a server session talks to, as established by its hello.
+struct peer {
+  std::string device_id;
+  std::string team;
+  node_id node = 0;
+};
+
+// The central store as a server session needs it. Each call is one durable
+// step; errors are thrown as haven::failure and end the session with an
+// error frame carrying the error's code and message.
+class server_backend {
+ public:
+  virtual ~server_backend() = default;
+  // Accepts or refuses a device; the welcome carries its committed push cursor.
+  virtual welcome admit(const hello& h) = 0;
+  // Merges a push batch in one transaction and records the device's cursor;
+  // returns only after the commit. Refuses (errc::clock_skew) cells stamped
+  // too far ahead of the server's clock, applying none of the batch.
+  virtual push_ack push(const peer& p, const push_batch& batch) = 0;
+  // The team's cells after server position `since`, at most `max_cells`,
+  // without the device's own cells; more = not yet caught up.
+  virtual change_batch pull(const peer& p, std::uint64_t since, std::uint32_t max_cells) = 0;
+};
+
+class server_session {
+ public:
+  enum class state { awaiting_hello, open, live, closed };
+
+  server_session(server_backend& backend, transport& out, frame_limits limits = {});
+
+  // Handles one frame from the device. Anything malformed or out of order
+  // sends an error frame and closes; backend failures likewise.
+  void on_frame(std::string_view frame);
+  // New changes may exist for `team`: a live session sends them now.
+  void on_changes(std::string_view team);
+  // Ends the session with an error frame (e.g. server shutting down, timeout).
+  void fail(errc code, const std::string& message);
+
+  state current() const { return state_; }
+  const peer& device() const { return peer_; }
+  // A live session that could not send all new changes in one batch; call
+  // on_changes() again once the last frame is written.
+  bool behind() const { return behind_; }
+  std::uint32_t max_pull_cells = 2000;
+
+ private:
+  void forward_live();
+  void send(const message& m);
+
+  server_backend& backend_;
+  transport& out_;
+  frame_limits limits_;
+  state state_ = state::awaiting_hello;
+  peer peer_;
+  std::uint64_t live_cursor_ = 0;  // server position sent to a live device
+  bool behind_ = false;
+};
+
+// ---------------------------------------------------------------- device side
+
+// The device store as a client session needs it.
+class client_backend {
+ public:
+  virtual ~client_backend() = default;
+  virtual hello greeting() = 0;
+  // The server's welcome: its schema and what it has committed of our pushes.
+  virtual void welcomed(const welcome& w) = 0;
+  // The next push batch; an empty one means the outbox is drained.
+  virtual push_batch next_push(std::size_t max_cells) = 0;
+  virtual void acknowledged(const push_ack& ack) = 0;
+  // Merges a batch of the server's changes and moves the pull cursor.
+  virtual void received(const change_batch& batch) = 0;
+  virtual std::uint64_t pulled_seq() = 0;
+};
+
+// Counts for progress lines and the summary.
+struct sync_progress {
+  std::size_t batches_up = 0, batches_down = 0;
+  std::size_t changes_up = 0, changes_down = 0;  // cells
+};
+
+class client_session {
+ public:
+  enum class state { idle, greeting, pushing, pulling, live, done, failed };
+  struct options {
+    bool stay_live = false;  // after catching up, keep receiving live changes
+    std::size_t max_push_cells = 1000;
+    std::uint32_t max_pull_cells = 2000;
+  };
+
+  client_session(client_backend& backend, transport& out, options opts, frame_limits limits = {});
+  client_session(client_backend& backend, transport& out) : client_session(backend, out, options{}) {}
+
+  // Sends the hello.
+  void start();
+  // Handles one frame from the server.
+  void on_frame(std::string_view frame);
+  // Local changes were written: a live session pushes them.
+  void on_local_changes();
+
+  state current() const { return state_; }
+  const sync_progress& progress() const { return progress_; }
+  // Why the session failed (state failed), e.g. the server's refusal.
+  const std::optional<error>& failure_reason() const { return failure_; }
+
+ private:
+  void push_next();
+  void pull_next();
+  void fail(error e);
+  void send(const message& m);
+
+  client_backend& backend_;
+  transport& out_;
+  options opts_;
+  frame_limits limits_;
+  state state_ = state::idle;
+  bool push_in_flight_ = false;
+  bool pushes_pending_ = false;  // local changes arrived while a push was in flight
+  sync_progress progress_;
+  std::optional<error> failure_;
+};
+
+}  // namespace haven::sync

@@ -1,0 +1,223 @@
+#include <haven/sync/session.hpp>
+
+#include <algorithm>
+
+#include <haven/schema/schema.hpp>
+
+namespace haven::sync {
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+const char* name_of(const message& m) {
+  static constexpr const char* names[] = {"hello", "welcome", "push", "ack", "pull", "changes", "error"};
+  return names[m.index()];
+}
+
+std::size_t cell_count(const std::vector<record_change>& changes) {
+  std::size_t n = 0;
+  for (const auto& c : changes) n += c.cells.size();
+  return n;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- server side
+
+server_session::server_session(server_backend& backend, transport& out, frame_limits limits)
+    : backend_(backend), out_(out), limits_(limits) {}
+
+void server_session::send(const message& m) { out_.send(encode(m, limits_)); }
+
+void server_session::fail(errc code, const std::string& message) {
+  if (state_ == state::closed) return;
+  state_ = state::closed;
+  try {
+    out_.send(encode(error_frame{static_cast<std::uint16_t>(code), message.substr(0, limits_.max_text_bytes)}, limits_));
+  } catch (...) {  // nothing more to say
+  }
+  out_.close();
+}
+
+void server_session::on_frame(std::string_view frame) {
+  if (state_ == state::closed) return;
+  auto decoded = decode(frame, limits_);
+  if (!decoded) return fail(errc::protocol, decoded.err().message);
+  auto require_open = [&](const char* what) {
+    if (state_ == state::awaiting_hello)
+      throw failure(errc::protocol, std::string(what) + " before hello: a session starts with hello");
+  };
+  try {
+    std::visit(
+        overloaded{
+            [&](const hello& h) {
+              if (state_ != state::awaiting_hello) throw failure(errc::protocol, "a second hello in one session");
+              if (h.version != protocol_version)
+                throw failure(errc::protocol, "protocol version " + std::to_string(h.version) +
+                                                  " is not supported (this server speaks " +
+                                                  std::to_string(protocol_version) + "); update the app");
+              if (h.device_id.empty()) throw failure(errc::protocol, "hello without a device id");
+              if (!valid_team(h.team)) throw failure(errc::protocol, "hello with an invalid team \"" + h.team + "\"");
+              welcome w = backend_.admit(h);
+              peer_ = {h.device_id, h.team, h.node};
+              state_ = state::open;
+              send(w);
+            },
+            [&](const push_batch& b) {
+              require_open("push");
+              send(backend_.push(peer_, b));
+            },
+            [&](const pull_request& r) {
+              require_open("pull");
+              const std::uint32_t max = r.max_cells == 0 ? max_pull_cells : std::min(r.max_cells, max_pull_cells);
+              change_batch batch = backend_.pull(peer_, r.since, max);
+              const bool caught_up = !batch.more;
+              live_cursor_ = batch.up_to;
+              send(batch);
+              if (caught_up) state_ = state::live;
+            },
+            [&](const error_frame&) {  // the device gave up
+              state_ = state::closed;
+              out_.close();
+            },
+            [&](const auto&) {
+              throw failure(errc::protocol, std::string("unexpected ") + name_of(decoded.value()) + " frame from a device");
+            }},
+        decoded.value());
+  } catch (const failure& f) {
+    fail(f.err().code, f.err().message);
+  } catch (const std::exception& e) {
+    fail(errc::internal, std::string("internal server error: ") + e.what());
+  }
+}
+
+void server_session::on_changes(std::string_view team) {
+  if (state_ != state::live || team != peer_.team) return;
+  try {
+    forward_live();
+  } catch (const failure& f) {
+    fail(f.err().code, f.err().message);
+  } catch (const std::exception& e) {
+    fail(errc::internal, std::string("internal server error: ") + e.what());
+  }
+}
+
+void server_session::forward_live() {
+  change_batch batch = backend_.pull(peer_, live_cursor_, max_pull_cells);
+  live_cursor_ = batch.up_to;
+  behind_ = batch.more;
+  if (!batch.changes.empty()) send(batch);
+}
+
+// ---------------------------------------------------------------- device side
+
+client_session::client_session(client_backend& backend, transport& out, options opts, frame_limits limits)
+    : backend_(backend), out_(out), opts_(opts), limits_(limits) {}
+
+void client_session::send(const message& m) { out_.send(encode(m, limits_)); }
+
+void client_session::start() {
+  state_ = state::greeting;
+  try {
+    send(backend_.greeting());
+  } catch (const failure& f) {
+    fail(f.err());
+  }
+}
+
+void client_session::fail(error e) {
+  if (state_ == state::failed || state_ == state::done) return;
+  state_ = state::failed;
+  failure_ = std::move(e);
+  out_.close();
+}
+
+void client_session::on_frame(std::string_view frame) {
+  if (state_ == state::failed || state_ == state::done) return;
+  auto decoded = decode(frame, limits_);
+  if (!decoded) return fail(decoded.err());
+  auto unexpected = [&] {
+    throw failure(errc::protocol, std::string("the server sent an unexpected ") + name_of(decoded.value()) + " frame");
+  };
+  try {
+    std::visit(overloaded{
+                   [&](const error_frame& e) {
+                     fail(error{static_cast<errc>(e.code), e.message, {}});
+                   },
+                   [&](const welcome& w) {
+                     if (state_ != state::greeting) unexpected();
+                     if (w.version != protocol_version)
+                       throw failure(errc::protocol, "the server speaks protocol version " + std::to_string(w.version) +
+                                                         "; update the app");
+                     backend_.welcomed(w);
+                     state_ = state::pushing;
+                     push_next();
+                   },
+                   [&](const push_ack& ack) {
+                     if (!push_in_flight_) unexpected();
+                     backend_.acknowledged(ack);
+                     push_in_flight_ = false;
+                     if (state_ == state::pushing || pushes_pending_) {
+                       pushes_pending_ = false;
+                       push_next();
+                     }
+                   },
+                   [&](const change_batch& batch) {
+                     if (state_ != state::pulling && state_ != state::live) unexpected();
+                     backend_.received(batch);
+                     ++progress_.batches_down;
+                     progress_.changes_down += cell_count(batch.changes);
+                     if (state_ != state::pulling) return;
+                     if (batch.more) return pull_next();
+                     if (opts_.stay_live) {
+                       state_ = state::live;
+                     } else {
+                       state_ = state::done;
+                       out_.close();
+                     }
+                   },
+                   [&](const auto&) { unexpected(); }},
+               decoded.value());
+  } catch (const failure& f) {
+    fail(f.err());
+  } catch (const std::exception& e) {
+    fail(error{errc::internal, e.what(), {}});
+  }
+}
+
+void client_session::push_next() {
+  push_batch batch = backend_.next_push(opts_.max_push_cells);
+  if (batch.changes.empty()) {
+    if (state_ == state::pushing) {
+      state_ = state::pulling;
+      pull_next();
+    }
+    return;
+  }
+  ++progress_.batches_up;
+  progress_.changes_up += cell_count(batch.changes);
+  push_in_flight_ = true;
+  send(batch);
+}
+
+void client_session::pull_next() { send(pull_request{backend_.pulled_seq(), opts_.max_pull_cells}); }
+
+void client_session::on_local_changes() {
+  if (state_ != state::live) return;
+  if (push_in_flight_) {
+    pushes_pending_ = true;
+    return;
+  }
+  try {
+    push_next();
+  } catch (const failure& f) {
+    fail(f.err());
+  }
+}
+
+}  // namespace haven::sync
