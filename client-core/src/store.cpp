@@ -49,6 +49,7 @@ struct store::impl {
     const std::uint64_t seq = local_seq;
     try {
       sqlite::transaction tx(db);
+      refresh();  // another process may have written since
       if constexpr (std::is_void_v<decltype(fn())>) {
         fn();
         tx.commit();
@@ -91,6 +92,15 @@ struct store::impl {
                                      std::to_string(store_format) + ")");
     node = static_cast<sync::node_id>(meta_int("node").value_or(0));
     default_team = meta_text("default_team");
+    // The newest schema a server sent, if newer than the one this build has.
+    if (const std::string json = meta_text("schema_json"); !json.empty())
+      if (auto adopted = schema::parse(json); adopted && adopted.value()->version() > schema->version())
+        schema = std::move(adopted).value();
+    refresh();
+  }
+
+  // Re-reads the counters another process sharing the file may have moved.
+  void refresh() {
     local_seq = static_cast<std::uint64_t>(meta_int("local_seq").value_or(0));
     acked_seq = static_cast<std::uint64_t>(meta_int("acked_seq").value_or(0));
     clock.restore(sync::hlc{static_cast<std::uint64_t>(meta_int("hlc").value_or(0))});
@@ -378,6 +388,7 @@ result<void> store::remove(const sync::record_id& id) {
 
 result<std::optional<record>> store::get(const sync::record_id& id) {
   return capture([&]() -> std::optional<record> {
+    impl_->refresh();
     const auto r = impl_->table.row(id);
     if (!r) return std::nullopt;
     return impl_->view(id, *r, impl_->table.cells(id), impl_->pending(id));
@@ -387,6 +398,7 @@ result<std::optional<record>> store::get(const sync::record_id& id) {
 result<std::vector<record>> store::list(std::optional<std::string_view> type) {
   return capture([&] {
     impl& s = *impl_;
+    s.refresh();
     auto& st = s.db.cached(
         "SELECT r.id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq > ? "
         "FROM records r LEFT JOIN cells c ON c.record_id = r.id "
@@ -422,6 +434,7 @@ result<std::vector<record>> store::list(std::optional<std::string_view> type) {
 result<store_status> store::status() {
   return capture([&] {
     impl& s = *impl_;
+    s.refresh();
     store_status out;
     out.node = s.node;
     out.default_team = s.default_team;
@@ -446,6 +459,7 @@ result<store_status> store::status() {
 result<outbox_batch> store::outbox(std::size_t max_cells) {
   return capture([&] {
     impl& s = *impl_;
+    s.refresh();
     auto& st = s.db.cached(
         "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
         "FROM cells c JOIN records r ON r.id = c.record_id "
@@ -468,12 +482,14 @@ result<outbox_batch> store::outbox(std::size_t max_cells) {
 result<void> store::acknowledge(std::uint64_t seq) {
   return capture([&] {
     impl& s = *impl_;
-    if (seq > s.local_seq)
-      throw failure(errc::protocol, "the server acknowledged changes up to " + std::to_string(seq) +
-                                        " but this device has only written " + std::to_string(s.local_seq));
-    if (seq <= s.acked_seq) return;
-    s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
-    s.acked_seq = seq;
+    s.in_transaction([&] {
+      if (seq > s.local_seq)
+        throw failure(errc::protocol, "the server acknowledged changes up to " + std::to_string(seq) +
+                                          " but this device has only written " + std::to_string(s.local_seq));
+      if (seq <= s.acked_seq) return;
+      s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
+      s.acked_seq = seq;
+    });
   });
 }
 
@@ -496,6 +512,20 @@ result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_cha
       return total;
     });
   });
+}
+
+result<bool> store::adopt_schema(std::string_view json) {
+  return capture([&] {
+    auto parsed = unwrap(schema::parse(json));
+    if (parsed->version() <= impl_->schema->version()) return false;
+    impl_->in_transaction([&] { impl_->set_meta("schema_json", json); });
+    impl_->schema = std::move(parsed);
+    return true;
+  });
+}
+
+result<void> store::mark_synced(std::int64_t now_ms) {
+  return capture([&] { impl_->in_transaction([&] { impl_->set_meta("last_sync_ms", now_ms); }); });
 }
 
 const haven::schema& store::schema() const { return *impl_->schema; }

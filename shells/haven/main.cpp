@@ -1,5 +1,6 @@
 // haven: the command-line shell over the Haven client core.
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -10,8 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include <csignal>
+
 #include <haven/client/record_json.hpp>
 #include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
 
 namespace {
 
@@ -242,6 +246,48 @@ int cmd_import(const global_options& g, const arguments& a) {
   return exit_ok;
 }
 
+volatile std::sig_atomic_t stop_requested = 0;
+
+std::string plural(std::size_t n, std::string_view word) {
+  const bool sibilant = word.ends_with("ch") || word.ends_with("s");
+  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : sibilant ? "es" : "s");
+}
+
+int cmd_sync(const global_options& g, const arguments& a) {
+  if (!a.positional().empty()) throw usage_error{"sync takes no arguments besides --server and --watch"};
+  const auto url = a.get("server");
+  if (!url) throw usage_error{"sync needs --server ws://HOST:PORT/sync"};
+  auto db = open_store(g);
+  client::sync_options o;
+  o.server_url = *url;
+  o.on_event = [](std::string_view e) { std::cerr << "haven sync: " << e << "\n"; };
+  o.on_progress = [](const sync::sync_progress& p) {
+    std::cerr << "  up " << plural(p.batches_up, "batch") << " / " << plural(p.changes_up, "change") << ", down "
+              << plural(p.batches_down, "batch") << " / " << plural(p.changes_down, "change") << "\n";
+  };
+  if (a.has("watch")) {
+    std::signal(SIGINT, [](int) { stop_requested = 1; });
+    std::signal(SIGTERM, [](int) { stop_requested = 1; });
+    o.should_stop = [] { return stop_requested != 0; };
+  }
+  auto r = a.has("watch") ? client::sync_watch(*db, o) : client::sync_now(*db, o);
+  if (!r) return fail(error{r.err().code, "sync failed: " + r.err().message, r.err().issues});
+  const auto& p = r->progress;
+  std::cout << "synced: pushed " << plural(p.changes_up, "change") << " in " << plural(p.batches_up, "batch")
+            << ", pulled " << plural(p.changes_down, "change") << " in " << plural(p.batches_down, "batch") << "; "
+            << r->pending_after << " pending\n";
+  return exit_ok;
+}
+
+std::string format_time(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local);
+  return buf;
+}
+
 int cmd_status(const global_options& g, const arguments& a) {
   if (!a.positional().empty()) throw usage_error{"status takes no arguments"};
   auto db = open_store(g);
@@ -260,7 +306,7 @@ int cmd_status(const global_options& g, const arguments& a) {
             << " records, not yet acknowledged by the server\n"
             << "pushed up to    " << s->acked_seq << " of " << s->local_seq << " local changes\n"
             << "pulled up to    server position " << s->pulled_seq << "\n"
-            << "last sync       " << (s->last_sync_ms ? std::to_string(*s->last_sync_ms) : "never") << "\n";
+            << "last sync       " << (s->last_sync_ms ? format_time(*s->last_sync_ms) : "never") << "\n";
   return exit_ok;
 }
 
@@ -296,6 +342,12 @@ const std::map<std::string, command>& commands() {
       {"status", {"haven --db PATH status [--json]",
                   "Shows the node id, default team, record count, pending changes and sync cursors.",
                   {}, {"json"}, cmd_status}},
+      {"sync", {"haven --db PATH sync --server ws://HOST:PORT/sync [--watch]",
+                "Pushes the changes recorded here, then pulls the team's changes until caught up, printing\n"
+                "progress and a one-line summary. With --watch it stays connected, applies live changes,\n"
+                "pushes new records as they are written, and reconnects with back-off when the server goes\n"
+                "away (Ctrl-C stops). A failed sync loses nothing: sync again later.",
+                {"server"}, {"watch"}, cmd_sync}},
       {"fields", {"haven fields [TYPE]",
                   "Lists the record types, or the fields of TYPE with their kinds and codes.", {}, {}, nullptr}},
   };

@@ -120,7 +120,7 @@ std::int64_t database::changes() const { return sqlite3_changes64(db_); }
 
 void database::fail(std::string_view context) const { fail_on(db_, context); }
 
-transaction::transaction(database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+transaction::transaction(database& db, kind k) : db_(db) { db_.exec(k == kind::write ? "BEGIN IMMEDIATE" : "BEGIN"); }
 
 transaction::~transaction() {
   if (!done_) {

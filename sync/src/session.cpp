@@ -37,6 +37,7 @@ void server_session::send(const message& m) { out_.send(encode(m, limits_)); }
 void server_session::fail(errc code, const std::string& message) {
   if (state_ == state::closed) return;
   state_ = state::closed;
+  refusal_ = message;
   try {
     out_.send(encode(error_frame{static_cast<std::uint16_t>(code), message.substr(0, limits_.max_text_bytes)}, limits_));
   } catch (...) {  // nothing more to say
@@ -79,7 +80,10 @@ void server_session::on_frame(std::string_view frame) {
               const bool caught_up = !batch.more;
               live_cursor_ = batch.up_to;
               send(batch);
-              if (caught_up) state_ = state::live;
+              if (caught_up) {
+                backend_.caught_up(peer_);
+                state_ = state::live;
+              }
             },
             [&](const error_frame&) {  // the device gave up
               state_ = state::closed;

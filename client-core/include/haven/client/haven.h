@@ -29,6 +29,7 @@ typedef enum haven_status {
   HAVEN_PROTOCOL_ERROR = 5,
   HAVEN_CLOCK_SKEW = 6,
   HAVEN_ALREADY_EXISTS = 7,
+  HAVEN_UNAVAILABLE = 8, /* server unreachable, busy or shutting down: try again later */
   HAVEN_INTERNAL_ERROR = 99
 } haven_status;
 

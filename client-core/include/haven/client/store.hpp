@@ -121,6 +121,13 @@ class store {
   result<sync::merge_stats> apply_remote(const std::vector<sync::record_change>& changes,
                                          std::uint64_t pulled_up_to);
 
+  // Keeps a schema a server sent if it is newer than the store's (by
+  // version); records are then validated with it, here and after restarts.
+  // Returns whether it was adopted; errc::schema if it does not parse.
+  result<bool> adopt_schema(std::string_view json);
+  // Records the time of a completed sync (unix ms), shown by status().
+  result<void> mark_synced(std::int64_t now_ms);
+
   const haven::schema& schema() const;
   sync::node_id node() const;
 

@@ -22,6 +22,7 @@ enum class errc {
   protocol = 5,        // a malformed, oversized or unexpected frame
   clock_skew = 6,      // a change stamped too far in the future
   already_exists = 7,  // e.g. init on an existing store
+  unavailable = 8,     // unreachable, busy or shutting down: try again later
   internal = 99,
 };
 

@@ -83,11 +83,13 @@ class database {
   std::map<const char*, statement> cache_;
 };
 
-// BEGIN IMMEDIATE in the constructor; rolled back by the destructor unless
-// commit() was called.
+// Begins in the constructor (write: BEGIN IMMEDIATE, taking the write lock
+// at once; read: BEGIN, a consistent snapshot for several queries); rolled
+// back by the destructor unless commit() was called.
 class transaction {
  public:
-  explicit transaction(database& db);
+  enum class kind { write, read };
+  explicit transaction(database& db, kind k = kind::write);
   ~transaction();
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;

@@ -50,6 +50,8 @@ class server_backend {
   // The team's cells after server position `since`, at most `max_cells`,
   // without the device's own cells; more = not yet caught up.
   virtual change_batch pull(const peer& p, std::uint64_t since, std::uint32_t max_cells) = 0;
+  // The device asked for and received every change up to the log's head.
+  virtual void caught_up(const peer& p) = 0;
 };
 
 class server_session {
@@ -68,6 +70,8 @@ class server_session {
 
   state current() const { return state_; }
   const peer& device() const { return peer_; }
+  // Why the session was ended by this side, if it was (the error frame's message).
+  const std::string& refusal() const { return refusal_; }
   // A live session that could not send all new changes in one batch; call
   // on_changes() again once the last frame is written.
   bool behind() const { return behind_; }
@@ -84,6 +88,7 @@ class server_session {
   peer peer_;
   std::uint64_t live_cursor_ = 0;  // server position sent to a live device
   bool behind_ = false;
+  std::string refusal_;
 };
 
 // ---------------------------------------------------------------- device side

@@ -1,0 +1,49 @@
+#pragma once
+// Syncing a device store with havend over WebSocket: push the outbox, pull
+// until caught up, and optionally stay connected for live changes,
+// reconnecting with back-off when the server goes away.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <haven/client/store.hpp>
+#include <haven/sync/session.hpp>
+
+namespace haven::client {
+
+struct sync_options {
+  std::string server_url;  // ws://HOST:PORT/sync
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};   // no frame for this long: the connection is dead
+  std::chrono::milliseconds poll_interval{1'000};   // watch: how often to look for new local records
+  std::chrono::milliseconds max_backoff{30'000};    // watch: the longest wait between reconnects
+  // Called after each batch up or down, and with one line per connection event.
+  std::function<void(const sync::sync_progress&)> on_progress;
+  std::function<void(std::string_view)> on_event;
+  // Watch: checked between events; return true to stop.
+  std::function<bool()> should_stop;
+};
+
+struct sync_summary {
+  sync::sync_progress progress;
+  std::size_t pending_after = 0;  // cells still in the outbox
+  std::uint64_t pulled_seq = 0;
+};
+
+// One session: push everything pending, pull until caught up, close.
+// Errors say what a field worker can do: errc::unavailable "server
+// unreachable ...", errc::clock_skew "refused: the device's clock is 3 days
+// ahead ...", errc::protocol for a bad URL or a broken exchange. Nothing
+// recorded is lost either way; sync again later.
+result<sync_summary> sync_now(store& db, const sync_options& options);
+
+// Syncs, then stays connected applying live changes and pushing new local
+// records, reconnecting after failures with exponential back-off (1 s, 2 s, 4 s
+// ... up to max_backoff), until should_stop() says so. Returns the totals;
+// fails only on errors that retrying cannot fix (refusals, a bad URL).
+result<sync_summary> sync_watch(store& db, const sync_options& options);
+
+}  // namespace haven::client

@@ -1,0 +1,282 @@
+// The device side of sync: the store as the protocol's client backend, and
+// a single-threaded Beast WebSocket connection that carries the frames.
+#include <haven/client/sync_client.hpp>
+
+#include <charconv>
+#include <deque>
+#include <optional>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace haven::client {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+struct server_address {
+  std::string host, port, path;
+};
+
+result<server_address> parse_url(std::string_view url) {
+  auto bad = [&](const std::string& why) {
+    return error{errc::invalid_input, "bad server address \"" + std::string(url) + "\": " + why +
+                                          " (expected ws://HOST:PORT/sync)", {}};
+  };
+  constexpr std::string_view scheme = "ws://";
+  if (url.substr(0, 6) == "wss://") return bad("wss:// (TLS) is not supported by this version");
+  if (url.substr(0, scheme.size()) != scheme) return bad("it must start with ws://");
+  std::string_view rest = url.substr(scheme.size());
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  server_address out;
+  out.path = slash == std::string_view::npos ? "/sync" : std::string(rest.substr(slash));
+  std::string_view host = authority, port = "80";
+  if (!authority.empty() && authority.front() == '[') {  // [::1]:8080
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unclosed [");
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  unsigned n = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (host.empty()) return bad("no host");
+  if (ec != std::errc{} || end != port.data() + port.size() || n == 0 || n > 65535) return bad("bad port");
+  out.host = host;
+  out.port = port;
+  return out;
+}
+
+std::int64_t now_ms() { return static_cast<std::int64_t>(sync::hlc_clock::system_millis()); }
+
+// The device store as the protocol's client backend.
+class store_backend final : public sync::client_backend {
+ public:
+  explicit store_backend(store& db) : db_(db) {}
+
+  sync::hello greeting() override {
+    const store_status s = unwrap(db_.status());
+    char device[17];
+    std::snprintf(device, sizeof device, "%016llx", static_cast<unsigned long long>(s.node));
+    pulled_ = s.pulled_seq;
+    return sync::hello{sync::protocol_version, device, s.default_team, s.node, s.schema_version, s.acked_seq,
+                       s.pulled_seq, {}};
+  }
+
+  void welcomed(const sync::welcome& w) override {
+    if (!w.schema_json.empty()) unwrap(db_.adopt_schema(w.schema_json));
+    // The server may have committed pushes whose acknowledgement never arrived.
+    const store_status s = unwrap(db_.status());
+    if (w.acked_seq > s.acked_seq && w.acked_seq <= s.local_seq) unwrap(db_.acknowledge(w.acked_seq));
+  }
+
+  sync::push_batch next_push(std::size_t max_cells) override {
+    outbox_batch b = unwrap(db_.outbox(max_cells));
+    return sync::push_batch{b.last_seq, std::move(b.changes)};
+  }
+
+  void acknowledged(const sync::push_ack& ack) override { unwrap(db_.acknowledge(ack.acked_seq)); }
+
+  void received(const sync::change_batch& batch) override {
+    unwrap(db_.apply_remote(batch.changes, batch.up_to));
+    pulled_ = batch.up_to;
+    if (!batch.more) unwrap(db_.mark_synced(now_ms()));
+  }
+
+  std::uint64_t pulled_seq() override { return pulled_; }
+
+ private:
+  store& db_;
+  std::uint64_t pulled_ = 0;
+};
+
+// One WebSocket connection running one client_session to its end.
+class connection final : private sync::transport {
+ public:
+  connection(store& db, const sync_options& options, const server_address& address, bool live)
+      : options_(options),
+        address_(address),
+        resolver_(ioc_),
+        ws_(ioc_),
+        poll_(ioc_),
+        backend_(db),
+        session_(backend_, *this, sync::client_session::options{live, 1000, 2000}) {}
+
+  // Runs the session to its end; returns how it ended.
+  result<sync::sync_progress> run() {
+    resolver_.async_resolve(address_.host, address_.port, [this](beast::error_code ec, tcp::resolver::results_type r) {
+      if (ec) return lost(ec, "cannot find the server " + address_.host);
+      beast::get_lowest_layer(ws_).expires_after(options_.connect_timeout);
+      beast::get_lowest_layer(ws_).async_connect(r, [this](beast::error_code ec, const tcp::endpoint&) {
+        if (ec) return lost(ec, "server unreachable at " + address_.host + ":" + address_.port);
+        on_connect();
+      });
+    });
+    ioc_.run();
+    using state = sync::client_session::state;
+    if (session_.current() == state::failed) return *session_.failure_reason();
+    if (network_error_ && session_.current() != state::done) return *network_error_;
+    return session_.progress();
+  }
+
+  bool reached_live() const { return reached_live_; }
+
+ private:
+  void on_connect() {
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = options_.connect_timeout;
+    timeouts.idle_timeout = options_.idle_timeout;
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.binary(true);
+    ws_.read_message_max(sync::frame_limits{}.max_frame_bytes);
+    ws_.async_handshake(address_.host + ":" + address_.port, address_.path, [this](beast::error_code ec) {
+      if (ec) return lost(ec, "the server at " + address_.host + ":" + address_.port + " did not accept a sync session");
+      if (options_.on_event) options_.on_event("connected to " + address_.host + ":" + address_.port);
+      session_.start();
+      do_read();
+      schedule_poll();
+    });
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, [this](beast::error_code ec, std::size_t) {
+      if (ec) {
+        if (!closing_) lost(ec, "the connection to the server was lost during sync");
+        return;
+      }
+      const std::string frame = beast::buffers_to_string(buffer_.data());
+      buffer_.consume(buffer_.size());
+      const auto before = session_.progress();
+      session_.on_frame(frame);
+      const auto& after = session_.progress();
+      if (options_.on_progress && (after.batches_up != before.batches_up || after.batches_down != before.batches_down))
+        options_.on_progress(after);
+      if (session_.current() == sync::client_session::state::live && !reached_live_) {
+        reached_live_ = true;
+        if (options_.on_event) options_.on_event("caught up; waiting for live changes");
+      }
+      if (!closing_) do_read();
+    });
+  }
+
+  void schedule_poll() {
+    poll_.expires_after(options_.poll_interval);
+    poll_.async_wait([this](beast::error_code ec) {
+      if (ec || closing_) return;
+      if (options_.should_stop && options_.should_stop()) return close();
+      session_.on_local_changes();
+      schedule_poll();
+    });
+  }
+
+  void send(std::string frame) override {
+    queue_.push_back(std::move(frame));
+    if (queue_.size() == 1) do_write();
+  }
+
+  void do_write() {
+    ws_.async_write(net::buffer(queue_.front()), [this](beast::error_code ec, std::size_t) {
+      if (ec) return lost(ec, "the connection to the server was lost during sync");
+      queue_.pop_front();
+      if (!queue_.empty()) return do_write();
+      if (closing_) do_close();
+    });
+  }
+
+  void close() override {
+    if (closing_) return;
+    closing_ = true;
+    poll_.cancel();
+    if (queue_.empty()) do_close();
+  }
+
+  void do_close() {
+    ws_.async_close(websocket::close_code::normal, [this](beast::error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().close(ignored);
+    });
+  }
+
+  void lost(beast::error_code ec, const std::string& what) {
+    if (!network_error_)
+      network_error_ = error{errc::unavailable,
+                             what + " (" + ec.message() + "); nothing recorded is lost — sync again when the network is back",
+                             {}};
+    closing_ = true;
+    poll_.cancel();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
+  const sync_options& options_;
+  server_address address_;
+  net::io_context ioc_;
+  tcp::resolver resolver_;
+  websocket::stream<beast::tcp_stream> ws_;
+  net::steady_timer poll_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  bool closing_ = false;
+  bool reached_live_ = false;
+  std::optional<error> network_error_;
+  store_backend backend_;
+  sync::client_session session_;
+};
+
+sync_summary summarize(store& db, const sync::sync_progress& progress) {
+  const store_status s = unwrap(db.status());
+  return {progress, s.pending_cells, s.pulled_seq};
+}
+
+void add(sync::sync_progress& total, const sync::sync_progress& more) {
+  total.batches_up += more.batches_up;
+  total.batches_down += more.batches_down;
+  total.changes_up += more.changes_up;
+  total.changes_down += more.changes_down;
+}
+
+}  // namespace
+
+result<sync_summary> sync_now(store& db, const sync_options& options) {
+  return capture([&] {
+    const server_address address = unwrap(parse_url(options.server_url));
+    connection c(db, options, address, false);
+    return summarize(db, unwrap(c.run()));
+  });
+}
+
+result<sync_summary> sync_watch(store& db, const sync_options& options) {
+  return capture([&] {
+    const server_address address = unwrap(parse_url(options.server_url));
+    auto stop = [&] { return options.should_stop && options.should_stop(); };
+    sync::sync_progress total;
+    auto backoff = std::chrono::milliseconds(1000);
+    while (!stop()) {
+      connection c(db, options, address, true);
+      auto r = c.run();
+      if (r) add(total, r.value());
+      if (stop()) break;
+      if (!r && r.err().code != errc::unavailable) throw failure(r.err());
+      if (c.reached_live()) backoff = std::chrono::milliseconds(1000);
+      if (options.on_event)
+        options.on_event((r ? std::string("disconnected") : r.err().message) + "; reconnecting in " +
+                         std::to_string(backoff.count() / 1000) + " s");
+      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop(); waited += std::chrono::milliseconds(100))
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      backoff = std::min(backoff * 2, options.max_backoff);
+    }
+    return summarize(db, total);
+  });
+}
+
+}  // namespace haven::client

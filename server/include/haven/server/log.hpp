@@ -1,0 +1,15 @@
+#pragma once
+// havend's log: one line per event on stderr, "TIME LEVEL event key=value...".
+// Thread-safe.
+
+#include <string_view>
+
+namespace haven::server {
+
+enum class log_level { debug, info, warn, error };
+
+void log(log_level level, std::string_view line);
+// Lines below this level are dropped (default: info).
+void set_log_level(log_level level);
+
+}  // namespace haven::server

@@ -1,0 +1,46 @@
+#pragma once
+// havend: the sync endpoint (/sync, WebSocket) and the HTTP API on one port,
+// over one io_context run by N threads. Store work runs on a separate small
+// pool so that no network thread waits for a commit.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <haven/schema/schema.hpp>
+#include <haven/sync/protocol.hpp>
+
+namespace haven::server {
+
+struct server_config {
+  std::filesystem::path db;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: a free port
+  std::shared_ptr<const schema> record_schema;  // nullptr: the built-in schema
+  unsigned threads = 0;                         // 0: hardware threads
+  unsigned store_threads = 2;
+  sync::frame_limits limits;
+  std::uint64_t max_skew_ms = 5 * 60 * 1000;
+};
+
+class server {
+ public:
+  // Opens the store and binds the address. Throws haven::failure if either fails.
+  explicit server(server_config config);
+  ~server();
+
+  // "HOST:PORT" actually bound.
+  std::string address() const;
+  // Serves until stop() or SIGINT/SIGTERM; then stops accepting, ends the
+  // sessions, lets the store finish the transaction in flight, and returns.
+  void run();
+  // Thread-safe; makes run() return.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace haven::server

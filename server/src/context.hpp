@@ -1,0 +1,25 @@
+#pragma once
+// What every connection of one havend shares. Owned by the server; outlives
+// every session (the server joins its threads before destroying it).
+
+#include <haven/server/central_store.hpp>
+#include <haven/server/http_api.hpp>
+#include <haven/server/metrics.hpp>
+#include <haven/server/sync_service.hpp>
+
+#include "net.hpp"
+#include "session_registry.hpp"
+
+namespace haven::server {
+
+struct server_context {
+  central_store& store;
+  sync_service& service;
+  http_api& api;
+  metrics& counters;
+  session_registry& registry;
+  net::thread_pool& store_pool;  // every store call runs here, off the network threads
+  sync::frame_limits limits;
+};
+
+}  // namespace haven::server

@@ -1,0 +1,86 @@
+#include "http_session.hpp"
+
+#include <chrono>
+
+#include <haven/server/log.hpp>
+
+#include "ws_session.hpp"
+
+namespace haven::server {
+namespace {
+constexpr auto request_timeout = std::chrono::seconds(30);
+constexpr std::size_t max_request_body = 16 * 1024;
+}  // namespace
+
+void http_session::run() {
+  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+}
+
+void http_session::do_read() {
+  parser_.emplace();
+  parser_->body_limit(max_request_body);
+  parser_->header_limit(8 * 1024);
+  stream_.expires_after(request_timeout);
+  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream) return do_close();
+  if (ec) {
+    if (ec != beast::error::timeout && ec != net::error::operation_aborted)
+      log(log_level::debug, "http read failed error=\"" + ec.message() + "\"");
+    return;
+  }
+  const auto& req = parser_->get();
+  const std::string target(req.target());
+  if (websocket::is_upgrade(req)) {
+    if (target == "/sync") {
+      std::make_shared<ws_session>(stream_.release_socket(), ctx_)->run(parser_->release());
+      return;
+    }
+    http::response<http::string_body> res{http::status::not_found, req.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = R"({"error":"the sync endpoint is /sync"})";
+    res.keep_alive(false);
+    return write(std::move(res));
+  }
+  const std::string method(req.method_string());
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive();
+  net::post(ctx_.store_pool, [self = shared_from_this(), method, target, version, keep_alive] {
+    const http_reply reply = self->ctx_.api.handle(method, target);
+    ++self->ctx_.counters.http_requests;
+    http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
+    res.set(http::field::server, "havend");
+    res.set(http::field::content_type, reply.content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    if (!reply.content_disposition.empty()) res.set(http::field::content_disposition, reply.content_disposition);
+    res.keep_alive(keep_alive);
+    res.body() = method == "HEAD" ? std::string() : reply.body;
+    res.prepare_payload();
+    if (method == "HEAD") res.content_length(reply.body.size());
+    net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+  });
+}
+
+void http_session::write(http::response<http::string_body> response) {
+  response_ = std::make_shared<http::response<http::string_body>>(std::move(response));
+  stream_.expires_after(request_timeout);
+  http::async_write(stream_, *response_,
+                    beast::bind_front_handler(&http_session::on_write, shared_from_this(), response_->keep_alive()));
+}
+
+void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+  if (ec) return;
+  response_.reset();
+  if (!keep_alive) return do_close();
+  do_read();
+}
+
+void http_session::do_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace haven::server

@@ -1,0 +1,45 @@
+#include <haven/server/metrics.hpp>
+
+#include <sstream>
+
+#include <haven/server/central_store.hpp>
+
+namespace haven::server {
+
+void metrics::observe_push_seconds(double seconds) {
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < bounds_.size(); ++i)
+    if (seconds <= bounds_[i]) ++buckets_[i];
+  ++push_count_;
+  push_sum_ += seconds;
+}
+
+std::string metrics::render(const store_counts& store) const {
+  std::ostringstream out;
+  auto metric = [&](const char* name, const char* type, const char* help, auto value) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value << '\n';
+  };
+  metric("haven_connected_devices", "gauge", "Devices with an open sync session.", connected_devices.load());
+  metric("haven_sessions_total", "counter", "Sync sessions opened.", sessions_total.load());
+  metric("haven_changes_received_total", "counter", "Cells received in pushes.", changes_received.load());
+  metric("haven_changes_applied_total", "counter", "Received cells that changed the store.", changes_applied.load());
+  metric("haven_changes_sent_total", "counter", "Cells sent to devices.", changes_sent.load());
+  metric("haven_refused_frames_total", "counter", "Sessions ended with an error frame.", refused_frames.load());
+  metric("haven_http_requests_total", "counter", "HTTP requests served.", http_requests.load());
+  metric("haven_store_records", "gauge", "Records in the central store, deleted ones included.", store.records);
+  metric("haven_store_cells", "gauge", "Cells in the central store.", store.cells);
+  metric("haven_store_log_head", "gauge", "The last log position.", store.head);
+  metric("haven_store_bytes", "gauge", "Size of the central store on disk.", store.bytes);
+  metric("haven_devices_known", "gauge", "Devices that ever connected.", store.devices);
+  std::lock_guard lock(mutex_);
+  out << "# HELP haven_push_seconds Time from receiving a push batch to its commit.\n"
+         "# TYPE haven_push_seconds histogram\n";
+  for (std::size_t i = 0; i < bounds_.size(); ++i)
+    out << "haven_push_seconds_bucket{le=\"" << bounds_[i] << "\"} " << buckets_[i] << '\n';
+  out << "haven_push_seconds_bucket{le=\"+Inf\"} " << push_count_ << '\n'
+      << "haven_push_seconds_sum " << push_sum_ << '\n'
+      << "haven_push_seconds_count " << push_count_ << '\n';
+  return out.str();
+}
+
+}  // namespace haven::server

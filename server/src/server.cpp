@@ -1,0 +1,126 @@
+#include <haven/server/server.hpp>
+
+#include <thread>
+
+#include <haven/server/log.hpp>
+
+#include "context.hpp"
+#include "http_session.hpp"
+
+namespace haven::server {
+
+struct server::impl {
+  server_config config;
+  std::shared_ptr<const schema> record_schema;
+  metrics counters;
+  std::unique_ptr<central_store> store;
+  sync_service service;
+  http_api api;
+  session_registry registry;
+  net::io_context ioc;
+  net::thread_pool store_pool;
+  server_context ctx;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  net::steady_timer tally_refresh;
+  net::steady_timer grace;
+  std::atomic<bool> stopping{false};
+
+  explicit impl(server_config c)
+      : config(std::move(c)),
+        record_schema(config.record_schema ? config.record_schema : schema::builtin()),
+        store(open_sqlite_store(config.db, record_schema)),
+        service(*store, record_schema, counters, sync::hlc_clock(config.max_skew_ms)),
+        api(*store, counters),
+        ioc(static_cast<int>(thread_count())),
+        store_pool(std::max(1u, config.store_threads)),
+        ctx{*store, service, api, counters, registry, store_pool, config.limits},
+        acceptor(net::make_strand(ioc)),
+        signals(ioc, SIGINT, SIGTERM),
+        tally_refresh(ioc),
+        grace(ioc) {
+    service.on_team_changed([this](std::string_view team) { registry.notify(team); });
+    beast::error_code ec;
+    const auto address = net::ip::make_address(config.host, ec);
+    if (ec) throw failure(errc::invalid_input, "cannot listen on \"" + config.host + "\": not an IP address");
+    const tcp::endpoint endpoint{address, config.port};
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw failure(errc::unavailable, "cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
+                                           ec.message());
+  }
+
+  unsigned thread_count() const {
+    return config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  }
+
+  void do_accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec != net::error::operation_aborted) log(log_level::warn, "accept failed error=\"" + ec.message() + "\"");
+      } else {
+        std::make_shared<http_session>(std::move(socket), ctx)->run();
+      }
+      if (acceptor.is_open()) do_accept();
+    });
+  }
+
+  void schedule_tally_refresh() {
+    tally_refresh.expires_after(std::chrono::hours(1));
+    tally_refresh.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      net::post(store_pool, [this] { store->refresh_tally(); });
+      schedule_tally_refresh();
+    });
+  }
+
+  // Stops accepting, ends the sessions with an error frame, and gives them a
+  // moment to flush before the io_context stops.
+  void begin_shutdown() {
+    if (stopping.exchange(true)) return;
+    log(log_level::info, "shutting down sessions=" + std::to_string(registry.size()));
+    beast::error_code ec;
+    acceptor.close(ec);
+    signals.cancel();
+    tally_refresh.cancel();
+    registry.close_all();
+    grace.expires_after(std::chrono::seconds(2));
+    grace.async_wait([this](beast::error_code) { ioc.stop(); });
+  }
+};
+
+server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+
+server::~server() = default;
+
+std::string server::address() const {
+  const auto endpoint = impl_->acceptor.local_endpoint();
+  const auto address = endpoint.address();
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+void server::run() {
+  impl& s = *impl_;
+  s.store->refresh_tally();
+  s.signals.async_wait([&s](beast::error_code ec, int) {
+    if (!ec) s.begin_shutdown();
+  });
+  s.do_accept();
+  s.schedule_tally_refresh();
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < s.thread_count(); ++i) threads.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (auto& t : threads) t.join();
+  s.store_pool.join();  // the transaction in flight completes
+  log(log_level::info, "stopped");
+}
+
+void server::stop() {
+  net::post(impl_->ioc, [this] { impl_->begin_shutdown(); });
+}
+
+}  // namespace haven::server

@@ -1,0 +1,316 @@
+// The embedded SQLite central store: one writer connection behind a mutex
+// (SQLite has one writer at a time anyway) and a pool of reader connections,
+// so pulls read a committed snapshot without waiting for a push's fsync.
+#include <haven/server/central_store.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include <haven/server/tally_book.hpp>
+#include <haven/sqlite/cell_table.hpp>
+#include <haven/sqlite/sqlite.hpp>
+
+namespace haven::server {
+namespace {
+
+constexpr std::int64_t store_format = 1;
+
+using sqlite::bytes;
+
+date system_today() {
+  using namespace std::chrono;
+  return date{static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
+}
+
+// Reader connections handed out one per pull.
+class reader_pool {
+ public:
+  reader_pool(const std::filesystem::path& file, std::size_t n) {
+    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i)
+      free_.push_back(std::make_unique<sqlite::database>(file, sqlite::database::mode::open_existing));
+  }
+
+  class lease {
+   public:
+    lease(reader_pool& pool, std::unique_ptr<sqlite::database> db) : pool_(pool), db_(std::move(db)) {}
+    ~lease() { pool_.give_back(std::move(db_)); }
+    sqlite::database& operator*() { return *db_; }
+
+   private:
+    reader_pool& pool_;
+    std::unique_ptr<sqlite::database> db_;
+  };
+
+  lease take() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return !free_.empty(); });
+    auto db = std::move(free_.back());
+    free_.pop_back();
+    return lease(*this, std::move(db));
+  }
+
+ private:
+  void give_back(std::unique_ptr<sqlite::database> db) {
+    {
+      std::lock_guard lock(mutex_);
+      free_.push_back(std::move(db));
+    }
+    available_.notify_one();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<sqlite::database>> free_;  // guarded by mutex_
+};
+
+class sqlite_central_store final : public central_store {
+ public:
+  sqlite_central_store(const std::filesystem::path& file, std::shared_ptr<const schema> s, sqlite_store_options o)
+      : file_(file),
+        schema_(std::move(s)),
+        db_(file, sqlite::database::mode::create),
+        table_(db_),
+        tally_(prepare(), schema_, o.today ? o.today : &system_today),
+        readers_(file, o.readers) {}
+
+  device_info admit(const sync::peer& p, std::int64_t now_ms) override {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction tx(db_);
+    db_.cached(
+           "INSERT INTO devices(device_id, team, node, acked_seq, first_seen_ms, last_seen_ms) "
+           "VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT(device_id) DO UPDATE SET "
+           "team = excluded.team, node = excluded.node, last_seen_ms = excluded.last_seen_ms")
+        .bind(1, std::string_view(p.device_id))
+        .bind(2, std::string_view(p.team))
+        .bind(3, static_cast<std::int64_t>(p.node))
+        .bind(4, now_ms)
+        .run();
+    tx.commit();
+    return *device(p.device_id);
+  }
+
+  push_result push(const sync::peer& p, const sync::push_batch& batch, std::int64_t now_ms) override {
+    for (const auto& change : batch.changes) check(change);
+    std::lock_guard lock(write_mutex_);
+    const std::uint64_t head_before = head_;
+    try {
+      sqlite::transaction tx(db_);
+      push_result out;
+      for (const auto& change : batch.changes) {
+        const auto stats = table_.merge(change, [&] { return static_cast<std::int64_t>(++head_); });
+        out.stats.applied += stats.applied;
+        out.stats.superseded += stats.superseded;
+        out.stats.discarded += stats.discarded;
+        if (stats.applied == 0) continue;
+        const auto row = table_.row(change.id);
+        if (row->deleted) {
+          tally_.update(change.id, row->type, nullptr);
+        } else {
+          const field_map fields = sync::fields_from_cells(table_.cells(change.id));
+          tally_.update(change.id, row->type, &fields);
+        }
+      }
+      set_head();
+      db_.cached(
+             "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id = ?1")
+          .bind(1, std::string_view(p.device_id))
+          .bind(2, static_cast<std::int64_t>(batch.last_seq))
+          .bind(3, now_ms)
+          .run();
+      tx.commit();
+      out.acked_seq = device(p.device_id).value_or(device_info{}).acked_seq;
+      out.head = head_;
+      return out;
+    } catch (...) {
+      head_ = head_before;
+      throw;
+    }
+  }
+
+  sync::change_batch pull(std::string_view team, sync::node_id skip_node, std::uint64_t since,
+                          std::uint32_t max_cells) override {
+    auto lease = readers_.take();
+    sqlite::database& db = *lease;
+    sqlite::transaction snapshot(db, sqlite::transaction::kind::read);
+    auto& head = db.cached("SELECT value FROM meta WHERE key = 'head'");
+    const std::uint64_t head_seq = head.step() ? static_cast<std::uint64_t>(head.integer(0)) : 0;
+    head.reset();
+    auto& st = db.cached(
+        "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
+        "FROM cells c JOIN records r ON r.id = c.record_id "
+        "WHERE c.seq > ?1 AND c.seq <= ?4 AND r.team = ?2 ORDER BY c.seq LIMIT ?3");
+    st.bind(1, static_cast<std::int64_t>(since))
+        .bind(2, team)
+        .bind(3, static_cast<std::int64_t>(max_cells))
+        .bind(4, static_cast<std::int64_t>(head_seq));
+    sync::change_batch batch;
+    batch.up_to = std::max(since, head_seq);
+    std::uint32_t rows = 0;
+    std::uint64_t last = since;
+    while (st.step()) {
+      ++rows;
+      last = static_cast<std::uint64_t>(st.integer(8));
+      sync::cell c = sqlite::read_cell(st, 3);
+      if (c.at.node == skip_node) continue;
+      const sync::record_id id = sqlite::read_id(st, 0);
+      if (batch.changes.empty() || batch.changes.back().id != id) batch.changes.push_back({id, st.text(1), st.text(2), {}});
+      batch.changes.back().cells.push_back(std::move(c));
+    }
+    st.reset();
+    snapshot.commit();
+    if (max_cells > 0 && rows == max_cells) {
+      batch.up_to = last;
+      batch.more = last < head_seq;
+    }
+    return batch;
+  }
+
+  void synced(std::string_view device_id, std::int64_t now_ms) override {
+    std::lock_guard lock(write_mutex_);
+    db_.cached("UPDATE devices SET last_sync_ms = ?2, last_seen_ms = ?2 WHERE device_id = ?1")
+        .bind(1, device_id)
+        .bind(2, now_ms)
+        .run();
+  }
+
+  std::vector<device_info> devices() override {
+    std::lock_guard lock(write_mutex_);
+    std::vector<device_info> out;
+    auto& st = db_.cached(
+        "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM devices "
+        "ORDER BY team, device_id");
+    while (st.step()) out.push_back(read_device(st));
+    return out;
+  }
+
+  store_counts counts() override {
+    std::lock_guard lock(write_mutex_);
+    store_counts c;
+    auto& records = db_.cached("SELECT count(*), coalesce(sum(deleted), 0) FROM records");
+    records.step();
+    c.records = static_cast<std::uint64_t>(records.integer(0));
+    c.deleted_records = static_cast<std::uint64_t>(records.integer(1));
+    auto& cells = db_.cached("SELECT count(*) FROM cells");
+    cells.step();
+    c.cells = static_cast<std::uint64_t>(cells.integer(0));
+    auto& devices = db_.cached("SELECT count(*) FROM devices");
+    devices.step();
+    c.devices = static_cast<std::uint64_t>(devices.integer(0));
+    c.head = head_;
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal"}) {
+      const auto n = std::filesystem::file_size(file_.string() + suffix, ec);
+      if (!ec) c.bytes += n;
+    }
+    return c;
+  }
+
+  std::string tally_list_json() override {
+    std::lock_guard lock(write_mutex_);
+    return tally_.list_json();
+  }
+  result<std::string> tally_json(std::string_view id, int year, std::optional<int> month) override {
+    std::lock_guard lock(write_mutex_);
+    return tally_.report_json(id, year, month);
+  }
+  result<std::string> tally_csv(std::string_view id, int year, std::optional<int> month) override {
+    std::lock_guard lock(write_mutex_);
+    return tally_.report_csv(id, year, month);
+  }
+  void refresh_tally() override {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction tx(db_);
+    tally_.refresh_open_stays();
+    tx.commit();
+  }
+
+ private:
+  // Creates the tables of a new store, or checks an existing one; returns the
+  // writer connection for the tally book to build on.
+  sqlite::database& prepare() {
+    sqlite::transaction tx(db_);
+    sqlite::statement exists(db_, "SELECT 1 FROM sqlite_master WHERE name = 'meta'");
+    if (!exists.step()) {
+      db_.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT");
+      sqlite::cell_table::create(db_);
+      db_.exec(
+          "CREATE INDEX records_by_team ON records(team);"
+          "CREATE TABLE devices(device_id TEXT PRIMARY KEY, team TEXT NOT NULL, node INTEGER NOT NULL,"
+          " acked_seq INTEGER NOT NULL, first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+          " last_sync_ms INTEGER) STRICT;"
+          "INSERT INTO meta(key, value) VALUES ('role', 'havend'), ('head', 0);");
+      db_.cached("INSERT INTO meta(key, value) VALUES ('store_format', ?)").bind(1, store_format).run();
+    }
+    sqlite::statement meta(db_, "SELECT (SELECT value FROM meta WHERE key = 'role'), "
+                                "(SELECT value FROM meta WHERE key = 'store_format'), "
+                                "(SELECT value FROM meta WHERE key = 'head')");
+    meta.step();
+    if (meta.text(0) != "havend")
+      throw failure(errc::store, file_.string() + " is not a havend store (is it a device store?)");
+    if (meta.integer(1) != store_format)
+      throw failure(errc::store, file_.string() + ": store format " + std::to_string(meta.integer(1)) +
+                                     " is not supported by this havend");
+    head_ = static_cast<std::uint64_t>(meta.integer(2));
+    tx.commit();
+    return db_;
+  }
+
+  // Refuses a change the central store must never hold.
+  void check(const sync::record_change& change) const {
+    auto refuse = [&](const std::string& why) {
+      throw failure(errc::invalid_input, "refused: record " + change.id.hex() + " " + why);
+    };
+    if (!schema_->type(change.type)) refuse("has type \"" + change.type + "\", which this server's schema does not have");
+    if (!valid_team(change.team)) refuse("has an invalid team \"" + change.team + "\"");
+    for (const auto& c : change.cells) {
+      if (c.key.empty()) refuse("has a cell without a key");
+      if (c.key == sync::deleted_key && !sync::is_deletion(c)) refuse("has an invalid deletion marker");
+    }
+  }
+
+  void set_head() {
+    db_.cached("UPDATE meta SET value = ? WHERE key = 'head'").bind(1, static_cast<std::int64_t>(head_)).run();
+  }
+
+  static device_info read_device(const sqlite::statement& st) {
+    device_info d{st.text(0),
+                  st.text(1),
+                  static_cast<sync::node_id>(st.integer(2)),
+                  static_cast<std::uint64_t>(st.integer(3)),
+                  st.integer(4),
+                  st.integer(5),
+                  std::nullopt};
+    if (st.type(6) != sqlite::statement::column_type::null) d.last_sync_ms = st.integer(6);
+    return d;
+  }
+
+  // Requires: write_mutex_ held.
+  std::optional<device_info> device(std::string_view id) {
+    auto& st = db_.cached(
+        "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM devices "
+        "WHERE device_id = ?");
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_device(st);
+  }
+
+  std::filesystem::path file_;
+  std::shared_ptr<const schema> schema_;
+  std::mutex write_mutex_;
+  sqlite::database db_;       // guarded by write_mutex_
+  sqlite::cell_table table_;  // guarded by write_mutex_
+  std::uint64_t head_ = 0;    // guarded by write_mutex_
+  tally_book tally_;          // guarded by write_mutex_
+  reader_pool readers_;
+};
+
+}  // namespace
+
+std::unique_ptr<central_store> open_sqlite_store(const std::filesystem::path& file,
+                                                 std::shared_ptr<const schema> record_schema,
+                                                 sqlite_store_options options) {
+  return std::make_unique<sqlite_central_store>(file, std::move(record_schema), std::move(options));
+}
+
+}  // namespace haven::server

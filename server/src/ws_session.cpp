@@ -1,0 +1,137 @@
+#include "ws_session.hpp"
+
+#include <haven/server/log.hpp>
+
+namespace haven::server {
+
+ws_session::ws_session(tcp::socket&& socket, server_context& ctx)
+    : ws_(std::move(socket)),
+      ctx_(ctx),
+      logic_strand_(net::make_strand(ctx.store_pool)),
+      logic_(ctx.service, *this, ctx.limits) {
+  beast::error_code ec;
+  const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+  remote_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+ws_session::~ws_session() {
+  ctx_.registry.remove(this);
+  --ctx_.counters.connected_devices;
+  const auto& device = logic_.device();
+  log(log_level::info, "session closed remote=" + remote_ + (device.device_id.empty() ? "" : " device=" + device.device_id));
+}
+
+void ws_session::run(http::request<http::string_body> request) {
+  ++ctx_.counters.connected_devices;
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "havend"); }));
+  ws_.read_message_max(ctx_.limits.max_frame_bytes);
+  ws_.binary(true);
+  ws_.async_accept(request, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+}
+
+void ws_session::on_accept(beast::error_code ec) {
+  if (ec) return fail(ec, "accept");
+  ctx_.registry.add(shared_from_this());
+  ++ctx_.counters.sessions_total;
+  log(log_level::info, "session opened remote=" + remote_);
+  do_read();
+}
+
+void ws_session::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+}
+
+void ws_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) return fail(ec, "read");
+  std::string frame = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  net::post(logic_strand_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
+    self->handle(std::move(frame));
+  });
+}
+
+void ws_session::handle(std::string frame) {
+  logic_.on_frame(frame);
+  using state = sync::server_session::state;
+  if (logic_.current() == state::closed) {
+    if (!logic_.refusal().empty()) {
+      ++ctx_.counters.refused_frames;
+      log(log_level::warn, "session refused remote=" + remote_ + " device=" + logic_.device().device_id +
+                               " reason=\"" + logic_.refusal() + "\"");
+    }
+    return;
+  }
+  if (!joined_ && logic_.current() != state::awaiting_hello) {
+    joined_ = true;
+    ctx_.registry.join(logic_.device().team, shared_from_this());
+    log(log_level::info, "device connected remote=" + remote_ + " device=" + logic_.device().device_id +
+                             " team=" + logic_.device().team);
+  }
+  net::post(ws_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void ws_session::notify() {
+  dirty_ = true;
+  net::post(logic_strand_, [self = shared_from_this()] { self->forward_if_idle(); });
+}
+
+void ws_session::forward_if_idle() {
+  if (unsent_ > 0) return;  // on_write comes back here once the queue is empty
+  if (!dirty_.exchange(false) && !logic_.behind()) return;
+  logic_.on_changes(logic_.device().team);
+}
+
+void ws_session::shutdown(const std::string& reason) {
+  net::post(logic_strand_, [self = shared_from_this(), reason] {
+    if (self->logic_.current() == sync::server_session::state::closed) return;
+    self->logic_.fail(errc::unavailable, reason);
+  });
+}
+
+void ws_session::send(std::string frame) {
+  ++unsent_;
+  net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+    if (self->closed_) return;
+    self->queue_.push_back(std::move(frame));
+    if (self->queue_.size() == 1) self->do_write();
+  });
+}
+
+void ws_session::close() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->closing_ = true;
+    if (self->queue_.empty()) self->do_close();
+  });
+}
+
+void ws_session::do_write() {
+  ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+}
+
+void ws_session::on_write(beast::error_code ec, std::size_t) {
+  if (ec) return fail(ec, "write");
+  queue_.pop_front();
+  --unsent_;
+  if (!queue_.empty()) return do_write();
+  if (closing_) return do_close();
+  net::post(logic_strand_, [self = shared_from_this()] { self->forward_if_idle(); });
+}
+
+void ws_session::do_close() {
+  if (closed_) return;
+  closed_ = true;
+  ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {});
+}
+
+void ws_session::fail(beast::error_code ec, const char* what) {
+  closed_ = true;
+  if (ec == websocket::error::closed || ec == net::error::operation_aborted || ec == net::error::eof ||
+      ec == net::error::connection_reset)
+    return;
+  log(log_level::warn, std::string("session ") + what + " failed remote=" + remote_ + " error=\"" + ec.message() + "\"");
+}
+
+}  // namespace haven::server

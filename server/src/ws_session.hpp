@@ -1,0 +1,59 @@
+#pragma once
+// One device's sync connection: the WebSocket stream, its write queue, and
+// the protocol's server_session. Frames are read one at a time and handled on
+// a strand of the store pool (the protocol calls the store); replies come
+// back to the stream's strand. One write in flight; the next frame is read
+// only after the previous one is handled, so a device cannot queue work.
+// Lives through shared_from_this() in its handlers.
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <haven/sync/session.hpp>
+
+#include "context.hpp"
+
+namespace haven::server {
+
+class ws_session : public std::enable_shared_from_this<ws_session>, private sync::transport {
+ public:
+  ws_session(tcp::socket&& socket, server_context& ctx);
+  ~ws_session() override;
+
+  // Accepts the WebSocket upgrade in `request` and starts the session.
+  void run(http::request<http::string_body> request);
+  // New changes for `team` were committed (any thread).
+  void notify();
+  // Ends the session with an error frame (any thread).
+  void shutdown(const std::string& reason);
+
+ private:
+  void on_accept(beast::error_code ec);
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void handle(std::string frame);  // on the logic strand
+  void forward_if_idle();           // on the logic strand
+  void send(std::string frame) override;
+  void close() override;
+  void do_write();
+  void on_write(beast::error_code ec, std::size_t bytes);
+  void do_close();
+  void fail(beast::error_code ec, const char* what);
+
+  websocket::stream<beast::tcp_stream> ws_;
+  server_context& ctx_;
+  std::string remote_;
+  net::strand<net::thread_pool::executor_type> logic_strand_;
+  sync::server_session logic_;  // used on logic_strand_ only
+  bool joined_ = false;         // logic_strand_ only
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;  // stream strand only
+  bool closing_ = false;           // stream strand only
+  bool closed_ = false;            // stream strand only
+  std::atomic<std::size_t> unsent_{0};
+  std::atomic<bool> dirty_{false};
+};
+
+}  // namespace haven::server
