@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "tally_parse.hpp"
+
 namespace haven {
 namespace json = boost::json;
 
@@ -67,12 +69,7 @@ class reader {
   std::string path_;
 };
 
-bool is_code(std::string_view s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
-  });
-}
+using detail::is_code;
 
 field_kind kind_of(const reader& r) {
   const std::string t = r.string();
@@ -111,6 +108,7 @@ field_def parse_field(const std::string& key, const reader& r, const json::objec
   if (auto* v = r.find("max")) f.max = reader(*v, r.path() + ".max").integer();
   if ((f.min || f.max) && f.kind != field_kind::integer)
     bad_schema(r.path(), "min and max apply to integer fields only");
+  if (f.min && f.max && *f.min > *f.max) bad_schema(r.path(), "min is above max: no value could be valid");
   switch (f.kind) {
     case field_kind::code:
     case field_kind::code_set:
@@ -144,31 +142,41 @@ std::vector<std::pair<std::string, std::int64_t>> int_map(const reader& r) {
 
 rule_def parse_rule(const reader& r, const record_type& t) {
   rule_def rule;
-  auto known = [&](const std::string& key, const std::string& where, bool derived_ok) {
+  // The field `key` of t, which must be of one of `kinds` (a derived field counts as an integer).
+  auto field_of = [&](const std::string& key, const std::string& where, std::initializer_list<field_kind> kinds,
+                      bool derived_ok) -> const field_def* {
     const bool is_derived = std::any_of(t.derived.begin(), t.derived.end(),
                                         [&](const derived_def& d) { return d.key == key; });
-    if (!t.field(key) && !(derived_ok && is_derived))
-      bad_schema(where, "names unknown field \"" + key + "\"");
+    if (derived_ok && is_derived) return nullptr;
+    const field_def* f = t.field(key);
+    if (!f) bad_schema(where, "names unknown field \"" + key + "\"");
+    if (kinds.size() && std::find(kinds.begin(), kinds.end(), f->kind) == kinds.end())
+      bad_schema(where, "field \"" + key + "\" is not of a type this rule part works on");
+    return f;
   };
   for (const auto& [k, v] : r.object()) {
     const reader m(v, r.path() + "." + std::string(k));
     if (k == "when") {
       for (const auto& [field, codes] : m.object()) {
-        known(std::string(field), m.path(), false);
-        rule.when.emplace_back(field, reader(codes, m.path() + "." + std::string(field)).strings());
+        const std::string key(field);
+        const field_def* f = field_of(key, m.path(), {field_kind::code, field_kind::country}, false);
+        auto listed = reader(codes, m.path() + "." + key).strings();
+        for (const auto& c : listed)
+          if (!f->has_code(c)) bad_schema(m.path() + "." + key, "\"" + c + "\" is not a code of " + key);
+        rule.when.emplace_back(key, std::move(listed));
       }
     } else if (k == "require" || k == "forbid") {
       auto fields = m.strings();
-      for (const auto& f : fields) known(f, m.path(), false);
+      for (const auto& f : fields) field_of(f, m.path(), {}, false);
       (k == "require" ? rule.require : rule.forbid) = std::move(fields);
     } else if (k == "equals" || k == "max") {
       auto pairs = int_map(m);
-      for (const auto& p : pairs) known(p.first, m.path(), k == "max");
+      for (const auto& p : pairs) field_of(p.first, m.path(), {field_kind::integer}, k == "max");
       (k == "equals" ? rule.equals : rule.max) = std::move(pairs);
     } else if (k == "not_before") {
       auto fields = m.strings();
       if (fields.size() != 2) bad_schema(m.path(), "needs two date fields [later, earlier]");
-      for (const auto& f : fields) known(f, m.path(), false);
+      for (const auto& f : fields) field_of(f, m.path(), {field_kind::date}, false);
       rule.not_before.emplace(fields[0], fields[1]);
     } else {
       bad_schema(m.path(), "unknown rule part (use when, require, forbid, equals, max, not_before)");
@@ -226,6 +234,13 @@ bool holds_kind(const field_def& f, const value& v) {
 }
 
 }  // namespace
+
+bool detail::is_code(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+  });
+}
 
 bool valid_team(std::string_view team) {
   return !team.empty() && team.size() <= 32 && team.front() != '-' &&
@@ -339,8 +354,14 @@ std::vector<field_issue> record_type::validate(const field_map& values) const {
       issues.push_back({key, "holds a value of the wrong type"});
       continue;
     }
-    // Re-parse the text form: one place holds the range and code checks.
-    if (auto parsed = f->parse(to_text(v)); !parsed) issues.push_back({key, parsed.err().message});
+    // Re-parse the text form: one place holds the range and code checks. The
+    // value must also be what parsing gives (not "", not "si" for "SI", no
+    // set element that is itself a list).
+    if (auto* set = std::get_if<code_set>(&v); set && set->empty()) continue;  // no element: fine
+    auto parsed = f->parse(to_text(v));
+    if (!parsed) issues.push_back({key, parsed.err().message});
+    else if (parsed.value() != v) issues.push_back({key, is_null(parsed.value()) ? "must not be empty"
+                                                        : "must be written as \"" + to_text(parsed.value()) + "\""});
   }
   for (const auto& f : fields)
     if (f.required && !set(f.key)) issues.push_back({f.key, "is required for " + name});
@@ -387,8 +408,17 @@ std::vector<field_issue> record_type::validate(const field_map& values) const {
 result<std::shared_ptr<const schema>> schema::parse(std::string_view text) {
   return capture([&] {
     boost::system::error_code ec;
-    json::value doc = json::parse(text, ec);
-    if (ec) throw failure(errc::schema, "schema: not valid JSON: " + ec.message());
+    json::stream_parser parser;
+    const std::size_t used = parser.write_some(text.data(), text.size(), ec);
+    if (!ec) parser.finish(ec);
+    if (ec) {
+      const std::string_view before = text.substr(0, std::min(used, text.size()));
+      const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+      const auto column = used - (before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1) + 1;
+      throw failure(errc::schema, "schema: not valid JSON at line " + std::to_string(line) + ", column " +
+                                      std::to_string(column) + ": " + ec.message());
+    }
+    json::value doc = parser.release();
     const reader root(doc, "schema");
     auto s = std::make_shared<schema>();
     s->source_ = std::string(text);
@@ -401,6 +431,7 @@ result<std::shared_ptr<const schema>> schema::parse(std::string_view text) {
     for (const auto& [name, def] : types.object())
       s->types_.push_back(parse_type(std::string(name), reader(def, "schema.record_types." + std::string(name)), *lists));
     if (s->types_.empty()) bad_schema("schema.record_types", "declares no record type");
+    if (auto* v = root.find("tallies")) s->tallies_ = detail::parse_tallies(*v, s->types_);
     return std::shared_ptr<const schema>(std::move(s));
   });
 }
@@ -427,6 +458,12 @@ std::shared_ptr<const schema> schema::builtin() {
 const record_type* schema::type(std::string_view name) const {
   for (const auto& t : types_)
     if (t.name == name) return &t;
+  return nullptr;
+}
+
+const tally_def* schema::tally(std::string_view id) const {
+  for (const auto& t : tallies_)
+    if (t.id == id) return &t;
   return nullptr;
 }
 

@@ -58,7 +58,7 @@ void check_count(const codec_context& ctx, std::uint64_t n, std::size_t limit,
   if (n > limit)
     bad_frame(std::string(what) + " has " + std::to_string(n) + " elements, over the limit of " +
               std::to_string(limit));
-  if (ctx.in && n * min_bytes > ctx.in->remaining())
+  if (ctx.in && n > ctx.in->remaining() / min_bytes)
     bad_frame(std::string("truncated frame: ") + what + " claims " + std::to_string(n) +
               " elements but only " + std::to_string(ctx.in->remaining()) + " bytes are left");
 }
@@ -186,12 +186,13 @@ template <class A> void serialize(A& ar, stamp& s) { ar(s.time, s.node); }
 template <class A> void serialize(A& ar, cell& c) {
   ar(bounded_string{c.key, bound::key}, value_io{c.val}, c.at);
 }
+// Lengths and counts take 8 bytes each. A cell takes at least 8 (key length)
+// + 1 (kind) + 16 (stamp) bytes; a record change 16 (id) + 3 * 8 (lengths).
+constexpr std::size_t min_cell_bytes = 25, min_record_bytes = 40;
 template <class A> void serialize(A& ar, record_change& r) {
-  // A cell takes at least 1 (key length) + 1 (kind) + 16 (stamp) bytes.
   ar(r.id, bounded_string{r.type, bound::key}, bounded_string{r.team, bound::key},
-     bounded_vector<cell>{r.cells, &frame_limits::max_cells_per_record, 18, "a record's cells"});
+     bounded_vector<cell>{r.cells, &frame_limits::max_cells_per_record, min_cell_bytes, "a record's cells"});
 }
-// A record change takes at least 16 (id) + 3 (lengths) bytes.
 template <class A> void serialize(A& ar, hello& m) {
   ar(m.version, bounded_string{m.device_id, bound::text}, bounded_string{m.team, bound::key}, m.node, m.schema_version, m.acked_seq,
      m.pulled_seq, bounded_string{m.proof, bound::text});
@@ -200,13 +201,13 @@ template <class A> void serialize(A& ar, welcome& m) {
   ar(m.version, m.schema_version, bounded_string{m.schema_json, bound::schema}, m.server_time, m.acked_seq);
 }
 template <class A> void serialize(A& ar, push_batch& m) {
-  ar(m.last_seq, bounded_vector<record_change>{m.changes, &frame_limits::max_records, 19, "a batch"});
+  ar(m.last_seq, bounded_vector<record_change>{m.changes, &frame_limits::max_records, min_record_bytes, "a batch"});
 }
 template <class A> void serialize(A& ar, push_ack& m) { ar(m.acked_seq); }
 template <class A> void serialize(A& ar, pull_request& m) { ar(m.since, m.max_cells); }
 template <class A> void serialize(A& ar, change_batch& m) {
   ar(m.up_to, strict_bool{m.more},
-     bounded_vector<record_change>{m.changes, &frame_limits::max_records, 19, "a batch"});
+     bounded_vector<record_change>{m.changes, &frame_limits::max_records, min_record_bytes, "a batch"});
 }
 template <class A> void serialize(A& ar, error_frame& m) {
   ar(m.code, bounded_string{m.message, bound::text});

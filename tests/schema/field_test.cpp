@@ -1,0 +1,192 @@
+// field_def::parse: what a user types into each kind of field, and the value
+// helpers behind it (dates, text form, teams, pseudonyms).
+
+#include <optional>
+#include <string>
+
+#include "shipped_schema.hpp"
+
+using namespace haven;
+using namespace haven::test;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+value day(int y, unsigned m, unsigned d) {
+  return value{from_civil(y, m, d)};
+}
+
+// A field of a kind the shipped schema does not use, or with other bounds.
+field_def field_with(field_kind kind, std::optional<std::int64_t> min = {},
+                     std::optional<std::int64_t> max = {}) {
+  field_def f;
+  f.key = "x";
+  f.kind = kind;
+  f.min = min;
+  f.max = max;
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("an empty text is null for every kind of field", "[schema][field]") {
+  for (const char* key : {"date", "site", "participants", "person", "nationality", "topics"})
+    CHECK(is_null(parsed(pats(), key, "")));
+  const field_def flag = field_with(field_kind::boolean);
+  REQUIRE(flag.parse(""));
+  CHECK(is_null(flag.parse("").value()));
+}
+
+TEST_CASE("dates: real calendar days in 1900..2200", "[schema][field]") {
+  CHECK(parsed(pats(), "date", "2025-03-01") == day(2025, 3, 1));
+  CHECK(parsed(pats(), "date", "2024-02-29") == day(2024, 2, 29));  // leap year
+  CHECK(parsed(pats(), "date", "2000-02-29") == day(2000, 2, 29));  // divisible by 400
+  CHECK(parsed(pats(), "date", "1900-01-01") == day(1900, 1, 1));
+  CHECK(parsed(pats(), "date", "2200-12-31") == day(2200, 12, 31));
+  CHECK(parsed(pats(), "date", "1970-01-01") == value{date{0}});
+
+  for (const char* bad :
+       {"2023-02-29", "1900-02-29", "2100-02-29", "2025-04-31", "2025-13-01",  "2025-00-10",
+        "2025-01-00", "2025-01-32", "1899-12-31", "2201-01-01", "0000-01-01",  "9999-12-31",
+        "2025-3-1",   "25-03-01",   "2025/03/01", "20250301",   "2025-03-01 ", " 2025-03-01",
+        "2025-03-1x", "2025--1-01", "2025-01--1", "+025-01-01", "yesterday",   "2025-03-01T00"}) {
+    CAPTURE(bad);
+    CHECK_THAT(refusal(pats(), "date", bad), StartsWith("must be a date YYYY-MM-DD"));
+  }
+  CHECK_THAT(refusal(pats(), "date", "2023-02-29"), Contains("\"2023-02-29\""));
+}
+
+TEST_CASE("parse_date, to_string and civil dates agree", "[schema][field]") {
+  CHECK(parse_date("1970-01-02") == date{1});
+  CHECK(parse_date("1969-12-31") == date{-1});
+  CHECK_FALSE(parse_date("2023-02-29").has_value());
+  for (const char* text : {"1900-01-01", "1999-12-31", "2024-02-29", "2025-03-01", "2200-12-31"}) {
+    CAPTURE(text);
+    const auto d = parse_date(text);
+    REQUIRE(d.has_value());
+    CHECK(to_string(*d) == text);
+    CHECK(to_text(value{*d}) == text);
+  }
+  const civil_date c = to_civil(from_civil(2024, 2, 29));
+  CHECK(c.year == 2024);
+  CHECK(c.month == 2u);
+  CHECK(c.day == 29u);
+}
+
+TEST_CASE("integers: whole numbers within min and max", "[schema][field]") {
+  CHECK(parsed(pats(), "participants", "1") == value{std::int64_t{1}});
+  CHECK(parsed(pats(), "participants", "2534") == value{std::int64_t{2534}});
+  CHECK(refusal(pats(), "participants", "0") == "must be at least 1 (got 0)");
+  CHECK(refusal(pats(), "participants", "-3") == "must be at least 1 (got -3)");
+  CHECK(parsed(workshop(), "teachers", "0") == value{std::int64_t{0}});
+  CHECK(refusal(workshop(), "teachers", "-1") == "must be at least 0 (got -1)");
+  for (const char* bad :
+       {"abc", "1.5", "12x", " 3", "3 ", "+3", "0x10", "1e3", "99999999999999999999"}) {
+    CAPTURE(bad);
+    CHECK_THAT(refusal(pats(), "participants", bad), StartsWith("must be a whole number"));
+  }
+
+  const field_def bounded = field_with(field_kind::integer, -5, 10);
+  CHECK(bounded.parse("-5").value() == value{std::int64_t{-5}});
+  CHECK(bounded.parse("10").value() == value{std::int64_t{10}});
+  REQUIRE_FALSE(bounded.parse("11"));
+  CHECK(bounded.parse("11").err().message == "must be at most 10 (got 11)");
+  REQUIRE_FALSE(bounded.parse("-6"));
+  CHECK(bounded.parse("-6").err().message == "must be at least -5 (got -6)");
+
+  const field_def unbounded = field_with(field_kind::integer);
+  CHECK(unbounded.parse("-9223372036854775808").value() == value{INT64_MIN});
+  CHECK(unbounded.parse("9223372036854775807").value() == value{INT64_MAX});
+  CHECK_FALSE(unbounded.parse("9223372036854775808"));
+}
+
+TEST_CASE("codes: exactly one of the listed codes", "[schema][field]") {
+  CHECK(parsed(pats(), "site", "vic") == value{std::string("vic")});
+  CHECK(parsed(workshop(), "region", "obalno-kraska") == value{std::string("obalno-kraska")});
+  CHECK(parsed(assistance(), "programme", "crisis-accommodation") ==
+        value{std::string("crisis-accommodation")});
+  for (const char* bad : {"Vic", "VIC", " vic", "vic ", "ljubljana", "vic,logatec"}) {
+    CAPTURE(bad);
+    CHECK_THAT(refusal(pats(), "site", bad),
+               StartsWith("must be one of: vic, logatec, postojna, other"));
+  }
+  CHECK_THAT(refusal(pats(), "site", "ljubljana"), Contains("(got \"ljubljana\")"));
+}
+
+TEST_CASE("countries: ISO codes in any case are stored in upper case and XX means unknown",
+          "[schema][field]") {
+  CHECK(parsed(assistance(), "nationality", "SI") == value{std::string("SI")});
+  CHECK(parsed(assistance(), "nationality", "si") == value{std::string("SI")});
+  CHECK(parsed(assistance(), "nationality", "uA") == value{std::string("UA")});
+  CHECK(parsed(assistance(), "nationality", "XX") == value{std::string("XX")});
+  CHECK(parsed(assistance(), "nationality", "xx") == value{std::string("XX")});
+  for (const char* bad : {"QQ", "qq", "EU", "SVN", "S", "S I", "SI ", "1A"}) {
+    CAPTURE(bad);
+    CHECK_THAT(refusal(assistance(), "nationality", bad), Contains("XX for unknown or stateless"));
+  }
+}
+
+TEST_CASE("pseudonyms: 6 to 64 letters, digits or dashes, never echoed back", "[schema][field]") {
+  const std::string six(6, 'a'), sixty_four(64, 'Z');
+  CHECK(parsed(assistance(), "person", six) == value{six});
+  CHECK(parsed(assistance(), "person", sixty_four) == value{sixty_four});
+  CHECK(parsed(assistance(), "person", "P-0042-x9") == value{std::string("P-0042-x9")});
+  CHECK_THAT(refusal(assistance(), "person", std::string(5, 'a')), Contains("got 5 characters"));
+  CHECK_THAT(refusal(assistance(), "person", std::string(65, 'a')), Contains("got 65 characters"));
+  for (const char* bad : {"abc def", "abc_def", "abc.def", "abc/def", "abcdé1", "abcdef\n"}) {
+    CAPTURE(bad);
+    CHECK_THAT(refusal(assistance(), "person", bad), StartsWith("must be a pseudonym code"));
+  }
+  // A name typed by mistake must not be copied into an error message or a log.
+  const std::string message = refusal(assistance(), "person", "Marija Novak");
+  CHECK_THAT(message, !Contains("Marija"));
+  CHECK_THAT(message, !Contains("Novak"));
+
+  CHECK(valid_pseudonym(six));
+  CHECK_FALSE(valid_pseudonym(""));
+  CHECK_FALSE(valid_pseudonym(std::string(65, '1')));
+}
+
+TEST_CASE("sets: comma-separated codes, spaces trimmed, each one known", "[schema][field]") {
+  CHECK(parsed(assistance(), "services", "food") == value{code_set{"food"}});
+  CHECK(parsed(assistance(), "services", "food,escort") == value{code_set{"escort", "food"}});
+  CHECK(parsed(assistance(), "services", " food ,  escort,legal-information ") ==
+        value{code_set{"escort", "food", "legal-information"}});
+  CHECK(parsed(assistance(), "services", "food,food") == value{code_set{"food"}});
+  CHECK(parsed(assistance(), "exploitation", "sexual,forced-labour") ==
+        value{code_set{"forced-labour", "sexual"}});
+  CHECK(refusal(assistance(), "services", "food,pizza") ==
+        "must be codes from: accommodation, food, psychological, social, first-aid, counselling, "
+        "legal-information, interpreting, advocacy, social-activities, companionship, escort, "
+        "security, "
+        "return-assistance, material-assistance, documents, learning, job-search (got \"pizza\")");
+  CHECK_THAT(refusal(assistance(), "services", "Food"), Contains("(got \"Food\")"));
+  CHECK_THAT(refusal(assistance(), "services", "food;escort"), Contains("(got \"food;escort\")"));
+  CHECK(to_text(value{code_set{"food", "escort"}}) == "escort,food");
+}
+
+TEST_CASE("booleans: true/yes/1 and false/no/0", "[schema][field]") {
+  const field_def flag = field_with(field_kind::boolean);
+  for (const char* yes : {"true", "yes", "1"}) CHECK(flag.parse(yes).value() == value{true});
+  for (const char* no : {"false", "no", "0"}) CHECK(flag.parse(no).value() == value{false});
+  for (const char* bad : {"TRUE", "Yes", "2", "maybe", " true"}) {
+    CAPTURE(bad);
+    REQUIRE_FALSE(flag.parse(bad));
+    CHECK_THAT(flag.parse(bad).err().message, StartsWith("must be true or false"));
+  }
+  CHECK(to_text(value{true}) == "true");
+  CHECK(to_text(value{false}) == "false");
+}
+
+TEST_CASE("team codes", "[schema][field]") {
+  CHECK(valid_team("ljubljana-crisis"));
+  CHECK(valid_team("t1"));
+  CHECK(valid_team(std::string(32, 'a')));
+  CHECK_FALSE(valid_team(""));
+  CHECK_FALSE(valid_team(std::string(33, 'a')));
+  CHECK_FALSE(valid_team("-team"));
+  CHECK_FALSE(valid_team("Team"));
+  CHECK_FALSE(valid_team("team_a"));
+  CHECK_FALSE(valid_team("team a"));
+}
