@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-program-options1.81-dev
   libsqlite3-dev sqlite3 libcereal-dev catch2 libssl-dev
+  bsdextrautils curl
 )
 
 missing=()

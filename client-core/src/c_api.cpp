@@ -95,12 +95,9 @@ bool haven_record_add(haven_store* store, const char* type, const char* team, co
   if (!store || !type || !fields_json || !out_id)
     return report(haven::result<void>(missing("store, type, fields_json and out_id")), err);
   return call(err, [&]() -> haven::result<void> {
-    std::string line = std::string("{\"type\":") + "\"\",\"fields\":" + fields_json + "}";
-    auto input = haven::client::parse_record_json(line);
-    if (!input) return input.err();
-    input->type = type;
-    input->team = team ? team : "";
-    auto id = store->impl->add(input.value());
+    auto fields = haven::client::parse_fields_json(fields_json);
+    if (!fields) return fields.err();
+    auto id = store->impl->add({type, team ? team : "", std::move(fields).value()});
     if (!id) return id.err();
     copy_message(id->hex(), out_id, 33);
     return {};

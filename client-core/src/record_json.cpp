@@ -90,6 +90,18 @@ std::string to_json(const store_status& s) {
   return json::serialize(o);
 }
 
+result<std::vector<std::pair<std::string, std::string>>> parse_fields_json(std::string_view text) {
+  auto object = parse_object(text, "of fields");
+  if (!object) return object.err();
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& [field, v] : object.value()) {
+    auto t = as_text(field, v);
+    if (!t) return t.err();
+    fields.emplace_back(field, std::move(t).value());
+  }
+  return fields;
+}
+
 result<record_input> parse_record_json(std::string_view line) {
   auto object = parse_object(line, "{\"type\": ..., \"team\": ..., \"fields\": {...}}");
   if (!object) return object.err();

@@ -12,6 +12,7 @@ namespace {
 constexpr std::int64_t store_format = 1;
 
 using sqlite::bytes;
+constexpr auto relaxed = sqlite::transaction::durability::relaxed;
 using sqlite::read_cell;
 using sqlite::read_id;
 
@@ -45,10 +46,11 @@ struct store::impl {
   // Runs fn() in one transaction. If it throws, the transaction rolls back
   // and the in-memory sequence counter with it (the clock may stay ahead: harmless).
   template <class F>
-  auto in_transaction(F&& fn) -> decltype(fn()) {
+  auto in_transaction(F&& fn, sqlite::transaction::durability d = sqlite::transaction::durability::durable)
+      -> decltype(fn()) {
     const std::uint64_t seq = local_seq;
     try {
-      sqlite::transaction tx(db);
+      sqlite::transaction tx(db, sqlite::transaction::kind::write, d);
       refresh();  // another process may have written since
       if constexpr (std::is_void_v<decltype(fn())>) {
         fn();
@@ -62,6 +64,16 @@ struct store::impl {
       local_seq = seq;
       throw;
     }
+  }
+
+  // Runs fn() on one consistent snapshot of the store, with fresh counters.
+  template <class F>
+  auto in_snapshot(F&& fn) -> decltype(fn()) {
+    sqlite::transaction tx(db, sqlite::transaction::kind::read);
+    refresh();
+    auto out = fn();
+    tx.commit();
+    return out;
   }
 
   // --- meta ---------------------------------------------------------------
@@ -84,6 +96,8 @@ struct store::impl {
   }
 
   void load_meta() {
+    if (!sqlite::statement(db, "SELECT 1 FROM sqlite_master WHERE name = 'meta'").step())
+      throw failure(errc::store, "store: this file is not a Haven device store");
     const auto format = meta_int("store_format");
     if (!format) throw failure(errc::store, "store: this file is not a Haven store");
     if (*format != store_format)
@@ -243,7 +257,9 @@ result<std::unique_ptr<store>> store::create(const std::filesystem::path& file, 
       std::filesystem::remove(file.string() + "-shm");
       throw;
     }
+    sqlite::transaction snapshot(p->db, sqlite::transaction::kind::read);
     p->load_meta();
+    snapshot.commit();
     return std::unique_ptr<store>(new store(std::move(p)));
   });
 }
@@ -254,7 +270,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, op
       throw failure(errc::not_found, "no store at " + file.string() + "; create one with: haven --db " +
                                          file.string() + " init --team TEAM");
     auto p = std::make_unique<impl>(file, sqlite::database::mode::open_existing, opts);
+    sqlite::transaction snapshot(p->db, sqlite::transaction::kind::read);
     p->load_meta();
+    snapshot.commit();
     return std::unique_ptr<store>(new store(std::move(p)));
   });
 }
@@ -342,15 +360,21 @@ result<void> store::edit(const sync::record_id& id, const std::vector<field_edit
       auto& current = after[e.field];
       if (!std::holds_alternative<code_set>(current)) current = code_set{};
       auto& set = std::get<code_set>(current);
+      if (is_null(v)) continue;  // no elements named: nothing to add or remove
       for (const auto& code : std::get<code_set>(v)) {
         if (e.action == field_edit::op::add) set.insert(code);
         else set.erase(code);
       }
     }
-    // Fields this device's schema does not know (from a newer one) are kept, unchecked.
+    // Fields and set elements this device's schema does not know (from a
+    // newer one) are kept, unchecked.
     field_map known;
-    for (const auto& [key, v] : after)
-      if (t.field(key)) known.emplace(key, v);
+    for (const auto& [key, v] : after) {
+      const field_def* f = t.field(key);
+      if (!f) continue;
+      auto& kept = known.emplace(key, v).first->second;
+      if (auto* set = std::get_if<code_set>(&kept)) std::erase_if(*set, [&](const std::string& c) { return !f->has_code(c); });
+    }
     impl::check(t, known, issues);
     if (!issues.empty()) throw failure(invalid("not saved: the edit makes the " + t.name + " invalid", std::move(issues)));
 
@@ -387,18 +411,19 @@ result<void> store::remove(const sync::record_id& id) {
 }
 
 result<std::optional<record>> store::get(const sync::record_id& id) {
-  return capture([&]() -> std::optional<record> {
-    impl_->refresh();
-    const auto r = impl_->table.row(id);
-    if (!r) return std::nullopt;
-    return impl_->view(id, *r, impl_->table.cells(id), impl_->pending(id));
+  return capture([&] {
+    return impl_->in_snapshot([&]() -> std::optional<record> {
+      const auto r = impl_->table.row(id);
+      if (!r) return std::nullopt;
+      return impl_->view(id, *r, impl_->table.cells(id), impl_->pending(id));
+    });
   });
 }
 
 result<std::vector<record>> store::list(std::optional<std::string_view> type) {
   return capture([&] {
     impl& s = *impl_;
-    s.refresh();
+    return s.in_snapshot([&] {
     auto& st = s.db.cached(
         "SELECT r.id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq > ? "
         "FROM records r LEFT JOIN cells c ON c.record_id = r.id "
@@ -428,13 +453,14 @@ result<std::vector<record>> store::list(std::optional<std::string_view> type) {
     }
     flush();
     return out;
+    });
   });
 }
 
 result<store_status> store::status() {
   return capture([&] {
     impl& s = *impl_;
-    s.refresh();
+    return s.in_snapshot([&] {
     store_status out;
     out.node = s.node;
     out.default_team = s.default_team;
@@ -453,29 +479,23 @@ result<store_status> store::status() {
     out.pending_cells = static_cast<std::size_t>(pending.integer(0));
     out.pending_records = static_cast<std::size_t>(pending.integer(1));
     return out;
+    });
   });
 }
 
-result<outbox_batch> store::outbox(std::size_t max_cells) {
+result<outbox_batch> store::outbox(std::size_t max_cells, std::size_t max_records) {
   return capture([&] {
     impl& s = *impl_;
-    s.refresh();
+    return s.in_snapshot([&] {
     auto& st = s.db.cached(
         "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
         "FROM cells c JOIN records r ON r.id = c.record_id "
         "WHERE c.seq > ? ORDER BY c.seq LIMIT ?");
-    st.bind(1, static_cast<std::int64_t>(s.acked_seq)).bind(2, static_cast<std::int64_t>(max_cells));
-    outbox_batch batch;
-    batch.last_seq = s.acked_seq;
-    while (st.step()) {
-      const sync::record_id id = read_id(st, 0);
-      if (batch.changes.empty() || batch.changes.back().id != id)
-        batch.changes.push_back({id, st.text(1), st.text(2), {}});
-      batch.changes.back().cells.push_back(read_cell(st, 3));
-      batch.last_seq = static_cast<std::uint64_t>(st.integer(8));
-      ++batch.cells;
-    }
-    return batch;
+    const std::size_t room = max_cells + sync::frame_limits{}.max_cells_per_record;
+    st.bind(1, static_cast<std::int64_t>(s.acked_seq)).bind(2, static_cast<std::int64_t>(room));
+    sqlite::log_batch log = sqlite::read_log(st, max_cells, max_records);
+    return outbox_batch{std::max<std::uint64_t>(log.last_seq, s.acked_seq), std::move(log.changes), log.cells};
+    });
   });
 }
 
@@ -489,7 +509,7 @@ result<void> store::acknowledge(std::uint64_t seq) {
       if (seq <= s.acked_seq) return;
       s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
       s.acked_seq = seq;
-    });
+    }, relaxed);  // a lost acknowledgement only means a resend
   });
 }
 
@@ -506,11 +526,13 @@ result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_cha
         total.applied += stats.applied;
         total.superseded += stats.superseded;
         total.discarded += stats.discarded;
+        total.record_created = total.record_created || stats.record_created;
+        total.record_deleted = total.record_deleted || stats.record_deleted;
       }
       s.set_meta("pulled_seq", static_cast<std::int64_t>(pulled_up_to));
       s.save_clock();
       return total;
-    });
+    }, relaxed);  // cells and cursor are lost together, if at all, and pulled again
   });
 }
 
@@ -525,7 +547,7 @@ result<bool> store::adopt_schema(std::string_view json) {
 }
 
 result<void> store::mark_synced(std::int64_t now_ms) {
-  return capture([&] { impl_->in_transaction([&] { impl_->set_meta("last_sync_ms", now_ms); }); });
+  return capture([&] { impl_->in_transaction([&] { impl_->set_meta("last_sync_ms", now_ms); }, relaxed); });
 }
 
 const haven::schema& store::schema() const { return *impl_->schema; }

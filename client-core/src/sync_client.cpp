@@ -108,7 +108,7 @@ class connection final : private sync::transport {
         ws_(ioc_),
         poll_(ioc_),
         backend_(db),
-        session_(backend_, *this, sync::client_session::options{live, 1000, 2000}) {}
+        session_(backend_, *this, sync::client_session::options{.stay_live = live}) {}
 
   // Runs the session to its end; returns how it ended.
   result<sync::sync_progress> run() {

@@ -76,7 +76,7 @@ class sqlite_central_store final : public central_store {
 
   device_info admit(const sync::peer& p, std::int64_t now_ms) override {
     std::lock_guard lock(write_mutex_);
-    sqlite::transaction tx(db_);
+    sqlite::transaction tx(db_, sqlite::transaction::kind::write, sqlite::transaction::durability::relaxed);
     db_.cached(
            "INSERT INTO devices(device_id, team, node, acked_seq, first_seen_ms, last_seen_ms) "
            "VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT(device_id) DO UPDATE SET "
@@ -139,53 +139,48 @@ class sqlite_central_store final : public central_store {
     auto& st = db.cached(
         "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
         "FROM cells c JOIN records r ON r.id = c.record_id "
-        "WHERE c.seq > ?1 AND c.seq <= ?4 AND r.team = ?2 ORDER BY c.seq LIMIT ?3");
+        "WHERE c.seq > ?1 AND c.seq <= ?4 AND +r.team = ?2 ORDER BY c.seq LIMIT ?3");  // + : walk the log index
+    const std::size_t room = std::size_t{max_cells} + limits_.max_cells_per_record;
     st.bind(1, static_cast<std::int64_t>(since))
         .bind(2, team)
-        .bind(3, static_cast<std::int64_t>(max_cells))
+        .bind(3, static_cast<std::int64_t>(room))
         .bind(4, static_cast<std::int64_t>(head_seq));
-    sync::change_batch batch;
-    batch.up_to = std::max(since, head_seq);
-    std::uint32_t rows = 0;
-    std::uint64_t last = since;
-    while (st.step()) {
-      ++rows;
-      last = static_cast<std::uint64_t>(st.integer(8));
-      sync::cell c = sqlite::read_cell(st, 3);
-      if (c.at.node == skip_node) continue;
-      const sync::record_id id = sqlite::read_id(st, 0);
-      if (batch.changes.empty() || batch.changes.back().id != id) batch.changes.push_back({id, st.text(1), st.text(2), {}});
-      batch.changes.back().cells.push_back(std::move(c));
-    }
+    sqlite::log_batch log = sqlite::read_log(st, max_cells, limits_.max_records,
+                                             [&](const sync::cell& c) { return c.at.node == skip_node; });
     st.reset();
     snapshot.commit();
-    if (max_cells > 0 && rows == max_cells) {
-      batch.up_to = last;
-      batch.more = last < head_seq;
-    }
+    sync::change_batch batch;
+    batch.changes = std::move(log.changes);
+    batch.more = log.cut || log.cells == room;
+    batch.up_to = batch.more ? log.last_seq : std::max(since, head_seq);
     return batch;
   }
 
   void synced(std::string_view device_id, std::int64_t now_ms) override {
     std::lock_guard lock(write_mutex_);
+    sqlite::transaction tx(db_, sqlite::transaction::kind::write, sqlite::transaction::durability::relaxed);
     db_.cached("UPDATE devices SET last_sync_ms = ?2, last_seen_ms = ?2 WHERE device_id = ?1")
         .bind(1, device_id)
         .bind(2, now_ms)
         .run();
+    tx.commit();
   }
 
   std::vector<device_info> devices() override {
     std::lock_guard lock(write_mutex_);
+    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
     std::vector<device_info> out;
     auto& st = db_.cached(
         "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM devices "
         "ORDER BY team, device_id");
     while (st.step()) out.push_back(read_device(st));
+    snapshot.commit();
     return out;
   }
 
   store_counts counts() override {
     std::lock_guard lock(write_mutex_);
+    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
     store_counts c;
     auto& records = db_.cached("SELECT count(*), coalesce(sum(deleted), 0) FROM records");
     records.step();
@@ -197,6 +192,7 @@ class sqlite_central_store final : public central_store {
     auto& devices = db_.cached("SELECT count(*) FROM devices");
     devices.step();
     c.devices = static_cast<std::uint64_t>(devices.integer(0));
+    snapshot.commit();
     c.head = head_;
     std::error_code ec;
     for (const char* suffix : {"", "-wal"}) {
@@ -211,12 +207,10 @@ class sqlite_central_store final : public central_store {
     return tally_.list_json();
   }
   result<std::string> tally_json(std::string_view id, int year, std::optional<int> month) override {
-    std::lock_guard lock(write_mutex_);
-    return tally_.report_json(id, year, month);
+    return read_tally([&] { return tally_.report_json(id, year, month); });
   }
   result<std::string> tally_csv(std::string_view id, int year, std::optional<int> month) override {
-    std::lock_guard lock(write_mutex_);
-    return tally_.report_csv(id, year, month);
+    return read_tally([&] { return tally_.report_csv(id, year, month); });
   }
   void refresh_tally() override {
     std::lock_guard lock(write_mutex_);
@@ -254,6 +248,16 @@ class sqlite_central_store final : public central_store {
     head_ = static_cast<std::uint64_t>(meta.integer(2));
     tx.commit();
     return db_;
+  }
+
+  // A tally report read in one snapshot.
+  template <class F>
+  result<std::string> read_tally(F&& report) {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
+    auto out = report();
+    snapshot.commit();
+    return out;
   }
 
   // Refuses a change the central store must never hold.
@@ -297,6 +301,7 @@ class sqlite_central_store final : public central_store {
 
   std::filesystem::path file_;
   std::shared_ptr<const schema> schema_;
+  sync::frame_limits limits_;
   std::mutex write_mutex_;
   sqlite::database db_;       // guarded by write_mutex_
   sqlite::cell_table table_;  // guarded by write_mutex_

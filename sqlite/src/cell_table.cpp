@@ -76,6 +76,29 @@ sync::record_id read_id(const statement& st, int col) {
   return id;
 }
 
+log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records,
+                   const std::function<bool(const sync::cell&)>& skip) {
+  log_batch batch;
+  std::optional<sync::record_id> current;  // the record of the last cell read
+  while (st.step()) {
+    const sync::record_id id = read_id(st, 0);
+    if (id != current && (batch.cells >= max_cells || batch.changes.size() >= max_records)) {
+      batch.cut = true;
+      break;
+    }
+    current = id;
+    ++batch.cells;
+    batch.last_seq = static_cast<std::uint64_t>(st.integer(8));
+    sync::cell c = read_cell(st, 3);
+    if (skip && skip(c)) continue;
+    if (batch.changes.empty() || batch.changes.back().id != id ||
+        batch.changes.back().cells.size() == sync::frame_limits{}.max_cells_per_record)
+      batch.changes.push_back({id, st.text(1), st.text(2), {}});
+    batch.changes.back().cells.push_back(std::move(c));
+  }
+  return batch;
+}
+
 std::optional<cell_table::record_row> cell_table::row(const sync::record_id& id) {
   auto& st = db_.cached("SELECT type, team, deleted FROM records WHERE id = ?");
   st.bind(1, bytes(id));

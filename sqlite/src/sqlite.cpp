@@ -116,14 +116,22 @@ statement& database::cached(const char* sql) {
   return it->second;
 }
 
+void database::reset_cached() {
+  for (auto& [_, st] : cache_) st.reset();
+}
+
 std::int64_t database::changes() const { return sqlite3_changes64(db_); }
 
 void database::fail(std::string_view context) const { fail_on(db_, context); }
 
-transaction::transaction(database& db, kind k) : db_(db) { db_.exec(k == kind::write ? "BEGIN IMMEDIATE" : "BEGIN"); }
+transaction::transaction(database& db, kind k, durability d) : db_(db) {
+  if (k == kind::write) db_.exec(d == durability::durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  db_.exec(k == kind::write ? "BEGIN IMMEDIATE" : "BEGIN");
+}
 
 transaction::~transaction() {
   if (!done_) {
+    db_.reset_cached();
     try {
       db_.exec("ROLLBACK");
     } catch (...) {  // the connection is closing or already rolled back
@@ -132,6 +140,7 @@ transaction::~transaction() {
 }
 
 void transaction::commit() {
+  db_.reset_cached();
   db_.exec("COMMIT");
   done_ = true;
 }

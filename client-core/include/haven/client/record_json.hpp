@@ -22,6 +22,10 @@ std::string to_json(const store_status& s);
 // the field values themselves are checked by the store.
 result<record_input> parse_record_json(std::string_view line);
 
+// The fields of a JSON object {"date": "2026-03-01", "services": ["food"], ...}
+// as the text a user would type for each.
+result<std::vector<std::pair<std::string, std::string>>> parse_fields_json(std::string_view text);
+
 // Imports JSON lines (blank lines skipped) into the store, all or none: on
 // any problem nothing is written and errc::invalid_input lists every bad line
 // as issues "line N" / "line N: field".

@@ -112,8 +112,12 @@ class store {
   result<std::vector<record>> list(std::optional<std::string_view> type = std::nullopt);
   result<store_status> status();
 
-  // Up to `max_cells` of the oldest unacknowledged local cells, grouped by record.
-  result<outbox_batch> outbox(std::size_t max_cells = 1000);
+  // The oldest unacknowledged local cells in seq order, consecutive cells of
+  // a record grouped into one change. It stops at the first record boundary
+  // once max_cells cells are in (so one write's cells of a record are never
+  // split between pushes), or at max_records changes.
+  result<outbox_batch> outbox(std::size_t max_cells = 4000,
+                              std::size_t max_records = sync::frame_limits{}.max_records);
   // The server has committed every local cell stamped up to `seq`.
   result<void> acknowledge(std::uint64_t seq);
   // Merges changes received from the server and moves the pull cursor to

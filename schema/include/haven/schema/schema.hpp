@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <haven/schema/result.hpp>
+#include <haven/schema/tally.hpp>
 #include <haven/schema/value.hpp>
 
 namespace haven {
@@ -89,11 +90,16 @@ class schema {
   const std::vector<record_type>& types() const { return types_; }
   // nullptr if no such type.
   const record_type* type(std::string_view name) const;
+  // The declared tallies, in schema order.
+  const std::vector<tally_def>& tallies() const { return tallies_; }
+  // nullptr if no tally has this id.
+  const tally_def* tally(std::string_view id) const;
 
  private:
   std::int64_t version_ = 0;
   std::string source_;
   std::vector<record_type> types_;
+  std::vector<tally_def> tallies_;
 };
 
 // A team code: 1-32 characters of [a-z0-9-], starting with a letter or digit.

@@ -14,6 +14,7 @@
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/change.hpp>
 #include <haven/sync/merge.hpp>
+#include <haven/sync/protocol.hpp>
 
 namespace haven::sqlite {
 
@@ -42,6 +43,23 @@ class cell_table {
  private:
   database& db_;
 };
+
+// Changes read from a store's log: cells in seq order, consecutive cells of
+// one record grouped into one record_change.
+struct log_batch {
+  std::vector<sync::record_change> changes;
+  std::uint64_t last_seq = 0;  // the seq of the last cell read (0: none)
+  std::size_t cells = 0;       // cells read, skipped ones included
+  bool cut = false;            // stopped at a limit with cells left to read
+};
+
+// Steps `st`, whose rows are (record_id, type, team, key, kind, value, hlc,
+// node, seq) in seq order, and groups them. It stops before a new record
+// once max_cells cells are read or max_records changes are made, so that the
+// cells one write gave a record travel together; `st` must allow max_cells
+// plus one record's cells. Cells for which skip() is true are read but left out.
+log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records,
+                   const std::function<bool(const sync::cell&)>& skip = {});
 
 // Column codecs shared by the stores' queries.
 void bind_value(statement& st, int kind_index, const value& v);  // binds kind, then value

@@ -71,8 +71,12 @@ class database {
   // Runs one or more statements that return no rows.
   void exec(std::string_view sql);
   // A cached prepared statement for a hot path, reset and ready to bind.
-  // Requires: `sql` outlives the database (a literal).
+  // Requires: `sql` outlives the database (a literal), and the statement is
+  // used inside a transaction, whose end resets it: a statement left
+  // mid-result would otherwise keep its read snapshot and stop WAL checkpoints.
   statement& cached(const char* sql);
+  // Resets every cached statement (their results are over).
+  void reset_cached();
   std::int64_t changes() const;
   sqlite3* handle() const { return db_; }
   // Throws errc::store describing the connection's last error, with context.
@@ -89,7 +93,12 @@ class database {
 class transaction {
  public:
   enum class kind { write, read };
-  explicit transaction(database& db, kind k = kind::write);
+  // durable: the commit is on disk when commit() returns (fsync). relaxed:
+  // it survives a crash of the process but may be lost with the machine's
+  // power, all or nothing - for what can be fetched again (pulled changes,
+  // cursors).
+  enum class durability { durable, relaxed };
+  explicit transaction(database& db, kind k = kind::write, durability d = durability::durable);
   ~transaction();
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;

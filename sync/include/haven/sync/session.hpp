@@ -75,7 +75,7 @@ class server_session {
   // A live session that could not send all new changes in one batch; call
   // on_changes() again once the last frame is written.
   bool behind() const { return behind_; }
-  std::uint32_t max_pull_cells = 2000;
+  std::uint32_t max_pull_cells = 8000;
 
  private:
   void forward_live();
@@ -119,8 +119,8 @@ class client_session {
   enum class state { idle, greeting, pushing, pulling, live, done, failed };
   struct options {
     bool stay_live = false;  // after catching up, keep receiving live changes
-    std::size_t max_push_cells = 1000;
-    std::uint32_t max_pull_cells = 2000;
+    std::size_t max_push_cells = 4000;
+    std::uint32_t max_pull_cells = 8000;
   };
 
   client_session(client_backend& backend, transport& out, options opts, frame_limits limits = {});

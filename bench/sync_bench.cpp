@@ -1,0 +1,116 @@
+// End-to-end sync benchmark over real sockets on 127.0.0.1: an in-process
+// havend, D devices with R records each pushing at once, then a fresh device
+// pulling everything. Prints one JSON object; no thresholds.
+//   sync_bench [devices] [records-per-device]   (default 10 10000)
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
+#include <haven/server/server.hpp>
+
+namespace {
+
+using namespace haven;
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// A realistic mix: individual and group sessions, workshops, on-call events.
+client::record_input random_record(std::mt19937& rng, std::size_t device, std::size_t i) {
+  static const char* sites[] = {"vic", "logatec", "postojna", "other"};
+  static const char* regions[] = {"gorenjska", "goriska", "koroska", "podravska", "savinjska", "zasavska"};
+  const std::string date = "2026-" + std::string(1 + rng() % 9 < 10 ? "0" : "") + std::to_string(1 + rng() % 9) + "-1" +
+                           std::to_string(rng() % 10);
+  switch (rng() % 4) {
+    case 0:
+      return {"pats_session", "", {{"date", date}, {"site", sites[rng() % 4]}, {"format", "individual"},
+              {"person", "PK-" + std::to_string(device) + "-" + std::to_string(rng() % 5000)}, {"nationality", "UA"},
+              {"topics", "thb,gbv"}}};
+    case 1:
+      return {"pats_session", "", {{"date", date}, {"site", sites[rng() % 4]}, {"format", "group"},
+              {"participants", std::to_string(2 + rng() % 30)}}};
+    case 2:
+      return {"prevention_workshop", "", {{"date", date}, {"audience", "secondary-school"},
+              {"region", regions[rng() % 6]}, {"participants", std::to_string(1 + rng() % 40)},
+              {"teachers", std::to_string(rng() % 3)}}};
+    default:
+      return {"on_call_event", "", {{"date", date}, {"caller", "police"}, {"outcome", "advice-only"},
+              {"response_minutes", std::to_string(i % 120)}}};
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t devices = argc > 1 ? std::stoul(argv[1]) : 10;
+  const std::size_t per_device = argc > 2 ? std::stoul(argv[2]) : 10000;
+  const auto dir = std::filesystem::temp_directory_path() / ("haven-sync-bench-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+
+  server::server_config config;
+  config.db = dir / "central.db";
+  server::server havend(config);
+  std::thread serving([&] { havend.run(); });
+  client::sync_options options;
+  options.server_url = "ws://" + havend.address() + "/sync";
+
+  // Each device records its contacts offline (not timed).
+  std::vector<std::unique_ptr<client::store>> stores;
+  std::size_t cells = 0;
+  for (std::size_t d = 0; d < devices; ++d) {
+    std::mt19937 rng(static_cast<unsigned>(d));
+    // Each device syncs its own team, so that the push phase measures pushes
+    // only; its records belong to team "bench", which the fresh device pulls.
+    stores.push_back(unwrap(
+        client::store::create(dir / ("device" + std::to_string(d) + ".db"), "device-" + std::to_string(d))));
+    std::vector<client::record_input> inputs;
+    for (std::size_t i = 0; i < per_device; ++i) {
+      inputs.push_back(random_record(rng, d, i));
+      inputs.back().team = "bench";
+    }
+    unwrap(stores.back()->add_all(inputs));
+    cells += unwrap(stores.back()->status()).pending_cells;
+  }
+
+  // All devices push at once; when the last push is acknowledged its commit
+  // (and the tally update inside it) is durable.
+  auto t = clock_type::now();
+  std::vector<std::thread> pushers;
+  for (auto& s : stores) pushers.emplace_back([&] { unwrap(client::sync_now(*s, options)); });
+  for (auto& p : pushers) p.join();
+  const double push_s = seconds_since(t);
+
+  // A fresh device pulls everything.
+  auto fresh = unwrap(client::store::create(dir / "fresh.db", "bench"));
+  t = clock_type::now();
+  const auto pulled = unwrap(client::sync_now(*fresh, options));
+  const double pull_s = seconds_since(t);
+  const std::size_t records = unwrap(fresh->status()).records;
+
+  havend.stop();
+  serving.join();
+  std::uintmax_t central_bytes = 0;
+  for (const char* f : {"central.db", "central.db-wal"})
+    if (std::filesystem::exists(dir / f)) central_bytes += std::filesystem::file_size(dir / f);
+  stores.clear();
+  fresh.reset();
+  std::filesystem::remove_all(dir);
+
+  std::printf(
+      "{\"benchmark\":\"sync\",\"devices\":%zu,\"records_per_device\":%zu,\"cells_pushed\":%zu,"
+      "\"push_all_s\":%.2f,\"push_cells_per_s\":%.0f,\"push_records_per_s\":%.0f,"
+      "\"fresh_pull_records\":%zu,\"fresh_pull_cells\":%zu,\"fresh_pull_s\":%.2f,\"pull_records_per_s\":%.0f,"
+      "\"central_store_bytes\":%ju}\n",
+      devices, per_device, cells, push_s, cells / push_s, devices * per_device / push_s, records,
+      pulled.progress.changes_down, pull_s, records / pull_s, central_bytes);
+}

@@ -1,0 +1,55 @@
+#pragma once
+// Devices (real client stores) syncing through a real havend on 127.0.0.1,
+// and the checks every sync test ends with: each team's devices hold the
+// same records, and every tally havend serves equals a from-scratch
+// recomputation (tests/support/tally_oracle) over those records.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
+
+#include "../support/field_work.hpp"
+#include "../support/havend_process.hpp"
+#include "../support/process.hpp"
+
+namespace haven::test {
+
+struct device {
+  std::string name;
+  std::string team;
+  std::unique_ptr<client::store> db;
+};
+
+class sync_fixture {
+ public:
+  sync_fixture() : server_(dir_.file("central.db")) {}
+
+  // A new device store enrolled in `team`.
+  device& add_device(const std::string& team);
+  // One sync of `d` with the server (or through `url`); returns its result.
+  result<client::sync_summary> sync(device& d, const std::string& url = "");
+  // Syncs every device, twice over, so that all have everything.
+  void sync_everyone();
+
+  // Every record a device of `team` holds, as JSON text sorted by id, pending flags left out.
+  std::string records_of(device& d);
+  // REQUIREs that each team's devices hold the same records.
+  void check_teams_agree();
+  // REQUIREs that every tally, for the given years and a few months, equals
+  // the oracle over the records the devices hold.
+  void check_tallies(const std::vector<int>& years = {2025, 2026});
+
+  havend_process& server() { return server_; }
+  std::vector<std::unique_ptr<device>>& devices() { return devices_; }
+  const temp_dir& dir() const { return dir_; }
+
+ private:
+  temp_dir dir_;
+  havend_process server_;
+  std::vector<std::unique_ptr<device>> devices_;
+};
+
+}  // namespace haven::test

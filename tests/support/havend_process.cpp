@@ -1,0 +1,74 @@
+#include "havend_process.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace haven::test {
+
+havend_process::havend_process(std::string db, std::string havend_path)
+    : db_(std::move(db)), path_(std::move(havend_path)), log_(db_ + ".log") {
+  start();
+}
+
+havend_process::~havend_process() {
+  if (process_) stop();
+}
+
+void havend_process::start() {
+  // stderr (the server's log) goes to a file next to the store, for post-mortems.
+  process_ = std::make_unique<child>(std::vector<std::string>{
+      "/bin/sh", "-c", "exec \"$0\" --db \"$1\" --listen 127.0.0.1:0 2>>\"$2\"", path_, db_, log_});
+  std::string line;
+  if (!process_->read_line(line) || line.rfind("listening on ", 0) != 0)
+    throw std::runtime_error("havend did not start: \"" + line + "\" (see " + log_ + ")");
+  address_ = line.substr(std::string("listening on ").size());
+}
+
+void havend_process::kill() {
+  process_->kill_group(SIGKILL);
+  process_->wait();
+  process_.reset();
+}
+
+int havend_process::stop() {
+  process_->kill_group(SIGTERM);
+  const int code = process_->wait();
+  process_.reset();
+  return code;
+}
+
+void havend_process::restart() {
+  if (process_) stop();
+  start();
+}
+
+http_response http_get(const std::string& address, const std::string& path) {
+  const auto colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    throw std::runtime_error("cannot connect to " + address);
+  }
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n";
+  (void)!write(fd, request.data(), request.size());
+  std::string raw;
+  char buf[8192];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  http_response r;
+  if (raw.size() > 12) r.status = std::stoi(raw.substr(9, 3));
+  const auto body = raw.find("\r\n\r\n");
+  if (body != std::string::npos) r.body = raw.substr(body + 4);
+  return r;
+}
+
+}  // namespace haven::test

@@ -1,0 +1,42 @@
+#pragma once
+// A real havend child process on 127.0.0.1 for end-to-end tests.
+
+#include <memory>
+#include <string>
+
+#include "process.hpp"
+
+namespace haven::test {
+
+class havend_process {
+ public:
+  // Starts havend on `db` with port 0 and waits for its "listening on" line.
+  // Throws std::runtime_error if it does not start.
+  explicit havend_process(std::string db, std::string havend_path = HAVEND_PATH);
+  ~havend_process();  // SIGTERM, then wait
+
+  const std::string& address() const { return address_; }  // HOST:PORT
+  std::string sync_url() const { return "ws://" + address_ + "/sync"; }
+  std::string http_url(const std::string& path) const { return "http://" + address_ + path; }
+
+  // SIGKILL: no clean shutdown.
+  void kill();
+  // SIGTERM and wait; returns the exit code.
+  int stop();
+  // Starts a new process on the same store (after kill or stop).
+  void restart();
+
+ private:
+  void start();
+  std::string db_, path_, log_, address_;
+  std::unique_ptr<child> process_;
+};
+
+// GET http://address/path with a plain socket; returns status and body.
+struct http_response {
+  int status = 0;
+  std::string body;
+};
+http_response http_get(const std::string& address, const std::string& path);
+
+}  // namespace haven::test
