@@ -87,7 +87,8 @@ struct server::impl {
     signals.cancel();
     tally_refresh.cancel();
     registry.close_all();
-    grace.expires_after(std::chrono::seconds(2));
+    // Give the sessions' error frames a moment to leave; none open: stop now.
+    grace.expires_after(registry.size() == 0 ? std::chrono::seconds(0) : std::chrono::seconds(2));
     grace.async_wait([this](beast::error_code) { ioc.stop(); });
   }
 };
