@@ -522,12 +522,7 @@ result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_cha
       for (const auto& change : changes) {
         // The server checked each cell's clock against the skew bound.
         for (const auto& c : change.cells) s.clock.restore(c.at.time);
-        const auto stats = s.merge(change, false);
-        total.applied += stats.applied;
-        total.superseded += stats.superseded;
-        total.discarded += stats.discarded;
-        total.record_created = total.record_created || stats.record_created;
-        total.record_deleted = total.record_deleted || stats.record_deleted;
+        total += s.merge(change, false);
       }
       s.set_meta("pulled_seq", static_cast<std::int64_t>(pulled_up_to));
       s.save_clock();

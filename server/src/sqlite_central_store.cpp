@@ -3,9 +3,11 @@
 // so pulls read a committed snapshot without waiting for a push's fsync.
 #include <haven/server/central_store.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include <haven/server/tally_book.hpp>
 #include <haven/sqlite/cell_table.hpp>
@@ -15,20 +17,20 @@ namespace haven::server {
 namespace {
 
 constexpr std::int64_t store_format = 1;
+// A page cache large enough for the indexes of a national store (64 MiB per connection).
+constexpr const char* cache_pragma = "PRAGMA cache_size = -65536";
 
 using sqlite::bytes;
-
-date system_today() {
-  using namespace std::chrono;
-  return date{static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
-}
 
 // Reader connections handed out one per pull.
 class reader_pool {
  public:
   reader_pool(const std::filesystem::path& file, std::size_t n) {
     for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i)
+    {
       free_.push_back(std::make_unique<sqlite::database>(file, sqlite::database::mode::open_existing));
+      free_.back()->exec(cache_pragma);
+    }
   }
 
   class lease {
@@ -71,8 +73,10 @@ class sqlite_central_store final : public central_store {
         schema_(std::move(s)),
         db_(file, sqlite::database::mode::create),
         table_(db_),
-        tally_(prepare(), schema_, o.today ? o.today : &system_today),
-        readers_(file, o.readers) {}
+        tally_(prepare(), schema_, o.today ? o.today : &tally_book::system_today),
+        readers_(file, o.readers) {
+    replay_tally_if_needed();
+  }
 
   device_info admit(const sync::peer& p, std::int64_t now_ms) override {
     std::lock_guard lock(write_mutex_);
@@ -97,20 +101,14 @@ class sqlite_central_store final : public central_store {
     try {
       sqlite::transaction tx(db_);
       push_result out;
+      std::vector<sync::record_id> touched;  // records whose state changed, each once
+      std::set<sync::record_id> seen;
       for (const auto& change : batch.changes) {
         const auto stats = table_.merge(change, [&] { return static_cast<std::int64_t>(++head_); });
-        out.stats.applied += stats.applied;
-        out.stats.superseded += stats.superseded;
-        out.stats.discarded += stats.discarded;
-        if (stats.applied == 0) continue;
-        const auto row = table_.row(change.id);
-        if (row->deleted) {
-          tally_.update(change.id, row->type, nullptr);
-        } else {
-          const field_map fields = sync::fields_from_cells(table_.cells(change.id));
-          tally_.update(change.id, row->type, &fields);
-        }
+        out.stats += stats;
+        if (stats.applied > 0 && seen.insert(change.id).second) touched.push_back(change.id);
       }
+      update_tally(touched);
       set_head();
       db_.cached(
              "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id = ?1")
@@ -223,6 +221,7 @@ class sqlite_central_store final : public central_store {
   // Creates the tables of a new store, or checks an existing one; returns the
   // writer connection for the tally book to build on.
   sqlite::database& prepare() {
+    db_.exec(cache_pragma);
     sqlite::transaction tx(db_);
     sqlite::statement exists(db_, "SELECT 1 FROM sqlite_master WHERE name = 'meta'");
     if (!exists.step()) {
@@ -248,6 +247,40 @@ class sqlite_central_store final : public central_store {
     head_ = static_cast<std::uint64_t>(meta.integer(2));
     tx.commit();
     return db_;
+  }
+
+  // Updates the tally for records whose merged state changed, in one batch
+  // (a record listed twice counts by its final state either way).
+  // Requires: write_mutex_ held, inside the write transaction.
+  void update_tally(const std::vector<sync::record_id>& ids) {
+    std::vector<std::string> types;
+    std::vector<field_map> fields;
+    std::vector<tally_book::change> changes;
+    types.reserve(ids.size());
+    fields.reserve(ids.size());  // no reallocation: changes point into it
+    for (const auto& id : ids) {
+      const auto row = table_.row(id);
+      types.push_back(row->type);
+      fields.push_back(row->deleted ? field_map{} : sync::fields_from_cells(table_.cells(id)));
+      changes.push_back({id, types.back(), row->deleted ? nullptr : &fields.back()});
+    }
+    tally_.update(changes);
+  }
+
+  // Recounts the tally from the records when its declarations changed
+  // since it was last kept (a new schema): in one transaction.
+  void replay_tally_if_needed() {
+    if (!tally_.needs_replay()) return;
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction tx(db_);
+    tally_.reset();
+    std::vector<sync::record_id> ids;
+    sqlite::statement live(db_, "SELECT id FROM records WHERE deleted = 0");
+    while (live.step()) ids.push_back(sqlite::read_id(live, 0));
+    for (std::size_t from = 0; from < ids.size(); from += 1000)
+      update_tally({ids.begin() + static_cast<std::ptrdiff_t>(from),
+                    ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), from + 1000))});
+    tx.commit();
   }
 
   // A tally report read in one snapshot.

@@ -32,6 +32,15 @@ merge_decision decide(const cell& incoming, const cell* current, bool record_del
   return {cell_outcome::superseded, false};
 }
 
+merge_stats& merge_stats::operator+=(const merge_stats& other) {
+  applied += other.applied;
+  superseded += other.superseded;
+  discarded += other.discarded;
+  record_created = record_created || other.record_created;
+  record_deleted = record_deleted || other.record_deleted;
+  return *this;
+}
+
 merge_stats memory_replica::apply(const record_change& change) {
   merge_stats stats;
   auto [it, created] = records_.try_emplace(change.id);

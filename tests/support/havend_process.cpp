@@ -19,10 +19,10 @@ havend_process::~havend_process() {
   if (process_) stop();
 }
 
-void havend_process::start() {
+void havend_process::start(const std::string& listen) {
   // stderr (the server's log) goes to a file next to the store, for post-mortems.
   process_ = std::make_unique<child>(std::vector<std::string>{
-      "/bin/sh", "-c", "exec \"$0\" --db \"$1\" --listen 127.0.0.1:0 2>>\"$2\"", path_, db_, log_});
+      "/bin/sh", "-c", "exec \"$0\" --db \"$1\" --listen \"$3\" 2>>\"$2\"", path_, db_, log_, listen});
   std::string line;
   if (!process_->read_line(line) || line.rfind("listening on ", 0) != 0)
     throw std::runtime_error("havend did not start: \"" + line + "\" (see " + log_ + ")");
@@ -42,9 +42,9 @@ int havend_process::stop() {
   return code;
 }
 
-void havend_process::restart() {
+void havend_process::restart(bool same_port) {
   if (process_) stop();
-  start();
+  start(same_port ? address_ : "127.0.0.1:0");
 }
 
 http_response http_get(const std::string& address, const std::string& path) {

@@ -23,11 +23,12 @@ class havend_process {
   void kill();
   // SIGTERM and wait; returns the exit code.
   int stop();
-  // Starts a new process on the same store (after kill or stop).
-  void restart();
+  // Starts a new process on the same store (after kill or stop), on a new
+  // free port, or on the same port when `same_port`.
+  void restart(bool same_port = false);
 
  private:
-  void start();
+  void start(const std::string& listen = "127.0.0.1:0");
   std::string db_, path_, log_, address_;
   std::unique_ptr<child> process_;
 };

@@ -36,8 +36,9 @@ merge_decision decide(const cell& incoming, const cell* current, bool record_del
 // What merging one record_change did; counts per outcome.
 struct merge_stats {
   std::size_t applied = 0, superseded = 0, discarded = 0;
-  bool record_created = false, record_deleted = false;
+  bool record_created = false, record_deleted = false;  // by any change counted in
   void add(cell_outcome o);
+  merge_stats& operator+=(const merge_stats& other);
 };
 
 // A replica's state held in memory: the reference model of the merge, used by
