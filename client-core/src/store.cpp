@@ -513,6 +513,17 @@ result<void> store::acknowledge(std::uint64_t seq) {
   });
 }
 
+result<void> store::resend_after(std::uint64_t seq) {
+  return capture([&] {
+    impl& s = *impl_;
+    s.in_transaction([&] {
+      if (seq >= s.acked_seq) return;
+      s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
+      s.acked_seq = seq;
+    });
+  });
+}
+
 result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_change>& changes,
                                               std::uint64_t pulled_up_to) {
   return capture([&] {

@@ -73,9 +73,12 @@ class store_backend final : public sync::client_backend {
 
   void welcomed(const sync::welcome& w) override {
     if (!w.schema_json.empty()) unwrap(db_.adopt_schema(w.schema_json));
-    // The server may have committed pushes whose acknowledgement never arrived.
+    // The server may have committed pushes whose acknowledgement never
+    // arrived; or it may have lost some (a store restored from a backup, a
+    // new server), and then they are sent again.
     const store_status s = unwrap(db_.status());
     if (w.acked_seq > s.acked_seq && w.acked_seq <= s.local_seq) unwrap(db_.acknowledge(w.acked_seq));
+    if (w.acked_seq < s.acked_seq) unwrap(db_.resend_after(w.acked_seq));
   }
 
   sync::push_batch next_push(std::size_t max_cells) override {

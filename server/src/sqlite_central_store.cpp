@@ -134,6 +134,9 @@ class sqlite_central_store final : public central_store {
     auto& head = db.cached("SELECT value FROM meta WHERE key = 'head'");
     const std::uint64_t head_seq = head.step() ? static_cast<std::uint64_t>(head.integer(0)) : 0;
     head.reset();
+    // A cursor beyond the log's head comes from a store that has since been
+    // replaced (restored from a backup): the device pulls everything again.
+    if (since > head_seq) since = 0;
     auto& st = db.cached(
         "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
         "FROM cells c JOIN records r ON r.id = c.record_id "

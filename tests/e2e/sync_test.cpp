@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 #include <haven/client/record_json.hpp>
 
@@ -114,6 +115,45 @@ TEST_CASE("one person met on two devices counts once; a deletion and an edit mov
   CHECK_FALSE(has(care, R"("row":["UA"])"));
   f.check_teams_agree();
   f.check_tallies({2026});
+}
+
+}  // namespace
+}  // namespace haven::test
+
+namespace haven::test {
+namespace {
+
+TEST_CASE("a central store restored from an older backup gets every record back from the devices",
+          "[e2e][sync][restore]") {
+  sync_fixture f;
+  field_work work(21);
+  device& a = f.add_device("outreach");
+  device& b = f.add_device("outreach");
+  for (int i = 0; i < 20; ++i) REQUIRE(a.db->add(work.new_record()).ok());
+  f.sync_everyone();
+
+  // The backup: taken while havend is stopped, so the file is complete.
+  const std::string central = f.dir().file("central.db"), backup = f.dir().file("backup.db");
+  f.server().stop();
+  std::filesystem::copy_file(central, backup);
+  f.server().restart();
+
+  // Work goes on and syncs; then the server is restored from the backup.
+  for (int i = 0; i < 15; ++i) REQUIRE(b.db->add(work.new_record()).ok());
+  for (int i = 0; i < 5; ++i) REQUIRE(a.db->add(work.new_record()).ok());
+  f.sync_everyone();
+  f.server().stop();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(central + suffix);
+  std::filesystem::copy_file(backup, central);
+  f.server().restart();
+
+  // The devices notice the shorter log and send again what it lost.
+  f.sync_everyone();
+  f.check_teams_agree();
+  f.check_tallies();
+  CHECK(a.db->status()->records == 40);
+  const http_response health = http_get(f.server().address(), "/healthz");
+  CHECK(health.body.find("\"records\":40") != std::string::npos);
 }
 
 }  // namespace

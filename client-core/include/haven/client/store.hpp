@@ -120,6 +120,9 @@ class store {
                               std::size_t max_records = sync::frame_limits{}.max_records);
   // The server has committed every local cell stamped up to `seq`.
   result<void> acknowledge(std::uint64_t seq);
+  // The server has lost what it acknowledged after `seq` (e.g. restored from
+  // a backup): those local cells go into the outbox again.
+  result<void> resend_after(std::uint64_t seq);
   // Merges changes received from the server and moves the pull cursor to
   // `pulled_up_to`, in one transaction. Cells of unknown fields are kept.
   result<sync::merge_stats> apply_remote(const std::vector<sync::record_change>& changes,
