@@ -19,6 +19,18 @@ const char* name_of(const message& m) {
   return names[m.index()];
 }
 
+// Runs body(); a haven::failure or any other exception becomes on_error(error).
+template <class Body, class OnError>
+void guarded(Body&& body, OnError&& on_error) {
+  try {
+    body();
+  } catch (const failure& f) {
+    on_error(f.err());
+  } catch (const std::exception& e) {
+    on_error(error{errc::internal, std::string("internal error: ") + e.what(), {}});
+  }
+}
+
 std::size_t cell_count(const std::vector<record_change>& changes) {
   std::size_t n = 0;
   for (const auto& c : changes) n += c.cells.size();
@@ -53,7 +65,7 @@ void server_session::on_frame(std::string_view frame) {
     if (state_ == state::awaiting_hello)
       throw failure(errc::protocol, std::string(what) + " before hello: a session starts with hello");
   };
-  try {
+  guarded([&] {
     std::visit(
         overloaded{
             [&](const hello& h) {
@@ -93,22 +105,12 @@ void server_session::on_frame(std::string_view frame) {
               throw failure(errc::protocol, std::string("unexpected ") + name_of(decoded.value()) + " frame from a device");
             }},
         decoded.value());
-  } catch (const failure& f) {
-    fail(f.err().code, f.err().message);
-  } catch (const std::exception& e) {
-    fail(errc::internal, std::string("internal server error: ") + e.what());
-  }
+  }, [&](const error& e) { fail(e.code, e.message); });
 }
 
 void server_session::on_changes(std::string_view team) {
   if (state_ != state::live || team != peer_.team) return;
-  try {
-    forward_live();
-  } catch (const failure& f) {
-    fail(f.err().code, f.err().message);
-  } catch (const std::exception& e) {
-    fail(errc::internal, std::string("internal server error: ") + e.what());
-  }
+  guarded([&] { forward_live(); }, [&](const error& e) { fail(e.code, e.message); });
 }
 
 void server_session::forward_live() {
@@ -127,16 +129,18 @@ void client_session::send(const message& m) { out_.send(encode(m, limits_)); }
 
 void client_session::start() {
   state_ = state::greeting;
-  try {
-    send(backend_.greeting());
-  } catch (const failure& f) {
-    fail(f.err());
-  }
+  guarded([&] { send(backend_.greeting()); }, [&](const error& e) { fail(e); });
 }
 
-void client_session::fail(error e) {
+void client_session::fail(error e, bool tell_server) {
   if (state_ == state::failed || state_ == state::done) return;
   state_ = state::failed;
+  if (tell_server) {
+    try {  // say why, so the server's log shows it
+      out_.send(encode(error_frame{static_cast<std::uint16_t>(e.code), e.message.substr(0, limits_.max_text_bytes)}, limits_));
+    } catch (...) {  // nothing more to say
+    }
+  }
   failure_ = std::move(e);
   out_.close();
 }
@@ -148,10 +152,10 @@ void client_session::on_frame(std::string_view frame) {
   auto unexpected = [&] {
     throw failure(errc::protocol, std::string("the server sent an unexpected ") + name_of(decoded.value()) + " frame");
   };
-  try {
+  guarded([&] {
     std::visit(overloaded{
                    [&](const error_frame& e) {
-                     fail(error{static_cast<errc>(e.code), e.message, {}});
+                     fail(error{static_cast<errc>(e.code), e.message, {}}, false);
                    },
                    [&](const welcome& w) {
                      if (state_ != state::greeting) unexpected();
@@ -166,10 +170,7 @@ void client_session::on_frame(std::string_view frame) {
                      if (!push_in_flight_) unexpected();
                      backend_.acknowledged(ack);
                      push_in_flight_ = false;
-                     if (state_ == state::pushing || pushes_pending_) {
-                       pushes_pending_ = false;
-                       push_next();
-                     }
+                     push_next();  // live too: whatever was written meanwhile
                    },
                    [&](const change_batch& batch) {
                      if (state_ != state::pulling && state_ != state::live) unexpected();
@@ -187,11 +188,7 @@ void client_session::on_frame(std::string_view frame) {
                    },
                    [&](const auto&) { unexpected(); }},
                decoded.value());
-  } catch (const failure& f) {
-    fail(f.err());
-  } catch (const std::exception& e) {
-    fail(error{errc::internal, e.what(), {}});
-  }
+  }, [&](const error& e) { fail(e); });
 }
 
 void client_session::push_next() {
@@ -212,16 +209,8 @@ void client_session::push_next() {
 void client_session::pull_next() { send(pull_request{backend_.pulled_seq(), opts_.max_pull_cells}); }
 
 void client_session::on_local_changes() {
-  if (state_ != state::live) return;
-  if (push_in_flight_) {
-    pushes_pending_ = true;
-    return;
-  }
-  try {
-    push_next();
-  } catch (const failure& f) {
-    fail(f.err());
-  }
+  if (state_ != state::live || push_in_flight_) return;  // the ack pushes what is left
+  guarded([&] { push_next(); }, [&](const error& e) { fail(e); });
 }
 
 }  // namespace haven::sync

@@ -141,7 +141,8 @@ class client_session {
  private:
   void push_next();
   void pull_next();
-  void fail(error e);
+  // Ends the session; tells the server why unless the server ended it.
+  void fail(error e, bool tell_server = true);
   void send(const message& m);
 
   client_backend& backend_;
@@ -150,7 +151,6 @@ class client_session {
   frame_limits limits_;
   state state_ = state::idle;
   bool push_in_flight_ = false;
-  bool pushes_pending_ = false;  // local changes arrived while a push was in flight
   sync_progress progress_;
   std::optional<error> failure_;
 };

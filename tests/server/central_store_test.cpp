@@ -1,0 +1,434 @@
+// The SQLite central store: a push is one transaction that moves the
+// device's cursor; a refused batch changes nothing; pulls by team in log
+// order, without the device's own cells, in record-whole pages that resume
+// exactly; deletions; devices; counts; and a store that keeps it all when
+// reopened.
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <haven/sqlite/sqlite.hpp>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "central_fixture.hpp"
+
+namespace haven::test {
+namespace {
+
+using Catch::Matchers::Contains;
+
+// (record id, key) of each cell of a batch, in order.
+std::vector<std::pair<std::string, std::string>> keys_of(const sync::change_batch& b) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& c : b.changes)
+    for (const auto& cell : c.cells) out.emplace_back(c.id.hex(), cell.key);
+  return out;
+}
+
+// Everything that a refused push must leave as it was.
+struct observable {
+  std::uint64_t head, records, deleted, cells;
+  std::vector<std::uint64_t> acked;
+  std::string tally;
+  sync::change_batch log;
+  bool operator==(const observable&) const = default;
+};
+
+observable observe(server::central_store& s) {
+  const auto c = s.counts();
+  std::vector<std::uint64_t> acked;
+  for (const auto& d : s.devices()) acked.push_back(d.acked_seq);
+  return {c.head,
+          c.records,
+          c.deleted_records,
+          c.cells,
+          acked,
+          s.tally_json("pats-group-by-site", 2026, {}).value(),
+          s.pull("team-a", 0, 0, 100000)};
+}
+
+}  // namespace
+
+TEST_CASE("push merges a batch in one transaction and moves acked_seq to the greatest last_seq",
+          "[server][central_store]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 1);
+  const auto r1 = a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12"));
+  const auto r2 =
+      a.record(test_id(2), "pats_session", group_session("2026-03-02", "postojna", "30"));
+  const auto first = a.batch({r1, r2});
+  REQUIRE(first.last_seq == 8);
+
+  const auto pushed = f.store().push(a.peer(), first, 2000);
+  CHECK(pushed.acked_seq == 8);
+  CHECK(pushed.head == 8);
+  CHECK(pushed.stats.applied == 8);
+  CHECK(pushed.stats.superseded == 0);
+  auto c = f.store().counts();
+  CHECK(c.records == 2);
+  CHECK(c.cells == 8);
+  CHECK(c.head == 8);
+  CHECK(total(f.report("pats-group-by-site", 2026), "participants") == 42);
+
+  SECTION("an older batch resent changes nothing and leaves the cursor where it was") {
+    const auto again = f.store().push(a.peer(), sync::push_batch{4, {r1}}, 3000);
+    CHECK(again.acked_seq == 8);
+    CHECK(again.head == 8);
+    CHECK(again.stats.applied == 0);
+    CHECK(again.stats.superseded == 4);
+    CHECK(f.store().counts().head == 8);
+    CHECK(f.store().devices().at(0).acked_seq == 8);
+  }
+  SECTION("an edit is stamped with the next log position and moves the tally") {
+    const auto edit = a.batch({a.record(test_id(1), "pats_session", {{"participants", "20"}})});
+    const auto r = f.store().push(a.peer(), edit, 3000);
+    CHECK(r.acked_seq == 9);
+    CHECK(r.head == 9);
+    CHECK(f.store().counts().cells == 8);
+    CHECK(total(f.report("pats-group-by-site", 2026), "participants") == 50);
+    CHECK(f.store().devices().at(0).last_seen_ms == 3000);
+  }
+  SECTION("an empty batch still moves the cursor") {
+    const auto r = f.store().push(a.peer(), sync::push_batch{12, {}}, 3000);
+    CHECK(r.acked_seq == 12);
+    CHECK(r.head == 8);
+  }
+}
+
+TEST_CASE("a refused batch changes nothing, and the log goes on from where it was",
+          "[server][central_store]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 1);
+  f.push(a, {a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12"))});
+  const observable before = observe(f.store());
+  REQUIRE(before.head == 4);
+
+  // A good record first, so that a store applying part of the batch would show it.
+  const auto good =
+      a.record(test_id(2), "pats_session", group_session("2026-03-02", "logatec", "7"));
+  sync::record_change bad =
+      a.record(test_id(3), "pats_session", group_session("2026-03-03", "vic", "3"));
+  std::string why;
+  SECTION("an unknown record type") {
+    bad.type = "interview";
+    why = "has type \"interview\"";
+  }
+  SECTION("an invalid team") {
+    bad.team = "Team A";
+    why = "invalid team";
+  }
+  SECTION("a deletion marker that is false") {
+    bad.cells.push_back({std::string(sync::deleted_key), false, a.next()});
+    why = "invalid deletion marker";
+  }
+  SECTION("a cell without a key") {
+    bad.cells.push_back({"", std::int64_t{1}, a.next()});
+    why = "without a key";
+  }
+  SECTION("a set value in one cell (refused inside the transaction)") {
+    bad.cells.push_back({"topics", code_set{"thb"}, a.next()});
+    why = "set value";
+  }
+  try {
+    f.push(a, {good, bad}, 3000);
+    FAIL("the batch was accepted");
+  } catch (const failure& e) {
+    CHECK(e.err().code == errc::invalid_input);
+    CHECK_THAT(e.err().message, Contains(why));
+  }
+  CHECK(observe(f.store()) == before);
+
+  // The next good push takes the next log positions: none were used up.
+  const auto r = f.push(a, {good}, 4000);
+  CHECK(r.head == before.head + good.cells.size());
+  CHECK(f.store().pull("team-a", 0, before.head, 100).changes.at(0).id == test_id(2));
+}
+
+TEST_CASE("pull gives a team's cells in log order, without skip_node's, and still moves up_to",
+          "[server][central_store]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 0xa), b = f.enroll("dev-b", "team-a", 0xb),
+       c = f.enroll("dev-c", "team-b", 0xc);
+  f.push(a, {a.record(test_id(1), "on_call_event",
+                      {{"date", "2026-02-01"}, {"caller", "police"}, {"outcome", "admitted"}}),
+             a.record(test_id(2), "prevention_workshop",
+                      {{"date", "2026-02-02"},
+                       {"audience", "professionals"},
+                       {"region", "gorenjska"},
+                       {"participants", "9"}})});
+  f.push(c, {c.record(test_id(3), "on_call_event",
+                      {{"date", "2026-02-03"}, {"caller", "ngo"}, {"outcome", "advice-only"}})});
+  b.ms() += 10;
+  f.push(b, {b.record(test_id(4), "on_call_event",
+                      {{"date", "2026-02-04"}, {"caller", "victim"}, {"outcome", "advice-only"}}),
+             b.record(test_id(1), "on_call_event", {{"outcome", "referred-elsewhere"}})});
+  const std::uint64_t head = f.store().counts().head;
+  REQUIRE(head == 3 + 4 + 3 + 3 + 1);
+  const std::string r1 = test_id(1).hex(), r2 = test_id(2).hex(), r4 = test_id(4).hex();
+
+  const auto all = f.store().pull("team-a", 0, 0, 1000);
+  CHECK_FALSE(all.more);
+  CHECK(all.up_to == head);
+  // r1's outcome moved to the end of the log when b changed it.
+  CHECK(keys_of(all) == std::vector<std::pair<std::string, std::string>>{{r1, "caller"},
+                                                                         {r1, "date"},
+                                                                         {r2, "audience"},
+                                                                         {r2, "date"},
+                                                                         {r2, "participants"},
+                                                                         {r2, "region"},
+                                                                         {r4, "caller"},
+                                                                         {r4, "date"},
+                                                                         {r4, "outcome"},
+                                                                         {r1, "outcome"}});
+  CHECK(all.changes.at(0).type == "on_call_event");
+  CHECK(all.changes.at(0).team == "team-a");
+  CHECK(all.changes.at(1).type == "prevention_workshop");
+
+  const auto not_a = f.store().pull("team-a", a.peer().node, 0, 1000);
+  CHECK(keys_of(not_a) == std::vector<std::pair<std::string, std::string>>{
+                              {r4, "caller"}, {r4, "date"}, {r4, "outcome"}, {r1, "outcome"}});
+  CHECK(not_a.up_to == head);
+  for (const auto& ch : not_a.changes)
+    for (const auto& cell : ch.cells) CHECK(cell.at.node != a.peer().node);
+
+  const auto team_b = f.store().pull("team-b", 0, 0, 1000);
+  REQUIRE(team_b.changes.size() == 1);
+  CHECK(team_b.changes[0].id == test_id(3));
+  // A device whose team has only its own cells gets nothing, and is caught up.
+  const auto only_own = f.store().pull("team-b", c.peer().node, 0, 1000);
+  CHECK(only_own.changes.empty());
+  CHECK_FALSE(only_own.more);
+  CHECK(only_own.up_to == head);
+
+  const auto since_head = f.store().pull("team-a", 0, head, 1000);
+  CHECK(since_head.changes.empty());
+  CHECK(since_head.up_to == head);
+  CHECK(f.store().pull("team-c", 0, 0, 1000).changes.empty());
+}
+
+TEST_CASE("pull pages at record boundaries with more, and paging returns every cell once",
+          "[server][central_store]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 0xa), b = f.enroll("dev-b", "team-a", 0xb),
+       c = f.enroll("dev-c", "team-b", 0xc);
+  // Records of 2 to 5 cells from two devices of team-a, with team-b's between them.
+  const char* regions[] = {"gorenjska", "goriska", "koroska"};
+  for (int n = 0; n < 40; ++n) {
+    field_device& d = n % 5 == 4 ? c : n % 2 ? b : a;
+    typed_fields fields{{"date", "2026-05-01"}, {"audience", "general-public"}};
+    if (n % 3 > 0) fields.push_back({"region", regions[n % 3]});
+    if (n % 4 > 1) fields.push_back({"participants", std::to_string(n + 1)});
+    if (n % 6 == 5) fields.push_back({"teachers", "2"});
+    std::vector<sync::record_change> changes{
+        d.record(test_id(100 + n), "prevention_workshop", fields)};
+    if (n % 7 == 6) {  // an edit of an earlier team-a record, interleaved in the log
+      const int earlier = (n - 3) % 5 == 4 ? n - 4 : n - 3;
+      changes.push_back(
+          d.record(test_id(100 + earlier), "prevention_workshop", {{"teachers", "1"}}, "team-a"));
+    }
+    f.push(d, changes);
+  }
+  const std::uint64_t head = f.store().counts().head;
+
+  for (const sync::node_id skip : {sync::node_id{0}, sync::node_id{0xa}}) {
+    const auto whole = f.store().pull("team-a", skip, 0, 100000);
+    REQUIRE_FALSE(whole.more);
+    for (const std::uint32_t max : {1u, 2u, 3u, 5u, 8u, 1000u}) {
+      CAPTURE(skip, max);
+      std::vector<std::pair<std::string, std::string>> paged;
+      std::vector<sync::cell> cells;
+      std::uint64_t since = 0;
+      int pages = 0;
+      for (bool more = true; more && pages < 1000; ++pages) {
+        const auto page = f.store().pull("team-a", skip, since, max);
+        CHECK(page.up_to > since);
+        if (skip == 0 && !page.changes.empty()) {
+          // Cut only before a record, once max cells are read.
+          const std::size_t before_last = cells_in(page.changes) - page.changes.back().cells.size();
+          CHECK(before_last < max);
+          CHECK((!page.more || cells_in(page.changes) >= max));
+        }
+        const auto k = keys_of(page);
+        paged.insert(paged.end(), k.begin(), k.end());
+        for (const auto& ch : page.changes)
+          cells.insert(cells.end(), ch.cells.begin(), ch.cells.end());
+        since = page.up_to;
+        more = page.more;
+      }
+      CHECK(since == head);
+      CHECK(paged == keys_of(whole));
+      std::vector<sync::cell> whole_cells;
+      for (const auto& ch : whole.changes)
+        whole_cells.insert(whole_cells.end(), ch.cells.begin(), ch.cells.end());
+      CHECK(cells == whole_cells);
+      if (max == 1) CHECK(pages > 20);
+    }
+  }
+}
+
+TEST_CASE("pull keeps to the frame's record limit", "[server][central_store]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 0xa);
+  const std::size_t max_records = sync::frame_limits{}.max_records;
+  std::vector<sync::record_change> changes;
+  for (std::size_t i = 0; i < max_records + 100; ++i)
+    changes.push_back(a.record(test_id(i + 1), "on_call_event", {{"caller", "police"}}));
+  f.push(a, changes);
+
+  const auto first = f.store().pull("team-a", 0, 0, 100000);
+  CHECK(first.changes.size() == max_records);
+  CHECK(first.more);
+  const auto second = f.store().pull("team-a", 0, first.up_to, 100000);
+  CHECK(second.changes.size() == 100);
+  CHECK_FALSE(second.more);
+  CHECK(second.up_to == f.store().counts().head);
+}
+
+TEST_CASE(
+    "a deletion leaves only the deletion cell, which pulls deliver; later cells are discarded",
+    "[server][central_store]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 0xa), b = f.enroll("dev-b", "team-a", 0xb);
+  const auto r1 = a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12"));
+  f.push(a, {r1, a.record(test_id(2), "pats_session", group_session("2026-03-02", "vic", "5"))});
+  REQUIRE(total(f.report("pats-group-by-site", 2026), "participants") == 17);
+  const std::uint64_t before = f.store().counts().head;
+
+  const auto r = f.push(a, {a.deletion(test_id(1), "pats_session")}, 3000);
+  CHECK(r.stats.record_deleted);
+  CHECK(r.head == before + 1);
+  const auto c = f.store().counts();
+  CHECK(c.records == 2);
+  CHECK(c.deleted_records == 1);
+  CHECK(c.cells == 4 + 1);
+  CHECK(total(f.report("pats-group-by-site", 2026), "participants") == 5);
+
+  const auto from_start = f.store().pull("team-a", b.peer().node, 0, 1000);
+  const auto deleted = std::find_if(from_start.changes.begin(), from_start.changes.end(),
+                                    [](const auto& ch) { return ch.id == test_id(1); });
+  REQUIRE(deleted != from_start.changes.end());
+  REQUIRE(deleted->cells.size() == 1);
+  CHECK(deleted->cells[0].key == sync::deleted_key);
+  CHECK(deleted->cells[0].val == value{true});
+  const auto since = f.store().pull("team-a", b.peer().node, before, 1000);
+  REQUIRE(since.changes.size() == 1);
+  CHECK(since.changes[0].id == test_id(1));
+  CHECK(since.changes[0].cells.size() == 1);
+
+  // A later edit from another device finds the record deleted.
+  b.ms() += 1000;
+  const auto late =
+      f.push(b, {b.record(test_id(1), "pats_session", {{"participants", "99"}})}, 4000);
+  CHECK(late.stats.discarded == 1);
+  CHECK(late.stats.applied == 0);
+  CHECK(late.head == before + 1);
+  CHECK(late.acked_seq == 1);
+  CHECK(f.store().counts().cells == 5);
+  CHECK(total(f.report("pats-group-by-site", 2026), "participants") == 5);
+}
+
+TEST_CASE("admit registers a device and updates it; synced records the last sync",
+          "[server][central_store]") {
+  central_fixture f;
+  const auto first = f.store().admit({"dev-a", "team-a", 1}, 1000);
+  CHECK(first.device_id == "dev-a");
+  CHECK(first.team == "team-a");
+  CHECK(first.node == 1);
+  CHECK(first.acked_seq == 0);
+  CHECK(first.first_seen_ms == 1000);
+  CHECK(first.last_seen_ms == 1000);
+  CHECK_FALSE(first.last_sync_ms.has_value());
+
+  field_device a("dev-a", "team-a", 1);
+  f.push(a, {a.record(test_id(1), "on_call_event", {{"caller", "police"}})}, 1500);
+  const auto moved = f.store().admit({"dev-a", "team-b", 2}, 2000);
+  CHECK(moved.team == "team-b");
+  CHECK(moved.node == 2);
+  CHECK(moved.acked_seq == 1);  // kept
+  CHECK(moved.first_seen_ms == 1000);
+  CHECK(moved.last_seen_ms == 2000);
+
+  f.store().admit({"dev-0", "team-z", 3}, 2500);
+  f.store().synced("dev-a", 3000);
+  const auto all = f.store().devices();
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].device_id == "dev-a");  // ordered by team, then id
+  CHECK(all[0].last_sync_ms == std::optional<std::int64_t>(3000));
+  CHECK(all[0].last_seen_ms == 3000);
+  CHECK(all[1].device_id == "dev-0");
+  CHECK_FALSE(all[1].last_sync_ms.has_value());
+  CHECK(f.store().counts().devices == 2);
+}
+
+TEST_CASE("counts() numbers records, deletions, cells, devices, head and bytes",
+          "[server][central_store]") {
+  central_fixture f;
+  auto c = f.store().counts();
+  CHECK(c.records == 0);
+  CHECK(c.cells == 0);
+  CHECK(c.head == 0);
+  CHECK(c.bytes > 0);
+  auto a = f.enroll("dev-a", "team-a", 1);
+  f.push(a, {a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12")),
+             a.record(test_id(2), "on_call_event", {{"caller", "police"}, {"outcome", "admitted"}}),
+             a.deletion(test_id(3), "on_call_event")});
+  c = f.store().counts();
+  CHECK(c.records == 3);
+  CHECK(c.deleted_records == 1);
+  CHECK(c.cells == 4 + 2 + 1);
+  CHECK(c.devices == 1);
+  CHECK(c.head == 7);
+}
+
+TEST_CASE("a reopened store keeps its head, devices, cells and tally", "[server][central_store]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 1);
+  f.push(a, {a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12")),
+             a.record(test_id(2), "pats_session", group_session("2026-04-01", "logatec", "8"))});
+  f.store().synced("dev-a", 2500);
+  const auto counts = f.store().counts();
+  const auto devices = f.store().devices();
+  const auto log = f.store().pull("team-a", 0, 0, 1000);
+  const std::string tally = f.store().tally_json("pats-group-by-site", 2026, {}).value();
+
+  f.close();
+  f.reopen();
+  const auto after = f.store().counts();
+  CHECK(after.head == counts.head);
+  CHECK(after.records == counts.records);
+  CHECK(after.cells == counts.cells);
+  const auto devices_after = f.store().devices();
+  REQUIRE(devices_after.size() == 1);
+  CHECK(devices_after[0].acked_seq == devices[0].acked_seq);
+  CHECK(devices_after[0].last_sync_ms == devices[0].last_sync_ms);
+  CHECK(f.store().pull("team-a", 0, 0, 1000) == log);
+  CHECK(f.store().tally_json("pats-group-by-site", 2026, {}).value() == tally);
+
+  // The log goes on from the stored head.
+  const auto r = f.push(a, {a.record(test_id(1), "pats_session", {{"participants", "13"}})}, 3000);
+  CHECK(r.head == counts.head + 1);
+  CHECK(total(f.report("pats-group-by-site", 2026), "participants") == 21);
+}
+
+TEST_CASE("open_sqlite_store refuses a file that is not a havend store",
+          "[server][central_store]") {
+  temp_dir dir;
+  const std::string other = dir.file("device.db");
+  {
+    sqlite::database db(other, sqlite::database::mode::create);
+    db.exec(
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY); INSERT INTO meta VALUES ('role', "
+        "'device');");
+  }
+  try {
+    server::open_sqlite_store(other, shipped_schema());
+    FAIL("a device store was opened as a central store");
+  } catch (const failure& e) {
+    CHECK(e.err().code == errc::store);
+    CHECK_THAT(e.err().message, Contains("not a havend store"));
+  }
+}
+
+}  // namespace haven::test

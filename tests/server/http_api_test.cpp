@@ -1,0 +1,226 @@
+// havend's HTTP routes as a plain function over a real SQLite central store:
+// /healthz, /metrics, the tally list, reports as JSON and CSV, the errors a
+// coordinator's script can act on, methods, and the dashboard.
+
+#include <catch2/catch.hpp>
+#include <haven/server/http_api.hpp>
+#include <haven/server/metrics.hpp>
+#include <string>
+#include <vector>
+
+#include "central_fixture.hpp"
+
+namespace haven::test {
+namespace {
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+// A store with a few records of 2026 (and one of 2025), metrics, and the API over them.
+struct api_fixture : central_fixture {
+  server::metrics counters;
+  server::http_api api{store(), counters};
+
+  api_fixture() {
+    auto a = enroll("dev-a", "team-a", 1);
+    push(a, {a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12")),
+             a.record(test_id(2), "pats_session", group_session("2026-03-09", "postojna", "30")),
+             a.record(test_id(3), "pats_session", group_session("2026-05-01", "vic", "8")),
+             a.record(test_id(4), "pats_session", group_session("2025-12-31", "vic", "100"))});
+  }
+
+  server::http_reply get(const std::string& target) const { return api.handle("GET", target); }
+  boost::json::value json(const std::string& target) const {
+    const auto r = get(target);
+    INFO(target << " -> " << r.status << " " << r.body);
+    REQUIRE(r.content_type == "application/json");
+    return boost::json::parse(r.body);
+  }
+  // The "error" message of a refused request; REQUIREs the status.
+  std::string error_of(const std::string& target, unsigned status,
+                       const std::string& method = "GET") const {
+    const auto r = api.handle(method, target);
+    INFO(method << " " << target << " -> " << r.body);
+    REQUIRE(r.status == status);
+    REQUIRE(r.content_type == "application/json");
+    const auto body = boost::json::parse(r.body).as_object();
+    REQUIRE(body.contains("error"));
+    return std::string(body.at("error").as_string());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("http: /healthz says ok with the log head and record count", "[server][http]") {
+  api_fixture f;
+  const auto r = f.get("/healthz");
+  CHECK(r.status == 200);
+  const auto body = f.json("/healthz").as_object();
+  CHECK(body.at("status").as_string() == "ok");
+  CHECK(body.at("head").to_number<std::uint64_t>() == f.store().counts().head);
+  CHECK(body.at("records").to_number<std::uint64_t>() == 4);
+  CHECK(f.get("/healthz?probe=1").status == 200);
+}
+
+TEST_CASE("http: /metrics is Prometheus text with every documented metric and the push histogram",
+          "[server][http]") {
+  api_fixture f;
+  f.counters.connected_devices = 2;
+  f.counters.changes_received += 16;
+  f.counters.observe_push_seconds(0.003);
+  f.counters.observe_push_seconds(0.2);
+  const auto r = f.get("/metrics");
+  CHECK(r.status == 200);
+  CHECK_THAT(r.content_type, StartsWith("text/plain"));
+  CHECK_THAT(r.content_type, Contains("version=0.0.4"));
+  for (const char* name :
+       {"haven_connected_devices", "haven_sessions_total", "haven_changes_received_total",
+        "haven_changes_applied_total", "haven_changes_sent_total", "haven_refused_frames_total",
+        "haven_http_requests_total", "haven_store_records", "haven_store_cells",
+        "haven_store_log_head", "haven_store_bytes", "haven_devices_known"}) {
+    CAPTURE(name);
+    CHECK_THAT(r.body, Contains(std::string("# TYPE ") + name + " "));
+    CHECK_THAT(r.body, Contains(std::string("# HELP ") + name + " "));
+  }
+  CHECK_THAT(r.body, Contains("haven_connected_devices 2\n"));
+  CHECK_THAT(r.body, Contains("haven_changes_received_total 16\n"));
+  CHECK_THAT(r.body, Contains("haven_store_records 4\n"));
+  CHECK_THAT(r.body,
+             Contains("haven_store_log_head " + std::to_string(f.store().counts().head) + "\n"));
+  CHECK_THAT(r.body, Contains("haven_devices_known 1\n"));
+  // The histogram: cumulative buckets, +Inf, sum and count.
+  CHECK_THAT(r.body, Contains("# TYPE haven_push_seconds histogram\n"));
+  CHECK_THAT(r.body, Contains("haven_push_seconds_bucket{le=\"0.001\"} 0\n"));
+  CHECK_THAT(r.body, Contains("haven_push_seconds_bucket{le=\"0.005\"} 1\n"));
+  CHECK_THAT(r.body, Contains("haven_push_seconds_bucket{le=\"0.1\"} 1\n"));
+  CHECK_THAT(r.body, Contains("haven_push_seconds_bucket{le=\"0.25\"} 2\n"));
+  CHECK_THAT(r.body, Contains("haven_push_seconds_bucket{le=\"+Inf\"} 2\n"));
+  CHECK_THAT(r.body, Contains("haven_push_seconds_sum 0.203\n"));
+  CHECK_THAT(r.body, Contains("haven_push_seconds_count 2\n"));
+}
+
+TEST_CASE("http: /api/tallies lists the seven tallies with titles", "[server][http]") {
+  api_fixture f;
+  for (const std::string target : {"/api/tallies", "/api/tallies/"}) {
+    CAPTURE(target);
+    std::vector<std::string> ids;
+    const auto list = f.json(target);
+    for (const auto& t : list.as_array()) {
+      ids.emplace_back(t.at("id").as_string());
+      CHECK_FALSE(t.at("title").as_string().empty());
+    }
+    CHECK(ids == required_tally_ids());
+  }
+}
+
+TEST_CASE("http: a tally report as JSON has cells and total for the year or a month",
+          "[server][http]") {
+  api_fixture f;
+  const auto year = f.json("/api/tallies/pats-group-by-site?year=2026").as_object();
+  CHECK(year.at("id").as_string() == "pats-group-by-site");
+  REQUIRE(year.contains("cells"));
+  CHECK(total(year, "participants") == 50);
+  CHECK(total(year, "sessions") == 3);
+  CHECK(cell(year, {"vic"}) ==
+        std::map<std::string, std::int64_t>{{"participants", 20}, {"sessions", 2}});
+  CHECK(cell(year, {"postojna"}) ==
+        std::map<std::string, std::int64_t>{{"participants", 30}, {"sessions", 1}});
+  CHECK(total(f.json("/api/tallies/pats-group-by-site?year=2025").as_object(), "participants") ==
+        100);
+
+  const auto march = f.json("/api/tallies/pats-group-by-site?month=3&year=2026").as_object();
+  CHECK(march.at("month").as_int64() == 3);
+  CHECK(total(march, "participants") == 42);
+
+  // Every tally answers, with an empty year too.
+  for (const auto& id : required_tally_ids()) {
+    CAPTURE(id);
+    const auto r = f.json("/api/tallies/" + id + "?year=2030").as_object();
+    CHECK(r.contains("cells"));
+    CHECK(r.contains("total"));
+  }
+  CHECK(f.get("/api/tallies/pats-group-by-site?year=2026").status == 200);
+}
+
+TEST_CASE("http: a tally report as CSV is a download named after the tally and period",
+          "[server][http]") {
+  api_fixture f;
+  const auto r = f.get("/api/tallies/pats-group-by-site.csv?year=2026");
+  CHECK(r.status == 200);
+  CHECK_THAT(r.content_type, StartsWith("text/csv"));
+  CHECK(r.content_disposition == "attachment; filename=\"pats-group-by-site-2026.csv\"");
+  CHECK_THAT(r.body, StartsWith("site,"));
+  CHECK_THAT(r.body, Contains("\ntotal,50,3\n"));
+  CHECK(r.body == f.store().tally_csv("pats-group-by-site", 2026, {}).value());
+
+  const auto march = f.get("/api/tallies/pats-group-by-site.csv?year=2026&month=3");
+  CHECK(march.status == 200);
+  CHECK_THAT(march.content_disposition, Contains("filename=\"pats-group-by-site-2026-3.csv\""));
+  CHECK_THAT(march.body, Contains("\ntotal,42,2\n"));
+}
+
+TEST_CASE("http: a missing or bad year or month is 400 with an error that says what to give",
+          "[server][http]") {
+  api_fixture f;
+  for (const std::string query :
+       {"", "?", "?year=", "?year=abc", "?year=20266", "?year=1899", "?year=2201", "?year=2026x",
+        "?year=+2026", "?yea=2026", "?month=3"}) {
+    CAPTURE(query);
+    CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site" + query, 400), Contains("year"));
+    CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site.csv" + query, 400), Contains("year"));
+  }
+  for (const std::string month : {"0", "13", "x", "", "3.5", "-1"}) {
+    CAPTURE(month);
+    CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site?year=2026&month=" + month, 400),
+               Contains("month"));
+  }
+}
+
+TEST_CASE("http: an unknown tally or page is 404, a method other than GET or HEAD is 405",
+          "[server][http]") {
+  api_fixture f;
+  const std::string unknown = f.error_of("/api/tallies/no-such-tally?year=2026", 404);
+  CHECK_THAT(unknown, Contains("no-such-tally"));
+  CHECK_THAT(unknown, Contains("pats-group-by-site"));  // the ids one could have meant
+  CHECK_THAT(f.error_of("/api/tallies/no-such-tally.csv?year=2026", 404),
+             Contains("no-such-tally"));
+  for (const std::string path :
+       {"/nope", "/api", "/api/talliesx", "/healthz/x", "/metrics.txt", "/index.htm"}) {
+    CAPTURE(path);
+    CHECK_THAT(f.error_of(path, 404), Contains(path));
+  }
+  for (const std::string method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get"}) {
+    CAPTURE(method);
+    CHECK_FALSE(f.error_of("/api/tallies", 405, method).empty());
+    CHECK(f.api.handle(method, "/nope").status == 405);
+  }
+}
+
+TEST_CASE("http: HEAD is answered like GET", "[server][http]") {
+  api_fixture f;
+  for (const std::string target :
+       {"/healthz", "/metrics", "/api/tallies", "/api/tallies/pats-group-by-site?year=2026",
+        "/api/tallies/pats-group-by-site.csv?year=2026", "/", "/nope",
+        "/api/tallies/pats-group-by-site"}) {
+    CAPTURE(target);
+    const auto head = f.api.handle("HEAD", target);
+    const auto get = f.get(target);
+    CHECK(head.status == get.status);
+    CHECK(head.content_type == get.content_type);
+    CHECK(head.content_disposition == get.content_disposition);
+  }
+}
+
+TEST_CASE("http: / serves the coordinator dashboard", "[server][http]") {
+  api_fixture f;
+  for (const std::string target : {"/", "/index.html", "/?year=2026"}) {
+    CAPTURE(target);
+    const auto r = f.get(target);
+    CHECK(r.status == 200);
+    CHECK_THAT(r.content_type, StartsWith("text/html"));
+    CHECK_THAT(r.body, Contains("<html"));
+    CHECK_THAT(r.body, Contains("/api/tallies"));
+  }
+}
+
+}  // namespace haven::test

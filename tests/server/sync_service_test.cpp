@@ -1,0 +1,236 @@
+// sync_service, the server backend of the protocol over the central store:
+// the welcome, the clock-skew refusal before any write, team notifications
+// only for pushes that changed something, pulls without the device's own
+// cells, metrics; and whole sessions of device models through it over a
+// loopback wire, which must end as they do with the central store model.
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <haven/server/sync_service.hpp>
+#include <string>
+#include <vector>
+
+#include "../sync/loopback.hpp"
+#include "central_fixture.hpp"
+
+namespace haven::test {
+namespace {
+
+using Catch::Matchers::Contains;
+
+constexpr std::uint64_t minute_ms = 60'000;
+
+// A sync_service on a fresh store whose clock reads a time the test sets.
+struct service_fixture : central_fixture {
+  std::uint64_t now_ms = field_time_ms;
+  server::metrics counters;
+  server::sync_service service{
+      store(), shipped_schema(), counters,
+      sync::hlc_clock(sync::hlc_clock::default_max_skew_ms, [this] { return now_ms; })};
+  std::vector<std::string> notified;
+
+  service_fixture() {
+    service.on_team_changed([this](std::string_view team) { notified.emplace_back(team); });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sync_service: the welcome carries the schema, the device's cursor and the server time",
+          "[server][sync_service]") {
+  service_fixture f;
+  field_device a("dev-a", "team-a", 0xa);
+  const auto w = f.service.admit(a.hello());
+  CHECK(w.version == sync::protocol_version);
+  CHECK(w.schema_version == shipped_schema()->version());
+  CHECK(w.schema_json == shipped_schema()->source());
+  CHECK(w.acked_seq == 0);
+  CHECK(w.server_time.millis() == f.now_ms);
+
+  f.service.push(
+      a.peer(),
+      a.batch({a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12"))}));
+  const auto again = f.service.admit(a.hello());
+  CHECK(again.acked_seq == 4);
+  CHECK(again.server_time > w.server_time);
+  CHECK(f.store().devices().at(0).device_id == "dev-a");
+}
+
+TEST_CASE("sync_service refuses a batch stamped too far ahead before it writes anything",
+          "[server][sync_service]") {
+  service_fixture f;
+  field_device a("dev-a", "team-a", 0xa);
+  f.service.admit(a.hello());
+  f.service.push(
+      a.peer(),
+      a.batch({a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12"))}));
+  f.notified.clear();
+  const auto before = f.store().counts();
+  const auto received = f.counters.changes_received.load();
+
+  // A good record, then one from a clock ten minutes ahead.
+  const auto good = a.record(test_id(2), "pats_session", group_session("2026-03-02", "vic", "3"));
+  a.ms() = f.now_ms + 10 * minute_ms;
+  const auto ahead = a.record(test_id(3), "pats_session", group_session("2026-03-03", "vic", "4"));
+  try {
+    f.service.push(a.peer(), a.batch({good, ahead}));
+    FAIL("the batch was accepted");
+  } catch (const failure& e) {
+    CHECK(e.err().code == errc::clock_skew);
+    CHECK_THAT(e.err().message, Contains("10 minutes ahead"));
+  }
+  const auto after = f.store().counts();
+  CHECK(after.head == before.head);
+  CHECK(after.records == before.records);
+  CHECK(f.store().devices().at(0).acked_seq == 4);
+  CHECK(f.notified.empty());
+  CHECK(f.counters.changes_received == received);
+
+  SECTION("the same cells are accepted once the server's clock is within the allowed skew") {
+    f.now_ms += 6 * minute_ms;
+    const auto ack = f.service.push(a.peer(), sync::push_batch{12, {good, ahead}});
+    CHECK(ack.acked_seq == 12);
+    CHECK(f.store().counts().records == 3);
+  }
+}
+
+TEST_CASE("sync_service tells each team of a push that changed something, and no one otherwise",
+          "[server][sync_service]") {
+  service_fixture f;
+  field_device a("dev-a", "team-a", 0xa);
+  f.service.admit(a.hello());
+  const auto batch = a.batch({a.record(test_id(1), "on_call_event", {{"caller", "police"}}),
+                              a.record(test_id(2), "on_call_event", {{"caller", "ngo"}}, "team-b"),
+                              a.record(test_id(3), "on_call_event", {{"caller", "victim"}})});
+  const auto ack = f.service.push(a.peer(), batch);
+  CHECK(ack.acked_seq == 3);
+  std::sort(f.notified.begin(), f.notified.end());
+  CHECK(f.notified == std::vector<std::string>{"team-a", "team-b"});
+  CHECK(f.counters.changes_received == 3);
+  CHECK(f.counters.changes_applied == 3);
+
+  f.notified.clear();
+  CHECK(f.service.push(a.peer(), batch) == ack);  // the same batch again: nothing changed
+  CHECK(f.notified.empty());
+  CHECK(f.counters.changes_received == 6);
+  CHECK(f.counters.changes_applied == 3);
+  CHECK_THAT(f.counters.render(f.store().counts()), Contains("haven_push_seconds_count 2\n"));
+}
+
+TEST_CASE("sync_service pulls leave out the device's own cells; caught_up records the sync",
+          "[server][sync_service]") {
+  service_fixture f;
+  field_device a("dev-a", "team-a", 0xa), b("dev-b", "team-a", 0xb);
+  f.service.admit(a.hello());
+  f.service.admit(b.hello());
+  f.service.push(a.peer(), a.batch({a.record(test_id(1), "on_call_event",
+                                             {{"caller", "police"}, {"outcome", "admitted"}})}));
+  f.service.push(b.peer(), b.batch({b.record(test_id(2), "on_call_event", {{"caller", "ngo"}})}));
+
+  const auto for_a = f.service.pull(a.peer(), 0, 100);
+  REQUIRE(for_a.changes.size() == 1);
+  CHECK(for_a.changes[0].id == test_id(2));
+  CHECK(for_a.up_to == 3);
+  CHECK(f.service.pull(b.peer(), 0, 100).changes.at(0).cells.size() == 2);
+  CHECK(f.counters.changes_sent == 3);
+
+  CHECK_FALSE(f.store().devices().at(0).last_sync_ms.has_value());
+  f.service.caught_up(a.peer());
+  CHECK(f.store().devices().at(0).last_sync_ms.has_value());
+}
+
+// ---------------------------------------------------------------- sessions over loopback
+
+namespace {
+
+// The same devices and writes synced through the real service and store and
+// through the central model of the session tests.
+struct two_servers {
+  manual_time time{field_time_ms};
+  service_fixture real;
+  central model{time};
+
+  struct side {
+    device a, b, c;
+  };
+  side on_real{{"dev-a", "team-a", 0xa, time},
+               {"dev-b", "team-a", 0xb, time},
+               {"dev-c", "team-b", 0xc, time}};
+  side on_model{{"dev-a", "team-a", 0xa, time},
+                {"dev-b", "team-a", 0xb, time},
+                {"dev-c", "team-b", 0xc, time}};
+
+  void write(device side::*who, const sync::record_id& id, const std::string& type,
+             const std::vector<std::pair<std::string, value>>& fields) {
+    (on_real.*who).write(id, type, fields);
+    (on_model.*who).write(id, type, fields);
+  }
+  void remove(device side::*who, const sync::record_id& id, const std::string& type) {
+    (on_real.*who).remove(id, type);
+    (on_model.*who).remove(id, type);
+  }
+  void sync(device side::*who, sync::client_session::options opts = {}) {
+    sync_once(on_real.*who, real.service, opts);
+    sync_once(on_model.*who, model, opts);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("devices syncing through sync_service and the SQLite store end as with the central model",
+          "[server][sync_service][loopback]") {
+  two_servers s;
+  using side = two_servers::side;
+  const auto day = [](int d) { return from_civil(2026, 3, static_cast<unsigned>(d)); };
+  s.write(&side::a, test_id(1), "pats_session",
+          {{"date", day(1)},
+           {"site", std::string("vic")},
+           {"format", std::string("group")},
+           {"participants", std::int64_t{12}}});
+  s.write(
+      &side::a, test_id(2), "on_call_event",
+      {{"date", day(2)}, {"caller", std::string("police")}, {"outcome", std::string("admitted")}});
+  s.write(&side::b, test_id(3), "pats_session",
+          {{"date", day(3)},
+           {"site", std::string("logatec")},
+           {"format", std::string("group")},
+           {"participants", std::int64_t{7}},
+           {"topics.thb", true}});
+  s.write(
+      &side::c, test_id(4), "on_call_event",
+      {{"date", day(4)}, {"caller", std::string("ngo")}, {"outcome", std::string("advice-only")}});
+  sync::client_session::options small;
+  small.max_push_cells = 2;
+  small.max_pull_cells = 3;
+  s.sync(&side::a, small);
+  s.sync(&side::b, small);
+  s.sync(&side::c);
+  s.time.ms += 1000;
+  s.write(&side::a, test_id(3), "pats_session",
+          {{"participants", std::int64_t{8}}, {"topics.gbv", true}});
+  s.write(&side::b, test_id(1), "pats_session", {{"site", std::string("postojna")}});
+  s.remove(&side::b, test_id(2), "on_call_event");
+  s.sync(&side::a);
+  s.sync(&side::b, small);
+  s.sync(&side::a, small);
+  s.sync(&side::c);
+
+  CHECK(s.on_real.a.replica() == s.on_model.a.replica());
+  CHECK(s.on_real.b.replica() == s.on_model.b.replica());
+  CHECK(s.on_real.c.replica() == s.on_model.c.replica());
+  CHECK(s.on_real.a.replica() == s.on_real.b.replica());
+  CHECK(s.on_real.a.replica().records().size() == 3);
+  CHECK(s.on_real.a.replica().records().at(test_id(2)).deleted);
+  CHECK(s.on_real.c.replica().records().size() == 1);
+  CHECK(s.real.store().counts().head == s.model.head());
+  CHECK(s.real.store().devices().size() == 3);
+  for (const auto& d : s.real.store().devices()) {
+    CHECK(d.acked_seq == s.model.devices().at(d.device_id).acked_seq);
+    CHECK(d.last_sync_ms.has_value());
+  }
+  const auto report = s.real.report("pats-group-by-site", 2026);
+  CHECK(total(report, "participants") == 12 + 8);
+  CHECK(total(report, "sessions") == 2);
+}
+
+}  // namespace haven::test
