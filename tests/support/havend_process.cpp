@@ -10,8 +10,8 @@
 
 namespace haven::test {
 
-havend_process::havend_process(std::string db, std::string havend_path)
-    : db_(std::move(db)), path_(std::move(havend_path)), log_(db_ + ".log") {
+havend_process::havend_process(std::string db, std::vector<std::string> options)
+    : db_(std::move(db)), log_(db_ + ".log"), options_(std::move(options)) {
   start();
 }
 
@@ -21,8 +21,10 @@ havend_process::~havend_process() {
 
 void havend_process::start(const std::string& listen) {
   // stderr (the server's log) goes to a file next to the store, for post-mortems.
-  process_ = std::make_unique<child>(std::vector<std::string>{
-      "/bin/sh", "-c", "exec \"$0\" --db \"$1\" --listen \"$3\" 2>>\"$2\"", path_, db_, log_, listen});
+  std::vector<std::string> argv{"/bin/sh", "-c", "log=$1; shift; exec \"$@\" 2>>\"$log\"", "sh", log_,
+                                HAVEND_PATH, "--db", db_, "--listen", listen};
+  argv.insert(argv.end(), options_.begin(), options_.end());
+  process_ = std::make_unique<child>(argv);
   std::string line;
   if (!process_->read_line(line) || line.rfind("listening on ", 0) != 0)
     throw std::runtime_error("havend did not start: \"" + line + "\" (see " + log_ + ")");

@@ -10,9 +10,9 @@ namespace haven::test {
 
 class havend_process {
  public:
-  // Starts havend on `db` with port 0 and waits for its "listening on" line.
-  // Throws std::runtime_error if it does not start.
-  explicit havend_process(std::string db, std::string havend_path = HAVEND_PATH);
+  // Starts havend on `db` with port 0 (and `options`, e.g. {"--schema", F})
+  // and waits for its "listening on" line. Throws std::runtime_error if it does not start.
+  explicit havend_process(std::string db, std::vector<std::string> options = {});
   ~havend_process();  // SIGTERM, then wait
 
   const std::string& address() const { return address_; }  // HOST:PORT
@@ -29,7 +29,8 @@ class havend_process {
 
  private:
   void start(const std::string& listen = "127.0.0.1:0");
-  std::string db_, path_, log_, address_;
+  std::string db_, log_, address_;
+  std::vector<std::string> options_;
   std::unique_ptr<child> process_;
 };
 
