@@ -7,6 +7,7 @@
 #include <haven/server/metrics.hpp>
 #include <haven/server/sync_service.hpp>
 
+#include "address_limiter.hpp"
 #include "net.hpp"
 #include "session_registry.hpp"
 
@@ -20,6 +21,8 @@ struct server_context {
   session_registry& registry;
   net::thread_pool& store_pool;  // every store call runs here, off the network threads
   sync::frame_limits limits;
+  std::chrono::seconds handshake_timeout;
+  std::chrono::seconds idle_timeout;
 };
 
 }  // namespace haven::server

@@ -24,8 +24,12 @@ constexpr const char* usage_text =
     "havend - the Haven sync server\n\n"
     "usage:\n"
     "  havend --db PATH --listen HOST:PORT [--schema FILE] [--threads N] [--verbose]\n"
+    "         [--max-frame-bytes N] [--handshake-timeout S] [--idle-timeout S]\n"
+    "         [--max-connections-per-address N]\n"
     "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/.\n"
     "      Port 0 picks a free port. The first line on stdout is \"listening on HOST:PORT\".\n"
+    "      Limits (defaults): frames 4194304 bytes, hello within 10 s, idle 300 s,\n"
+    "      32 connections per address.\n"
     "  havend --db PATH tally ID --year YYYY [--month M] [--format json|csv]\n"
     "      Prints a tally from the store, without a running server.\n"
     "  havend --db PATH tallies      Lists the tallies.\n"
@@ -34,6 +38,8 @@ constexpr const char* usage_text =
 // Options as name -> value; flags without a value map to "".
 std::map<std::string, std::string> parse_options(const std::vector<std::string>& args, std::vector<std::string>& rest) {
   static const std::map<std::string, bool> known{{"db", true},   {"listen", true}, {"schema", true}, {"threads", true},
+                                                 {"max-frame-bytes", true}, {"handshake-timeout", true},
+                                                 {"idle-timeout", true}, {"max-connections-per-address", true},
                                                  {"year", true}, {"month", true},  {"format", true}, {"verbose", false},
                                                  {"help", false}};
   std::map<std::string, std::string> out;
@@ -95,6 +101,20 @@ int serve(const std::map<std::string, std::string>& o) {
   config.record_schema = load_schema(o);
   if (o.count("threads")) config.threads = static_cast<unsigned>(std::max(1, to_int(o.at("threads"), "--threads")));
   if (o.count("verbose")) server::set_log_level(server::log_level::debug);
+  auto positive = [&](const char* name) {
+    const int n = to_int(o.at(name), name);
+    if (n < 1) throw usage_error{std::string("--") + name + " must be at least 1"};
+    return n;
+  };
+  if (o.count("max-frame-bytes")) {
+    const int bytes = positive("max-frame-bytes");
+    if (bytes < 65536) throw usage_error{"--max-frame-bytes must be at least 65536"};
+    config.limits.max_frame_bytes = static_cast<std::size_t>(bytes);
+  }
+  if (o.count("handshake-timeout")) config.handshake_timeout = std::chrono::seconds(positive("handshake-timeout"));
+  if (o.count("idle-timeout")) config.idle_timeout = std::chrono::seconds(positive("idle-timeout"));
+  if (o.count("max-connections-per-address"))
+    config.max_connections_per_address = static_cast<unsigned>(positive("max-connections-per-address"));
   server::server s(config);
   std::cout << "listening on " << s.address() << std::endl;
   server::log(server::log_level::info, "listening address=" + s.address() + " db=" + config.db.string());

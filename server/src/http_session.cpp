@@ -35,7 +35,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   const std::string target(req.target());
   if (websocket::is_upgrade(req)) {
     if (target == "/sync") {
-      std::make_shared<ws_session>(stream_.release_socket(), ctx_)->run(parser_->release());
+      std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(*slot_))->run(parser_->release());
       return;
     }
     http::response<http::string_body> res{http::status::not_found, req.version()};

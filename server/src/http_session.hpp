@@ -12,7 +12,8 @@ namespace haven::server {
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket&& socket, server_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
+  http_session(tcp::socket&& socket, server_context& ctx, address_limiter::slot slot)
+      : stream_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)) {}
   void run();
 
  private:
@@ -27,6 +28,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> response_;  // kept until written
+  std::optional<address_limiter::slot> slot_;                     // handed on to a ws_session
 };
 
 }  // namespace haven::server

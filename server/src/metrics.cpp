@@ -25,6 +25,8 @@ std::string metrics::render(const store_counts& store) const {
   metric("haven_changes_applied_total", "counter", "Received cells that changed the store.", changes_applied.load());
   metric("haven_changes_sent_total", "counter", "Cells sent to devices.", changes_sent.load());
   metric("haven_refused_frames_total", "counter", "Sessions ended with an error frame.", refused_frames.load());
+  metric("haven_refused_connections_total", "counter", "Connections refused over the per-address limit.",
+         refused_connections.load());
   metric("haven_http_requests_total", "counter", "HTTP requests served.", http_requests.load());
   metric("haven_store_records", "gauge", "Records in the central store, deleted ones included.", store.records);
   metric("haven_store_cells", "gauge", "Cells in the central store.", store.cells);

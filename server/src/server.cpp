@@ -19,6 +19,7 @@ struct server::impl {
   session_registry registry;
   net::io_context ioc;
   net::thread_pool store_pool;
+  address_limiter limiter;
   server_context ctx;
   tcp::acceptor acceptor;
   net::signal_set signals;
@@ -34,7 +35,9 @@ struct server::impl {
         api(*store, counters),
         ioc(static_cast<int>(thread_count())),
         store_pool(std::max(1u, config.store_threads)),
-        ctx{*store, service, api, counters, registry, store_pool, config.limits},
+        limiter(config.max_connections_per_address),
+        ctx{*store, service, api, counters, registry, store_pool, config.limits, config.handshake_timeout,
+            config.idle_timeout},
         acceptor(net::make_strand(ioc)),
         signals(ioc, SIGINT, SIGTERM),
         tally_refresh(ioc),
@@ -62,7 +65,15 @@ struct server::impl {
       if (ec) {
         if (ec != net::error::operation_aborted) log(log_level::warn, "accept failed error=\"" + ec.message() + "\"");
       } else {
-        std::make_shared<http_session>(std::move(socket), ctx)->run();
+        beast::error_code ignored;
+        const std::string address = socket.remote_endpoint(ignored).address().to_string();
+        if (auto slot = limiter.try_acquire(address)) {
+          std::make_shared<http_session>(std::move(socket), ctx, std::move(*slot))->run();
+        } else {
+          ++counters.refused_connections;
+          log(log_level::warn, "connection refused remote=" + address + " reason=\"too many connections from one address\"");
+          socket.close(ignored);
+        }
       }
       if (acceptor.is_open()) do_accept();
     });

@@ -4,9 +4,11 @@
 
 namespace haven::server {
 
-ws_session::ws_session(tcp::socket&& socket, server_context& ctx)
+ws_session::ws_session(tcp::socket&& socket, server_context& ctx, address_limiter::slot slot)
     : ws_(std::move(socket)),
       ctx_(ctx),
+      slot_(std::move(slot)),
+      hello_deadline_(ws_.get_executor()),
       logic_strand_(net::make_strand(ctx.store_pool)),
       logic_(ctx.service, *this, ctx.limits) {
   beast::error_code ec;
@@ -24,7 +26,10 @@ ws_session::~ws_session() {
 void ws_session::run(http::request<http::string_body> request) {
   ++ctx_.counters.connected_devices;
   beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.handshake_timeout = ctx_.handshake_timeout;
+  timeouts.idle_timeout = ctx_.idle_timeout;
+  ws_.set_option(timeouts);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "havend"); }));
   ws_.read_message_max(ctx_.limits.max_frame_bytes);
@@ -37,7 +42,23 @@ void ws_session::on_accept(beast::error_code ec) {
   ctx_.registry.add(shared_from_this());
   ++ctx_.counters.sessions_total;
   log(log_level::info, "session opened remote=" + remote_);
+  expect_hello();
   do_read();
+}
+
+void ws_session::expect_hello() {
+  hello_deadline_.expires_after(ctx_.handshake_timeout);
+  hello_deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    net::post(self->logic_strand_, [self] {
+      if (self->logic_.current() != sync::server_session::state::awaiting_hello) return;
+      self->logic_.fail(errc::protocol, "no hello within " + std::to_string(self->ctx_.handshake_timeout.count()) +
+                                            " s: a session starts with hello");
+      ++self->ctx_.counters.refused_frames;
+      log(log_level::warn, "session refused remote=" + self->remote_ + " reason=\"no hello in time\"");
+    });
+  });
 }
 
 void ws_session::do_read() {

@@ -19,7 +19,7 @@ namespace haven::server {
 
 class ws_session : public std::enable_shared_from_this<ws_session>, private sync::transport {
  public:
-  ws_session(tcp::socket&& socket, server_context& ctx);
+  ws_session(tcp::socket&& socket, server_context& ctx, address_limiter::slot slot);
   ~ws_session() override;
 
   // Accepts the WebSocket upgrade in `request` and starts the session.
@@ -31,6 +31,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, private sync
 
  private:
   void on_accept(beast::error_code ec);
+  void expect_hello();
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string frame);  // on the logic strand
@@ -44,6 +45,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>, private sync
 
   websocket::stream<beast::tcp_stream> ws_;
   server_context& ctx_;
+  address_limiter::slot slot_;
+  net::steady_timer hello_deadline_;  // stream strand only
   std::string remote_;
   net::strand<net::thread_pool::executor_type> logic_strand_;
   sync::server_session logic_;  // used on logic_strand_ only

@@ -20,6 +20,7 @@ class metrics {
   std::atomic<std::uint64_t> changes_applied{0};   // of those, cells that changed the store
   std::atomic<std::uint64_t> changes_sent{0};      // cells sent to devices
   std::atomic<std::uint64_t> refused_frames{0};    // sessions ended by an error frame
+  std::atomic<std::uint64_t> refused_connections{0};  // over the per-address limit
   std::atomic<std::uint64_t> http_requests{0};
 
   // Records the time from receiving a push to its commit.

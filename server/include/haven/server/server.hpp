@@ -3,6 +3,7 @@
 // over one io_context run by N threads. Store work runs on a separate small
 // pool so that no network thread waits for a commit.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -22,6 +23,10 @@ struct server_config {
   unsigned store_threads = 2;
   sync::frame_limits limits;
   std::uint64_t max_skew_ms = 5 * 60 * 1000;
+  // Abuse limits, each with a safe default.
+  std::chrono::seconds handshake_timeout{10};    // from connecting to a valid hello
+  std::chrono::seconds idle_timeout{300};        // a silent sync connection is closed
+  unsigned max_connections_per_address = 32;     // open connections from one IP address
 };
 
 class server {
