@@ -50,7 +50,7 @@ TEST_CASE("one address cannot open more connections than its limit", "[e2e][limi
   held.clear();
   // At least the two refused above (the wait for the free slot may add some).
   const std::string metrics = http_get(server.address(), "/metrics").body;
-  const std::string name = "haven_refused_connections_total ";
+  const std::string name = "\nhaven_refused_connections_total ";
   const auto at = metrics.find(name);
   REQUIRE(at != std::string::npos);
   CHECK(std::stoi(metrics.substr(at + name.size())) >= 2);
