@@ -51,7 +51,7 @@ std::string describe_duration(std::uint64_t millis) {
   static constexpr unit units[] = {{86'400'000, "day"}, {3'600'000, "hour"}, {60'000, "minute"}, {1000, "second"}};
   for (const auto& u : units) {
     if (millis >= u.ms) {
-      const std::uint64_t n = millis / u.ms;
+      const std::uint64_t n = (millis + u.ms / 2) / u.ms;  // to the nearest: "3 days", not 2 days 23:59
       return std::to_string(n) + " " + u.name + (n == 1 ? "" : "s");
     }
   }

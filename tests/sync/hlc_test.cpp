@@ -164,7 +164,7 @@ TEST_CASE("observe() refuses a timestamp further ahead than the max skew", "[syn
     hlc_clock strict = u.clock(1000);
     CHECK(strict.max_skew_ms() == 1000);
     CHECK(strict.observe(hlc::make(start_ms + 1000, 0)));
-    const auto r = strict.observe(hlc::make(start_ms + 2500, 0));
+    const auto r = strict.observe(hlc::make(start_ms + 2400, 0));
     REQUIRE_FALSE(r);
     CHECK(r.err().code == errc::clock_skew);
     CHECK_THAT(r.err().message, Contains("2 seconds ahead"));
@@ -183,12 +183,14 @@ TEST_CASE("describe_duration says how far apart two clocks are", "[sync][hlc]") 
   CHECK(describe_duration(0) == "0 ms");
   CHECK(describe_duration(999) == "999 ms");
   CHECK(describe_duration(1000) == "1 second");
-  CHECK(describe_duration(59'999) == "59 seconds");
+  CHECK(describe_duration(59'999) == "60 seconds");  // to the nearest unit
   CHECK(describe_duration(60'000) == "1 minute");
-  CHECK(describe_duration(12 * 60'000 + 30'000) == "12 minutes");
+  CHECK(describe_duration(12 * 60'000 + 29'000) == "12 minutes");
   CHECK(describe_duration(3'600'000) == "1 hour");
-  CHECK(describe_duration(4 * 3'600'000 + 59 * 60'000) == "4 hours");
+  CHECK(describe_duration(4 * 3'600'000 + 29 * 60'000) == "4 hours");
+  CHECK(describe_duration(4 * 3'600'000 + 59 * 60'000) == "5 hours");
   CHECK(describe_duration(86'400'000) == "1 day");
   CHECK(describe_duration(3 * 86'400'000ull) == "3 days");
+  CHECK(describe_duration(3 * 86'400'000ull - 50) == "3 days");  // a clock set 3 days ahead, measured a moment later
   CHECK(describe_duration(400 * 86'400'000ull) == "400 days");
 }
