@@ -9,6 +9,7 @@ packages=(
   libboost-program-options1.81-dev
   libsqlite3-dev sqlite3 libcereal-dev catch2 libssl-dev
   bsdextrautils curl
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -219,6 +219,7 @@ class connection final : private sync::transport {
     poll_.cancel();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
+    ioc_.stop();  // the connection is over: don't wait for the stream's timers
   }
 
   const sync_options& options_;

@@ -36,7 +36,7 @@ void work_offline(device& d, field_work& work, int operations) {
   }
 }
 
-TEST_CASE("offline devices converge through havend in any sync order; the tally equals a recomputation",
+TEST_CASE("offline devices converge through havend in any sync order, and the tally equals a recomputation",
           "[e2e][sync][property]") {
   for (unsigned seed : {1u, 2u, 3u}) {
     sync_fixture f;
@@ -73,7 +73,7 @@ std::string tally(sync_fixture& f, const std::string& id, int year) {
 
 bool has(const std::string& json, const std::string& part) { return json.find(part) != std::string::npos; }
 
-TEST_CASE("one person met on two devices counts once; a deletion and an edit move the tally", "[e2e][sync]") {
+TEST_CASE("one person met on two devices counts once, and a deletion and an edit move the tally", "[e2e][sync]") {
   sync_fixture f;
   device& vic = f.add_device("outreach");
   device& logatec = f.add_device("outreach");

@@ -329,7 +329,7 @@ TEST_CASE(
   CHECK(total(f.report("pats-group-by-site", 2026), "participants") == 5);
 }
 
-TEST_CASE("admit registers a device and updates it; synced records the last sync",
+TEST_CASE("admit registers a device and updates it, and synced records the last sync",
           "[server][central_store]") {
   central_fixture f;
   const auto first = f.store().admit({"dev-a", "team-a", 1}, 1000);

@@ -117,7 +117,7 @@ TEST_CASE("sync_service tells each team of a push that changed something, and no
   CHECK_THAT(f.counters.render(f.store().counts()), Contains("haven_push_seconds_count 2\n"));
 }
 
-TEST_CASE("sync_service pulls leave out the device's own cells; caught_up records the sync",
+TEST_CASE("sync_service pulls leave out the device's own cells, and caught_up records the sync",
           "[server][sync_service]") {
   service_fixture f;
   field_device a("dev-a", "team-a", 0xa), b("dev-b", "team-a", 0xb);

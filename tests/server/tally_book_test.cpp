@@ -204,7 +204,7 @@ TEST_CASE("a stay across New Year counts in both years, its care days split", "[
   f.check_all(2026, 1);
 }
 
-TEST_CASE("a same-day stay is one care day; a stay's days add up to care_days", "[server][tally]") {
+TEST_CASE("a same-day stay is one care day, and a stay's days add up to care_days", "[server][tally]") {
   tally_fixture f;
   f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2026-05-05", "2026-05-05"));
   f.put("b", "assistance_case", stay("crisis-accommodation", "P-0002", "male", "SY", "2026-01-30", "2026-03-02"));

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/) with clang, AddressSanitizer and UBSan
+# into build-fuzz, and runs each for FUZZ_SECONDS (default 60) on a fresh copy
+# of the seed corpus. Exits non-zero if any target finds a crash, a leak, a
+# hang (-timeout) or an allocation over the limits, printing the input's path;
+# replay one with: build-fuzz/fuzz/TARGET PATH
+# Usage: scripts/fuzz.sh [TARGET...]   (default: every target)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+build_dir=${BUILD_DIR:-build-fuzz}
+seconds=${FUZZ_SECONDS:-60}
+targets=("$@")
+((${#targets[@]})) || targets=(fuzz_frame_decoder fuzz_handshake)
+
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DHAVEN_FUZZ=ON -DHAVEN_SANITIZE=ON -DHAVEN_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build_dir" -j "$(nproc)" --target haven_fuzzers
+
+out="$PWD/$build_dir/fuzz-run"
+rm -rf "$out"
+status=0
+for target in "${targets[@]}"; do
+  corpus="$out/$target/corpus"
+  mkdir -p "$corpus" "$out/$target/crashes"
+  cp -r "$build_dir/fuzz/corpus/$target/." "$corpus/"
+  log="$out/$target/log"
+  # Frames are at most a few KiB here (-max_len), so 64 MiB in one allocation
+  # or 2 GiB resident is a bug, and so is one input taking 10 s.
+  if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$build_dir/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -malloc_limit_mb=64 -max_len=8192 -print_final_stats=1 \
+    -artifact_prefix="$out/$target/crashes/" "$corpus" >"$log" 2>&1; then
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    echo "fuzz: $target: no crash in ${seconds} s (${runs:-?} inputs; corpus $(ls "$corpus" | wc -l) files)"
+  else
+    status=1
+    echo "fuzz: $target FAILED; the end of its log ($log):" >&2
+    tail -n 60 "$log" >&2
+    for input in "$out/$target/crashes/"*; do
+      [[ -e $input ]] && echo "fuzz: $target: crashing input: $input (replay: $build_dir/fuzz/$target $input)" >&2
+    done
+  fi
+done
+exit "$status"
