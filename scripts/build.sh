@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Configures and builds Haven into BUILD_DIR (default: build).
-# Usage: scripts/build.sh [extra cmake -D options...]
+# Configures and builds Haven into BUILD_DIR (default: build); TARGETS (default:
+# everything) limits what is built.
+# Usage: [BUILD_DIR=…] [BUILD_TYPE=…] [TARGETS="haven havend"] scripts/build.sh [cmake -D options…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
-cmake --build "$build_dir" -j "$(nproc)"
+targets=()
+for t in ${TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j "$(nproc)" "${targets[@]}"

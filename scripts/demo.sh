@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh -DHAVEN_BUILD_TESTS=OFF >/dev/null
+TARGETS="haven havend" scripts/build.sh >/dev/null
 
 build="$PWD/${BUILD_DIR:-build}"
 haven="$build/shells/haven/haven"
