@@ -27,7 +27,8 @@ inline void require(bool holds, const std::string& what) {
 inline std::vector<std::string_view> split_frames(std::string_view bytes) {
   std::vector<std::string_view> frames;
   while (bytes.size() >= 2) {
-    const std::size_t n = static_cast<unsigned char>(bytes[0]) | static_cast<std::size_t>(static_cast<unsigned char>(bytes[1])) << 8;
+    const std::size_t n = static_cast<unsigned char>(bytes[0]) |
+                          static_cast<std::size_t>(static_cast<unsigned char>(bytes[1])) << 8;
     bytes.remove_prefix(2);
     frames.push_back(bytes.substr(0, n));
     bytes.remove_prefix(frames.back().size());

@@ -9,10 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <haven/sync/protocol.hpp>
 #include <string>
 #include <string_view>
-
-#include <haven/sync/protocol.hpp>
 
 #include "fuzz_check.hpp"
 
@@ -23,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view frame(reinterpret_cast<const char*>(data), size);
   auto decoded = decode(frame);
   if (!decoded) {
-    fuzz::require(decoded.err().code == errc::protocol, "decode() refused a frame with a code other than protocol");
+    fuzz::require(decoded.err().code == errc::protocol,
+                  "decode() refused a frame with a code other than protocol");
     return 0;
   }
   std::string encoded;
@@ -35,8 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::fail(std::string("encode() threw something other than haven::failure: ") + e.what());
   }
   auto again = decode(encoded);
-  fuzz::require(again.ok(), "a frame encode() made does not decode: " + (again ? "" : again.err().message));
+  fuzz::require(again.ok(),
+                "a frame encode() made does not decode: " + (again ? "" : again.err().message));
   fuzz::require(again.value() == decoded.value(), "decode(encode(m)) != m");
-  fuzz::require(encode(again.value()) == encoded, "encoding a round-tripped message gives other bytes");
+  fuzz::require(encode(again.value()) == encoded,
+                "encoding a round-tripped message gives other bytes");
   return 0;
 }

@@ -16,12 +16,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <haven/sync/session.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <haven/sync/session.hpp>
 
 #include "fuzz_check.hpp"
 
@@ -58,7 +57,8 @@ record_change some_change() {
   c.id.bytes[15] = 1;
   c.type = "pats_session";
   c.team = "pats";
-  c.cells.push_back(cell{"site", value{std::string("vic")}, stamp{hlc::make(1'700'000'000'000, 0), 7}});
+  c.cells.push_back(
+      cell{"site", value{std::string("vic")}, stamp{hlc::make(1'700'000'000'000, 0), 7}});
   return c;
 }
 
@@ -125,8 +125,10 @@ void checked(const capturing_transport& out, Step step, Closed closed) {
   const std::size_t sent_before = out.sent();
   const bool was_closed = out.closed();
   step();
-  fuzz::require(closed() == out.closed(), "a session's state and its transport disagree about closing");
-  fuzz::require(!out.sent_error() || out.closed(), "a session sent an error frame but did not close");
+  fuzz::require(closed() == out.closed(),
+                "a session's state and its transport disagree about closing");
+  fuzz::require(!out.sent_error() || out.closed(),
+                "a session sent an error frame but did not close");
   fuzz::require(!was_closed || out.sent() == sent_before, "a closed session sent a frame");
 }
 
@@ -136,10 +138,13 @@ void run_server(unsigned mode, const std::vector<std::string_view>& frames) {
   server_session session(backend, out);
   auto closed = [&] { return session.current() == server_session::state::closed; };
   for (std::string_view frame : frames) {
-    checked(out, [&] { session.on_frame(frame); }, closed);
-    checked(out, [&] { session.on_changes(session.device().team); }, closed);  // live: nothing new
+    checked(
+        out, [&] { session.on_frame(frame); }, closed);
+    checked(
+        out, [&] { session.on_changes(session.device().team); }, closed);  // live: nothing new
   }
-  checked(out, [&] { session.fail(errc::unavailable, "server shutting down"); }, closed);
+  checked(
+      out, [&] { session.fail(errc::unavailable, "server shutting down"); }, closed);
   fuzz::require(out.closed(), "fail() left the session open");
 }
 
@@ -150,16 +155,20 @@ void run_client(unsigned mode, const std::vector<std::string_view>& frames) {
   opts.stay_live = mode & 1;
   client_session session(backend, out, opts);
   auto closed = [&] {
-    return session.current() == client_session::state::done || session.current() == client_session::state::failed;
+    return session.current() == client_session::state::done ||
+           session.current() == client_session::state::failed;
   };
   session.start();
   fuzz::require(out.sent() == 1 && !out.closed(), "start() did not send exactly the hello");
   for (std::string_view frame : frames) {
-    checked(out, [&] { session.on_frame(frame); }, closed);
-    checked(out, [&] { session.on_local_changes(); }, closed);
+    checked(
+        out, [&] { session.on_frame(frame); }, closed);
+    checked(
+        out, [&] { session.on_local_changes(); }, closed);
   }
-  fuzz::require(session.current() != client_session::state::failed || session.failure_reason().has_value(),
-                "a failed client session has no reason");
+  fuzz::require(
+      session.current() != client_session::state::failed || session.failure_reason().has_value(),
+      "a failed client session has no reason");
 }
 
 }  // namespace
@@ -167,7 +176,8 @@ void run_client(unsigned mode, const std::vector<std::string_view>& frames) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const unsigned mode = data[0];
-  const auto frames = fuzz::split_frames(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
+  const auto frames =
+      fuzz::split_frames(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
   run_server(mode, frames);
   run_client(mode, frames);
   return 0;

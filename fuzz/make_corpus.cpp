@@ -6,12 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <haven/sync/protocol.hpp>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <haven/sync/protocol.hpp>
 
 using namespace haven;
 using namespace haven::sync;
@@ -20,7 +19,8 @@ namespace {
 
 record_change sample_change() {
   record_change c;
-  c.id.bytes = {0x3c, 0x51, 0x0e, 0x2a, 0x9b, 0x44, 0x47, 0x01, 0x8f, 0x12, 0x6d, 0x70, 0x21, 0xaa, 0x05, 0xe9};
+  c.id.bytes = {0x3c, 0x51, 0x0e, 0x2a, 0x9b, 0x44, 0x47, 0x01,
+                0x8f, 0x12, 0x6d, 0x70, 0x21, 0xaa, 0x05, 0xe9};
   c.type = "pats_session";
   c.team = "pats";
   const stamp at{hlc::make(1'772'409'600'000, 3), 0x0123456789abcdefull};
@@ -45,19 +45,16 @@ record_change sample_deletion() {
 
 // One sample of every message, named as in the session's logs.
 std::vector<std::pair<std::string, message>> samples() {
-  hello h;
-  h.device_id = "tablet-07";
-  h.team = "pats";
-  h.node = 0x0123456789abcdefull;
-  h.schema_version = 1;
-  h.acked_seq = 41;
-  h.pulled_seq = 9000;
-
-  welcome w;
-  w.schema_version = 1;
-  w.schema_json = R"({"version":1,"types":{}})";
-  w.server_time = hlc::make(1'772'409'600'000, 0);
-  w.acked_seq = 41;
+  const hello h{.device_id = "tablet-07",
+                .team = "pats",
+                .node = 0x0123456789abcdefull,
+                .schema_version = 1,
+                .acked_seq = 41,
+                .pulled_seq = 9000};
+  const welcome w{.schema_version = 1,
+                  .schema_json = R"({"version":1,"types":{}})",
+                  .server_time = hlc::make(1'772'409'600'000, 0),
+                  .acked_seq = 41};
 
   return {
       {"hello", h},
@@ -67,7 +64,8 @@ std::vector<std::pair<std::string, message>> samples() {
       {"pull", pull_request{9000, 8000}},
       {"changes", change_batch{9002, false, {sample_change()}}},
       {"changes_more", change_batch{9001, true, {sample_deletion()}}},
-      {"error", error_frame{static_cast<std::uint16_t>(errc::clock_skew), "refused: the sending device's clock is 3 days ahead"}},
+      {"error", error_frame{static_cast<std::uint16_t>(errc::clock_skew),
+                            "refused: the sending device's clock is 3 days ahead"}},
   };
 }
 

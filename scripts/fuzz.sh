@@ -13,9 +13,8 @@ seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
 ((${#targets[@]})) || targets=(fuzz_frame_decoder fuzz_handshake)
 
-CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DHAVEN_FUZZ=ON -DHAVEN_SANITIZE=ON -DHAVEN_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target haven_fuzzers
+CC=clang-14 CXX=clang++-14 BUILD_DIR=$build_dir BUILD_TYPE=RelWithDebInfo TARGETS=haven_fuzzers \
+  scripts/build.sh -DHAVEN_FUZZ=ON -DHAVEN_SANITIZE=ON -DHAVEN_BUILD_TESTS=OFF
 
 out="$PWD/$build_dir/fuzz-run"
 rm -rf "$out"

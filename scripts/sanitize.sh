@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds Haven with AddressSanitizer and UndefinedBehaviorSanitizer (HAVEN_SANITIZE)
 # into build-asan and runs every test (CTest) there. Any finding fails the run:
-# undefined behaviour and memory errors abort, leaks are reported at exit, and a
-# finding in a child process (haven, havend under tests/e2e) is caught even when
-# the test only looks at its exit code, because every report is also written to
-# build-asan/sanitizer/ and the run fails if anything is there.
+# undefined behaviour and memory errors end the process with exit code 86, and
+# leaks are reported at exit. The programs the e2e tests start (haven, havend)
+# are checked too: ASan and LeakSanitizer reports are written to
+# build-asan/sanitizer/, and the run fails if anything is there, even when a test
+# never looked at that program's exit code (GCC's UBSan writes to the program's
+# stderr whatever log_path says, but its exit code 86 is no code the shells use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
