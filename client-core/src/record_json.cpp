@@ -90,16 +90,23 @@ std::string to_json(const store_status& s) {
   return json::serialize(o);
 }
 
-result<std::vector<std::pair<std::string, std::string>>> parse_fields_json(std::string_view text) {
-  auto object = parse_object(text, "of fields");
-  if (!object) return object.err();
+namespace {
+// The members of a fields object as the text a user would type for each.
+result<std::vector<std::pair<std::string, std::string>>> fields_of(const json::object& object) {
   std::vector<std::pair<std::string, std::string>> fields;
-  for (const auto& [field, v] : object.value()) {
+  for (const auto& [field, v] : object) {
     auto t = as_text(field, v);
     if (!t) return t.err();
     fields.emplace_back(field, std::move(t).value());
   }
   return fields;
+}
+}  // namespace
+
+result<std::vector<std::pair<std::string, std::string>>> parse_fields_json(std::string_view text) {
+  auto object = parse_object(text, "of fields");
+  if (!object) return object.err();
+  return fields_of(object.value());
 }
 
 result<record_input> parse_record_json(std::string_view line) {
@@ -112,11 +119,9 @@ result<record_input> parse_record_json(std::string_view line) {
     } else if (key == "team" && v.is_string()) {
       in.team = v.get_string();
     } else if (key == "fields" && v.is_object()) {
-      for (const auto& [field, fv] : v.get_object()) {
-        auto text = as_text(field, fv);
-        if (!text) return text.err();
-        in.fields.emplace_back(field, std::move(text).value());
-      }
+      auto fields = fields_of(v.get_object());
+      if (!fields) return fields.err();
+      in.fields = std::move(fields).value();
     } else {
       return error{errc::invalid_input,
                    "unexpected \"" + std::string(key) + "\": a line holds \"type\" (string), \"team\" (string) and \"fields\" (object)",
