@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev sqlite3 libcereal-dev catch2 libssl-dev
   bsdextrautils curl
   clang-14 libclang-rt-14-dev
+  libqrencode-dev
 )
 
 missing=()

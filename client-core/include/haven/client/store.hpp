@@ -63,6 +63,8 @@ struct store_status {
   std::uint64_t acked_seq = 0;      // server has acknowledged pushes up to here
   std::uint64_t pulled_seq = 0;     // pulled the server log up to here
   std::optional<std::int64_t> last_sync_ms;  // unix ms of the last completed sync
+  std::optional<std::string> device_id;      // set once enrolled
+  std::optional<wipe_mark> wiped;            // set once erased on the server's order
 };
 
 // Outbox contents for one push: every local cell stamped in (acked_seq, last_seq].
@@ -70,6 +72,24 @@ struct outbox_batch {
   std::uint64_t last_seq = 0;
   std::vector<sync::record_change> changes;
   std::size_t cells = 0;
+};
+
+// What a device keeps from its enrollment (`haven enroll`). The private key
+// never leaves the device; wipe() erases all of this with the records.
+struct credentials {
+  std::string server_url;     // where to sync: wss://HOST:PORT/sync (ws:// only on loopback)
+  std::string device_id;      // assigned by the server
+  std::string team;           // the only team this device records for and syncs
+  std::string role;           // "worker" or "coordinator"
+  std::string private_key;    // Ed25519 seed, 32 bytes: signs the sync handshake
+  std::string pseudonym_key;  // the team's HMAC-SHA-256 key for person codes, 32 bytes
+  std::string ca_pem;         // pinned server certificate(s), PEM; empty: the system's store
+};
+
+// The store was erased on the server's order (see store::wipe).
+struct wipe_mark {
+  std::string reason;  // "retired" or "revoked"
+  std::int64_t at_ms = 0;
 };
 
 struct store_options {
@@ -134,6 +154,19 @@ class store {
   result<bool> adopt_schema(std::string_view json);
   // Records the time of a completed sync (unix ms), shown by status().
   result<void> mark_synced(std::int64_t now_ms);
+
+  // Keeps the enrollment and makes its team the default team.
+  // errc::already_exists if the store is enrolled already; errc::invalid_input
+  // for malformed credentials or if the store holds records of another team.
+  result<void> enroll(const credentials& c);
+  // The enrollment, or nullopt if the device is not enrolled (or was wiped).
+  result<std::optional<credentials>> enrollment();
+  // Erases every record, cell, outbox stamp, cursor and the credentials, in
+  // one transaction with freed pages overwritten (secure_delete), then
+  // truncates the WAL and vacuums, so neither file keeps a record's value.
+  // The store stays, marked wiped: writes are refused (errc::unauthorized)
+  // until it is enrolled again.
+  result<void> wipe(std::string_view reason, std::int64_t now_ms);
 
   const haven::schema& schema() const;
   sync::node_id node() const;

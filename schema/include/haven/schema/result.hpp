@@ -23,6 +23,8 @@ enum class errc {
   clock_skew = 6,      // a change stamped too far in the future
   already_exists = 7,  // e.g. init on an existing store
   unavailable = 8,     // unreachable, busy or shutting down: try again later
+  unauthorized = 9,    // unknown or revoked device, bad signature, code or token
+  forbidden = 10,      // known, but not allowed: another team's record, a role's limits
   internal = 99,
 };
 
