@@ -2,8 +2,8 @@
 //
 // The input is a mode byte, then frames (fuzz_check.hpp: a 2-byte length
 // before each). The same frames go, one by one, to a fresh server_session (as
-// if a device sent them) and to a fresh client_session after start() (as if
-// the server sent them), each over in-memory stubs. Neither may crash; every
+// if a device sent them, after the session's challenge) and to a fresh
+// client_session after start() (as if the server sent them, challenge first), each over in-memory stubs. Neither may crash; every
 // frame a session sends must decode; a session that sent an error frame has
 // closed its transport; once closed it sends nothing more, whatever else
 // arrives; and its state says closed exactly when its transport is.
@@ -12,7 +12,10 @@
 //   1: the client stays live after catching up
 //   2: the server backend refuses pushes (haven::failure, clock_skew)
 //   4: the server's first pull answers "more" (not caught up yet)
-//   8: the client has one batch to push
+//   8: the client has one batch to push (so it refuses a "retired" wipe order)
+//  16: the server admits the device as retired (wipe once everything is pushed)
+//  32: the server admits the device as revoked (wipe at once)
+//  64: the server refuses a hello whose proof is not its nonce
 
 #include <cstddef>
 #include <cstdint>
@@ -65,11 +68,13 @@ record_change some_change() {
 class stub_server_backend : public server_backend {
  public:
   explicit stub_server_backend(unsigned mode) : mode_(mode) {}
-  welcome admit(const hello& h) override {
+  std::string nonce() override { return std::string(32, 'n'); }
+  admission admit(const hello& h, const handshake& hs) override {
+    if ((mode_ & 64) && h.proof != hs.nonce) throw failure(errc::unauthorized, "refused: bad signature");
     welcome w;
     w.schema_version = h.schema_version;
     w.acked_seq = h.acked_seq;
-    return w;
+    return {w, mode_ & 16 ? "retired" : mode_ & 32 ? "revoked" : ""};
   }
   push_ack push(const peer&, const push_batch& batch) override {
     if (mode_ & 2) throw failure(errc::clock_skew, "refused: the sending device's clock is ahead");
@@ -82,6 +87,7 @@ class stub_server_backend : public server_backend {
     return batch;
   }
   void caught_up(const peer&) override {}
+  void wiped(const peer&) override {}
 
  private:
   unsigned mode_;
@@ -91,12 +97,17 @@ class stub_server_backend : public server_backend {
 class stub_client_backend : public client_backend {
  public:
   explicit stub_client_backend(unsigned mode) : pending_(mode & 8 ? 1 : 0) {}
-  hello greeting() override {
+  hello greeting(std::string_view nonce) override {
     hello h;
     h.device_id = "fuzz-device";
     h.team = "pats";
     h.node = 7;
+    h.proof = nonce;
     return h;
+  }
+  void wipe(const wipe_order& order) override {
+    if (order.reason == "retired" && pending_ > 0) throw failure(errc::invalid_input, "changes unsent");
+    pending_ = 0;
   }
   void welcomed(const welcome&) override {}
   push_batch next_push(std::size_t) override {
@@ -137,6 +148,8 @@ void run_server(unsigned mode, const std::vector<std::string_view>& frames) {
   capturing_transport out;
   server_session session(backend, out);
   auto closed = [&] { return session.current() == server_session::state::closed; };
+  session.start();
+  fuzz::require(out.sent() == 1 && !out.closed(), "start() did not send exactly the challenge");
   for (std::string_view frame : frames) {
     checked(
         out, [&] { session.on_frame(frame); }, closed);
@@ -155,11 +168,11 @@ void run_client(unsigned mode, const std::vector<std::string_view>& frames) {
   opts.stay_live = mode & 1;
   client_session session(backend, out, opts);
   auto closed = [&] {
-    return session.current() == client_session::state::done ||
+    return session.current() == client_session::state::done || session.current() == client_session::state::wiped ||
            session.current() == client_session::state::failed;
   };
   session.start();
-  fuzz::require(out.sent() == 1 && !out.closed(), "start() did not send exactly the hello");
+  fuzz::require(out.sent() == 0 && !out.closed(), "start() sent a frame before the server's challenge");
   for (std::string_view frame : frames) {
     checked(
         out, [&] { session.on_frame(frame); }, closed);

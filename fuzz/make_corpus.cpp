@@ -50,15 +50,23 @@ std::vector<std::pair<std::string, message>> samples() {
                 .node = 0x0123456789abcdefull,
                 .schema_version = 1,
                 .acked_seq = 41,
-                .pulled_seq = 9000};
+                .pulled_seq = 9000,
+                .proof = std::string(32, 'n')};  // the stub server's nonce: "signed"
+  hello unsigned_hello = h;
+  unsigned_hello.proof.clear();
   const welcome w{.schema_version = 1,
                   .schema_json = R"({"version":1,"types":{}})",
                   .server_time = hlc::make(1'772'409'600'000, 0),
                   .acked_seq = 41};
 
   return {
+      {"challenge", challenge{protocol_version, std::string(32, 'n')}},
       {"hello", h},
+      {"hello_unsigned", unsigned_hello},
       {"welcome", w},
+      {"wipe_retired", wipe_order{"retired"}},
+      {"wipe_revoked", wipe_order{"revoked"}},
+      {"wipe_done", wipe_done{}},
       {"push", push_batch{42, {sample_change(), sample_deletion()}}},
       {"ack", push_ack{42}},
       {"pull", pull_request{9000, 8000}},
@@ -99,9 +107,14 @@ int main(int argc, char** argv) try {
       {"device_sync", {0, {"hello", "push", "pull", "error"}}},
       {"device_sync_behind", {4, {"hello", "pull", "pull", "push", "pull"}}},
       {"device_refused_push", {2, {"hello", "push"}}},
-      {"server_sync", {8, {"welcome", "ack", "changes_more", "changes"}}},
-      {"server_live", {9, {"welcome", "ack", "changes", "changes", "error"}}},
-      {"server_refusal", {0, {"error"}}},
+      {"device_retired", {16, {"hello", "push", "pull", "wipe_done"}}},
+      {"device_revoked", {32, {"hello", "wipe_done"}}},
+      {"device_forged", {64, {"hello_unsigned", "push"}}},
+      {"server_sync", {8, {"challenge", "welcome", "ack", "changes_more", "changes"}}},
+      {"server_live", {9, {"challenge", "welcome", "ack", "changes", "changes", "error"}}},
+      {"server_retires", {8, {"challenge", "welcome", "ack", "wipe_retired"}}},
+      {"server_revokes", {8, {"challenge", "wipe_revoked"}}},
+      {"server_refusal", {0, {"challenge", "error"}}},
   };
   std::filesystem::create_directories(dir / "fuzz_handshake");
   for (const auto& [name, sequence] : sequences) {

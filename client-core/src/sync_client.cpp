@@ -7,6 +7,8 @@
 #include <optional>
 #include <thread>
 
+#include <haven/crypto/crypto.hpp>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -62,13 +64,32 @@ class store_backend final : public sync::client_backend {
  public:
   explicit store_backend(store& db) : db_(db) {}
 
-  sync::hello greeting() override {
+  // An enrolled device names itself by its device id and signs the hello
+  // with its key; one that is not enrolled (a server in --dev-no-auth mode)
+  // by its node id, unsigned.
+  sync::hello greeting(std::string_view nonce) override {
     const store_status s = unwrap(db_.status());
-    char device[17];
-    std::snprintf(device, sizeof device, "%016llx", static_cast<unsigned long long>(s.node));
+    const std::optional<credentials> enrolled = unwrap(db_.enrollment());
+    char node[17];
+    std::snprintf(node, sizeof node, "%016llx", static_cast<unsigned long long>(s.node));
     pulled_ = s.pulled_seq;
-    return sync::hello{sync::protocol_version, device, s.default_team, s.node, s.schema_version, s.acked_seq,
-                       s.pulled_seq, {}};
+    sync::hello h{sync::protocol_version, enrolled ? enrolled->device_id : node, s.default_team, s.node,
+                  s.schema_version, s.acked_seq, s.pulled_seq, {}};
+    if (enrolled) h.proof = crypto::sign(enrolled->private_key, sync::proof_message(h, nonce));
+    return h;
+  }
+
+  // A retired device erases its store only once nothing is left to send; a
+  // revoked one at once (what it has not sent is lost with the device).
+  void wipe(const sync::wipe_order& order) override {
+    if (order.reason != "retired" && order.reason != "revoked")
+      throw failure(errc::protocol, "the server sent a wipe order for an unknown reason \"" + order.reason + "\"");
+    const store_status s = unwrap(db_.status());
+    if (order.reason == "retired" && s.pending_cells > 0)
+      throw failure(errc::invalid_input, "the server asked this retired device to erase its store, but " +
+                                             std::to_string(s.pending_cells) +
+                                             " changes are not sent yet; nothing was erased: sync again");
+    unwrap(db_.wipe(order.reason, now_ms()));
   }
 
   void welcomed(const sync::welcome& w) override {
@@ -126,7 +147,8 @@ class connection final : private sync::transport {
     ioc_.run();
     using state = sync::client_session::state;
     if (session_.current() == state::failed) return *session_.failure_reason();
-    if (network_error_ && session_.current() != state::done) return *network_error_;
+    if (network_error_ && session_.current() != state::done && session_.current() != state::wiped)
+      return *network_error_;
     return session_.progress();
   }
 
@@ -239,7 +261,14 @@ class connection final : private sync::transport {
 
 sync_summary summarize(store& db, const sync::sync_progress& progress) {
   const store_status s = unwrap(db.status());
-  return {progress, s.pending_cells, s.pulled_seq};
+  return {progress, s.pending_cells, s.pulled_seq, s.wiped};
+}
+
+// A wiped store has nothing to sync and no key to sign with.
+void check_not_wiped(store& db) {
+  if (const auto w = unwrap(db.status()).wiped)
+    throw failure(errc::unauthorized, "this device's store was erased because the device was " + w->reason +
+                                          "; enroll it again (haven enroll) before syncing");
 }
 
 void add(sync::sync_progress& total, const sync::sync_progress& more) {
@@ -254,6 +283,7 @@ void add(sync::sync_progress& total, const sync::sync_progress& more) {
 result<sync_summary> sync_now(store& db, const sync_options& options) {
   return capture([&] {
     const server_address address = unwrap(parse_url(options.server_url));
+    check_not_wiped(db);
     connection c(db, options, address, false);
     return summarize(db, unwrap(c.run()));
   });
@@ -262,6 +292,7 @@ result<sync_summary> sync_now(store& db, const sync_options& options) {
 result<sync_summary> sync_watch(store& db, const sync_options& options) {
   return capture([&] {
     const server_address address = unwrap(parse_url(options.server_url));
+    check_not_wiped(db);
     auto stop = [&] { return options.should_stop && options.should_stop(); };
     sync::sync_progress total;
     auto backoff = std::chrono::milliseconds(1000);
@@ -269,7 +300,7 @@ result<sync_summary> sync_watch(store& db, const sync_options& options) {
       connection c(db, options, address, true);
       auto r = c.run();
       if (r) add(total, r.value());
-      if (stop()) break;
+      if (stop() || unwrap(db.status()).wiped) break;
       if (!r && r.err().code != errc::unavailable) throw failure(r.err());
       if (c.reached_live()) backoff = std::chrono::milliseconds(1000);
       if (options.on_event)

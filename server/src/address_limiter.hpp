@@ -24,6 +24,8 @@ class address_limiter {
     ~slot() {
       if (owner_) owner_->release(address_);
     }
+    // The remote IP address the slot counts.
+    const std::string& address() const { return address_; }
 
    private:
     address_limiter* owner_;

@@ -3,17 +3,64 @@
 #include <chrono>
 #include <set>
 
+#include <haven/crypto/crypto.hpp>
+
 namespace haven::server {
 
 sync_service::sync_service(central_store& store, std::shared_ptr<const schema> record_schema, metrics& counters,
-                           sync::hlc_clock clock)
-    : store_(store), schema_(std::move(record_schema)), metrics_(counters), clock_(std::move(clock)) {}
+                           access_registry* access, login_guard& guard, sync::hlc_clock clock)
+    : store_(store),
+      schema_(std::move(record_schema)),
+      metrics_(counters),
+      access_(access),
+      guard_(guard),
+      clock_(std::move(clock)) {}
 
 std::int64_t sync_service::now_ms() {
   return static_cast<std::int64_t>(sync::hlc_clock::system_millis());
 }
 
-sync::welcome sync_service::admit(const sync::hello& h) {
+void sync_service::refuse_push(const sync::peer& p, const std::string& why) {
+  if (access_) access_->audit({now_ms(), "push_refused", p.device_id, p.address, why});
+  throw failure(errc::forbidden, why.rfind("refused", 0) == 0 ? why : "refused: " + why);
+}
+
+std::string sync_service::nonce() { return crypto::random_bytes(32); }
+
+std::string sync_service::authenticate(const sync::hello& h, const sync::handshake& hs) {
+  const std::int64_t now = now_ms();
+  if (const auto wait = guard_.wait(hs.address, now); wait.count() > 0)
+    throw failure(errc::unauthorized, "refused: too many failed sign-ins from this address; try again in " +
+                                          std::to_string((wait.count() + 999) / 1000) + " s");
+  auto refuse = [&](errc code, const std::string& why) {
+    access_->audit({now, "login_failed", h.device_id.substr(0, 64), hs.address, why});
+    if (code == errc::unauthorized) guard_.failed(hs.address, now);
+    throw failure(code, "refused: " + why);
+  };
+  const auto d = access_->device(h.device_id);
+  if (!d) refuse(errc::unauthorized, "this device is not enrolled here; enroll it with haven enroll");
+  if (!crypto::verify(d->public_key, sync::proof_message(h, hs.nonce), h.proof))
+    refuse(errc::unauthorized, "the device's signature does not verify (a forged or replayed hello, or another "
+                               "key); enroll the device again");
+  guard_.succeeded(hs.address);
+  if (d->role == device_role::coordinator)
+    refuse(errc::forbidden, "a coordinator reads tallies over HTTP with a token and cannot sync records");
+  if (h.team != d->team)
+    refuse(errc::forbidden, "this device is enrolled in team " + d->team + ", not " + h.team);
+  switch (d->standing) {
+    case device_standing::active: return "";
+    case device_standing::retired: return "retired";
+    case device_standing::revoked:
+      access_->audit({now, "wipe_ordered", d->device_id, hs.address,
+                      "revoked device connected; refused and told to wipe"});
+      return "revoked";
+  }
+  return "";
+}
+
+sync::admission sync_service::admit(const sync::hello& h, const sync::handshake& hs) {
+  const std::string wipe = access_ ? authenticate(h, hs) : "";
+  if (wipe == "revoked") return {{}, wipe};  // no data moves, not even the cursor
   const device_info d = store_.admit({h.device_id, h.team, h.node}, now_ms());
   sync::welcome w;
   w.schema_version = schema_->version();
@@ -21,13 +68,19 @@ sync::welcome sync_service::admit(const sync::hello& h) {
   w.acked_seq = d.acked_seq;
   std::lock_guard lock(clock_mutex_);
   w.server_time = clock_.now();
-  return w;
+  return {w, wipe};
 }
 
 sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& batch) {
   const auto started = std::chrono::steady_clock::now();
   std::size_t cells = 0;
   std::set<std::string_view> teams;
+  for (const auto& change : batch.changes)
+    if (change.team != p.team) {
+      const std::string why = "record " + change.id.hex() + " is of team " + change.team + ", and this device syncs team " +
+                              p.team + " only; nothing of this push was saved";
+      refuse_push(p, why);
+    }
   {
     std::lock_guard lock(clock_mutex_);
     for (const auto& change : batch.changes) {
@@ -40,7 +93,14 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
       for (const auto& c : change.cells) clock_.restore(c.at.time);
   }
   metrics_.changes_received += cells;
-  const push_result r = store_.push(p, batch, now_ms());
+  const push_result r = [&] {
+    try {
+      return store_.push(p, batch, now_ms());
+    } catch (const failure& f) {
+      if (f.err().code == errc::forbidden) refuse_push(p, f.err().message);
+      throw;
+    }
+  }();
   metrics_.changes_applied += r.stats.applied;
   metrics_.observe_push_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (r.stats.applied > 0 && notify_)
@@ -57,5 +117,9 @@ sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since, 
 }
 
 void sync_service::caught_up(const sync::peer& p) { store_.synced(p.device_id, now_ms()); }
+
+void sync_service::wiped(const sync::peer& p) {
+  if (access_) access_->mark_wiped(p.device_id, now_ms());
+}
 
 }  // namespace haven::server

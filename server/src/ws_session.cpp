@@ -10,7 +10,7 @@ ws_session::ws_session(tcp::socket&& socket, server_context& ctx, address_limite
       slot_(std::move(slot)),
       hello_deadline_(ws_.get_executor()),
       logic_strand_(net::make_strand(ctx.store_pool)),
-      logic_(ctx.service, *this, ctx.limits) {
+      logic_(ctx.service, *this, ctx.limits, slot_.address()) {
   beast::error_code ec;
   const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
   remote_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -43,6 +43,7 @@ void ws_session::on_accept(beast::error_code ec) {
   ++ctx_.counters.sessions_total;
   log(log_level::info, "session opened remote=" + remote_);
   expect_hello();
+  net::post(logic_strand_, [self = shared_from_this()] { self->logic_.start(); });  // the challenge
   do_read();
 }
 
@@ -52,7 +53,8 @@ void ws_session::expect_hello() {
     auto self = weak.lock();
     if (ec || !self) return;
     net::post(self->logic_strand_, [self] {
-      if (self->logic_.current() != sync::server_session::state::awaiting_hello) return;
+      const auto state = self->logic_.current();
+      if (state != sync::server_session::state::idle && state != sync::server_session::state::awaiting_hello) return;
       self->logic_.fail(errc::protocol, "no hello within " + std::to_string(self->ctx_.handshake_timeout.count()) +
                                             " s: a session starts with hello");
       ++self->ctx_.counters.refused_frames;

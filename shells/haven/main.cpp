@@ -276,6 +276,14 @@ int cmd_sync(const global_options& g, const arguments& a) {
   std::cout << "synced: pushed " << plural(p.changes_up, "change") << " in " << plural(p.batches_up, "batch")
             << ", pulled " << plural(p.changes_down, "change") << " in " << plural(p.batches_down, "batch") << "; "
             << r->pending_after << " pending\n";
+  if (r->wiped) {
+    std::cout << (r->wiped->reason == "retired"
+                      ? "this device was retired: everything it recorded reached the server, and its local store "
+                        "(records, outbox, keys) has been erased\n"
+                      : "this device was revoked: the server refused it, and its local store (records, outbox, "
+                        "keys) has been erased; changes it had not synced are lost\n");
+    return r->wiped->reason == "retired" ? exit_ok : exit_failed;
+  }
   return exit_ok;
 }
 

@@ -129,7 +129,15 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
       .bind(3, std::string_view(change.team))
       .run();
   stats.record_created = db_.changes() > 0;
-  bool deleted = !stats.record_created && row(change.id)->deleted;
+  bool deleted = false;
+  if (!stats.record_created) {
+    const record_row existing = *row(change.id);
+    if (existing.team != change.team || existing.type != change.type)
+      throw failure(errc::forbidden, "refused: record " + change.id.hex() + " is a " + existing.type + " of team " +
+                                         existing.team + ", and a record's type and team never change (the change "
+                                         "says " + change.type + " of team " + change.team + ")");
+    deleted = existing.deleted;
+  }
   for (const sync::cell& c : change.cells) {
     const auto current = find(change.id, c.key);
     const sync::merge_decision d = sync::decide(c, current ? &*current : nullptr, deleted);

@@ -15,7 +15,8 @@ template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
 const char* name_of(const message& m) {
-  static constexpr const char* names[] = {"hello", "welcome", "push", "ack", "pull", "changes", "error"};
+  static constexpr const char* names[] = {"hello", "welcome", "push", "ack",       "pull",
+                                          "changes", "error", "challenge", "wipe order", "wipe done"};
   return names[m.index()];
 }
 
@@ -41,8 +42,22 @@ std::size_t cell_count(const std::vector<record_change>& changes) {
 
 // ---------------------------------------------------------------- server side
 
-server_session::server_session(server_backend& backend, transport& out, frame_limits limits)
-    : backend_(backend), out_(out), limits_(limits) {}
+server_session::server_session(server_backend& backend, transport& out, frame_limits limits, std::string address)
+    : backend_(backend), out_(out), limits_(limits), handshake_{{}, std::move(address)} {}
+
+void server_session::start() {
+  if (state_ != state::idle) return;
+  guarded([&] {
+    handshake_.nonce = backend_.nonce();
+    state_ = state::awaiting_hello;
+    send(challenge{protocol_version, handshake_.nonce});
+  }, [&](const error& e) { fail(e.code, e.message); });
+}
+
+void server_session::order_wipe() {
+  state_ = state::wiping;
+  send(wipe_order{wipe_});
+}
 
 void server_session::send(const message& m) { out_.send(encode(m, limits_)); }
 
@@ -62,13 +77,15 @@ void server_session::on_frame(std::string_view frame) {
   auto decoded = decode(frame, limits_);
   if (!decoded) return fail(errc::protocol, decoded.err().message);
   auto require_open = [&](const char* what) {
-    if (state_ == state::awaiting_hello)
+    if (state_ == state::idle || state_ == state::awaiting_hello)
       throw failure(errc::protocol, std::string(what) + " before hello: a session starts with hello");
+    if (state_ == state::wiping) throw failure(errc::protocol, std::string(what) + " after a wipe order");
   };
   guarded([&] {
     std::visit(
         overloaded{
             [&](const hello& h) {
+              if (state_ == state::idle) throw failure(errc::protocol, "hello before the server's challenge");
               if (state_ != state::awaiting_hello) throw failure(errc::protocol, "a second hello in one session");
               if (h.version != protocol_version)
                 throw failure(errc::protocol, "protocol version " + std::to_string(h.version) +
@@ -76,10 +93,12 @@ void server_session::on_frame(std::string_view frame) {
                                                   std::to_string(protocol_version) + "); update the app");
               if (h.device_id.empty()) throw failure(errc::protocol, "hello without a device id");
               if (!valid_team(h.team)) throw failure(errc::protocol, "hello with an invalid team \"" + h.team + "\"");
-              welcome w = backend_.admit(h);
-              peer_ = {h.device_id, h.team, h.node};
+              admission a = backend_.admit(h, handshake_);
+              peer_ = {h.device_id, h.team, h.node, handshake_.address};
+              wipe_ = std::move(a.wipe);
+              if (wipe_ == "revoked") return order_wipe();  // before any data moves
               state_ = state::open;
-              send(w);
+              send(a.greeting);
             },
             [&](const push_batch& b) {
               require_open("push");
@@ -87,6 +106,7 @@ void server_session::on_frame(std::string_view frame) {
             },
             [&](const pull_request& r) {
               require_open("pull");
+              if (!wipe_.empty()) return order_wipe();  // retired: everything is pushed
               const std::uint32_t max = r.max_cells == 0 ? max_pull_cells : std::min(r.max_cells, max_pull_cells);
               change_batch batch = backend_.pull(peer_, r.since, max);
               const bool caught_up = !batch.more;
@@ -96,6 +116,12 @@ void server_session::on_frame(std::string_view frame) {
                 backend_.caught_up(peer_);
                 state_ = state::live;
               }
+            },
+            [&](const wipe_done&) {
+              if (state_ != state::wiping) throw failure(errc::protocol, "a wipe confirmation without a wipe order");
+              backend_.wiped(peer_);
+              state_ = state::closed;
+              out_.close();
             },
             [&](const error_frame&) {  // the device gave up
               state_ = state::closed;
@@ -127,13 +153,10 @@ client_session::client_session(client_backend& backend, transport& out, options 
 
 void client_session::send(const message& m) { out_.send(encode(m, limits_)); }
 
-void client_session::start() {
-  state_ = state::greeting;
-  guarded([&] { send(backend_.greeting()); }, [&](const error& e) { fail(e); });
-}
+void client_session::start() { state_ = state::greeting; }
 
 void client_session::fail(error e, bool tell_server) {
-  if (state_ == state::failed || state_ == state::done) return;
+  if (state_ == state::failed || state_ == state::done || state_ == state::wiped) return;
   state_ = state::failed;
   if (tell_server) {
     try {  // say why, so the server's log shows it
@@ -146,7 +169,7 @@ void client_session::fail(error e, bool tell_server) {
 }
 
 void client_session::on_frame(std::string_view frame) {
-  if (state_ == state::failed || state_ == state::done) return;
+  if (state_ == state::failed || state_ == state::done || state_ == state::wiped) return;
   auto decoded = decode(frame, limits_);
   if (!decoded) return fail(decoded.err());
   auto unexpected = [&] {
@@ -157,8 +180,27 @@ void client_session::on_frame(std::string_view frame) {
                    [&](const error_frame& e) {
                      fail(error{static_cast<errc>(e.code), e.message, {}}, false);
                    },
+                   [&](const challenge& c) {
+                     if (state_ != state::greeting || hello_sent_) unexpected();
+                     if (c.version != protocol_version)
+                       throw failure(errc::protocol, "the server speaks protocol version " + std::to_string(c.version) +
+                                                         "; update the app");
+                     if (c.nonce.size() < 16 || c.nonce.size() > 64)
+                       throw failure(errc::protocol, "the server's challenge has a nonce of " +
+                                                         std::to_string(c.nonce.size()) + " bytes (16-64 expected)");
+                     send(backend_.greeting(c.nonce));
+                     hello_sent_ = true;
+                   },
+                   [&](const wipe_order& order) {
+                     if (!hello_sent_) unexpected();
+                     backend_.wipe(order);
+                     wipe_reason_ = order.reason;
+                     send(wipe_done{});
+                     state_ = state::wiped;
+                     out_.close();
+                   },
                    [&](const welcome& w) {
-                     if (state_ != state::greeting) unexpected();
+                     if (state_ != state::greeting || !hello_sent_) unexpected();
                      if (w.version != protocol_version)
                        throw failure(errc::protocol, "the server speaks protocol version " + std::to_string(w.version) +
                                                          "; update the app");

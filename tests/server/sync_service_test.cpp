@@ -40,7 +40,7 @@ TEST_CASE("sync_service: the welcome carries the schema, the device's cursor and
           "[server][sync_service]") {
   service_fixture f;
   field_device a("dev-a", "team-a", 0xa);
-  const auto w = f.service.admit(a.hello());
+  const auto w = f.service.admit(a.hello(), {}).greeting;
   CHECK(w.version == sync::protocol_version);
   CHECK(w.schema_version == shipped_schema()->version());
   CHECK(w.schema_json == shipped_schema()->source());
@@ -50,7 +50,7 @@ TEST_CASE("sync_service: the welcome carries the schema, the device's cursor and
   f.service.push(
       a.peer(),
       a.batch({a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12"))}));
-  const auto again = f.service.admit(a.hello());
+  const auto again = f.service.admit(a.hello(), {}).greeting;
   CHECK(again.acked_seq == 4);
   CHECK(again.server_time > w.server_time);
   CHECK(f.store().devices().at(0).device_id == "dev-a");
@@ -60,7 +60,7 @@ TEST_CASE("sync_service refuses a batch stamped too far ahead before it writes a
           "[server][sync_service]") {
   service_fixture f;
   field_device a("dev-a", "team-a", 0xa);
-  f.service.admit(a.hello());
+  f.service.admit(a.hello(), {}).greeting;
   f.service.push(
       a.peer(),
       a.batch({a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12"))}));
@@ -98,7 +98,7 @@ TEST_CASE("sync_service tells each team of a push that changed something, and no
           "[server][sync_service]") {
   service_fixture f;
   field_device a("dev-a", "team-a", 0xa);
-  f.service.admit(a.hello());
+  f.service.admit(a.hello(), {}).greeting;
   const auto batch = a.batch({a.record(test_id(1), "on_call_event", {{"caller", "police"}}),
                               a.record(test_id(2), "on_call_event", {{"caller", "ngo"}}, "team-b"),
                               a.record(test_id(3), "on_call_event", {{"caller", "victim"}})});
@@ -121,8 +121,8 @@ TEST_CASE("sync_service pulls leave out the device's own cells, and caught_up re
           "[server][sync_service]") {
   service_fixture f;
   field_device a("dev-a", "team-a", 0xa), b("dev-b", "team-a", 0xb);
-  f.service.admit(a.hello());
-  f.service.admit(b.hello());
+  f.service.admit(a.hello(), {}).greeting;
+  f.service.admit(b.hello(), {}).greeting;
   f.service.push(a.peer(), a.batch({a.record(test_id(1), "on_call_event",
                                              {{"caller", "police"}, {"outcome", "admitted"}})}));
   f.service.push(b.peer(), b.batch({b.record(test_id(2), "on_call_event", {{"caller", "ngo"}})}));

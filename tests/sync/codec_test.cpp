@@ -118,6 +118,9 @@ std::vector<message> sample_messages() {
       error_frame{.code = static_cast<std::uint16_t>(errc::clock_skew),
                   .message = "refused: 3 days ahead"},
       error_frame{},
+      sync::challenge{.version = protocol_version, .nonce = std::string(32, '\x9c')},
+      sync::wipe_order{.reason = "revoked"},
+      sync::wipe_done{},
   };
 }
 
@@ -201,7 +204,8 @@ TEST_CASE("a welcome carries a whole schema document", "[sync][codec]") {
 TEST_CASE("decode refuses an empty frame and unknown tags", "[sync][codec]") {
   const haven::error empty = refusal("");
   CHECK(empty.message == "empty frame");
-  for (int tag : {7, 8, 0x7f, 0xff}) {
+  constexpr int first_unknown = static_cast<int>(std::variant_size_v<message>);
+  for (int tag : {first_unknown, first_unknown + 1, 0x7f, 0xff}) {
     CAPTURE(tag);
     std::string frame = encode(push_ack{.acked_seq = 1});
     frame[0] = static_cast<char>(tag);
@@ -529,4 +533,25 @@ TEST_CASE("decode never crashes on random or mutated frames", "[sync][codec]") {
   CHECK(wrong == 0);
   CHECK(accepted > 0);  // some mutations land on payload bytes and stay valid
   CHECK(refused > 10'000);
+}
+
+TEST_CASE("a hello's proof message covers the nonce and every field but the proof", "[sync][codec]") {
+  const hello h = full_hello();
+  const std::string base = sync::proof_message(h, "nonce-0000000000000001");
+  CHECK(base.find("nonce-0000000000000001") != std::string::npos);
+  CHECK(sync::proof_message(h, "nonce-0000000000000002") != base);
+  hello signed_again = h;
+  signed_again.proof = "another signature";
+  CHECK(sync::proof_message(signed_again, "nonce-0000000000000001") == base);
+  auto changed = [&](auto edit) {
+    hello other = h;
+    edit(other);
+    return sync::proof_message(other, "nonce-0000000000000001") != base;
+  };
+  CHECK(changed([](hello& x) { x.device_id.back() = 'e'; }));
+  CHECK(changed([](hello& x) { x.team = "other-team"; }));
+  CHECK(changed([](hello& x) { x.node ^= 1; }));
+  CHECK(changed([](hello& x) { x.acked_seq += 1; }));
+  CHECK(changed([](hello& x) { x.pulled_seq += 1; }));
+  CHECK(changed([](hello& x) { x.schema_version += 1; }));
 }

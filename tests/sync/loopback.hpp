@@ -56,8 +56,8 @@ struct manual_time {
 
 // "hello", "welcome", "push", ... for a frame; "garbage" if it does not decode.
 inline std::string name_of(std::string_view frame) {
-  static constexpr const char* names[] = {"hello", "welcome", "push", "ack",
-                                          "pull",  "changes", "error"};
+  static constexpr const char* names[] = {"hello", "welcome", "push",      "ack",       "pull",
+                                          "changes", "error", "challenge", "wipe order", "wipe done"};
   auto m = sync::decode(frame);
   return m ? names[m.value().index()] : "garbage";
 }
@@ -165,10 +165,25 @@ class device final : public sync::client_backend {
   std::function<void(const char* what)> fault;
 
   // client_backend
-  sync::hello greeting() override {
+  // The model's "signature" is the nonce itself: the central model checks
+  // that a hello answers the challenge of its own connection.
+  sync::hello greeting(std::string_view nonce) override {
     maybe_fail("greeting");
-    return sync::hello{sync::protocol_version, name_, team_, node_, 1, acked_, pulled_, {}};
+    return sync::hello{sync::protocol_version, name_, team_, node_, 1, acked_, pulled_, std::string(nonce)};
   }
+  // Erases the replica and every own cell; refuses a "retired" order while
+  // own cells are unsent (nothing is erased then).
+  void wipe(const sync::wipe_order& order) override {
+    maybe_fail("wipe");
+    if (order.reason == "retired" && outbox_cells() > 0)
+      throw failure(errc::invalid_input, "refusing to wipe: changes are unsent");
+    replica_ = {};
+    own_.clear();
+    acked_ = local_seq_;
+    pulled_ = 0;
+    wiped_ = order.reason;
+  }
+  const std::string& wiped() const { return wiped_; }
   void welcomed(const welcome& w) override {
     maybe_fail("welcomed");
     welcomes_.push_back(w);
@@ -248,6 +263,7 @@ class device final : public sync::client_backend {
   std::vector<welcome> welcomes_;
   std::vector<push_ack> acks_;
   std::vector<change_batch> batches_;
+  std::string wiped_;
 };
 
 // ------------------------------------------------------------------ the central store
@@ -278,9 +294,22 @@ class central final : public sync::server_backend {
   // Throws from the named backend function before it does anything.
   std::function<void(const char* what)> fault;
 
+  // Wipe orders by device id: "retired" or "revoked".
+  std::map<std::string, std::string> wipe_orders;
+  // Devices that confirmed a wipe.
+  std::vector<std::string> wipe_confirmations;
+
   // server_backend
-  welcome admit(const sync::hello& h) override {
+  std::string nonce() override {
+    const std::string n = std::to_string(++nonces_);
+    return "nonce-" + std::string(16 - n.size(), '0') + n;
+  }
+  sync::admission admit(const sync::hello& h, const sync::handshake& hs) override {
     maybe_fail("admit");
+    if (h.proof != hs.nonce) throw failure(errc::unauthorized, "the hello does not answer this connection's challenge");
+    const auto order = wipe_orders.find(h.device_id);
+    const std::string wipe = order == wipe_orders.end() ? "" : order->second;
+    if (wipe == "revoked") return {{}, wipe};
     device_entry& d = devices_[h.device_id];
     d.team = h.team;
     d.node = h.node;
@@ -290,7 +319,7 @@ class central final : public sync::server_backend {
     w.schema_json = "{}";
     w.server_time = clock_.now();
     w.acked_seq = d.acked_seq;
-    return w;
+    return {w, wipe};
   }
 
   push_ack push(const sync::peer& p, const push_batch& batch) override {
@@ -337,6 +366,7 @@ class central final : public sync::server_backend {
   }
 
   void caught_up(const sync::peer& p) override { ++devices_[p.device_id].caught_up; }
+  void wiped(const sync::peer& p) override { wipe_confirmations.push_back(p.device_id); }
 
  private:
   void maybe_fail(const char* what) {
@@ -371,6 +401,7 @@ class central final : public sync::server_backend {
   std::map<std::pair<sync::record_id, std::string>, std::uint64_t>
       position_;  // (record, key) -> position
   std::map<std::string, device_entry> devices_;
+  std::uint64_t nonces_ = 0;
 };
 
 // ------------------------------------------------------------------ a connection
@@ -423,6 +454,7 @@ class connection {
   // frames are delivered; returns how many were delivered.
   std::size_t run(std::size_t limit = std::numeric_limits<std::size_t>::max()) {
     if (client_.current() == client_session::state::idle) client_.start();
+    if (server_.current() == server_session::state::idle) server_.start();  // the challenge
     return pump(limit);
   }
   std::size_t pump(std::size_t limit = std::numeric_limits<std::size_t>::max()) {

@@ -45,10 +45,19 @@ struct scripted_device {
   central store{time};
   wire line;
   server_session session{store, line.server_end()};
+  std::string nonce;  // of the challenge the session sent
 
+  scripted_device() {
+    session.start();
+    nonce = decoded_as<sync::challenge>(line.server_end().sent.at(0)).nonce;
+  }
   void say(const message& m) { session.on_frame(sync::encode(m)); }
-  void say_hello() { say(hello{protocol_version, "dev-x", "team-a", 0x99, 1, 0, 0, {}}); }
-  const std::vector<std::string>& replies() { return line.server_end().sent; }
+  void say_hello() { say(hello{protocol_version, "dev-x", "team-a", 0x99, 1, 0, 0, nonce}); }
+  // What the session sent after its challenge.
+  std::vector<std::string> replies() {
+    const auto& sent = line.server_end().sent;
+    return {sent.begin() + 1, sent.end()};
+  }
   names reply_names() {
     names out;
     for (const auto& f : replies()) out.push_back(name_of(f));
@@ -64,6 +73,11 @@ struct scripted_server {
   client_session session{d, line.device_end()};
 
   void say(const message& m) { session.on_frame(sync::encode(m)); }
+  // Starts the session and challenges it, as a server does on connection.
+  void start() {
+    session.start();
+    say(sync::challenge{protocol_version, "nonce-0000000000000001"});
+  }
   welcome greeting() {
     welcome w;
     w.schema_version = 1;
@@ -113,7 +127,7 @@ TEST_CASE("a full session pushes the outbox, pulls the team's changes and ends d
 
   connection link(w.a, w.server);
   link.run();
-  CHECK(link.transcript() == names{"hello", "welcome", "push", "ack", "pull", "changes"});
+  CHECK(link.transcript() == names{"challenge", "hello", "welcome", "push", "ack", "pull", "changes"});
   CHECK(link.client().current() == state::done);
   CHECK(link.line().device_end().closed());
   CHECK(link.server().current() == server_session::state::live);
@@ -129,7 +143,7 @@ TEST_CASE("a full session pushes the outbox, pulls the team's changes and ends d
   // The push carried the whole outbox; its ack came after the merge.
   const auto push = decoded_as<push_batch>(link.sent_by_device().at(1));
   CHECK(push.last_seq == w.a.local_seq());
-  CHECK(decoded_as<push_ack>(link.sent_by_server().at(1)).acked_seq == w.a.local_seq());
+  CHECK(decoded_as<push_ack>(link.sent_by_server().at(2)).acked_seq == w.a.local_seq());
   CHECK(w.a.acked_seq() == w.a.local_seq());
   CHECK(w.a.outbox_cells() == 0);
   CHECK(w.server.devices().at("dev-a").acked_seq == w.a.local_seq());
@@ -206,7 +220,7 @@ TEST_CASE("push and pull batches keep to their cell limits and take several roun
   // Pushes: 3 + 3 + 3 + 1 cells. Pulls: b's four records one batch each
   // (records are not split), then a's own five records, read but not sent
   // back, which still move the cursor.
-  names expected{"hello", "welcome"};
+  names expected{"challenge", "hello", "welcome"};
   for (int i = 0; i < 4; ++i) expected.insert(expected.end(), {"push", "ack"});
   for (int i = 0; i < 8; ++i) expected.insert(expected.end(), {"pull", "changes"});
   CHECK(link->transcript() == expected);
@@ -329,11 +343,13 @@ TEST_CASE("live: a change pushed by one device reaches the team's other live dev
     device d{"dev-d", "team-a", 0xd4, w.time};
     wire line;
     server_session s(w.server, line.server_end());
+    s.start();
     s.on_changes("team-a");
-    s.on_frame(sync::encode(d.greeting()));  // open, not yet pulled: live forwarding waits
+    const auto c = decoded_as<sync::challenge>(line.server_end().sent.at(0));
+    s.on_frame(sync::encode(d.greeting(c.nonce)));  // open, not yet pulled: live forwarding waits
     s.on_changes("team-a");
-    CHECK(names{name_of(line.server_end().sent.at(0))} == names{"welcome"});
-    CHECK(line.server_end().sent.size() == 1);
+    CHECK(names{name_of(line.server_end().sent.at(1))} == names{"welcome"});
+    CHECK(line.server_end().sent.size() == 2);
   }
 }
 
@@ -450,8 +466,8 @@ TEST_CASE("a push committed whose ack was lost is not pushed again: the welcome 
   three_devices w;
   w.a.write(id_of(1), "pats_session", group_session("vic", 12));
   connection first(w.a, w.server);
-  first.run(3);  // hello, welcome, push: the ack is still on the wire
-  REQUIRE(first.transcript() == names{"hello", "welcome", "push"});
+  first.run(4);  // challenge, hello, welcome, push: the ack is still on the wire
+  REQUIRE(first.transcript() == names{"challenge", "hello", "welcome", "push"});
   first.cut();
   CHECK(w.a.acked_seq() == 0);
   CHECK(w.server.devices().at("dev-a").acked_seq == 3);
@@ -459,7 +475,7 @@ TEST_CASE("a push committed whose ack was lost is not pushed again: the welcome 
 
   connection second(w.a, w.server);
   second.run();
-  CHECK(second.transcript() == names{"hello", "welcome", "pull", "changes"});
+  CHECK(second.transcript() == names{"challenge", "hello", "welcome", "pull", "changes"});
   CHECK(w.a.acked_seq() == 3);
   CHECK(w.server.head() == head);
 }
@@ -683,18 +699,18 @@ TEST_CASE("the server refuses out-of-order and malformed frames with a protocol 
     CHECK(s.store.head() == 0);
   }
   SECTION("a hello without a device id") {
-    s.say(hello{protocol_version, "", "team-a", 1, 1, 0, 0, {}});
+    s.say(hello{protocol_version, "", "team-a", 1, 1, 0, 0, s.nonce});
     check_protocol_refusal(s, "device id");
     CHECK(s.store.devices().empty());
   }
   SECTION("a hello with an invalid team") {
-    s.say(hello{protocol_version, "dev-x", "Team A", 1, 1, 0, 0, {}});
+    s.say(hello{protocol_version, "dev-x", "Team A", 1, 1, 0, 0, s.nonce});
     check_protocol_refusal(s, "invalid team");
     CHECK(s.store.devices().empty());
   }
   SECTION("another protocol version") {
-    s.say(hello{protocol_version + 1, "dev-x", "team-a", 1, 1, 0, 0, {}});
-    check_protocol_refusal(s, "protocol version 2 is not supported");
+    s.say(hello{protocol_version + 1, "dev-x", "team-a", 1, 1, 0, 0, s.nonce});
+    check_protocol_refusal(s, "protocol version " + std::to_string(protocol_version + 1) + " is not supported");
     CHECK(s.store.devices().empty());  // refused before the backend heard of it
   }
 }
@@ -713,7 +729,7 @@ TEST_CASE("the client refuses out-of-order and malformed frames from the server"
           "[sync][session][refusal]") {
   scripted_server s;
   s.d.write(id_of(1), "pats_session", group_session("vic", 12));
-  s.session.start();
+  s.start();
   REQUIRE(s.session.current() == state::greeting);
   SECTION("changes before the welcome") {
     s.say(change_batch{});
@@ -766,7 +782,7 @@ TEST_CASE("the client tells the server why it refused a frame",
   // server_session handles one from a device; but client_session::fail()
   // only closes the transport, so the server never learns why.
   scripted_server s;
-  s.session.start();
+  s.start();
   s.say(push_ack{1});
   REQUIRE(s.session.current() == state::failed);
   REQUIRE(name_of(s.line.device_end().sent.back()) == "error");
@@ -778,7 +794,7 @@ TEST_CASE("an error frame from the server fails the client with its code and mes
           "[sync][session][refusal]") {
   scripted_server s;
   s.d.write(id_of(1), "pats_session", group_session("vic", 12));
-  s.session.start();
+  s.start();
   s.say(s.greeting());
   REQUIRE(s.session.current() == state::pushing);
   s.say(error_frame{static_cast<std::uint16_t>(errc::clock_skew),
@@ -801,7 +817,7 @@ TEST_CASE("a device clock too far ahead is refused with clock_skew and how far",
 
   connection link(ahead, server);
   link.run();
-  CHECK(link.transcript() == names{"hello", "welcome", "push", "error"});
+  CHECK(link.transcript() == names{"challenge", "hello", "welcome", "push", "error"});
   const auto e = decoded_as<error_frame>(link.sent_by_server().back());
   CHECK(e.code == static_cast<std::uint16_t>(errc::clock_skew));
   CHECK_THAT(e.message, Contains("3 days ahead"));
@@ -908,10 +924,10 @@ TEST_CASE("device backend failures fail the client session with their code",
 
 TEST_CASE("device backend exceptions outside on_frame fail the session too",
           "[sync][session][refusal]") {
-  // client_session::start() and on_local_changes() catch haven::failure only;
-  // on_frame() also turns any std::exception into errc::internal. A
-  // std::exception from greeting() or next_push() escapes to the caller.
-  SECTION("greeting() at start") {
+  // on_local_changes() and on_frame() turn any std::exception into
+  // errc::internal. A std::exception from greeting() or next_push() must not
+  // escape to the caller.
+  SECTION("greeting() on the challenge") {
     manual_time time;
     central server(time);
     device a{"dev-a", "team-a", 0xa1, time};
@@ -919,7 +935,7 @@ TEST_CASE("device backend exceptions outside on_frame fail the session too",
     a.fault = [](const char* what) {
       if (std::string(what) == "greeting") throw std::runtime_error("cannot read the store");
     };
-    CHECK_NOTHROW(link.client().start());
+    CHECK_NOTHROW(link.run());
     CHECK(link.client().current() == state::failed);
   }
   SECTION("next_push() of a live session") {
@@ -929,5 +945,85 @@ TEST_CASE("device backend exceptions outside on_frame fail the session too",
     };
     CHECK_NOTHROW(w.write_live(w.a, w.la, 1, group_session("vic", 12)));
     CHECK(w.la.client().current() == state::failed);
+  }
+}
+
+// ---------------------------------------------------------------- identity and wipe
+
+TEST_CASE("a hello that answers another connection's challenge is refused before data moves",
+          "[sync][session][auth]") {
+  three_devices w;
+  w.a.write(id_of(1), "pats_session", group_session("vic", 12));
+  connection first(w.a, w.server);
+  first.run(2);  // challenge, hello
+  const std::string captured_hello = first.sent_by_device().at(0);
+
+  // An attacker replays the captured hello on a new connection.
+  wire line;
+  server_session replay(w.server, line.server_end());
+  replay.start();
+  replay.on_frame(captured_hello);
+  REQUIRE(line.server_end().sent.size() == 2);
+  const auto e = decoded_as<error_frame>(line.server_end().sent.back());
+  CHECK(e.code == static_cast<std::uint16_t>(errc::unauthorized));
+  CHECK(replay.current() == server_session::state::closed);
+  CHECK(w.server.head() == 0);
+}
+
+TEST_CASE("a retired device pushes everything, then is told to wipe and confirms", "[sync][session][wipe]") {
+  three_devices w;
+  w.a.write(id_of(1), "pats_session", group_session("vic", 12));
+  w.a.write(id_of(2), "pats_session", group_session("logatec", 3));
+  w.server.wipe_orders["dev-a"] = "retired";
+  connection link(w.a, w.server);
+  link.run();
+  CHECK(link.transcript() ==
+        names{"challenge", "hello", "welcome", "push", "ack", "pull", "wipe order", "wipe done"});
+  CHECK(link.client().current() == state::wiped);
+  CHECK(link.client().wipe_reason() == "retired");
+  CHECK(w.a.wiped() == "retired");
+  CHECK(w.a.replica().records().empty());
+  CHECK(team_view(w.server.merged(), "team-a").size() == 2);  // nothing was lost
+  CHECK(w.server.wipe_confirmations == std::vector<std::string>{"dev-a"});
+  CHECK(link.server().current() == server_session::state::closed);
+}
+
+TEST_CASE("a revoked device is told to wipe instead of welcomed, and pushes nothing", "[sync][session][wipe]") {
+  three_devices w;
+  w.a.write(id_of(1), "pats_session", group_session("vic", 12));
+  w.server.wipe_orders["dev-a"] = "revoked";
+  connection link(w.a, w.server);
+  link.run();
+  CHECK(link.transcript() == names{"challenge", "hello", "wipe order", "wipe done"});
+  CHECK(link.client().current() == state::wiped);
+  CHECK(w.a.replica().records().empty());
+  CHECK(w.server.head() == 0);
+  CHECK(w.server.devices().count("dev-a") == 0);
+  CHECK(w.server.wipe_confirmations == std::vector<std::string>{"dev-a"});
+}
+
+TEST_CASE("wipe frames out of place are protocol errors", "[sync][session][wipe]") {
+  SECTION("a wipe confirmation the server did not ask for") {
+    scripted_device s;
+    s.say_hello();
+    s.say(sync::wipe_done{});
+    check_protocol_refusal(s, "without a wipe order");
+    CHECK(s.store.wipe_confirmations.empty());
+  }
+  SECTION("a wipe order before the hello") {
+    scripted_server s;
+    s.session.start();
+    s.say(sync::wipe_order{"revoked"});
+    check_client_failed(s, errc::protocol, "unexpected wipe order");
+    CHECK(s.d.wiped().empty());
+  }
+  SECTION("a device that cannot wipe says why and stays failed") {
+    scripted_server s;
+    s.d.write(id_of(1), "pats_session", group_session("vic", 12));
+    s.start();
+    s.say(sync::wipe_order{"retired"});  // with changes unsent
+    check_client_failed(s, errc::invalid_input, "unsent");
+    CHECK(s.d.wiped().empty());
+    CHECK(s.d.outbox_cells() == 3);
   }
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,9 +32,12 @@ struct sync_summary {
   sync::sync_progress progress;
   std::size_t pending_after = 0;  // cells still in the outbox
   std::uint64_t pulled_seq = 0;
+  std::optional<wipe_mark> wiped;  // the server ordered a wipe, and the store was erased
 };
 
-// One session: push everything pending, pull until caught up, close.
+// One session: push everything pending, pull until caught up, close. A
+// retired device is then told to wipe, and a revoked one at once: the store
+// is erased and `wiped` says so. A wiped store is refused (errc::unauthorized).
 // Errors say what a field worker can do: errc::unavailable "server
 // unreachable ...", errc::clock_skew "refused: the device's clock is 3 days
 // ahead ...", errc::protocol for a bad URL or a broken exchange. Nothing

@@ -37,7 +37,9 @@ class cell_table {
 
   // Gives the seq to stamp an applied cell with, or nullopt for NULL.
   using stamper = std::function<std::optional<std::int64_t>()>;
-  // Merges a change by the rules of sync::decide. Requires: inside a transaction.
+  // Merges a change by the rules of sync::decide. Throws errc::forbidden if
+  // the record exists with another type or team (nothing of it is merged).
+  // Requires: inside a transaction.
   sync::merge_stats merge(const sync::record_change& change, const stamper& stamp);
 
  private:

@@ -15,7 +15,7 @@
 
 namespace haven::sync {
 
-inline constexpr std::uint32_t protocol_version = 1;
+inline constexpr std::uint32_t protocol_version = 2;
 
 struct frame_limits {
   std::size_t max_frame_bytes = 4 << 20;
@@ -26,7 +26,15 @@ struct frame_limits {
   std::size_t max_schema_bytes = 1 << 20;
 };
 
-// Device -> server, first frame of a session.
+// Server -> device, first frame of a session: a fresh random nonce that the
+// device's hello must sign, so that no hello can be replayed.
+struct challenge {
+  std::uint32_t version = protocol_version;
+  std::string nonce;
+  bool operator==(const challenge&) const = default;
+};
+
+// Device -> server, the reply to the challenge.
 struct hello {
   std::uint32_t version = protocol_version;
   std::string device_id;
@@ -35,9 +43,13 @@ struct hello {
   std::int64_t schema_version = 0;
   std::uint64_t acked_seq = 0;   // highest local seq the device knows the server has
   std::uint64_t pulled_seq = 0;  // server log position the device has pulled up to
-  std::string proof;             // identity proof; empty until enrollment exists
+  std::string proof;             // Ed25519 signature of proof_message(); empty when not enrolled
   bool operator==(const hello&) const = default;
 };
+
+// The bytes a device signs: a domain tag, the server's nonce and every other
+// field of its hello, so that none of them can be changed or replayed.
+std::string proof_message(const hello& h, std::string_view nonce);
 
 // Server -> device, reply to hello.
 struct welcome {
@@ -84,7 +96,21 @@ struct error_frame {
   bool operator==(const error_frame&) const = default;
 };
 
-using message = std::variant<hello, welcome, push_batch, push_ack, pull_request, change_batch, error_frame>;
+// Server -> device: erase the local store, then answer wipe_done. "retired":
+// sent once the device has pushed everything; "revoked": sent instead of a
+// welcome, before any data moves.
+struct wipe_order {
+  std::string reason;
+  bool operator==(const wipe_order&) const = default;
+};
+
+// Device -> server: the store is erased (the last frame of a device).
+struct wipe_done {
+  bool operator==(const wipe_done&) const = default;
+};
+
+using message = std::variant<hello, welcome, push_batch, push_ack, pull_request, change_batch, error_frame,
+                             challenge, wipe_order, wipe_done>;
 
 // The frame for a message. Throws haven::failure (errc::protocol) if the
 // message breaks `limits` (a too long string, too many cells, a code_set value):

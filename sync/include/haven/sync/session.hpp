@@ -33,6 +33,21 @@ struct peer {
   std::string device_id;
   std::string team;
   node_id node = 0;
+  std::string address;  // remote address of the connection
+};
+
+// What the server knows of a connection before its hello.
+struct handshake {
+  std::string nonce;    // the challenge sent to the device
+  std::string address;  // the remote address, for the audit log and back-off
+};
+
+// The server's answer to a hello. A device with a wipe order "retired" may
+// still push; once it has pushed everything (its first pull) it is told to
+// wipe. With "revoked" it is told to wipe at once: no welcome, no data.
+struct admission {
+  welcome greeting;
+  std::string wipe;  // "", "retired" or "revoked"
 };
 
 // The central store as a server session needs it. Each call is one durable
@@ -41,8 +56,12 @@ struct peer {
 class server_backend {
  public:
   virtual ~server_backend() = default;
-  // Accepts or refuses a device; the welcome carries its committed push cursor.
-  virtual welcome admit(const hello& h) = 0;
+  // A fresh random nonce for a new connection's challenge.
+  virtual std::string nonce() = 0;
+  // Authenticates a device's hello (signed over the handshake's nonce) and
+  // accepts it, or refuses it by throwing (errc::unauthorized, forbidden ...).
+  // The welcome carries the device's committed push cursor.
+  virtual admission admit(const hello& h, const handshake& hs) = 0;
   // Merges a push batch in one transaction and records the device's cursor;
   // returns only after the commit. Refuses (errc::clock_skew) cells stamped
   // too far ahead of the server's clock, applying none of the batch.
@@ -52,14 +71,19 @@ class server_backend {
   virtual change_batch pull(const peer& p, std::uint64_t since, std::uint32_t max_cells) = 0;
   // The device asked for and received every change up to the log's head.
   virtual void caught_up(const peer& p) = 0;
+  // The device confirmed that it erased its store after a wipe order.
+  virtual void wiped(const peer& p) = 0;
 };
 
 class server_session {
  public:
-  enum class state { awaiting_hello, open, live, closed };
+  enum class state { idle, awaiting_hello, open, live, wiping, closed };
 
-  server_session(server_backend& backend, transport& out, frame_limits limits = {});
+  // `address` is the device's remote address (for the audit log and back-off).
+  server_session(server_backend& backend, transport& out, frame_limits limits = {}, std::string address = {});
 
+  // Sends the challenge; the session then awaits the device's hello.
+  void start();
   // Handles one frame from the device. Anything malformed or out of order
   // sends an error frame and closes; backend failures likewise.
   void on_frame(std::string_view frame);
@@ -81,11 +105,15 @@ class server_session {
   void forward_live();
   void send(const message& m);
 
+  void order_wipe();
+
   server_backend& backend_;
   transport& out_;
   frame_limits limits_;
-  state state_ = state::awaiting_hello;
+  handshake handshake_;
+  state state_ = state::idle;
   peer peer_;
+  std::string wipe_;  // the admission's wipe order, if any
   std::uint64_t live_cursor_ = 0;  // server position sent to a live device
   bool behind_ = false;
   std::string refusal_;
@@ -97,7 +125,9 @@ class server_session {
 class client_backend {
  public:
   virtual ~client_backend() = default;
-  virtual hello greeting() = 0;
+  // The hello for the server's challenge, signed over its nonce when the
+  // device is enrolled.
+  virtual hello greeting(std::string_view nonce) = 0;
   // The server's welcome: its schema and what it has committed of our pushes.
   virtual void welcomed(const welcome& w) = 0;
   // The next push batch; an empty one means the outbox is drained.
@@ -106,6 +136,9 @@ class client_backend {
   // Merges a batch of the server's changes and moves the pull cursor.
   virtual void received(const change_batch& batch) = 0;
   virtual std::uint64_t pulled_seq() = 0;
+  // Erases the store on the server's order. May refuse by throwing (e.g. a
+  // "retired" order while changes are still unsent); then nothing is erased.
+  virtual void wipe(const wipe_order& order) = 0;
 };
 
 // Counts for progress lines and the summary.
@@ -116,7 +149,7 @@ struct sync_progress {
 
 class client_session {
  public:
-  enum class state { idle, greeting, pushing, pulling, live, done, failed };
+  enum class state { idle, greeting, pushing, pulling, live, done, wiped, failed };
   struct options {
     bool stay_live = false;  // after catching up, keep receiving live changes
     std::size_t max_push_cells = 4000;
@@ -126,7 +159,7 @@ class client_session {
   client_session(client_backend& backend, transport& out, options opts, frame_limits limits = {});
   client_session(client_backend& backend, transport& out) : client_session(backend, out, options{}) {}
 
-  // Sends the hello.
+  // Starts the session: the hello follows the server's challenge.
   void start();
   // Handles one frame from the server.
   void on_frame(std::string_view frame);
@@ -137,6 +170,8 @@ class client_session {
   const sync_progress& progress() const { return progress_; }
   // Why the session failed (state failed), e.g. the server's refusal.
   const std::optional<error>& failure_reason() const { return failure_; }
+  // The wipe order carried out (state wiped): "retired" or "revoked".
+  const std::string& wipe_reason() const { return wipe_reason_; }
 
  private:
   void push_next();
@@ -151,8 +186,10 @@ class client_session {
   frame_limits limits_;
   state state_ = state::idle;
   bool push_in_flight_ = false;
+  bool hello_sent_ = false;
   sync_progress progress_;
   std::optional<error> failure_;
+  std::string wipe_reason_;
 };
 
 }  // namespace haven::sync
