@@ -52,6 +52,12 @@ struct field_edit {
   std::string text;
 };
 
+// The store was erased on the server's order (see store::wipe).
+struct wipe_mark {
+  std::string reason;  // "retired" or "revoked"
+  std::int64_t at_ms = 0;
+};
+
 struct store_status {
   sync::node_id node = 0;
   std::string default_team;
@@ -84,12 +90,6 @@ struct credentials {
   std::string private_key;    // Ed25519 seed, 32 bytes: signs the sync handshake
   std::string pseudonym_key;  // the team's HMAC-SHA-256 key for person codes, 32 bytes
   std::string ca_pem;         // pinned server certificate(s), PEM; empty: the system's store
-};
-
-// The store was erased on the server's order (see store::wipe).
-struct wipe_mark {
-  std::string reason;  // "retired" or "revoked"
-  std::int64_t at_ms = 0;
 };
 
 struct store_options {
