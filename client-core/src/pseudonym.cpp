@@ -162,9 +162,10 @@ std::string fold_birth_date(std::string_view text, date today) {
   if (!year) invalid(forms);
   bool future = false;
   if (t.size() == 10) {
+    if (t[4] != '-' || t[7] != '-' || !digits(t.substr(5, 2)) || !digits(t.substr(8, 2))) invalid(forms);
     if (*year < 1900) invalid("birth date is before 1900");
     const auto d = parse_date(t);  // a real calendar day, 1900..2200
-    if (!d) invalid(std::string(forms) + " (a real calendar day)");
+    if (!d) invalid("birth date is not a real calendar day");
     future = *d > today;
   } else if (t.size() == 7) {
     const auto month = t[4] == '-' ? digits(t.substr(5)) : std::nullopt;
