@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <ctime>
 #include <iterator>
-#include <vector>
 
 #include <haven/crypto/crypto.hpp>
 #include <haven/schema/schema.hpp>
@@ -181,24 +180,22 @@ std::string fold_birth_date(std::string_view text, date today) {
   return std::string(t);
 }
 
-const std::vector<std::string>& country_codes() {
-  static const std::vector<std::string> codes = [] {
+// The built-in schema's country field: its parse() checks and upper-cases a code.
+const field_def& country_field() {
+  static const field_def field = [] {
     for (const auto& type : schema::builtin()->types())
       for (const auto& f : type.fields)
-        if (f.kind == field_kind::country) return f.codes;
+        if (f.kind == field_kind::country) return f;
     throw failure(errc::internal, "the built-in schema has no country field");
   }();
-  return codes;
+  return field;
 }
 
 std::string fold_nationality(std::string_view text) {
-  std::string code(trimmed(text));
-  for (char& c : code) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-  const auto& codes = country_codes();
-  if (std::find(codes.begin(), codes.end(), code) == codes.end())
-    invalid("nationality must be an ISO 3166-1 alpha-2 country code such as SI or UA, or XX for unknown or stateless (got \"" +
-            code + "\")");
-  return code;
+  auto code = country_field().parse(trimmed(text));
+  if (!code) invalid("nationality " + code.err().message);
+  if (is_null(code.value())) invalid("nationality is empty: XX if unknown or stateless");
+  return std::get<std::string>(code.value());
 }
 
 date local_today() {
