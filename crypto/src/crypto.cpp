@@ -73,6 +73,14 @@ bool equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+void wipe(std::string& s) noexcept {
+  // resize() within the capacity never reallocates, so this reaches the bytes
+  // past size() too (a shorter value written over a longer one leaves them).
+  s.resize(s.capacity());
+  OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
 std::string to_hex(std::string_view in) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;

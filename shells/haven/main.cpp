@@ -12,7 +12,9 @@
 #include <vector>
 
 #include <csignal>
+#include <unistd.h>
 
+#include <haven/client/pseudonym.hpp>
 #include <haven/client/record_json.hpp>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
@@ -318,6 +320,57 @@ int cmd_status(const global_options& g, const arguments& a) {
   return exit_ok;
 }
 
+// The four attributes of person-code, from standard input only: at a terminal
+// a prompt on stderr for each, otherwise exactly four lines (blank lines may follow).
+client::person_attributes read_person() {
+  using client::person_attributes;
+  const std::pair<const char*, std::string person_attributes::*> items[] = {
+      {"given name", &person_attributes::given_name},
+      {"family name", &person_attributes::family_name},
+      {"birth date (YYYY-MM-DD, or YYYY-MM or YYYY if that is all that is known)", &person_attributes::birth_date},
+      {"nationality (ISO 3166-1 alpha-2 code, XX if unknown or stateless)", &person_attributes::nationality},
+  };
+  const bool terminal = isatty(STDIN_FILENO) == 1;
+  person_attributes person;
+  std::size_t lines = 0;
+  for (const auto& [prompt, member] : items) {
+    std::string& into = person.*member;
+    into.reserve(256);  // no reallocation leaves an unwiped copy of a short name behind
+    if (terminal) std::cerr << prompt << ": " << std::flush;
+    if (!std::getline(std::cin, into)) break;
+    ++lines;
+  }
+  if (lines < std::size(items))
+    throw failure(errc::invalid_input, "person-code reads four lines from standard input: given name, family name, "
+                                       "birth date, nationality (got " + std::to_string(lines) + ")");
+  if (!terminal) {
+    std::string rest;
+    while (std::getline(std::cin, rest))
+      if (rest.find_first_not_of(" \t\r") != std::string::npos)
+        throw failure(errc::invalid_input, "person-code reads exactly four lines from standard input: given name, "
+                                           "family name, birth date, nationality; more followed");
+  }
+  return person;
+}
+
+int cmd_person_code(const global_options& g, const arguments& a) {
+  if (!a.positional().empty())
+    throw usage_error{"person-code takes no arguments: a name on the command line stays in the shell's history and "
+                      "is visible to every user of this machine (ps); type the attributes at the prompts or "
+                      "give them as four lines on standard input"};
+  auto db = open_store(g);
+  auto enrolled = db->enrollment();
+  if (!enrolled) return fail(enrolled.err());
+  if (!enrolled.value() || enrolled.value()->pseudonym_key.empty())
+    return fail(error{errc::not_found,
+                      "this device has no pseudonym key yet: enroll it first (haven enroll --server URL --code CODE)", {}});
+  const client::person_attributes person = read_person();
+  auto code = client::person_code(enrolled.value()->pseudonym_key, person);
+  if (!code) return fail(code.err());
+  std::cout << code.value() << "\n";
+  return exit_ok;
+}
+
 const std::map<std::string, command>& commands() {
   static const std::map<std::string, command> table{
       {"init", {"haven --db PATH init --team TEAM",
@@ -356,6 +409,18 @@ const std::map<std::string, command>& commands() {
                 "pushes new records as they are written, and reconnects with back-off when the server goes\n"
                 "away (Ctrl-C stops). A failed sync loses nothing: sync again later.",
                 {"server"}, {"watch"}, cmd_sync}},
+      {"person-code", {"haven --db PATH person-code   (the attributes come from standard input, never from arguments)",
+                       "Prints the person code (pseudonym) for a record's person field: HMAC-SHA-256 of the person's\n"
+                       "given name, family name, birth date and nationality with the team's pseudonym key, which this\n"
+                       "device received at enrollment. At a terminal it asks for each; otherwise it reads them as four\n"
+                       "lines from standard input, in that order. They are never taken as arguments (shell history, ps)\n"
+                       "and never stored: only the code is, by add. Case, accents, hyphens, apostrophes and spacing do\n"
+                       "not change the code; other spellings or scripts do (Mueller is not Müller). A birth date may be\n"
+                       "YYYY-MM or YYYY when only that is known, but gives another code than the full date: use the same\n"
+                       "precision for a person every time. Nationality: ISO 3166-1 alpha-2, XX if unknown or stateless.\n"
+                       "The code hides the attributes from whoever lacks the key; anyone with the team's key (any of its\n"
+                       "devices) can test a guessed name and birth date against a code.",
+                       {}, {}, cmd_person_code}},
       {"fields", {"haven fields [TYPE]",
                   "Lists the record types, or the fields of TYPE with their kinds and codes.", {}, {}, nullptr}},
   };

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <haven/crypto/crypto.hpp>
 
 using namespace haven;
@@ -55,4 +57,15 @@ TEST_CASE("hex round-trips and rejects what is not hex", "[crypto]") {
   CHECK(crypto::equal("abc", "abc"));
   CHECK_FALSE(crypto::equal("abc", "abd"));
   CHECK_FALSE(crypto::equal("abc", "ab"));
+}
+
+TEST_CASE("wipe zeroes every byte a string holds and empties it", "[crypto]") {
+  std::string s(40, 'n');
+  s = "Olena";  // shorter: bytes of the old value stay past size()
+  const std::size_t capacity = s.capacity();
+  crypto::wipe(s);
+  CHECK(s.empty());
+  CHECK(s.capacity() == capacity);
+  // The buffer is still the string's own, so reading it up to its capacity is fine.
+  CHECK(std::all_of(s.data(), s.data() + capacity, [](char c) { return c == '\0'; }));
 }

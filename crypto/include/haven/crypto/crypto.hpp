@@ -25,6 +25,11 @@ std::string hmac_sha256(std::string_view key, std::string_view data);
 // True if a and b are equal, in time that depends only on their lengths.
 bool equal(std::string_view a, std::string_view b);
 
+// Overwrites every byte s holds (its whole capacity) in a way the compiler
+// cannot optimise away (OPENSSL_cleanse), then empties it. Best effort:
+// copies made earlier, e.g. by a reallocation, are not reached.
+void wipe(std::string& s) noexcept;
+
 // Lower-case hex, and back: errc::invalid_input for odd length or a non-hex digit.
 std::string to_hex(std::string_view bytes);
 result<std::string> from_hex(std::string_view hex);
