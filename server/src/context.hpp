@@ -2,6 +2,7 @@
 // What every connection of one havend shares. Owned by the server; outlives
 // every session (the server joins its threads before destroying it).
 
+#include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/http_api.hpp>
 #include <haven/server/metrics.hpp>
@@ -23,6 +24,8 @@ struct server_context {
   sync::frame_limits limits;
   std::chrono::seconds handshake_timeout;
   std::chrono::seconds idle_timeout;
+  access_registry* access;  // nullptr when authentication is off (--dev-no-auth)
+  login_guard& guard;       // failed authentications per address
 };
 
 }  // namespace haven::server

@@ -1,9 +1,11 @@
 #include <haven/server/http_api.hpp>
 
+#include <chrono>
 #include <charconv>
 #include <optional>
 
 #include <boost/json.hpp>
+#include <haven/crypto/crypto.hpp>
 
 #include "dashboard.hpp"
 
@@ -11,7 +13,7 @@ namespace haven::server {
 namespace {
 
 http_reply json_error(unsigned status, const std::string& message) {
-  return {status, "application/json", boost::json::serialize(boost::json::object{{"error", message}}), {}};
+  return {status, "application/json", boost::json::serialize(boost::json::object{{"error", message}}), {}, {}};
 }
 
 // The value of `name` in a query string "a=1&b=2", if present.
@@ -34,25 +36,119 @@ std::optional<int> parse_int(std::string_view text) {
   return n;
 }
 
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The token of an "Authorization: Bearer TOKEN" header, or "" for none.
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() <= scheme.size()) return {};
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if ((authorization[i] | 0x20) != scheme[i]) return {};
+  authorization.remove_prefix(scheme.size());
+  while (!authorization.empty() && authorization.front() == ' ') authorization.remove_prefix(1);
+  while (!authorization.empty() && authorization.back() == ' ') authorization.remove_suffix(1);
+  return authorization;
+}
+
+http_reply unauthorized(const std::string& message) {
+  http_reply r = json_error(401, message);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"haven\"");
+  return r;
+}
+
 }  // namespace
 
-http_reply http_api::handle(std::string_view method, std::string_view target) const {
+http_reply http_api::handle(const http_request& request) const {
+  const std::string_view method = request.method, target = request.target;
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
   const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  if (path == "/api/enroll") {
+    if (method != "POST") return json_error(405, "enroll with POST and a JSON body {\"code\", \"public_key\"}");
+    return enroll(request);
+  }
   if (method != "GET" && method != "HEAD") return json_error(405, "only GET is served here");
 
   if (path == "/healthz") {
     const auto c = store_.counts();
     return {200, "application/json",
-            boost::json::serialize(boost::json::object{{"status", "ok"}, {"head", c.head}, {"records", c.records}}), {}};
+            boost::json::serialize(boost::json::object{{"status", "ok"}, {"head", c.head}, {"records", c.records}}), {}, {}};
   }
-  if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_.render(store_.counts()), {}};
-  if (path == "/api/tallies" || path == "/api/tallies/") return {200, "application/json", store_.tally_list_json(), {}};
+  if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_.render(store_.counts()), {}, {}};
   constexpr std::string_view prefix = "/api/tallies/";
-  if (path.substr(0, prefix.size()) == prefix) return tally(path.substr(prefix.size()), query);
-  if (path == "/" || path == "/index.html") return {200, "text/html; charset=utf-8", std::string(dashboard_html()), {}};
+  const bool tallies = path == "/api/tallies" || path.substr(0, prefix.size()) == prefix;
+  if (tallies)
+    if (auto refusal = refuse_tallies(request)) return std::move(*refusal);
+  if (path == "/api/tallies" || path == "/api/tallies/") return {200, "application/json", store_.tally_list_json(), {}, {}};
+  if (tallies) return tally(path.substr(prefix.size()), query);
+  if (path == "/" || path == "/index.html") return {200, "text/html; charset=utf-8", std::string(dashboard_html()), {}, {}};
   return json_error(404, "no such page: " + std::string(path) + " (see /api/tallies)");
+}
+
+std::optional<http_reply> http_api::backoff(std::string_view address, std::int64_t now) const {
+  if (!guard_) return std::nullopt;
+  const auto wait = guard_->wait(address, now);
+  if (wait.count() == 0) return std::nullopt;
+  const auto seconds = std::to_string((wait.count() + 999) / 1000);
+  http_reply r = json_error(429, "too many failed attempts from this address; try again in " + seconds + " s");
+  r.headers.emplace_back("Retry-After", seconds);
+  return r;
+}
+
+std::optional<http_reply> http_api::refuse_tallies(const http_request& request) const {
+  if (!access_) return std::nullopt;
+  const std::string_view token = bearer_token(request.authorization);
+  if (token.empty())
+    return unauthorized(
+        "the tallies need a coordinator token: send the header \"Authorization: Bearer TOKEN\"; "
+        "on the server, havend --db PATH token --name NAME makes one");
+  const std::int64_t now = now_ms();
+  if (auto wait = backoff(request.remote_address, now)) return wait;
+  if (access_->token_holder(token)) {
+    if (guard_) guard_->succeeded(request.remote_address);
+    return std::nullopt;
+  }
+  if (guard_) guard_->failed(request.remote_address, now);
+  access_->audit({now, "token_refused", std::string(token.substr(0, 4)) + "...", std::string(request.remote_address),
+                  "a bearer token that matches no coordinator was refused"});
+  return unauthorized(
+      "this coordinator token is not valid (mistyped, or replaced by a newer one); ask for a new one "
+      "(havend --db PATH token --name NAME)");
+}
+
+http_reply http_api::enroll(const http_request& request) const {
+  if (!access_)
+    return json_error(404, "enrollment is off: this server runs with --dev-no-auth and admits any device");
+  boost::json::error_code ec;
+  const boost::json::value body = boost::json::parse(request.body, ec);
+  const auto* fields = ec ? nullptr : body.if_object();
+  const auto* code = fields ? fields->if_contains("code") : nullptr;
+  const auto* key = fields ? fields->if_contains("public_key") : nullptr;
+  if (!code || !code->is_string() || !key || !key->is_string())
+    return json_error(400, "send a JSON object {\"code\": \"XXXX-XXXX-XXXX\", \"public_key\": \"<64 hex digits>\"}");
+  const auto public_key = crypto::from_hex(key->as_string());
+  if (!public_key || public_key.value().size() != crypto::ed25519_key_bytes)
+    return json_error(400, "public_key must be the device's raw Ed25519 public key as 64 hex digits");
+  const std::int64_t now = now_ms();
+  if (auto wait = backoff(request.remote_address, now)) return std::move(*wait);
+  auto grant = capture(
+      [&] { return access_->redeem(code->as_string(), public_key.value(), request.remote_address, now); });
+  if (!grant) {
+    if (grant.err().code != errc::unauthorized)
+      return json_error(grant.err().code == errc::invalid_input ? 400 : 500, grant.err().message);
+    if (guard_) guard_->failed(request.remote_address, now);
+    return json_error(401, grant.err().message);
+  }
+  if (guard_) guard_->succeeded(request.remote_address);
+  boost::json::object out{{"device_id", grant->device_id},
+                          {"team", grant->team},
+                          {"role", to_string(grant->role)},
+                          {"pseudonym_key", crypto::to_hex(grant->pseudonym_key)}};
+  if (!grant->token.empty()) out["token"] = grant->token;
+  return {200, "application/json", boost::json::serialize(out), {}, {}};
 }
 
 http_reply http_api::tally(std::string_view id, std::string_view query) const {
@@ -68,9 +164,9 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
   }
   auto report = csv ? store_.tally_csv(id, *year, month) : store_.tally_json(id, *year, month);
   if (!report) return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
-  if (!csv) return {200, "application/json", std::move(report).value(), {}};
+  if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};
   const std::string file = std::string(id) + "-" + std::to_string(*year) + (month ? "-" + std::to_string(*month) : "") + ".csv";
-  return {200, "text/csv; charset=utf-8", std::move(report).value(), "attachment; filename=\"" + file + "\""};
+  return {200, "text/csv; charset=utf-8", std::move(report).value(), "attachment; filename=\"" + file + "\"", {}};
 }
 
 }  // namespace haven::server

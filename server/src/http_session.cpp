@@ -47,8 +47,13 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   const std::string method(req.method_string());
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
-  net::post(ctx_.store_pool, [self = shared_from_this(), method, target, version, keep_alive] {
-    const http_reply reply = self->ctx_.api.handle(method, target);
+  std::string authorization(req[http::field::authorization]), body = req.body();
+  beast::error_code ignored;
+  std::string remote = stream_.socket().remote_endpoint(ignored).address().to_string();
+  net::post(ctx_.store_pool, [self = shared_from_this(), method, target, version, keep_alive,
+                              authorization = std::move(authorization), body = std::move(body),
+                              remote = std::move(remote)] {
+    const http_reply reply = self->ctx_.api.handle({method, target, authorization, body, remote});
     ++self->ctx_.counters.http_requests;
     http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
     res.set(http::field::server, "havend");
@@ -56,6 +61,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     res.set(http::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
     if (!reply.content_disposition.empty()) res.set(http::field::content_disposition, reply.content_disposition);
+    for (const auto& [name, value] : reply.headers) res.set(name, value);
     res.keep_alive(keep_alive);
     res.body() = method == "HEAD" ? std::string() : reply.body;
     res.prepare_payload();

@@ -14,6 +14,8 @@ struct server::impl {
   std::shared_ptr<const schema> record_schema;
   metrics counters;
   std::unique_ptr<central_store> store;
+  std::unique_ptr<access_registry> access;  // nullptr when config.authenticate is false
+  login_guard guard;
   sync_service service;
   http_api api;
   session_registry registry;
@@ -31,13 +33,14 @@ struct server::impl {
       : config(std::move(c)),
         record_schema(config.record_schema ? config.record_schema : schema::builtin()),
         store(open_sqlite_store(config.db, record_schema)),
+        access(config.authenticate ? open_sqlite_registry(config.db) : nullptr),
         service(*store, record_schema, counters, sync::hlc_clock(config.max_skew_ms)),
-        api(*store, counters),
+        api(*store, counters, access.get(), &guard),
         ioc(static_cast<int>(thread_count())),
         store_pool(std::max(1u, config.store_threads)),
         limiter(config.max_connections_per_address),
         ctx{*store, service, api, counters, registry, store_pool, config.limits, config.handshake_timeout,
-            config.idle_timeout},
+            config.idle_timeout, access.get(), guard},
         acceptor(net::make_strand(ioc)),
         signals(ioc, SIGINT, SIGTERM),
         tally_refresh(ioc),

@@ -58,7 +58,8 @@ struct enrollment_grant {
 
 struct audit_entry {
   std::int64_t at_ms = 0;
-  std::string event;    // enrolled, enrollment_refused, retired, revoked, wiped,
+  std::string event;    // code_issued, enrolled, enrollment_refused, retired,
+                        // revoked, reactivated, wiped,
                         // login_failed, push_refused, token_issued, token_refused
   std::string subject;  // device id, token name or code prefix
   std::string address;  // remote IP address, or "" for the command line
@@ -86,7 +87,10 @@ class access_registry {
   // Retires or revokes a device (audited). errc::not_found for an unknown id;
   // errc::invalid_input to make a revoked device anything else.
   virtual enrolled_device set_standing(std::string_view device_id, device_standing standing, std::int64_t now_ms) = 0;
-  // The device erased its store after a wipe order (audited).
+  // A standing set again is a no-op; errc::invalid_input also to reactivate
+  // a device that has confirmed its wipe.
+  // The device erased its store after a wipe order (audited). errc::not_found
+  // for an unknown id, errc::invalid_input for an active device.
   virtual void mark_wiped(std::string_view device_id, std::int64_t now_ms) = 0;
 
   // A new bearer token for coordinator `name`, returned once; only its
@@ -106,7 +110,10 @@ std::unique_ptr<access_registry> open_sqlite_registry(const std::filesystem::pat
 
 // Failed authentications per remote address, with exponential back-off:
 // after `free_failures` failures an address waits first_backoff, doubling
-// per further failure up to max_backoff; a success clears it. Thread-safe.
+// per further failure up to max_backoff; a success clears it. An address
+// whose last failure is older than max_backoff starts afresh. Memory is
+// bounded: past 10,000 addresses the one that failed longest ago is
+// forgotten. Thread-safe.
 class login_guard {
  public:
   struct settings {
@@ -118,7 +125,8 @@ class login_guard {
   login_guard() : login_guard(settings{}) {}
   ~login_guard();
 
-  // Zero if `address` may try now, else how long it must still wait.
+  // Zero if `address` may try now, else how long it must still wait. Times
+  // are milliseconds since the epoch, passed in so tests need no sleeping.
   std::chrono::milliseconds wait(std::string_view address, std::int64_t now_ms) const;
   void failed(std::string_view address, std::int64_t now_ms);
   void succeeded(std::string_view address);
