@@ -27,11 +27,19 @@ struct server_config {
   std::chrono::seconds handshake_timeout{10};    // from connecting to a valid hello
   std::chrono::seconds idle_timeout{300};        // a silent sync connection is closed
   unsigned max_connections_per_address = 32;     // open connections from one IP address
+  // TLS: PEM files of the certificate (chain) and its private key. When both
+  // are set every connection is TLS (wss:// and https://); when neither is,
+  // the server listens only on a loopback address (127.0.0.0/8, ::1).
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
 };
 
 class server {
  public:
-  // Opens the store and binds the address. Throws haven::failure if either fails.
+  // Loads the TLS certificate and key, opens the store and binds the address.
+  // Throws haven::failure: errc::invalid_input for an unreadable or
+  // mismatched certificate or key, only one of the two, or a non-loopback
+  // address without TLS; errc::unavailable if the address cannot be bound.
   explicit server(server_config config);
   ~server();
 
