@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include <haven/crypto/crypto.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
 
@@ -139,6 +140,9 @@ struct store::impl {
   // Requires: inside a transaction.
   void write_local(const sync::record_id& id, const std::string& type, const std::string& team,
                    std::vector<std::pair<std::string, value>> values) {
+    if (const std::string reason = meta_text("wiped_reason"); !reason.empty())
+      throw failure(errc::unauthorized, "not saved: this device's store was erased because the device was " + reason +
+                                            "; enroll it again (haven enroll) before recording");
     const sync::stamp at{clock.now(), node};
     sync::record_change change{id, type, team, {}};
     for (auto& [key, v] : values) change.cells.push_back({key, std::move(v), at});
@@ -469,6 +473,9 @@ result<store_status> store::status() {
     out.acked_seq = s.acked_seq;
     out.pulled_seq = static_cast<std::uint64_t>(s.meta_int("pulled_seq").value_or(0));
     out.last_sync_ms = s.meta_int("last_sync_ms");
+    if (std::string id = s.meta_text("enrolled_device_id"); !id.empty()) out.device_id = std::move(id);
+    if (std::string reason = s.meta_text("wiped_reason"); !reason.empty())
+      out.wiped = wipe_mark{std::move(reason), s.meta_int("wiped_at_ms").value_or(0)};
     auto& records = s.db.cached("SELECT count(*) FROM records WHERE deleted = 0");
     records.step();
     out.records = static_cast<std::size_t>(records.integer(0));
@@ -554,6 +561,92 @@ result<bool> store::adopt_schema(std::string_view json) {
 
 result<void> store::mark_synced(std::int64_t now_ms) {
   return capture([&] { impl_->in_transaction([&] { impl_->set_meta("last_sync_ms", now_ms); }, relaxed); });
+}
+
+namespace {
+
+// The credentials' fields as meta keys; keys are kept as hex.
+constexpr const char* credential_keys[] = {"enrolled_server_url", "enrolled_device_id", "enrolled_team",
+                                           "enrolled_role", "enrolled_private_key", "enrolled_pseudonym_key",
+                                           "enrolled_ca_pem"};
+
+void check_credentials(const credentials& c) {
+  std::vector<field_issue> issues;
+  if (c.server_url.empty()) issues.push_back({"server_url", "is required"});
+  if (c.device_id.empty() || c.device_id.size() > 64) issues.push_back({"device_id", "must be 1-64 characters"});
+  if (!valid_team(c.team)) issues.push_back({"team", "must be 1-32 characters of a-z, 0-9 and -"});
+  if (c.role != "worker" && c.role != "coordinator") issues.push_back({"role", "must be worker or coordinator"});
+  if (c.private_key.size() != crypto::ed25519_key_bytes) issues.push_back({"private_key", "must be 32 bytes"});
+  if (c.pseudonym_key.size() != 32) issues.push_back({"pseudonym_key", "must be 32 bytes"});
+  if (!issues.empty()) throw failure(invalid("not enrolled: the server's answer is incomplete", std::move(issues)));
+}
+
+}  // namespace
+
+result<void> store::enroll(const credentials& c) {
+  return capture([&] {
+    check_credentials(c);
+    impl& s = *impl_;
+    s.in_transaction([&] {
+      if (!s.meta_text("enrolled_device_id").empty())
+        throw failure(errc::already_exists, "this device is enrolled already, as " + s.meta_text("enrolled_device_id") +
+                                                " of team " + s.meta_text("enrolled_team") +
+                                                "; nothing was changed");
+      auto& other = s.db.cached("SELECT team FROM records WHERE team <> ? LIMIT 1");
+      other.bind(1, std::string_view(c.team));
+      if (other.step())
+        throw failure(invalid("not enrolled: this store holds records of team " + other.text(0) +
+                                  ", and a device syncs one team only (" + c.team + ")",
+                              {{"team", "use a new store for team " + c.team}}));
+      const std::string values[] = {c.server_url, c.device_id, c.team, c.role, crypto::to_hex(c.private_key),
+                                    crypto::to_hex(c.pseudonym_key), c.ca_pem};
+      for (std::size_t i = 0; i < std::size(values); ++i) s.set_meta(credential_keys[i], values[i]);
+      s.set_meta("default_team", c.team);
+      s.default_team = c.team;
+      // Cursors of any earlier server mean nothing to this one: send all, pull all.
+      s.set_meta("acked_seq", 0);
+      s.set_meta("pulled_seq", 0);
+      s.acked_seq = 0;
+      s.db.exec("DELETE FROM meta WHERE key IN ('wiped_reason', 'wiped_at_ms')");
+    });
+  });
+}
+
+result<std::optional<credentials>> store::enrollment() {
+  return capture([&] {
+    impl& s = *impl_;
+    return s.in_snapshot([&]() -> std::optional<credentials> {
+      if (s.meta_text("enrolled_device_id").empty()) return std::nullopt;
+      std::string v[std::size(credential_keys)];
+      for (std::size_t i = 0; i < std::size(credential_keys); ++i) v[i] = s.meta_text(credential_keys[i]);
+      return credentials{v[0], v[1], v[2], v[3], unwrap(crypto::from_hex(v[4])), unwrap(crypto::from_hex(v[5])), v[6]};
+    });
+  });
+}
+
+result<void> store::wipe(std::string_view reason, std::int64_t now_ms) {
+  return capture([&] {
+    impl& s = *impl_;
+    s.in_transaction([&] {
+      // secure_delete is on: the freed pages are overwritten with zeros.
+      s.db.exec("DELETE FROM cells; DELETE FROM records;");
+      s.db.exec("DELETE FROM meta WHERE key GLOB 'enrolled_*' OR key = 'last_sync_ms'");
+      s.set_meta("acked_seq", static_cast<std::int64_t>(s.local_seq));
+      s.set_meta("pulled_seq", 0);
+      s.acked_seq = s.local_seq;
+      s.set_meta("wiped_reason", reason);
+      s.set_meta("wiped_at_ms", now_ms);
+    });
+    // The WAL still holds the old pages: copy the erased state into the
+    // database file, rebuild the file without free pages, and empty the WAL.
+    s.db.reset_cached();
+    s.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    s.db.exec("VACUUM");
+    sqlite::statement checkpoint(s.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    if (checkpoint.step() && checkpoint.integer(0) != 0)
+      throw failure(errc::store, "the records were erased, but another program has the store open, so its "
+                                 "write-ahead log could not be emptied; close it and run the sync again");
+  });
 }
 
 const haven::schema& store::schema() const { return *impl_->schema; }

@@ -52,6 +52,24 @@ struct field_edit {
   std::string text;
 };
 
+// What a device keeps from its enrollment (`haven enroll`). The private key
+// never leaves the device; wipe() erases all of this with the records.
+struct credentials {
+  std::string server_url;     // where to sync: wss://HOST:PORT/sync (ws:// only on loopback)
+  std::string device_id;      // assigned by the server
+  std::string team;           // the only team this device records for and syncs
+  std::string role;           // "worker" or "coordinator"
+  std::string private_key;    // Ed25519 seed, 32 bytes: signs the sync handshake
+  std::string pseudonym_key;  // the team's HMAC-SHA-256 key for person codes, 32 bytes
+  std::string ca_pem;         // pinned server certificate(s), PEM; empty: the system's store
+};
+
+// The store was erased on the server's order (see store::wipe).
+struct wipe_mark {
+  std::string reason;  // "retired" or "revoked"
+  std::int64_t at_ms = 0;
+};
+
 struct store_status {
   sync::node_id node = 0;
   std::string default_team;
@@ -72,24 +90,6 @@ struct outbox_batch {
   std::uint64_t last_seq = 0;
   std::vector<sync::record_change> changes;
   std::size_t cells = 0;
-};
-
-// What a device keeps from its enrollment (`haven enroll`). The private key
-// never leaves the device; wipe() erases all of this with the records.
-struct credentials {
-  std::string server_url;     // where to sync: wss://HOST:PORT/sync (ws:// only on loopback)
-  std::string device_id;      // assigned by the server
-  std::string team;           // the only team this device records for and syncs
-  std::string role;           // "worker" or "coordinator"
-  std::string private_key;    // Ed25519 seed, 32 bytes: signs the sync handshake
-  std::string pseudonym_key;  // the team's HMAC-SHA-256 key for person codes, 32 bytes
-  std::string ca_pem;         // pinned server certificate(s), PEM; empty: the system's store
-};
-
-// The store was erased on the server's order (see store::wipe).
-struct wipe_mark {
-  std::string reason;  // "retired" or "revoked"
-  std::int64_t at_ms = 0;
 };
 
 struct store_options {

@@ -1,0 +1,119 @@
+// Enrollment credentials in the device store, and the remote wipe that
+// erases records, outbox and keys down to the bytes of the files.
+
+#include <catch2/catch.hpp>
+#include <haven/client/store.hpp>
+#include <haven/crypto/crypto.hpp>
+
+#include "../support/file_bytes.hpp"
+#include "scratch_store.hpp"
+
+using namespace haven;
+using namespace haven::test;
+
+namespace {
+
+client::credentials sample_credentials(std::string team = "team-a") {
+  return {"wss://haven.example.org:8443/sync", "d0123456789abcdef", std::move(team), "worker",
+          crypto::generate_signing_key().private_key, crypto::random_bytes(32), ""};
+}
+
+}  // namespace
+
+TEST_CASE("store: enrollment is kept, survives reopening and happens once", "[client][credentials]") {
+  scratch_store db("team-a");
+  CHECK_FALSE(must(db->enrollment()).has_value());
+  const auto c = sample_credentials();
+  must(db->enroll(c));
+  db.reopen();
+  const auto kept = must(db->enrollment());
+  REQUIRE(kept.has_value());
+  CHECK(kept->device_id == c.device_id);
+  CHECK(kept->private_key == c.private_key);
+  CHECK(kept->pseudonym_key == c.pseudonym_key);
+  CHECK(kept->server_url == c.server_url);
+  CHECK(must(db->status()).device_id == c.device_id);
+
+  const std::string before = state_of(*db);
+  must_fail(db->enroll(sample_credentials()), errc::already_exists);
+  CHECK(must(db->enrollment())->private_key == c.private_key);
+  CHECK(state_of(*db) == before);
+}
+
+TEST_CASE("store: enrollment sets the team, and refuses a store holding another team's records",
+          "[client][credentials]") {
+  scratch_store db("team-a");
+  must(db->add(workshop()));
+  const auto e = must_fail(db->enroll(sample_credentials("team-b")), errc::invalid_input);
+  CHECK(e.message.find("team-a") != std::string::npos);
+  CHECK_FALSE(must(db->enrollment()).has_value());
+
+  scratch_store fresh("placeholder");
+  must(fresh->enroll(sample_credentials("team-b")));
+  CHECK(must(fresh->status()).default_team == "team-b");
+}
+
+TEST_CASE("store: malformed credentials are refused with the field named", "[client][credentials]") {
+  scratch_store db;
+  auto c = sample_credentials();
+  c.private_key = "short";
+  c.role = "admin";
+  const auto e = must_fail(db->enroll(c), errc::invalid_input);
+  CHECK(names_field(e.issues, "private_key"));
+  CHECK(names_field(e.issues, "role"));
+  CHECK_FALSE(must(db->enrollment()).has_value());
+}
+
+TEST_CASE("store: enrolling makes the whole local history pending for the new server", "[client][credentials]") {
+  scratch_store db("team-a");
+  must(db->add(workshop()));
+  must(db->acknowledge(must(db->status()).local_seq));
+  CHECK(must(db->status()).pending_cells == 0);
+  must(db->enroll(sample_credentials()));
+  CHECK(must(db->status()).pending_cells > 0);
+  CHECK(must(db->status()).pulled_seq == 0);
+}
+
+TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes", "[client][credentials]") {
+  scratch_store db("team-a");
+  const auto c = sample_credentials();
+  must(db->enroll(c));
+  const record_id crisis = must(db->add(crisis_case()));
+  must(db->add(pats_individual()));
+  must(db->edit(crisis, {set_field("person", "C-5eca11ed")}));
+  REQUIRE(store_files_contain(db.file(), "C-5eca11ed"));
+  REQUIRE(store_files_contain(db.file(), crypto::to_hex(c.private_key)));
+
+  must(db->wipe("revoked", 1'772'323'200'000));
+  for (std::string_view secret : {"C-19b2e04d", "C-5eca11ed", "P-7f3a9c21", "art113-thb"}) {
+    INFO(secret);
+    CHECK_FALSE(store_files_contain(db.file(), secret));
+  }
+  CHECK_FALSE(store_files_contain(db.file(), crypto::to_hex(c.private_key)));
+  CHECK_FALSE(store_files_contain(db.file(), crypto::to_hex(c.pseudonym_key)));
+  std::string raw_id(reinterpret_cast<const char*>(crisis.bytes.data()), crisis.bytes.size());
+  CHECK_FALSE(store_files_contain(db.file(), raw_id));
+
+  db.reopen();
+  const auto s = must(db->status());
+  CHECK(s.records == 0);
+  CHECK(s.pending_cells == 0);
+  REQUIRE(s.wiped.has_value());
+  CHECK(s.wiped->reason == "revoked");
+  CHECK_FALSE(must(db->enrollment()).has_value());
+  CHECK_FALSE(must(db->get(crisis)).has_value());
+}
+
+TEST_CASE("store: a wiped store refuses records until it is enrolled again", "[client][credentials]") {
+  scratch_store db("team-a");
+  must(db->enroll(sample_credentials()));
+  must(db->wipe("retired", 1'772'323'200'000));
+  const auto e = must_fail(db->add(workshop()), errc::unauthorized);
+  CHECK(e.message.find("enroll") != std::string::npos);
+  CHECK(must(db->status()).records == 0);
+
+  must(db->enroll(sample_credentials()));
+  CHECK_FALSE(must(db->status()).wiped.has_value());
+  must(db->add(workshop()));
+  CHECK(must(db->status()).records == 1);
+}
