@@ -24,7 +24,7 @@ std::string accepted(const std::string& role, const std::string& token = "") {
 
 TEST_CASE("haven enroll sends the code and a new public key, and later syncs go to the enrolled server",
           "[e2e][enroll]") {
-  fake_http_server server({200, accepted("worker")});
+  fake_http_server server(200, accepted("worker"));
   shell device;
   const std::string out = device.ok({"enroll", "--server", "http://" + server.address(), "--code", "K7-Q2M-19"});
   CHECK(has(out, "enrolled as device dev-7f3a in team outreach (worker); syncs with ws://" + server.address() + "/sync"));
@@ -48,7 +48,7 @@ TEST_CASE("haven enroll sends the code and a new public key, and later syncs go 
 }
 
 TEST_CASE("a coordinator's token is printed once", "[e2e][enroll]") {
-  fake_http_server server({200, accepted("coordinator", "tok-123456")});
+  fake_http_server server(200, accepted("coordinator", "tok-123456"));
   shell device;
   const std::string out = device.ok({"enroll", "--server", "ws://" + server.address(), "--code", "C0-ORD"});
   CHECK(has(out, "coordinator token (shown only now; keep it safe): tok-123456"));
@@ -57,14 +57,14 @@ TEST_CASE("a coordinator's token is printed once", "[e2e][enroll]") {
 TEST_CASE("a refused enrollment reports the server's message and leaves no store", "[e2e][enroll]") {
   shell device;
   SECTION("an unknown code") {
-    fake_http_server server({401, R"({"error":"unknown or expired enrollment code"})"});
+    fake_http_server server(401, R"({"error":"unknown or expired enrollment code"})");
     const run_result r = device({"enroll", "--server", "http://" + server.address(), "--code", "NOPE"});
     CHECK(r.exit_code == 1);
     CHECK(has(r.err, "enrollment failed: the server at " + server.address() +
                          " refused the enrollment: unknown or expired enrollment code"));
   }
   SECTION("too many attempts") {
-    fake_http_server server({429, R"({"error":"too many attempts"})", "30"});
+    fake_http_server server(429, R"({"error":"too many attempts"})", "30");
     const run_result r = device({"enroll", "--server", "http://" + server.address(), "--code", "NOPE"});
     CHECK(r.exit_code == 1);
     CHECK(has(r.err, "too many attempts; try again in 30 s"));

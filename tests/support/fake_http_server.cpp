@@ -53,8 +53,9 @@ struct fake_http_server::impl {
   }
 };
 
-fake_http_server::fake_http_server(reply canned) : impl_(std::make_unique<impl>()) {
-  impl_->canned = std::move(canned);
+fake_http_server::fake_http_server(int status, std::string body, std::string retry_after)
+    : impl_(std::make_unique<impl>()) {
+  impl_->canned = {status, std::move(body), std::move(retry_after)};
   impl_->serve();
   impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }

@@ -18,7 +18,9 @@ class fake_http_server {
     std::string retry_after;  // the Retry-After header, when not empty
   };
 
-  explicit fake_http_server(reply canned);
+  // Answers every request with `status` and the JSON `body` (and a
+  // Retry-After header when `retry_after` is not empty).
+  fake_http_server(int status, std::string body, std::string retry_after = "");
   ~fake_http_server();
 
   std::string address() const;  // 127.0.0.1:PORT
