@@ -1,5 +1,6 @@
 // The device side of sync: the store as the protocol's client backend, and
-// a single-threaded Beast WebSocket connection that carries the frames.
+// a single-threaded Beast WebSocket connection, plain or TLS, that carries
+// the frames.
 #include <haven/client/sync_client.hpp>
 
 #include <charconv>
@@ -12,49 +13,26 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "connection.hpp"
 
 namespace haven::client {
 namespace {
 
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
-struct server_address {
-  std::string host, port, path;
-};
+constexpr std::string_view expected_url = "wss://HOST:PORT/sync, or ws:// to a loopback address";
 
-result<server_address> parse_url(std::string_view url) {
-  auto bad = [&](const std::string& why) {
-    return error{errc::invalid_input, "bad server address \"" + std::string(url) + "\": " + why +
-                                          " (expected ws://HOST:PORT/sync)", {}};
-  };
-  constexpr std::string_view scheme = "ws://";
-  if (url.substr(0, 6) == "wss://") return bad("wss:// (TLS) is not supported by this version");
-  if (url.substr(0, scheme.size()) != scheme) return bad("it must start with ws://");
-  std::string_view rest = url.substr(scheme.size());
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  server_address out;
-  out.path = slash == std::string_view::npos ? "/sync" : std::string(rest.substr(slash));
-  std::string_view host = authority, port = "80";
-  if (!authority.empty() && authority.front() == '[') {  // [::1]:8080
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unclosed [");
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  unsigned n = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-  if (host.empty()) return bad("no host");
-  if (ec != std::errc{} || end != port.data() + port.size() || n == 0 || n > 65535) return bad("bad port");
-  out.host = host;
-  out.port = port;
-  return out;
+result<link::server_url> parse_url(std::string_view url) {
+  auto parsed = link::parse_server_url(url, {"wss", "ws"}, "/sync", expected_url);
+  if (!parsed) return parsed;
+  if (auto plain = link::require_encryption(parsed.value(), "records", "wss"); !plain) return plain.err();
+  return parsed;
 }
 
 std::int64_t now_ms() { return static_cast<std::int64_t>(sync::hlc_clock::system_millis()); }
@@ -122,27 +100,29 @@ class store_backend final : public sync::client_backend {
   std::uint64_t pulled_ = 0;
 };
 
-// One WebSocket connection running one client_session to its end.
+// One WebSocket connection running one client_session to its end, over
+// link::plain_stream or link::tls_stream (constructed from `stream_args`
+// and the connection's io_context).
+template <class Stream>
 class connection final : private sync::transport {
  public:
-  connection(store& db, const sync_options& options, const server_address& address, bool live)
+  template <class... StreamArgs>
+  connection(store& db, const sync_options& options, const link::server_url& address, bool live,
+             StreamArgs&... stream_args)
       : options_(options),
         address_(address),
         resolver_(ioc_),
-        ws_(ioc_),
+        ws_(ioc_, stream_args...),
         poll_(ioc_),
         backend_(db),
         session_(backend_, *this, sync::client_session::options{.stay_live = live}) {}
 
   // Runs the session to its end; returns how it ended.
   result<sync::sync_progress> run() {
-    resolver_.async_resolve(address_.host, address_.port, [this](beast::error_code ec, tcp::resolver::results_type r) {
-      if (ec) return lost(ec, "cannot find the server " + address_.host);
-      beast::get_lowest_layer(ws_).expires_after(options_.connect_timeout);
-      beast::get_lowest_layer(ws_).async_connect(r, [this](beast::error_code ec, const tcp::endpoint&) {
-        if (ec) return lost(ec, "server unreachable at " + address_.host + ":" + address_.port);
-        on_connect();
-      });
+    link::async_open(ws_.next_layer(), resolver_, address_, options_.connect_timeout, [this](std::optional<error> e) {
+      if (!e) return on_connect();
+      if (e->code == errc::unavailable) e->message += recoverable;
+      end(std::move(*e));
     });
     ioc_.run();
     using state = sync::client_session::state;
@@ -156,7 +136,6 @@ class connection final : private sync::transport {
 
  private:
   void on_connect() {
-    beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = options_.connect_timeout;
     timeouts.idle_timeout = options_.idle_timeout;
@@ -164,9 +143,12 @@ class connection final : private sync::transport {
     ws_.set_option(timeouts);
     ws_.binary(true);
     ws_.read_message_max(sync::frame_limits{}.max_frame_bytes);
-    ws_.async_handshake(address_.host + ":" + address_.port, address_.path, [this](beast::error_code ec) {
-      if (ec) return lost(ec, "the server at " + address_.host + ":" + address_.port + " did not accept a sync session");
-      if (options_.on_event) options_.on_event("connected to " + address_.host + ":" + address_.port);
+    ws_.async_handshake(address_.authority(), address_.target, [this](beast::error_code ec) {
+      if (ec)
+        return lost(ec, "the server at " + address_.authority() + " did not accept a sync session" +
+                            (link::is_tls<Stream> ? "" : " (if it serves TLS, use wss://)"));
+      if (options_.on_event) options_.on_event(std::string("connected to ") + (link::is_tls<Stream> ? "wss://" : "ws://") +
+                                               address_.authority());
       session_.start();
       do_read();
       schedule_poll();
@@ -233,10 +215,14 @@ class connection final : private sync::transport {
   }
 
   void lost(beast::error_code ec, const std::string& what) {
-    if (!network_error_)
-      network_error_ = error{errc::unavailable,
-                             what + " (" + ec.message() + "); nothing recorded is lost — sync again when the network is back",
-                             {}};
+    error e = link::network_error(ec, what);
+    e.message += recoverable;
+    end(std::move(e));
+  }
+
+  // Ends the connection with `e` (the first error counts).
+  void end(error e) {
+    if (!network_error_) network_error_ = std::move(e);
     closing_ = true;
     poll_.cancel();
     beast::error_code ignored;
@@ -244,11 +230,13 @@ class connection final : private sync::transport {
     ioc_.stop();  // the connection is over: don't wait for the stream's timers
   }
 
+  static constexpr const char* recoverable = "; nothing recorded is lost — sync again when the network is back";
+
   const sync_options& options_;
-  server_address address_;
+  link::server_url address_;
   net::io_context ioc_;
   tcp::resolver resolver_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   net::steady_timer poll_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
@@ -278,31 +266,48 @@ void add(sync::sync_progress& total, const sync::sync_progress& more) {
   total.changes_down += more.changes_down;
 }
 
+// Runs one connection to `address`, plain or TLS: fn(connection&) with the
+// connection constructed from (db, options, address, live).
+template <class Fn>
+auto with_connection(store& db, const sync_options& options, const link::server_url& address, bool live, Fn&& fn) {
+  if (!address.tls) {
+    connection<link::plain_stream> c(db, options, address, live);
+    return fn(c);
+  }
+  ssl::context tls = unwrap(link::client_tls_context(options.ca_pem));
+  connection<link::tls_stream> c(db, options, address, live, tls);
+  return fn(c);
+}
+
 }  // namespace
 
 result<sync_summary> sync_now(store& db, const sync_options& options) {
   return capture([&] {
-    const server_address address = unwrap(parse_url(options.server_url));
+    const link::server_url address = unwrap(parse_url(options.server_url));
     check_not_wiped(db);
-    connection c(db, options, address, false);
-    return summarize(db, unwrap(c.run()));
+    const auto progress = with_connection(db, options, address, false, [](auto& c) { return unwrap(c.run()); });
+    return summarize(db, progress);
   });
 }
 
 result<sync_summary> sync_watch(store& db, const sync_options& options) {
   return capture([&] {
-    const server_address address = unwrap(parse_url(options.server_url));
+    const link::server_url address = unwrap(parse_url(options.server_url));
     check_not_wiped(db);
     auto stop = [&] { return options.should_stop && options.should_stop(); };
     sync::sync_progress total;
     auto backoff = std::chrono::milliseconds(1000);
     while (!stop()) {
-      connection c(db, options, address, true);
-      auto r = c.run();
+      bool reached_live = false;
+      auto r = with_connection(db, options, address, true, [&](auto& c) {
+        auto ended = c.run();
+        reached_live = c.reached_live();
+        return ended;
+      });
       if (r) add(total, r.value());
       if (stop() || unwrap(db.status()).wiped) break;
       if (!r && r.err().code != errc::unavailable) throw failure(r.err());
-      if (c.reached_live()) backoff = std::chrono::milliseconds(1000);
+      if (reached_live) backoff = std::chrono::milliseconds(1000);
       if (options.on_event)
         options.on_event((r ? std::string("disconnected") : r.err().message) + "; reconnecting in " +
                          std::to_string(backoff.count() / 1000) + " s");

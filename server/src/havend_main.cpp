@@ -10,6 +10,8 @@
 #include <haven/server/log.hpp>
 #include <haven/server/server.hpp>
 
+#include "dev_cert.hpp"
+
 namespace {
 
 using namespace haven;
@@ -25,21 +27,27 @@ constexpr const char* usage_text =
     "usage:\n"
     "  havend --db PATH --listen HOST:PORT [--schema FILE] [--threads N] [--verbose]\n"
     "         [--max-frame-bytes N] [--handshake-timeout S] [--idle-timeout S]\n"
-    "         [--max-connections-per-address N]\n"
-    "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/.\n"
+    "         [--max-connections-per-address N] [--tls-cert FILE --tls-key FILE]\n"
+    "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/;\n"
+    "      with --tls-cert and --tls-key (PEM) on wss:// and https:// only. Without TLS\n"
+    "      it listens only on a loopback address (127.0.0.1, ::1, localhost).\n"
     "      Port 0 picks a free port. The first line on stdout is \"listening on HOST:PORT\".\n"
     "      Limits (defaults): frames 4194304 bytes, hello within 10 s, idle 300 s,\n"
     "      32 connections per address.\n"
     "  havend --db PATH tally ID --year YYYY [--month M] [--format json|csv]\n"
     "      Prints a tally from the store, without a running server.\n"
     "  havend --db PATH tallies      Lists the tallies.\n"
-    "  havend --db PATH devices      Lists the devices that have synced.\n";
+    "  havend --db PATH devices      Lists the devices that have synced.\n"
+    "  havend dev-cert --cert FILE --key FILE [--host NAME]... [--days N]\n"
+    "      Writes a self-signed certificate (for localhost, 127.0.0.1, ::1 and each NAME;\n"
+    "      30 days by default) and its key, for testing TLS. Never overwrites a file.\n";
 
 // Options as name -> value; flags without a value map to "".
 std::map<std::string, std::string> parse_options(const std::vector<std::string>& args, std::vector<std::string>& rest) {
   static const std::map<std::string, bool> known{{"db", true},   {"listen", true}, {"schema", true}, {"threads", true},
                                                  {"max-frame-bytes", true}, {"handshake-timeout", true},
                                                  {"idle-timeout", true}, {"max-connections-per-address", true},
+                                                 {"tls-cert", true}, {"tls-key", true},
                                                  {"year", true}, {"month", true},  {"format", true}, {"verbose", false},
                                                  {"help", false}};
   std::map<std::string, std::string> out;
@@ -115,9 +123,12 @@ int serve(const std::map<std::string, std::string>& o) {
   if (o.count("idle-timeout")) config.idle_timeout = std::chrono::seconds(positive("idle-timeout"));
   if (o.count("max-connections-per-address"))
     config.max_connections_per_address = static_cast<unsigned>(positive("max-connections-per-address"));
+  if (o.count("tls-cert")) config.tls_cert = o.at("tls-cert");
+  if (o.count("tls-key")) config.tls_key = o.at("tls-key");
   server::server s(config);
   std::cout << "listening on " << s.address() << std::endl;
-  server::log(server::log_level::info, "listening address=" + s.address() + " db=" + config.db.string());
+  server::log(server::log_level::info, "listening address=" + s.address() + " db=" + config.db.string() +
+                                           (config.tls_cert.empty() ? "" : " tls=on"));
   s.run();
   return exit_ok;
 }
@@ -138,7 +149,18 @@ int tally(const std::map<std::string, std::string>& o, const std::vector<std::st
   return exit_ok;
 }
 
+int dev_cert(const std::vector<std::string>& args) {
+  auto request = server::parse_dev_cert_args(args);
+  if (!request) throw usage_error{request.err().message};
+  if (auto written = server::write_dev_cert(request.value()); !written) throw failure(written.err());
+  std::cout << "wrote " << request->cert.string() << " and " << request->key.string()
+            << " (self-signed, " << request->days << " days); devices pin it with haven sync --ca "
+            << request->cert.string() << "\n";
+  return exit_ok;
+}
+
 int run(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "dev-cert") return dev_cert({argv + 2, argv + argc});
   std::vector<std::string> rest;
   const auto o = parse_options({argv + 1, argv + argc}, rest);
   if (o.count("help") || argc == 1) {

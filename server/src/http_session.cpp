@@ -12,19 +12,40 @@ constexpr auto request_timeout = std::chrono::seconds(30);
 constexpr std::size_t max_request_body = 16 * 1024;
 }  // namespace
 
-void http_session::run() {
-  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+template <class Stream>
+void basic_http_session<Stream>::run() {
+  if constexpr (is_tls<Stream>) {
+    beast::get_lowest_layer(stream_).expires_after(ctx_.handshake_timeout);
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&basic_http_session::on_handshake, shared_from_this()));
+  } else {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&basic_http_session::do_read, shared_from_this()));
+  }
 }
 
-void http_session::do_read() {
+template <class Stream>
+void basic_http_session<Stream>::on_handshake(beast::error_code ec) {
+  if (ec) {
+    beast::error_code ignored;
+    const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
+    log(log_level::warn, "tls handshake failed remote=" + remote.address().to_string() + " error=\"" + ec.message() + "\"");
+    return;
+  }
+  do_read();
+}
+
+template <class Stream>
+void basic_http_session<Stream>::do_read() {
   parser_.emplace();
   parser_->body_limit(max_request_body);
   parser_->header_limit(8 * 1024);
-  stream_.expires_after(request_timeout);
-  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  beast::get_lowest_layer(stream_).expires_after(request_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&basic_http_session::on_read, shared_from_this()));
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream) return do_close();
   if (ec) {
     if (ec != beast::error::timeout && ec != net::error::operation_aborted)
@@ -34,8 +55,17 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   const auto& req = parser_->get();
   const std::string target(req.target());
   if (websocket::is_upgrade(req)) {
+    if (target == "/sync" && req.count(http::field::authorization)) {
+      // Bearer tokens are for coordinators reading tallies; devices sign in
+      // with their key inside the session.
+      http::response<http::string_body> res{http::status::forbidden, req.version()};
+      res.set(http::field::content_type, "application/json");
+      res.body() = R"({"error":"refused: /sync is for enrolled devices, which sign in with their key; a coordinator token reads tallies under /api/tallies"})";
+      res.keep_alive(false);
+      return write(std::move(res));
+    }
     if (target == "/sync") {
-      std::make_shared<ws_session>(stream_.release_socket(), ctx_, std::move(*slot_))->run(parser_->release());
+      std::make_shared<basic_ws_session<Stream>>(std::move(stream_), ctx_, std::move(*slot_))->run(parser_->release());
       return;
     }
     http::response<http::string_body> res{http::status::not_found, req.version()};
@@ -48,8 +78,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
   std::string authorization(req[http::field::authorization]), body = req.body();
-  beast::error_code ignored;
-  std::string remote = stream_.socket().remote_endpoint(ignored).address().to_string();
+  std::string remote = slot_ ? slot_->address() : std::string();
   net::post(ctx_.store_pool, [self = shared_from_this(), method, target, version, keep_alive,
                               authorization = std::move(authorization), body = std::move(body),
                               remote = std::move(remote)] {
@@ -70,23 +99,35 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   });
 }
 
-void http_session::write(http::response<http::string_body> response) {
+template <class Stream>
+void basic_http_session<Stream>::write(http::response<http::string_body> response) {
   response_ = std::make_shared<http::response<http::string_body>>(std::move(response));
-  stream_.expires_after(request_timeout);
-  http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&http_session::on_write, shared_from_this(), response_->keep_alive()));
+  beast::get_lowest_layer(stream_).expires_after(request_timeout);
+  http::async_write(
+      stream_, *response_,
+      beast::bind_front_handler(&basic_http_session::on_write, shared_from_this(), response_->keep_alive()));
 }
 
-void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
   if (ec) return;
   response_.reset();
   if (!keep_alive) return do_close();
   do_read();
 }
 
-void http_session::do_close() {
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+template <class Stream>
+void basic_http_session<Stream>::do_close() {
+  if constexpr (is_tls<Stream>) {
+    beast::get_lowest_layer(stream_).expires_after(ctx_.handshake_timeout);
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+  } else {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
 }
+
+template class basic_http_session<plain_stream>;
+template class basic_http_session<tls_stream>;
 
 }  // namespace haven::server

@@ -1,7 +1,9 @@
 #pragma once
 // One HTTP connection: reads requests (with size limits and a timeout),
 // answers them from http_api on the store pool, and hands a WebSocket
-// upgrade on /sync over to a ws_session.
+// upgrade on /sync over to a ws_session. Over TLS it first completes the
+// TLS handshake within the server's handshake timeout. Instantiated for
+// plain_stream and tls_stream in http_session.cpp.
 
 #include <memory>
 #include <optional>
@@ -10,20 +12,24 @@
 
 namespace haven::server {
 
-class http_session : public std::enable_shared_from_this<http_session> {
+template <class Stream>
+class basic_http_session : public std::enable_shared_from_this<basic_http_session<Stream>> {
  public:
-  http_session(tcp::socket&& socket, server_context& ctx, address_limiter::slot slot)
-      : stream_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)) {}
+  basic_http_session(Stream&& stream, server_context& ctx, address_limiter::slot slot)
+      : stream_(std::move(stream)), ctx_(ctx), slot_(std::move(slot)) {}
   void run();
 
  private:
+  using std::enable_shared_from_this<basic_http_session>::shared_from_this;
+
+  void on_handshake(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void write(http::response<http::string_body> response);
   void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
   void do_close();
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   server_context& ctx_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

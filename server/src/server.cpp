@@ -6,11 +6,30 @@
 
 #include "context.hpp"
 #include "http_session.hpp"
+#include "tls_context.hpp"
 
 namespace haven::server {
+namespace {
+
+// The TLS context when the config names a certificate and key; nullptr for
+// plain connections, which only a loopback address may serve.
+std::unique_ptr<ssl::context> tls_context_for(const server_config& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty())
+    throw failure(errc::invalid_input, "TLS needs both --tls-cert FILE and --tls-key FILE");
+  if (!config.tls_cert.empty()) return make_server_tls_context(config.tls_cert, config.tls_key);
+  if (!is_loopback_host(config.host))
+    throw failure(errc::invalid_input,
+                  "refusing to listen on " + config.host +
+                      " without TLS: devices would send records unencrypted; give --tls-cert FILE --tls-key FILE "
+                      "(havend dev-cert makes a pair for testing), or listen on 127.0.0.1");
+  return nullptr;
+}
+
+}  // namespace
 
 struct server::impl {
   server_config config;
+  std::unique_ptr<ssl::context> tls;  // nullptr: plain connections (loopback only)
   std::shared_ptr<const schema> record_schema;
   metrics counters;
   std::unique_ptr<central_store> store;
@@ -31,10 +50,11 @@ struct server::impl {
 
   explicit impl(server_config c)
       : config(std::move(c)),
+        tls(tls_context_for(config)),
         record_schema(config.record_schema ? config.record_schema : schema::builtin()),
         store(open_sqlite_store(config.db, record_schema)),
         access(config.authenticate ? open_sqlite_registry(config.db) : nullptr),
-        service(*store, record_schema, counters, sync::hlc_clock(config.max_skew_ms)),
+        service(*store, record_schema, counters, access.get(), guard, sync::hlc_clock(config.max_skew_ms)),
         api(*store, counters, access.get(), &guard),
         ioc(static_cast<int>(thread_count())),
         store_pool(std::max(1u, config.store_threads)),
@@ -47,7 +67,7 @@ struct server::impl {
         grace(ioc) {
     service.on_team_changed([this](std::string_view team) { registry.notify(team); });
     beast::error_code ec;
-    const auto address = net::ip::make_address(config.host, ec);
+    const auto address = net::ip::make_address(config.host == "localhost" ? "127.0.0.1" : config.host, ec);
     if (ec) throw failure(errc::invalid_input, "cannot listen on \"" + config.host + "\": not an IP address");
     const tcp::endpoint endpoint{address, config.port};
     acceptor.open(endpoint.protocol(), ec);
@@ -71,7 +91,12 @@ struct server::impl {
         beast::error_code ignored;
         const std::string address = socket.remote_endpoint(ignored).address().to_string();
         if (auto slot = limiter.try_acquire(address)) {
-          std::make_shared<http_session>(std::move(socket), ctx, std::move(*slot))->run();
+          if (tls)
+            std::make_shared<basic_http_session<tls_stream>>(tls_stream(std::move(socket), *tls), ctx, std::move(*slot))
+                ->run();
+          else
+            std::make_shared<basic_http_session<plain_stream>>(plain_stream(std::move(socket)), ctx, std::move(*slot))
+                ->run();
         } else {
           ++counters.refused_connections;
           log(log_level::warn, "connection refused remote=" + address + " reason=\"too many connections from one address\"");

@@ -1,7 +1,6 @@
 #include <haven/server/sync_service.hpp>
 
 #include <chrono>
-#include <set>
 
 #include <haven/crypto/crypto.hpp>
 
@@ -74,17 +73,13 @@ sync::admission sync_service::admit(const sync::hello& h, const sync::handshake&
 sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& batch) {
   const auto started = std::chrono::steady_clock::now();
   std::size_t cells = 0;
-  std::set<std::string_view> teams;
   for (const auto& change : batch.changes)
-    if (change.team != p.team) {
-      const std::string why = "record " + change.id.hex() + " is of team " + change.team + ", and this device syncs team " +
-                              p.team + " only; nothing of this push was saved";
-      refuse_push(p, why);
-    }
+    if (change.team != p.team)
+      refuse_push(p, "record " + change.id.hex() + " is of team " + change.team + ", and this device syncs team " +
+                         p.team + " only; nothing of this push was saved");
   {
     std::lock_guard lock(clock_mutex_);
     for (const auto& change : batch.changes) {
-      teams.insert(change.team);
       cells += change.cells.size();
       for (const auto& c : change.cells)
         if (auto ok = clock_.check(c.at.time); !ok) throw failure(ok.err());
@@ -103,8 +98,7 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
   }();
   metrics_.changes_applied += r.stats.applied;
   metrics_.observe_push_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  if (r.stats.applied > 0 && notify_)
-    for (auto team : teams) notify_(team);
+  if (r.stats.applied > 0 && notify_) notify_(p.team);
   return sync::push_ack{r.acked_seq};
 }
 

@@ -4,8 +4,9 @@
 
 namespace haven::server {
 
-ws_session::ws_session(tcp::socket&& socket, server_context& ctx, address_limiter::slot slot)
-    : ws_(std::move(socket)),
+template <class Stream>
+basic_ws_session<Stream>::basic_ws_session(Stream&& stream, server_context& ctx, address_limiter::slot slot)
+    : ws_(std::move(stream)),
       ctx_(ctx),
       slot_(std::move(slot)),
       hello_deadline_(ws_.get_executor()),
@@ -16,14 +17,16 @@ ws_session::ws_session(tcp::socket&& socket, server_context& ctx, address_limite
   remote_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
-ws_session::~ws_session() {
+template <class Stream>
+basic_ws_session<Stream>::~basic_ws_session() {
   ctx_.registry.remove(this);
   --ctx_.counters.connected_devices;
   const auto& device = logic_.device();
   log(log_level::info, "session closed remote=" + remote_ + (device.device_id.empty() ? "" : " device=" + device.device_id));
 }
 
-void ws_session::run(http::request<http::string_body> request) {
+template <class Stream>
+void basic_ws_session<Stream>::run(http::request<http::string_body> request) {
   ++ctx_.counters.connected_devices;
   beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
@@ -34,10 +37,11 @@ void ws_session::run(http::request<http::string_body> request) {
       [](websocket::response_type& res) { res.set(http::field::server, "havend"); }));
   ws_.read_message_max(ctx_.limits.max_frame_bytes);
   ws_.binary(true);
-  ws_.async_accept(request, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  ws_.async_accept(request, beast::bind_front_handler(&basic_ws_session::on_accept, shared_from_this()));
 }
 
-void ws_session::on_accept(beast::error_code ec) {
+template <class Stream>
+void basic_ws_session<Stream>::on_accept(beast::error_code ec) {
   if (ec) return fail(ec, "accept");
   ctx_.registry.add(shared_from_this());
   ++ctx_.counters.sessions_total;
@@ -47,7 +51,8 @@ void ws_session::on_accept(beast::error_code ec) {
   do_read();
 }
 
-void ws_session::expect_hello() {
+template <class Stream>
+void basic_ws_session<Stream>::expect_hello() {
   hello_deadline_.expires_after(ctx_.handshake_timeout);
   hello_deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
     auto self = weak.lock();
@@ -63,11 +68,13 @@ void ws_session::expect_hello() {
   });
 }
 
-void ws_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+template <class Stream>
+void basic_ws_session<Stream>::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&basic_ws_session::on_read, shared_from_this()));
 }
 
-void ws_session::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void basic_ws_session<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec) return fail(ec, "read");
   std::string frame = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
@@ -76,7 +83,8 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
   });
 }
 
-void ws_session::handle(std::string frame) {
+template <class Stream>
+void basic_ws_session<Stream>::handle(std::string frame) {
   logic_.on_frame(frame);
   using state = sync::server_session::state;
   if (logic_.current() == state::closed) {
@@ -96,25 +104,29 @@ void ws_session::handle(std::string frame) {
   net::post(ws_.get_executor(), [self = shared_from_this()] { self->do_read(); });
 }
 
-void ws_session::notify() {
+template <class Stream>
+void basic_ws_session<Stream>::notify() {
   dirty_ = true;
   net::post(logic_strand_, [self = shared_from_this()] { self->forward_if_idle(); });
 }
 
-void ws_session::forward_if_idle() {
+template <class Stream>
+void basic_ws_session<Stream>::forward_if_idle() {
   if (unsent_ > 0) return;  // on_write comes back here once the queue is empty
   if (!dirty_.exchange(false) && !logic_.behind()) return;
   logic_.on_changes(logic_.device().team);
 }
 
-void ws_session::shutdown(const std::string& reason) {
+template <class Stream>
+void basic_ws_session<Stream>::shutdown(const std::string& reason) {
   net::post(logic_strand_, [self = shared_from_this(), reason] {
     if (self->logic_.current() == sync::server_session::state::closed) return;
     self->logic_.fail(errc::unavailable, reason);
   });
 }
 
-void ws_session::send(std::string frame) {
+template <class Stream>
+void basic_ws_session<Stream>::send(std::string frame) {
   ++unsent_;
   net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
     if (self->closed_) return;
@@ -123,18 +135,21 @@ void ws_session::send(std::string frame) {
   });
 }
 
-void ws_session::close() {
+template <class Stream>
+void basic_ws_session<Stream>::close() {
   net::post(ws_.get_executor(), [self = shared_from_this()] {
     self->closing_ = true;
     if (self->queue_.empty()) self->do_close();
   });
 }
 
-void ws_session::do_write() {
-  ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+template <class Stream>
+void basic_ws_session<Stream>::do_write() {
+  ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&basic_ws_session::on_write, shared_from_this()));
 }
 
-void ws_session::on_write(beast::error_code ec, std::size_t) {
+template <class Stream>
+void basic_ws_session<Stream>::on_write(beast::error_code ec, std::size_t) {
   if (ec) return fail(ec, "write");
   queue_.pop_front();
   --unsent_;
@@ -143,18 +158,23 @@ void ws_session::on_write(beast::error_code ec, std::size_t) {
   net::post(logic_strand_, [self = shared_from_this()] { self->forward_if_idle(); });
 }
 
-void ws_session::do_close() {
+template <class Stream>
+void basic_ws_session<Stream>::do_close() {
   if (closed_) return;
   closed_ = true;
   ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {});
 }
 
-void ws_session::fail(beast::error_code ec, const char* what) {
+template <class Stream>
+void basic_ws_session<Stream>::fail(beast::error_code ec, const char* what) {
   closed_ = true;
   if (ec == websocket::error::closed || ec == net::error::operation_aborted || ec == net::error::eof ||
-      ec == net::error::connection_reset)
+      ec == net::error::connection_reset || ec == ssl::error::stream_truncated)
     return;
   log(log_level::warn, std::string("session ") + what + " failed remote=" + remote_ + " error=\"" + ec.message() + "\"");
 }
+
+template class basic_ws_session<plain_stream>;
+template class basic_ws_session<tls_stream>;
 
 }  // namespace haven::server

@@ -5,6 +5,10 @@
 // back to the stream's strand. One write in flight; the next frame is read
 // only after the previous one is handled, so a device cannot queue work.
 // Lives through shared_from_this() in its handlers.
+//
+// ws_session is what the session registry sees; basic_ws_session<Stream> is
+// the session over a plain or a TLS stream (instantiated for plain_stream
+// and tls_stream in ws_session.cpp).
 
 #include <atomic>
 #include <deque>
@@ -17,19 +21,33 @@
 
 namespace haven::server {
 
-class ws_session : public std::enable_shared_from_this<ws_session>, private sync::transport {
+class ws_session {
  public:
-  ws_session(tcp::socket&& socket, server_context& ctx, address_limiter::slot slot);
-  ~ws_session() override;
+  virtual ~ws_session() = default;
+  // New changes for the session's team were committed (any thread).
+  virtual void notify() = 0;
+  // Ends the session with an error frame (any thread).
+  virtual void shutdown(const std::string& reason) = 0;
+};
+
+template <class Stream>
+class basic_ws_session : public ws_session,
+                         public std::enable_shared_from_this<basic_ws_session<Stream>>,
+                         private sync::transport {
+ public:
+  // Takes over the connection's stream (TLS already negotiated).
+  basic_ws_session(Stream&& stream, server_context& ctx, address_limiter::slot slot);
+  ~basic_ws_session() override;
 
   // Accepts the WebSocket upgrade in `request` and starts the session.
   void run(http::request<http::string_body> request);
-  // New changes for `team` were committed (any thread).
-  void notify();
-  // Ends the session with an error frame (any thread).
-  void shutdown(const std::string& reason);
+  void notify() override;
+  void shutdown(const std::string& reason) override;
 
  private:
+  using std::enable_shared_from_this<basic_ws_session>::shared_from_this;
+  using std::enable_shared_from_this<basic_ws_session>::weak_from_this;
+
   void on_accept(beast::error_code ec);
   void expect_hello();
   void do_read();
@@ -43,7 +61,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, private sync
   void do_close();
   void fail(beast::error_code ec, const char* what);
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   server_context& ctx_;
   address_limiter::slot slot_;
   net::steady_timer hello_deadline_;  // stream strand only

@@ -1,6 +1,7 @@
 // haven: the command-line shell over the Haven client core.
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <haven/client/pseudonym.hpp>
+#include <haven/client/enrollment.hpp>
 #include <haven/client/record_json.hpp>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
@@ -255,13 +257,53 @@ std::string plural(std::size_t n, std::string_view word) {
   return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : sibilant ? "es" : "s");
 }
 
-int cmd_sync(const global_options& g, const arguments& a) {
-  if (!a.positional().empty()) throw usage_error{"sync takes no arguments besides --server and --watch"};
+// The contents of a PEM file given with --ca.
+std::string read_ca(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw failure(errc::not_found, "cannot read the certificate file " + file);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  return pem.str();
+}
+
+int cmd_enroll(const global_options& g, const arguments& a) {
+  if (!a.positional().empty()) throw usage_error{"enroll takes no arguments besides --server, --code and --ca"};
   const auto url = a.get("server");
-  if (!url) throw usage_error{"sync needs --server ws://HOST:PORT/sync"};
+  const auto code = a.get("code");
+  if (!url || !code) throw usage_error{"enroll needs --server wss://HOST:PORT and --code CODE"};
+  if (g.db.empty()) throw usage_error{"no store given: pass --db PATH (or set HAVEN_DB)"};
+  const std::string ca = a.has("ca") ? read_ca(*a.get("ca")) : "";
+  // A new store's team is the enrollment's; until then it is a placeholder.
+  const bool created = !std::filesystem::exists(g.db);
+  auto db = created ? unwrap(store::create(g.db, "unenrolled", store_options(g))) : open_store(g);
+  auto r = client::enroll(*db, *url, *code, ca);
+  if (!r) {
+    if (created) {
+      db.reset();
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(g.db + suffix);
+    }
+    return fail(error{r.err().code, "enrollment failed: " + r.err().message, r.err().issues});
+  }
+  const auto& d = r->device;
+  std::cout << "enrolled as device " << d.device_id << " in team " << d.team << " (" << d.role << "); syncs with "
+            << d.server_url << "\n";
+  if (!r->coordinator_token.empty())
+    std::cout << "coordinator token (shown only now; keep it safe): " << r->coordinator_token << "\n";
+  return exit_ok;
+}
+
+int cmd_sync(const global_options& g, const arguments& a) {
+  if (!a.positional().empty()) throw usage_error{"sync takes no arguments besides --server, --ca and --watch"};
   auto db = open_store(g);
   client::sync_options o;
-  o.server_url = *url;
+  if (auto enrolled = unwrap(db->enrollment())) {
+    o.server_url = enrolled->server_url;
+    o.ca_pem = enrolled->ca_pem;
+  }
+  if (auto url = a.get("server")) o.server_url = *url;
+  if (auto ca = a.get("ca")) o.ca_pem = read_ca(*ca);
+  if (o.server_url.empty())
+    throw usage_error{"sync needs --server wss://HOST:PORT/sync (or enroll the device: haven enroll)"};
   o.on_event = [](std::string_view e) { std::cerr << "haven sync: " << e << "\n"; };
   o.on_progress = [](const sync::sync_progress& p) {
     std::cerr << "  up " << plural(p.batches_up, "batch") << " / " << plural(p.changes_up, "change") << ", down "
@@ -403,12 +445,22 @@ const std::map<std::string, command>& commands() {
       {"status", {"haven --db PATH status [--json]",
                   "Shows the node id, default team, record count, pending changes and sync cursors.",
                   {}, {"json"}, cmd_status}},
-      {"sync", {"haven --db PATH sync --server ws://HOST:PORT/sync [--watch]",
+      {"sync", {"haven --db PATH sync [--server wss://HOST:PORT/sync] [--ca FILE] [--watch]",
                 "Pushes the changes recorded here, then pulls the team's changes until caught up, printing\n"
                 "progress and a one-line summary. With --watch it stays connected, applies live changes,\n"
                 "pushes new records as they are written, and reconnects with back-off when the server goes\n"
-                "away (Ctrl-C stops). A failed sync loses nothing: sync again later.",
-                {"server"}, {"watch"}, cmd_sync}},
+                "away (Ctrl-C stops). A failed sync loses nothing: sync again later.\n"
+                "An enrolled device syncs with its server and pinned certificate unless --server/--ca say\n"
+                "otherwise. wss:// checks the server's certificate against the system's trusted authorities,\n"
+                "or only against the PEM certificate in --ca FILE (e.g. one from havend dev-cert);\n"
+                "ws:// (unencrypted) is refused for any host but this computer (127.0.0.1, ::1, localhost).",
+                {"server", "ca"}, {"watch"}, cmd_sync}},
+      {"enroll", {"haven --db PATH enroll --server wss://HOST:PORT --code CODE [--ca FILE]",
+                  "Enrolls this device with the server using the one-time CODE a coordinator gave you\n"
+                  "(creating the store if there is none): the device gets its id, team and keys, and later\n"
+                  "syncs need no --server. --ca FILE pins the server's certificate (PEM) for this and every\n"
+                  "later sync. Prints the device id and team; for a coordinator, also a token shown only once.",
+                  {"server", "code", "ca"}, {}, cmd_enroll}},
       {"person-code", {"haven --db PATH person-code   (the attributes come from standard input, never from arguments)",
                        "Prints the person code (pseudonym) for a record's person field: HMAC-SHA-256 of the person's\n"
                        "given name, family name, birth date and nationality with the team's pseudonym key, which this\n"

@@ -20,6 +20,7 @@ TEST_CASE("a connection that never says hello is closed after the handshake time
   temp_dir dir;
   havend_process server(dir.file("central.db"), {"--handshake-timeout", "1"});
   raw_ws_client silent(server.address());
+  silent.read_challenge();
   const auto reply = silent.read(std::chrono::seconds(10));
   REQUIRE_FALSE(reply.closed);
   auto decoded = sync::decode(reply.frame);

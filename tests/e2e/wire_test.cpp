@@ -224,6 +224,7 @@ TEST_CASE(
     INFO(c.what);
     {
       raw_ws_client ws(f.server().address());
+      ws.read_challenge();
       c.send(ws);
       if (!c.says) {
         expect_closed(ws);
@@ -239,6 +240,7 @@ TEST_CASE(
   // A device that says goodbye with an error frame just ends its session.
   {
     raw_ws_client ws(f.server().address());
+    ws.read_challenge();
     greet(ws, hello);
     REQUIRE(ws.send_binary(sync::encode(sync::error_frame{1, "giving up"})) == "");
     expect_closed(ws);
@@ -296,6 +298,7 @@ TEST_CASE("pushes that break the server's rules are refused whole and change not
     const std::string before = served_state(f);
     {
       raw_ws_client ws(f.server().address());
+      ws.read_challenge();
       greet(ws, hello_from(0xbad0 + static_cast<sync::node_id>(&c - cases)));
       REQUIRE(ws.send_binary(sync::encode(c.batch)) == "");
       expect_refusal(ws, c.code, c.says);
@@ -350,6 +353,7 @@ TEST_CASE("a push batch resent after its acknowledgement was cut off changes not
          cutting_proxy::message_cut{
              static_cast<unsigned char>(sync::message(sync::push_ack{}).index()), 0, 4}});
     raw_ws_client ws(proxy.address());
+    ws.read_challenge();
     greet(ws, hello);
     REQUIRE(ws.send_binary(sync::encode(batch)) == "");
     expect_closed(ws);
@@ -363,6 +367,7 @@ TEST_CASE("a push batch resent after its acknowledgement was cut off changes not
   // The same batch again: acknowledged, and nothing changes.
   {
     raw_ws_client ws(f.server().address());
+    ws.read_challenge();
     CHECK(greet(ws, hello).acked_seq == batch.last_seq);  // it was committed
     REQUIRE(ws.send_binary(sync::encode(batch)) == "");
     const auto m = next_message(ws);

@@ -1,5 +1,7 @@
 #include "raw_ws_client.hpp"
 
+#include <haven/sync/protocol.hpp>
+
 #include <optional>
 #include <stdexcept>
 
@@ -62,6 +64,15 @@ raw_ws_client::raw_ws_client(const std::string& address, const std::string& path
           impl_->run([&](auto handler) { ws.async_handshake(address, path, handler); }, op_timeout))
     throw std::runtime_error("raw_ws_client handshake with " + address +
                              " failed: " + ec.message());
+}
+
+std::string raw_ws_client::read_challenge() {
+  const reply r = read();
+  if (r.closed) throw std::runtime_error("raw_ws_client: no challenge from the server: " + r.error);
+  auto m = sync::decode(r.frame);
+  if (!m || !std::holds_alternative<sync::challenge>(m.value()))
+    throw std::runtime_error("raw_ws_client: the server's first message is not a challenge");
+  return std::get<sync::challenge>(m.value()).nonce;
 }
 
 raw_ws_client::~raw_ws_client() {

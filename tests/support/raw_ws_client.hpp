@@ -36,6 +36,11 @@ class raw_ws_client {
   // Writes bytes on the TCP socket underneath, outside any WebSocket frame.
   std::string send_raw(std::string_view bytes);
 
+  // Reads the server's first message, its challenge, and returns the nonce
+  // a hello must be signed over. Throws std::runtime_error if the next
+  // message is not a challenge.
+  std::string read_challenge();
+
   // The next message, waiting at most `timeout`.
   reply read(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

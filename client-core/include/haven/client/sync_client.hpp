@@ -1,5 +1,5 @@
 #pragma once
-// Syncing a device store with havend over WebSocket: push the outbox, pull
+// Syncing a device store with havend over WebSocket (TLS: wss://): push the outbox, pull
 // until caught up, and optionally stay connected for live changes,
 // reconnecting with back-off when the server goes away.
 
@@ -16,7 +16,11 @@
 namespace haven::client {
 
 struct sync_options {
-  std::string server_url;  // ws://HOST:PORT/sync
+  std::string server_url;  // wss://HOST:PORT/sync; ws:// only to a loopback address
+  // wss://: the server's certificate must chain to one of these PEM
+  // certificates (pinned, e.g. from `havend dev-cert`), or, when empty, to the
+  // system's trusted authorities; and it must name the URL's host.
+  std::string ca_pem;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};   // no frame for this long: the connection is dead
   std::chrono::milliseconds poll_interval{1'000};   // watch: how often to look for new local records
@@ -40,8 +44,10 @@ struct sync_summary {
 // is erased and `wiped` says so. A wiped store is refused (errc::unauthorized).
 // Errors say what a field worker can do: errc::unavailable "server
 // unreachable ...", errc::clock_skew "refused: the device's clock is 3 days
-// ahead ...", errc::protocol for a bad URL or a broken exchange. Nothing
-// recorded is lost either way; sync again later.
+// ahead ...", errc::unauthorized "the server's certificate is not trusted
+// (...)", errc::invalid_input for a bad URL or ws:// to a host other than
+// loopback, errc::protocol for a broken exchange. Nothing recorded is lost
+// (nor changed, when the connection could not be opened); sync again later.
 result<sync_summary> sync_now(store& db, const sync_options& options);
 
 // Syncs, then stays connected applying live changes and pushing new local

@@ -30,11 +30,19 @@ struct server_config {
   // false (--dev-no-auth): no access registry is opened; any device may sync
   // and the tallies need no token. For development on loopback only.
   bool authenticate = true;
+  // TLS: PEM files of the certificate (chain) and its private key. When both
+  // are set every connection is TLS (wss:// and https://); when neither is,
+  // the server listens only on a loopback address (127.0.0.0/8, ::1).
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
 };
 
 class server {
  public:
-  // Opens the store and binds the address. Throws haven::failure if either fails.
+  // Loads the TLS certificate and key, opens the store and binds the address.
+  // Throws haven::failure: errc::invalid_input for an unreadable or
+  // mismatched certificate or key, only one of the two, or a non-loopback
+  // address without TLS; errc::unavailable if the address cannot be bound.
   explicit server(server_config config);
   ~server();
 

@@ -1,0 +1,175 @@
+#include "connection.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <charconv>
+
+#include <boost/beast/http.hpp>
+
+namespace haven::client::link {
+
+namespace http = beast::http;
+
+std::string server_url::authority() const {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+}
+
+result<server_url> parse_server_url(std::string_view url, std::initializer_list<std::string_view> schemes,
+                                    std::string_view default_target, std::string_view expected) {
+  auto bad = [&](const std::string& why) {
+    return error{errc::invalid_input,
+                 "bad server address \"" + std::string(url) + "\": " + why + " (expected " + std::string(expected) + ")",
+                 {}};
+  };
+  const auto sep = url.find("://");
+  const std::string_view scheme = url.substr(0, sep);
+  if (sep == std::string_view::npos || std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
+    std::string names;
+    for (auto s : schemes) names += (names.empty() ? "" : " or ") + std::string(s) + "://";
+    return bad("it must start with " + names);
+  }
+  server_url out;
+  out.tls = scheme == "wss" || scheme == "https";
+  std::string_view rest = url.substr(sep + 3);
+  const auto slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  out.target = slash == std::string_view::npos ? std::string(default_target) : std::string(rest.substr(slash));
+  std::string_view host = authority, port = out.tls ? "443" : "80";
+  if (!authority.empty() && authority.front() == '[') {  // [::1]:8080
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unclosed [");
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  unsigned n = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (host.empty()) return bad("no host");
+  if (ec != std::errc{} || end != port.data() + port.size() || n == 0 || n > 65535) return bad("bad port");
+  out.host = host;
+  out.port = port;
+  return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost") return true;
+  beast::error_code ec;
+  const auto address = net::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
+}
+
+result<void> require_encryption(const server_url& url, std::string_view what, std::string_view secure_scheme) {
+  if (url.tls || is_loopback_host(url.host)) return {};
+  return error{errc::invalid_input,
+               "refusing to send " + std::string(what) + " unencrypted to " + url.host + "; use " +
+                   std::string(secure_scheme) + "://",
+               {}};
+}
+
+result<ssl::context> client_tls_context(const std::string& ca_pem) {
+  ssl::context ctx(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  beast::error_code ec;
+  if (ca_pem.empty()) {
+    ctx.set_default_verify_paths(ec);
+    if (ec) return error{errc::internal, "cannot read the system's trusted certificates: " + ec.message(), {}};
+  } else {
+    ctx.add_certificate_authority(net::buffer(ca_pem), ec);
+    if (ec)
+      return error{errc::invalid_input, "the pinned server certificate is not a PEM certificate (" + ec.message() + ")",
+                   {}};
+  }
+  ctx.set_verify_mode(ssl::verify_peer);
+  return ctx;
+}
+
+void prepare_tls(tls_stream& stream, const server_url& url) {
+  stream.set_verify_mode(ssl::verify_peer);
+  // The certificate must name url.host; a mismatch is recorded as the
+  // verification error, so that handshake_error can name it.
+  stream.set_verify_callback([check = ssl::host_name_verification(url.host)](bool preverified,
+                                                                             ssl::verify_context& ctx) mutable {
+    if (!preverified) return false;
+    if (check(preverified, ctx)) return true;
+    X509_STORE_CTX_set_error(ctx.native_handle(), X509_V_ERR_HOSTNAME_MISMATCH);
+    return false;
+  });
+  // SNI takes a name, not an address.
+  beast::error_code ec;
+  net::ip::make_address(url.host, ec);
+  if (ec) SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
+}
+
+error handshake_error(tls_stream& stream, const beast::error_code& ec, const server_url& url) {
+  const long verdict = SSL_get_verify_result(stream.native_handle());
+  if (verdict != X509_V_OK)
+    return error{errc::unauthorized,
+                 "the server's certificate is not trusted (" + std::string(X509_verify_cert_error_string(verdict)) +
+                     (verdict == X509_V_ERR_HOSTNAME_MISMATCH ? ": it is not for " + url.host : std::string()) +
+                     "): check the address, or pin the server's certificate with --ca FILE",
+                 {}};
+  return network_error(ec, "no TLS connection with " + url.authority() + " (is it a havend with --tls-cert?)");
+}
+
+error network_error(const beast::error_code& ec, const std::string& what) {
+  return error{errc::unavailable, what + " (" + ec.message() + ")", {}};
+}
+
+namespace {
+
+// One POST on an open stream, run to its end on `ioc`.
+template <class Stream>
+result<http_reply> exchange(net::io_context& ioc, Stream& stream, const server_url& url, const std::string& json,
+                            std::chrono::milliseconds timeout) {
+  tcp::resolver resolver(ioc);
+  std::optional<error> failed;
+  http::request<http::string_body> request{http::verb::post, url.target, 11};
+  request.set(http::field::host, url.authority());
+  request.set(http::field::user_agent, "haven");
+  request.set(http::field::content_type, "application/json");
+  request.body() = json;
+  request.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024);
+  auto broken = [&](beast::error_code ec) {
+    failed = network_error(ec, "the exchange with " + url.authority() + " broke off");
+  };
+  async_open(stream, resolver, url, timeout, [&](std::optional<error> e) {
+    if (e) return void(failed = std::move(e));
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    http::async_write(stream, request, [&](beast::error_code ec, std::size_t) {
+      if (ec) return broken(ec);
+      http::async_read(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
+        if (ec) return broken(ec);
+        beast::error_code ignored;
+        beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    });
+  });
+  ioc.run();
+  if (failed) return *failed;
+  const auto& response = parser.get();
+  return http_reply{response.result_int(), response.body(), std::string(response[http::field::retry_after])};
+}
+
+}  // namespace
+
+result<http_reply> post_json(const server_url& url, const std::string& ca_pem, const std::string& json,
+                             std::chrono::milliseconds timeout) {
+  net::io_context ioc;
+  if (!url.tls) {
+    plain_stream stream(ioc);
+    return exchange(ioc, stream, url, json, timeout);
+  }
+  auto ctx = client_tls_context(ca_pem);
+  if (!ctx) return ctx.err();
+  tls_stream stream(ioc, ctx.value());
+  return exchange(ioc, stream, url, json, timeout);
+}
+
+}  // namespace haven::client::link
