@@ -21,7 +21,7 @@ say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 device() { local name=$1; shift; printf '\033[2m[%s] haven %s\033[0m\n' "$name" "$*" >&2; "$haven" --db "$work/$name.db" "$@"; }
 
 say "Start the server"
-"$havend" --db "$work/central.db" --listen 127.0.0.1:0 >"$work/havend.out" 2>"$work/havend.log" &
+"$havend" --db "$work/central.db" --listen 127.0.0.1:0 --dev-no-auth >"$work/havend.out" 2>"$work/havend.log" &
 server_pid=$!
 for _ in $(seq 50); do [[ -s $work/havend.out ]] && break; sleep 0.1; done
 address=$(sed -n 's/^listening on //p' "$work/havend.out")

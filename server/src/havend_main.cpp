@@ -1,11 +1,17 @@
 // havend: the Haven sync server, and offline commands on its store.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <qrencode.h>
+
+#include <boost/json.hpp>
+#include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/log.hpp>
 #include <haven/server/server.hpp>
@@ -27,17 +33,30 @@ constexpr const char* usage_text =
     "usage:\n"
     "  havend --db PATH --listen HOST:PORT [--schema FILE] [--threads N] [--verbose]\n"
     "         [--max-frame-bytes N] [--handshake-timeout S] [--idle-timeout S]\n"
-    "         [--max-connections-per-address N] [--tls-cert FILE --tls-key FILE]\n"
+    "         [--max-connections-per-address N] [--tls-cert FILE --tls-key FILE] [--dev-no-auth]\n"
     "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/;\n"
     "      with --tls-cert and --tls-key (PEM) on wss:// and https:// only. Without TLS\n"
     "      it listens only on a loopback address (127.0.0.1, ::1, localhost).\n"
     "      Port 0 picks a free port. The first line on stdout is \"listening on HOST:PORT\".\n"
     "      Limits (defaults): frames 4194304 bytes, hello within 10 s, idle 300 s,\n"
     "      32 connections per address.\n"
+    "      --dev-no-auth: no enrollment and no tokens; any device may sync and anyone\n"
+    "      may read the tallies. For development, on a loopback address only.\n"
     "  havend --db PATH tally ID --year YYYY [--month M] [--format json|csv]\n"
     "      Prints a tally from the store, without a running server.\n"
     "  havend --db PATH tallies      Lists the tallies.\n"
-    "  havend --db PATH devices      Lists the devices that have synced.\n"
+    "  havend --db PATH devices      Lists the devices: enrolled ones and those that have synced.\n"
+    "  havend --db PATH enroll --name NAME --team TEAM [--role worker|coordinator]\n"
+    "         [--expires DURATION] [--json]\n"
+    "      Prints a one-time enrollment code for a new device (and as a QR code), valid\n"
+    "      for DURATION (30m, 24h, 7d; default 24h). --json prints {\"code\", \"expires\"}.\n"
+    "  havend --db PATH token --name NAME\n"
+    "      Prints a coordinator bearer token for the tallies, once; it replaces NAME's\n"
+    "      earlier token.\n"
+    "  havend --db PATH retire DEVICE   A device handed back: it syncs once more, then wipes.\n"
+    "  havend --db PATH revoke DEVICE   A device lost or stolen: refused from now on.\n"
+    "  havend --db PATH audit [--limit N]\n"
+    "      The audit log (enrollments, refusals, standing changes, tokens), newest first.\n"
     "  havend dev-cert --cert FILE --key FILE [--host NAME]... [--days N]\n"
     "      Writes a self-signed certificate (for localhost, 127.0.0.1, ::1 and each NAME;\n"
     "      30 days by default) and its key, for testing TLS. Never overwrites a file.\n";
@@ -49,7 +68,9 @@ std::map<std::string, std::string> parse_options(const std::vector<std::string>&
                                                  {"idle-timeout", true}, {"max-connections-per-address", true},
                                                  {"tls-cert", true}, {"tls-key", true},
                                                  {"year", true}, {"month", true},  {"format", true}, {"verbose", false},
-                                                 {"help", false}};
+                                                 {"help", false}, {"dev-no-auth", false}, {"name", true},
+                                                 {"team", true}, {"role", true}, {"expires", true}, {"json", false},
+                                                 {"limit", true}};
   std::map<std::string, std::string> out;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i].rfind("--", 0) != 0) {
@@ -84,14 +105,158 @@ std::shared_ptr<const schema> load_schema(const std::map<std::string, std::strin
   return o.count("schema") ? unwrap(schema::load(o.at("schema"))) : schema::builtin();
 }
 
-std::string when(std::optional<std::int64_t> ms) {
-  if (!ms) return "never";
-  const std::time_t t = static_cast<std::time_t>(*ms / 1000);
+// A time in UTC, in a strftime format.
+std::string utc(std::int64_t ms, const char* format) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm utc{};
   gmtime_r(&t, &utc);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &utc);
+  std::strftime(buf, sizeof buf, format, &utc);
   return buf;
+}
+
+std::string when(std::optional<std::int64_t> ms) { return ms ? utc(*ms, "%Y-%m-%d %H:%M UTC") : "never"; }
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// "2026-05-01T12:00:00Z"
+std::string iso_utc(std::int64_t ms) { return utc(ms, "%Y-%m-%dT%H:%M:%SZ"); }
+
+// "30m", "24h", "7d" (or "90s") as seconds.
+std::chrono::seconds parse_duration(const std::string& text) {
+  const auto bad = usage_error{"--expires takes a duration like 30m, 24h or 7d (got \"" + text + "\")"};
+  if (text.size() < 2) throw bad;
+  const char unit = text.back();
+  const std::int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+  const std::string digits = text.substr(0, text.size() - 1);
+  if (!scale || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 6) throw bad;
+  const std::int64_t n = std::stoll(digits);
+  if (n < 1) throw usage_error{"--expires must be at least 1s"};
+  return std::chrono::seconds(n * scale);
+}
+
+// The QR code of `text` in Unicode half blocks, two rows of modules per line,
+// with a quiet zone. Light modules are drawn, as `qrencode -t UTF8` does, so
+// that the code reads right on a terminal with a dark background.
+std::string qr_code(const std::string& text) {
+  std::unique_ptr<QRcode, decltype(&QRcode_free)> qr(
+      QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1), &QRcode_free);
+  if (!qr) return {};
+  constexpr int quiet = 4;  // modules, as the QR standard asks
+  const int width = qr->width, size = width + 2 * quiet;
+  const auto light = [&](int row, int col) {
+    row -= quiet;
+    col -= quiet;
+    if (row < 0 || col < 0 || row >= width || col >= width) return true;
+    return (qr->data[row * width + col] & 1) == 0;
+  };
+  std::string out;
+  for (int row = 0; row < size; row += 2) {
+    for (int col = 0; col < size; ++col) {
+      const bool top = light(row, col), bottom = row + 1 < size ? light(row + 1, col) : false;
+      out += top && bottom ? "\u2588" : top ? "\u2580" : bottom ? "\u2584" : " ";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+int enroll(const std::map<std::string, std::string>& o) {
+  if (!o.count("name") || !o.count("team"))
+    throw usage_error{"enroll needs --name NAME (the device or its holder) and --team TEAM"};
+  const std::string role_text = o.count("role") ? o.at("role") : "worker";
+  const auto role = server::parse_role(role_text);
+  if (!role) throw usage_error{"--role is worker or coordinator (got \"" + role_text + "\")"};
+  const std::string expires = o.count("expires") ? o.at("expires") : "24h";
+  const auto ttl = parse_duration(expires);
+  const auto code = server::open_sqlite_registry(o.at("db"))->issue_code(o.at("name"), o.at("team"), *role, ttl, now_ms());
+  if (o.count("json")) {
+    std::cout << boost::json::serialize(boost::json::object{{"code", code.code}, {"expires", iso_utc(code.expires_ms)}})
+              << "\n";
+    return exit_ok;
+  }
+  std::cout << "Enrollment code for \"" << o.at("name") << "\", a " << role_text << " of team " << o.at("team")
+            << ":\n\n    " << code.code << "\n\n"
+            << "Valid once, until " << when(code.expires_ms) << " (" << expires
+            << "). Enter it on the device, or scan it:\n\n"
+            << qr_code(code.code) << "\nNot shown again; if it is lost, run enroll again.\n";
+  return exit_ok;
+}
+
+int token(const std::map<std::string, std::string>& o) {
+  if (!o.count("name")) throw usage_error{"token needs --name NAME (the coordinator it is for)"};
+  const std::string t = server::open_sqlite_registry(o.at("db"))->issue_token(o.at("name"), now_ms());
+  std::cout << "Coordinator token for \"" << o.at("name") << "\" (shown only now; it replaces any earlier one):\n\n    "
+            << t << "\n\n"
+            << "Send it with every request for the tallies as the header\n"
+            << "    Authorization: Bearer " << t << "\n"
+            << "e.g. curl -H \"Authorization: Bearer " << t << "\" http://HOST:PORT/api/tallies\n"
+            << "The dashboard at http://HOST:PORT/ asks for it. Keep it like a password.\n";
+  return exit_ok;
+}
+
+int set_standing(const std::map<std::string, std::string>& o, const std::vector<std::string>& rest) {
+  if (rest.size() != 2) throw usage_error{rest[0] + " needs one device id (havend --db PATH devices lists them)"};
+  const bool revoke = rest[0] == "revoke";
+  const auto d = server::open_sqlite_registry(o.at("db"))
+                     ->set_standing(rest[1], revoke ? server::device_standing::revoked : server::device_standing::retired,
+                                    now_ms());
+  std::cout << "Device " << d.device_id << " (\"" << d.name << "\", team " << d.team << ") is now "
+            << server::to_string(d.standing) << ".\n";
+  if (!revoke) {
+    std::cout << "When it next syncs, its pending changes are accepted; then it is told to erase its store.\n";
+    return exit_ok;
+  }
+  std::optional<std::int64_t> last_sync;
+  for (const auto& seen : server::open_sqlite_store(o.at("db"), load_schema(o))->devices())
+    if (seen.device_id == d.device_id) last_sync = seen.last_sync_ms;
+  std::cout << "It can no longer sync; if it connects, it is told to erase its store.\n";
+  if (last_sync)
+    std::cout << "Its last sync was " << when(last_sync) << ": changes it recorded after " << when(last_sync)
+              << " are lost with the device.\n";
+  else
+    std::cout << "It never completed a sync: everything it recorded is lost with the device.\n";
+  return exit_ok;
+}
+
+int devices(const std::map<std::string, std::string>& o) {
+  auto enrolled = server::open_sqlite_registry(o.at("db"))->devices();
+  const auto seen = server::open_sqlite_store(o.at("db"), load_schema(o))->devices();
+  std::map<std::string, const server::device_info*> by_id;
+  for (const auto& d : seen) by_id[d.device_id] = &d;
+  const auto print_seen = [](const server::device_info* d) {
+    if (!d) return std::string("  last seen never  last sync never");
+    return "  last seen " + when(d->last_seen_ms) + "  last sync " + when(d->last_sync_ms) + "  pushed up to " +
+           std::to_string(d->acked_seq);
+  };
+  for (const auto& d : enrolled) {
+    const auto it = by_id.find(d.device_id);
+    std::cout << d.device_id << "  \"" << d.name << "\"  team " << d.team << "  " << server::to_string(d.role) << "  "
+              << server::to_string(d.standing) << print_seen(it == by_id.end() ? nullptr : it->second) << "  wiped "
+              << (d.wiped_ms ? when(d.wiped_ms) : "no") << "\n";
+    if (it != by_id.end()) by_id.erase(it);
+  }
+  for (const auto& d : seen)
+    if (by_id.count(d.device_id))
+      std::cout << d.device_id << "  (not enrolled)  team " << d.team << print_seen(&d) << "\n";
+  return exit_ok;
+}
+
+int audit(const std::map<std::string, std::string>& o) {
+  const int limit = o.count("limit") ? to_int(o.at("limit"), "--limit") : 50;
+  if (limit < 1) throw usage_error{"--limit must be at least 1"};
+  for (const auto& e : server::open_sqlite_registry(o.at("db"))->audit_log(static_cast<std::size_t>(limit)))
+    std::cout << iso_utc(e.at_ms) << "  " << e.event << "  " << e.subject
+              << (e.address.empty() ? "" : "  from " + e.address) << "  " << e.detail << "\n";
+  return exit_ok;
+}
+
+// True for 127.0.0.0/8, ::1 and localhost.
+bool loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 int serve(const std::map<std::string, std::string>& o) {
@@ -107,6 +272,14 @@ int serve(const std::map<std::string, std::string>& o) {
   if (port < 0 || port > 65535) throw usage_error{"the port must be 0-65535"};
   config.port = static_cast<std::uint16_t>(port);
   config.record_schema = load_schema(o);
+  if (o.count("dev-no-auth")) {
+    if (!loopback(config.host))
+      throw usage_error{"--dev-no-auth lets anyone sync and read the tallies, so it listens only on a loopback "
+                        "address (127.0.0.1, ::1, localhost), not on \"" + config.host + "\""};
+    config.authenticate = false;
+    std::cerr << "havend: WARNING: --dev-no-auth: authentication is OFF. Any device may sync and anyone may read "
+                 "the tallies. Never use this with real data.\n";
+  }
   if (o.count("threads")) config.threads = static_cast<unsigned>(std::max(1, to_int(o.at("threads"), "--threads")));
   if (o.count("verbose")) server::set_log_level(server::log_level::debug);
   auto positive = [&](const char* name) {
@@ -174,12 +347,11 @@ int run(int argc, char** argv) {
     std::cout << server::open_sqlite_store(o.at("db"), load_schema(o))->tally_list_json() << "\n";
     return exit_ok;
   }
-  if (rest[0] == "devices") {
-    for (const auto& d : server::open_sqlite_store(o.at("db"), load_schema(o))->devices())
-      std::cout << d.device_id << "  team " << d.team << "  last seen " << when(d.last_seen_ms) << "  last sync "
-                << when(d.last_sync_ms) << "  pushed up to " << d.acked_seq << "\n";
-    return exit_ok;
-  }
+  if (rest[0] == "devices") return devices(o);
+  if (rest[0] == "enroll") return enroll(o);
+  if (rest[0] == "token") return token(o);
+  if (rest[0] == "retire" || rest[0] == "revoke") return set_standing(o, rest);
+  if (rest[0] == "audit") return audit(o);
   throw usage_error{"unknown command \"" + rest[0] + "\""};
 }
 

@@ -1,81 +1,154 @@
-// `haven enroll` against a stand-in for havend's /api/enroll: what the
-// device sends, what it keeps, and how refusals read.
-#include <catch2/catch.hpp>
-
-#include <filesystem>
+// Enrollment and coordinator tokens end to end: the real havend with
+// authentication on, codes from `havend enroll`, POST /api/enroll over a
+// socket, tokens from `havend token` for the tallies, and the commands that
+// list, retire and revoke devices and show the audit log.
 
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <thread>
 
-#include "../support/fake_http_server.hpp"
-#include "shell_fixture.hpp"
+#include "../support/havend_process.hpp"
 
 namespace haven::test {
 namespace {
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using Catch::Matchers::Contains;
 
-const std::string pseudonym_key(64, 'a');
+// A store, a havend with authentication on it, and its commands.
+struct enroll_fixture {
+  temp_dir dir;
+  std::string db = dir.file("central.db");
+  havend_process server{db, {}, havend_process::authentication::on};
 
-std::string accepted(const std::string& role, const std::string& token = "") {
-  boost::json::object o{{"device_id", "dev-7f3a"}, {"team", "outreach"}, {"role", role}, {"pseudonym_key", pseudonym_key}};
-  if (!token.empty()) o["token"] = token;
-  return boost::json::serialize(o);
-}
-
-TEST_CASE("haven enroll sends the code and a new public key, and later syncs go to the enrolled server",
-          "[e2e][enroll]") {
-  fake_http_server server(200, accepted("worker"));
-  shell device;
-  const std::string out = device.ok({"enroll", "--server", "http://" + server.address(), "--code", "K7-Q2M-19"});
-  CHECK(has(out, "enrolled as device dev-7f3a in team outreach (worker); syncs with ws://" + server.address() + "/sync"));
-  CHECK_FALSE(has(out, "token"));
-
-  CHECK(server.last_target() == "/api/enroll");
-  const auto request = boost::json::parse(server.last_body()).as_object();
-  CHECK(request.at("code").as_string() == "K7-Q2M-19");
-  const std::string public_key(request.at("public_key").as_string());
-  CHECK(public_key.size() == 64);
-  CHECK(public_key.find_first_not_of("0123456789abcdef") == std::string::npos);
-
-  // No --server: the enrolled one (a stand-in that speaks no sync, so this fails, naming it).
-  const run_result sync = device({"sync"});
-  CHECK(sync.exit_code == 1);
-  CHECK(has(sync.err, server.address()));
-
-  const run_result again = device({"enroll", "--server", "http://" + server.address(), "--code", "K7-Q2M-20"});
-  CHECK(again.exit_code == 1);
-  CHECK(has(again.err, "enrolled already"));
-}
-
-TEST_CASE("a coordinator's token is printed once", "[e2e][enroll]") {
-  fake_http_server server(200, accepted("coordinator", "tok-123456"));
-  shell device;
-  const std::string out = device.ok({"enroll", "--server", "ws://" + server.address(), "--code", "C0-ORD"});
-  CHECK(has(out, "coordinator token (shown only now; keep it safe): tok-123456"));
-}
-
-TEST_CASE("a refused enrollment reports the server's message and leaves no store", "[e2e][enroll]") {
-  shell device;
-  SECTION("an unknown code") {
-    fake_http_server server(401, R"({"error":"unknown or expired enrollment code"})");
-    const run_result r = device({"enroll", "--server", "http://" + server.address(), "--code", "NOPE"});
-    CHECK(r.exit_code == 1);
-    CHECK(has(r.err, "enrollment failed: the server at " + server.address() +
-                         " refused the enrollment: unknown or expired enrollment code"));
+  run_result havend(std::vector<std::string> args) {
+    args.insert(args.begin(), {HAVEND_PATH, "--db", db});
+    return run(args);
   }
-  SECTION("too many attempts") {
-    fake_http_server server(429, R"({"error":"too many attempts"})", "30");
-    const run_result r = device({"enroll", "--server", "http://" + server.address(), "--code", "NOPE"});
-    CHECK(r.exit_code == 1);
-    CHECK(has(r.err, "too many attempts; try again in 30 s"));
+  // `havend enroll --json`: the code and its expiry.
+  boost::json::object issue(const std::string& name, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"enroll", "--name", name, "--team", "team-a", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = havend(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return boost::json::parse(r.out).as_object();
   }
-  SECTION("unencrypted to another host") {
-    const run_result r = device({"enroll", "--server", "http://192.0.2.7:8080", "--code", "NOPE"});
-    CHECK(r.exit_code == 1);
-    CHECK(has(r.err, "refusing to send the enrollment code unencrypted to 192.0.2.7; use wss://"));
+  http_response enroll(const std::string& code) {
+    const std::string body = boost::json::serialize(
+        boost::json::object{{"code", code}, {"public_key", std::string(64, '1')}});
+    return http_send(server.address(), "POST", "/api/enroll", body, {{"Content-Type", "application/json"}});
   }
-  CHECK_FALSE(std::filesystem::exists(device.db()));
+  http_response tallies(const std::string& token) {
+    if (token.empty()) return http_get(server.address(), "/api/tallies");
+    return http_send(server.address(), "GET", "/api/tallies", "", {{"Authorization", "Bearer " + token}});
+  }
+};
+
+std::string error_of(const http_response& r) {
+  return std::string(boost::json::parse(r.body).as_object().at("error").as_string());
 }
 
 }  // namespace
+
+TEST_CASE("e2e enroll: a code from havend enroll works once over HTTP", "[e2e][enroll]") {
+  enroll_fixture f;
+  const auto code = f.issue("Ana's phone");
+  CHECK(code.at("code").as_string().size() == 14);
+  CHECK_THAT(std::string(code.at("expires").as_string()), Contains("T") && Contains("Z"));
+
+  const auto ok = f.enroll(std::string(code.at("code").as_string()));
+  INFO(ok.body);
+  REQUIRE(ok.status == 200);
+  const auto grant = boost::json::parse(ok.body).as_object();
+  const std::string id(grant.at("device_id").as_string());
+  CHECK(grant.at("team").as_string() == "team-a");
+  CHECK(grant.at("pseudonym_key").as_string().size() == 64);
+
+  const auto again = f.enroll(std::string(code.at("code").as_string()));
+  CHECK(again.status == 401);
+  CHECK_THAT(error_of(again), Contains("already used"));
+
+  const auto listed = f.havend({"devices"});
+  CHECK(listed.exit_code == 0);
+  CHECK_THAT(listed.out, Contains(id) && Contains("Ana's phone") && Contains("team-a") && Contains("worker") &&
+                             Contains("active"));
+
+  const auto revoked = f.havend({"revoke", id});
+  INFO(revoked.err);
+  CHECK(revoked.exit_code == 0);
+  CHECK_THAT(revoked.out, Contains("revoked") && Contains("lost with the device"));
+  CHECK_THAT(f.havend({"devices"}).out, Contains("revoked"));
+  CHECK(f.havend({"retire", id}).exit_code == 1);  // revoked is for good
+  CHECK(f.havend({"retire", "d0000000000000000"}).exit_code == 1);
+
+  const auto audit = f.havend({"audit", "--limit", "10"});
+  CHECK(audit.exit_code == 0);
+  CHECK_THAT(audit.out, Contains("enrolled") && Contains("enrollment_refused") && Contains("revoked"));
+  CHECK(audit.out.find(std::string(code.at("code").as_string())) == std::string::npos);
+}
+
+TEST_CASE("e2e enroll: an expired code is refused", "[e2e][enroll]") {
+  enroll_fixture f;
+  const auto code = f.issue("tablet 2", {"--expires", "1s"});
+  // havend stamped the expiry before it exited, so it has passed one second
+  // (and a little) after now: poll the clock until then.
+  const auto expired_by = std::chrono::system_clock::now() + std::chrono::milliseconds(1100);
+  while (std::chrono::system_clock::now() <= expired_by) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto r = f.enroll(std::string(code.at("code").as_string()));
+  CHECK(r.status == 401);
+  CHECK_THAT(error_of(r), Contains("expired at"));
+}
+
+TEST_CASE("e2e enroll: repeated bad codes from one address are slowed down with 429", "[e2e][enroll]") {
+  enroll_fixture f;
+  for (int i = 0; i < 5; ++i) CHECK(f.enroll("0000-0000-0000").status == 401);
+  const auto r = f.enroll("0000-0000-0000");
+  CHECK(r.status == 429);
+  CHECK_THAT(r.headers, Contains("Retry-After: "));
+}
+
+TEST_CASE("e2e enroll: the tallies need a token from havend token", "[e2e][enroll]") {
+  enroll_fixture f;
+  const auto missing = f.tallies("");
+  CHECK(missing.status == 401);
+  CHECK_THAT(missing.headers, Contains("WWW-Authenticate: Bearer"));
+
+  const auto issued = f.havend({"token", "--name", "maja"});
+  REQUIRE(issued.exit_code == 0);
+  const auto at = issued.out.find("Authorization: Bearer ");
+  REQUIRE(at != std::string::npos);
+  const std::string token = issued.out.substr(at + 22, 64);
+  CHECK(f.tallies(token).status == 200);
+  CHECK(f.tallies(std::string(64, 'f')).status == 401);
+  CHECK(f.havend({"audit"}).out.find(token) == std::string::npos);
+  CHECK(http_get(f.server.address(), "/healthz").status == 200);
+}
+
+TEST_CASE("e2e enroll: enroll prints the code as a QR code, and checks its options", "[e2e][enroll]") {
+  temp_dir dir;
+  const std::string db = dir.file("central.db");
+  const auto r = run({HAVEND_PATH, "--db", db, "enroll", "--name", "tablet", "--team", "team-a", "--role",
+                      "coordinator", "--expires", "7d"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("\u2588") && Contains("coordinator") && Contains("team-a"));
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--team", "team-a"}, {"--name", "x", "--team", "Team A"},
+        {"--name", "x", "--team", "team-a", "--expires", "soon"},
+        {"--name", "x", "--team", "team-a", "--role", "admin"}}) {
+    std::vector<std::string> argv{HAVEND_PATH, "--db", db, "enroll"};
+    argv.insert(argv.end(), bad.begin(), bad.end());
+    CHECK(run(argv).exit_code != 0);
+  }
+}
+
+TEST_CASE("e2e enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {
+  temp_dir dir;
+  const auto r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "0.0.0.0:0", "--dev-no-auth"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("loopback"));
+}
+
 }  // namespace haven::test

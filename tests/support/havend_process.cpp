@@ -10,8 +10,9 @@
 
 namespace haven::test {
 
-havend_process::havend_process(std::string db, std::vector<std::string> options)
+havend_process::havend_process(std::string db, std::vector<std::string> options, authentication auth)
     : db_(std::move(db)), log_(db_ + ".log"), options_(std::move(options)) {
+  if (auth == authentication::off) options_.push_back("--dev-no-auth");
   start();
 }
 
@@ -50,6 +51,11 @@ void havend_process::restart(bool same_port) {
 }
 
 http_response http_get(const std::string& address, const std::string& path) {
+  return http_send(address, "GET", path);
+}
+
+http_response http_send(const std::string& address, const std::string& method, const std::string& path,
+                        const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers) {
   const auto colon = address.rfind(':');
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -60,7 +66,10 @@ http_response http_get(const std::string& address, const std::string& path) {
     close(fd);
     throw std::runtime_error("cannot connect to " + address);
   }
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n";
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n";
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n" + body;
   (void)!write(fd, request.data(), request.size());
   std::string raw;
   char buf[8192];
@@ -68,8 +77,9 @@ http_response http_get(const std::string& address, const std::string& path) {
   close(fd);
   http_response r;
   if (raw.size() > 12) r.status = std::stoi(raw.substr(9, 3));
-  const auto body = raw.find("\r\n\r\n");
-  if (body != std::string::npos) r.body = raw.substr(body + 4);
+  const auto end = raw.find("\r\n\r\n");
+  r.headers = raw.substr(0, end);
+  if (end != std::string::npos) r.body = raw.substr(end + 4);
   return r;
 }
 

@@ -3,6 +3,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "process.hpp"
 
@@ -10,9 +12,13 @@ namespace haven::test {
 
 class havend_process {
  public:
+  // off: started with --dev-no-auth (devices need no enrollment, tallies no
+  // token), as the tests that are not about access control want it.
+  enum class authentication { off, on };
   // Starts havend on `db` with port 0 (and `options`, e.g. {"--schema", F})
   // and waits for its "listening on" line. Throws std::runtime_error if it does not start.
-  explicit havend_process(std::string db, std::vector<std::string> options = {});
+  explicit havend_process(std::string db, std::vector<std::string> options = {},
+                          authentication auth = authentication::off);
   ~havend_process();  // SIGTERM, then wait
 
   const std::string& address() const { return address_; }  // HOST:PORT
@@ -37,8 +43,13 @@ class havend_process {
 // GET http://address/path with a plain socket; returns status and body.
 struct http_response {
   int status = 0;
+  std::string headers;  // the status line and header lines, as received
   std::string body;
 };
 http_response http_get(const std::string& address, const std::string& path);
+// Any request: `headers` as (name, value), a body sent with Content-Length.
+http_response http_send(const std::string& address, const std::string& method, const std::string& path,
+                        const std::string& body = "",
+                        const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 }  // namespace haven::test
