@@ -83,12 +83,17 @@ struct store_snapshot {
   bool operator==(const store_snapshot&) const = default;
 };
 
-TEST_CASE("a device that pins havend's dev-cert syncs over wss, and havend serves https", "[e2e][tls]") {
+// A havend serving TLS with a pair from dev-cert, and a field device holding one record.
+struct tls_fixture {
   temp_dir dir;
-  const dev_pair pair(dir, "havend");
-  havend_process server(dir.file("central.db"), pair.flags());
-  auto field = client::store::create(dir.file("field.db"), "outreach").value();
-  REQUIRE(field->add(session_record("PK-TLS-0001")).ok());
+  dev_pair pair{dir, "havend"};
+  havend_process server{dir.file("central.db"), pair.flags()};
+  std::unique_ptr<client::store> field = client::store::create(dir.file("field.db"), "outreach").value();
+  tls_fixture() { REQUIRE(field->add(session_record("PK-TLS-0001")).ok()); }
+};
+
+TEST_CASE_METHOD(tls_fixture, "a device that pins havend's dev-cert syncs over wss, and havend serves https",
+                 "[e2e][tls]") {
   REQUIRE(field->add(session_record("PK-TLS-0002")).ok());
 
   auto pushed = sync(*field, wss_url(server), pair.pem);
@@ -111,13 +116,9 @@ TEST_CASE("a device that pins havend's dev-cert syncs over wss, and havend serve
   CHECK(https_get(server.address(), "/api/tallies", pair.pem).status == 200);
 }
 
-TEST_CASE("a device refuses a server whose certificate it does not trust, and changes nothing", "[e2e][tls]") {
-  temp_dir dir;
-  const dev_pair pair(dir, "havend");
+TEST_CASE_METHOD(tls_fixture, "a device refuses a server whose certificate it does not trust, and changes nothing",
+                 "[e2e][tls]") {
   const dev_pair stranger(dir, "stranger");
-  havend_process server(dir.file("central.db"), pair.flags());
-  auto field = client::store::create(dir.file("field.db"), "outreach").value();
-  REQUIRE(field->add(session_record("PK-TLS-0003")).ok());
   const store_snapshot before(*field);
 
   SECTION("pinned to another certificate") {
@@ -139,12 +140,8 @@ TEST_CASE("a device refuses a server whose certificate it does not trust, and ch
   CHECK(https_get(server.address(), "/healthz", pair.pem).body.find("\"records\":0") != std::string::npos);
 }
 
-TEST_CASE("plain ws to havend's TLS port fails cleanly, and havend goes on serving TLS", "[e2e][tls]") {
-  temp_dir dir;
-  const dev_pair pair(dir, "havend");
-  havend_process server(dir.file("central.db"), pair.flags());
-  auto field = client::store::create(dir.file("field.db"), "outreach").value();
-  REQUIRE(field->add(session_record("PK-TLS-0004")).ok());
+TEST_CASE_METHOD(tls_fixture, "plain ws to havend's TLS port fails cleanly, and havend goes on serving TLS",
+                 "[e2e][tls]") {
   const store_snapshot before(*field);
 
   auto plain = sync(*field, server.sync_url(), pair.pem);
