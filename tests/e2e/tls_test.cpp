@@ -156,6 +156,24 @@ TEST_CASE_METHOD(tls_fixture, "plain ws to havend's TLS port fails cleanly, and 
   CHECK(secure.ok());
 }
 
+TEST_CASE("a device refuses a certificate that does not name the address it connects to", "[e2e][tls]") {
+  temp_dir dir;
+  const dev_pair pair(dir, "havend");  // for localhost, 127.0.0.1 and ::1
+  child server({"/bin/sh", "-c", "exec \"$@\" 2>/dev/null", "sh", HAVEND_PATH, "--db", dir.file("central.db"),
+                "--listen", "127.0.0.2:0", "--tls-cert", pair.cert, "--tls-key", pair.key});
+  std::string line;
+  REQUIRE(server.read_line(line));
+  REQUIRE(line.rfind("listening on 127.0.0.2:", 0) == 0);
+  auto field = client::store::create(dir.file("field.db"), "outreach").value();
+  auto r = sync(*field, "wss://" + line.substr(std::string("listening on ").size()) + "/sync", pair.pem);
+  REQUIRE_FALSE(r.ok());
+  INFO(r.err().describe());
+  CHECK(r.err().code == errc::unauthorized);
+  CHECK(has(r.err().message, "(hostname mismatch: it is not for 127.0.0.2)"));
+  server.kill_group(SIGTERM);
+  server.wait();
+}
+
 TEST_CASE("a device refuses to send records unencrypted to any host but loopback", "[e2e][tls]") {
   temp_dir dir;
   auto field = client::store::create(dir.file("field.db"), "outreach").value();
