@@ -3,7 +3,6 @@
 // the frames.
 #include <haven/client/sync_client.hpp>
 
-#include <charconv>
 #include <deque>
 #include <optional>
 #include <thread>

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -251,6 +252,21 @@ TEST_CASE("haven sync --ca pins the certificate from the shell", "[e2e][tls][she
   const std::string out = device.ok({"sync", "--server", wss_url(server), "--ca", pair.cert});
   CHECK(has(out, "synced: pushed "));
   CHECK(has(out, "; 0 pending"));
+}
+
+TEST_CASE_METHOD(tls_fixture, "haven enroll over https checks the server's certificate before it sends the code",
+                 "[e2e][tls][enroll]") {
+  shell device;
+  const std::string url = "https://" + server.address();
+  const run_result untrusted = device({"enroll", "--server", url, "--code", "K7-Q2M-19"});
+  CHECK(untrusted.exit_code == 1);
+  CHECK(has(untrusted.err, "enrollment failed: the server's certificate is not trusted (self-signed certificate)"));
+  CHECK_FALSE(std::filesystem::exists(device.db()));
+
+  // Pinned, the request reaches havend, whose answer (whatever it makes of this code) is reported.
+  const run_result pinned = device({"enroll", "--server", url, "--code", "K7-Q2M-19", "--ca", pair.cert});
+  CHECK(pinned.exit_code == 1);
+  CHECK(has(pinned.err, "enrollment failed: the server at " + server.address() + " refused the enrollment: "));
 }
 
 }  // namespace
