@@ -54,13 +54,6 @@ result<server_url> parse_server_url(std::string_view url, std::initializer_list<
   return out;
 }
 
-bool is_loopback_host(std::string_view host) {
-  if (host == "localhost") return true;
-  beast::error_code ec;
-  const auto address = net::ip::make_address(std::string(host), ec);
-  return !ec && address.is_loopback();
-}
-
 result<void> require_encryption(const server_url& url, std::string_view what, std::string_view secure_scheme) {
   if (url.tls || is_loopback_host(url.host)) return {};
   return error{errc::invalid_input,

@@ -17,6 +17,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <haven/net/streams.hpp>
 #include <haven/schema/result.hpp>
 
 namespace haven::client::link {
@@ -26,11 +27,10 @@ namespace ssl = net::ssl;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
-
-template <class Stream>
-inline constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+using streams::is_loopback_host;
+using streams::is_tls;
+using streams::plain_stream;
+using streams::tls_stream;
 
 // A parsed ws://, wss://, http:// or https:// URL.
 struct server_url {
@@ -44,9 +44,6 @@ struct server_url {
 // `expected` (e.g. "wss://HOST:PORT/sync").
 result<server_url> parse_server_url(std::string_view url, std::initializer_list<std::string_view> schemes,
                                     std::string_view default_target, std::string_view expected);
-
-// True for "localhost" and loopback addresses (127.0.0.0/8, ::1).
-bool is_loopback_host(std::string_view host);
 
 // errc::invalid_input "refusing to send WHAT unencrypted to HOST; use SCHEME"
 // for a plain URL to a host other than loopback.

@@ -3,7 +3,6 @@
 // the frames.
 #include <haven/client/sync_client.hpp>
 
-#include <charconv>
 #include <deque>
 #include <optional>
 #include <thread>
@@ -145,8 +144,8 @@ class connection final : private sync::transport {
     ws_.read_message_max(sync::frame_limits{}.max_frame_bytes);
     ws_.async_handshake(address_.authority(), address_.target, [this](beast::error_code ec) {
       if (ec)
-        return lost(ec, "the server at " + address_.authority() + " did not accept a sync session" +
-                            (link::is_tls<Stream> ? "" : " (if it serves TLS, use wss://)"));
+        return lost(ec, "the server at " + address_.authority() + " did not accept a sync session",
+                    link::is_tls<Stream> ? "" : "; if it serves TLS, use wss://");
       if (options_.on_event) options_.on_event(std::string("connected to ") + (link::is_tls<Stream> ? "wss://" : "ws://") +
                                                address_.authority());
       session_.start();
@@ -214,8 +213,9 @@ class connection final : private sync::transport {
     });
   }
 
-  void lost(beast::error_code ec, const std::string& what) {
+  void lost(beast::error_code ec, const std::string& what, std::string_view hint = "") {
     error e = link::network_error(ec, what);
+    e.message += hint;
     e.message += recoverable;
     end(std::move(e));
   }

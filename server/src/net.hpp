@@ -8,6 +8,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <haven/net/streams.hpp>
+
 namespace haven::server {
 
 namespace net = boost::asio;
@@ -17,12 +19,11 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
-// The two streams a connection can run on; the sessions are templates over
-// them (basic_http_session, basic_ws_session), instantiated for both.
-using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
-
-template <class Stream>
-inline constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+// The sessions are templates over the two streams (basic_http_session,
+// basic_ws_session), instantiated for both.
+using streams::is_loopback_host;
+using streams::is_tls;
+using streams::plain_stream;
+using streams::tls_stream;
 
 }  // namespace haven::server

@@ -61,11 +61,4 @@ std::unique_ptr<ssl::context> make_server_tls_context(const std::filesystem::pat
   return ctx;
 }
 
-bool is_loopback_host(const std::string& host) {
-  if (host == "localhost") return true;
-  beast::error_code ec;
-  const auto address = net::ip::make_address(host, ec);
-  return !ec && address.is_loopback();
-}
-
 }  // namespace haven::server

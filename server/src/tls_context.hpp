@@ -1,6 +1,6 @@
 #pragma once
 // havend's TLS settings: the server context (certificate, key, protocol
-// floor, ciphers) and the rule that plain connections are for loopback only.
+// floor, ciphers).
 
 #include <filesystem>
 #include <memory>
@@ -17,8 +17,5 @@ namespace haven::server {
 // be read or parsed, or the key is not the certificate's.
 std::unique_ptr<ssl::context> make_server_tls_context(const std::filesystem::path& cert,
                                                       const std::filesystem::path& key);
-
-// True for "localhost" and the loopback addresses (127.0.0.0/8, ::1).
-bool is_loopback_host(const std::string& host);
 
 }  // namespace haven::server

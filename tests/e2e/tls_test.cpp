@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -83,12 +84,17 @@ struct store_snapshot {
   bool operator==(const store_snapshot&) const = default;
 };
 
-TEST_CASE("a device that pins havend's dev-cert syncs over wss, and havend serves https", "[e2e][tls]") {
+// A havend serving TLS with a pair from dev-cert, and a field device holding one record.
+struct tls_fixture {
   temp_dir dir;
-  const dev_pair pair(dir, "havend");
-  havend_process server(dir.file("central.db"), pair.flags());
-  auto field = client::store::create(dir.file("field.db"), "outreach").value();
-  REQUIRE(field->add(session_record("PK-TLS-0001")).ok());
+  dev_pair pair{dir, "havend"};
+  havend_process server{dir.file("central.db"), pair.flags()};
+  std::unique_ptr<client::store> field = client::store::create(dir.file("field.db"), "outreach").value();
+  tls_fixture() { REQUIRE(field->add(session_record("PK-TLS-0001")).ok()); }
+};
+
+TEST_CASE_METHOD(tls_fixture, "a device that pins havend's dev-cert syncs over wss, and havend serves https",
+                 "[e2e][tls]") {
   REQUIRE(field->add(session_record("PK-TLS-0002")).ok());
 
   auto pushed = sync(*field, wss_url(server), pair.pem);
@@ -111,13 +117,9 @@ TEST_CASE("a device that pins havend's dev-cert syncs over wss, and havend serve
   CHECK(https_get(server.address(), "/api/tallies", pair.pem).status == 200);
 }
 
-TEST_CASE("a device refuses a server whose certificate it does not trust, and changes nothing", "[e2e][tls]") {
-  temp_dir dir;
-  const dev_pair pair(dir, "havend");
+TEST_CASE_METHOD(tls_fixture, "a device refuses a server whose certificate it does not trust, and changes nothing",
+                 "[e2e][tls]") {
   const dev_pair stranger(dir, "stranger");
-  havend_process server(dir.file("central.db"), pair.flags());
-  auto field = client::store::create(dir.file("field.db"), "outreach").value();
-  REQUIRE(field->add(session_record("PK-TLS-0003")).ok());
   const store_snapshot before(*field);
 
   SECTION("pinned to another certificate") {
@@ -139,12 +141,8 @@ TEST_CASE("a device refuses a server whose certificate it does not trust, and ch
   CHECK(https_get(server.address(), "/healthz", pair.pem).body.find("\"records\":0") != std::string::npos);
 }
 
-TEST_CASE("plain ws to havend's TLS port fails cleanly, and havend goes on serving TLS", "[e2e][tls]") {
-  temp_dir dir;
-  const dev_pair pair(dir, "havend");
-  havend_process server(dir.file("central.db"), pair.flags());
-  auto field = client::store::create(dir.file("field.db"), "outreach").value();
-  REQUIRE(field->add(session_record("PK-TLS-0004")).ok());
+TEST_CASE_METHOD(tls_fixture, "plain ws to havend's TLS port fails cleanly, and havend goes on serving TLS",
+                 "[e2e][tls]") {
   const store_snapshot before(*field);
 
   auto plain = sync(*field, server.sync_url(), pair.pem);
@@ -157,6 +155,24 @@ TEST_CASE("plain ws to havend's TLS port fails cleanly, and havend goes on servi
   auto secure = sync(*field, wss_url(server), pair.pem);
   INFO((secure ? "" : secure.err().describe()));
   CHECK(secure.ok());
+}
+
+TEST_CASE("a device refuses a certificate that does not name the address it connects to", "[e2e][tls]") {
+  temp_dir dir;
+  const dev_pair pair(dir, "havend");  // for localhost, 127.0.0.1 and ::1
+  child server({"/bin/sh", "-c", "exec \"$@\" 2>/dev/null", "sh", HAVEND_PATH, "--db", dir.file("central.db"),
+                "--listen", "127.0.0.2:0", "--tls-cert", pair.cert, "--tls-key", pair.key});
+  std::string line;
+  REQUIRE(server.read_line(line));
+  REQUIRE(line.rfind("listening on 127.0.0.2:", 0) == 0);
+  auto field = client::store::create(dir.file("field.db"), "outreach").value();
+  auto r = sync(*field, "wss://" + line.substr(std::string("listening on ").size()) + "/sync", pair.pem);
+  REQUIRE_FALSE(r.ok());
+  INFO(r.err().describe());
+  CHECK(r.err().code == errc::unauthorized);
+  CHECK(has(r.err().message, "(hostname mismatch: it is not for 127.0.0.2)"));
+  server.kill_group(SIGTERM);
+  server.wait();
 }
 
 TEST_CASE("a device refuses to send records unencrypted to any host but loopback", "[e2e][tls]") {
@@ -236,6 +252,21 @@ TEST_CASE("haven sync --ca pins the certificate from the shell", "[e2e][tls][she
   const std::string out = device.ok({"sync", "--server", wss_url(server), "--ca", pair.cert});
   CHECK(has(out, "synced: pushed "));
   CHECK(has(out, "; 0 pending"));
+}
+
+TEST_CASE_METHOD(tls_fixture, "haven enroll over https checks the server's certificate before it sends the code",
+                 "[e2e][tls][enroll]") {
+  shell device;
+  const std::string url = "https://" + server.address();
+  const run_result untrusted = device({"enroll", "--server", url, "--code", "K7-Q2M-19"});
+  CHECK(untrusted.exit_code == 1);
+  CHECK(has(untrusted.err, "enrollment failed: the server's certificate is not trusted (self-signed certificate)"));
+  CHECK_FALSE(std::filesystem::exists(device.db()));
+
+  // Pinned, the request reaches havend, whose answer (whatever it makes of this code) is reported.
+  const run_result pinned = device({"enroll", "--server", url, "--code", "K7-Q2M-19", "--ca", pair.cert});
+  CHECK(pinned.exit_code == 1);
+  CHECK(has(pinned.err, "enrollment failed: the server at " + server.address() + " refused the enrollment: "));
 }
 
 }  // namespace
