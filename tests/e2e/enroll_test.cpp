@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../support/havend_process.hpp"
+#include "sync_fixture.hpp"
 
 namespace haven::test {
 namespace {
@@ -142,6 +143,15 @@ TEST_CASE("e2e enroll: enroll prints the code as a QR code, and checks its optio
     argv.insert(argv.end(), bad.begin(), bad.end());
     CHECK(run(argv).exit_code != 0);
   }
+}
+
+TEST_CASE("e2e enroll: havend devices also lists devices that synced without enrollment", "[e2e][enroll]") {
+  sync_fixture f;  // havend with --dev-no-auth
+  auto& d = f.add_device("team-b");
+  REQUIRE(f.sync(d).ok());
+  const auto r = run({HAVEND_PATH, "--db", f.dir().file("central.db"), "devices"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("(not enrolled)") && Contains("team-b") && Contains("last sync 20"));
 }
 
 TEST_CASE("e2e enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {
