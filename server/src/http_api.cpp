@@ -62,6 +62,12 @@ http_reply unauthorized(const std::string& message) {
 }  // namespace
 
 http_reply http_api::handle(const http_request& request) const {
+  auto reply = capture([&] { return route(request); });
+  if (reply) return std::move(reply).value();
+  return json_error(500, "the server could not answer: " + reply.err().message);
+}
+
+http_reply http_api::route(const http_request& request) const {
   const std::string_view method = request.method, target = request.target;
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../support/havend_process.hpp"
+#include "sync_fixture.hpp"
 
 namespace haven::test {
 namespace {
@@ -52,7 +53,7 @@ std::string error_of(const http_response& r) {
 
 }  // namespace
 
-TEST_CASE("e2e enroll: a code from havend enroll works once over HTTP", "[e2e][enroll]") {
+TEST_CASE("enroll: a code from havend enroll works once over HTTP", "[e2e][enroll]") {
   enroll_fixture f;
   const auto code = f.issue("Ana's phone");
   CHECK(code.at("code").as_string().size() == 14);
@@ -89,7 +90,7 @@ TEST_CASE("e2e enroll: a code from havend enroll works once over HTTP", "[e2e][e
   CHECK(audit.out.find(std::string(code.at("code").as_string())) == std::string::npos);
 }
 
-TEST_CASE("e2e enroll: an expired code is refused", "[e2e][enroll]") {
+TEST_CASE("enroll: an expired code is refused", "[e2e][enroll]") {
   enroll_fixture f;
   const auto code = f.issue("tablet 2", {"--expires", "1s"});
   // havend stamped the expiry before it exited, so it has passed one second
@@ -101,7 +102,7 @@ TEST_CASE("e2e enroll: an expired code is refused", "[e2e][enroll]") {
   CHECK_THAT(error_of(r), Contains("expired at"));
 }
 
-TEST_CASE("e2e enroll: repeated bad codes from one address are slowed down with 429", "[e2e][enroll]") {
+TEST_CASE("enroll: repeated bad codes from one address are slowed down with 429", "[e2e][enroll]") {
   enroll_fixture f;
   for (int i = 0; i < 5; ++i) CHECK(f.enroll("0000-0000-0000").status == 401);
   const auto r = f.enroll("0000-0000-0000");
@@ -109,7 +110,7 @@ TEST_CASE("e2e enroll: repeated bad codes from one address are slowed down with 
   CHECK_THAT(r.headers, Contains("Retry-After: "));
 }
 
-TEST_CASE("e2e enroll: the tallies need a token from havend token", "[e2e][enroll]") {
+TEST_CASE("enroll: the tallies need a token from havend token", "[e2e][enroll]") {
   enroll_fixture f;
   const auto missing = f.tallies("");
   CHECK(missing.status == 401);
@@ -126,7 +127,7 @@ TEST_CASE("e2e enroll: the tallies need a token from havend token", "[e2e][enrol
   CHECK(http_get(f.server.address(), "/healthz").status == 200);
 }
 
-TEST_CASE("e2e enroll: enroll prints the code as a QR code, and checks its options", "[e2e][enroll]") {
+TEST_CASE("enroll: enroll prints the code as a QR code, and checks its options", "[e2e][enroll]") {
   temp_dir dir;
   const std::string db = dir.file("central.db");
   const auto r = run({HAVEND_PATH, "--db", db, "enroll", "--name", "tablet", "--team", "team-a", "--role",
@@ -144,7 +145,16 @@ TEST_CASE("e2e enroll: enroll prints the code as a QR code, and checks its optio
   }
 }
 
-TEST_CASE("e2e enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {
+TEST_CASE("enroll: havend devices also lists devices that synced without enrollment", "[e2e][enroll]") {
+  sync_fixture f;  // havend with --dev-no-auth
+  auto& d = f.add_device("team-b");
+  REQUIRE(f.sync(d).ok());
+  const auto r = run({HAVEND_PATH, "--db", f.dir().file("central.db"), "devices"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("(not enrolled)") && Contains("team-b") && Contains("last sync 20"));
+}
+
+TEST_CASE("enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {
   temp_dir dir;
   const auto r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "0.0.0.0:0", "--dev-no-auth"});
   CHECK(r.exit_code == 2);

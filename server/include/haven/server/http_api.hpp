@@ -49,7 +49,8 @@ class http_api {
   // The reply to a request. Unknown paths give 404, wrong methods 405, bad
   // parameters 400, a missing or wrong token or enrollment code 401, an
   // address in back-off 429 (with Retry-After) — each with a JSON body
-  // {"error": "..."} that says what to do.
+  // {"error": "..."} that says what to do; a failure of the store or the
+  // registry gives 500. Never throws.
   http_reply handle(const http_request& request) const;
   // A request without credentials or body, from the loopback address.
   http_reply handle(std::string_view method, std::string_view target) const {
@@ -57,6 +58,7 @@ class http_api {
   }
 
  private:
+  http_reply route(const http_request& request) const;  // handle(), which may throw
   http_reply tally(std::string_view id, std::string_view query) const;
   http_reply enroll(const http_request& request) const;
   // nullopt if the request may read the tallies, else the refusal.
