@@ -19,11 +19,8 @@
 namespace haven::client {
 namespace {
 
-namespace net = boost::asio;
-namespace ssl = net::ssl;
-namespace beast = boost::beast;
+using namespace link;  // net, ssl, beast, tcp and the two streams
 namespace websocket = beast::websocket;
-using tcp = net::ip::tcp;
 
 constexpr std::string_view expected_url = "wss://HOST:PORT/sync, or ws:// to a loopback address";
 
