@@ -53,7 +53,7 @@ http_response https_get(const std::string& address, const std::string& path, con
   }));
   ioc.run();
   if (failed) throw std::runtime_error(std::string("https_get ") + step + " failed: " + failed.message());
-  return {static_cast<int>(response.result_int()), response.body()};
+  return {.status = static_cast<int>(response.result_int()), .headers = {}, .body = response.body()};
 }
 
 }  // namespace haven::test
