@@ -190,6 +190,9 @@ struct store::impl {
     if (!valid_team(team))
       issues.push_back({"team", team.empty() ? "is required: give --team or set a default team with init"
                                              : "must be 1-32 characters of a-z, 0-9 and - (got \"" + team + "\")"});
+    else if (const std::string enrolled = meta_text("enrolled_team"); !enrolled.empty() && team != enrolled)
+      issues.push_back({"team", "this device is enrolled in team " + enrolled + " and records for it only (got \"" +
+                                    team + "\")"});
     field_map fields;
     for (const auto& [key, text] : in.fields) {
       const field_def* f = t.field(key);

@@ -302,6 +302,9 @@ int cmd_sync(const global_options& g, const arguments& a) {
   }
   if (auto url = a.get("server")) o.server_url = *url;
   if (auto ca = a.get("ca")) o.ca_pem = read_ca(*ca);
+  if (const auto wiped = unwrap(db->status()).wiped)
+    return fail(error{errc::unauthorized, "sync failed: this device's store was erased because the device was " +
+                                              wiped->reason + "; enroll it again (haven enroll) before syncing", {}});
   if (o.server_url.empty())
     throw usage_error{"sync needs --server wss://HOST:PORT/sync (or enroll the device: haven enroll)"};
   o.on_event = [](std::string_view e) { std::cerr << "haven sync: " << e << "\n"; };
@@ -317,9 +320,10 @@ int cmd_sync(const global_options& g, const arguments& a) {
   auto r = a.has("watch") ? client::sync_watch(*db, o) : client::sync_now(*db, o);
   if (!r) return fail(error{r.err().code, "sync failed: " + r.err().message, r.err().issues});
   const auto& p = r->progress;
-  std::cout << "synced: pushed " << plural(p.changes_up, "change") << " in " << plural(p.batches_up, "batch")
-            << ", pulled " << plural(p.changes_down, "change") << " in " << plural(p.batches_down, "batch") << "; "
-            << r->pending_after << " pending\n";
+  if (!r->wiped || r->wiped->reason != "revoked")
+    std::cout << "synced: pushed " << plural(p.changes_up, "change") << " in " << plural(p.batches_up, "batch")
+              << ", pulled " << plural(p.changes_down, "change") << " in " << plural(p.batches_down, "batch")
+              << "; " << r->pending_after << " pending\n";
   if (r->wiped) {
     std::cout << (r->wiped->reason == "retired"
                       ? "this device was retired: everything it recorded reached the server, and its local store "
@@ -358,7 +362,11 @@ int cmd_status(const global_options& g, const arguments& a) {
             << " records, not yet acknowledged by the server\n"
             << "pushed up to    " << s->acked_seq << " of " << s->local_seq << " local changes\n"
             << "pulled up to    server position " << s->pulled_seq << "\n"
-            << "last sync       " << (s->last_sync_ms ? format_time(*s->last_sync_ms) : "never") << "\n";
+            << "last sync       " << (s->last_sync_ms ? format_time(*s->last_sync_ms) : "never") << "\n"
+            << "device          " << (s->device_id ? *s->device_id + " (enrolled)" : "not enrolled") << "\n";
+  if (s->wiped)
+    std::cout << "erased          " << format_time(s->wiped->at_ms) << ", on the server's order: the device was "
+              << s->wiped->reason << "; enroll it again (haven enroll) to record\n";
   return exit_ok;
 }
 

@@ -117,3 +117,15 @@ TEST_CASE("store: a wiped store refuses records until it is enrolled again", "[c
   must(db->add(workshop()));
   CHECK(must(db->status()).records == 1);
 }
+
+TEST_CASE("store: an enrolled device records for its own team only", "[client][credentials]") {
+  scratch_store db("team-a");
+  must(db->enroll(sample_credentials("team-a")));
+  const std::string before = state_of(*db);
+  auto other = workshop();
+  other.team = "team-b";
+  const auto e = must_fail(db->add(other), errc::invalid_input);
+  CHECK(names_field(e.issues, "team"));
+  CHECK(state_of(*db) == before);
+  must(db->add(workshop()));
+}

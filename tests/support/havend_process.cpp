@@ -66,8 +66,13 @@ http_response http_send(const std::string& address, const std::string& method, c
     close(fd);
     throw std::runtime_error("cannot connect to " + address);
   }
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n";
-  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\n";
+  bool connection = false;  // the caller's Connection header, or close
+  for (const auto& [name, value] : headers) {
+    request += name + ": " + value + "\r\n";
+    connection = connection || name == "Connection";
+  }
+  if (!connection) request += "Connection: close\r\n";
   if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   request += "\r\n" + body;
   (void)!write(fd, request.data(), request.size());

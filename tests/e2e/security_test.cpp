@@ -1,0 +1,337 @@
+// Security end to end, against the real havend with authentication on and
+// real `haven` devices enrolled with codes from `havend enroll`: team A never
+// receives team B's cells (pull and live), forged and replayed hellos and
+// pushes into another team are refused on the wire with the store unchanged,
+// a coordinator token is refused on /sync, codes work once, and retired and
+// revoked devices erase their stores down to the bytes of the files.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <haven/client/store.hpp>
+#include <haven/crypto/crypto.hpp>
+#include <haven/sync/protocol.hpp>
+
+#include "../support/file_bytes.hpp"
+#include "../support/havend_process.hpp"
+#include "../support/raw_ws_client.hpp"
+#include "shell_fixture.hpp"
+
+namespace haven::test {
+namespace {
+
+using Catch::Matchers::Contains;
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// An enrolled `haven` device: its shell and the id the server gave it.
+struct device {
+  shell haven;
+  std::string id;
+
+  // Records a PATS interview of the person with this pseudonym.
+  void record(const std::string& person) {
+    haven.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=" + person,
+              "nationality=UA", "topics=thb"});
+  }
+  run_result sync() const { return haven({"sync"}); }
+  std::string list() const { return haven.ok({"list"}); }
+  // The device's credentials, read from its store (closed again at once).
+  client::credentials credentials() const {
+    auto db = client::store::open(haven.db());
+    REQUIRE(db.ok());
+    auto c = db.value()->enrollment();
+    REQUIRE(c.ok());
+    REQUIRE(c.value().has_value());
+    return *c.value();
+  }
+};
+
+// havend with authentication on, and its administration commands.
+struct secured_server {
+  temp_dir dir;
+  std::string db = dir.file("central.db");
+  havend_process server{db, {}, havend_process::authentication::on};
+
+  run_result havend(std::vector<std::string> args) const {
+    args.insert(args.begin(), {HAVEND_PATH, "--db", db});
+    return run(args);
+  }
+  std::string code(const std::string& name, const std::string& team, std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args{"enroll", "--name", name, "--team", team, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = havend(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return std::string(boost::json::parse(r.out).as_object().at("code").as_string());
+  }
+  std::string url() const { return "ws://" + server.address(); }
+
+  // A device enrolled in `team` through a fresh code.
+  void enroll(device& d, const std::string& team) const {
+    const std::string out = d.haven.ok({"enroll", "--server", url(), "--code", code("device " + team, team)});
+    const std::string prefix = "enrolled as device ";
+    const auto at = out.find(prefix);
+    REQUIRE(at != std::string::npos);
+    const auto start = at + prefix.size();
+    d.id = out.substr(start, out.find(' ', start) - start);
+    REQUIRE(d.id.size() == 17);
+  }
+
+  std::uint64_t records() const {
+    const auto health = http_get(server.address(), "/healthz");
+    return boost::json::parse(health.body).as_object().at("records").to_number<std::uint64_t>();
+  }
+  std::string head() const { return http_get(server.address(), "/healthz").body; }
+  std::string audit() const { return havend({"audit"}).out; }
+};
+
+// The server's next message on a raw connection; REQUIREs one.
+sync::message next_message(raw_ws_client& ws) {
+  const auto reply = ws.read();
+  INFO(reply.error);
+  REQUIRE_FALSE(reply.closed);
+  auto m = sync::decode(reply.frame);
+  REQUIRE(m.ok());
+  return std::move(m).value();
+}
+
+// REQUIREs an error frame with `code` as the server's answer.
+void expect_refusal(raw_ws_client& ws, errc code, const std::string& says) {
+  const auto m = next_message(ws);
+  const auto* e = std::get_if<sync::error_frame>(&m);
+  REQUIRE(e != nullptr);
+  INFO(e->message);
+  CHECK(e->code == static_cast<std::uint16_t>(code));
+  CHECK_THAT(e->message, Contains(says));
+  CHECK(ws.read().closed);
+}
+
+// A hello of the enrolled device `c`, signed with `key` over `nonce`.
+sync::hello signed_hello(const client::credentials& c, const std::string& key, const std::string& nonce) {
+  sync::hello h{sync::protocol_version, c.device_id, c.team, 0x5ec, 1, 0, 0, {}};
+  h.proof = crypto::sign(key, sync::proof_message(h, nonce));
+  return h;
+}
+
+// The outbox of a scratch store of `team` holding one record of `person`.
+std::vector<sync::record_change> changes_of(const temp_dir& dir, const std::string& team, const std::string& person) {
+  auto db = client::store::create(dir.file(team + "-" + person + ".db"), team).value();
+  REQUIRE(db->add({"pats_session",
+                   "",
+                   {{"date", "2026-03-02"}, {"site", "vic"}, {"format", "individual"}, {"person", person}}})
+              .ok());
+  return db->outbox().value().changes;
+}
+
+}  // namespace
+
+TEST_CASE("security: a device of team A never receives a cell of team B, pulled or live", "[e2e][security]") {
+  secured_server s;
+  device a1, a2, b1;
+  s.enroll(a1, "team-a");
+  s.enroll(a2, "team-a");
+  s.enroll(b1, "team-b");
+  a1.record("P-ALPHA-0001");
+  b1.record("P-BRAVO-0001");
+  REQUIRE(a1.sync().exit_code == 0);
+  REQUIRE(b1.sync().exit_code == 0);
+  REQUIRE(a2.sync().exit_code == 0);
+  CHECK(has(a2.list(), "P-ALPHA-0001"));
+  CHECK_FALSE(has(a2.list(), "P-BRAVO"));
+
+  // Live: a2 watches while both teams record more.
+  child watcher({HAVEN_SHELL_PATH, "--db", a2.haven.db(), "sync", "--watch"});
+  b1.record("P-BRAVO-0002");
+  REQUIRE(b1.sync().exit_code == 0);
+  a1.record("P-ALPHA-0002");
+  REQUIRE(a1.sync().exit_code == 0);
+  bool arrived = false;
+  for (int i = 0; i < 200 && !arrived; ++i) {  // at most 20 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    arrived = has(a2.list(), "P-ALPHA-0002");
+  }
+  watcher.kill_group(SIGINT);
+  CHECK(watcher.wait() == 0);
+  CHECK(arrived);
+  CHECK_FALSE(has(a2.list(), "P-BRAVO"));
+  CHECK_FALSE(store_files_contain(a2.haven.db(), "P-BRAVO"));
+  CHECK(store_files_contain(s.db, "P-BRAVO-0002"));  // it did reach the server
+}
+
+TEST_CASE("security: forged, replayed and unknown hellos are refused on the wire, and nothing moves",
+          "[e2e][security]") {
+  secured_server s;
+  device d;
+  s.enroll(d, "team-a");
+  d.record("P-ALPHA-0001");
+  REQUIRE(d.sync().exit_code == 0);
+  const client::credentials c = d.credentials();
+  const std::string before = s.head();
+
+  SECTION("a hello signed by another key") {
+    raw_ws_client ws(s.server.address());
+    const std::string nonce = ws.read_challenge();
+    REQUIRE(ws.send_binary(sync::encode(signed_hello(c, crypto::generate_signing_key().private_key, nonce))) == "");
+    expect_refusal(ws, errc::unauthorized, "signature does not verify");
+  }
+  SECTION("a hello captured on one connection and replayed on another") {
+    raw_ws_client first(s.server.address());
+    const auto captured = sync::encode(signed_hello(c, c.private_key, first.read_challenge()));
+    raw_ws_client replay(s.server.address());
+    replay.read_challenge();
+    REQUIRE(replay.send_binary(captured) == "");
+    expect_refusal(replay, errc::unauthorized, "signature does not verify");
+  }
+  SECTION("a device nobody enrolled") {
+    raw_ws_client ws(s.server.address());
+    auto stranger = c;
+    stranger.device_id = "d0123456789abcdef";
+    REQUIRE(ws.send_binary(sync::encode(signed_hello(stranger, c.private_key, ws.read_challenge()))) == "");
+    expect_refusal(ws, errc::unauthorized, "not enrolled");
+  }
+  CHECK(s.head() == before);
+  CHECK(has(s.audit(), "login_failed"));
+
+  // The same hello, rightly signed on its own connection, is welcome.
+  raw_ws_client ws(s.server.address());
+  REQUIRE(ws.send_binary(sync::encode(signed_hello(c, c.private_key, ws.read_challenge()))) == "");
+  CHECK(std::holds_alternative<sync::welcome>(next_message(ws)));
+}
+
+TEST_CASE("security: a push into another team is refused whole over the wire and changes nothing",
+          "[e2e][security]") {
+  secured_server s;
+  device a, b;
+  s.enroll(a, "team-a");
+  s.enroll(b, "team-b");
+  b.record("P-BRAVO-0001");
+  REQUIRE(b.sync().exit_code == 0);
+  const std::string before = s.head();
+
+  raw_ws_client ws(s.server.address());
+  const client::credentials c = a.credentials();
+  REQUIRE(ws.send_binary(sync::encode(signed_hello(c, c.private_key, ws.read_challenge()))) == "");
+  REQUIRE(std::holds_alternative<sync::welcome>(next_message(ws)));
+  auto changes = changes_of(s.dir, "team-a", "P-ALPHA-0009");
+  const auto smuggled = changes_of(s.dir, "team-b", "P-SMUGGLED-1");
+  changes.insert(changes.end(), smuggled.begin(), smuggled.end());
+  REQUIRE(ws.send_binary(sync::encode(sync::push_batch{100, changes})) == "");
+  expect_refusal(ws, errc::forbidden, "is of team team-b");
+
+  CHECK(s.head() == before);
+  CHECK_FALSE(store_files_contain(s.db, "P-SMUGGLED-1"));
+  CHECK_FALSE(store_files_contain(s.db, "P-ALPHA-0009"));
+  CHECK(has(s.audit(), "push_refused"));
+  // And the shell will not even record for another team once enrolled.
+  CHECK(a.haven({"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3", "--team",
+                 "team-b"})
+            .exit_code != 0);
+}
+
+TEST_CASE("security: a coordinator token opens the tallies but is refused on /sync", "[e2e][security]") {
+  secured_server s;
+  const auto issued = s.havend({"token", "--name", "coordinator"});
+  REQUIRE(issued.exit_code == 0);
+  std::string token;
+  for (std::size_t i = 0; i + 64 <= issued.out.size() && token.empty(); ++i)
+    if (issued.out.find_first_not_of("0123456789abcdef", i) >= i + 64) token = issued.out.substr(i, 64);
+  REQUIRE(token.size() == 64);
+  const std::vector<std::pair<std::string, std::string>> bearer{{"Authorization", "Bearer " + token}};
+  CHECK(http_send(s.server.address(), "GET", "/api/tallies", "", bearer).status == 200);
+
+  auto upgrade = bearer;
+  upgrade.insert(upgrade.end(), {{"Connection", "Upgrade"},
+                                 {"Upgrade", "websocket"},
+                                 {"Sec-WebSocket-Version", "13"},
+                                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+  const auto refused = http_send(s.server.address(), "GET", "/sync", "", upgrade);
+  CHECK(refused.status == 403);
+  CHECK_THAT(refused.body, Contains("enrolled devices"));
+  CHECK(s.records() == 0);
+}
+
+TEST_CASE("security: an enrollment code works once, and a reused or expired one leaves no store", "[e2e][security]") {
+  secured_server s;
+  const std::string code = s.code("tablet", "team-a");
+  device first, second, late;
+  REQUIRE(first.haven({"enroll", "--server", s.url(), "--code", code}).exit_code == 0);
+  const auto reused = second.haven({"enroll", "--server", s.url(), "--code", code});
+  CHECK(reused.exit_code != 0);
+  CHECK_THAT(reused.err, Contains("already used"));
+  CHECK_FALSE(std::filesystem::exists(second.haven.db()));
+
+  const std::string short_lived = s.code("tablet 2", "team-a", {"--expires", "1s"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  const auto expired = late.haven({"enroll", "--server", s.url(), "--code", short_lived});
+  CHECK(expired.exit_code != 0);
+  CHECK_THAT(expired.err, Contains("expired"));
+  CHECK_FALSE(std::filesystem::exists(late.haven.db()));
+}
+
+TEST_CASE("security: a retired device pushes its pending changes, then erases its store", "[e2e][security][wipe]") {
+  secured_server s;
+  device d;
+  s.enroll(d, "team-a");
+  const std::string key = crypto::to_hex(d.credentials().private_key);
+  d.record("P-SYNCED-0001");
+  REQUIRE(d.sync().exit_code == 0);
+  d.record("P-PENDING-0002");  // recorded after the last sync
+
+  const auto retired = s.havend({"retire", d.id});
+  INFO(retired.err);
+  REQUIRE(retired.exit_code == 0);
+  const auto synced = d.sync();
+  INFO(synced.out << synced.err);
+  CHECK(synced.exit_code == 0);
+  CHECK_THAT(synced.out, Contains("retired") && Contains("erased"));
+
+  CHECK(s.records() == 2);  // the pending change arrived before the wipe
+  CHECK(store_files_contain(s.db, "P-PENDING-0002"));
+  for (const std::string& secret : std::vector<std::string>{"P-SYNCED-0001", "P-PENDING-0002", key}) {
+    INFO(secret);
+    CHECK_FALSE(store_files_contain(d.haven.db(), secret));
+  }
+  CHECK_THAT(d.haven.ok({"status"}), Contains("erased") || Contains("wiped"));
+  CHECK(d.haven({"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"})
+            .exit_code != 0);
+  CHECK(has(s.audit(), "wiped"));
+}
+
+TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2e][security][wipe]") {
+  secured_server s;
+  device d;
+  s.enroll(d, "team-a");
+  const std::string key = crypto::to_hex(d.credentials().private_key);
+  d.record("P-SYNCED-0001");
+  REQUIRE(d.sync().exit_code == 0);
+  d.record("P-LOST-0002");  // never reaches the server
+
+  const auto revoked = s.havend({"revoke", d.id});
+  INFO(revoked.err);
+  REQUIRE(revoked.exit_code == 0);
+  CHECK_THAT(revoked.out, Contains("last sync"));
+  const auto synced = d.sync();
+  INFO(synced.out << synced.err);
+  CHECK(synced.exit_code != 0);
+  CHECK_THAT(synced.out, Contains("revoked") && Contains("erased"));
+
+  CHECK(s.records() == 1);
+  CHECK_FALSE(store_files_contain(s.db, "P-LOST-0002"));
+  for (const std::string& secret : std::vector<std::string>{"P-SYNCED-0001", "P-LOST-0002", key}) {
+    INFO(secret);
+    CHECK_FALSE(store_files_contain(d.haven.db(), secret));
+  }
+  // A second try is refused by the device itself: nothing left to sign with.
+  const auto again = d.sync();
+  CHECK(again.exit_code != 0);
+  CHECK_THAT(again.err, Contains("enroll it again"));
+  CHECK(has(s.audit(), "wipe"));
+}
+
+}  // namespace haven::test
