@@ -110,7 +110,7 @@ class stub_client_backend : public client_backend {
     pending_ = 0;
   }
   void welcomed(const welcome&) override {}
-  push_batch next_push(std::size_t) override {
+  push_batch next_push(std::size_t, std::size_t) override {
     push_batch batch;
     if (pending_ > 0) {
       --pending_;

@@ -76,8 +76,8 @@ class store_backend final : public sync::client_backend {
     if (w.acked_seq < s.acked_seq) unwrap(db_.resend_after(w.acked_seq));
   }
 
-  sync::push_batch next_push(std::size_t max_cells) override {
-    outbox_batch b = unwrap(db_.outbox(max_cells));
+  sync::push_batch next_push(std::size_t max_cells, std::size_t max_records) override {
+    outbox_batch b = unwrap(db_.outbox(max_cells, max_records));
     return sync::push_batch{b.last_seq, std::move(b.changes)};
   }
 

@@ -33,13 +33,15 @@ constexpr const char* usage_text =
     "usage:\n"
     "  havend --db PATH --listen HOST:PORT [--schema FILE] [--threads N] [--verbose]\n"
     "         [--max-frame-bytes N] [--handshake-timeout S] [--idle-timeout S]\n"
-    "         [--max-connections-per-address N] [--tls-cert FILE --tls-key FILE] [--dev-no-auth]\n"
+    "         [--max-connections-per-address N] [--max-batch-records N] [--max-failed-logins N]\n"
+    "         [--login-backoff-max S] [--tls-cert FILE --tls-key FILE] [--dev-no-auth]\n"
     "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/;\n"
     "      with --tls-cert and --tls-key (PEM) on wss:// and https:// only. Without TLS\n"
     "      it listens only on a loopback address (127.0.0.1, ::1, localhost).\n"
     "      Port 0 picks a free port. The first line on stdout is \"listening on HOST:PORT\".\n"
-    "      Limits (defaults): frames 4194304 bytes, hello within 10 s, idle 300 s,\n"
-    "      32 connections per address.\n"
+    "      Limits (defaults): frames 4194304 bytes, 2000 records per push (devices are\n"
+    "      told), hello within 10 s, idle 300 s, 32 connections per address, 5 failed\n"
+    "      sign-ins per address, then a back-off doubling from 1 s up to 900 s.\n"
     "      --dev-no-auth: no enrollment and no tokens; any device may sync and anyone\n"
     "      may read the tallies. For development, on a loopback address only.\n"
     "  havend --db PATH tally ID --year YYYY [--month M] [--format json|csv]\n"
@@ -66,6 +68,8 @@ std::map<std::string, std::string> parse_options(const std::vector<std::string>&
   static const std::map<std::string, bool> known{{"db", true},   {"listen", true}, {"schema", true}, {"threads", true},
                                                  {"max-frame-bytes", true}, {"handshake-timeout", true},
                                                  {"idle-timeout", true}, {"max-connections-per-address", true},
+                                                 {"max-batch-records", true}, {"max-failed-logins", true},
+                                                 {"login-backoff-max", true},
                                                  {"tls-cert", true}, {"tls-key", true},
                                                  {"year", true}, {"month", true},  {"format", true}, {"verbose", false},
                                                  {"help", false}, {"dev-no-auth", false}, {"name", true},
@@ -296,6 +300,15 @@ int serve(const std::map<std::string, std::string>& o) {
   if (o.count("idle-timeout")) config.idle_timeout = std::chrono::seconds(positive("idle-timeout"));
   if (o.count("max-connections-per-address"))
     config.max_connections_per_address = static_cast<unsigned>(positive("max-connections-per-address"));
+  if (o.count("max-batch-records")) {
+    const int records = positive("max-batch-records");
+    if (records > 100000) throw usage_error{"--max-batch-records must be at most 100000"};
+    config.limits.max_records = static_cast<std::size_t>(records);
+  }
+  if (o.count("max-failed-logins"))
+    config.login.free_failures = static_cast<unsigned>(positive("max-failed-logins"));
+  if (o.count("login-backoff-max"))
+    config.login.max_backoff = std::chrono::seconds(positive("login-backoff-max"));
   if (o.count("tls-cert")) config.tls_cert = o.at("tls-cert");
   if (o.count("tls-key")) config.tls_key = o.at("tls-key");
   server::server s(config);

@@ -54,6 +54,7 @@ struct server::impl {
         record_schema(config.record_schema ? config.record_schema : schema::builtin()),
         store(open_sqlite_store(config.db, record_schema)),
         access(config.authenticate ? open_sqlite_registry(config.db) : nullptr),
+        guard(config.login),
         service(*store, record_schema, counters, access.get(), guard, sync::hlc_clock(config.max_skew_ms)),
         api(*store, counters, access.get(), &guard),
         ioc(static_cast<int>(thread_count())),

@@ -198,7 +198,8 @@ template <class A> void serialize(A& ar, hello& m) {
      m.pulled_seq, bounded_string{m.proof, bound::text});
 }
 template <class A> void serialize(A& ar, welcome& m) {
-  ar(m.version, m.schema_version, bounded_string{m.schema_json, bound::schema}, m.server_time, m.acked_seq);
+  ar(m.version, m.schema_version, bounded_string{m.schema_json, bound::schema}, m.server_time, m.acked_seq,
+     m.max_batch_records);
 }
 template <class A> void serialize(A& ar, push_batch& m) {
   ar(m.last_seq, bounded_vector<record_change>{m.changes, &frame_limits::max_records, min_record_bytes, "a batch"});

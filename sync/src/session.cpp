@@ -98,6 +98,7 @@ void server_session::on_frame(std::string_view frame) {
               wipe_ = std::move(a.wipe);
               if (wipe_ == "revoked") return order_wipe();  // before any data moves
               state_ = state::open;
+              a.greeting.max_batch_records = static_cast<std::uint32_t>(limits_.max_records);
               send(a.greeting);
             },
             [&](const push_batch& b) {
@@ -205,6 +206,9 @@ void client_session::on_frame(std::string_view frame) {
                        throw failure(errc::protocol, "the server speaks protocol version " + std::to_string(w.version) +
                                                          "; update the app");
                      backend_.welcomed(w);
+                     batch_records_ = w.max_batch_records == 0
+                                          ? limits_.max_records
+                                          : std::min<std::size_t>(w.max_batch_records, limits_.max_records);
                      state_ = state::pushing;
                      push_next();
                    },
@@ -234,7 +238,7 @@ void client_session::on_frame(std::string_view frame) {
 }
 
 void client_session::push_next() {
-  push_batch batch = backend_.next_push(opts_.max_push_cells);
+  push_batch batch = backend_.next_push(opts_.max_push_cells, batch_records_);
   if (batch.changes.empty()) {
     if (state_ == state::pushing) {
       state_ = state::pulling;

@@ -12,6 +12,7 @@
 
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
+#include "shell_fixture.hpp"
 
 namespace haven::test {
 namespace {
@@ -58,4 +59,17 @@ TEST_CASE("one address cannot open more connections than its limit", "[e2e][limi
 }
 
 }  // namespace
+TEST_CASE("a device pushes in batches no larger than havend's --max-batch-records", "[e2e][limits]") {
+  shell haven;
+  havend_process server(haven.dir().file("central.db"), {"--max-batch-records", "2"});
+  haven.ok({"init", "--team", "outreach"});
+  for (int i = 0; i < 5; ++i)
+    haven.ok({"add", "prevention_workshop", "date=2026-03-10", "audience=secondary-school", "region=podravska",
+              "participants=" + std::to_string(20 + i)});
+  const std::string out = haven.ok({"sync", "--server", server.sync_url()});
+  CHECK(out.find("in 3 batches") != std::string::npos);  // 2 + 2 + 1 records
+  CHECK(out.find("0 pending") != std::string::npos);
+  CHECK(http_get(server.address(), "/healthz").body.find("\"records\":5") != std::string::npos);
+}
+
 }  // namespace haven::test

@@ -161,6 +161,8 @@ class device final : public sync::client_backend {
   const std::vector<push_ack>& acks() const { return acks_; }
   const std::vector<change_batch>& batches() const { return batches_; }
 
+  // The max_records of every next_push() call.
+  std::vector<std::size_t> next_push_records;
   // Fails the next call of the named backend function with this exception.
   std::function<void(const char* what)> fault;
 
@@ -190,9 +192,10 @@ class device final : public sync::client_backend {
     // The server may have committed pushes whose acknowledgement never arrived.
     if (w.acked_seq > acked_ && w.acked_seq <= local_seq_) acked_ = w.acked_seq;
   }
-  push_batch next_push(std::size_t max_cells) override {
+  push_batch next_push(std::size_t max_cells, std::size_t max_records) override {
     maybe_fail("next_push");
-    return outbox(max_cells);
+    next_push_records.push_back(max_records);
+    return outbox(max_cells, max_records);
   }
   void acknowledged(const push_ack& ack) override {
     maybe_fail("acknowledged");
@@ -236,8 +239,8 @@ class device final : public sync::client_backend {
   // The own cells after the acknowledgement that the replica still holds (a
   // field written twice is sent once, at its last value; a cell that lost a
   // merge or whose record was deleted is not sent), in seq order, grouping
-  // consecutive cells of one record, at most max_cells.
-  push_batch outbox(std::size_t max_cells) const {
+  // consecutive cells of one record, at most max_cells and max_records.
+  push_batch outbox(std::size_t max_cells, std::size_t max_records = std::numeric_limits<std::size_t>::max()) const {
     push_batch b;
     std::size_t cells = 0;
     for (auto it = own_.upper_bound(acked_); it != own_.end() && cells < max_cells; ++it) {
@@ -245,8 +248,10 @@ class device final : public sync::client_backend {
       const auto& rec = replica_.records().at(own.id);
       const auto held = rec.cells.find(own.cell.key);
       if (held == rec.cells.end() || !(held->second == own.cell)) continue;
-      if (b.changes.empty() || b.changes.back().id != own.id)
+      if (b.changes.empty() || b.changes.back().id != own.id) {
+        if (b.changes.size() == max_records) break;
         b.changes.push_back({own.id, own.type, own.team, {}});
+      }
       b.changes.back().cells.push_back(own.cell);
       b.last_seq = seq;
       ++cells;

@@ -1027,3 +1027,28 @@ TEST_CASE("wipe frames out of place are protocol errors", "[sync][session][wipe]
     CHECK(s.d.outbox_cells() == 3);
   }
 }
+
+TEST_CASE("a device pushes no more records per batch than the server's welcome allows", "[sync][session][limits]") {
+  manual_time time;
+  central server(time);
+  device a{"dev-a", "team-a", 0xa1, time};
+  for (int i = 1; i <= 5; ++i) a.write(id_of(i), "pats_session", group_session("vic", i));
+  sync::frame_limits strict;
+  strict.max_records = 2;
+  wire line;
+  client_session client(a, line.device_end());  // the device's own limit: the default
+  server_session session(server, line.server_end(), strict);
+  client.start();
+  session.start();
+  for (int steps = 0; steps < 100 && !line.queue().empty(); ++steps) {
+    auto f = std::move(line.queue().front());
+    line.queue().pop_front();
+    if (f.from == wire::side::device) session.on_frame(f.bytes);
+    else client.on_frame(f.bytes);
+  }
+  CHECK(client.current() == state::done);
+  CHECK(decoded_as<welcome>(line.server_end().sent.at(1)).max_batch_records == 2);
+  CHECK(a.next_push_records.front() == 2);
+  CHECK(client.progress().batches_up == 3);  // 2 + 2 + 1 records
+  CHECK(team_view(server.merged(), "team-a").size() == 5);
+}

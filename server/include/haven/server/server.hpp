@@ -10,6 +10,7 @@
 #include <string>
 
 #include <haven/schema/schema.hpp>
+#include <haven/server/access_registry.hpp>
 #include <haven/sync/protocol.hpp>
 
 namespace haven::server {
@@ -27,6 +28,7 @@ struct server_config {
   std::chrono::seconds handshake_timeout{10};    // from connecting to a valid hello
   std::chrono::seconds idle_timeout{300};        // a silent sync connection is closed
   unsigned max_connections_per_address = 32;     // open connections from one IP address
+  login_guard::settings login;                   // failed sign-ins per address, then a back-off
   // false (--dev-no-auth): no access registry is opened; any device may sync
   // and the tallies need no token. For development on loopback only.
   bool authenticate = true;

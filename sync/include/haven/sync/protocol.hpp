@@ -58,6 +58,7 @@ struct welcome {
   std::string schema_json;
   hlc server_time;
   std::uint64_t acked_seq = 0;  // highest local seq of this device the server has committed
+  std::uint32_t max_batch_records = 0;  // the most records the server takes in one push (0: frame_limits' default)
   bool operator==(const welcome&) const = default;
 };
 

@@ -130,8 +130,9 @@ class client_backend {
   virtual hello greeting(std::string_view nonce) = 0;
   // The server's welcome: its schema and what it has committed of our pushes.
   virtual void welcomed(const welcome& w) = 0;
-  // The next push batch; an empty one means the outbox is drained.
-  virtual push_batch next_push(std::size_t max_cells) = 0;
+  // The next push batch of at most about max_cells cells (records are not
+  // split) and at most max_records records; an empty one means the outbox is drained.
+  virtual push_batch next_push(std::size_t max_cells, std::size_t max_records) = 0;
   virtual void acknowledged(const push_ack& ack) = 0;
   // Merges a batch of the server's changes and moves the pull cursor.
   virtual void received(const change_batch& batch) = 0;
@@ -187,6 +188,7 @@ class client_session {
   state state_ = state::idle;
   bool push_in_flight_ = false;
   bool hello_sent_ = false;
+  std::size_t batch_records_ = 0;  // the most records per push: ours and the server's limit
   sync_progress progress_;
   std::optional<error> failure_;
   std::string wipe_reason_;
