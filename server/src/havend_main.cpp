@@ -109,17 +109,9 @@ std::shared_ptr<const schema> load_schema(const std::map<std::string, std::strin
   return o.count("schema") ? unwrap(schema::load(o.at("schema"))) : schema::builtin();
 }
 
-// A time in UTC, in a strftime format.
-std::string utc(std::int64_t ms, const char* format) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, format, &utc);
-  return buf;
+std::string when(std::optional<std::int64_t> ms) {
+  return ms ? server::utc_time(*ms, "%Y-%m-%d %H:%M UTC") : "never";
 }
-
-std::string when(std::optional<std::int64_t> ms) { return ms ? utc(*ms, "%Y-%m-%d %H:%M UTC") : "never"; }
 
 std::int64_t now_ms() {
   using namespace std::chrono;
@@ -127,7 +119,7 @@ std::int64_t now_ms() {
 }
 
 // "2026-05-01T12:00:00Z"
-std::string iso_utc(std::int64_t ms) { return utc(ms, "%Y-%m-%dT%H:%M:%SZ"); }
+std::string iso_utc(std::int64_t ms) { return server::utc_time(ms); }
 
 // "30m", "24h", "7d" (or "90s") as seconds.
 std::chrono::seconds parse_duration(const std::string& text) {

@@ -14,6 +14,14 @@ std::mutex stderr_mutex;
 
 void set_log_level(log_level level) { threshold = level; }
 
+std::string utc_time(std::int64_t ms, const char* format) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[64];
+  return std::string(buf, std::strftime(buf, sizeof buf, format, &utc));
+}
+
 void log(log_level level, std::string_view line) {
   if (level < threshold.load()) return;
   static constexpr const char* names[] = {"debug", "info ", "warn ", "error"};

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <haven/crypto/crypto.hpp>
+#include <haven/server/log.hpp>
 
 namespace haven::server {
 
@@ -49,10 +50,17 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
   switch (d->standing) {
     case device_standing::active: return "";
     case device_standing::retired: return "retired";
-    case device_standing::revoked:
-      access_->audit({now, "wipe_ordered", d->device_id, hs.address,
-                      "revoked device connected; refused and told to wipe"});
+    case device_standing::revoked: {
+      std::string last_sync = "never";
+      for (const auto& seen : store_.devices())
+        if (seen.device_id == d->device_id && seen.last_sync_ms) last_sync = utc_time(*seen.last_sync_ms);
+      const std::string why = "revoked device \"" + d->name + "\" of team " + d->team +
+                              " connected; refused and told to wipe; its last sync was " + last_sync +
+                              ", so what it recorded after that is lost";
+      access_->audit({now, "wipe_ordered", d->device_id, hs.address, why});
+      log(log_level::warn, "wipe ordered device=" + d->device_id + " remote=" + hs.address + " reason=\"" + why + "\"");
       return "revoked";
+    }
   }
   return "";
 }
