@@ -129,6 +129,17 @@ std::vector<sync::record_change> changes_of(const temp_dir& dir, const std::stri
   return db->outbox().value().changes;
 }
 
+// A device of team-a that synced one record and then recorded another;
+// returns its private key in hex, to look for in its files after a wipe.
+std::string synced_then_pending(secured_server& s, device& d, const std::string& pending) {
+  s.enroll(d, "team-a");
+  const std::string key = crypto::to_hex(d.credentials().private_key);
+  d.record("P-SYNCED-0001");
+  REQUIRE(d.sync().exit_code == 0);
+  d.record(pending);
+  return key;
+}
+
 }  // namespace
 
 TEST_CASE("security: a device of team A never receives a cell of team B, pulled or live", "[e2e][security]") {
@@ -277,11 +288,7 @@ TEST_CASE("security: an enrollment code works once, and a reused or expired one 
 TEST_CASE("security: a retired device pushes its pending changes, then erases its store", "[e2e][security][wipe]") {
   secured_server s;
   device d;
-  s.enroll(d, "team-a");
-  const std::string key = crypto::to_hex(d.credentials().private_key);
-  d.record("P-SYNCED-0001");
-  REQUIRE(d.sync().exit_code == 0);
-  d.record("P-PENDING-0002");  // recorded after the last sync
+  const std::string key = synced_then_pending(s, d, "P-PENDING-0002");
 
   const auto retired = s.havend({"retire", d.id});
   INFO(retired.err);
@@ -306,11 +313,7 @@ TEST_CASE("security: a retired device pushes its pending changes, then erases it
 TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2e][security][wipe]") {
   secured_server s;
   device d;
-  s.enroll(d, "team-a");
-  const std::string key = crypto::to_hex(d.credentials().private_key);
-  d.record("P-SYNCED-0001");
-  REQUIRE(d.sync().exit_code == 0);
-  d.record("P-LOST-0002");  // never reaches the server
+  const std::string key = synced_then_pending(s, d, "P-LOST-0002");  // never reaches the server
 
   const auto revoked = s.havend({"revoke", d.id});
   INFO(revoked.err);
