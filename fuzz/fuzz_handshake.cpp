@@ -88,6 +88,7 @@ class stub_server_backend : public server_backend {
   }
   void caught_up(const peer&) override {}
   void wiped(const peer&) override {}
+  std::string standing(const peer&) override { return mode_ & 16 ? "retired" : mode_ & 32 ? "revoked" : ""; }
 
  private:
   unsigned mode_;

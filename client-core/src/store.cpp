@@ -631,6 +631,15 @@ result<void> store::wipe(std::string_view reason, std::int64_t now_ms) {
   return capture([&] {
     impl& s = *impl_;
     s.in_transaction([&] {
+      if (reason == "retired") {  // a device handed back keeps its unsent work until it is sent
+        auto& pending = s.db.cached("SELECT count(*) FROM cells WHERE seq > ?");
+        pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
+        pending.step();
+        if (const auto n = pending.integer(0); n > 0)
+          throw failure(errc::invalid_input, "the server asked this retired device to erase its store, but " +
+                                                 std::to_string(n) + " changes are not sent yet; nothing was "
+                                                 "erased: sync again");
+      }
       // secure_delete is on: the freed pages are overwritten with zeros.
       s.db.exec("DELETE FROM cells; DELETE FROM records;");
       s.db.exec("DELETE FROM meta WHERE key GLOB 'enrolled_*' OR key = 'last_sync_ms'");

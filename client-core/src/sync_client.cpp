@@ -58,12 +58,7 @@ class store_backend final : public sync::client_backend {
   void wipe(const sync::wipe_order& order) override {
     if (order.reason != "retired" && order.reason != "revoked")
       throw failure(errc::protocol, "the server sent a wipe order for an unknown reason \"" + order.reason + "\"");
-    const store_status s = unwrap(db_.status());
-    if (order.reason == "retired" && s.pending_cells > 0)
-      throw failure(errc::invalid_input, "the server asked this retired device to erase its store, but " +
-                                             std::to_string(s.pending_cells) +
-                                             " changes are not sent yet; nothing was erased: sync again");
-    unwrap(db_.wipe(order.reason, now_ms()));
+    unwrap(db_.wipe(order.reason, now_ms()));  // "retired" refuses while changes are unsent
   }
 
   void welcomed(const sync::welcome& w) override {

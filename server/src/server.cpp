@@ -45,6 +45,8 @@ struct server::impl {
   tcp::acceptor acceptor;
   net::signal_set signals;
   net::steady_timer tally_refresh;
+  net::steady_timer standing_watch;
+  std::int64_t standings_seen = 0;  // standing_watch's handler only
   net::steady_timer grace;
   std::atomic<bool> stopping{false};
 
@@ -65,6 +67,7 @@ struct server::impl {
         acceptor(net::make_strand(ioc)),
         signals(ioc, SIGINT, SIGTERM),
         tally_refresh(ioc),
+        standing_watch(ioc),
         grace(ioc) {
     service.on_team_changed([this](std::string_view team) { registry.notify(team); });
     beast::error_code ec;
@@ -108,6 +111,26 @@ struct server::impl {
     });
   }
 
+  // `havend retire` and `revoke` run as other processes: every 2 s the
+  // registry is read, and when a standing changed every live session looks
+  // at its device's standing again (one told to wipe is then told at once).
+  void schedule_standing_watch() {
+    if (!access || stopping) return;
+    standing_watch.expires_after(std::chrono::seconds(2));
+    standing_watch.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      net::post(store_pool, [this] {
+        std::int64_t latest = 0;
+        for (const auto& d : access->devices()) latest = std::max(latest, d.standing_changed_ms.value_or(0));
+        if (latest != standings_seen) {
+          standings_seen = latest;
+          registry.notify_all();
+        }
+        net::post(ioc, [this] { schedule_standing_watch(); });
+      });
+    });
+  }
+
   void schedule_tally_refresh() {
     tally_refresh.expires_after(std::chrono::hours(1));
     tally_refresh.async_wait([this](beast::error_code ec) {
@@ -126,6 +149,7 @@ struct server::impl {
     acceptor.close(ec);
     signals.cancel();
     tally_refresh.cancel();
+    standing_watch.cancel();
     registry.close_all();
     // Give the sessions' error frames a moment to leave; none open: stop now.
     grace.expires_after(registry.size() == 0 ? std::chrono::seconds(0) : std::chrono::seconds(2));
@@ -152,6 +176,7 @@ void server::run() {
   });
   s.do_accept();
   s.schedule_tally_refresh();
+  s.schedule_standing_watch();
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.thread_count(); ++i) threads.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();

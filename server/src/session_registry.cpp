@@ -37,6 +37,17 @@ void session_registry::notify(std::string_view team) {
     if (auto s = weak.lock()) s->notify();
 }
 
+void session_registry::notify_all() {
+  std::vector<std::weak_ptr<ws_session>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [_, team] : teams_)
+      for (const auto& [_, weak] : team) targets.push_back(weak);
+  }
+  for (const auto& weak : targets)
+    if (auto s = weak.lock()) s->notify();
+}
+
 void session_registry::close_all() {
   std::vector<std::weak_ptr<ws_session>> targets;
   {

@@ -21,6 +21,8 @@ class session_registry {
   void join(const std::string& team, const std::shared_ptr<ws_session>& s);
   // Wakes the sessions of `team`.
   void notify(std::string_view team);
+  // Wakes every session that said hello (e.g. to look at its device's standing again).
+  void notify_all();
   // Ends every session (server shutting down).
   void close_all();
   std::size_t size() const;

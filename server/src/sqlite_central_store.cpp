@@ -331,8 +331,10 @@ class sqlite_central_store final : public central_store {
         "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM devices "
         "WHERE device_id = ?");
     st.bind(1, id);
-    if (!st.step()) return std::nullopt;
-    return read_device(st);
+    std::optional<device_info> out;
+    if (st.step()) out = read_device(st);
+    st.reset();  // called outside transactions too: an unfinished statement would hold a read snapshot
+    return out;
   }
 
   std::filesystem::path file_;

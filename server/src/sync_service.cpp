@@ -29,20 +29,26 @@ std::string sync_service::nonce() { return crypto::random_bytes(32); }
 
 std::string sync_service::authenticate(const sync::hello& h, const sync::handshake& hs) {
   const std::int64_t now = now_ms();
-  if (const auto wait = guard_.wait(hs.address, now); wait.count() > 0)
-    throw failure(errc::unauthorized, "refused: too many failed sign-ins from this address; try again in " +
-                                          std::to_string((wait.count() + 999) / 1000) + " s");
   auto refuse = [&](errc code, const std::string& why) {
     access_->audit({now, "login_failed", h.device_id.substr(0, 64), hs.address, why});
     if (code == errc::unauthorized) guard_.failed(hs.address, now);
     throw failure(code, "refused: " + why);
   };
   const auto d = access_->device(h.device_id);
-  if (!d) refuse(errc::unauthorized, "this device is not enrolled here; enroll it with haven enroll");
-  if (!crypto::verify(d->public_key, sync::proof_message(h, hs.nonce), h.proof))
-    refuse(errc::unauthorized, "the device's signature does not verify (a forged or replayed hello, or another "
-                               "key); enroll the device again");
+  // A genuine signature is let in even while its address is backed off (a
+  // neighbour behind the same NAT may have failed); anything else waits.
+  if (!d || !crypto::verify(d->public_key, sync::proof_message(h, hs.nonce), h.proof)) {
+    if (const auto wait = guard_.wait(hs.address, now); wait.count() > 0)
+      refuse(errc::unauthorized, "too many failed sign-ins from this address; try again in " +
+                                     std::to_string((wait.count() + 999) / 1000) + " s");
+    refuse(errc::unauthorized, d ? "the device's signature does not verify (a forged or replayed hello, or another "
+                                   "key); enroll the device again"
+                                 : "this device is not enrolled here; enroll it with haven enroll");
+  }
   guard_.succeeded(hs.address);
+  if (d->wiped_ms)
+    refuse(errc::unauthorized, "this device erased its store after it was " + std::string(to_string(d->standing)) +
+                                   "; enroll it again with haven enroll");
   if (d->role == device_role::coordinator)
     refuse(errc::forbidden, "a coordinator reads tallies over HTTP with a token and cannot sync records");
   if (h.team != d->team)
@@ -83,8 +89,9 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
   std::size_t cells = 0;
   for (const auto& change : batch.changes)
     if (change.team != p.team)
-      refuse_push(p, "record " + change.id.hex() + " is of team " + change.team + ", and this device syncs team " +
-                         p.team + " only; nothing of this push was saved");
+      refuse_push(p, "record " + change.id.hex() + " is of team " +
+                         (valid_team(change.team) ? change.team : std::string("(invalid)")) +
+                         ", and this device syncs team " + p.team + " only; nothing of this push was saved");
   {
     std::lock_guard lock(clock_mutex_);
     for (const auto& change : batch.changes) {
@@ -119,6 +126,13 @@ sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since, 
 }
 
 void sync_service::caught_up(const sync::peer& p) { store_.synced(p.device_id, now_ms()); }
+
+std::string sync_service::standing(const sync::peer& p) {
+  if (!access_) return "";
+  const auto d = access_->device(p.device_id);
+  if (!d || d->standing == device_standing::revoked) return "revoked";
+  return d->standing == device_standing::retired ? "retired" : "";
+}
 
 void sync_service::wiped(const sync::peer& p) {
   if (access_) access_->mark_wiped(p.device_id, now_ms());

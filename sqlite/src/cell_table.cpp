@@ -133,9 +133,9 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
   if (!stats.record_created) {
     const record_row existing = *row(change.id);
     if (existing.team != change.team || existing.type != change.type)
-      throw failure(errc::forbidden, "refused: record " + change.id.hex() + " is a " + existing.type + " of team " +
-                                         existing.team + ", and a record's type and team never change (the change "
-                                         "says " + change.type + " of team " + change.team + ")");
+      throw failure(errc::forbidden, "refused: record " + change.id.hex() +
+                                         " exists with another type or team, and a record's type and team never "
+                                         "change; nothing of this batch was saved");
     deleted = existing.deleted;
   }
   for (const sync::cell& c : change.cells) {

@@ -125,6 +125,9 @@ std::int64_t database::changes() const { return sqlite3_changes64(db_); }
 void database::fail(std::string_view context) const { fail_on(db_, context); }
 
 transaction::transaction(database& db, kind k, durability d) : db_(db) {
+  // A cached statement left unfinished outside a transaction holds a read
+  // snapshot, and a write would then fail with SQLITE_BUSY for good.
+  db_.reset_cached();
   if (k == kind::write) db_.exec(d == durability::durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   db_.exec(k == kind::write ? "BEGIN IMMEDIATE" : "BEGIN");
 }

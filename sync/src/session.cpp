@@ -59,6 +59,14 @@ void server_session::order_wipe() {
   send(wipe_order{wipe_});
 }
 
+bool server_session::wipe_now(bool drained) {
+  if (wipe_.empty()) wipe_ = backend_.standing(peer_);
+  else if (wipe_ == "retired" && backend_.standing(peer_) == "revoked") wipe_ = "revoked";
+  if (wipe_ != "revoked" && !(wipe_ == "retired" && drained)) return false;
+  order_wipe();
+  return true;
+}
+
 void server_session::send(const message& m) { out_.send(encode(m, limits_)); }
 
 void server_session::fail(errc code, const std::string& message) {
@@ -103,11 +111,12 @@ void server_session::on_frame(std::string_view frame) {
             },
             [&](const push_batch& b) {
               require_open("push");
+              if (wipe_now(false)) return;  // revoked meanwhile: nothing more is taken
               send(backend_.push(peer_, b));
             },
             [&](const pull_request& r) {
               require_open("pull");
-              if (!wipe_.empty()) return order_wipe();  // retired: everything is pushed
+              if (wipe_now(true)) return;  // a pull means everything is pushed
               const std::uint32_t max = r.max_cells == 0 ? max_pull_cells : std::min(r.max_cells, max_pull_cells);
               change_batch batch = backend_.pull(peer_, r.since, max);
               const bool caught_up = !batch.more;
@@ -141,6 +150,7 @@ void server_session::on_changes(std::string_view team) {
 }
 
 void server_session::forward_live() {
+  if (wipe_now(true)) return;
   change_batch batch = backend_.pull(peer_, live_cursor_, max_pull_cells);
   live_cursor_ = batch.up_to;
   behind_ = batch.more;

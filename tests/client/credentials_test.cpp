@@ -104,6 +104,19 @@ TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes",
   CHECK_FALSE(must(db->get(crisis)).has_value());
 }
 
+TEST_CASE("store: a retired wipe keeps unsent work; a revoked one does not", "[client][credentials]") {
+  scratch_store db("team-a");
+  must(db->enroll(sample_credentials()));
+  must(db->add(workshop()));
+  const std::string before = state_of(*db);
+  const auto e = must_fail(db->wipe("retired", 1'772'323'200'000), errc::invalid_input);
+  CHECK_THAT(e.message, Catch::Matchers::Contains("not sent yet"));
+  CHECK(state_of(*db) == before);
+  CHECK(must(db->enrollment()).has_value());
+  must(db->wipe("revoked", 1'772'323'200'000));
+  CHECK(must(db->status()).records == 0);
+}
+
 TEST_CASE("store: a wiped store refuses records until it is enrolled again", "[client][credentials]") {
   scratch_store db("team-a");
   must(db->enroll(sample_credentials()));

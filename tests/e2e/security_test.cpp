@@ -308,6 +308,12 @@ TEST_CASE("security: a retired device pushes its pending changes, then erases it
   CHECK(d.haven({"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"})
             .exit_code != 0);
   CHECK(has(s.audit(), "wiped"));
+
+  // The wiped device cannot come back with a copy of its old store, and the server serves on.
+  device other;
+  s.enroll(other, "team-a");
+  CHECK(other.sync().exit_code == 0);
+  CHECK(has(other.list(), "P-PENDING-0002"));
 }
 
 TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2e][security][wipe]") {
@@ -335,6 +341,35 @@ TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2
   CHECK(again.exit_code != 0);
   CHECK_THAT(again.err, Contains("enroll it again"));
   CHECK(has(s.audit(), "wipe"));
+}
+
+TEST_CASE("security: a device revoked while it watches is told to wipe at once, and the others sync on",
+          "[e2e][security][wipe]") {
+  secured_server s;
+  device watching, other;
+  s.enroll(watching, "team-a");
+  s.enroll(other, "team-a");
+  watching.record("P-WATCHED-0001");
+  REQUIRE(watching.sync().exit_code == 0);
+  child watcher({HAVEN_SHELL_PATH, "--db", watching.haven.db(), "sync", "--watch"});
+  REQUIRE(s.havend({"revoke", watching.id}).exit_code == 0);
+
+  bool erased = false;
+  for (int i = 0; i < 80 && !erased; ++i) {  // at most 20 s; havend looks at standings every 2 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    erased = has(watching.haven.ok({"status"}), "erased");
+  }
+  CHECK(erased);
+  CHECK(watcher.wait() != 0);  // the watch ended by itself, saying the device was revoked
+  CHECK_FALSE(store_files_contain(watching.haven.db(), "P-WATCHED-0001"));
+
+  // havend goes on serving the team's other devices, with the wiped device's work kept.
+  other.record("P-OTHER-0002");
+  const auto synced = other.sync();
+  INFO(synced.err);
+  CHECK(synced.exit_code == 0);
+  CHECK(has(other.list(), "P-WATCHED-0001"));
+  CHECK(s.records() == 2);
 }
 
 }  // namespace haven::test

@@ -372,6 +372,10 @@ class central final : public sync::server_backend {
 
   void caught_up(const sync::peer& p) override { ++devices_[p.device_id].caught_up; }
   void wiped(const sync::peer& p) override { wipe_confirmations.push_back(p.device_id); }
+  std::string standing(const sync::peer& p) override {
+    const auto order = wipe_orders.find(p.device_id);
+    return order == wipe_orders.end() ? "" : order->second;
+  }
 
  private:
   void maybe_fail(const char* what) {

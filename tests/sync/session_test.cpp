@@ -1052,3 +1052,40 @@ TEST_CASE("a device pushes no more records per batch than the server's welcome a
   CHECK(client.progress().batches_up == 3);  // 2 + 2 + 1 records
   CHECK(team_view(server.merged(), "team-a").size() == 5);
 }
+
+TEST_CASE("a device revoked while connected is told to wipe at its next step, and nothing more is taken",
+          "[sync][session][wipe]") {
+  live_devices w;  // a and b (team-a) and c are live
+  const std::uint64_t head = w.server.head();
+  w.server.wipe_orders["dev-a"] = "revoked";
+  SECTION("its next push") {
+    w.write_live(w.a, w.la, 1, group_session("vic", 12));
+    CHECK(w.server.head() == head);  // the push was not applied
+  }
+  SECTION("a live batch for its team") {
+    w.write_live(w.b, w.lb, 2, group_session("logatec", 4));
+    w.lb.pump();
+    w.notify();
+    w.pump_all();
+    CHECK(w.a.replica().records().empty());  // b's record never reached it
+  }
+  w.la.pump();
+  CHECK(w.la.client().current() == state::wiped);
+  CHECK(w.la.client().wipe_reason() == "revoked");
+  CHECK(w.server.wipe_confirmations == std::vector<std::string>{"dev-a"});
+}
+
+TEST_CASE("a device retired while live is told to wipe with its next live batch, after its pushes",
+          "[sync][session][wipe]") {
+  live_devices w;
+  w.write_live(w.a, w.la, 1, group_session("vic", 12));  // pushed while still active
+  w.la.pump();
+  w.server.wipe_orders["dev-a"] = "retired";
+  w.write_live(w.b, w.lb, 2, group_session("logatec", 4));
+  w.lb.pump();
+  w.notify();
+  w.pump_all();
+  CHECK(w.la.client().current() == state::wiped);
+  CHECK(w.la.client().wipe_reason() == "retired");
+  CHECK(team_view(w.server.merged(), "team-a").count(id_of(1)) == 1);  // its work reached the server
+}

@@ -165,7 +165,9 @@ class store {
   // one transaction with freed pages overwritten (secure_delete), then
   // truncates the WAL and vacuums, so neither file keeps a record's value.
   // The store stays, marked wiped: writes are refused (errc::unauthorized)
-  // until it is enrolled again.
+  // until it is enrolled again. For reason "retired" (a device handed back)
+  // it refuses with errc::invalid_input, erasing nothing, while any local
+  // change is unsent; the check and the erasure are one transaction.
   result<void> wipe(std::string_view reason, std::int64_t now_ms);
 
   const haven::schema& schema() const;

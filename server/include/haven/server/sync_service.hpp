@@ -37,6 +37,7 @@ class sync_service final : public sync::server_backend {
   sync::change_batch pull(const sync::peer& p, std::uint64_t since, std::uint32_t max_cells) override;
   void caught_up(const sync::peer& p) override;
   void wiped(const sync::peer& p) override;
+  std::string standing(const sync::peer& p) override;
 
  private:
   std::int64_t now_ms();

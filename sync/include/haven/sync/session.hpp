@@ -73,6 +73,10 @@ class server_backend {
   virtual void caught_up(const peer& p) = 0;
   // The device confirmed that it erased its store after a wipe order.
   virtual void wiped(const peer& p) = 0;
+  // The device's standing now: "" (may sync), "retired" or "revoked". A
+  // session asks again before every push, pull and live batch, so a device
+  // retired or revoked while connected is told to wipe at its next step.
+  virtual std::string standing(const peer& p) = 0;
 };
 
 class server_session {
@@ -106,6 +110,9 @@ class server_session {
   void send(const message& m);
 
   void order_wipe();
+  // Asks the backend for the device's standing; true if it is told to wipe now
+  // (revoked, or retired and `drained`: it has nothing more to push).
+  bool wipe_now(bool drained);
 
   server_backend& backend_;
   transport& out_;
