@@ -3,8 +3,11 @@
 
 #include <cstring>
 
+#include <haven/client/enrollment.hpp>
+#include <haven/client/pseudonym.hpp>
 #include <haven/client/record_json.hpp>
 #include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
 
 struct haven_store {
   std::unique_ptr<haven::client::store> impl;
@@ -48,6 +51,11 @@ haven::sync::record_id parse_id(const char* id) {
   if (!parsed)
     throw haven::failure(haven::errc::invalid_input, "a record id is 32 hex characters");
   return *parsed;
+}
+
+// A nullable C string as an optional argument of the C++ API.
+std::optional<std::string> optional_text(const char* text) {
+  return text ? std::optional<std::string>(text) : std::nullopt;
 }
 
 char* duplicate(const std::string& s) {
@@ -156,6 +164,50 @@ bool haven_store_status(haven_store* store, char** out_json, haven_error* err) {
     auto s = store->impl->status();
     if (!s) return s.err();
     *out_json = duplicate(haven::client::to_json(s.value()));
+    return {};
+  });
+}
+
+bool haven_enroll(haven_store* store, const char* server_url, const char* code, const char* ca_pem, char** out_json,
+                  haven_error* err) {
+  if (!store || !server_url || !code || !out_json)
+    return report(haven::result<void>(missing("store, server_url, code and out_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto enrolled = haven::client::enroll(*store->impl, server_url, code, ca_pem ? ca_pem : "");
+    if (!enrolled) return enrolled.err();
+    *out_json = duplicate(haven::client::to_json(enrolled.value()));
+    return {};
+  });
+}
+
+bool haven_sync(haven_store* store, const char* server_url, const char* ca_pem, char** out_json, haven_error* err) {
+  if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto options = haven::client::sync_options_for(*store->impl, optional_text(server_url), optional_text(ca_pem));
+    if (!options) return options.err();
+    auto summary = haven::client::sync_now(*store->impl, options.value());
+    if (!summary) return summary.err();
+    *out_json = duplicate(haven::client::to_json(summary.value()));
+    return {};
+  });
+}
+
+bool haven_person_code(haven_store* store, const char* given_name, const char* family_name, const char* birth_date,
+                       const char* nationality, char** out_code, haven_error* err) {
+  if (!store || !given_name || !family_name || !birth_date || !nationality || !out_code)
+    return report(haven::result<void>(missing("store, the four attributes and out_code")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto key = haven::client::pseudonym_key(*store->impl);
+    if (!key) return key.err();
+    // Assigned in place, so that no temporary copy escapes the wiping destructor.
+    haven::client::person_attributes person;
+    person.given_name = given_name;
+    person.family_name = family_name;
+    person.birth_date = birth_date;
+    person.nationality = nationality;
+    auto code = haven::client::person_code(key.value(), person);
+    if (!code) return code.err();
+    *out_code = duplicate(code.value());
     return {};
   });
 }
