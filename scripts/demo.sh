@@ -90,8 +90,8 @@ token=$(central token --name coordinator | sed -n 's/^ *Authorization: Bearer //
 echo "token: ${token:0:8}… (shown once by havend token; the dashboard asks for it too)"
 report() {  # report TITLE TALLY-ID
   printf '\n\033[1m%s\033[0m\n' "$1"
-  printf '\033[2m[coordinator] curl --cacert cert.pem -H "Authorization: Bearer …" https://%s/api/tallies/%s.csv?year=2026\033[0m\n' \
-    "$address" "$2" >&3
+  printf '\033[2m[coordinator] curl --cacert cert.pem -H "Authorization: Bearer …" %s\033[0m\n' \
+    "https://$address/api/tallies/$2.csv?year=2026" >&3
   curl -sS --fail --cacert "$work/cert.pem" -H "Authorization: Bearer $token" \
     "https://$address/api/tallies/$2.csv?year=2026" | column -s, -t
 }
