@@ -17,12 +17,27 @@
 
 using namespace haven::test;
 
-TEST_CASE("c_api: haven_record_add adds a record from fields JSON", "[client][c_api]") {
+namespace {
+
+// A new store in its own temporary directory, made through the C ABI; closed by the destructor.
+struct c_store {
   temp_dir dir;
-  const std::string path = dir.file("c.db").string();
-  haven_error err{};
   haven_store* db = nullptr;
-  REQUIRE(haven_store_create(path.c_str(), "team-a", &db, &err));
+
+  explicit c_store(const char* team) {
+    haven_error err{};
+    const std::string path = dir.file("c.db").string();
+    REQUIRE(haven_store_create(path.c_str(), team, &db, &err));
+  }
+  ~c_store() { haven_store_close(db); }
+};
+
+}  // namespace
+
+TEST_CASE("c_api: haven_record_add adds a record from fields JSON", "[client][c_api]") {
+  c_store store("team-a");
+  haven_store* db = store.db;
+  haven_error err{};
 
   char id[33] = "";
   const bool ok = haven_record_add(
@@ -35,7 +50,6 @@ TEST_CASE("c_api: haven_record_add adds a record from fields JSON", "[client][c_
   CHECK_FALSE(haven_record_add(db, "on_call_event", nullptr, R"({"caller": "ghost"})", id, &err));
   CHECK(err.code == HAVEN_INVALID_INPUT);
   CHECK_THAT(std::string(err.message), Catch::Contains("caller"));
-  haven_store_close(db);
 }
 
 // --- enrollment, status, person codes and sync through the C ABI -----------------------
@@ -141,11 +155,9 @@ TEST_CASE("c_api: status shows the device id, then the wipe mark and no keys aft
 }
 
 TEST_CASE("c_api: haven_enroll keeps the enrollment and returns it without keys", "[client][c_api]") {
-  temp_dir dir;
-  const std::string path = dir.file("c.db").string();
+  c_store store("unenrolled");
+  haven_store* db = store.db;
   haven_error err{};
-  haven_store* db = nullptr;
-  REQUIRE(haven_store_create(path.c_str(), "unenrolled", &db, &err));
   const std::string key_hex(64, 'b');
   char* json = nullptr;
 
@@ -195,7 +207,6 @@ TEST_CASE("c_api: haven_enroll keeps the enrollment and returns it without keys"
     CHECK(json == nullptr);
     CHECK(status_of(db) == before);
   }
-  haven_store_close(db);
 }
 
 TEST_CASE("c_api: the sync summary JSON says whether the store was wiped", "[client][c_api]") {

@@ -79,15 +79,17 @@ bool haven_store_status(haven_store* store, char** out_json, haven_error* err) H
  * https://HOST:PORT; ws:// or http:// to a loopback address only) with a
  * one-time code from `havend enroll`. Over TLS the server's certificate must
  * chain to ca_pem (PEM, e.g. from `havend dev-cert`), which the store keeps
- * for haven_sync; NULL: the system's trusted authorities. The store's default
- * team becomes the enrolled team. Blocks for up to 30 s: call it off the UI
- * thread. On success out_json is {"device_id", "team", "role", "server_url"}
- * and, for a coordinator only, "token": shown once and never stored, so keep it
- * now. No key is ever in it. Errors: HAVEN_ALREADY_EXISTS if the store is
- * enrolled; HAVEN_INVALID_INPUT for a bad URL, ws:// to another host, or a code
- * the server calls malformed; HAVEN_UNAUTHORIZED for a refused code or an
- * untrusted certificate; HAVEN_UNAVAILABLE when the server cannot be reached;
- * each with the server's message. Nothing is kept unless it succeeds. */
+ * for haven_sync; NULL: the system's trusted authorities. Enroll a store that
+ * holds no records yet (made with haven_store_create and any placeholder
+ * team): its default team becomes the enrolled one. Blocks for up to 30 s:
+ * call it off the UI thread. On success out_json is {"device_id", "team",
+ * "role", "server_url"} and, for a coordinator only, "token": shown once and
+ * never stored, so keep it now. No key is ever in it.
+ * Errors: HAVEN_ALREADY_EXISTS if the store is enrolled; HAVEN_INVALID_INPUT
+ * for a bad URL, ws:// to another host, a code the server calls malformed, or
+ * a store holding another team's records; HAVEN_UNAUTHORIZED for a refused
+ * code or an untrusted certificate; HAVEN_UNAVAILABLE when the server cannot be
+ * reached; each with the server's message. Nothing is kept unless it succeeds. */
 bool haven_enroll(haven_store* store, const char* server_url, const char* code, const char* ca_pem, char** out_json,
                   haven_error* err) HAVEN_NOEXCEPT;
 
