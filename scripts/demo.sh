@@ -39,8 +39,8 @@ address=$(sed -n 's/^listening on //p' "$work/havend.out")
 echo "havend listening on $address: devices sync on wss://$address/sync, the coordinator reads https://$address/"
 
 say "Enroll three devices: two outreach tablets (team pats) and the on-call phone (team crisis)"
-echo "Each gets a one-time code from the server and trades it for a device id, the team's pseudonym"
-echo "key and its own signing key; it pins the server's certificate with --ca."
+echo "Each gets a one-time code from the server and trades it, with the public half of a key pair it"
+echo "makes itself, for a device id and its team's pseudonym key; it pins the server's certificate (--ca)."
 enroll() {  # enroll DEVICE TEAM
   local code
   code=$(central enroll --name "$1" --team "$2" --expires 10m --json | json_text code)
@@ -51,8 +51,9 @@ enroll logatec pats
 enroll oncall crisis
 
 say "Outreach: the same person is informed at Vič and later at Logatec; two group sessions"
-echo "Each tablet derives her person code from what she tells them (read from stdin, never stored): the"
-echo "team's key makes it the same code on both, however it is typed."
+echo "Each tablet derives her person code from what she tells them, on stdin and never stored"
+echo "(Olena / Kovalenko / 1990-04-12 / UA at Vič, OLENA / kovalenko / 1990-04-12 / ua at Logatec):"
+echo "the team's key makes it the same code on both, however it is typed."
 olena=$(printf 'Olena\nKovalenko\n1990-04-12\nUA\n' | device vic person-code)
 echo "$olena"
 printf 'OLENA\nkovalenko \n1990-04-12\nua\n' | device logatec person-code
