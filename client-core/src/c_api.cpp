@@ -3,8 +3,11 @@
 
 #include <cstring>
 
+#include <haven/client/enrollment.hpp>
+#include <haven/client/pseudonym.hpp>
 #include <haven/client/record_json.hpp>
 #include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
 
 struct haven_store {
   std::unique_ptr<haven::client::store> impl;
@@ -50,6 +53,11 @@ haven::sync::record_id parse_id(const char* id) {
   return *parsed;
 }
 
+// A nullable C string as an optional argument of the C++ API.
+std::optional<std::string> optional_text(const char* text) {
+  return text ? std::optional<std::string>(text) : std::nullopt;
+}
+
 char* duplicate(const std::string& s) {
   char* out = static_cast<char*>(std::malloc(s.size() + 1));
   if (!out) throw std::bad_alloc();
@@ -68,7 +76,7 @@ bool call(haven_error* err, F&& fn) noexcept {
 
 extern "C" {
 
-bool haven_store_create(const char* path, const char* team, haven_store** out, haven_error* err) {
+bool haven_store_create(const char* path, const char* team, haven_store** out, haven_error* err) noexcept {
   if (!path || !team || !out) return report(haven::result<void>(missing("path, team and out")), err);
   return call(err, [&]() -> haven::result<void> {
     auto s = haven::client::store::create(path, team);
@@ -78,7 +86,7 @@ bool haven_store_create(const char* path, const char* team, haven_store** out, h
   });
 }
 
-bool haven_store_open(const char* path, haven_store** out, haven_error* err) {
+bool haven_store_open(const char* path, haven_store** out, haven_error* err) noexcept {
   if (!path || !out) return report(haven::result<void>(missing("path and out")), err);
   return call(err, [&]() -> haven::result<void> {
     auto s = haven::client::store::open(path);
@@ -88,10 +96,10 @@ bool haven_store_open(const char* path, haven_store** out, haven_error* err) {
   });
 }
 
-void haven_store_close(haven_store* store) { delete store; }
+void haven_store_close(haven_store* store) noexcept { delete store; }
 
 bool haven_record_add(haven_store* store, const char* type, const char* team, const char* fields_json,
-                      char out_id[33], haven_error* err) {
+                      char out_id[33], haven_error* err) noexcept {
   if (!store || !type || !fields_json || !out_id)
     return report(haven::result<void>(missing("store, type, fields_json and out_id")), err);
   return call(err, [&]() -> haven::result<void> {
@@ -104,7 +112,7 @@ bool haven_record_add(haven_store* store, const char* type, const char* team, co
   });
 }
 
-bool haven_record_edit(haven_store* store, const char* id, const char* edits_json, haven_error* err) {
+bool haven_record_edit(haven_store* store, const char* id, const char* edits_json, haven_error* err) noexcept {
   if (!store || !edits_json) return report(haven::result<void>(missing("store and edits_json")), err);
   return call(err, [&]() -> haven::result<void> {
     auto edits = haven::client::parse_edits_json(edits_json);
@@ -113,12 +121,12 @@ bool haven_record_edit(haven_store* store, const char* id, const char* edits_jso
   });
 }
 
-bool haven_record_delete(haven_store* store, const char* id, haven_error* err) {
+bool haven_record_delete(haven_store* store, const char* id, haven_error* err) noexcept {
   if (!store) return report(haven::result<void>(missing("store")), err);
   return call(err, [&] { return store->impl->remove(parse_id(id)); });
 }
 
-bool haven_record_get(haven_store* store, const char* id, char** out_json, haven_error* err) {
+bool haven_record_get(haven_store* store, const char* id, char** out_json, haven_error* err) noexcept {
   if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
   return call(err, [&]() -> haven::result<void> {
     const auto record_id = parse_id(id);
@@ -130,7 +138,7 @@ bool haven_record_get(haven_store* store, const char* id, char** out_json, haven
   });
 }
 
-bool haven_record_list(haven_store* store, const char* type, char** out_json, haven_error* err) {
+bool haven_record_list(haven_store* store, const char* type, char** out_json, haven_error* err) noexcept {
   if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
   return call(err, [&]() -> haven::result<void> {
     auto records = store->impl->list(type ? std::optional<std::string_view>(type) : std::nullopt);
@@ -140,7 +148,7 @@ bool haven_record_list(haven_store* store, const char* type, char** out_json, ha
   });
 }
 
-bool haven_import_jsonl(haven_store* store, const char* jsonl, size_t* out_count, haven_error* err) {
+bool haven_import_jsonl(haven_store* store, const char* jsonl, size_t* out_count, haven_error* err) noexcept {
   if (!store || !jsonl) return report(haven::result<void>(missing("store and jsonl")), err);
   return call(err, [&]() -> haven::result<void> {
     auto ids = haven::client::import_jsonl(*store->impl, jsonl);
@@ -150,7 +158,7 @@ bool haven_import_jsonl(haven_store* store, const char* jsonl, size_t* out_count
   });
 }
 
-bool haven_store_status(haven_store* store, char** out_json, haven_error* err) {
+bool haven_store_status(haven_store* store, char** out_json, haven_error* err) noexcept {
   if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
   return call(err, [&]() -> haven::result<void> {
     auto s = store->impl->status();
@@ -160,8 +168,53 @@ bool haven_store_status(haven_store* store, char** out_json, haven_error* err) {
   });
 }
 
-void haven_string_free(char* s) { std::free(s); }
+bool haven_enroll(haven_store* store, const char* server_url, const char* code, const char* ca_pem, char** out_json,
+                  haven_error* err) noexcept {
+  if (!store || !server_url || !code || !out_json)
+    return report(haven::result<void>(missing("store, server_url, code and out_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto enrolled = haven::client::enroll(*store->impl, server_url, code, ca_pem ? ca_pem : "");
+    if (!enrolled) return enrolled.err();
+    *out_json = duplicate(haven::client::to_json(enrolled.value()));
+    return {};
+  });
+}
 
-const char* haven_last_error(void) { return last_error.c_str(); }
+bool haven_sync(haven_store* store, const char* server_url, const char* ca_pem, char** out_json,
+                haven_error* err) noexcept {
+  if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto options = haven::client::sync_options_for(*store->impl, optional_text(server_url), optional_text(ca_pem));
+    if (!options) return options.err();
+    auto summary = haven::client::sync_now(*store->impl, options.value());
+    if (!summary) return summary.err();
+    *out_json = duplicate(haven::client::to_json(summary.value()));
+    return {};
+  });
+}
+
+bool haven_person_code(haven_store* store, const char* given_name, const char* family_name, const char* birth_date,
+                       const char* nationality, char** out_code, haven_error* err) noexcept {
+  if (!store || !given_name || !family_name || !birth_date || !nationality || !out_code)
+    return report(haven::result<void>(missing("store, the four attributes and out_code")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto key = haven::client::pseudonym_key(*store->impl);
+    if (!key) return key.err();
+    // Assigned in place, so that no temporary copy escapes the wiping destructor.
+    haven::client::person_attributes person;
+    person.given_name = given_name;
+    person.family_name = family_name;
+    person.birth_date = birth_date;
+    person.nationality = nationality;
+    auto code = haven::client::person_code(key.value(), person);
+    if (!code) return code.err();
+    *out_code = duplicate(code.value());
+    return {};
+  });
+}
+
+void haven_string_free(char* s) noexcept { std::free(s); }
+
+const char* haven_last_error(void) noexcept { return last_error.c_str(); }
 
 }  // extern "C"

@@ -84,4 +84,13 @@ result<enrollment_result> enroll(store& db, std::string_view server_url, std::st
   });
 }
 
+result<std::string> pseudonym_key(store& db) {
+  return capture([&] {
+    auto enrolled = unwrap(db.enrollment());
+    if (!enrolled || enrolled->pseudonym_key.empty())
+      throw failure(errc::not_found, "this device has no pseudonym key yet: enroll it first");
+    return std::move(enrolled->pseudonym_key);
+  });
+}
+
 }  // namespace haven::client

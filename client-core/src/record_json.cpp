@@ -58,6 +58,12 @@ result<std::string> as_text(std::string_view key, const json::value& v) {
   }
 }
 
+// {"reason", "at_ms"}, or null when the store was not wiped.
+json::value wipe_value(const std::optional<wipe_mark>& w) {
+  if (!w) return nullptr;
+  return json::object{{"reason", w->reason}, {"at_ms", w->at_ms}};
+}
+
 result<json::object> parse_object(std::string_view text, const char* what) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -87,6 +93,26 @@ std::string to_json(const store_status& s) {
                  {"acked_seq", s.acked_seq},
                  {"pulled_seq", s.pulled_seq}};
   o["last_sync_ms"] = s.last_sync_ms ? json::value(*s.last_sync_ms) : json::value(nullptr);
+  o["device_id"] = s.device_id ? json::value(json::string(*s.device_id)) : json::value(nullptr);
+  o["wiped"] = wipe_value(s.wiped);
+  return json::serialize(o);
+}
+
+std::string to_json(const sync_summary& s) {
+  const sync::sync_progress& p = s.progress;
+  json::object o{{"batches_up", p.batches_up},     {"changes_up", p.changes_up},
+                 {"batches_down", p.batches_down}, {"changes_down", p.changes_down},
+                 {"pending_changes", s.pending_after}, {"pulled_seq", s.pulled_seq}};
+  o["wiped"] = wipe_value(s.wiped);
+  return json::serialize(o);
+}
+
+std::string to_json(const enrollment_result& r) {
+  json::object o{{"device_id", r.device.device_id},
+                 {"team", r.device.team},
+                 {"role", r.device.role},
+                 {"server_url", r.device.server_url}};
+  if (!r.coordinator_token.empty()) o["token"] = r.coordinator_token;
   return json::serialize(o);
 }
 

@@ -25,6 +25,11 @@ namespace websocket = beast::websocket;
 constexpr std::string_view expected_url = "wss://HOST:PORT/sync, or ws:// to a loopback address";
 
 result<link::server_url> parse_url(std::string_view url) {
+  if (url.empty())
+    return error{errc::invalid_input,
+                 "no server to sync with: the device is not enrolled and no server address was given (expected " +
+                     std::string(expected_url) + ")",
+                 {}};
   auto parsed = link::parse_server_url(url, {"wss", "ws"}, "/sync", expected_url);
   if (!parsed) return parsed;
   if (auto plain = link::require_encryption(parsed.value(), "records", "wss"); !plain) return plain.err();
@@ -273,10 +278,24 @@ auto with_connection(store& db, const sync_options& options, const link::server_
 
 }  // namespace
 
+result<sync_options> sync_options_for(store& db, std::optional<std::string> server_url,
+                                      std::optional<std::string> ca_pem) {
+  return capture([&] {
+    sync_options o;
+    if (auto enrolled = unwrap(db.enrollment())) {
+      o.server_url = std::move(enrolled->server_url);
+      o.ca_pem = std::move(enrolled->ca_pem);
+    }
+    if (server_url) o.server_url = std::move(*server_url);
+    if (ca_pem) o.ca_pem = std::move(*ca_pem);
+    return o;
+  });
+}
+
 result<sync_summary> sync_now(store& db, const sync_options& options) {
   return capture([&] {
-    const link::server_url address = unwrap(parse_url(options.server_url));
     check_not_wiped(db);
+    const link::server_url address = unwrap(parse_url(options.server_url));
     const auto progress = with_connection(db, options, address, false, [](auto& c) { return unwrap(c.run()); });
     return summarize(db, progress);
   });
@@ -284,8 +303,8 @@ result<sync_summary> sync_now(store& db, const sync_options& options) {
 
 result<sync_summary> sync_watch(store& db, const sync_options& options) {
   return capture([&] {
-    const link::server_url address = unwrap(parse_url(options.server_url));
     check_not_wiped(db);
+    const link::server_url address = unwrap(parse_url(options.server_url));
     auto stop = [&] { return options.should_stop && options.should_stop(); };
     sync::sync_progress total;
     auto backoff = std::chrono::milliseconds(1000);

@@ -295,13 +295,9 @@ int cmd_enroll(const global_options& g, const arguments& a) {
 int cmd_sync(const global_options& g, const arguments& a) {
   if (!a.positional().empty()) throw usage_error{"sync takes no arguments besides --server, --ca and --watch"};
   auto db = open_store(g);
-  client::sync_options o;
-  if (auto enrolled = unwrap(db->enrollment())) {
-    o.server_url = enrolled->server_url;
-    o.ca_pem = enrolled->ca_pem;
-  }
-  if (auto url = a.get("server")) o.server_url = *url;
-  if (auto ca = a.get("ca")) o.ca_pem = read_ca(*ca);
+  const auto ca_file = a.get("ca");
+  client::sync_options o =
+      unwrap(client::sync_options_for(*db, a.get("server"), ca_file ? std::optional(read_ca(*ca_file)) : std::nullopt));
   if (const auto wiped = unwrap(db->status()).wiped)
     return fail(error{errc::unauthorized, "sync failed: this device's store was erased because the device was " +
                                               wiped->reason + "; enroll it again (haven enroll) before syncing", {}});
@@ -409,13 +405,12 @@ int cmd_person_code(const global_options& g, const arguments& a) {
                       "is visible to every user of this machine (ps); type the attributes at the prompts or "
                       "give them as four lines on standard input"};
   auto db = open_store(g);
-  auto enrolled = db->enrollment();
-  if (!enrolled) return fail(enrolled.err());
-  if (!enrolled.value() || enrolled.value()->pseudonym_key.empty())
-    return fail(error{errc::not_found,
-                      "this device has no pseudonym key yet: enroll it first (haven enroll --server URL --code CODE)", {}});
+  auto key = client::pseudonym_key(*db);
+  if (!key && key.err().code == errc::not_found)
+    return fail(error{errc::not_found, key.err().message + " (haven enroll --server URL --code CODE)", {}});
+  if (!key) return fail(key.err());
   const client::person_attributes person = read_person();
-  auto code = client::person_code(enrolled.value()->pseudonym_key, person);
+  auto code = client::person_code(key.value(), person);
   if (!code) return fail(code.err());
   std::cout << code.value() << "\n";
   return exit_ok;

@@ -1,7 +1,9 @@
 /* The C ABI as a mobile shell uses it, from plain C11: create and open a
  * store, add, get, list, edit, delete, import and status, and every failure
  * path: false, a non-zero code, a message that says what is wrong, the same
- * message from haven_last_error().
+ * message from haven_last_error(). Enrollment, sync and person codes before
+ * the device is enrolled: each refused with nothing written, and no network
+ * (tests/client/c_api_test.cpp covers an enrolled and a wiped store).
  *
  * Usage: haven_c_abi_test [PARENT_DIR]
  * Works in a new directory made with mkdtemp under PARENT_DIR (default
@@ -422,8 +424,43 @@ int main(int argc, char** argv) {
   CHECK_JSON(status_json(db), -1,
              LIST("\"default_team\":\"pats-vic\"", "\"records\":7", "\"pending_records\":8",
                   "\"acked_seq\":0", "\"pulled_seq\":0", "\"local_seq\":", "\"node\":\"",
-                  "\"last_sync_ms\":null"),
+                  "\"last_sync_ms\":null", "\"device_id\":null", "\"wiped\":null"),
              NONE);
+
+  /* --- before enrollment: enroll refused, sync and person codes impossible ----------- */
+  before = status_json(db);
+  json = NULL;
+  /* The code would travel unencrypted to another host: refused before any connection. */
+  CHECK_FAILS(haven_enroll(db, "ws://192.0.2.7:8080", "K7-Q2M-19", NULL, &json, &err), err,
+              HAVEN_INVALID_INPUT, "unencrypted to 192.0.2.7");
+  CHECK_FAILS(haven_enroll(db, "http://192.0.2.7:8080", "K7-Q2M-19", NULL, &json, &err), err,
+              HAVEN_INVALID_INPUT, "wss://");
+  CHECK_FAILS(haven_enroll(db, "ftp://192.0.2.7", "K7-Q2M-19", NULL, &json, &err), err,
+              HAVEN_INVALID_INPUT, "bad server address");
+  CHECK_FAILS(haven_enroll(db, "wss://192.0.2.7:8443", "", NULL, &json, &err), err,
+              HAVEN_INVALID_INPUT, "no enrollment code");
+  CHECK_FAILS(haven_enroll(NULL, "wss://192.0.2.7:8443", "K7", NULL, &json, &err), err,
+              HAVEN_INVALID_INPUT, "NULL");
+  CHECK_FAILS(haven_enroll(db, NULL, "K7", NULL, &json, &err), err, HAVEN_INVALID_INPUT, "NULL");
+  CHECK_FAILS(haven_enroll(db, "wss://192.0.2.7:8443", NULL, NULL, &json, &err), err,
+              HAVEN_INVALID_INPUT, "NULL");
+  CHECK_FAILS(haven_enroll(db, "wss://192.0.2.7:8443", "K7", NULL, NULL, &err), err,
+              HAVEN_INVALID_INPUT, "NULL");
+  /* Not enrolled and no server given: nothing to sync with. */
+  CHECK_FAILS(haven_sync(db, NULL, NULL, &json, &err), err, HAVEN_INVALID_INPUT, "not enrolled");
+  CHECK_FAILS(haven_sync(db, "ws://192.0.2.7:8080/sync", NULL, &json, &err), err,
+              HAVEN_INVALID_INPUT, "unencrypted to 192.0.2.7");
+  CHECK_FAILS(haven_sync(NULL, NULL, NULL, &json, &err), err, HAVEN_INVALID_INPUT, "NULL");
+  CHECK_FAILS(haven_sync(db, NULL, NULL, NULL, &err), err, HAVEN_INVALID_INPUT, "NULL");
+  /* No pseudonym key before enrollment. */
+  CHECK_FAILS(haven_person_code(db, "Olena", "Kovalenko", "1990-04-12", "UA", &json, &err), err,
+              HAVEN_NOT_FOUND, "enroll it first");
+  CHECK_FAILS(haven_person_code(db, "Olena", NULL, "1990-04-12", "UA", &json, &err), err,
+              HAVEN_INVALID_INPUT, "NULL");
+  CHECK_FAILS(haven_person_code(db, "Olena", "Kovalenko", "1990-04-12", "UA", NULL, &err), err,
+              HAVEN_INVALID_INPUT, "NULL");
+  CHECK(json == NULL);
+  CHECK_UNCHANGED(before, db);
 
   /* --- close and open again --------------------------------------------------------- */
   haven_store_close(db);

@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <haven/client/store.hpp>
+
 #include "../support/fake_http_server.hpp"
 #include "shell_fixture.hpp"
 
@@ -45,6 +47,28 @@ TEST_CASE("haven enroll sends the code and a new public key, and later syncs go 
   const run_result again = device({"enroll", "--server", "http://" + server.address(), "--code", "K7-Q2M-20"});
   CHECK(again.exit_code == 1);
   CHECK(has(again.err, "enrolled already"));
+}
+
+TEST_CASE("haven status shows the device it is enrolled as, and a wipe", "[e2e][enroll]") {
+  shell device;
+  device.ok({"init", "--team", "outreach"});
+  CHECK(has(device.ok({"status"}), "device          not enrolled"));
+  CHECK(has(device.ok({"status", "--json"}), R"("device_id":null,"wiped":null)"));
+
+  fake_http_server server(200, accepted("worker"));
+  device.ok({"enroll", "--server", "http://" + server.address(), "--code", "K7-Q2M-19"});
+  CHECK(has(device.ok({"status"}), "device          dev-7f3a (enrolled)"));
+  CHECK(has(device.ok({"status", "--json"}), R"("device_id":"dev-7f3a","wiped":null)"));
+
+  {
+    auto db = client::store::open(device.db());
+    REQUIRE(db.ok());
+    REQUIRE(db.value()->wipe("revoked", 1'772'323'200'000).ok());
+  }
+  const std::string status = device.ok({"status"});
+  CHECK(has(status, "device          not enrolled"));
+  CHECK(has(status, "on the server's order: the device was revoked"));
+  CHECK(has(device.ok({"status", "--json"}), R"("device_id":null,"wiped":{"reason":"revoked","at_ms":1772323200000})"));
 }
 
 TEST_CASE("a coordinator's token is printed once", "[e2e][enroll]") {

@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include <haven/client/haven.h>
+
 #include "../support/havend_process.hpp"
 #include "sync_fixture.hpp"
 
@@ -159,6 +161,59 @@ TEST_CASE("enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {
   const auto r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "0.0.0.0:0", "--dev-no-auth"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("loopback"));
+}
+
+TEST_CASE("enroll: a mobile shell enrolls, syncs and learns of its retirement through the C ABI",
+          "[e2e][enroll][c_api]") {
+  enroll_fixture f;
+  const std::string code(f.issue("Ana's tablet").at("code").as_string());
+  const std::string path = f.dir.file("tablet.db");
+  haven_error err{};
+  haven_store* db = nullptr;
+  REQUIRE(haven_store_create(path.c_str(), "unenrolled", &db, &err));
+  auto take = [](char* s) {
+    std::string out = s ? s : "";
+    haven_string_free(s);
+    return boost::json::parse(out).as_object();
+  };
+  char* json = nullptr;
+  const std::string url = "ws://" + f.server.address();
+  REQUIRE(haven_enroll(db, url.c_str(), code.c_str(), nullptr, &json, &err));
+  const std::string device_id(take(json).at("device_id").as_string());
+  char id[33] = "";
+  const char* workshop = R"({"date": "2026-03-10", "audience": "secondary-school", "region": "podravska",)"
+                         R"( "participants": 27})";
+  REQUIRE(haven_record_add(db, "prevention_workshop", nullptr, workshop, id, &err));
+
+  // The enrolled server and key, no URL given.
+  const bool synced = haven_sync(db, nullptr, nullptr, &json, &err);
+  INFO(err.message);
+  REQUIRE(synced);
+  auto summary = take(json);
+  CHECK(summary.at("changes_up").as_int64() > 0);
+  CHECK(summary.at("pending_changes").as_int64() == 0);
+  CHECK(summary.at("wiped").is_null());
+
+  REQUIRE(haven_record_add(db, "prevention_workshop", nullptr, workshop, id, &err));
+  REQUIRE(f.havend({"retire", device_id}).exit_code == 0);
+  REQUIRE(haven_sync(db, nullptr, nullptr, &json, &err));
+  summary = take(json);
+  CHECK(summary.at("changes_up").as_int64() > 0);  // the last record reached the server first
+  REQUIRE(summary.at("wiped").is_object());
+  CHECK(summary.at("wiped").at("reason").as_string() == "retired");
+
+  REQUIRE(haven_store_status(db, &json, &err));
+  const auto status = take(json);
+  CHECK(status.at("records").as_int64() == 0);
+  CHECK(status.at("device_id").is_null());
+  CHECK(status.at("wiped").at("reason").as_string() == "retired");
+  CHECK_FALSE(haven_sync(db, nullptr, nullptr, &json, &err));
+  CHECK(err.code == HAVEN_UNAUTHORIZED);
+  haven_store_close(db);
+
+  const auto tally = f.havend({"tally", "workshops-by-audience-region", "--year", "2026", "--format", "csv"});
+  INFO(tally.out);
+  CHECK_THAT(tally.out, Contains("54"));
 }
 
 }  // namespace haven::test

@@ -27,4 +27,8 @@ struct enrollment_result {
 // reached or is busy (try again later); each with the server's message.
 result<enrollment_result> enroll(store& db, std::string_view server_url, std::string_view code, std::string ca_pem);
 
+// The team's pseudonym key `db` was enrolled with (see pseudonym.hpp), for
+// person_code(). errc::not_found if the store is not enrolled or was wiped.
+result<std::string> pseudonym_key(store& db);
+
 }  // namespace haven::client

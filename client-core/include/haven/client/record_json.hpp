@@ -1,13 +1,16 @@
 #pragma once
-// JSON forms of records, import lines and edits, shared by the shells and
-// the C ABI. Values: integers as numbers, codes and dates as strings,
-// booleans, set fields as arrays of codes.
+// JSON forms of records, import lines, edits, the store's status, sync
+// summaries and enrollments, shared by the shells and the C ABI. Values:
+// integers as numbers, codes and dates as strings, booleans, set fields as
+// arrays of codes.
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <haven/client/enrollment.hpp>
 #include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
 
 namespace haven::client {
 
@@ -15,7 +18,17 @@ namespace haven::client {
 std::string to_json(const record& r);
 // A JSON array of records.
 std::string to_json(const std::vector<record>& records);
+// {"node", "default_team", "schema_version", "records", "pending_records",
+//  "pending_changes", "local_seq", "acked_seq", "pulled_seq", "last_sync_ms",
+//  "device_id", "wiped": {"reason", "at_ms"}}; the last three null when unset.
 std::string to_json(const store_status& s);
+// {"batches_up", "changes_up", "batches_down", "changes_down",
+//  "pending_changes", "pulled_seq", "wiped": {"reason", "at_ms"} or null}:
+// "wiped" set means the server ordered the store erased, and it was.
+std::string to_json(const sync_summary& s);
+// {"device_id", "team", "role", "server_url", "token"}: "token" only for a
+// coordinator. No key is ever part of it.
+std::string to_json(const enrollment_result& r);
 
 // One import line: {"type": "...", "team": "...", "fields": {...}} ("team"
 // optional). errc::invalid_input saying what is wrong with the line's shape;

@@ -39,13 +39,19 @@ struct sync_summary {
   std::optional<wipe_mark> wiped;  // the server ordered a wipe, and the store was erased
 };
 
+// The options to sync `db` with, as the shells choose them: `server_url` and
+// `ca_pem` where given, otherwise the server address and pinned certificates
+// kept at enrollment (both empty when the store is not enrolled).
+result<sync_options> sync_options_for(store& db, std::optional<std::string> server_url,
+                                      std::optional<std::string> ca_pem);
+
 // One session: push everything pending, pull until caught up, close. A
 // retired device is then told to wipe, and a revoked one at once: the store
 // is erased and `wiped` says so. A wiped store is refused (errc::unauthorized).
 // Errors say what a field worker can do: errc::unavailable "server
 // unreachable ...", errc::clock_skew "refused: the device's clock is 3 days
 // ahead ...", errc::unauthorized "the server's certificate is not trusted
-// (...)", errc::invalid_input for a bad URL or ws:// to a host other than
+// (...)", errc::invalid_input for no URL, a bad URL or ws:// to a host other than
 // loopback, errc::protocol for a broken exchange. Nothing recorded is lost
 // (nor changed, when the connection could not be opened); sync again later.
 result<sync_summary> sync_now(store& db, const sync_options& options);
