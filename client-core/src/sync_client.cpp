@@ -283,6 +283,12 @@ result<sync_options> sync_options_for(store& db, std::optional<std::string> serv
   return capture([&] {
     sync_options o;
     if (auto enrolled = unwrap(db.enrollment())) {
+      // An enrolled device signs its hellos for its own server only: another
+      // address could be an impostor relaying them.
+      if (server_url && *server_url != enrolled->server_url)
+        throw failure(errc::invalid_input, "this device is enrolled with " + enrolled->server_url +
+                                               " and syncs only there, not with " + *server_url +
+                                               "; leave out --server");
       o.server_url = std::move(enrolled->server_url);
       o.ca_pem = std::move(enrolled->ca_pem);
     }

@@ -74,7 +74,7 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
 sync::admission sync_service::admit(const sync::hello& h, const sync::handshake& hs) {
   const std::string wipe = access_ ? authenticate(h, hs) : "";
   if (wipe == "revoked") return {{}, wipe};  // no data moves, not even the cursor
-  const device_info d = store_.admit({h.device_id, h.team, h.node}, now_ms());
+  const device_info d = store_.admit({h.device_id, h.team, h.node, hs.address}, now_ms());
   sync::welcome w;
   w.schema_version = schema_->version();
   w.schema_json = schema_->source();

@@ -35,7 +35,7 @@ class field_device {
  public:
   field_device(std::string device_id, std::string team, sync::node_id node,
                std::uint64_t ms = field_time_ms)
-      : peer_{std::move(device_id), std::move(team), node}, ms_(ms) {}
+      : peer_{std::move(device_id), std::move(team), node, "127.0.0.1"}, ms_(ms) {}
 
   const sync::peer& peer() const { return peer_; }
   sync::hello hello() const {

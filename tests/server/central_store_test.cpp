@@ -332,7 +332,7 @@ TEST_CASE(
 TEST_CASE("admit registers a device and updates it, and synced records the last sync",
           "[server][central_store]") {
   central_fixture f;
-  const auto first = f.store().admit({"dev-a", "team-a", 1}, 1000);
+  const auto first = f.store().admit({"dev-a", "team-a", 1, ""}, 1000);
   CHECK(first.device_id == "dev-a");
   CHECK(first.team == "team-a");
   CHECK(first.node == 1);
@@ -343,14 +343,14 @@ TEST_CASE("admit registers a device and updates it, and synced records the last 
 
   field_device a("dev-a", "team-a", 1);
   f.push(a, {a.record(test_id(1), "on_call_event", {{"caller", "police"}})}, 1500);
-  const auto moved = f.store().admit({"dev-a", "team-b", 2}, 2000);
+  const auto moved = f.store().admit({"dev-a", "team-b", 2, ""}, 2000);
   CHECK(moved.team == "team-b");
   CHECK(moved.node == 2);
   CHECK(moved.acked_seq == 1);  // kept
   CHECK(moved.first_seen_ms == 1000);
   CHECK(moved.last_seen_ms == 2000);
 
-  f.store().admit({"dev-0", "team-z", 3}, 2500);
+  f.store().admit({"dev-0", "team-z", 3, ""}, 2500);
   f.store().synced("dev-a", 3000);
   const auto all = f.store().devices();
   REQUIRE(all.size() == 2);

@@ -42,6 +42,7 @@ struct sync_summary {
 // The options to sync `db` with, as the shells choose them: `server_url` and
 // `ca_pem` where given, otherwise the server address and pinned certificates
 // kept at enrollment (both empty when the store is not enrolled).
+// errc::invalid_input for an enrolled store and another server_url.
 result<sync_options> sync_options_for(store& db, std::optional<std::string> server_url,
                                       std::optional<std::string> ca_pem);
 
