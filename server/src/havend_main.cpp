@@ -11,6 +11,7 @@
 #include <qrencode.h>
 
 #include <boost/json.hpp>
+#include <haven/net/loopback.hpp>
 #include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/log.hpp>
@@ -251,10 +252,6 @@ int audit(const std::map<std::string, std::string>& o) {
 }
 
 // True for 127.0.0.0/8, ::1 and localhost.
-bool loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 int serve(const std::map<std::string, std::string>& o) {
   if (!o.count("listen")) throw usage_error{"give the address to serve on with --listen HOST:PORT (e.g. 127.0.0.1:8080)"};
   const std::string listen = o.at("listen");
@@ -269,7 +266,7 @@ int serve(const std::map<std::string, std::string>& o) {
   config.port = static_cast<std::uint16_t>(port);
   config.record_schema = load_schema(o);
   if (o.count("dev-no-auth")) {
-    if (!loopback(config.host))
+    if (!streams::is_loopback_host(config.host))
       throw usage_error{"--dev-no-auth lets anyone sync and read the tallies, so it listens only on a loopback "
                         "address (127.0.0.1, ::1, localhost), not on \"" + config.host + "\""};
     config.authenticate = false;

@@ -9,6 +9,7 @@
 
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <haven/net/loopback.hpp>
 
 namespace haven::streams {
 
@@ -17,9 +18,5 @@ using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 template <class Stream>
 inline constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
-
-// True for "localhost" and the loopback addresses (127.0.0.0/8, ::1): the
-// only hosts a plain connection may reach.
-bool is_loopback_host(std::string_view host);
 
 }  // namespace haven::streams
