@@ -25,6 +25,15 @@ void sync_service::refuse_push(const sync::peer& p, const std::string& why) {
   throw failure(errc::forbidden, why.rfind("refused", 0) == 0 ? why : "refused: " + why);
 }
 
+namespace {
+
+// The wipe order a device's standing calls for: "", "retired" or "revoked".
+std::string wipe_order_for(const enrolled_device& d) {
+  return d.standing == device_standing::active ? "" : std::string(to_string(d.standing));
+}
+
+}  // namespace
+
 std::string sync_service::nonce() { return crypto::random_bytes(32); }
 
 std::string sync_service::authenticate(const sync::hello& h, const sync::handshake& hs) {
@@ -53,22 +62,18 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
     refuse(errc::forbidden, "a coordinator reads tallies over HTTP with a token and cannot sync records");
   if (h.team != d->team)
     refuse(errc::forbidden, "this device is enrolled in team " + d->team + ", not " + h.team);
-  switch (d->standing) {
-    case device_standing::active: return "";
-    case device_standing::retired: return "retired";
-    case device_standing::revoked: {
-      std::string last_sync = "never";
-      for (const auto& seen : store_.devices())
-        if (seen.device_id == d->device_id && seen.last_sync_ms) last_sync = utc_time(*seen.last_sync_ms);
-      const std::string why = "revoked device \"" + d->name + "\" of team " + d->team +
-                              " connected; refused and told to wipe; its last sync was " + last_sync +
-                              ", so what it recorded after that is lost";
-      access_->audit({now, "wipe_ordered", d->device_id, hs.address, why});
-      log(log_level::warn, "wipe ordered device=" + d->device_id + " remote=" + hs.address + " reason=\"" + why + "\"");
-      return "revoked";
-    }
+  const std::string wipe = wipe_order_for(*d);
+  if (wipe == "revoked") {
+    std::string last_sync = "never";
+    for (const auto& seen : store_.devices())
+      if (seen.device_id == d->device_id && seen.last_sync_ms) last_sync = utc_time(*seen.last_sync_ms);
+    const std::string why = "revoked device \"" + d->name + "\" of team " + d->team +
+                            " connected; refused and told to wipe; its last sync was " + last_sync +
+                            ", so what it recorded after that is lost";
+    access_->audit({now, "wipe_ordered", d->device_id, hs.address, why});
+    log(log_level::warn, "wipe ordered device=" + d->device_id + " remote=" + hs.address + " reason=\"" + why + "\"");
   }
-  return "";
+  return wipe;
 }
 
 sync::admission sync_service::admit(const sync::hello& h, const sync::handshake& hs) {
@@ -130,8 +135,7 @@ void sync_service::caught_up(const sync::peer& p) { store_.synced(p.device_id, n
 std::string sync_service::standing(const sync::peer& p) {
   if (!access_) return "";
   const auto d = access_->device(p.device_id);
-  if (!d || d->standing == device_standing::revoked) return "revoked";
-  return d->standing == device_standing::retired ? "retired" : "";
+  return d ? wipe_order_for(*d) : "revoked";
 }
 
 void sync_service::wiped(const sync::peer& p) {

@@ -298,10 +298,8 @@ int cmd_sync(const global_options& g, const arguments& a) {
   const auto ca_file = a.get("ca");
   client::sync_options o =
       unwrap(client::sync_options_for(*db, a.get("server"), ca_file ? std::optional(read_ca(*ca_file)) : std::nullopt));
-  if (const auto wiped = unwrap(db->status()).wiped)
-    return fail(error{errc::unauthorized, "sync failed: this device's store was erased because the device was " +
-                                              wiped->reason + "; enroll it again (haven enroll) before syncing", {}});
-  if (o.server_url.empty())
+  // A wiped store has no server any more; sync_now says why it cannot sync.
+  if (o.server_url.empty() && !unwrap(db->status()).wiped)
     throw usage_error{"sync needs --server wss://HOST:PORT/sync (or enroll the device: haven enroll)"};
   o.on_event = [](std::string_view e) { std::cerr << "haven sync: " << e << "\n"; };
   o.on_progress = [](const sync::sync_progress& p) {
