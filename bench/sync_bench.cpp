@@ -1,6 +1,7 @@
 // End-to-end sync benchmark over real sockets on 127.0.0.1: an in-process
-// havend, D devices with R records each pushing at once, then a fresh device
-// pulling everything. Prints one JSON object; no thresholds.
+// havend, D devices with R records each (each alone in its team) pushing at
+// once, then fresh devices, one per team in turn, pulling everything. Prints
+// one JSON object; no thresholds.
 //   sync_bench [devices] [records-per-device]   (default 10 10000)
 #include <chrono>
 #include <cstdio>
@@ -26,6 +27,8 @@ double seconds_since(clock_type::time_point start) {
 }
 
 // A realistic mix: individual and group sessions, workshops, on-call events.
+std::string team_of(std::size_t device) { return "device-" + std::to_string(device); }
+
 client::record_input random_record(std::mt19937& rng, std::size_t device, std::size_t i) {
   static const char* sites[] = {"vic", "logatec", "postojna", "other"};
   static const char* regions[] = {"gorenjska", "goriska", "koroska", "podravska", "savinjska", "zasavska"};
@@ -70,15 +73,11 @@ int main(int argc, char** argv) {
   std::size_t cells = 0;
   for (std::size_t d = 0; d < devices; ++d) {
     std::mt19937 rng(static_cast<unsigned>(d));
-    // Each device syncs its own team, so that the push phase measures pushes
-    // only; its records belong to team "bench", which the fresh device pulls.
-    stores.push_back(unwrap(
-        client::store::create(dir / ("device" + std::to_string(d) + ".db"), "device-" + std::to_string(d))));
+    // Each device is alone in its team (a device pushes only its own team's
+    // records), so that the push phase measures pushes, not pulls of the others.
+    stores.push_back(unwrap(client::store::create(dir / ("device" + std::to_string(d) + ".db"), team_of(d))));
     std::vector<client::record_input> inputs;
-    for (std::size_t i = 0; i < per_device; ++i) {
-      inputs.push_back(random_record(rng, d, i));
-      inputs.back().team = "bench";
-    }
+    for (std::size_t i = 0; i < per_device; ++i) inputs.push_back(random_record(rng, d, i));
     unwrap(stores.back()->add_all(inputs));
     cells += unwrap(stores.back()->status()).pending_cells;
   }
@@ -91,12 +90,15 @@ int main(int argc, char** argv) {
   for (auto& p : pushers) p.join();
   const double push_s = seconds_since(t);
 
-  // A fresh device pulls everything.
-  auto fresh = unwrap(client::store::create(dir / "fresh.db", "bench"));
+  // Fresh devices pull everything: one new device per team, one after the other.
+  std::vector<std::unique_ptr<client::store>> fresh;
+  for (std::size_t d = 0; d < devices; ++d)
+    fresh.push_back(unwrap(client::store::create(dir / ("fresh" + std::to_string(d) + ".db"), team_of(d))));
+  std::size_t records = 0, pulled_cells = 0;
   t = clock_type::now();
-  const auto pulled = unwrap(client::sync_now(*fresh, options));
+  for (auto& f : fresh) pulled_cells += unwrap(client::sync_now(*f, options)).progress.changes_down;
   const double pull_s = seconds_since(t);
-  const std::size_t records = unwrap(fresh->status()).records;
+  for (auto& f : fresh) records += unwrap(f->status()).records;
 
   havend.stop();
   serving.join();
@@ -104,7 +106,7 @@ int main(int argc, char** argv) {
   for (const char* f : {"central.db", "central.db-wal"})
     if (std::filesystem::exists(dir / f)) central_bytes += std::filesystem::file_size(dir / f);
   stores.clear();
-  fresh.reset();
+  fresh.clear();
   std::filesystem::remove_all(dir);
 
   std::printf(
@@ -113,5 +115,5 @@ int main(int argc, char** argv) {
       "\"fresh_pull_records\":%zu,\"fresh_pull_cells\":%zu,\"fresh_pull_s\":%.2f,\"pull_records_per_s\":%.0f,"
       "\"central_store_bytes\":%ju}\n",
       devices, per_device, cells, push_s, cells / push_s, devices * per_device / push_s, records,
-      pulled.progress.changes_down, pull_s, records / pull_s, central_bytes);
+      pulled_cells, pull_s, records / pull_s, central_bytes);
 }
