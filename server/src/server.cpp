@@ -38,10 +38,15 @@ struct server::impl {
   sync_service service;
   http_api api;
   session_registry registry;
-  net::io_context ioc;
-  net::thread_pool store_pool;
   address_limiter limiter;
+  // Sessions still open when the threads stop are destroyed with the
+  // handlers that hold them, when `ioc` is: everything a session uses (the
+  // registry, the limiter, ctx, the store pool its logic strand runs on) is
+  // declared before `ioc` so that it outlives it. `store_pool` holds no
+  // handler by then (run() joins it after its work is done).
+  net::thread_pool store_pool;
   server_context ctx;
+  net::io_context ioc;
   tcp::acceptor acceptor;
   net::signal_set signals;
   net::steady_timer tally_refresh;
@@ -59,11 +64,11 @@ struct server::impl {
         guard(config.login),
         service(*store, record_schema, counters, access.get(), guard, sync::hlc_clock(config.max_skew_ms)),
         api(*store, counters, access.get(), &guard),
-        ioc(static_cast<int>(thread_count())),
-        store_pool(std::max(1u, config.store_threads)),
         limiter(config.max_connections_per_address),
+        store_pool(std::max(1u, config.store_threads)),
         ctx{*store, service, api, counters, registry, store_pool, config.limits, config.handshake_timeout,
             config.idle_timeout, access.get(), guard},
+        ioc(static_cast<int>(thread_count())),
         acceptor(net::make_strand(ioc)),
         signals(ioc, SIGINT, SIGTERM),
         tally_refresh(ioc),

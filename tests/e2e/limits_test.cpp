@@ -3,6 +3,11 @@
 // connections. Each limit is a setting; the server keeps serving others.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -56,6 +61,43 @@ TEST_CASE("one address cannot open more connections than its limit", "[e2e][limi
   const auto at = metrics.find(name);
   REQUIRE(at != std::string::npos);
   CHECK(std::stoi(metrics.substr(at + name.size())) >= 2);
+}
+
+// A plain TCP connection to havend that has sent half an HTTP request, so the
+// server waits for the rest. Closed when destroyed.
+class half_request {
+ public:
+  explicit half_request(const std::string& address) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    const auto colon = address.rfind(':');
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+    inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string start = "GET /healthz HTTP/1.1\r\nHost: " + address + "\r\n";
+    REQUIRE(write(fd_, start.data(), start.size()) == static_cast<ssize_t>(start.size()));
+  }
+  ~half_request() { close(fd_); }
+  half_request(const half_request&) = delete;
+  half_request& operator=(const half_request&) = delete;
+
+ private:
+  int fd_;
+};
+
+TEST_CASE("havend stops cleanly while connections it cannot finish are still open", "[e2e][limits]") {
+  // Neither client answers: the WebSocket one never says hello nor answers
+  // the close, the HTTP one never ends its request. Both outlive the grace
+  // period, so their sessions are still there when havend's threads stop;
+  // tearing those down must touch nothing already gone (the sanitizer build
+  // checks that).
+  temp_dir dir;
+  havend_process server(dir.file("central.db"));
+  raw_ws_client silent(server.address());
+  silent.read_challenge();
+  half_request waiting(server.address());
+  CHECK(http_get(server.address(), "/healthz").status == 200);  // both connections are accepted by now
+  CHECK(server.stop() == 0);
 }
 
 }  // namespace
