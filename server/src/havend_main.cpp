@@ -114,11 +114,6 @@ std::string when(std::optional<std::int64_t> ms) {
   return ms ? server::utc_time(*ms, "%Y-%m-%d %H:%M UTC") : "never";
 }
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 // "2026-05-01T12:00:00Z"
 std::string iso_utc(std::int64_t ms) { return server::utc_time(ms); }
 
@@ -169,7 +164,7 @@ int enroll(const std::map<std::string, std::string>& o) {
   if (!role) throw usage_error{"--role is worker or coordinator (got \"" + role_text + "\")"};
   const std::string expires = o.count("expires") ? o.at("expires") : "24h";
   const auto ttl = parse_duration(expires);
-  const auto code = server::open_sqlite_registry(o.at("db"))->issue_code(o.at("name"), o.at("team"), *role, ttl, now_ms());
+  const auto code = server::open_sqlite_registry(o.at("db"))->issue_code(o.at("name"), o.at("team"), *role, ttl, server::unix_ms_now());
   if (o.count("json")) {
     std::cout << boost::json::serialize(boost::json::object{{"code", code.code}, {"expires", iso_utc(code.expires_ms)}})
               << "\n";
@@ -185,7 +180,7 @@ int enroll(const std::map<std::string, std::string>& o) {
 
 int token(const std::map<std::string, std::string>& o) {
   if (!o.count("name")) throw usage_error{"token needs --name NAME (the coordinator it is for)"};
-  const std::string t = server::open_sqlite_registry(o.at("db"))->issue_token(o.at("name"), now_ms());
+  const std::string t = server::open_sqlite_registry(o.at("db"))->issue_token(o.at("name"), server::unix_ms_now());
   std::cout << "Coordinator token for \"" << o.at("name") << "\" (shown only now; it replaces any earlier one):\n\n    "
             << t << "\n\n"
             << "Send it with every request for the tallies as the header\n"
@@ -200,7 +195,7 @@ int set_standing(const std::map<std::string, std::string>& o, const std::vector<
   const bool revoke = rest[0] == "revoke";
   const auto d = server::open_sqlite_registry(o.at("db"))
                      ->set_standing(rest[1], revoke ? server::device_standing::revoked : server::device_standing::retired,
-                                    now_ms());
+                                    server::unix_ms_now());
   std::cout << "Device " << d.device_id << " (\"" << d.name << "\", team " << d.team << ") is now "
             << server::to_string(d.standing) << ".\n";
   if (!revoke) {

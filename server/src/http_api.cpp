@@ -1,11 +1,11 @@
 #include <haven/server/http_api.hpp>
 
-#include <chrono>
 #include <charconv>
 #include <optional>
 
 #include <boost/json.hpp>
 #include <haven/crypto/crypto.hpp>
+#include <haven/server/log.hpp>
 
 #include "dashboard.hpp"
 
@@ -34,11 +34,6 @@ std::optional<int> parse_int(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return n;
-}
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 // The token of an "Authorization: Bearer TOKEN" header, or "" for none.
@@ -111,7 +106,7 @@ std::optional<http_reply> http_api::refuse_tallies(const http_request& request) 
     return unauthorized(
         "the tallies need a coordinator token: send the header \"Authorization: Bearer TOKEN\"; "
         "on the server, havend --db PATH token --name NAME makes one");
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_ms_now();
   if (auto wait = backoff(request.remote_address, now)) return wait;
   if (access_->token_holder(token)) {
     if (guard_) guard_->succeeded(request.remote_address);
@@ -138,7 +133,7 @@ http_reply http_api::enroll(const http_request& request) const {
   const auto public_key = crypto::from_hex(key->as_string());
   if (!public_key || public_key.value().size() != crypto::ed25519_key_bytes)
     return json_error(400, "public_key must be the device's raw Ed25519 public key as 64 hex digits");
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_ms_now();
   if (auto wait = backoff(request.remote_address, now)) return std::move(*wait);
   auto grant = capture(
       [&] { return access_->redeem(code->as_string(), public_key.value(), request.remote_address, now); });

@@ -14,6 +14,11 @@ std::mutex stderr_mutex;
 
 void set_log_level(log_level level) { threshold = level; }
 
+std::int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 std::string utc_time(std::int64_t ms, const char* format) {
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm utc{};

@@ -47,13 +47,16 @@ struct server::impl {
   net::thread_pool store_pool;
   server_context ctx;
   net::io_context ioc;
+  // The acceptor, the signals and the timers are used on this strand only,
+  // whichever io thread runs their handlers.
+  net::strand<net::io_context::executor_type> control;
   tcp::acceptor acceptor;
   net::signal_set signals;
   net::steady_timer tally_refresh;
   net::steady_timer standing_watch;
-  std::int64_t standings_seen = 0;  // standing_watch's handler only
+  std::int64_t standings_seen = 0;  // standing_watch's store job only: the registry's standings_version
   net::steady_timer grace;
-  std::atomic<bool> stopping{false};
+  bool stopping = false;  // on `control`
 
   explicit impl(server_config c)
       : config(std::move(c)),
@@ -69,11 +72,12 @@ struct server::impl {
         ctx{*store, service, api, counters, registry, store_pool, config.limits, config.handshake_timeout,
             config.idle_timeout, access.get(), guard},
         ioc(static_cast<int>(thread_count())),
-        acceptor(net::make_strand(ioc)),
-        signals(ioc, SIGINT, SIGTERM),
-        tally_refresh(ioc),
-        standing_watch(ioc),
-        grace(ioc) {
+        control(net::make_strand(ioc)),
+        acceptor(control),
+        signals(control, SIGINT, SIGTERM),
+        tally_refresh(control),
+        standing_watch(control),
+        grace(control) {
     service.on_team_changed([this](std::string_view team) { registry.notify(team); });
     beast::error_code ec;
     const auto address = net::ip::make_address(config.host == "localhost" ? "127.0.0.1" : config.host, ec);
@@ -116,6 +120,21 @@ struct server::impl {
     });
   }
 
+  // Runs a periodic job on the store pool, then `next` (which schedules the
+  // next round) on `control`. A failure (a busy or full disk) is logged and
+  // the next round tries again: it must not end havend.
+  template <class Job, class Next>
+  void in_background(const char* what, Job job, Next next) {
+    net::post(store_pool, [this, what, job = std::move(job), next = std::move(next)]() mutable {
+      try {
+        job();
+      } catch (const std::exception& e) {
+        log(log_level::error, std::string(what) + " failed error=\"" + e.what() + "\"");
+      }
+      net::post(control, std::move(next));
+    });
+  }
+
   // `havend retire` and `revoke` run as other processes: every 2 s the
   // registry is read, and when a standing changed every live session looks
   // at its device's standing again (one told to wipe is then told at once).
@@ -124,31 +143,32 @@ struct server::impl {
     standing_watch.expires_after(std::chrono::seconds(2));
     standing_watch.async_wait([this](beast::error_code ec) {
       if (ec) return;
-      net::post(store_pool, [this] {
-        std::int64_t latest = 0;
-        for (const auto& d : access->devices()) latest = std::max(latest, d.standing_changed_ms.value_or(0));
-        if (latest != standings_seen) {
-          standings_seen = latest;
-          registry.notify_all();
-        }
-        net::post(ioc, [this] { schedule_standing_watch(); });
-      });
+      in_background(
+          "standing watch",
+          [this] {
+            if (const std::int64_t version = access->standings_version(); version != standings_seen) {
+              standings_seen = version;
+              registry.notify_all();
+            }
+          },
+          [this] { schedule_standing_watch(); });
     });
   }
 
   void schedule_tally_refresh() {
+    if (stopping) return;
     tally_refresh.expires_after(std::chrono::hours(1));
     tally_refresh.async_wait([this](beast::error_code ec) {
       if (ec) return;
-      net::post(store_pool, [this] { store->refresh_tally(); });
-      schedule_tally_refresh();
+      in_background("tally refresh", [this] { store->refresh_tally(); }, [this] { schedule_tally_refresh(); });
     });
   }
 
   // Stops accepting, ends the sessions with an error frame, and gives them a
   // moment to flush before the io_context stops.
   void begin_shutdown() {
-    if (stopping.exchange(true)) return;
+    if (stopping) return;
+    stopping = true;
     log(log_level::info, "shutting down sessions=" + std::to_string(registry.size()));
     beast::error_code ec;
     acceptor.close(ec);
@@ -191,7 +211,7 @@ void server::run() {
 }
 
 void server::stop() {
-  net::post(impl_->ioc, [this] { impl_->begin_shutdown(); });
+  net::post(impl_->control, [this] { impl_->begin_shutdown(); });
 }
 
 }  // namespace haven::server

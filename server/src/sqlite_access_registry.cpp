@@ -4,11 +4,11 @@
 #include <haven/server/access_registry.hpp>
 
 #include <array>
-#include <ctime>
 #include <mutex>
 
 #include <haven/crypto/crypto.hpp>
 #include <haven/schema/schema.hpp>
+#include <haven/server/log.hpp>
 #include <haven/sqlite/sqlite.hpp>
 
 namespace haven::server {
@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS coordinator_tokens(
   device_id TEXT);              -- set for a device's token: it lapses with the device's standing
 CREATE TABLE IF NOT EXISTS team_keys(
   team TEXT PRIMARY KEY, pseudonym_key BLOB NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS standings_version(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL);    -- grows with every change of a device's standing
+INSERT OR IGNORE INTO standings_version VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS audit_log(
   id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, event TEXT NOT NULL,
   subject TEXT NOT NULL, address TEXT NOT NULL, detail TEXT NOT NULL);
@@ -46,14 +50,7 @@ std::span<const std::uint8_t> blob_of(std::string_view s) {
 }
 std::string string_of(std::span<const std::uint8_t> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
-std::string utc_time(std::int64_t ms) {
-  const auto t = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &utc);
-  return buf;
-}
+std::string utc_time(std::int64_t ms) { return server::utc_time(ms, "%Y-%m-%d %H:%M:%S UTC"); }
 
 // The code as typed, upper-cased, without dashes or spaces, and with the
 // letters Crockford reads as digits (O as 0, I and L as 1); nullopt if it
@@ -206,6 +203,12 @@ class sqlite_access_registry final : public access_registry {
     return select_devices("ORDER BY enrolled_ms, device_id", {});
   }
 
+  std::int64_t standings_version() override {
+    std::lock_guard lock(mutex_);
+    sqlite::statement read(db_, "SELECT version FROM standings_version");
+    return read.step() ? read.integer(0) : 0;
+  }
+
   enrolled_device set_standing(std::string_view device_id, device_standing standing, std::int64_t now_ms) override {
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
@@ -224,6 +227,7 @@ class sqlite_access_registry final : public access_registry {
         .bind(2, now_ms)
         .bind(3, device_id)
         .run();
+    sqlite::statement(db_, "UPDATE standings_version SET version = version + 1").run();
     d.standing = standing;
     d.standing_changed_ms = now_ms;
     const std::string event = standing == device_standing::active ? "reactivated" : std::string(to_string(standing));

@@ -16,12 +16,8 @@ sync_service::sync_service(central_store& store, std::shared_ptr<const schema> r
       guard_(guard),
       clock_(std::move(clock)) {}
 
-std::int64_t sync_service::now_ms() {
-  return static_cast<std::int64_t>(sync::hlc_clock::system_millis());
-}
-
 void sync_service::refuse_push(const sync::peer& p, const std::string& why) {
-  if (access_) access_->audit({now_ms(), "push_refused", p.device_id, p.address, why});
+  if (access_) access_->audit({unix_ms_now(), "push_refused", p.device_id, p.address, why});
   throw failure(errc::forbidden, why.rfind("refused", 0) == 0 ? why : "refused: " + why);
 }
 
@@ -37,7 +33,7 @@ std::string wipe_order_for(const enrolled_device& d) {
 std::string sync_service::nonce() { return crypto::random_bytes(32); }
 
 std::string sync_service::authenticate(const sync::hello& h, const sync::handshake& hs) {
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_ms_now();
   auto refuse = [&](errc code, const std::string& why) {
     access_->audit({now, "login_failed", h.device_id.substr(0, 64), hs.address, why});
     if (code == errc::unauthorized) guard_.failed(hs.address, now);
@@ -79,7 +75,7 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
 sync::admission sync_service::admit(const sync::hello& h, const sync::handshake& hs) {
   const std::string wipe = access_ ? authenticate(h, hs) : "";
   if (wipe == "revoked") return {{}, wipe};  // no data moves, not even the cursor
-  const device_info d = store_.admit({h.device_id, h.team, h.node, hs.address}, now_ms());
+  const device_info d = store_.admit({h.device_id, h.team, h.node, hs.address}, unix_ms_now());
   sync::welcome w;
   w.schema_version = schema_->version();
   w.schema_json = schema_->source();
@@ -110,7 +106,7 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
   metrics_.changes_received += cells;
   const push_result r = [&] {
     try {
-      return store_.push(p, batch, now_ms());
+      return store_.push(p, batch, unix_ms_now());
     } catch (const failure& f) {
       if (f.err().code == errc::forbidden) refuse_push(p, f.err().message);
       throw;
@@ -130,7 +126,7 @@ sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since, 
   return batch;
 }
 
-void sync_service::caught_up(const sync::peer& p) { store_.synced(p.device_id, now_ms()); }
+void sync_service::caught_up(const sync::peer& p) { store_.synced(p.device_id, unix_ms_now()); }
 
 std::string sync_service::standing(const sync::peer& p) {
   if (!access_) return "";
@@ -139,7 +135,7 @@ std::string sync_service::standing(const sync::peer& p) {
 }
 
 void sync_service::wiped(const sync::peer& p) {
-  if (access_) access_->mark_wiped(p.device_id, now_ms());
+  if (access_) access_->mark_wiped(p.device_id, unix_ms_now());
 }
 
 }  // namespace haven::server

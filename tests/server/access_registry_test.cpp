@@ -245,6 +245,34 @@ TEST_CASE("registry: standing rules", "[server][registry]") {
   CHECK(f.registry->set_standing(b, device_standing::revoked, t0 + 90).standing == device_standing::revoked);
 }
 
+TEST_CASE("registry: the standings version counts every change of standing, seen from another connection",
+          "[server][registry]") {
+  registry_fixture f;
+  const auto a = f.registry->redeem(f.code().code, f.key(), "", t0).device_id;
+  const auto b = f.registry->redeem(f.code().code, f.key(), "", t0).device_id;
+  // What a long-running havend sees while `havend retire` and `revoke` run as other processes.
+  const auto watcher = server::open_sqlite_registry(f.file());
+  const std::int64_t start = watcher->standings_version();
+
+  // Two changes in the same millisecond are two changes.
+  f.registry->set_standing(a, device_standing::retired, t0 + 10);
+  CHECK(watcher->standings_version() == start + 1);
+  f.registry->set_standing(b, device_standing::retired, t0 + 10);
+  CHECK(watcher->standings_version() == start + 2);
+
+  // A standing set again, a refused change and a wipe change no standing.
+  f.registry->set_standing(a, device_standing::retired, t0 + 20);
+  f.registry->set_standing(b, device_standing::revoked, t0 + 30);
+  CHECK(f.error_of([&] { f.registry->set_standing(b, device_standing::active, t0 + 40); }).code ==
+        errc::invalid_input);
+  f.registry->mark_wiped(a, t0 + 50);
+  CHECK(watcher->standings_version() == start + 3);
+
+  // It survives reopening the file.
+  f.registry.reset();
+  CHECK(server::open_sqlite_registry(f.file())->standings_version() == start + 3);
+}
+
 TEST_CASE("registry: enrollments, refusals, standings, wipes and tokens are audited without secrets",
           "[server][registry]") {
   registry_fixture f;

@@ -85,10 +85,14 @@ class access_registry {
   virtual std::optional<enrolled_device> device(std::string_view device_id) = 0;
   virtual std::vector<enrolled_device> devices() = 0;
   // Retires or revokes a device (audited). errc::not_found for an unknown id;
-  // errc::invalid_input to make a revoked device anything else.
+  // errc::invalid_input to make a revoked device anything else, or to
+  // reactivate a device that has confirmed its wipe. A standing set again is
+  // a no-op.
   virtual enrolled_device set_standing(std::string_view device_id, device_standing standing, std::int64_t now_ms) = 0;
-  // A standing set again is a no-op; errc::invalid_input also to reactivate
-  // a device that has confirmed its wipe.
+  // Grows with every change of any device's standing (retire, revoke,
+  // reactivate): a cheap way for a long-running server to notice one made by
+  // another process.
+  virtual std::int64_t standings_version() = 0;
   // The device erased its store after a wipe order (audited). errc::not_found
   // for an unknown id, errc::invalid_input for an active device.
   virtual void mark_wiped(std::string_view device_id, std::int64_t now_ms) = 0;

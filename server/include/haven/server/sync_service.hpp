@@ -40,7 +40,6 @@ class sync_service final : public sync::server_backend {
   std::string standing(const sync::peer& p) override;
 
  private:
-  std::int64_t now_ms();
   // The registry's verdict on a hello; throws to refuse it. Requires: access_.
   std::string authenticate(const sync::hello& h, const sync::handshake& hs);
   // Audits and throws errc::forbidden: a push the device may not make.
