@@ -30,6 +30,9 @@ ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 900 ||
 if compgen -G "$reports/report.*" >/dev/null; then
   echo "sanitize: sanitizer reports (from the tests or the programs they ran):" >&2
   for f in "$reports"/report.*; do echo "--- $f" >&2; cat "$f" >&2; done
+  # Logs are often read from the end: repeat where each report starts.
+  echo "sanitize: the start of each report:" >&2
+  for f in "$reports"/report.*; do echo "--- $f" >&2; head -n 12 "$f" | cut -c1-300 >&2; done
   status=1
 fi
 exit "$status"
