@@ -3,7 +3,6 @@
 // once, then fresh devices, one per team in turn, pulling everything. Prints
 // one JSON object; no thresholds.
 //   sync_bench [devices] [records-per-device]   (default 10 10000)
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -11,20 +10,16 @@
 #include <thread>
 #include <vector>
 
-#include <unistd.h>
-
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
-#include <haven/server/server.hpp>
+
+#include "in_process_havend.hpp"
 
 namespace {
 
 using namespace haven;
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
+using bench::clock_type;
+using bench::seconds_since;
 
 // A realistic mix: individual and group sessions, workshops, on-call events.
 std::string team_of(std::size_t device) { return "device-" + std::to_string(device); }
@@ -57,16 +52,10 @@ client::record_input random_record(std::mt19937& rng, std::size_t device, std::s
 int main(int argc, char** argv) {
   const std::size_t devices = argc > 1 ? std::stoul(argv[1]) : 10;
   const std::size_t per_device = argc > 2 ? std::stoul(argv[2]) : 10000;
-  const auto dir = std::filesystem::temp_directory_path() / ("haven-sync-bench-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-
-  server::server_config config;
-  config.db = dir / "central.db";
-  config.authenticate = false;  // the bench's devices are not enrolled
-  server::server havend(config);
-  std::thread serving([&] { havend.run(); });
+  const bench::scratch_dir dir("sync");
+  bench::in_process_havend havend(dir.file("central.db"), false);  // the bench's devices are not enrolled
   client::sync_options options;
-  options.server_url = "ws://" + havend.address() + "/sync";
+  options.server_url = havend.sync_url();
 
   // Each device records its contacts offline (not timed).
   std::vector<std::unique_ptr<client::store>> stores;
@@ -75,7 +64,7 @@ int main(int argc, char** argv) {
     std::mt19937 rng(static_cast<unsigned>(d));
     // Each device is alone in its team (a device pushes only its own team's
     // records), so that the push phase measures pushes, not pulls of the others.
-    stores.push_back(unwrap(client::store::create(dir / ("device" + std::to_string(d) + ".db"), team_of(d))));
+    stores.push_back(unwrap(client::store::create(dir.file("device" + std::to_string(d) + ".db"), team_of(d))));
     std::vector<client::record_input> inputs;
     for (std::size_t i = 0; i < per_device; ++i) inputs.push_back(random_record(rng, d, i));
     unwrap(stores.back()->add_all(inputs));
@@ -93,7 +82,7 @@ int main(int argc, char** argv) {
   // Fresh devices pull everything: one new device per team, one after the other.
   std::vector<std::unique_ptr<client::store>> fresh;
   for (std::size_t d = 0; d < devices; ++d)
-    fresh.push_back(unwrap(client::store::create(dir / ("fresh" + std::to_string(d) + ".db"), team_of(d))));
+    fresh.push_back(unwrap(client::store::create(dir.file("fresh" + std::to_string(d) + ".db"), team_of(d))));
   std::size_t records = 0, pulled_cells = 0;
   t = clock_type::now();
   for (auto& f : fresh) pulled_cells += unwrap(client::sync_now(*f, options)).progress.changes_down;
@@ -101,13 +90,9 @@ int main(int argc, char** argv) {
   for (auto& f : fresh) records += unwrap(f->status()).records;
 
   havend.stop();
-  serving.join();
   std::uintmax_t central_bytes = 0;
   for (const char* f : {"central.db", "central.db-wal"})
-    if (std::filesystem::exists(dir / f)) central_bytes += std::filesystem::file_size(dir / f);
-  stores.clear();
-  fresh.clear();
-  std::filesystem::remove_all(dir);
+    if (std::filesystem::exists(dir.file(f))) central_bytes += std::filesystem::file_size(dir.file(f));
 
   std::printf(
       "{\"benchmark\":\"sync\",\"devices\":%zu,\"records_per_device\":%zu,\"cells_pushed\":%zu,"
