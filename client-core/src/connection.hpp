@@ -75,6 +75,10 @@ void async_open(Stream& stream, tcp::resolver& resolver, const server_url& url, 
     beast::get_lowest_layer(stream).expires_after(timeout);
     beast::get_lowest_layer(stream).async_connect(r, [&, done](beast::error_code ec, const tcp::endpoint&) {
       if (ec) return done(network_error(ec, "server unreachable at " + url.authority()));
+      // The protocol takes turns; Nagle's algorithm would hold a message's
+      // last segment until the server's delayed ACK (about 40 ms a turn).
+      beast::error_code ignored;
+      beast::get_lowest_layer(stream).socket().set_option(tcp::no_delay(true), ignored);
       if constexpr (is_tls<Stream>) {
         prepare_tls(stream, url);
         stream.async_handshake(ssl::stream_base::client, [&, done](beast::error_code ec) {

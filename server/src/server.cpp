@@ -102,6 +102,9 @@ struct server::impl {
         if (ec != net::error::operation_aborted) log(log_level::warn, "accept failed error=\"" + ec.message() + "\"");
       } else {
         beast::error_code ignored;
+        // The protocol takes turns; Nagle's algorithm would hold a message's
+        // last segment until the device's delayed ACK (about 40 ms a turn).
+        socket.set_option(tcp::no_delay(true), ignored);
         const std::string address = socket.remote_endpoint(ignored).address().to_string();
         if (auto slot = limiter.try_acquire(address)) {
           if (tls)
