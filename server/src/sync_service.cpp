@@ -78,7 +78,9 @@ sync::admission sync_service::admit(const sync::hello& h, const sync::handshake&
   const device_info d = store_.admit({h.device_id, h.team, h.node, hs.address}, unix_ms_now());
   sync::welcome w;
   w.schema_version = schema_->version();
-  w.schema_json = schema_->source();
+  // Only a device with an older schema needs it (8 KB, on every connection
+  // over a field network otherwise).
+  if (h.schema_version < schema_->version()) w.schema_json = schema_->source();
   w.acked_seq = d.acked_seq;
   std::lock_guard lock(clock_mutex_);
   w.server_time = clock_.now();

@@ -37,14 +37,18 @@ struct service_fixture : central_fixture {
 
 }  // namespace
 
-TEST_CASE("sync_service: the welcome carries the schema, the device's cursor and the server time",
+TEST_CASE("sync_service: the welcome carries the schema (to a device with an older one), the device's cursor and "
+          "the server time",
           "[server][sync_service]") {
   service_fixture f;
   field_device a("dev-a", "team-a", 0xa);
   const auto w = f.service.admit(a.hello(), {}).greeting;
   CHECK(w.version == sync::protocol_version);
   CHECK(w.schema_version == shipped_schema()->version());
-  CHECK(w.schema_json == shipped_schema()->source());
+  CHECK(w.schema_json.empty());  // the device has it already
+  auto older = a.hello();
+  older.schema_version = shipped_schema()->version() - 1;
+  CHECK(f.service.admit(older, {}).greeting.schema_json == shipped_schema()->source());
   CHECK(w.acked_seq == 0);
   CHECK(w.server_time.millis() == f.now_ms);
 

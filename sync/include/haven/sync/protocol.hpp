@@ -55,7 +55,7 @@ std::string proof_message(const hello& h, std::string_view nonce);
 struct welcome {
   std::uint32_t version = protocol_version;
   std::int64_t schema_version = 0;
-  std::string schema_json;
+  std::string schema_json;  // the schema, when the hello named an older schema_version; else empty
   hlc server_time;
   std::uint64_t acked_seq = 0;  // highest local seq of this device the server has committed
   std::uint32_t max_batch_records = 0;  // the most records the server takes in one push (0: frame_limits' default)
