@@ -98,12 +98,12 @@ class stub_server_backend : public server_backend {
 class stub_client_backend : public client_backend {
  public:
   explicit stub_client_backend(unsigned mode) : pending_(mode & 8 ? 1 : 0) {}
-  hello greeting(std::string_view nonce) override {
+  hello greeting(const challenge& c) override {
     hello h;
     h.device_id = "fuzz-device";
     h.team = "pats";
     h.node = 7;
-    h.proof = nonce;
+    h.proof = c.nonce;
     return h;
   }
   void wipe(const wipe_order& order) override {

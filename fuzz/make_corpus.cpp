@@ -61,6 +61,7 @@ std::vector<std::pair<std::string, message>> samples() {
 
   return {
       {"challenge", challenge{protocol_version, std::string(32, 'n')}},
+      {"challenge_bound", challenge{protocol_version, std::string(32, 'n'), true}},
       {"hello", h},
       {"hello_unsigned", unsigned_hello},
       {"welcome", w},

@@ -27,6 +27,7 @@ namespace ssl = net::ssl;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
+using streams::channel_binding;
 using streams::is_loopback_host;
 using streams::is_tls;
 using streams::plain_stream;

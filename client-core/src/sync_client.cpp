@@ -43,10 +43,14 @@ class store_backend final : public sync::client_backend {
  public:
   explicit store_backend(store& db) : db_(db) {}
 
+  // The TLS connection's channel binding, once its handshake is done.
+  void bind_channel(std::string binding) { channel_binding_ = std::move(binding); }
+
   // An enrolled device names itself by its device id and signs the hello
-  // with its key; one that is not enrolled (a server in --dev-no-auth mode)
-  // by its node id, unsigned.
-  sync::hello greeting(std::string_view nonce) override {
+  // with its key (over the channel binding too when the server asks); one
+  // that is not enrolled (a server in --dev-no-auth mode) by its node id,
+  // unsigned.
+  sync::hello greeting(const sync::challenge& c) override {
     const store_status s = unwrap(db_.status());
     const std::optional<credentials> enrolled = unwrap(db_.enrollment());
     char node[17];
@@ -54,7 +58,11 @@ class store_backend final : public sync::client_backend {
     pulled_ = s.pulled_seq;
     sync::hello h{sync::protocol_version, enrolled ? enrolled->device_id : node, s.default_team, s.node,
                   s.schema_version, s.acked_seq, s.pulled_seq, {}};
-    if (enrolled) h.proof = crypto::sign(enrolled->private_key, sync::proof_message(h, nonce));
+    if (c.channel_bound && channel_binding_.empty())
+      throw failure(errc::protocol, "the server asks to bind the sign-in to TLS, but this connection has no TLS");
+    if (enrolled)
+      h.proof = crypto::sign(enrolled->private_key,
+                             sync::proof_message(h, c.nonce, c.channel_bound ? channel_binding_ : std::string()));
     return h;
   }
 
@@ -94,6 +102,7 @@ class store_backend final : public sync::client_backend {
  private:
   store& db_;
   std::uint64_t pulled_ = 0;
+  std::string channel_binding_;  // empty over a plain connection
 };
 
 // One WebSocket connection running one client_session to its end, over
@@ -145,6 +154,7 @@ class connection final : private sync::transport {
                     link::is_tls<Stream> ? "" : "; if it serves TLS, use wss://");
       if (options_.on_event) options_.on_event(std::string("connected to ") + (link::is_tls<Stream> ? "wss://" : "ws://") +
                                                address_.authority());
+      if constexpr (link::is_tls<Stream>) backend_.bind_channel(link::channel_binding(ws_.next_layer()));
       session_.start();
       do_read();
       schedule_poll();

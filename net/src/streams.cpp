@@ -3,6 +3,8 @@
 #include <string>
 
 #include <boost/asio/ip/address.hpp>
+#include <haven/schema/result.hpp>
+#include <openssl/ssl.h>
 
 namespace haven::streams {
 
@@ -11,6 +13,15 @@ bool is_loopback_host(std::string_view host) {
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(std::string(host), ec);
   return !ec && address.is_loopback();
+}
+
+std::string channel_binding(tls_stream& stream) {
+  static constexpr std::string_view label = "EXPORTER-haven-sync-hello";
+  unsigned char out[32];
+  if (SSL_export_keying_material(stream.native_handle(), out, sizeof out, label.data(), label.size(), nullptr, 0,
+                                 0) != 1)
+    throw failure(errc::protocol, "the TLS connection has no keying material to bind the sign-in to");
+  return {reinterpret_cast<const char*>(out), sizeof out};
 }
 
 }  // namespace haven::streams

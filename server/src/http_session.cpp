@@ -65,7 +65,12 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
       return write(std::move(res));
     }
     if (target == "/sync") {
-      std::make_shared<basic_ws_session<Stream>>(std::move(stream_), ctx_, std::move(*slot_))->run(parser_->release());
+      const std::string remote = slot_->address();
+      try {
+        std::make_shared<basic_ws_session<Stream>>(std::move(stream_), ctx_, std::move(*slot_))->run(parser_->release());
+      } catch (const std::exception& e) {  // the connection closes with the stream
+        log(log_level::warn, "sync session refused remote=" + remote + " error=\"" + e.what() + "\"");
+      }
       return;
     }
     http::response<http::string_body> res{http::status::not_found, req.version()};

@@ -21,6 +21,7 @@ using tcp = net::ip::tcp;
 
 // The sessions are templates over the two streams (basic_http_session,
 // basic_ws_session), instantiated for both.
+using streams::channel_binding;
 using streams::is_loopback_host;
 using streams::is_tls;
 using streams::plain_stream;

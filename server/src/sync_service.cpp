@@ -42,12 +42,12 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
   const auto d = access_->device(h.device_id);
   // A genuine signature is let in even while its address is backed off (a
   // neighbour behind the same NAT may have failed); anything else waits.
-  if (!d || !crypto::verify(d->public_key, sync::proof_message(h, hs.nonce), h.proof)) {
+  if (!d || !crypto::verify(d->public_key, sync::proof_message(h, hs.nonce, hs.channel_binding), h.proof)) {
     if (const auto wait = guard_.wait(hs.address, now); wait.count() > 0)
       refuse(errc::unauthorized, "too many failed sign-ins from this address; try again in " +
                                      std::to_string((wait.count() + 999) / 1000) + " s");
-    refuse(errc::unauthorized, d ? "the device's signature does not verify (a forged or replayed hello, or another "
-                                   "key); enroll the device again"
+    refuse(errc::unauthorized, d ? "the device's signature does not verify (a forged, replayed or relayed hello, or "
+                                   "another key); enroll the device again"
                                  : "this device is not enrolled here; enroll it with haven enroll");
   }
   guard_.succeeded(hs.address);

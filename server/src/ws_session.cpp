@@ -3,6 +3,19 @@
 #include <haven/server/log.hpp>
 
 namespace haven::server {
+namespace {
+
+// What the device signs besides the nonce: the TLS connection's binding, or
+// nothing over a plain connection.
+template <class Stream>
+std::string binding_of(Stream& stream) {
+  if constexpr (is_tls<Stream>)
+    return channel_binding(stream);
+  else
+    return {};
+}
+
+}  // namespace
 
 template <class Stream>
 basic_ws_session<Stream>::basic_ws_session(Stream&& stream, server_context& ctx, address_limiter::slot slot)
@@ -11,7 +24,7 @@ basic_ws_session<Stream>::basic_ws_session(Stream&& stream, server_context& ctx,
       slot_(std::move(slot)),
       hello_deadline_(ws_.get_executor()),
       logic_strand_(net::make_strand(ctx.store_pool)),
-      logic_(ctx.service, *this, ctx.limits, slot_.address()) {
+      logic_(ctx.service, *this, ctx.limits, slot_.address(), binding_of(ws_.next_layer())) {
   beast::error_code ec;
   const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
   remote_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());

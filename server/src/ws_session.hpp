@@ -35,7 +35,8 @@ class basic_ws_session : public ws_session,
                          public std::enable_shared_from_this<basic_ws_session<Stream>>,
                          private sync::transport {
  public:
-  // Takes over the connection's stream (TLS already negotiated).
+  // Takes over the connection's stream (TLS already negotiated). Throws
+  // haven::failure if a TLS connection has no channel binding.
   basic_ws_session(Stream&& stream, server_context& ctx, address_limiter::slot slot);
   ~basic_ws_session() override;
 

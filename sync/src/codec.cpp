@@ -214,17 +214,21 @@ template <class A> void serialize(A& ar, error_frame& m) {
   ar(m.code, bounded_string{m.message, bound::text});
 }
 
-template <class A> void serialize(A& ar, challenge& m) { ar(m.version, bounded_string{m.nonce, bound::text}); }
+template <class A> void serialize(A& ar, challenge& m) {
+  ar(m.version, bounded_string{m.nonce, bound::text}, strict_bool{m.channel_bound});
+}
 template <class A> void serialize(A& ar, wipe_order& m) { ar(bounded_string{m.reason, bound::key}); }
 template <class A> void serialize(A&, wipe_done&) {}
 
-std::string proof_message(const hello& h, std::string_view nonce) {
+std::string proof_message(const hello& h, std::string_view nonce, std::string_view channel_binding) {
   hello signed_fields = h;
   signed_fields.proof.clear();
   std::string out = "haven-sync-hello-v2";
   out += '\0';
-  out += static_cast<char>(nonce.size());
-  out += nonce;
+  for (const std::string_view part : {nonce, channel_binding}) {
+    out += static_cast<char>(part.size());
+    out += part;
+  }
   out += encode(signed_fields, frame_limits{});
   return out;
 }

@@ -42,15 +42,16 @@ std::size_t cell_count(const std::vector<record_change>& changes) {
 
 // ---------------------------------------------------------------- server side
 
-server_session::server_session(server_backend& backend, transport& out, frame_limits limits, std::string address)
-    : backend_(backend), out_(out), limits_(limits), handshake_{{}, std::move(address)} {}
+server_session::server_session(server_backend& backend, transport& out, frame_limits limits, std::string address,
+                               std::string channel_binding)
+    : backend_(backend), out_(out), limits_(limits), handshake_{{}, std::move(address), std::move(channel_binding)} {}
 
 void server_session::start() {
   if (state_ != state::idle) return;
   guarded([&] {
     handshake_.nonce = backend_.nonce();
     state_ = state::awaiting_hello;
-    send(challenge{protocol_version, handshake_.nonce});
+    send(challenge{protocol_version, handshake_.nonce, !handshake_.channel_binding.empty()});
   }, [&](const error& e) { fail(e.code, e.message); });
 }
 
@@ -199,7 +200,7 @@ void client_session::on_frame(std::string_view frame) {
                      if (c.nonce.size() < 16 || c.nonce.size() > 64)
                        throw failure(errc::protocol, "the server's challenge has a nonce of " +
                                                          std::to_string(c.nonce.size()) + " bytes (16-64 expected)");
-                     send(backend_.greeting(c.nonce));
+                     send(backend_.greeting(c));
                      hello_sent_ = true;
                    },
                    [&](const wipe_order& order) {

@@ -11,12 +11,15 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/json.hpp>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
 
 #include "../support/havend_process.hpp"
 #include "../support/https_client.hpp"
+#include "../support/cutting_proxy.hpp"
 #include "../support/process.hpp"
+#include "../support/tls_relay.hpp"
 #include "shell_fixture.hpp"
 
 namespace haven::test {
@@ -267,6 +270,41 @@ TEST_CASE_METHOD(tls_fixture, "haven enroll over https checks the server's certi
   const run_result pinned = device({"enroll", "--server", url, "--code", "K7-Q2M-19", "--ca", pair.cert});
   CHECK(pinned.exit_code == 1);
   CHECK(has(pinned.err, "enrollment failed: the server at " + server.address() + " refused the enrollment: "));
+}
+
+TEST_CASE("a relay holding a certificate the device trusts cannot sign in as the device", "[e2e][tls][security]") {
+  // The attacker has havend's own certificate and key: the device cannot
+  // tell the relay from havend. Its signed hello still binds its own TLS
+  // connection, which is not the one the relay has with havend.
+  shell device;
+  const dev_pair pair(device.dir(), "havend");
+  const std::string central = device.dir().file("central.db");
+  havend_process server(central, pair.flags(), havend_process::authentication::on);
+  const run_result code = run({HAVEND_PATH, "--db", central, "enroll", "--name", "tablet", "--team", "outreach", "--json"});
+  REQUIRE(code.exit_code == 0);
+  const std::string enroll_code(boost::json::parse(code.out).as_object().at("code").as_string());
+  device.ok({"enroll", "--server", "https://" + server.address(), "--code", enroll_code, "--ca", pair.cert});
+  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-TLS-0007"});
+  auto field = client::store::open(device.db()).value();
+  const store_snapshot before(*field);
+
+  tls_relay relay(server.address(), pair.cert, pair.key);
+  auto relayed = sync(*field, relay.sync_url(), pair.pem);
+  CHECK(relay.relayed() >= 1);  // TLS succeeded on both sides: the refusal is the signature's
+  REQUIRE_FALSE(relayed.ok());
+  INFO(relayed.err().describe());
+  CHECK(relayed.err().code == errc::unauthorized);
+  CHECK(has(relayed.err().message, "relayed"));
+  CHECK(store_snapshot(*field) == before);
+  CHECK(has(https_get(server.address(), "/healthz", pair.pem).body, "\"records\":0"));
+
+  // A relay of TCP that leaves TLS to the two ends (a load balancer) is no relay of TLS.
+  cutting_proxy tcp(server.address());
+  auto through = sync(*field, "wss://" + tcp.address() + "/sync", pair.pem);
+  INFO((through ? "" : through.err().describe()));
+  REQUIRE(through.ok());
+  CHECK(through->pending_after == 0);
+  CHECK(has(https_get(server.address(), "/healthz", pair.pem).body, "\"records\":1"));
 }
 
 }  // namespace

@@ -23,10 +23,10 @@ struct enrolled {
   crypto::signing_key key;
   field_device device;
 
-  // A hello signed over `nonce`.
-  sync::hello hello(std::string_view nonce) const {
+  // A hello signed over `nonce` and a TLS connection's `channel_binding`.
+  sync::hello hello(std::string_view nonce, std::string_view channel_binding = {}) const {
     sync::hello h{sync::protocol_version, grant.device_id, grant.team, device.peer().node, 1, 0, 0, {}};
-    h.proof = crypto::sign(key.private_key, sync::proof_message(h, nonce));
+    h.proof = crypto::sign(key.private_key, sync::proof_message(h, nonce, channel_binding));
     return h;
   }
   sync::peer peer() const { return {grant.device_id, grant.team, device.peer().node, "127.0.0.1"}; }
@@ -47,7 +47,10 @@ struct auth_fixture : central_fixture {
     return {std::move(grant), std::move(key), std::move(d)};
   }
   static std::int64_t now() { return static_cast<std::int64_t>(sync::hlc_clock::system_millis()); }
-  sync::handshake handshake() { return {service.nonce(), "127.0.0.1"}; }
+  // A new connection's handshake; `channel_binding` empty: a plain one.
+  sync::handshake handshake(std::string channel_binding = {}) {
+    return {service.nonce(), "127.0.0.1", std::move(channel_binding)};
+  }
 
   // The audit log's events, newest first.
   std::vector<std::string> events() {
@@ -72,13 +75,16 @@ errc refusal_of(F&& f, std::string* message = nullptr) {
 
 }  // namespace
 
-TEST_CASE("sync auth: a hello signed over this connection's nonce is admitted", "[server][auth]") {
+TEST_CASE("sync auth: a hello signed over this connection's nonce (and TLS channel binding) is admitted",
+          "[server][auth]") {
   auth_fixture f;
   const auto a = f.enroll_device("tablet 1", "team-a");
   const auto hs = f.handshake();
   CHECK(hs.nonce.size() == 32);
   const auto admitted = f.service.admit(a.hello(hs.nonce), hs);
   CHECK(admitted.wipe.empty());
+  const auto tls = f.handshake(std::string(32, 'a'));
+  CHECK(f.service.admit(a.hello(tls.nonce, tls.channel_binding), tls).wipe.empty());
   CHECK(f.store().devices().size() == 1);
   CHECK(f.handshake().nonce != hs.nonce);  // fresh every time
 }
@@ -102,6 +108,16 @@ TEST_CASE("sync auth: forged, replayed and unknown hellos are refused before any
     auto tampered = a.hello(hs.nonce);
     tampered.acked_seq = 99;
     CHECK(refusal_of([&] { f.service.admit(tampered, hs); }) == errc::unauthorized);
+  }
+  SECTION("a hello relayed from another TLS connection (its channel binding differs)") {
+    const auto tls = f.handshake(std::string(32, 'a'));
+    const auto relayed = a.hello(tls.nonce, std::string(32, 'b'));  // signed on the relay's connection
+    CHECK(refusal_of([&] { f.service.admit(relayed, tls); }, &message) == errc::unauthorized);
+    CHECK_THAT(message, Contains("relayed"));
+  }
+  SECTION("a hello that leaves out the binding of its TLS connection") {
+    const auto tls = f.handshake(std::string(32, 'a'));
+    CHECK(refusal_of([&] { f.service.admit(a.hello(tls.nonce), tls); }) == errc::unauthorized);
   }
   SECTION("an unsigned hello") {
     auto unsigned_hello = a.hello(hs.nonce);

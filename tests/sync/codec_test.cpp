@@ -119,6 +119,7 @@ std::vector<message> sample_messages() {
                   .message = "refused: 3 days ahead"},
       error_frame{},
       sync::challenge{.version = protocol_version, .nonce = std::string(32, '\x9c')},
+      sync::challenge{.version = protocol_version, .nonce = std::string(32, '\x9d'), .channel_bound = true},
       sync::wipe_order{.reason = "revoked"},
       sync::wipe_done{},
   };
@@ -535,11 +536,18 @@ TEST_CASE("decode never crashes on random or mutated frames", "[sync][codec]") {
   CHECK(refused > 10'000);
 }
 
-TEST_CASE("a hello's proof message covers the nonce and every field but the proof", "[sync][codec]") {
+TEST_CASE("a hello's proof message covers the nonce, the channel binding and every field but the proof",
+          "[sync][codec]") {
   const hello h = full_hello();
   const std::string base = sync::proof_message(h, "nonce-0000000000000001");
   CHECK(base.find("nonce-0000000000000001") != std::string::npos);
   CHECK(sync::proof_message(h, "nonce-0000000000000002") != base);
+  // Another TLS connection has another binding; none is not the same as any,
+  // and the nonce and binding cannot trade bytes.
+  const std::string bound = sync::proof_message(h, "nonce-0000000000000001", std::string(32, 'b'));
+  CHECK(bound != base);
+  CHECK(sync::proof_message(h, "nonce-0000000000000001", std::string(32, 'c')) != bound);
+  CHECK(sync::proof_message(h, "nonce-000000000000000", "1") != sync::proof_message(h, "nonce-0000000000000001"));
   hello signed_again = h;
   signed_again.proof = "another signature";
   CHECK(sync::proof_message(signed_again, "nonce-0000000000000001") == base);

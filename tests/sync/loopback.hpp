@@ -169,9 +169,9 @@ class device final : public sync::client_backend {
   // client_backend
   // The model's "signature" is the nonce itself: the central model checks
   // that a hello answers the challenge of its own connection.
-  sync::hello greeting(std::string_view nonce) override {
+  sync::hello greeting(const sync::challenge& c) override {
     maybe_fail("greeting");
-    return sync::hello{sync::protocol_version, name_, team_, node_, 1, acked_, pulled_, std::string(nonce)};
+    return sync::hello{sync::protocol_version, name_, team_, node_, 1, acked_, pulled_, c.nonce};
   }
   // Erases the replica and every own cell; refuses a "retired" order while
   // own cells are unsent (nothing is erased then).
@@ -303,6 +303,8 @@ class central final : public sync::server_backend {
   std::map<std::string, std::string> wipe_orders;
   // Devices that confirmed a wipe.
   std::vector<std::string> wipe_confirmations;
+  // What admit() was told of each connection.
+  std::vector<sync::handshake> handshakes;
 
   // server_backend
   std::string nonce() override {
@@ -311,6 +313,7 @@ class central final : public sync::server_backend {
   }
   sync::admission admit(const sync::hello& h, const sync::handshake& hs) override {
     maybe_fail("admit");
+    handshakes.push_back(hs);
     if (h.proof != hs.nonce) throw failure(errc::unauthorized, "the hello does not answer this connection's challenge");
     const auto order = wipe_orders.find(h.device_id);
     const std::string wipe = order == wipe_orders.end() ? "" : order->second;

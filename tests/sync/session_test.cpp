@@ -346,7 +346,7 @@ TEST_CASE("live: a change pushed by one device reaches the team's other live dev
     s.start();
     s.on_changes("team-a");
     const auto c = decoded_as<sync::challenge>(line.server_end().sent.at(0));
-    s.on_frame(sync::encode(d.greeting(c.nonce)));  // open, not yet pulled: live forwarding waits
+    s.on_frame(sync::encode(d.greeting(c)));  // open, not yet pulled: live forwarding waits
     s.on_changes("team-a");
     CHECK(names{name_of(line.server_end().sent.at(1))} == names{"welcome"});
     CHECK(line.server_end().sent.size() == 2);
@@ -949,6 +949,28 @@ TEST_CASE("device backend exceptions outside on_frame fail the session too",
 }
 
 // ---------------------------------------------------------------- identity and wipe
+
+TEST_CASE("a session over TLS asks the device to sign the channel binding, and hands it to the backend",
+          "[sync][session][auth]") {
+  three_devices w;
+  const std::string binding(32, '\xb1');
+  for (const bool tls : {false, true}) {
+    INFO((tls ? "TLS" : "plain"));
+    device d{"dev-d", "team-a", 0xd4, w.time};
+    wire line;
+    server_session s(w.server, line.server_end(), {}, "192.0.2.7", tls ? binding : "");
+    s.start();
+    const auto c = decoded_as<sync::challenge>(line.server_end().sent.at(0));
+    CHECK(c.channel_bound == tls);
+    s.on_frame(sync::encode(d.greeting(c)));
+    CHECK(names{name_of(line.server_end().sent.at(1))} == names{"welcome"});
+    REQUIRE_FALSE(w.server.handshakes.empty());
+    const auto& hs = w.server.handshakes.back();
+    CHECK(hs.nonce == c.nonce);
+    CHECK(hs.address == "192.0.2.7");
+    CHECK(hs.channel_binding == (tls ? binding : ""));
+  }
+}
 
 TEST_CASE("a hello that answers another connection's challenge is refused before data moves",
           "[sync][session][auth]") {

@@ -27,10 +27,14 @@ struct frame_limits {
 };
 
 // Server -> device, first frame of a session: a fresh random nonce that the
-// device's hello must sign, so that no hello can be replayed.
+// device's hello must sign, so that no hello can be replayed. When the server
+// terminates TLS itself, channel_bound: the device signs its TLS connection's
+// binding too (see proof_message), so that a relay holding a certificate the
+// device trusts cannot pass the signature on to the server as its own.
 struct challenge {
   std::uint32_t version = protocol_version;
   std::string nonce;
+  bool channel_bound = false;
   bool operator==(const challenge&) const = default;
 };
 
@@ -47,9 +51,11 @@ struct hello {
   bool operator==(const hello&) const = default;
 };
 
-// The bytes a device signs: a domain tag, the server's nonce and every other
-// field of its hello, so that none of them can be changed or replayed.
-std::string proof_message(const hello& h, std::string_view nonce);
+// The bytes a device signs: a domain tag, the server's nonce, the TLS
+// channel binding (net's channel_binding() of the connection, when the
+// challenge is channel_bound; else empty) and every other field of its hello,
+// so that none of them can be changed, replayed or relayed.
+std::string proof_message(const hello& h, std::string_view nonce, std::string_view channel_binding = {});
 
 // Server -> device, reply to hello.
 struct welcome {

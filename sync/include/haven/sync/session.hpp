@@ -40,6 +40,9 @@ struct peer {
 struct handshake {
   std::string nonce;    // the challenge sent to the device
   std::string address;  // the remote address, for the audit log and back-off
+  // The connection's TLS channel binding, which the device signed too; empty
+  // for a plain connection (loopback, or behind a proxy that terminates TLS).
+  std::string channel_binding;
 };
 
 // The server's answer to a hello. A device with a wipe order "retired" may
@@ -83,8 +86,11 @@ class server_session {
  public:
   enum class state { idle, awaiting_hello, open, live, wiping, closed };
 
-  // `address` is the device's remote address (for the audit log and back-off).
-  server_session(server_backend& backend, transport& out, frame_limits limits = {}, std::string address = {});
+  // `address` is the device's remote address (for the audit log and
+  // back-off); `channel_binding` the connection's TLS channel binding, or
+  // empty for a plain connection.
+  server_session(server_backend& backend, transport& out, frame_limits limits = {}, std::string address = {},
+                 std::string channel_binding = {});
 
   // Sends the challenge; the session then awaits the device's hello.
   void start();
@@ -132,9 +138,9 @@ class server_session {
 class client_backend {
  public:
   virtual ~client_backend() = default;
-  // The hello for the server's challenge, signed over its nonce when the
-  // device is enrolled.
-  virtual hello greeting(std::string_view nonce) = 0;
+  // The hello for the server's challenge, signed over its nonce (and the TLS
+  // channel binding when it is channel_bound) when the device is enrolled.
+  virtual hello greeting(const challenge& c) = 0;
   // The server's welcome: its schema and what it has committed of our pushes.
   virtual void welcomed(const welcome& w) = 0;
   // The next push batch of at most about max_cells cells (records are not
