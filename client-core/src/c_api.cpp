@@ -13,6 +13,20 @@ struct haven_store {
   std::unique_ptr<haven::client::store> impl;
 };
 
+// report() passes error codes through as they are.
+static_assert(HAVEN_INVALID_INPUT == static_cast<int>(haven::errc::invalid_input) &&
+              HAVEN_NOT_FOUND == static_cast<int>(haven::errc::not_found) &&
+              HAVEN_SCHEMA_ERROR == static_cast<int>(haven::errc::schema) &&
+              HAVEN_STORE_ERROR == static_cast<int>(haven::errc::store) &&
+              HAVEN_PROTOCOL_ERROR == static_cast<int>(haven::errc::protocol) &&
+              HAVEN_CLOCK_SKEW == static_cast<int>(haven::errc::clock_skew) &&
+              HAVEN_ALREADY_EXISTS == static_cast<int>(haven::errc::already_exists) &&
+              HAVEN_UNAVAILABLE == static_cast<int>(haven::errc::unavailable) &&
+              HAVEN_UNAUTHORIZED == static_cast<int>(haven::errc::unauthorized) &&
+              HAVEN_FORBIDDEN == static_cast<int>(haven::errc::forbidden) &&
+              HAVEN_CANCELLED == static_cast<int>(haven::errc::cancelled) &&
+              HAVEN_INTERNAL_ERROR == static_cast<int>(haven::errc::internal));
+
 namespace {
 
 thread_local std::string last_error;
@@ -64,6 +78,43 @@ char* duplicate(const std::string& s) {
   std::memcpy(out, s.c_str(), s.size() + 1);
   return out;
 }
+
+// Relays a sync's progress to a C callback: after each batch with the new
+// counts, and at each should_stop() poll in between with the same counts. A
+// nonzero answer stops the sync, and the callback is not asked again.
+class progress_relay {
+ public:
+  progress_relay(haven_sync_progress_fn fn, void* user_data) : fn_(fn), user_data_(user_data) {}
+
+  // Makes `o` report to the callback, if there is one. Requires: this outlives the sync.
+  void attach(haven::client::sync_options& o) {
+    if (!fn_) return;
+    o.on_progress = [this](const haven::sync::sync_progress& p) {
+      counts_ = {.batches_up = p.batches_up,
+                 .changes_up = p.changes_up,
+                 .batches_down = p.batches_down,
+                 .changes_down = p.changes_down};
+      ask();
+      just_asked_ = true;  // the poll that follows every frame need not ask again
+    };
+    o.should_stop = [this] {
+      if (!just_asked_) ask();
+      just_asked_ = false;
+      return cancelled_;
+    };
+  }
+
+ private:
+  void ask() {
+    if (!cancelled_ && fn_(&counts_, user_data_) != 0) cancelled_ = true;
+  }
+
+  haven_sync_progress_fn fn_;
+  void* user_data_;
+  haven_sync_progress counts_{};
+  bool just_asked_ = false;
+  bool cancelled_ = false;
+};
 
 // Runs fn (which returns a result) with exceptions captured, then reports it.
 template <class F>
@@ -182,10 +233,18 @@ bool haven_enroll(haven_store* store, const char* server_url, const char* code, 
 
 bool haven_sync(haven_store* store, const char* server_url, const char* ca_pem, char** out_json,
                 haven_error* err) noexcept {
+  return haven_sync_observed(store, server_url, ca_pem, nullptr, nullptr, out_json, err);
+}
+
+bool haven_sync_observed(haven_store* store, const char* server_url, const char* ca_pem,
+                         haven_sync_progress_fn progress, void* user_data, char** out_json,
+                         haven_error* err) noexcept {
   if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
+  progress_relay relay(progress, user_data);
   return call(err, [&]() -> haven::result<void> {
     auto options = haven::client::sync_options_for(*store->impl, optional_text(server_url), optional_text(ca_pem));
     if (!options) return options.err();
+    relay.attach(options.value());
     auto summary = haven::client::sync_now(*store->impl, options.value());
     if (!summary) return summary.err();
     *out_json = duplicate(haven::client::to_json(summary.value()));

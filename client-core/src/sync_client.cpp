@@ -105,6 +105,10 @@ class store_backend final : public sync::client_backend {
   std::string channel_binding_;  // empty over a plain connection
 };
 
+// How often should_stop() is asked besides after every frame, so that a stop
+// never waits for a connection attempt or a silent server to time out.
+constexpr std::chrono::milliseconds stop_check_interval{100};
+
 // One WebSocket connection running one client_session to its end, over
 // link::plain_stream or link::tls_stream (constructed from `stream_args`
 // and the connection's io_context).
@@ -116,14 +120,17 @@ class connection final : private sync::transport {
              StreamArgs&... stream_args)
       : options_(options),
         address_(address),
+        live_(live),
         resolver_(ioc_),
         ws_(ioc_, stream_args...),
         poll_(ioc_),
+        stop_check_(ioc_),
         backend_(db),
         session_(backend_, *this, sync::client_session::options{.stay_live = live}) {}
 
   // Runs the session to its end; returns how it ended.
   result<sync::sync_progress> run() {
+    schedule_stop_check();
     link::async_open(ws_.next_layer(), resolver_, address_, options_.connect_timeout, [this](std::optional<error> e) {
       if (!e) return on_connect();
       if (e->code == errc::unavailable) e->message += recoverable;
@@ -178,7 +185,7 @@ class connection final : private sync::transport {
         reached_live_ = true;
         if (options_.on_event) options_.on_event("caught up; waiting for live changes");
       }
-      if (!closing_) do_read();
+      if (!closing_ && !stopped()) do_read();
     });
   }
 
@@ -186,10 +193,32 @@ class connection final : private sync::transport {
     poll_.expires_after(options_.poll_interval);
     poll_.async_wait([this](beast::error_code ec) {
       if (ec || closing_) return;
-      if (options_.should_stop && options_.should_stop()) return close();
       session_.on_local_changes();
       schedule_poll();
     });
+  }
+
+  // Asks should_stop() every stop_check_interval until the connection is
+  // over; do_read asks it after every frame too.
+  void schedule_stop_check() {
+    if (!options_.should_stop) return;
+    stop_check_.expires_after(stop_check_interval);
+    stop_check_.async_wait([this](beast::error_code ec) {
+      if (ec || finished_ || stopped()) return;
+      schedule_stop_check();
+    });
+  }
+
+  // True, and the connection ends, if should_stop() says so: a watching
+  // session that has started closes cleanly and returns what it did; anything
+  // else ends at once with errc::cancelled (a session already done still
+  // returns its progress). Every frame handled so far is committed, so what
+  // the server acknowledged stays acknowledged and the rest stays pending.
+  bool stopped() {
+    if (!options_.should_stop || !options_.should_stop()) return false;
+    if (live_ && session_.current() != sync::client_session::state::idle) close();
+    else end(error{errc::cancelled, std::string("sync cancelled") + cancelled_hint, {}});
+    return true;
   }
 
   void send(std::string frame) override {
@@ -217,6 +246,8 @@ class connection final : private sync::transport {
     ws_.async_close(websocket::close_code::normal, [this](beast::error_code) {
       beast::error_code ignored;
       beast::get_lowest_layer(ws_).socket().close(ignored);
+      finished_ = true;
+      stop_check_.cancel();
     });
   }
 
@@ -231,23 +262,30 @@ class connection final : private sync::transport {
   void end(error e) {
     if (!network_error_) network_error_ = std::move(e);
     closing_ = true;
+    finished_ = true;
     poll_.cancel();
+    stop_check_.cancel();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
     ioc_.stop();  // the connection is over: don't wait for the stream's timers
   }
 
   static constexpr const char* recoverable = "; nothing recorded is lost — sync again when the network is back";
+  static constexpr const char* cancelled_hint =
+      ": nothing recorded is lost — changes the server has not acknowledged stay pending for the next sync";
 
   const sync_options& options_;
   link::server_url address_;
+  bool live_;
   net::io_context ioc_;
   tcp::resolver resolver_;
   websocket::stream<Stream> ws_;
   net::steady_timer poll_;
+  net::steady_timer stop_check_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
   bool closing_ = false;
+  bool finished_ = false;  // the socket is closed: no more stop checks
   bool reached_live_ = false;
   std::optional<error> network_error_;
   store_backend backend_;

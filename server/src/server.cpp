@@ -25,6 +25,13 @@ std::unique_ptr<ssl::context> tls_context_for(const server_config& config) {
   return nullptr;
 }
 
+// The central store's options: its pull batches fit the sessions' frame limits.
+sqlite_store_options store_options_for(const server_config& config) {
+  sqlite_store_options o;
+  o.limits = config.limits;
+  return o;
+}
+
 }  // namespace
 
 struct server::impl {
@@ -62,7 +69,7 @@ struct server::impl {
       : config(std::move(c)),
         tls(tls_context_for(config)),
         record_schema(config.record_schema ? config.record_schema : schema::builtin()),
-        store(open_sqlite_store(config.db, record_schema)),
+        store(open_sqlite_store(config.db, record_schema, store_options_for(config))),
         access(config.authenticate ? open_sqlite_registry(config.db) : nullptr),
         guard(config.login),
         service(*store, record_schema, counters, access.get(), guard, sync::hlc_clock(config.max_skew_ms)),

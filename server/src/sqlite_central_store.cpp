@@ -71,6 +71,7 @@ class sqlite_central_store final : public central_store {
   sqlite_central_store(const std::filesystem::path& file, std::shared_ptr<const schema> s, sqlite_store_options o)
       : file_(file),
         schema_(std::move(s)),
+        limits_(o.limits),
         db_(file, sqlite::database::mode::create),
         table_(db_),
         tally_(prepare(), schema_, o.today ? o.today : &tally_book::system_today),

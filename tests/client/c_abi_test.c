@@ -170,6 +170,13 @@ static void add_record(haven_store* db, const char* type, const char* team, cons
   CHECK(is_hex_id(out_id));
 }
 
+/* A progress callback that counts its calls in *user_data and never cancels. */
+static int count_progress(const haven_sync_progress* progress, void* user_data) {
+  (void)progress;
+  ++*(int*)user_data;
+  return 0;
+}
+
 static void remove_store_files(const char* path) {
   char name[4096];
   const char* suffixes[] = {"", "-wal", "-shm", "-journal"};
@@ -452,6 +459,13 @@ int main(int argc, char** argv) {
               HAVEN_INVALID_INPUT, "unencrypted to 192.0.2.7");
   CHECK_FAILS(haven_sync(NULL, NULL, NULL, &json, &err), err, HAVEN_INVALID_INPUT, "NULL");
   CHECK_FAILS(haven_sync(db, NULL, NULL, NULL, &err), err, HAVEN_INVALID_INPUT, "NULL");
+  /* The same through haven_sync_observed: refused before any progress. */
+  int progress_calls = 0;
+  CHECK_FAILS(haven_sync_observed(db, NULL, NULL, count_progress, &progress_calls, &json, &err), err,
+              HAVEN_INVALID_INPUT, "not enrolled");
+  CHECK_FAILS(haven_sync_observed(db, NULL, NULL, count_progress, &progress_calls, NULL, &err), err,
+              HAVEN_INVALID_INPUT, "NULL");
+  CHECK(progress_calls == 0);
   /* No pseudonym key before enrollment. */
   CHECK_FAILS(haven_person_code(db, "Olena", "Kovalenko", "1990-04-12", "UA", &json, &err), err,
               HAVEN_NOT_FOUND, "enroll it first");

@@ -1,8 +1,16 @@
 // The C ABI called from C++ and checked through the C++ API: haven_record_add
 // from fields JSON; enrollment (against a stand-in server on 127.0.0.1), the
-// status of an enrolled and a wiped store, person codes, the sync summary.
+// status of an enrolled and a wiped store, person codes, the sync summary;
+// a sync cancelled from its progress callback while a silent listener on
+// 127.0.0.1 never answers (tests/e2e/c_abi_sync_test.cpp syncs with havend).
 
 #include <haven/client/haven.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -11,6 +19,7 @@
 #include <haven/client/record_json.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <string>
+#include <vector>
 
 #include "../support/fake_http_server.hpp"
 #include "scratch_store.hpp"
@@ -227,4 +236,89 @@ TEST_CASE("c_api: the sync summary JSON says whether the store was wiped", "[cli
   o = object_of(haven::client::to_json(summary));
   CHECK(o.at("wiped").at("reason").as_string() == "revoked");
   CHECK(o.at("wiped").at("at_ms").as_int64() == 1'772'323'200'000);
+}
+
+// --- cancelling a sync through haven_sync_observed's callback ------------------------------
+
+namespace {
+
+// A TCP listener on 127.0.0.1 that never accepts, so it never speaks: a
+// connection to it completes in the kernel and then waits for an answer.
+// With `full`, its one-place accept queue is taken first, so that a
+// connection attempt gets no answer at all and waits in connect().
+class silent_listener {
+ public:
+  explicit silent_listener(bool full) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener_, 0) == 0);
+    socklen_t size = sizeof address;
+    REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+    port_ = ntohs(address.sin_port);
+    if (!full) return;
+    // Non-blocking, and given a second to land: if the queue had no place
+    // even for it, a connection attempt waits all the same.
+    filler_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    REQUIRE(filler_ >= 0);
+    ::connect(filler_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    pollfd connected{filler_, POLLOUT, 0};
+    ::poll(&connected, 1, 1000);
+  }
+  ~silent_listener() {
+    if (filler_ >= 0) ::close(filler_);
+    ::close(listener_);
+  }
+  silent_listener(const silent_listener&) = delete;
+  silent_listener& operator=(const silent_listener&) = delete;
+
+  std::string sync_url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/sync"; }
+
+ private:
+  int listener_ = -1;
+  int filler_ = -1;
+  int port_ = 0;
+};
+
+// What a progress callback saw; it cancels on its `cancel_at`-th call.
+struct progress_log {
+  int cancel_at = 0;
+  std::vector<haven_sync_progress> seen;
+};
+
+int log_progress(const haven_sync_progress* p, void* user_data) {
+  auto& log = *static_cast<progress_log*>(user_data);
+  log.seen.push_back(*p);
+  return static_cast<int>(log.seen.size()) == log.cancel_at ? 1 : 0;
+}
+
+}  // namespace
+
+TEST_CASE("c_api: a sync cancelled while the server never answers ends with HAVEN_CANCELLED", "[client][c_api]") {
+  c_store store("team-a");
+  char id[33] = "";
+  haven_error err{};
+  REQUIRE(haven_record_add(store.db, "on_call_event", nullptr,
+                           R"({"date": "2026-03-01", "caller": "police", "outcome": "admitted"})", id, &err));
+  const std::string before = status_of(store.db);
+
+  // No timeout is near: connecting may take 10 s, the WebSocket handshake 10 s more.
+  const bool full = GENERATE(true, false);
+  INFO((full ? "connecting to a full accept queue" : "waiting for a server that never speaks"));
+  silent_listener server(full);
+  progress_log log{3, {}};
+  char* json = nullptr;
+  const bool ok = haven_sync_observed(store.db, server.sync_url().c_str(), nullptr, log_progress, &log, &json, &err);
+  INFO(err.message);
+  CHECK_FALSE(ok);
+  CHECK(json == nullptr);
+  CHECK(err.code == HAVEN_CANCELLED);
+  CHECK_THAT(std::string(err.message), Catch::Contains("sync cancelled") && Catch::Contains("pending"));
+  CHECK(log.seen.size() == 3);  // asked while waiting, and not again once it said stop
+  for (const auto& p : log.seen)
+    CHECK(p.batches_up + p.changes_up + p.batches_down + p.changes_down == 0);
+  CHECK(status_of(store.db) == before);
 }

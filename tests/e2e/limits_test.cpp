@@ -101,7 +101,7 @@ TEST_CASE("havend stops cleanly while connections it cannot finish are still ope
 }
 
 }  // namespace
-TEST_CASE("a device pushes in batches no larger than havend's --max-batch-records", "[e2e][limits]") {
+TEST_CASE("a device pushes and pulls in batches no larger than havend's --max-batch-records", "[e2e][limits]") {
   shell haven;
   havend_process server(haven.dir().file("central.db"), {"--max-batch-records", "2"});
   haven.ok({"init", "--team", "outreach"});
@@ -112,6 +112,13 @@ TEST_CASE("a device pushes in batches no larger than havend's --max-batch-record
   CHECK(out.find("in 3 batches") != std::string::npos);  // 2 + 2 + 1 records
   CHECK(out.find("0 pending") != std::string::npos);
   CHECK(http_get(server.address(), "/healthz").body.find("\"records\":5") != std::string::npos);
+
+  // Another device pulls them in batches no larger either: they must fit the same limit.
+  shell other;
+  other.ok({"init", "--team", "outreach"});
+  const std::string pulled = other.ok({"sync", "--server", server.sync_url()});
+  CHECK(pulled.find("in 3 batches; 0 pending") != std::string::npos);  // pulled 2 + 2 + 1 records
+  CHECK(other.ok({"status"}).find("records         5\n") != std::string::npos);
 }
 
 }  // namespace haven::test

@@ -36,6 +36,7 @@ typedef enum haven_status {
   HAVEN_UNAVAILABLE = 8, /* server unreachable, busy or shutting down: try again later */
   HAVEN_UNAUTHORIZED = 9, /* a code, device or certificate the server (or the device) refuses; a wiped store */
   HAVEN_FORBIDDEN = 10,   /* known, but not allowed: another team's record, a role's limits */
+  HAVEN_CANCELLED = 11,   /* the caller cancelled (haven_sync_observed's callback): nothing is lost */
   HAVEN_INTERNAL_ERROR = 99
 } haven_status;
 
@@ -94,6 +95,7 @@ bool haven_enroll(haven_store* store, const char* server_url, const char* code, 
                   haven_error* err) HAVEN_NOEXCEPT;
 
 /* One sync session: pushes every pending change, pulls until caught up, closes.
+ * The same as haven_sync_observed with no progress callback.
  * server_url (wss://HOST:PORT/sync) and ca_pem (PEM) may each be NULL for the
  * ones kept at enrollment. Blocks until done (connecting times out after 10 s,
  * a silent server after 60 s): call it off the UI thread, and use the store
@@ -111,6 +113,37 @@ bool haven_enroll(haven_store* store, const char* server_url, const char* code, 
  * HAVEN_PROTOCOL_ERROR. Nothing recorded is lost; sync again later. */
 bool haven_sync(haven_store* store, const char* server_url, const char* ca_pem, char** out_json,
                 haven_error* err) HAVEN_NOEXCEPT;
+
+/* How far a sync has got: batches and changes (cells) pushed and pulled so far. */
+typedef struct haven_sync_progress {
+  size_t batches_up;
+  size_t changes_up;
+  size_t batches_down;
+  size_t changes_down;
+} haven_sync_progress;
+
+/* Told a sync's progress; returns 0 to go on, nonzero to cancel the sync.
+ * `progress` is valid only during the call. */
+typedef int (*haven_sync_progress_fn)(const haven_sync_progress* progress, void* user_data);
+
+/* haven_sync, reporting progress and cancellable. progress(p, user_data) runs
+ * on the calling thread, inside this call: after each batch up or down with
+ * the counts so far (they only grow; the last ones equal the summary's), and
+ * about every 100 ms in between with the same counts, while connecting and
+ * waiting for the server too. It must not use this store. To cancel from
+ * elsewhere (the user leaves the screen, the OS suspends the app), set a flag
+ * (atomic) that the callback reads and returns. A nonzero return ends the sync
+ * at once (the callback is not called again) with false and HAVEN_CANCELLED:
+ * what the server acknowledged stays acknowledged and what was pulled is
+ * kept; every other change stays pending (haven_store_status's
+ * "pending_changes") and the next haven_sync sends it (a batch in flight that
+ * reached the server is learnt of then, not sent twice). A cancel that comes
+ * after the session is done changes nothing: true and the summary. Only a
+ * DNS lookup under way is not cut short (a URL with an IP address needs none).
+ * progress may be NULL: then it is haven_sync. */
+bool haven_sync_observed(haven_store* store, const char* server_url, const char* ca_pem,
+                         haven_sync_progress_fn progress, void* user_data, char** out_json,
+                         haven_error* err) HAVEN_NOEXCEPT;
 
 /* The person code (pseudonym) for a record's person field, e.g.
  * "P-7F3A-9C21-K8D2-M4QX": a keyed hash (HMAC-SHA-256 with the team's key

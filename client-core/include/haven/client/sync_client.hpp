@@ -28,7 +28,10 @@ struct sync_options {
   // Called after each batch up or down, and with one line per connection event.
   std::function<void(const sync::sync_progress&)> on_progress;
   std::function<void(std::string_view)> on_event;
-  // Watch: checked between events; return true to stop.
+  // Return true to stop. Asked after every frame and about every 100 ms from
+  // the start, connecting and waiting for the server included, on the thread
+  // that runs the sync. sync_now then ends at once with errc::cancelled;
+  // sync_watch closes and returns its totals.
   std::function<bool()> should_stop;
 };
 
@@ -55,6 +58,11 @@ result<sync_options> sync_options_for(store& db, std::optional<std::string> serv
 // (...)", errc::invalid_input for no URL, a bad URL or ws:// to a host other than
 // loopback, errc::protocol for a broken exchange. Nothing recorded is lost
 // (nor changed, when the connection could not be opened); sync again later.
+// When should_stop() says so, errc::cancelled "sync cancelled ...": what the
+// server acknowledged and what was pulled so far are kept, the rest of the
+// outbox stays pending for the next sync (a stop that comes once the session
+// is done changes nothing: the sync succeeded). Only a DNS lookup under way
+// is not cut short (a URL with an IP address needs none).
 result<sync_summary> sync_now(store& db, const sync_options& options);
 
 // Syncs, then stays connected applying live changes and pushing new local

@@ -25,6 +25,7 @@ enum class errc {
   unavailable = 8,     // unreachable, busy or shutting down: try again later
   unauthorized = 9,    // unknown or revoked device, bad signature, code or token
   forbidden = 10,      // known, but not allowed: another team's record, a role's limits
+  cancelled = 11,      // the caller asked to stop (e.g. a sync cancelled by the user)
   internal = 99,
 };
 

@@ -77,6 +77,7 @@ class central_store {
 struct sqlite_store_options {
   std::function<date()> today;  // empty: the system's date (UTC)
   std::size_t readers = 4;      // connections for concurrent pulls
+  sync::frame_limits limits;    // a pull batch fits them (the sessions' limits)
 };
 
 // Opens (creating if absent) the embedded SQLite central store.
