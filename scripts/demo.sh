@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+echo "building haven and havend (the first time takes a few minutes)..."
 TARGETS="haven havend" scripts/build.sh >/dev/null
 
 build="$PWD/${BUILD_DIR:-build}"

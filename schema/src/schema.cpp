@@ -267,7 +267,7 @@ result<value> field_def::parse(std::string_view text) const {
   switch (kind) {
     case field_kind::date:
       if (auto d = parse_date(text)) return value{*d};
-      return invalid("must be a date YYYY-MM-DD (got " + quoted(text) + ")");
+      return invalid("must be a date YYYY-MM-DD that is on the calendar, from 1900 to 2200 (got " + quoted(text) + ")");
     case field_kind::integer: {
       std::int64_t n = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);

@@ -1,6 +1,7 @@
 // havend: the Haven sync server, and offline commands on its store.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -339,6 +340,12 @@ int run(int argc, char** argv) {
   }
   if (!o.count("db")) throw usage_error{"give the store with --db PATH"};
   if (rest.empty()) return serve(o);
+  // The commands work on a store havend has served: a path that does not
+  // exist is a typo (it would answer "no devices"), never a new store.
+  if (!std::filesystem::exists(o.at("db")))
+    throw failure(errc::not_found, "no central store at " + o.at("db") +
+                                       ": check the path (havend --db PATH, without a command, creates a store and "
+                                       "serves it)");
   if (rest[0] == "tally") return tally(o, rest);
   if (rest[0] == "tallies") {
     std::cout << server::open_sqlite_store(o.at("db"), load_schema(o))->tally_list_json() << "\n";

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -132,6 +133,7 @@ TEST_CASE("enroll: the tallies need a token from havend token", "[e2e][enroll]")
 TEST_CASE("enroll: enroll prints the code as a QR code, and checks its options", "[e2e][enroll]") {
   temp_dir dir;
   const std::string db = dir.file("central.db");
+  havend_process{db}.stop();  // the store, served once
   const auto r = run({HAVEND_PATH, "--db", db, "enroll", "--name", "tablet", "--team", "team-a", "--role",
                       "coordinator", "--expires", "7d"});
   INFO(r.err);
@@ -154,6 +156,22 @@ TEST_CASE("enroll: havend devices also lists devices that synced without enrollm
   const auto r = run({HAVEND_PATH, "--db", f.dir().file("central.db"), "devices"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("(not enrolled)") && Contains("team-b") && Contains("last sync 20"));
+}
+
+TEST_CASE("enroll: havend's commands refuse a store that does not exist, and create none", "[e2e][enroll]") {
+  temp_dir dir;
+  const std::string typo = dir.file("centarl.db");
+  for (std::vector<std::string> command : {std::vector<std::string>{"devices"}, {"audit"}, {"tallies"},
+                                           {"enroll", "--name", "tablet", "--team", "team-a"},
+                                           {"token", "--name", "maja"}, {"retire", "d0123456789abcdef"}}) {
+    CAPTURE(command.front());
+    command.insert(command.begin(), {HAVEND_PATH, "--db", typo});
+    const run_result r = run(command);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Contains("no central store at " + typo + ": check the path"));
+    CHECK_FALSE(std::filesystem::exists(typo));
+  }
 }
 
 TEST_CASE("enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {
