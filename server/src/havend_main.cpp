@@ -215,26 +215,55 @@ int set_standing(const std::map<std::string, std::string>& o, const std::vector<
   return exit_ok;
 }
 
+// Rows of text as columns, each as wide as its widest cell, two spaces apart.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i)
+      line += i + 1 < row.size() ? row[i] + std::string(width[i] - row[i].size() + 2, ' ') : row[i];
+    std::cout << line << "\n";
+  }
+}
+
 int devices(const std::map<std::string, std::string>& o) {
   auto enrolled = server::open_sqlite_registry(o.at("db"))->devices();
   const auto seen = server::open_sqlite_store(o.at("db"), load_schema(o))->devices();
   std::map<std::string, const server::device_info*> by_id;
   for (const auto& d : seen) by_id[d.device_id] = &d;
-  const auto print_seen = [](const server::device_info* d) {
-    if (!d) return std::string("  last seen never  last sync never");
-    return "  last seen " + when(d->last_seen_ms) + "  last sync " + when(d->last_sync_ms) + "  pushed up to " +
-           std::to_string(d->acked_seq);
+  std::vector<std::vector<std::string>> rows{
+      {"DEVICE", "NAME", "TEAM", "ROLE", "STANDING", "LAST SEEN", "LAST SYNC", "PUSHED", "ERASED"}};
+  // The sync columns: when it was last seen and synced, and its pushes the server has.
+  const auto sync_cells = [](const server::device_info* d) -> std::vector<std::string> {
+    if (!d) return {"never", "never", "0"};
+    return {when(d->last_seen_ms), when(d->last_sync_ms), std::to_string(d->acked_seq)};
   };
   for (const auto& d : enrolled) {
     const auto it = by_id.find(d.device_id);
-    std::cout << d.device_id << "  \"" << d.name << "\"  team " << d.team << "  " << server::to_string(d.role) << "  "
-              << server::to_string(d.standing) << print_seen(it == by_id.end() ? nullptr : it->second) << "  wiped "
-              << (d.wiped_ms ? when(d.wiped_ms) : "no") << "\n";
+    std::vector<std::string> row{d.device_id, "\"" + d.name + "\"", d.team, std::string(server::to_string(d.role)),
+                                 std::string(server::to_string(d.standing))};
+    for (auto& cell : sync_cells(it == by_id.end() ? nullptr : it->second)) row.push_back(std::move(cell));
+    row.push_back(d.wiped_ms ? when(d.wiped_ms) : "no");
+    rows.push_back(std::move(row));
     if (it != by_id.end()) by_id.erase(it);
   }
   for (const auto& d : seen)
-    if (by_id.count(d.device_id))
-      std::cout << d.device_id << "  (not enrolled)  team " << d.team << print_seen(&d) << "\n";
+    if (by_id.count(d.device_id)) {
+      std::vector<std::string> row{d.device_id, "(not enrolled)", d.team, "-", "-"};
+      for (auto& cell : sync_cells(&d)) row.push_back(std::move(cell));
+      row.push_back("-");
+      rows.push_back(std::move(row));
+    }
+  if (rows.size() == 1) {
+    std::cout << "No device has enrolled or synced yet (havend --db PATH enroll issues a code).\n";
+    return exit_ok;
+  }
+  print_table(rows);
   return exit_ok;
 }
 
