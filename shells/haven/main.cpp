@@ -348,8 +348,15 @@ int cmd_status(const global_options& g, const arguments& a) {
     return exit_ok;
   }
   std::cout << "store           " << g.db << "\n"
-            << "node            " << s->node << "\n"
-            << "default team    " << s->default_team << "\n"
+            << "node            " << s->node << "\n";
+  if (s->wiped) {  // the records, cursors and keys are gone: only this is left to say
+    std::cout << "records         " << s->records << "\n"
+              << "device          not enrolled\n"
+              << "erased          " << format_time(s->wiped->at_ms) << ", on the server's order: the device was "
+              << s->wiped->reason << "; enroll it again (haven enroll) to record\n";
+    return exit_ok;
+  }
+  std::cout << "default team    " << s->default_team << "\n"
             << "schema version  " << s->schema_version << "\n"
             << "records         " << s->records << "\n"
             << "pending         " << s->pending_cells << " changes in " << s->pending_records
@@ -358,9 +365,6 @@ int cmd_status(const global_options& g, const arguments& a) {
             << "pulled up to    server position " << s->pulled_seq << "\n"
             << "last sync       " << (s->last_sync_ms ? format_time(*s->last_sync_ms) : "never") << "\n"
             << "device          " << (s->device_id ? *s->device_id + " (enrolled)" : "not enrolled") << "\n";
-  if (s->wiped)
-    std::cout << "erased          " << format_time(s->wiped->at_ms) << ", on the server's order: the device was "
-              << s->wiped->reason << "; enroll it again (haven enroll) to record\n";
   return exit_ok;
 }
 
