@@ -1,6 +1,7 @@
 // havend: the Haven sync server, and offline commands on its store.
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -350,6 +351,10 @@ int tally(const std::map<std::string, std::string>& o, const std::vector<std::st
 }
 
 int dev_cert(const std::vector<std::string>& args) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end()) {
+    std::cout << usage_text;
+    return exit_ok;
+  }
   auto request = server::parse_dev_cert_args(args);
   if (!request) throw usage_error{request.err().message};
   if (auto written = server::write_dev_cert(request.value()); !written) throw failure(written.err());
