@@ -65,6 +65,8 @@ result<void> require_encryption(const server_url& url, std::string_view what, st
 result<ssl::context> client_tls_context(const std::string& ca_pem) {
   ssl::context ctx(ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  if (SSL_CTX_set_cipher_list(ctx.native_handle(), streams::tls12_ciphers) != 1)
+    return error{errc::internal, "OpenSSL refused the TLS 1.2 cipher list", {}};
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
   beast::error_code ec;
   if (ca_pem.empty()) {

@@ -215,7 +215,8 @@ class connection final : private sync::transport {
   // returns its progress). Every frame handled so far is committed, so what
   // the server acknowledged stays acknowledged and the rest stays pending.
   bool stopped() {
-    if (!options_.should_stop || !options_.should_stop()) return false;
+    // Closing (e.g. a wipe_done on its way out): nothing is left to stop.
+    if (closing_ || !options_.should_stop || !options_.should_stop()) return false;
     if (live_ && session_.current() != sync::client_session::state::idle) close();
     else end(error{errc::cancelled, std::string("sync cancelled") + cancelled_hint, {}});
     return true;

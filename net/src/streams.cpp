@@ -17,9 +17,13 @@ bool is_loopback_host(std::string_view host) {
 
 std::string channel_binding(tls_stream& stream) {
   static constexpr std::string_view label = "EXPORTER-haven-sync-hello";
+  SSL* ssl = stream.native_handle();
+  if (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1)
+    throw failure(errc::protocol,
+                  "the TLS 1.2 connection has no extended master secret (RFC 7627), so the sign-in cannot be bound "
+                  "to it; use a TLS library that supports it, or TLS 1.3");
   unsigned char out[32];
-  if (SSL_export_keying_material(stream.native_handle(), out, sizeof out, label.data(), label.size(), nullptr, 0,
-                                 0) != 1)
+  if (SSL_export_keying_material(ssl, out, sizeof out, label.data(), label.size(), nullptr, 0, 0) != 1)
     throw failure(errc::protocol, "the TLS connection has no keying material to bind the sign-in to");
   return {reinterpret_cast<const char*>(out), sizeof out};
 }

@@ -317,7 +317,11 @@ int serve(const std::map<std::string, std::string>& o) {
     config.max_connections_per_address = static_cast<unsigned>(positive("max-connections-per-address"));
   if (o.count("max-batch-records")) {
     const int records = positive("max-batch-records");
-    if (records > 100000) throw usage_error{"--max-batch-records must be at most 100000"};
+    // Devices decode pull batches with the protocol's own limit, whatever this one is.
+    const auto device_limit = sync::frame_limits{}.max_records;
+    if (static_cast<std::size_t>(records) > device_limit)
+      throw usage_error{"--max-batch-records must be at most " + std::to_string(device_limit) +
+                        ", the most records a device takes in one batch"};
     config.limits.max_records = static_cast<std::size_t>(records);
   }
   if (o.count("max-failed-logins"))

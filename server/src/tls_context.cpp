@@ -27,11 +27,6 @@ std::string read_pem(const char* flag, const std::filesystem::path& file) {
   return text.str();
 }
 
-// Mozilla's "intermediate" TLS 1.2 suites; TLS 1.3 keeps OpenSSL's defaults (all AEAD).
-constexpr const char* tls12_ciphers =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
 }  // namespace
 
 std::unique_ptr<ssl::context> make_server_tls_context(const std::filesystem::path& cert,
@@ -43,7 +38,7 @@ std::unique_ptr<ssl::context> make_server_tls_context(const std::filesystem::pat
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1)
+  if (SSL_CTX_set_cipher_list(native, streams::tls12_ciphers) != 1)
     throw failure(errc::internal, "OpenSSL refused the TLS 1.2 cipher list");
 
   const std::string cert_pem = read_pem("--tls-cert", cert);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -121,4 +122,21 @@ TEST_CASE("a device pushes and pulls in batches no larger than havend's --max-ba
   CHECK(other.ok({"status"}).find("records         5\n") != std::string::npos);
 }
 
+}  // namespace haven::test
+
+namespace haven::test {
+namespace {
+
+TEST_CASE("havend refuses a --max-batch-records larger than a device takes in one batch", "[e2e][limits]") {
+  temp_dir dir;
+  const run_result r =
+      run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "127.0.0.1:0", "--dev-no-auth",
+           "--max-batch-records", "2001"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--max-batch-records must be at most 2000, the most records a device takes in one batch") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("central.db")));
+}
+
+}  // namespace
 }  // namespace haven::test

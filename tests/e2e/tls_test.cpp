@@ -11,7 +11,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/asio/ssl.hpp>
 #include <boost/json.hpp>
+#include <haven/net/streams.hpp>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
 
@@ -270,6 +272,70 @@ TEST_CASE_METHOD(tls_fixture, "haven enroll over https checks the server's certi
   const run_result pinned = device({"enroll", "--server", url, "--code", "K7-Q2M-19", "--ca", pair.cert});
   CHECK(pinned.exit_code == 1);
   CHECK(has(pinned.err, "enrollment failed: the server at " + server.address() + " refused the enrollment: "));
+}
+
+// Both ends of one TLS connection over 127.0.0.1, handshaken in process; the
+// client's context is given `configure` first (to limit its version or options).
+struct tls_connection {
+  boost::asio::io_context ioc;
+  boost::asio::ssl::context server_ctx{boost::asio::ssl::context::tls_server};
+  boost::asio::ssl::context client_ctx{boost::asio::ssl::context::tls_client};
+  std::optional<streams::tls_stream> server_end, client_end;
+
+  tls_connection(const dev_pair& pair, const std::function<void(SSL_CTX*)>& configure) {
+    namespace net = boost::asio;
+    server_ctx.use_certificate_chain_file(pair.cert);
+    server_ctx.use_private_key_file(pair.key, net::ssl::context::pem);
+    configure(client_ctx.native_handle());
+    net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
+    server_end.emplace(net::ip::tcp::socket(ioc), server_ctx);
+    client_end.emplace(net::ip::tcp::socket(ioc), client_ctx);
+    beast_error server_ec, client_ec;
+    acceptor.async_accept(server_end->next_layer().socket(), [&](beast_error ec) {
+      if (ec) return void(server_ec = ec);
+      server_end->async_handshake(net::ssl::stream_base::server, [&](beast_error ec) { server_ec = ec; });
+    });
+    client_end->next_layer().socket().async_connect(acceptor.local_endpoint(), [&](beast_error ec) {
+      if (ec) return void(client_ec = ec);
+      client_end->async_handshake(net::ssl::stream_base::client, [&](beast_error ec) { client_ec = ec; });
+    });
+    ioc.run_for(std::chrono::seconds(10));
+    INFO(server_ec.message() << " / " << client_ec.message());
+    REQUIRE((!server_ec && !client_ec));
+  }
+  using beast_error = boost::system::error_code;
+};
+
+TEST_CASE("the channel binding is the same at both ends of a connection, and only where TLS makes it unique",
+          "[e2e][tls][security]") {
+  temp_dir dir;
+  const dev_pair pair(dir, "havend");
+  const auto any = [](SSL_CTX*) {};
+  const auto tls12 = [](SSL_CTX* c) { SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION); };
+  SECTION("TLS 1.3, and TLS 1.2 with the extended master secret: both ends agree; another connection differs") {
+    for (const auto& configure : {std::function<void(SSL_CTX*)>(any), std::function<void(SSL_CTX*)>(tls12)}) {
+      tls_connection one(pair, configure), two(pair, configure);
+      const std::string binding = streams::channel_binding(*one.client_end);
+      CHECK(binding.size() == 32);
+      CHECK(streams::channel_binding(*one.server_end) == binding);
+      CHECK(streams::channel_binding(*two.client_end) != binding);
+    }
+  }
+  SECTION("TLS 1.2 without the extended master secret: neither end binds") {
+    tls_connection weak(pair, [](SSL_CTX* c) {
+      SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION);
+      SSL_CTX_set_options(c, SSL_OP_NO_EXTENDED_MASTER_SECRET);
+    });
+    for (auto* end : {&*weak.client_end, &*weak.server_end}) {
+      try {
+        streams::channel_binding(*end);
+        FAIL("a binding without the extended master secret");
+      } catch (const failure& f) {
+        CHECK(f.err().code == errc::protocol);
+        CHECK(has(f.err().message, "extended master secret"));
+      }
+    }
+  }
 }
 
 TEST_CASE("a relay holding a certificate the device trusts cannot sign in as the device", "[e2e][tls][security]") {
