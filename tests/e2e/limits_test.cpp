@@ -3,9 +3,6 @@
 // connections. Each limit is a setting; the server keeps serving others.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +15,7 @@
 
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
+#include "../support/tcp.hpp"
 #include "shell_fixture.hpp"
 
 namespace haven::test {
@@ -68,13 +66,8 @@ TEST_CASE("one address cannot open more connections than its limit", "[e2e][limi
 // server waits for the rest. Closed when destroyed.
 class half_request {
  public:
-  explicit half_request(const std::string& address) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    const auto colon = address.rfind(':');
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
-    inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  explicit half_request(const std::string& address) : fd_(connect_tcp(address)) {
+    REQUIRE(fd_ >= 0);
     const std::string start = "GET /healthz HTTP/1.1\r\nHost: " + address + "\r\n";
     REQUIRE(write(fd_, start.data(), start.size()) == static_cast<ssize_t>(start.size()));
   }

@@ -1,5 +1,7 @@
 #include "cutting_proxy.hpp"
 
+#include "tcp.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,23 +16,6 @@ namespace haven::test {
 namespace {
 
 constexpr int poll_ms = 50;  // how often the thread looks at the stop flag
-
-sockaddr_in parse_address(const std::string& address) {
-  const auto colon = address.rfind(':');
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-  return addr;
-}
-
-int connect_to(const std::string& address) {
-  const sockaddr_in addr = parse_address(address);
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return fd;
-  if (fd >= 0) close(fd);
-  return -1;
-}
 
 // A blocked write gives up after this long, so a stuck peer cannot hang the thread.
 void bound_writes(int fd) {
@@ -139,7 +124,7 @@ class message_cut_finder {
 cutting_proxy::cutting_proxy(std::string upstream, cut_rule rule)
     : upstream_(std::move(upstream)), rule_(rule) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = parse_address("127.0.0.1:0");
+  sockaddr_in addr = ipv4_address("127.0.0.1:0");
   socklen_t len = sizeof addr;
   if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       listen(listen_fd_, 8) != 0 ||
@@ -183,7 +168,7 @@ void cutting_proxy::serve() {
     if (poll(&p, 1, poll_ms) <= 0) continue;
     const int client = accept(listen_fd_, nullptr, nullptr);
     if (client < 0) continue;
-    const int server = connect_to(upstream_);
+    const int server = connect_tcp(upstream_);
     if (server >= 0) {
       bound_writes(client);
       bound_writes(server);

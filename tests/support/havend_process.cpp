@@ -1,7 +1,7 @@
 #include "havend_process.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "tcp.hpp"
+
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -56,16 +56,8 @@ http_response http_get(const std::string& address, const std::string& path) {
 
 http_response http_send(const std::string& address, const std::string& method, const std::string& path,
                         const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers) {
-  const auto colon = address.rfind(':');
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    throw std::runtime_error("cannot connect to " + address);
-  }
+  const int fd = connect_tcp(address);
+  if (fd < 0) throw std::runtime_error("cannot connect to " + address);
   std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\n";
   bool connection = false;  // the caller's Connection header, or close
   for (const auto& [name, value] : headers) {
