@@ -68,6 +68,7 @@ TEST_CASE("haven status shows the device it is enrolled as, and a wipe", "[e2e][
   const std::string status = device.ok({"status"});
   CHECK(has(status, "device          not enrolled"));
   CHECK(has(status, "on the server's order: the device was revoked"));
+  CHECK_FALSE(has(status, "pushed up to"));  // the erased cursors are not shown
   CHECK(has(device.ok({"status", "--json"}), R"("device_id":null,"wiped":{"reason":"revoked","at_ms":1772323200000})"));
 }
 

@@ -135,6 +135,7 @@ TEST_CASE("enroll: enroll prints the code as a QR code, and checks its options",
   temp_dir dir;
   const std::string db = dir.file("central.db");
   havend_process{db}.stop();  // the store, served once
+  CHECK_THAT(run({HAVEND_PATH, "--db", db, "devices"}).out, Contains("No device has enrolled or synced yet"));
   const auto r = run({HAVEND_PATH, "--db", db, "enroll", "--name", "tablet", "--team", "team-a", "--role",
                       "coordinator", "--expires", "7d"});
   INFO(r.err);

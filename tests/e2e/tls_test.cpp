@@ -234,6 +234,9 @@ TEST_CASE("dev-cert writes a private key only its owner reads, and never overwri
   REQUIRE(stat(pair.key.c_str(), &key_stat) == 0);
   CHECK((key_stat.st_mode & 0777) == 0600);
   CHECK(has(pair.pem, "-----BEGIN CERTIFICATE-----"));
+  const run_result help = run({HAVEND_PATH, "dev-cert", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(has(help.out, "havend dev-cert --cert FILE --key FILE"));
   const std::string key_before = slurp(pair.key);
 
   const run_result again = run({HAVEND_PATH, "dev-cert", "--cert", dir.file("other.crt"), "--key", pair.key});
