@@ -6,6 +6,7 @@
 #include <haven/crypto/crypto.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
+#include <haven/sqlite/store_identity.hpp>
 
 namespace haven::client {
 namespace {
@@ -114,8 +115,21 @@ struct store::impl {
     refresh();
   }
 
-  // Re-reads the counters another process sharing the file may have moved.
+  // A new node id: 63 random bits, never 0.
+  static sync::node_id random_node() {
+    sync::node_id node = 0;
+    while (node == 0) {
+      const auto bytes = sync::record_id::random().bytes;  // 64 random bits
+      for (int i = 0; i < 8; ++i) node = node << 8 | bytes[static_cast<std::size_t>(i)];
+      node &= 0x7fffffffffffffffULL;  // fits SQLite's signed integers as is
+    }
+    return node;
+  }
+
+  // Re-reads the counters another process sharing the file may have moved
+  // (a wipe or an enrollment there gives the store a new node id).
   void refresh() {
+    node = static_cast<sync::node_id>(meta_int("node").value_or(0));
     local_seq = static_cast<std::uint64_t>(meta_int("local_seq").value_or(0));
     acked_seq = static_cast<std::uint64_t>(meta_int("acked_seq").value_or(0));
     clock.restore(sync::hlc{static_cast<std::uint64_t>(meta_int("hlc").value_or(0))});
@@ -143,6 +157,12 @@ struct store::impl {
     if (const std::string reason = meta_text("wiped_reason"); !reason.empty())
       throw failure(errc::unauthorized, "not saved: this device's store was erased because the device was " + reason +
                                             "; enroll it again (haven enroll) before recording");
+    if (meta_text("enrolled_role") == "coordinator")
+      throw failure(errc::forbidden,
+                    "not saved: this store is enrolled as a coordinator of team " +
+                        meta_text("enrolled_team") +
+                        ", and a coordinator reads the tallies but never syncs records, so what it "
+                        "recorded would never reach the server; record on a worker's device");
     const sync::stamp at{clock.now(), node};
     sync::record_change change{id, type, team, {}};
     for (auto& [key, v] : values) change.cells.push_back({key, std::move(v), at});
@@ -240,17 +260,12 @@ result<std::unique_ptr<store>> store::create(const std::filesystem::path& file, 
       throw failure(errc::already_exists, "a store already exists at " + file.string() + "; it was left as it is");
     auto p = std::make_unique<impl>(file, sqlite::database::mode::create, opts);
     try {
+      sqlite::claim(p->db, file, sqlite::store_kind::device, true);
       sqlite::transaction tx(p->db);
       p->db.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT");
       sqlite::cell_table::create(p->db);
       p->set_meta("store_format", store_format);
-      sync::node_id node = 0;
-      while (node == 0) {
-        const auto bytes = sync::record_id::random().bytes;  // 64 random bits
-        for (int i = 0; i < 8; ++i) node = node << 8 | bytes[static_cast<std::size_t>(i)];
-        node &= 0x7fffffffffffffffULL;  // fits SQLite's signed integers as is
-      }
-      p->set_meta("node", static_cast<std::int64_t>(node));
+      p->set_meta("node", static_cast<std::int64_t>(impl::random_node()));
       p->set_meta("default_team", default_team);
       p->set_meta("schema_version", p->schema->version());
       p->set_meta("acked_seq", 0);
@@ -276,7 +291,14 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, op
     if (!std::filesystem::exists(file))
       throw failure(errc::not_found, "no store at " + file.string() + "; create one with: haven --db " +
                                          file.string() + " init --team TEAM");
+    sqlite::check_file(file, sqlite::store_kind::device);  // before SQLite touches it
     auto p = std::make_unique<impl>(file, sqlite::database::mode::open_existing, opts);
+    if (sqlite::claim(p->db, file, sqlite::store_kind::device, false))
+      throw failure(
+          errc::store,
+          file.string() +
+              " is an empty database, not a device store; nothing was changed: give "
+              "--db a device store, or create one with: haven --db PATH init --team TEAM");
     sqlite::transaction snapshot(p->db, sqlite::transaction::kind::read);
     p->load_meta();
     snapshot.commit();
@@ -606,6 +628,13 @@ result<void> store::enroll(const credentials& c) {
       for (std::size_t i = 0; i < std::size(values); ++i) s.set_meta(credential_keys[i], values[i]);
       s.set_meta("default_team", c.team);
       s.default_team = c.team;
+      // A store erased before wipes drew a new node id (or with one drawn
+      // since): it comes back as a new node, so that the server withholds
+      // none of the cells its old node wrote.
+      if (!s.meta_text("wiped_reason").empty()) {
+        s.node = impl::random_node();
+        s.set_meta("node", static_cast<std::int64_t>(s.node));
+      }
       // Cursors of any earlier server mean nothing to this one: send all, pull all.
       s.set_meta("acked_seq", 0);
       s.set_meta("pulled_seq", 0);
@@ -627,6 +656,17 @@ result<std::optional<credentials>> store::enrollment() {
   });
 }
 
+result<void> store::move_server(std::string_view server_url) {
+  return capture([&] {
+    impl& s = *impl_;
+    s.in_transaction([&] {
+      if (s.meta_text("enrolled_device_id").empty())
+        throw failure(errc::not_found, "this device is not enrolled, so it has no server to move");
+      s.set_meta("enrolled_server_url", server_url);
+    });
+  });
+}
+
 result<void> store::wipe(std::string_view reason, std::int64_t now_ms) {
   return capture([&] {
     impl& s = *impl_;
@@ -643,9 +683,14 @@ result<void> store::wipe(std::string_view reason, std::int64_t now_ms) {
       // secure_delete is on: the freed pages are overwritten with zeros.
       s.db.exec("DELETE FROM cells; DELETE FROM records;");
       s.db.exec("DELETE FROM meta WHERE key GLOB 'enrolled_*' OR key = 'last_sync_ms'");
-      s.set_meta("acked_seq", static_cast<std::int64_t>(s.local_seq));
+      // Nothing of the old device is left: not its node id, nor its counters.
+      s.node = impl::random_node();
+      s.set_meta("node", static_cast<std::int64_t>(s.node));
+      s.local_seq = 0;
+      s.acked_seq = 0;
+      s.save_clock();
+      s.set_meta("acked_seq", 0);
       s.set_meta("pulled_seq", 0);
-      s.acked_seq = s.local_seq;
       s.set_meta("wiped_reason", reason);
       s.set_meta("wiped_at_ms", now_ms);
     });

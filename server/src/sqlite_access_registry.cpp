@@ -10,6 +10,7 @@
 #include <haven/schema/schema.hpp>
 #include <haven/server/log.hpp>
 #include <haven/sqlite/sqlite.hpp>
+#include <haven/sqlite/store_identity.hpp>
 
 namespace haven::server {
 namespace {
@@ -93,7 +94,10 @@ device_standing parse_standing(std::string_view text) {
 
 class sqlite_access_registry final : public access_registry {
  public:
-  explicit sqlite_access_registry(const std::filesystem::path& file) : db_(file, sqlite::database::mode::create) {
+  // The registry lives in the central store's file: it refuses any other.
+  explicit sqlite_access_registry(const std::filesystem::path& file)
+      : db_(sqlite::check_file(file, sqlite::store_kind::central), sqlite::database::mode::create) {
+    sqlite::claim(db_, file, sqlite::store_kind::central, true);
     db_.exec(schema_sql);
   }
 

@@ -12,6 +12,7 @@
 #include <haven/server/tally_book.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
+#include <haven/sqlite/store_identity.hpp>
 
 namespace haven::server {
 namespace {
@@ -68,8 +69,9 @@ class reader_pool {
 
 class sqlite_central_store final : public central_store {
  public:
-  sqlite_central_store(const std::filesystem::path& file, std::shared_ptr<const schema> s, sqlite_store_options o)
-      : file_(file),
+  sqlite_central_store(const std::filesystem::path& file, std::shared_ptr<const schema> s,
+                       sqlite_store_options o)
+      : file_(sqlite::check_file(file, sqlite::store_kind::central)),
         schema_(std::move(s)),
         limits_(o.limits),
         db_(file, sqlite::database::mode::create),
@@ -138,6 +140,14 @@ class sqlite_central_store final : public central_store {
     // A cursor beyond the log's head comes from a store that has since been
     // replaced (restored from a backup): the device pulls everything again.
     if (since > head_seq) since = 0;
+    // A device is spared the cells its own node wrote only while that node
+    // has been no other device's: a store enrolled again under the node of an
+    // earlier enrollment (as releases before wipes drew new node ids did) has
+    // lost those cells, and merging one it still holds again changes nothing.
+    auto& owners = db.cached("SELECT count(*) FROM devices WHERE node = ?");
+    owners.bind(1, static_cast<std::int64_t>(skip_node));
+    if (skip_node != 0 && owners.step() && owners.integer(0) > 1) skip_node = 0;
+    owners.reset();
     auto& st = db.cached(
         "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
         "FROM cells c JOIN records r ON r.id = c.record_id "
@@ -226,6 +236,7 @@ class sqlite_central_store final : public central_store {
   // writer connection for the tally book to build on.
   sqlite::database& prepare() {
     db_.exec(cache_pragma);
+    sqlite::claim(db_, file_, sqlite::store_kind::central, true);
     sqlite::transaction tx(db_);
     sqlite::statement exists(db_, "SELECT 1 FROM sqlite_master WHERE name = 'meta'");
     if (!exists.step()) {

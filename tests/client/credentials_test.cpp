@@ -142,3 +142,66 @@ TEST_CASE("store: an enrolled device records for its own team only", "[client][c
   CHECK(state_of(*db) == before);
   must(db->add(workshop()));
 }
+
+TEST_CASE(
+    "store: a wipe draws a new node id and zeroes the counters, so the store enrolled again is a "
+    "new device",
+    "[client][credentials][wipe]") {
+  scratch_store db("team-a");
+  must(db->enroll(sample_credentials()));
+  must(db->add(workshop()));
+  must(db->acknowledge(must(db->status()).local_seq));
+  const auto before = must(db->status());
+  REQUIRE(before.local_seq > 0);
+
+  must(db->wipe("retired", 1'772'323'200'000));
+  const auto wiped = must(db->status());
+  CHECK(wiped.node != before.node);
+  CHECK(wiped.node != 0);
+  CHECK(wiped.local_seq == 0);
+  CHECK(wiped.acked_seq == 0);
+  CHECK(wiped.pulled_seq == 0);
+  db.reopen();  // kept in the file, not only in memory
+  CHECK(must(db->status()).node == wiped.node);
+  CHECK(db->node() == wiped.node);
+
+  must(db->enroll(sample_credentials()));
+  const sync::node_id enrolled = must(db->status()).node;
+  CHECK(enrolled != before.node);
+  must(db->add(workshop()));
+  const auto batch = must(db->outbox());
+  REQUIRE(batch.changes.size() == 1);
+  for (const auto& c : batch.changes.front().cells) CHECK(c.at.node == enrolled);
+  CHECK(must(db->status()).local_seq == batch.last_seq);
+}
+
+TEST_CASE("store: a store enrolled as a coordinator records nothing", "[client][credentials]") {
+  scratch_store db("team-a");
+  const auto id = must(db->add(workshop()));  // recorded before enrollment
+  auto coordinator = sample_credentials();
+  coordinator.role = "coordinator";
+  must(db->enroll(coordinator));
+  const std::string before = state_of(*db);
+  const auto e = must_fail(db->add(workshop()), errc::forbidden);
+  CHECK_THAT(e.message, Catch::Matchers::Contains("coordinator") &&
+                            Catch::Matchers::Contains("never syncs records"));
+  must_fail(db->add_all({workshop(), workshop()}), errc::forbidden);
+  must_fail(db->edit(id, {{"participants", client::field_edit::op::set, "4"}}), errc::forbidden);
+  must_fail(db->remove(id), errc::forbidden);
+  CHECK(state_of(*db) == before);
+}
+
+TEST_CASE("store: move_server changes where an enrolled device syncs, and nothing else",
+          "[client][credentials]") {
+  scratch_store db("team-a");
+  must_fail(db->move_server("wss://new.example.org/sync"), errc::not_found);
+  const auto c = sample_credentials();
+  must(db->enroll(c));
+  must(db->move_server("wss://new.example.org/sync"));
+  db.reopen();
+  const auto kept = must(db->enrollment());
+  REQUIRE(kept.has_value());
+  CHECK(kept->server_url == "wss://new.example.org/sync");
+  CHECK(kept->device_id == c.device_id);
+  CHECK(kept->private_key == c.private_key);
+}

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 #include <boost/json.hpp>
 
@@ -77,6 +78,34 @@ TEST_CASE("a coordinator's token is printed once", "[e2e][enroll]") {
   shell device;
   const std::string out = device.ok({"enroll", "--server", "ws://" + server.address(), "--code", "C0-ORD"});
   CHECK(has(out, "coordinator token (shown only now; keep it safe): tok-123456"));
+}
+
+TEST_CASE("a store enrolled as a coordinator refuses to record, and says why", "[e2e][enroll]") {
+  fake_http_server server(200, accepted("coordinator", "tok-123456"));
+  shell device;
+  device.ok({"init", "--team", "outreach"});
+  const std::string before = device.ok(
+      {"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
+  device.ok({"enroll", "--server", "ws://" + server.address(), "--code", "C0-ORD"});
+  std::ofstream(device.dir().file("one.jsonl"))
+      << "{\"type\":\"pats_session\",\"fields\":{\"date\":\"2026-03-02\",\"site\":\"vic\","
+         "\"format\":\"group\","
+         "\"participants\":3}}\n";
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=4"},
+           {"edit", before, "participants=5"},
+           {"delete", before},
+           {"import", device.dir().file("one.jsonl")}}) {
+    const run_result r = device(args);
+    INFO(args.front() << ": " << r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(has(r.err, "enrolled as a coordinator of team outreach"));
+    CHECK(has(r.err, "record on a worker's device"));
+  }
+  const std::string records = device.ok({"list"});
+  CHECK(has(records, "participants=3"));
+  CHECK_FALSE(has(records, "participants=4"));
+  CHECK_FALSE(has(records, "participants=5"));
 }
 
 TEST_CASE("a refused enrollment reports the server's message and leaves no store", "[e2e][enroll]") {

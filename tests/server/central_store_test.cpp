@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <haven/server/access_registry.hpp>
 #include <haven/sqlite/sqlite.hpp>
+#include <haven/sqlite/store_identity.hpp>
 #include <set>
 #include <string>
 #include <tuple>
@@ -206,6 +208,27 @@ TEST_CASE("pull gives a team's cells in log order, without skip_node's, and stil
   CHECK(since_head.changes.empty());
   CHECK(since_head.up_to == head);
   CHECK(f.store().pull("team-c", 0, 0, 1000).changes.empty());
+}
+
+TEST_CASE("pull withholds a node's own cells only while that node has been no other device's",
+          "[server][central_store]") {
+  central_fixture f;
+  auto first = f.enroll("d00000000000000a1", "team-a", 0xa);
+  f.push(first,
+         {first.record(test_id(1), "on_call_event",
+                       {{"date", "2026-02-01"}, {"caller", "police"}, {"outcome", "admitted"}})});
+  // The device that wrote them still has them: they are not sent back.
+  CHECK(f.store().pull("team-a", 0xa, 0, 1000).changes.empty());
+
+  // The same store enrolled again as a new device but under its old node id
+  // (as releases before wipes drew new node ids left it) has lost them.
+  f.enroll("d00000000000000a2", "team-a", 0xa);
+  const auto again = f.store().pull("team-a", 0xa, 0, 1000);
+  REQUIRE(again.changes.size() == 1);
+  CHECK(again.changes[0].id == test_id(1));
+  CHECK(again.changes[0].cells.size() == 3);
+  // Another node's pull is as it was.
+  CHECK(f.store().pull("team-a", 0xb, 0, 1000).changes.size() == 1);
 }
 
 TEST_CASE("pull pages at record boundaries with more, and paging returns every cell once",
@@ -427,7 +450,39 @@ TEST_CASE("open_sqlite_store refuses a file that is not a havend store",
     FAIL("a device store was opened as a central store");
   } catch (const failure& e) {
     CHECK(e.err().code == errc::store);
-    CHECK_THAT(e.err().message, Contains("not a havend store"));
+    CHECK_THAT(e.err().message, Contains("not havend's central store; nothing was changed"));
+  }
+}
+
+TEST_CASE("open_sqlite_store stamps a new store as havend's and refuses one stamped as a device's",
+          "[server][central_store][stores]") {
+  temp_dir dir;
+  const std::string central = dir.file("central.db");
+  server::open_sqlite_store(central, shipped_schema());
+  {
+    sqlite::database db(central, sqlite::database::mode::open_existing);
+    sqlite::statement id(db, "PRAGMA application_id");
+    REQUIRE(id.step());
+    CHECK(id.integer(0) == sqlite::central_application_id);
+  }
+  const std::string device = dir.file("device.db");
+  {
+    sqlite::database db(device, sqlite::database::mode::create);
+    db.exec("PRAGMA application_id = " + std::to_string(sqlite::device_application_id) +
+            "; CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY)");
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the central store, then the registry
+    try {
+      if (attempt == 0)
+        server::open_sqlite_store(device, shipped_schema());
+      else
+        server::open_sqlite_registry(device);
+      FAIL("a device store was opened as the central store");
+    } catch (const failure& e) {
+      CHECK(e.err().code == errc::store);
+      CHECK_THAT(e.err().message,
+                 Contains("is a device store of haven, not havend's central store"));
+    }
   }
 }
 

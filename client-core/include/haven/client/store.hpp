@@ -112,6 +112,9 @@ class store {
 
   // Validates and writes a new record; returns its id. errc::invalid_input
   // with one issue per problem, and nothing written, if it is not valid.
+  // Every write (add, add_all, edit, remove) is refused with nothing written:
+  // errc::unauthorized on a wiped store, errc::forbidden on a store enrolled
+  // as a coordinator (which can never sync a record).
   result<sync::record_id> add(const record_input& input);
   // The problems add() would report for this input, without writing anything
   // (for forms that check as the user types). Empty means valid.
@@ -155,14 +158,21 @@ class store {
   // Records the time of a completed sync (unix ms), shown by status().
   result<void> mark_synced(std::int64_t now_ms);
 
-  // Keeps the enrollment and makes its team the default team.
+  // Keeps the enrollment and makes its team the default team; a wiped store
+  // (also one wiped by an earlier release, which kept its node id) gets a new
+  // node id.
   // errc::already_exists if the store is enrolled already; errc::invalid_input
   // for malformed credentials or if the store holds records of another team.
   result<void> enroll(const credentials& c);
   // The enrollment, or nullopt if the device is not enrolled (or was wiped).
   result<std::optional<credentials>> enrollment();
-  // Erases every record, cell, outbox stamp, cursor and the credentials, in
-  // one transaction with freed pages overwritten (secure_delete), then
+  // The device's server moved: later syncs go to `server_url` (the rest of the
+  // enrollment stays). errc::not_found if the store is not enrolled.
+  result<void> move_server(std::string_view server_url);
+  // Erases every record, cell, outbox stamp, cursor and the credentials, and
+  // draws a new node id (enrolled again, the store is a new device that is
+  // sent every cell its old node wrote), in one transaction with freed pages
+  // overwritten (secure_delete), then
   // truncates the WAL and vacuums, so neither file keeps a record's value.
   // The store stays, marked wiped: writes are refused (errc::unauthorized)
   // until it is enrolled again. For reason "retired" (a device handed back)

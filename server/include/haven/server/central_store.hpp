@@ -57,7 +57,9 @@ class central_store {
   virtual push_result push(const sync::peer& device, const sync::push_batch& batch, std::int64_t now_ms) = 0;
   // Cells of `team` after log position `since`, oldest first, at most
   // max_cells, grouped by record; cells written by `skip_node` are left out
-  // but still move up_to. more = there are further cells.
+  // (unless more than one device has been admitted with that node: a store
+  // enrolled again under an old node has lost them) but still move up_to.
+  // more = there are further cells.
   virtual sync::change_batch pull(std::string_view team, sync::node_id skip_node, std::uint64_t since,
                                   std::uint32_t max_cells) = 0;
   // The device caught up with the log at this time.
