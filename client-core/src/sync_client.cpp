@@ -328,30 +328,66 @@ auto with_connection(store& db, const sync_options& options, const link::server_
 }  // namespace
 
 result<sync_options> sync_options_for(store& db, std::optional<std::string> server_url,
-                                      std::optional<std::string> ca_pem) {
+                                      std::optional<std::string> ca_pem, bool trust_new_server) {
   return capture([&] {
     sync_options o;
     if (auto enrolled = unwrap(db.enrollment())) {
-      // An enrolled device signs its hellos for its own server only: another
-      // address could be an impostor relaying them.
-      if (server_url && *server_url != enrolled->server_url)
-        throw failure(errc::invalid_input, "this device is enrolled with " + enrolled->server_url +
-                                               " and syncs only there, not with " + *server_url +
-                                               "; leave out --server");
       o.server_url = std::move(enrolled->server_url);
       o.ca_pem = std::move(enrolled->ca_pem);
+      if (server_url && *server_url != o.server_url) {
+        // An enrolled device signs its hellos for its own server only: another
+        // address could be an impostor relaying them, or collecting what the
+        // device pushes. The certificate pinned at enrollment proves that the
+        // new address is the same server; nothing else does.
+        const link::server_url moved = unwrap(parse_url(*server_url));
+        const bool pinned = !o.ca_pem.empty();
+        if (pinned && ca_pem && *ca_pem != o.ca_pem)
+          throw failure(errc::invalid_input,
+                        "this device is enrolled with " + o.server_url +
+                            " and follows its server to " + *server_url +
+                            " only if that server proves itself with the certificate pinned at "
+                            "enrollment; leave "
+                            "out --ca (a new certificate proves nothing about who holds it)");
+        if (!(pinned && moved.tls) && !trust_new_server)
+          throw failure(
+              errc::invalid_input,
+              "this device is enrolled with " + o.server_url + " and syncs only there, not with " +
+                  *server_url + ": " +
+                  (pinned
+                       ? std::string("an unencrypted server cannot prove it holds the certificate "
+                                     "pinned at enrollment")
+                       : std::string(
+                             "no certificate was pinned at enrollment, so nothing proves that "
+                             "this is the same server")) +
+                  ". If your coordinator told you the server has moved there, sync with --server " +
+                  *server_url + " --trust-new-server");
+        o.server_url = std::move(*server_url);
+        o.remember_server = true;
+      }
+    } else if (server_url) {
+      o.server_url = std::move(*server_url);
     }
-    if (server_url) o.server_url = std::move(*server_url);
     if (ca_pem) o.ca_pem = std::move(*ca_pem);
     return o;
   });
 }
+
+namespace {
+
+// Keeps a server address the device followed, once a sync with it succeeded.
+void remember_server(store& db, const sync_options& options) {
+  if (options.remember_server && !unwrap(db.status()).wiped)
+    unwrap(db.move_server(options.server_url));
+}
+
+}  // namespace
 
 result<sync_summary> sync_now(store& db, const sync_options& options) {
   return capture([&] {
     check_not_wiped(db);
     const link::server_url address = unwrap(parse_url(options.server_url));
     const auto progress = with_connection(db, options, address, false, [](auto& c) { return unwrap(c.run()); });
+    remember_server(db, options);
     return summarize(db, progress);
   });
 }
@@ -363,6 +399,7 @@ result<sync_summary> sync_watch(store& db, const sync_options& options) {
     auto stop = [&] { return options.should_stop && options.should_stop(); };
     sync::sync_progress total;
     auto backoff = std::chrono::milliseconds(1000);
+    bool remembered = false;
     while (!stop()) {
       bool reached_live = false;
       auto r = with_connection(db, options, address, true, [&](auto& c) {
@@ -371,6 +408,10 @@ result<sync_summary> sync_watch(store& db, const sync_options& options) {
         return ended;
       });
       if (r) add(total, r.value());
+      if (r && !remembered) {
+        remember_server(db, options);
+        remembered = true;
+      }
       if (stop() || unwrap(db.status()).wiped) break;
       if (!r && r.err().code != errc::unavailable) throw failure(r.err());
       if (reached_live) backoff = std::chrono::milliseconds(1000);

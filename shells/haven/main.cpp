@@ -293,11 +293,14 @@ int cmd_enroll(const global_options& g, const arguments& a) {
 }
 
 int cmd_sync(const global_options& g, const arguments& a) {
-  if (!a.positional().empty()) throw usage_error{"sync takes no arguments besides --server, --ca and --watch"};
+  if (!a.positional().empty())
+    throw usage_error{
+        "sync takes no arguments besides --server, --ca, --trust-new-server and --watch"};
   auto db = open_store(g);
   const auto ca_file = a.get("ca");
-  client::sync_options o =
-      unwrap(client::sync_options_for(*db, a.get("server"), ca_file ? std::optional(read_ca(*ca_file)) : std::nullopt));
+  client::sync_options o = unwrap(client::sync_options_for(
+      *db, a.get("server"), ca_file ? std::optional(read_ca(*ca_file)) : std::nullopt,
+      a.has("trust-new-server")));
   // A wiped store has no server any more; sync_now says why it cannot sync.
   if (o.server_url.empty() && !unwrap(db->status()).wiped)
     throw usage_error{"sync needs --server wss://HOST:PORT/sync (or enroll the device: haven enroll)"};
@@ -450,16 +453,23 @@ const std::map<std::string, command>& commands() {
       {"status", {"haven --db PATH status [--json]",
                   "Shows the node id, default team, record count, pending changes and sync cursors.",
                   {}, {"json"}, cmd_status}},
-      {"sync", {"haven --db PATH sync [--server wss://HOST:PORT/sync] [--ca FILE] [--watch]",
+      {"sync", {"haven --db PATH sync [--server wss://HOST:PORT/sync] [--ca FILE] [--trust-new-server] [--watch]",
                 "Pushes the changes recorded here, then pulls the team's changes until caught up, printing\n"
                 "progress and a one-line summary. With --watch it stays connected, applies live changes,\n"
                 "pushes new records as they are written, and reconnects with back-off when the server goes\n"
                 "away (Ctrl-C stops). A failed sync loses nothing: sync again later.\n"
-                "An enrolled device syncs with its server and pinned certificate unless --server/--ca say\n"
-                "otherwise. wss:// checks the server's certificate against the system's trusted authorities,\n"
-                "or only against the PEM certificate in --ca FILE (e.g. one from havend dev-cert);\n"
-                "ws:// (unencrypted) is refused for any host but this computer (127.0.0.1, ::1, localhost).",
-                {"server", "ca"}, {"watch"}, cmd_sync}},
+                "An enrolled device syncs with the server and pinned certificate it was enrolled with.\n"
+                "When that server moves, --server NEW_URL follows it if the device pinned a certificate at\n"
+                "enrollment (--ca) and the new wss:// address proves itself with that same certificate; --ca\n"
+                "is then refused (a new certificate proves nothing). Without a pin, or to a ws:// address,\n"
+                "nothing can prove the new address is your server: --server NEW_URL is refused unless you\n"
+                "add --trust-new-server, on your coordinator's word that the server moved there. The new\n"
+                "address is kept for later syncs once a sync with it has succeeded.\n"
+                "wss:// checks the server's certificate against the system's trusted authorities, or only\n"
+                "against the PEM certificate pinned at enrollment or given in --ca FILE (e.g. one from\n"
+                "havend dev-cert); ws:// (unencrypted) is refused for any host but this computer (127.0.0.1,\n"
+                "::1, localhost).",
+                {"server", "ca"}, {"watch", "trust-new-server"}, cmd_sync}},
       {"enroll", {"haven --db PATH enroll --server wss://HOST:PORT --code CODE [--ca FILE]",
                   "Enrolls this device with the server using the one-time CODE a coordinator gave you\n"
                   "(creating the store if there is none): the device gets its id, team and keys, and later\n"

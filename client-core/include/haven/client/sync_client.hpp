@@ -21,6 +21,9 @@ struct sync_options {
   // certificates (pinned, e.g. from `havend dev-cert`), or, when empty, to the
   // system's trusted authorities; and it must name the URL's host.
   std::string ca_pem;
+  // Set by sync_options_for when an enrolled device follows its server to
+  // server_url: a sync that succeeds keeps it as the device's server.
+  bool remember_server = false;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};   // no frame for this long: the connection is dead
   std::chrono::milliseconds poll_interval{1'000};   // watch: how often to look for new local records
@@ -45,9 +48,16 @@ struct sync_summary {
 // The options to sync `db` with, as the shells choose them: `server_url` and
 // `ca_pem` where given, otherwise the server address and pinned certificates
 // kept at enrollment (both empty when the store is not enrolled).
-// errc::invalid_input for an enrolled store and another server_url.
+// An enrolled device follows its server to another `server_url` (wss://) when
+// it pinned a certificate at enrollment: the pin, not any --ca, verifies the
+// new address, and the address is kept once a sync with it succeeds
+// (remember_server). Without a pin, or to a ws:// address, it does so only
+// with `trust_new_server` (the user's word that the server moved); otherwise
+// errc::invalid_input saying so, as for a `ca_pem` other than the pin with
+// another server_url.
 result<sync_options> sync_options_for(store& db, std::optional<std::string> server_url,
-                                      std::optional<std::string> ca_pem);
+                                      std::optional<std::string> ca_pem,
+                                      bool trust_new_server = false);
 
 // One session: push everything pending, pull until caught up, close. A
 // retired device is then told to wipe, and a revoked one at once: the store
