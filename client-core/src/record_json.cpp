@@ -1,6 +1,11 @@
 #include <haven/client/record_json.hpp>
 
+#include <istream>
+#include <set>
+#include <sstream>
+
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 
 namespace haven::client {
 namespace json = boost::json;
@@ -64,10 +69,68 @@ json::value wipe_value(const std::optional<wipe_mark>& w) {
   return json::object{{"reason", w->reason}, {"at_ms", w->at_ms}};
 }
 
+// A basic_parser handler that notes the first key an object gives twice
+// (json::parse keeps the last one silently).
+struct duplicate_key_finder {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  std::vector<std::set<std::string, std::less<>>>
+      keys;         // of each object being read, innermost last
+  std::string key;  // the key being read
+  std::optional<std::string> duplicate;
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    keys.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) {
+    keys.pop_back();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) {
+    key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, boost::system::error_code&) {
+    key.append(s.data(), s.size());
+    if (!keys.back().insert(key).second && !duplicate) duplicate = key;
+    key.clear();
+    return true;
+  }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+};
+
+// The first key some object of the (valid) JSON `text` gives twice.
+std::optional<std::string> duplicate_key(std::string_view text) {
+  json::basic_parser<duplicate_key_finder> parser{json::parse_options{}};
+  boost::system::error_code ec;
+  parser.write_some(false, text.data(), text.size(), ec);
+  return parser.handler().duplicate;
+}
+
 result<json::object> parse_object(std::string_view text, const char* what) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) return error{errc::invalid_input, std::string("not valid JSON: ") + ec.message(), {}};
+  if (auto twice = duplicate_key(text))
+    return error{
+        errc::invalid_input, "the key \"" + *twice + "\" is given twice: give each key once", {}};
   if (!v.is_object()) return error{errc::invalid_input, std::string("expected a JSON object ") + what, {}};
   return std::move(v.get_object());
 }
@@ -158,37 +221,79 @@ result<record_input> parse_record_json(std::string_view line) {
   return in;
 }
 
-result<std::vector<sync::record_id>> import_jsonl(store& db, std::string_view text) {
-  std::vector<record_input> inputs;
-  std::vector<field_issue> issues;
-  std::size_t line_no = 0, records = 0, bad_lines = 0;
-  while (!text.empty()) {
-    const std::size_t end = std::min(text.find('\n'), text.size());
-    std::string_view line = text.substr(0, end);
-    text.remove_prefix(std::min(end + 1, text.size()));
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    ++records;
-    const std::string where = "line " + std::to_string(line_no);
-    const std::size_t before = issues.size();
-    auto parsed = parse_record_json(line);
-    if (!parsed) {
-      if (parsed.err().issues.empty()) issues.push_back({where, parsed.err().message});
-      for (const auto& i : parsed.err().issues) issues.push_back({where + ": " + i.field, i.message});
-    } else {
-      auto problems = db.check(parsed.value());
-      if (!problems) return problems.err();
-      for (const auto& i : problems.value()) issues.push_back({where + ": " + i.field, i.message});
-      inputs.push_back(std::move(parsed).value());
-    }
-    if (issues.size() != before) ++bad_lines;
+namespace {
+
+// Reads the next line of `in` (without its line break) into `line`, counting
+// its bytes into `total`. False at the end of the input.
+// errc::invalid_input when the line is longer than max_import_line_bytes or
+// the input longer than max_import_bytes: nothing more is read.
+bool next_line(std::istream& in, std::string& line, std::size_t line_no, std::size_t& total) {
+  line.clear();
+  std::streambuf* buf = in.rdbuf();
+  if (!buf) return false;
+  bool any = false;
+  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
+    any = true;
+    if (++total > max_import_bytes)
+      throw failure(errc::invalid_input, "nothing imported: the input is longer than " +
+                                             std::to_string(max_import_bytes / (1024 * 1024)) +
+                                             " MiB; split it into smaller files");
+    if (c == '\n') return true;
+    if (line.size() == max_import_line_bytes)
+      throw failure(errc::invalid_input,
+                    "nothing imported: line " + std::to_string(line_no) + " is longer than " +
+                        std::to_string(max_import_line_bytes) +
+                        " bytes (one record per line; is this a file of JSON lines?)");
+    line.push_back(static_cast<char>(c));
   }
-  if (!issues.empty())
-    return error{errc::invalid_input,
-                 "nothing imported: " + std::to_string(bad_lines) + " of " + std::to_string(records) + " records are not valid",
-                 std::move(issues)};
-  return db.add_all(inputs);
+  if (in.bad())
+    throw failure(errc::store, "nothing imported: the input could not be read to its end");
+  return any;
+}
+
+}  // namespace
+
+result<std::vector<sync::record_id>> import_jsonl(store& db, std::istream& in) {
+  return capture([&] {
+    std::vector<record_input> inputs;
+    std::vector<field_issue> issues;
+    std::size_t line_no = 0, records = 0, bad_lines = 0, total = 0;
+    std::string text;
+    while (next_line(in, text, line_no + 1, total)) {
+      ++line_no;
+      std::string_view line = text;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+      if (++records > max_import_records)
+        throw failure(errc::invalid_input, "nothing imported: the input holds more than " +
+                                               std::to_string(max_import_records) +
+                                               " records; split it into smaller files");
+      const std::string where = "line " + std::to_string(line_no);
+      const std::size_t before = issues.size();
+      auto parsed = parse_record_json(line);
+      if (!parsed) {
+        if (parsed.err().issues.empty()) issues.push_back({where, parsed.err().message});
+        for (const auto& i : parsed.err().issues)
+          issues.push_back({where + ": " + i.field, i.message});
+      } else {
+        for (const auto& i : unwrap(db.check(parsed.value())))
+          issues.push_back({where + ": " + i.field, i.message});
+        inputs.push_back(std::move(parsed).value());
+      }
+      if (issues.size() != before) ++bad_lines;
+    }
+    if (!issues.empty())
+      throw failure(error{errc::invalid_input,
+                          "nothing imported: " + std::to_string(bad_lines) + " of " +
+                              std::to_string(records) + " records are not valid",
+                          std::move(issues)});
+    return unwrap(db.add_all(inputs));
+  });
+}
+
+result<std::vector<sync::record_id>> import_jsonl(store& db, std::string_view text) {
+  std::istringstream in{std::string(text)};
+  return import_jsonl(db, in);
 }
 
 result<std::vector<field_edit>> parse_edits_json(std::string_view text) {

@@ -235,16 +235,35 @@ int cmd_show(const global_options& g, const arguments& a) {
 int cmd_import(const global_options& g, const arguments& a) {
   if (a.positional().size() != 1) throw usage_error{"import needs one file of JSON lines (or - for standard input)"};
   const std::string& file = a.positional()[0];
-  std::stringstream text;
-  if (file == "-") {
-    text << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return fail(error{errc::not_found, "cannot read " + file, {}});
-    text << in.rdbuf();
+  std::ifstream in;
+  if (file != "-") {
+    // Only a file has an end: a directory holds no lines, and a device or a
+    // pipe (/dev/zero, /dev/stdin) may never end. Standard input is "-".
+    std::error_code ec;
+    const auto st = std::filesystem::status(file, ec);
+    if (!std::filesystem::exists(st))
+      return fail(error{errc::not_found,
+                        "cannot read " + file + ": there is no such file; nothing was imported",
+                        {}});
+    if (std::filesystem::is_directory(st))
+      return fail(error{errc::invalid_input,
+                        file + " is a directory, not a file of JSON lines: give the file to "
+                               "import; nothing was imported",
+                        {}});
+    if (!std::filesystem::is_regular_file(st))
+      return fail(error{errc::invalid_input,
+                        file + " is not a regular file (a device, a pipe or a socket): give a file "
+                               "of JSON lines, or - "
+                               "to read standard input; nothing was imported",
+                        {}});
+    in.open(file, std::ios::binary);
+    if (!in)
+      return fail(error{errc::not_found,
+                        "cannot read " + file + " (check its permissions); nothing was imported",
+                        {}});
   }
   auto db = open_store(g);
-  auto ids = client::import_jsonl(*db, text.str());
+  auto ids = client::import_jsonl(*db, file == "-" ? std::cin : in);
   if (!ids) return fail(ids.err());
   std::cout << "imported " << ids->size() << " record" << (ids->size() == 1 ? "" : "s") << "\n";
   return exit_ok;
@@ -448,7 +467,9 @@ const std::map<std::string, command>& commands() {
       {"show", {"haven --db PATH show ID [--json]", "Shows one record with all its fields.", {}, {"json"}, cmd_show}},
       {"import", {"haven --db PATH import FILE.jsonl",
                   "Imports records from JSON lines, one {\"type\": ..., \"team\": ..., \"fields\": {...}} per line\n"
-                  "(FILE - reads standard input). All lines or none: every bad line is reported with its number.",
+                  "(FILE - reads standard input). All lines or none: every bad line is reported with its number,\n"
+                  "and a key given twice in a line is an error. FILE must be a regular file (not a directory,\n"
+                  "device or pipe); a line may hold at most 64 KiB, an import at most 64 MiB and 100000 records.",
                   {}, {}, cmd_import}},
       {"status", {"haven --db PATH status [--json]",
                   "Shows the node id, default team, record count, pending changes and sync cursors.",

@@ -97,6 +97,40 @@ TEST_CASE("import takes all lines or none and names every bad line", "[e2e][shel
   CHECK(contains(haven.ok({"status", "--json"}), "\"records\":2"));
 }
 
+TEST_CASE(
+    "import reads only regular files, line by line within bounds, and refuses a key given twice",
+    "[e2e][shell][import]") {
+  shell haven;
+  haven.ok({"init", "--team", "celje"});
+  const std::string line =
+      "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-04-01\",\"audience\":"
+      "\"primary-school\","
+      "\"region\":\"savinjska\",\"participants\":23}}\n";
+  auto refused = [&](const std::vector<std::string>& args, const std::string& says,
+                     const std::string& input = "") {
+    const run_result r = haven(args, input);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.err, says));
+    CHECK_FALSE(contains(r.out, "imported"));
+  };
+  refused({"import", haven.dir().path()}, "is a directory, not a file of JSON lines");
+  refused({"import", "/dev/zero"},
+          "/dev/zero is not a regular file (a device, a pipe or a socket)");
+  refused({"import", haven.dir().file("missing.jsonl")}, "there is no such file");
+  // Standard input has no such check, but a line without end is cut at 64 KiB.
+  refused({"import", "-"}, "line 2 is longer than 65536 bytes", line + std::string(70'000, 'x'));
+  const std::string twice =
+      "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-04-01\",\"audience\":"
+      "\"primary-school\","
+      "\"region\":\"savinjska\",\"participants\":23,\"participants\":2}}\n";
+  refused({"import", "-"}, "line 2: the key \"participants\" is given twice", line + twice);
+  refused({"import", "-"}, "line 1: the key \"type\" is given twice",
+          "{\"type\":\"on_call_event\",\"type\":\"prevention_workshop\",\"fields\":{}}\n");
+  CHECK(contains(haven.ok({"status", "--json"}), "\"records\":0"));
+  CHECK(haven.ok({"import", "-"}, line + line) == "imported 2 records");
+}
+
 TEST_CASE("every command explains itself and usage mistakes exit 2", "[e2e][shell][help]") {
   shell haven;
   for (const char* cmd : {"init", "add", "edit", "delete", "list", "show", "import", "status", "fields"}) {

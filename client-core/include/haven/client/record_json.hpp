@@ -4,6 +4,8 @@
 // integers as numbers, codes and dates as strings, booleans, set fields as
 // arrays of codes.
 
+#include <cstddef>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,17 +33,28 @@ std::string to_json(const sync_summary& s);
 std::string to_json(const enrollment_result& r);
 
 // One import line: {"type": "...", "team": "...", "fields": {...}} ("team"
-// optional). errc::invalid_input saying what is wrong with the line's shape;
-// the field values themselves are checked by the store.
+// optional). errc::invalid_input saying what is wrong with the line's shape,
+// a key given twice included; the field values themselves are checked by the
+// store. (So for parse_fields_json and parse_edits_json.)
 result<record_input> parse_record_json(std::string_view line);
 
 // The fields of a JSON object {"date": "2026-03-01", "services": ["food"], ...}
 // as the text a user would type for each.
 result<std::vector<std::pair<std::string, std::string>>> parse_fields_json(std::string_view text);
 
+// The bounds of one import: a line (one record), the whole input, and the
+// records in it (all written in one transaction).
+inline constexpr std::size_t max_import_line_bytes = 64 * 1024;
+inline constexpr std::size_t max_import_bytes = 64 * 1024 * 1024;
+inline constexpr std::size_t max_import_records = 100'000;
+
 // Imports JSON lines (blank lines skipped) into the store, all or none: on
 // any problem nothing is written and errc::invalid_input lists every bad line
-// as issues "line N" / "line N: field".
+// as issues "line N" / "line N: field" (a key given twice in a line is one).
+// The input is read line by line, and refused (errc::invalid_input, nothing
+// written, nothing more read) at a line longer than max_import_line_bytes,
+// past max_import_bytes, or past max_import_records.
+result<std::vector<sync::record_id>> import_jsonl(store& db, std::istream& in);
 result<std::vector<sync::record_id>> import_jsonl(store& db, std::string_view text);
 
 // Edits as a JSON object: {"site": "vic", "services+": ["escort"],
