@@ -20,6 +20,7 @@
 #include <haven/server/server.hpp>
 
 #include "dev_cert.hpp"
+#include "report_year.hpp"
 
 namespace {
 
@@ -49,7 +50,8 @@ constexpr const char* usage_text =
     "      may read the tallies. For development, on a loopback address only.\n"
     "  The commands below need a store that exists (serving creates one).\n"
     "  havend --db PATH tally ID --year YYYY [--month M] [--format json|csv]\n"
-    "      Prints a tally from the store, without a running server.\n"
+    "      Prints a tally from the store, without a running server. YYYY is four digits,\n"
+    "      1900-2200.\n"
     "  havend --db PATH tallies      Lists the tallies.\n"
     "  havend --db PATH devices      Lists the devices: enrolled ones and those that have synced.\n"
     "  havend --db PATH enroll --name NAME --team TEAM [--role worker|coordinator]\n"
@@ -342,7 +344,9 @@ int serve(const std::map<std::string, std::string>& o) {
 int tally(const std::map<std::string, std::string>& o, const std::vector<std::string>& rest) {
   if (rest.size() != 2) throw usage_error{"tally needs one tally id (havend --db PATH tallies lists them)"};
   if (!o.count("year")) throw usage_error{"tally needs --year YYYY"};
-  const int year = to_int(o.at("year"), "--year");
+  if (const auto problem = server::year_problem("--year", o.at("year")); !problem.empty())
+    throw usage_error{problem};
+  const int year = *server::four_digit_year(o.at("year"));
   std::optional<int> month;
   if (o.count("month")) month = to_int(o.at("month"), "--month");
   const std::string format = o.count("format") ? o.at("format") : "json";

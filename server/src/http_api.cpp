@@ -1,13 +1,17 @@
 #include <haven/server/http_api.hpp>
 
 #include <charconv>
+#include <map>
 #include <optional>
 
 #include <boost/json.hpp>
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/server/log.hpp>
 
 #include "dashboard.hpp"
+#include "report_year.hpp"
 
 namespace haven::server {
 namespace {
@@ -16,17 +20,17 @@ http_reply json_error(unsigned status, const std::string& message) {
   return {status, "application/json", boost::json::serialize(boost::json::object{{"error", message}}), {}, {}};
 }
 
-// The value of `name` in a query string "a=1&b=2", if present.
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
+// The parameters of a query string "a=1&b=2", percent-decoded; nullopt for
+// a query that is not one (RFC 3986), or that gives a name twice.
+std::optional<std::map<std::string, std::string, std::less<>>> query_params(
+    std::string_view query) {
+  std::map<std::string, std::string, std::less<>> out;
+  if (query.empty()) return out;  // (Boost.URL would read the null pointer of an empty view)
+  auto parsed = boost::urls::parse_query(query);
+  if (!parsed) return std::nullopt;
+  for (const auto& p : boost::urls::params_view(*parsed))
+    if (!out.emplace(p.key, p.value).second) return std::nullopt;
+  return out;
 }
 
 std::optional<int> parse_int(std::string_view text) {
@@ -155,12 +159,19 @@ http_reply http_api::enroll(const http_request& request) const {
 http_reply http_api::tally(std::string_view id, std::string_view query) const {
   const bool csv = id.size() > 4 && id.substr(id.size() - 4) == ".csv";
   if (csv) id.remove_suffix(4);
-  const auto year_text = query_param(query, "year");
-  const auto year = year_text ? parse_int(*year_text) : std::nullopt;
-  if (!year || *year < 1900 || *year > 2200) return json_error(400, "give the report's year as ?year=YYYY");
+  const auto params = query_params(query);
+  if (!params)
+    return json_error(
+        400, "the query string is not valid, or names a parameter twice (e.g. ?year=2026&month=3)");
+  const auto year_text = params->find("year");
+  if (year_text == params->end())
+    return json_error(400, "give the report's year as ?year=YYYY, e.g. ?year=2026");
+  if (const auto problem = year_problem("year", year_text->second); !problem.empty())
+    return json_error(400, problem);
+  const auto year = four_digit_year(year_text->second);
   std::optional<int> month;
-  if (auto m = query_param(query, "month")) {
-    month = parse_int(*m);
+  if (auto m = params->find("month"); m != params->end()) {
+    month = parse_int(m->second);
     if (!month || *month < 1 || *month > 12) return json_error(400, "month must be 1-12, or left out for the whole year");
   }
   auto report = csv ? store_.tally_csv(id, *year, month) : store_.tally_json(id, *year, month);

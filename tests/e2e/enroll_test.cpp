@@ -179,6 +179,28 @@ TEST_CASE("enroll: havend's commands refuse a store that does not exist, and cre
   }
 }
 
+TEST_CASE("havend tally takes the year as four digits", "[e2e][tally]") {
+  temp_dir dir;
+  const std::string db = dir.file("central.db");
+  { havend_process serve_once(db); }
+  for (const std::string year : {"26", "0026", "20266", "2026x", "+2026"}) {
+    const run_result r =
+        run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", year});
+    INFO(year << ": " << r.out);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, StartsWith("havend: --year must be a four-digit year such as 2026 (got " +
+                                 year + ")"));
+    CHECK(r.out.empty());
+  }
+  CHECK_THAT(
+      run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", "1899"}).err,
+      Contains("--year must be a year from 1900 to 2200 (got 1899)"));
+  const run_result ok =
+      run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", "2026"});
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Contains("\"year\":2026"));
+}
+
 TEST_CASE("enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {
   temp_dir dir;
   const auto r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "0.0.0.0:0", "--dev-no-auth"});

@@ -176,6 +176,23 @@ TEST_CASE("http: a missing or bad year or month is 400 with an error that says w
   }
 }
 
+TEST_CASE(
+    "http: a year that is not four digits is refused, saying so, and the query is decoded as a "
+    "URL's",
+    "[server][http]") {
+  api_fixture f;
+  CHECK(f.error_of("/api/tallies/pats-group-by-site?year=26", 400) ==
+        "year must be a four-digit year such as 2026 (got 26)");
+  CHECK(f.error_of("/api/tallies/pats-group-by-site.csv?year=0026", 400) ==
+        "year must be a four-digit year such as 2026 (got 0026)");
+  CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site?year=2026&year=1999", 400),
+             Contains("twice"));
+  CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site?year=%zz", 400), Contains("not valid"));
+  // Percent-escapes are decoded: %32%30%32%36 is 2026.
+  CHECK(f.get("/api/tallies/pats-group-by-site?year=%32%30%32%36").status == 200);
+  CHECK(f.get("/api/tallies/pats-group-by-site?month=3&year=2026").status == 200);
+}
+
 TEST_CASE("http: an unknown tally or page is 404, a method other than GET or HEAD is 405",
           "[server][http]") {
   api_fixture f;
