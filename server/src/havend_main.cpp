@@ -17,6 +17,7 @@
 #include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/log.hpp>
+#include <haven/schema/terminal_text.hpp>
 #include <haven/server/server.hpp>
 
 #include "dev_cert.hpp"
@@ -51,7 +52,7 @@ constexpr const char* usage_text =
     "  The commands below need a store that exists (serving creates one).\n"
     "  havend --db PATH tally ID --year YYYY [--month M] [--format json|csv]\n"
     "      Prints a tally from the store, without a running server. YYYY is four digits,\n"
-    "      1900-2200.\n"
+    "      1900-2200. In CSV, a text cell beginning with = + - @ tab or CR is prefixed with '.\n"
     "  havend --db PATH tallies      Lists the tallies.\n"
     "  havend --db PATH devices      Lists the devices: enrolled ones and those that have synced.\n"
     "  havend --db PATH enroll --name NAME --team TEAM [--role worker|coordinator]\n"
@@ -175,8 +176,9 @@ int enroll(const std::map<std::string, std::string>& o) {
               << "\n";
     return exit_ok;
   }
-  std::cout << "Enrollment code for \"" << o.at("name") << "\", a " << role_text << " of team " << o.at("team")
-            << ":\n\n    " << code.code << "\n\n"
+  std::cout << "Enrollment code for \"" << printable(o.at("name")) << "\", a "
+            << printable(role_text) << " of team " << printable(o.at("team")) << ":\n\n    "
+            << code.code << "\n\n"
             << "Valid once, until " << when(code.expires_ms) << " (" << expires
             << "). Enter it on the device, or scan it:\n\n"
             << qr_code(code.code) << "\nNot shown again; if it is lost, run enroll again.\n";
@@ -201,8 +203,8 @@ int set_standing(const std::map<std::string, std::string>& o, const std::vector<
   const auto d = server::open_sqlite_registry(o.at("db"))
                      ->set_standing(rest[1], revoke ? server::device_standing::revoked : server::device_standing::retired,
                                     server::unix_ms_now());
-  std::cout << "Device " << d.device_id << " (\"" << d.name << "\", team " << d.team << ") is now "
-            << server::to_string(d.standing) << ".\n";
+  std::cout << "Device " << printable(d.device_id) << " (\"" << printable(d.name) << "\", team "
+            << printable(d.team) << ") is now " << server::to_string(d.standing) << ".\n";
   if (!revoke) {
     std::cout << "When it next syncs, its pending changes are accepted; then it is told to erase its store.\n";
     return exit_ok;
@@ -219,8 +221,11 @@ int set_standing(const std::map<std::string, std::string>& o, const std::vector<
   return exit_ok;
 }
 
-// Rows of text as columns, each as wide as its widest cell, two spaces apart.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
+// Rows of text as columns, each as wide as its widest cell, two spaces apart;
+// every cell escaped (see printable), as what devices sent may be in them.
+void print_table(std::vector<std::vector<std::string>> rows) {
+  for (auto& row : rows)
+    for (auto& cell : row) cell = printable(cell);
   std::vector<std::size_t> width;
   for (const auto& row : rows)
     for (std::size_t i = 0; i < row.size(); ++i) {
@@ -267,7 +272,7 @@ int devices(const std::map<std::string, std::string>& o) {
     std::cout << "No device has enrolled or synced yet (havend --db PATH enroll issues a code).\n";
     return exit_ok;
   }
-  print_table(rows);
+  print_table(std::move(rows));
   return exit_ok;
 }
 
@@ -275,8 +280,9 @@ int audit(const std::map<std::string, std::string>& o) {
   const int limit = o.count("limit") ? to_int(o.at("limit"), "--limit") : 50;
   if (limit < 1) throw usage_error{"--limit must be at least 1"};
   for (const auto& e : server::open_sqlite_registry(o.at("db"))->audit_log(static_cast<std::size_t>(limit)))
-    std::cout << iso_utc(e.at_ms) << "  " << e.event << "  " << e.subject
-              << (e.address.empty() ? "" : "  from " + e.address) << "  " << e.detail << "\n";
+    std::cout << iso_utc(e.at_ms) << "  " << printable(e.event) << "  " << printable(e.subject)
+              << (e.address.empty() ? "" : "  from " + printable(e.address)) << "  "
+              << printable(e.detail) << "\n";
   return exit_ok;
 }
 
@@ -411,10 +417,13 @@ int main(int argc, char** argv) {
     std::cerr << "havend: " << e.message << "\n\n" << usage_text;
     return exit_usage;
   } catch (const failure& f) {
-    std::cerr << "havend: " << f.err().describe() << "\n";
+    std::cerr << "havend: " << printable(f.err().message) << "\n";
+    for (const auto& issue : f.err().issues)
+      std::cerr << "  " << (issue.field.empty() ? "" : printable(issue.field) + ": ")
+                << printable(issue.message) << "\n";
     return exit_failed;
   } catch (const std::exception& e) {
-    std::cerr << "havend: " << e.what() << "\n";
+    std::cerr << "havend: " << printable(e.what()) << "\n";
     return exit_failed;
   }
 }

@@ -5,9 +5,11 @@
 
 #include <array>
 #include <mutex>
+#include <set>
 
 #include <haven/crypto/crypto.hpp>
 #include <haven/schema/schema.hpp>
+#include <haven/schema/terminal_text.hpp>
 #include <haven/server/log.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
@@ -90,6 +92,32 @@ device_standing parse_standing(std::string_view text) {
   if (text == "retired") return device_standing::retired;
   if (text == "revoked") return device_standing::revoked;
   return device_standing::active;
+}
+
+// A device id as havend gives them ("d" and 16 hex digits), or the node id an
+// unenrolled device names itself by (16 hex digits).
+bool valid_device_id(std::string_view id) {
+  if (!id.empty() && id.front() == 'd') id.remove_prefix(1);
+  return id.size() == 16 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+// What the audit log keeps as an entry's subject: a device id for the events
+// about a device, a name or a code's or token's first characters (1-100
+// bytes of text without control characters) for the others; anything else,
+// e.g. what a hostile client sent as its device id, as "(invalid: N bytes,
+// HEX)" with the hex of its first 32 bytes, never raw.
+std::string audit_subject(std::string_view event, std::string_view subject) {
+  static const std::set<std::string_view> about_a_device{
+      "login_failed", "push_refused", "wipe_ordered", "enrolled",
+      "retired",      "revoked",      "reactivated",  "wiped"};
+  const bool valid = about_a_device.count(event) ? valid_device_id(subject)
+                                                 : !subject.empty() && subject.size() <= 100 &&
+                                                       printable(subject) == subject;
+  if (valid) return std::string(subject);
+  const std::string_view head = subject.substr(0, 32);
+  return "(invalid: " + std::to_string(subject.size()) + " bytes" +
+         (subject.empty() ? "" : ", " + crypto::to_hex(head)) +
+         (head.size() < subject.size() ? "...)" : ")");
 }
 
 class sqlite_access_registry final : public access_registry {
@@ -300,14 +328,17 @@ class sqlite_access_registry final : public access_registry {
   }
 
  private:
-  // Requires: mutex_ held, inside a write transaction.
+  // Requires: mutex_ held, inside a write transaction. The subject is stored
+  // only if it is a valid identifier (see audit_subject); address and detail
+  // with their control characters escaped.
   void write_audit(const audit_entry& e) {
-    sqlite::statement(db_, "INSERT INTO audit_log(at_ms, event, subject, address, detail) VALUES(?, ?, ?, ?, ?)")
+    sqlite::statement(
+        db_, "INSERT INTO audit_log(at_ms, event, subject, address, detail) VALUES(?, ?, ?, ?, ?)")
         .bind(1, e.at_ms)
         .bind(2, e.event)
-        .bind(3, e.subject)
-        .bind(4, e.address)
-        .bind(5, e.detail)
+        .bind(3, audit_subject(e.event, e.subject))
+        .bind(4, printable(e.address))
+        .bind(5, printable(e.detail))
         .run();
   }
 

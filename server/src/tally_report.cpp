@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include <haven/schema/terminal_text.hpp>
 #include <haven/server/tally_contribution.hpp>
 
 #include "tally_tables.hpp"
@@ -219,8 +220,23 @@ std::string csv_field(std::string_view s) {
   return out + "\"";
 }
 
+// A text cell (a header, a label, a code) as a spreadsheet may show it: its
+// control characters escaped (see printable), and when it begins with = + - @
+// tab or carriage return, which a spreadsheet would take for a formula,
+// prefixed with ' and quoted (OWASP's rule for CSV injection). Numbers are
+// written by csv_values as they are: -5 stays a number.
+std::string csv_text(std::string_view s) {
+  const std::string shown = printable(s);
+  if (s.empty() || std::string_view("=+-@\t\r").find(s.front()) == std::string_view::npos)
+    return csv_field(shown);
+  std::string out = "\"'";
+  for (char c : shown) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// One CSV line of cells already made safe with csv_text, or numbers.
 void csv_line(std::string& out, const std::vector<std::string>& fields) {
-  for (std::size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + csv_field(fields[i]);
+  for (std::size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + fields[i];
   out += '\n';
 }
 
@@ -234,15 +250,17 @@ void csv_values(std::vector<std::string>& line, const period_report& r, const st
 std::string report_csv_of(const period_report& r) {
   const tally_def& t = *r.def;
   std::string out;
-  std::vector<std::string> header(t.rows.begin(), t.rows.end());
+  std::vector<std::string> header;
+  for (const auto& row : t.rows) header.push_back(csv_text(row));
   for (const auto& c : r.columns)
-    for (const auto& m : t.measures) header.push_back(label(c) + ":" + m.id);
-  for (const auto& m : t.measures) header.push_back(t.column ? "total:" + m.id : m.id);
+    for (const auto& m : t.measures) header.push_back(csv_text(label(c) + ":" + m.id));
+  for (const auto& m : t.measures) header.push_back(csv_text(t.column ? "total:" + m.id : m.id));
   csv_line(out, header);
   for (const auto& path : r.rows) {
     auto codes = codes_of_path(path);
     std::vector<std::string> line;
-    for (std::size_t i = 0; i < r.depth(); ++i) line.push_back(i < codes.size() ? label(codes[i]) : "");
+    for (std::size_t i = 0; i < r.depth(); ++i)
+      line.push_back(i < codes.size() ? csv_text(label(codes[i])) : "");
     csv_values(line, r, path);
     csv_line(out, line);
   }

