@@ -114,7 +114,21 @@ void basic_ws_session<Stream>::handle(std::string frame) {
     log(log_level::info, "device connected remote=" + remote_ + " device=" + logic_.device().device_id +
                              " team=" + logic_.device().team);
   }
-  net::post(ws_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  // Posted after any frame this one produced (same strand, in order), so the
+  // queue already holds them when the stream strand decides to read on.
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->read_wanted_ = true;
+    self->read_when_room();
+  });
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::read_when_room() {
+  if (!read_wanted_ || closed_ || closing_) return;
+  if (queue_.size() >= max_queued_frames || queued_bytes_ >= max_queued_bytes)
+    return;  // on_write comes back
+  read_wanted_ = false;
+  do_read();
 }
 
 template <class Stream>
@@ -143,6 +157,7 @@ void basic_ws_session<Stream>::send(std::string frame) {
   ++unsent_;
   net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
     if (self->closed_) return;
+    self->queued_bytes_ += frame.size();
     self->queue_.push_back(std::move(frame));
     if (self->queue_.size() == 1) self->do_write();
   });
@@ -164,8 +179,10 @@ void basic_ws_session<Stream>::do_write() {
 template <class Stream>
 void basic_ws_session<Stream>::on_write(beast::error_code ec, std::size_t) {
   if (ec) return fail(ec, "write");
+  queued_bytes_ -= queue_.front().size();
   queue_.pop_front();
   --unsent_;
+  read_when_room();
   if (!queue_.empty()) return do_write();
   if (closing_) return do_close();
   net::post(logic_strand_, [self = shared_from_this()] { self->forward_if_idle(); });
