@@ -28,7 +28,9 @@ void basic_http_session<Stream>::on_handshake(beast::error_code ec) {
   if (ec) {
     beast::error_code ignored;
     const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
-    log(log_level::warn, "tls handshake failed remote=" + remote.address().to_string() + " error=\"" + ec.message() + "\"");
+    const std::string address = remote.address().to_string();
+    log_repeated(log_level::warn, "tls handshake failed", address,
+                 "tls handshake failed remote=" + address + " error=\"" + ec.message() + "\"");
     return;
   }
   do_read();
@@ -69,7 +71,8 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
       try {
         std::make_shared<basic_ws_session<Stream>>(std::move(stream_), ctx_, std::move(*slot_))->run(parser_->release());
       } catch (const std::exception& e) {  // the connection closes with the stream
-        log(log_level::warn, "sync session refused remote=" + remote + " error=\"" + e.what() + "\"");
+        log_repeated(log_level::warn, "sync session refused", remote,
+                     "sync session refused remote=" + remote + " error=\"" + e.what() + "\"");
       }
       return;
     }

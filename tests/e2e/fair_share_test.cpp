@@ -66,6 +66,23 @@ void fill(const havend_process& server, const temp_dir& dir, std::size_t count) 
   }
 }
 
+// A coordinator token from `havend token` on the store `db`.
+std::string coordinator_token(const std::string& db) {
+  const auto issued = run({HAVEND_PATH, "--db", db, "token", "--name", "coordinator"});
+  REQUIRE(issued.exit_code == 0);
+  for (std::size_t i = 0; i + 64 <= issued.out.size(); ++i)
+    if (issued.out.find_first_not_of("0123456789abcdef", i) >= i + 64)
+      return issued.out.substr(i, 64);
+  FAIL("no token in: " << issued.out);
+  return {};
+}
+
+int tallies_status(const havend_process& server, const std::string& token) {
+  return http_send(server.address(), "GET", "/api/tallies", "",
+                   {{"Authorization", "Bearer " + token}})
+      .status;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -141,6 +158,127 @@ TEST_CASE("fair: a device that asks and never reads is dropped by the idle timeo
     connected = metric(server.address(), "haven_connected_devices");
   }
   CHECK(connected == 0);
+}
+
+TEST_CASE(
+    "fair: failed hellos from one address during its back-off are audited a few at a time, then "
+    "counted",
+    "[e2e][fair][audit]") {
+  constexpr int attempts = 60;
+  temp_dir dir;
+  const std::string db = dir.file("central.db");
+  havend_process server(db, {}, havend_process::authentication::on);
+  for (int i = 0; i < attempts; ++i) {
+    raw_ws_client ws(server.address());
+    ws.read_challenge();
+    REQUIRE(ws.send_binary(sync::encode(sync::hello{sync::protocol_version, "d0123456789abcdef",
+                                                    "team-a", 0x5ec, 1, 0, 0, "forged"})) == "");
+    const auto reply = ws.read();  // the refusal
+    REQUIRE_FALSE(reply.closed);
+    auto refusal = sync::decode(reply.frame);
+    REQUIRE(refusal.ok());
+    REQUIRE(std::holds_alternative<sync::error_frame>(refusal.value()));
+  }
+  REQUIRE(server.stop() == 0);  // the counts still held back are written at shutdown
+  const auto audit = run({HAVEND_PATH, "--db", db, "audit", "--limit", "1000"});
+  REQUIRE(audit.exit_code == 0);
+  std::istringstream lines(audit.out);
+  int rows = 0, summaries = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("login_failed") == std::string::npos) continue;
+    ++rows;
+    if (line.find("(suppressed)") != std::string::npos) {
+      ++summaries;
+      CHECK(line.find(std::to_string(attempts - 5) + " more login_failed") != std::string::npos);
+    }
+  }
+  INFO(audit.out);
+  CHECK(rows == 6);  // the first five, then one row with the count of the other 55
+  CHECK(summaries == 1);
+  // The log likewise: five refusals, then one line with the count.
+  CHECK(lines_with(server.log_file(), "session refused remote=") == 5);
+  CHECK(lines_with(server.log_file(), "suppressed " + std::to_string(attempts - 5) +
+                                          " similar lines kind=\"session refused\"") == 1);
+}
+
+TEST_CASE(
+    "fair: a valid token is let in while its address is backed off by bad ones, and leaves it "
+    "backed off",
+    "[e2e][fair][guard]") {
+  temp_dir dir;
+  const std::string db = dir.file("central.db");
+  havend_process server(db, {}, havend_process::authentication::on);
+  const std::string token = coordinator_token(db);
+  const std::string bad(64, 'f');
+  // Neighbours behind the same address send bad tokens until it is backed off.
+  std::vector<int> statuses;
+  for (int i = 0; i < 8; ++i) statuses.push_back(tallies_status(server, bad + std::to_string(i)));
+  CHECK(statuses.front() == 401);
+  CHECK(statuses.back() == 429);
+  // The coordinator's token works meanwhile.
+  CHECK(tallies_status(server, token) == 200);
+  // Its success cleared its own count only: the address is still backed off
+  // for any other token, new or repeated.
+  CHECK(tallies_status(server, bad + "x") == 429);
+  CHECK(tallies_status(server, bad + "0") == 429);
+  CHECK(tallies_status(server, token) == 200);
+}
+
+TEST_CASE("fair: a success behind an address does not reset the failures counted against it",
+          "[e2e][fair][guard]") {
+  temp_dir dir;
+  const std::string db = dir.file("central.db");
+  havend_process server(db, {}, havend_process::authentication::on);
+  const std::string token = coordinator_token(db);
+  const std::string bad(64, 'e');
+  for (int i = 0; i < 4; ++i)
+    CHECK(tallies_status(server, bad + std::to_string(i)) == 401);  // 5 are free
+  CHECK(tallies_status(server, token) == 200);                      // a neighbour's success
+  CHECK(tallies_status(server, bad + "4") == 401);                  // the fifth failure
+  CHECK(tallies_status(server, bad + "5") == 429);  // the sixth waits: the count went on
+}
+
+TEST_CASE(
+    "fair: when file descriptors run out, havend backs off accepting instead of spinning and "
+    "logging",
+    "[e2e][fair][emfile]") {
+  temp_dir dir;
+  havend_process server(dir.file("central.db"),
+                        {"--max-connections-per-address", "1000", "--threads", "2"},
+                        havend_process::authentication::off, havend_process::launch{64});
+  // More connections than descriptors: the kernel queues them, havend's
+  // accept fails with EMFILE once its 64 descriptors are used.
+  std::vector<int> held;
+  for (int i = 0; i < 120; ++i) {
+    const int fd = connect_tcp(server.address());
+    REQUIRE(fd >= 0);
+    held.push_back(fd);
+  }
+  // Wait until havend has said it ran out (at most 100 looks), then watch it
+  // for 20 more looks with the descriptors still used up.
+  bool exhausted = false;
+  for (int look = 0; look < 100 && !exhausted; ++look) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    exhausted = lines_with(server.log_file(), "Too many open files") > 0;
+  }
+  REQUIRE(exhausted);  // the fault happened
+  const long cpu_before = cpu_ticks(server.pid());
+  for (int look = 0; look < 20; ++look) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const long cpu_used = cpu_ticks(server.pid()) - cpu_before;
+  const long ticks_per_second = sysconf(_SC_CLK_TCK);
+  INFO("cpu ticks over 2 s: " << cpu_used << " (" << ticks_per_second << " per second)");
+  // A spinning accept loop burns the whole window on a core (and wrote about
+  // 250,000 lines a second); backing off, it wakes about once a second.
+  CHECK(cpu_used < ticks_per_second / 2);
+  CHECK(lines_with(server.log_file(), "Too many open files") <= 5);
+  for (const int fd : held) close(fd);
+  // With descriptors free again it accepts again.
+  int status = 0;
+  for (int attempt = 0; attempt < 100 && status != 200; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = http_get(server.address(), "/healthz").status;
+  }
+  CHECK(status == 200);
 }
 
 }  // namespace haven::test
