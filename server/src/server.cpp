@@ -1,8 +1,8 @@
-#include <haven/server/server.hpp>
-
-#include <thread>
-
+#include <array>
 #include <haven/server/log.hpp>
+#include <haven/server/proxy_protocol.hpp>
+#include <haven/server/server.hpp>
+#include <thread>
 
 #include "context.hpp"
 #include "http_session.hpp"
@@ -30,6 +30,20 @@ sqlite_store_options store_options_for(const server_config& config) {
   sqlite_store_options o;
   o.limits = config.limits;
   return o;
+}
+
+// The --trusted-proxy addresses, canonical. Throws haven::failure
+// (errc::invalid_input) for one that is not an IP address.
+std::vector<std::string> trusted_proxies_of(const server_config& config) {
+  std::vector<std::string> out;
+  for (const auto& text : config.trusted_proxies) {
+    const auto address = canonical_address(text);
+    if (!address)
+      throw failure(errc::invalid_input,
+                    "--trusted-proxy takes the proxy's IP address (got \"" + text + "\")");
+    out.push_back(*address);
+  }
+  return out;
 }
 
 }  // namespace
@@ -94,7 +108,9 @@ struct server::impl {
             config.handshake_timeout,
             config.idle_timeout,
             access.get(),
-            guard},
+            guard,
+            limiter,
+            trusted_proxies_of(config)},
         ioc(static_cast<int>(thread_count())),
         control(net::make_strand(ioc)),
         acceptor(control),
@@ -164,24 +180,103 @@ struct server::impl {
     // The protocol takes turns; Nagle's algorithm would hold a message's
     // last segment until the device's delayed ACK (about 40 ms a turn).
     socket.set_option(tcp::no_delay(true), ignored);
-    const std::string address = socket.remote_endpoint(ignored).address().to_string();
-    if (auto slot = limiter.try_acquire(address)) {
+    const auto peer = canonical_address(socket.remote_endpoint(ignored).address().to_string());
+    if (!peer) return;  // gone already
+    if (ctx.trusted_proxy(*peer))
+      return std::make_shared<proxy_preamble>(*this, std::move(socket), *peer)->run();
+    start_session(std::move(socket), *peer, false);
+  }
+
+  // Starts the connection's HTTP session, counted under `client`.
+  void start_session(tcp::socket socket, const std::string& client, bool forwarded_for) {
+    beast::error_code ignored;
+    if (auto slot = limiter.try_acquire(client)) {
       if (tls)
         std::make_shared<basic_http_session<tls_stream>>(tls_stream(std::move(socket), *tls), ctx,
-                                                         std::move(*slot))
+                                                         std::move(*slot), forwarded_for)
             ->run();
       else
         std::make_shared<basic_http_session<plain_stream>>(plain_stream(std::move(socket)), ctx,
-                                                           std::move(*slot))
+                                                           std::move(*slot), forwarded_for)
             ->run();
     } else {
       ++counters.refused_connections;
-      log_repeated(log_level::warn, "connection refused", address,
-                   "connection refused remote=" + address +
+      log_repeated(log_level::warn, "connection refused", client,
+                   "connection refused remote=" + client +
                        " reason=\"too many connections from one address\"");
       socket.close(ignored);
     }
   }
+
+  // A connection from a trusted proxy: if it starts with the PROXY v2
+  // signature, the header is read (and consumed) and the session counts the
+  // client it names; otherwise nothing is consumed and the HTTP session takes
+  // the client from X-Forwarded-For. Bounded: the header's size, and the
+  // handshake timeout for the first bytes.
+  class proxy_preamble : public std::enable_shared_from_this<proxy_preamble> {
+   public:
+    proxy_preamble(impl& server, tcp::socket socket, std::string proxy)
+        : server_(server),
+          socket_(std::move(socket)),
+          deadline_(socket_.get_executor()),
+          proxy_(std::move(proxy)) {}
+
+    void run() {
+      deadline_.expires_after(server_.config.handshake_timeout);
+      deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec) return;
+        beast::error_code ignored;
+        self->socket_.close(ignored);  // ends the pending wait or read
+      });
+      socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+        self->on_readable(ec);
+      });
+    }
+
+   private:
+    void on_readable(beast::error_code ec) {
+      if (ec) return;
+      const std::size_t n = socket_.receive(net::buffer(bytes_.data(), proxy_v2_signature.size()),
+                                            tcp::socket::message_peek, ec);
+      if (ec || n == 0) return;
+      if (parse_proxy_v2({bytes_.data(), n}).outcome == proxy_v2_result::status::not_proxy) {
+        deadline_.cancel();
+        return server_.start_session(std::move(socket_), proxy_, true);
+      }
+      read(proxy_v2_fixed_bytes);
+    }
+
+    void read(std::size_t total) {
+      net::async_read(socket_, net::buffer(bytes_.data() + have_, total - have_),
+                      [self = shared_from_this(), total](beast::error_code ec, std::size_t) {
+                        if (ec) return;
+                        self->have_ = total;
+                        self->on_header();
+                      });
+    }
+
+    void on_header() {
+      const auto r = parse_proxy_v2({bytes_.data(), have_});
+      using status = proxy_v2_result::status;
+      if (r.outcome == status::need_more) return read(r.needed);
+      deadline_.cancel();
+      if (r.outcome != status::ok) {
+        log_repeated(log_level::warn, "proxy header refused", proxy_,
+                     "proxy header refused via=" + proxy_ + " error=\"" + r.error + "\"");
+        beast::error_code ignored;
+        socket_.close(ignored);
+        return;
+      }
+      server_.start_session(std::move(socket_), r.source.empty() ? proxy_ : r.source, false);
+    }
+
+    impl& server_;
+    tcp::socket socket_;
+    net::steady_timer deadline_;
+    std::string proxy_;
+    std::array<char, proxy_v2_fixed_bytes + proxy_v2_max_payload> bytes_{};
+    std::size_t have_ = 0;
+  };
 
   // Every 10 s: the log lines and audit rows held back by their rate limits,
   // as one line or row per kind and address with the count.
