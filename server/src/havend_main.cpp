@@ -10,6 +10,7 @@
 #include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/log.hpp>
+#include <haven/server/proxy_protocol.hpp>
 #include <haven/server/server.hpp>
 #include <iostream>
 #include <map>

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -159,6 +160,17 @@ TEST_CASE("proxy: back-off and the connection limit count each forwarded client,
   }
   CHECK(third == 0);
   CHECK(s.get(proxy_address, proxy_header("198.51.100.21"), "/healthz") == 200);
+}
+
+TEST_CASE("proxy: --trusted-proxy takes an IP address, and a wrong one leaves no store",
+          "[e2e][proxy]") {
+  temp_dir dir;
+  const auto r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "127.0.0.1:0",
+                      "--trusted-proxy", "proxy.example"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--trusted-proxy takes the proxy's IP address (got \"proxy.example\")") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("central.db")));
 }
 
 }  // namespace haven::test
