@@ -3,13 +3,14 @@
 // every session (the server joins its threads before destroying it).
 
 #include <algorithm>
+#include <string>
+#include <vector>
+
 #include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/http_api.hpp>
 #include <haven/server/metrics.hpp>
 #include <haven/server/sync_service.hpp>
-#include <string>
-#include <vector>
 
 #include "address_limiter.hpp"
 #include "net.hpp"

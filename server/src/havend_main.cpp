@@ -1,17 +1,8 @@
 // havend: the Haven sync server, and offline commands on its store.
-#include <qrencode.h>
-
-#include <algorithm>
-#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
-#include <haven/net/loopback.hpp>
-#include <haven/server/access_registry.hpp>
-#include <haven/server/central_store.hpp>
-#include <haven/server/log.hpp>
-#include <haven/server/proxy_protocol.hpp>
-#include <haven/server/server.hpp>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -19,6 +10,16 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <qrencode.h>
+
+#include <boost/json.hpp>
+#include <haven/net/loopback.hpp>
+#include <haven/server/access_registry.hpp>
+#include <haven/server/central_store.hpp>
+#include <haven/server/log.hpp>
+#include <haven/server/proxy_protocol.hpp>
+#include <haven/server/server.hpp>
 
 #include "dev_cert.hpp"
 
@@ -38,8 +39,7 @@ constexpr const char* usage_text =
     "  havend --db PATH --listen HOST:PORT [--schema FILE] [--threads N] [--verbose]\n"
     "         [--max-frame-bytes N] [--handshake-timeout S] [--idle-timeout S]\n"
     "         [--max-connections-per-address N] [--max-batch-records N] [--max-failed-logins N]\n"
-    "         [--login-backoff-max S] [--trusted-proxy ADDRESS]... [--tls-cert FILE --tls-key "
-    "FILE]\n"
+    "         [--login-backoff-max S] [--trusted-proxy ADDRESS]... [--tls-cert FILE --tls-key FILE]\n"
     "         [--dev-no-auth]\n"
     "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/;\n"
     "      with --tls-cert and --tls-key (PEM) on wss:// and https:// only. Without TLS\n"
@@ -78,31 +78,15 @@ constexpr const char* usage_text =
 
 // Options as name -> value; flags without a value map to "".
 std::map<std::string, std::string> parse_options(const std::vector<std::string>& args, std::vector<std::string>& rest) {
-  static const std::map<std::string, bool> known{{"db", true},
-                                                 {"listen", true},
-                                                 {"schema", true},
-                                                 {"threads", true},
-                                                 {"max-frame-bytes", true},
-                                                 {"handshake-timeout", true},
-                                                 {"idle-timeout", true},
-                                                 {"max-connections-per-address", true},
-                                                 {"max-batch-records", true},
-                                                 {"max-failed-logins", true},
-                                                 {"login-backoff-max", true},
-                                                 {"trusted-proxy", true},
-                                                 {"tls-cert", true},
-                                                 {"tls-key", true},
-                                                 {"year", true},
-                                                 {"month", true},
-                                                 {"format", true},
-                                                 {"verbose", false},
-                                                 {"help", false},
-                                                 {"dev-no-auth", false},
-                                                 {"name", true},
-                                                 {"team", true},
-                                                 {"role", true},
-                                                 {"expires", true},
-                                                 {"json", false},
+  static const std::map<std::string, bool> known{{"db", true},   {"listen", true}, {"schema", true}, {"threads", true},
+                                                 {"max-frame-bytes", true}, {"handshake-timeout", true},
+                                                 {"idle-timeout", true}, {"max-connections-per-address", true},
+                                                 {"max-batch-records", true}, {"max-failed-logins", true},
+                                                 {"login-backoff-max", true}, {"trusted-proxy", true},
+                                                 {"tls-cert", true}, {"tls-key", true},
+                                                 {"year", true}, {"month", true},  {"format", true}, {"verbose", false},
+                                                 {"help", false}, {"dev-no-auth", false}, {"name", true},
+                                                 {"team", true}, {"role", true}, {"expires", true}, {"json", false},
                                                  {"limit", true}};
   std::map<std::string, std::string> out;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -357,8 +341,11 @@ int serve(const std::map<std::string, std::string>& o) {
     config.login.max_backoff = std::chrono::seconds(positive("login-backoff-max"));
   if (o.count("trusted-proxy")) {
     std::istringstream proxies(o.at("trusted-proxy"));
-    for (std::string address; std::getline(proxies, address);)
+    for (std::string address; std::getline(proxies, address);) {
+      if (!server::canonical_address(address))
+        throw usage_error{"--trusted-proxy takes the proxy's IP address (got \"" + address + "\")"};
       config.trusted_proxies.push_back(address);
+    }
   }
   if (o.count("tls-cert")) config.tls_cert = o.at("tls-cert");
   if (o.count("tls-key")) config.tls_key = o.at("tls-key");

@@ -1,6 +1,7 @@
 #include "http_session.hpp"
 
 #include <chrono>
+
 #include <haven/server/log.hpp>
 #include <haven/server/proxy_protocol.hpp>
 

@@ -1,11 +1,13 @@
+#include <haven/server/log.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <haven/server/log.hpp>
-#include <haven/server/rate_limit.hpp>
 #include <limits>
 #include <mutex>
+
+#include <haven/server/rate_limit.hpp>
 
 namespace haven::server {
 namespace {

@@ -1,13 +1,15 @@
 // Failed authentications per remote address and per credential. Memory stays
 // bounded: a key whose last failure is older than max_backoff is forgotten,
 // and when a table is full the entry with the oldest last failure goes.
-#include <algorithm>
-#include <haven/crypto/crypto.hpp>
 #include <haven/server/access_registry.hpp>
-#include <haven/server/rate_limit.hpp>
+
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <mutex>
+
+#include <haven/crypto/crypto.hpp>
+#include <haven/server/rate_limit.hpp>
 
 namespace haven::server {
 namespace {

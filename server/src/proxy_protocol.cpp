@@ -1,7 +1,8 @@
-#include <algorithm>
-#include <array>
-#include <boost/asio/ip/address.hpp>
 #include <haven/server/proxy_protocol.hpp>
+
+#include <algorithm>
+
+#include <boost/asio/ip/address.hpp>
 
 namespace haven::server {
 namespace {

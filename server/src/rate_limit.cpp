@@ -1,5 +1,6 @@
-#include <algorithm>
 #include <haven/server/rate_limit.hpp>
+
+#include <algorithm>
 
 namespace haven::server {
 

@@ -1,8 +1,10 @@
+#include <haven/server/server.hpp>
+
 #include <array>
+#include <thread>
+
 #include <haven/server/log.hpp>
 #include <haven/server/proxy_protocol.hpp>
-#include <haven/server/server.hpp>
-#include <thread>
 
 #include "context.hpp"
 #include "http_session.hpp"

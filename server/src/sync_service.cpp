@@ -1,8 +1,10 @@
+#include <haven/server/sync_service.hpp>
+
 #include <algorithm>
 #include <chrono>
+
 #include <haven/crypto/crypto.hpp>
 #include <haven/server/log.hpp>
-#include <haven/server/sync_service.hpp>
 
 namespace haven::server {
 

@@ -2,25 +2,24 @@
 // speak the protocol: a device that asks and never reads holds the server's
 // memory to one bounded queue while an honest device syncs; the accept loop
 // backs off when file descriptors run out instead of spinning and logging.
-#include "fair_share.hpp"
+#include <catch2/catch.hpp>
 
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
-#include <haven/client/store.hpp>
-#include <haven/sync/protocol.hpp>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <haven/client/store.hpp>
+#include <haven/sync/protocol.hpp>
+
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
 #include "../support/tcp.hpp"
+#include "fair_share.hpp"
 #include "shell_fixture.hpp"
 
 namespace haven::test {
