@@ -2,6 +2,10 @@
 // What every connection of one havend shares. Owned by the server; outlives
 // every session (the server joins its threads before destroying it).
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/http_api.hpp>
@@ -26,6 +30,14 @@ struct server_context {
   std::chrono::seconds idle_timeout;
   access_registry* access;  // nullptr when authentication is off (--dev-no-auth)
   login_guard& guard;       // failed authentications per address
+  address_limiter& limiter;  // open connections per client address
+  // The --trusted-proxy addresses, canonical (proxy_protocol.hpp).
+  std::vector<std::string> trusted_proxies;
+
+  bool trusted_proxy(const std::string& address) const {
+    return std::find(trusted_proxies.begin(), trusted_proxies.end(), address) !=
+           trusted_proxies.end();
+  }
 };
 
 }  // namespace haven::server

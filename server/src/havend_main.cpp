@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include <haven/server/central_store.hpp>
 #include <haven/server/log.hpp>
 #include <haven/schema/terminal_text.hpp>
+#include <haven/server/proxy_protocol.hpp>
 #include <haven/server/server.hpp>
 
 #include "dev_cert.hpp"
@@ -39,7 +41,8 @@ constexpr const char* usage_text =
     "  havend --db PATH --listen HOST:PORT [--schema FILE] [--threads N] [--verbose]\n"
     "         [--max-frame-bytes N] [--handshake-timeout S] [--idle-timeout S]\n"
     "         [--max-connections-per-address N] [--max-batch-records N] [--max-failed-logins N]\n"
-    "         [--login-backoff-max S] [--tls-cert FILE --tls-key FILE] [--dev-no-auth]\n"
+    "         [--login-backoff-max S] [--trusted-proxy ADDRESS]... [--tls-cert FILE --tls-key FILE]\n"
+    "         [--dev-no-auth]\n"
     "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/;\n"
     "      with --tls-cert and --tls-key (PEM) on wss:// and https:// only. Without TLS\n"
     "      it listens only on a loopback address (127.0.0.1, ::1, localhost).\n"
@@ -47,6 +50,12 @@ constexpr const char* usage_text =
     "      Limits (defaults): frames 4194304 bytes, 2000 records per batch (at most 2000;\n"
     "      devices are told), hello within 10 s, idle 300 s, 32 connections per address, 5 failed\n"
     "      sign-ins per address, then a back-off doubling from 1 s up to 900 s.\n"
+    "      --trusted-proxy ADDRESS (repeatable): a reverse proxy whose word on the client's\n"
+    "      address is taken, from that peer only: a PROXY protocol v2 header when the\n"
+    "      connection starts with one (nginx stream proxy_protocol on, HAProxy send-proxy-v2),\n"
+    "      else the rightmost untrusted X-Forwarded-For entry of each HTTP request. The\n"
+    "      per-address limit, back-off and audit log then count the client's address.\n"
+    "      From any other peer both are ignored.\n"
     "      --dev-no-auth: no enrollment and no tokens; any device may sync and anyone\n"
     "      may read the tallies. For development, on a loopback address only.\n"
     "  The commands below need a store that exists (serving creates one).\n"
@@ -76,7 +85,7 @@ std::map<std::string, std::string> parse_options(const std::vector<std::string>&
                                                  {"max-frame-bytes", true}, {"handshake-timeout", true},
                                                  {"idle-timeout", true}, {"max-connections-per-address", true},
                                                  {"max-batch-records", true}, {"max-failed-logins", true},
-                                                 {"login-backoff-max", true},
+                                                 {"login-backoff-max", true}, {"trusted-proxy", true},
                                                  {"tls-cert", true}, {"tls-key", true},
                                                  {"year", true}, {"month", true},  {"format", true}, {"verbose", false},
                                                  {"help", false}, {"dev-no-auth", false}, {"name", true},
@@ -97,6 +106,7 @@ std::map<std::string, std::string> parse_options(const std::vector<std::string>&
       value = args[++i];
     }
     if (!known.count(name)) throw usage_error{"unknown option --" + name};
+    if (name == "trusted-proxy" && out.count(name)) value = out[name] + "\n" + value;  // repeatable
     out[name] = value;
   }
   return out;
@@ -337,6 +347,14 @@ int serve(const std::map<std::string, std::string>& o) {
     config.login.free_failures = static_cast<unsigned>(positive("max-failed-logins"));
   if (o.count("login-backoff-max"))
     config.login.max_backoff = std::chrono::seconds(positive("login-backoff-max"));
+  if (o.count("trusted-proxy")) {
+    std::istringstream proxies(o.at("trusted-proxy"));
+    for (std::string address; std::getline(proxies, address);) {
+      if (!server::canonical_address(address))
+        throw usage_error{"--trusted-proxy takes the proxy's IP address (got \"" + address + "\")"};
+      config.trusted_proxies.push_back(address);
+    }
+  }
   if (o.count("tls-cert")) config.tls_cert = o.at("tls-cert");
   if (o.count("tls-key")) config.tls_key = o.at("tls-key");
   server::server s(config);

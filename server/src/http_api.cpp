@@ -52,6 +52,25 @@ std::string_view bearer_token(std::string_view authorization) {
   return authorization;
 }
 
+// 429 with Retry-After for a key that must still `wait`; `what` says whose
+// failures it is ("from this address", "with this token").
+http_reply too_many(std::chrono::milliseconds wait, const std::string& what) {
+  const auto seconds = std::to_string((wait.count() + 999) / 1000);
+  http_reply r =
+      json_error(429, "too many failed attempts " + what + "; try again in " + seconds + " s");
+  r.headers.emplace_back("Retry-After", seconds);
+  return r;
+}
+
+// An enrollment code as the registry compares it: upper case, no dashes or spaces.
+std::string normalized_code(std::string_view typed) {
+  std::string out;
+  for (const char c : typed.substr(0, 64))
+    if (c != '-' && c != ' ')
+      out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+  return out;
+}
+
 http_reply unauthorized(const std::string& message) {
   http_reply r = json_error(401, message);
   r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"haven\"");
@@ -97,10 +116,7 @@ std::optional<http_reply> http_api::backoff(std::string_view address, std::int64
   if (!guard_) return std::nullopt;
   const auto wait = guard_->wait(address, now);
   if (wait.count() == 0) return std::nullopt;
-  const auto seconds = std::to_string((wait.count() + 999) / 1000);
-  http_reply r = json_error(429, "too many failed attempts from this address; try again in " + seconds + " s");
-  r.headers.emplace_back("Retry-After", seconds);
-  return r;
+  return too_many(wait, "from this address");
 }
 
 std::optional<http_reply> http_api::refuse_tallies(const http_request& request) const {
@@ -111,14 +127,27 @@ std::optional<http_reply> http_api::refuse_tallies(const http_request& request) 
         "the tallies need a coordinator token: send the header \"Authorization: Bearer TOKEN\"; "
         "on the server, havend --db PATH token --name NAME makes one");
   const std::int64_t now = unix_ms_now();
-  if (auto wait = backoff(request.remote_address, now)) return wait;
+  // Failures count per address and per token (a digest of it). A token that
+  // failed again and again is not even looked up while it waits. A valid one
+  // is let in even while its address is backed off: behind a shared NAT a
+  // neighbour may have sent bad tokens, and a 256-bit random token cannot be
+  // guessed, so checking it during the back-off is no oracle. A bad token
+  // during the address's back-off gets 429, as before.
+  const std::string credential = login_guard::credential_key("token", token);
+  if (guard_)
+    if (const auto wait = guard_->wait(credential, now); wait.count() > 0)
+      return too_many(wait, "with this token");
   if (access_->token_holder(token)) {
-    if (guard_) guard_->succeeded(request.remote_address);
+    if (guard_)
+      guard_->succeeded(credential);  // never the address: its neighbours' failures still count
     return std::nullopt;
   }
-  if (guard_) guard_->failed(request.remote_address, now);
-  access_->audit({now, "token_refused", std::string(token.substr(0, 4)) + "...", std::string(request.remote_address),
-                  "a bearer token that matches no coordinator was refused"});
+  auto wait = backoff(request.remote_address, now);  // as it stood before this failure
+  if (guard_) guard_->failed(request.remote_address, credential, now);
+  if (!guard_ || guard_->audit_now("token_refused", request.remote_address, now))
+    access_->audit({now, "token_refused", credential, std::string(request.remote_address),
+                    "a bearer token that matches no coordinator was refused"});
+  if (wait) return wait;
   return unauthorized(
       "this coordinator token is not valid (mistyped, or replaced by a newer one); ask for a new one "
       "(havend --db PATH token --name NAME)");
@@ -138,16 +167,26 @@ http_reply http_api::enroll(const http_request& request) const {
   if (!public_key || public_key.value().size() != crypto::ed25519_key_bytes)
     return json_error(400, "public_key must be the device's raw Ed25519 public key as 64 hex digits");
   const std::int64_t now = unix_ms_now();
+  // Codes keep the address's back-off even for a right one: a code has 60
+  // bits and redeeming it enrolls a device, so while an address is backed off
+  // no code from it is checked at all (an enrollment is only delayed).
+  // Failures count per code as well (a digest of it); a success clears only
+  // the code's count, never the address's.
+  const std::string credential =
+      login_guard::credential_key("code", normalized_code(code->as_string()));
   if (auto wait = backoff(request.remote_address, now)) return std::move(*wait);
+  if (guard_)
+    if (const auto wait = guard_->wait(credential, now); wait.count() > 0)
+      return too_many(wait, "with this code");
   auto grant = capture(
       [&] { return access_->redeem(code->as_string(), public_key.value(), request.remote_address, now); });
   if (!grant) {
     if (grant.err().code != errc::unauthorized)
       return json_error(grant.err().code == errc::invalid_input ? 400 : 500, grant.err().message);
-    if (guard_) guard_->failed(request.remote_address, now);
+    if (guard_) guard_->failed(request.remote_address, credential, now);
     return json_error(401, grant.err().message);
   }
-  if (guard_) guard_->succeeded(request.remote_address);
+  if (guard_) guard_->succeeded(credential);
   boost::json::object out{{"device_id", grant->device_id},
                           {"team", grant->team},
                           {"role", to_string(grant->role)},

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <haven/server/log.hpp>
+#include <haven/server/proxy_protocol.hpp>
 
 #include "ws_session.hpp"
 
@@ -28,7 +29,9 @@ void basic_http_session<Stream>::on_handshake(beast::error_code ec) {
   if (ec) {
     beast::error_code ignored;
     const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
-    log(log_level::warn, "tls handshake failed remote=" + remote.address().to_string() + " error=\"" + ec.message() + "\"");
+    const std::string address = remote.address().to_string();
+    log_repeated(log_level::warn, "tls handshake failed", address,
+                 "tls handshake failed remote=" + address + " error=\"" + ec.message() + "\"");
     return;
   }
   do_read();
@@ -53,6 +56,7 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     return;
   }
   const auto& req = parser_->get();
+  if (forwarded_for_ && !take_forwarded_client(req)) return;
   const std::string target(req.target());
   if (websocket::is_upgrade(req)) {
     if (target == "/sync" && req.count(http::field::authorization)) {
@@ -69,7 +73,8 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
       try {
         std::make_shared<basic_ws_session<Stream>>(std::move(stream_), ctx_, std::move(*slot_))->run(parser_->release());
       } catch (const std::exception& e) {  // the connection closes with the stream
-        log(log_level::warn, "sync session refused remote=" + remote + " error=\"" + e.what() + "\"");
+        log_repeated(log_level::warn, "sync session refused", remote,
+                     "sync session refused remote=" + remote + " error=\"" + e.what() + "\"");
       }
       return;
     }
@@ -102,6 +107,46 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     if (method == "HEAD") res.content_length(reply.body.size());
     net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
   });
+}
+
+template <class Stream>
+bool basic_http_session<Stream>::take_forwarded_client(
+    const http::request<http::string_body>& req) {
+  std::string client = proxy_;
+  if (const auto header = req["X-Forwarded-For"]; !header.empty()) {
+    const auto named =
+        forwarded_client(std::string_view(header.data(), header.size()), ctx_.trusted_proxies);
+    if (!named) {
+      refuse(http::status::bad_request, req.version(),
+             R"({"error":"X-Forwarded-For from the trusted proxy names no client IP address"})");
+      return false;
+    }
+    client = *named;
+  }
+  if (client == slot_->address()) return true;
+  auto slot = ctx_.limiter.try_acquire(client);
+  if (!slot) {
+    ++ctx_.counters.refused_connections;
+    log_repeated(log_level::warn, "connection refused", client,
+                 "connection refused remote=" + client + " via=" + proxy_ +
+                     " reason=\"too many connections from one address\"");
+    refuse(http::status::service_unavailable, req.version(),
+           R"({"error":"too many connections from this address"})");
+    return false;
+  }
+  slot_.emplace(std::move(*slot));
+  return true;
+}
+
+template <class Stream>
+void basic_http_session<Stream>::refuse(http::status status, unsigned version,
+                                        const std::string& body) {
+  http::response<http::string_body> res{status, version};
+  res.set(http::field::content_type, "application/json");
+  res.body() = body;
+  res.keep_alive(false);
+  res.prepare_payload();
+  write(std::move(res));
 }
 
 template <class Stream>

@@ -1,15 +1,24 @@
-// Failed authentications per remote address. Memory stays bounded: an
-// address whose last failure is older than max_backoff is forgotten, and
-// when the table is full the entry with the oldest last failure goes.
+// Failed authentications per remote address and per credential. Memory stays
+// bounded: a key whose last failure is older than max_backoff is forgotten,
+// and when a table is full the entry with the oldest last failure goes.
 #include <haven/server/access_registry.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <mutex>
 
+#include <haven/crypto/crypto.hpp>
+#include <haven/server/rate_limit.hpp>
+
 namespace haven::server {
 namespace {
-constexpr std::size_t max_addresses = 10000;
+constexpr std::size_t max_keys = 10000;
+
+// Credential keys start with their kind and a colon; no IP address does.
+bool is_credential(std::string_view key) {
+  return key.rfind("token:", 0) == 0 || key.rfind("code:", 0) == 0 || key.rfind("device:", 0) == 0;
+}
 }  // namespace
 
 struct login_guard::impl {
@@ -17,12 +26,23 @@ struct login_guard::impl {
     unsigned count = 0;
     std::int64_t last_ms = 0;
   };
+  using table = std::map<std::string, failures, std::less<>>;
 
   settings config;
   mutable std::mutex mutex;
-  std::map<std::string, failures, std::less<>> by_address;  // guarded by mutex
+  table by_address;     // guarded by mutex
+  table by_credential;  // guarded by mutex
+  rate_limiter audits;
 
-  // How long after its last failure an address with `count` failures waits.
+  explicit impl(settings s)
+      : config(s), audits({s.audits_per_interval, s.audit_interval, max_keys}) {}
+
+  table& table_of(std::string_view key) { return is_credential(key) ? by_credential : by_address; }
+  const table& table_of(std::string_view key) const {
+    return is_credential(key) ? by_credential : by_address;
+  }
+
+  // How long after its last failure a key with `count` failures waits.
   std::int64_t backoff_ms(unsigned count) const {
     if (count < config.free_failures) return 0;
     std::int64_t ms = config.first_backoff.count();
@@ -35,43 +55,80 @@ struct login_guard::impl {
   }
 
   // Requires: mutex held.
-  void make_room(std::int64_t now_ms) {
-    if (by_address.size() < max_addresses) return;
-    std::erase_if(by_address, [&](const auto& entry) { return forgotten(entry.second, now_ms); });
-    if (by_address.size() < max_addresses) return;
-    by_address.erase(std::min_element(by_address.begin(), by_address.end(), [](const auto& a, const auto& b) {
+  void make_room(table& t, std::int64_t now_ms) {
+    if (t.size() < max_keys) return;
+    std::erase_if(t, [&](const auto& entry) { return forgotten(entry.second, now_ms); });
+    if (t.size() < max_keys) return;
+    t.erase(std::min_element(t.begin(), t.end(), [](const auto& a, const auto& b) {
       return a.second.last_ms < b.second.last_ms;
     }));
   }
+
+  // Requires: mutex held.
+  void fail(std::string_view key, std::int64_t now_ms) {
+    table& t = table_of(key);
+    auto it = t.find(key);
+    if (it != t.end() && forgotten(it->second, now_ms)) it->second = {};
+    if (it == t.end()) {
+      make_room(t, now_ms);
+      it = t.emplace(std::string(key), failures{}).first;
+    }
+    ++it->second.count;
+    it->second.last_ms = now_ms;
+  }
 };
 
-login_guard::login_guard(settings s) : impl_(std::make_unique<impl>()) { impl_->config = s; }
+login_guard::login_guard(settings s) : impl_(std::make_unique<impl>(s)) {}
 
 login_guard::~login_guard() = default;
 
-std::chrono::milliseconds login_guard::wait(std::string_view address, std::int64_t now_ms) const {
+std::string login_guard::credential_key(std::string_view kind, std::string_view secret) {
+  return std::string(kind) + ":" + crypto::to_hex(crypto::sha256(secret)).substr(0, 16);
+}
+
+std::chrono::milliseconds login_guard::wait(std::string_view key, std::int64_t now_ms) const {
   std::lock_guard lock(impl_->mutex);
-  const auto it = impl_->by_address.find(address);
-  if (it == impl_->by_address.end()) return std::chrono::milliseconds(0);
+  const auto& t = impl_->table_of(key);
+  const auto it = t.find(key);
+  if (it == t.end()) return std::chrono::milliseconds(0);
   const std::int64_t until = it->second.last_ms + impl_->backoff_ms(it->second.count);
   return std::chrono::milliseconds(std::max<std::int64_t>(0, until - now_ms));
 }
 
-void login_guard::failed(std::string_view address, std::int64_t now_ms) {
+void login_guard::failed(std::string_view key, std::int64_t now_ms) {
   std::lock_guard lock(impl_->mutex);
-  auto it = impl_->by_address.find(address);
-  if (it != impl_->by_address.end() && impl_->forgotten(it->second, now_ms)) it->second = {};
-  if (it == impl_->by_address.end()) {
-    impl_->make_room(now_ms);
-    it = impl_->by_address.emplace(std::string(address), impl::failures{}).first;
-  }
-  ++it->second.count;
-  it->second.last_ms = now_ms;
+  impl_->fail(key, now_ms);
 }
 
-void login_guard::succeeded(std::string_view address) {
+void login_guard::failed(std::string_view address, std::string_view credential,
+                         std::int64_t now_ms) {
   std::lock_guard lock(impl_->mutex);
-  if (const auto it = impl_->by_address.find(address); it != impl_->by_address.end()) impl_->by_address.erase(it);
+  impl_->fail(address, now_ms);
+  if (!credential.empty()) impl_->fail(credential, now_ms);
+}
+
+void login_guard::succeeded(std::string_view key) {
+  std::lock_guard lock(impl_->mutex);
+  auto& t = impl_->table_of(key);
+  if (const auto it = t.find(key); it != t.end()) t.erase(it);
+}
+
+bool login_guard::audit_now(std::string_view event, std::string_view address, std::int64_t now_ms) {
+  return impl_->audits.admit(std::string(event) + " " + std::string(address), now_ms).pass;
+}
+
+std::vector<audit_entry> login_guard::suppressed_audits(std::int64_t now_ms, bool everything) {
+  std::vector<audit_entry> rows;
+  for (const auto& [key, count] :
+       impl_->audits.suppressed(everything ? std::numeric_limits<std::int64_t>::max() : now_ms)) {
+    const auto space = key.find(' ');
+    const std::string event = key.substr(0, space);
+    const std::string address = space == std::string::npos ? "" : key.substr(space + 1);
+    rows.push_back(
+        {now_ms, event, "(suppressed)", address,
+         std::to_string(count) + " more " + event + " from this address, not audited one by one"});
+  }
+  return rows;
 }
 
 }  // namespace haven::server

@@ -1,8 +1,10 @@
 #include <haven/server/server.hpp>
 
+#include <array>
 #include <thread>
 
 #include <haven/server/log.hpp>
+#include <haven/server/proxy_protocol.hpp>
 
 #include "context.hpp"
 #include "http_session.hpp"
@@ -30,6 +32,20 @@ sqlite_store_options store_options_for(const server_config& config) {
   sqlite_store_options o;
   o.limits = config.limits;
   return o;
+}
+
+// The --trusted-proxy addresses, canonical. Throws haven::failure
+// (errc::invalid_input) for one that is not an IP address.
+std::vector<std::string> trusted_proxies_of(const server_config& config) {
+  std::vector<std::string> out;
+  for (const auto& text : config.trusted_proxies) {
+    const auto address = canonical_address(text);
+    if (!address)
+      throw failure(errc::invalid_input,
+                    "--trusted-proxy takes the proxy's IP address (got \"" + text + "\")");
+    out.push_back(*address);
+  }
+  return out;
 }
 
 }  // namespace
@@ -63,6 +79,13 @@ struct server::impl {
   net::steady_timer standing_watch;
   std::int64_t standings_seen = 0;  // standing_watch's store job only: the registry's standings_version
   net::steady_timer grace;
+  // Accepting again after the process ran out of file descriptors (or
+  // buffers, or memory): a back-off from 100 ms doubling to 1 s, reset by an
+  // accept that works. On `control`.
+  net::steady_timer accept_pause;
+  std::chrono::milliseconds accept_delay{0};
+  // Writes the counts of suppressed log lines and audit rows now and then.
+  net::steady_timer suppressed_flush;
   bool stopping = false;  // on `control`
 
   explicit impl(server_config c)
@@ -72,19 +95,33 @@ struct server::impl {
         store(open_sqlite_store(config.db, record_schema, store_options_for(config))),
         access(config.authenticate ? open_sqlite_registry(config.db) : nullptr),
         guard(config.login),
-        service(*store, record_schema, counters, access.get(), guard, sync::hlc_clock(config.max_skew_ms)),
+        service(*store, record_schema, counters, access.get(), guard,
+                sync::hlc_clock(config.max_skew_ms)),
         api(*store, counters, access.get(), &guard),
         limiter(config.max_connections_per_address),
         store_pool(std::max(1u, config.store_threads)),
-        ctx{*store, service, api, counters, registry, store_pool, config.limits, config.handshake_timeout,
-            config.idle_timeout, access.get(), guard},
+        ctx{*store,
+            service,
+            api,
+            counters,
+            registry,
+            store_pool,
+            config.limits,
+            config.handshake_timeout,
+            config.idle_timeout,
+            access.get(),
+            guard,
+            limiter,
+            trusted_proxies_of(config)},
         ioc(static_cast<int>(thread_count())),
         control(net::make_strand(ioc)),
         acceptor(control),
         signals(control, SIGINT, SIGTERM),
         tally_refresh(control),
         standing_watch(control),
-        grace(control) {
+        grace(control),
+        accept_pause(control),
+        suppressed_flush(control) {
     service.on_team_changed([this](std::string_view team) { registry.notify(team); });
     beast::error_code ec;
     const auto address = net::ip::make_address(config.host == "localhost" ? "127.0.0.1" : config.host, ec);
@@ -104,30 +141,163 @@ struct server::impl {
   }
 
   void do_accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec != net::error::operation_aborted) log(log_level::warn, "accept failed error=\"" + ec.message() + "\"");
-      } else {
-        beast::error_code ignored;
-        // The protocol takes turns; Nagle's algorithm would hold a message's
-        // last segment until the device's delayed ACK (about 40 ms a turn).
-        socket.set_option(tcp::no_delay(true), ignored);
-        const std::string address = socket.remote_endpoint(ignored).address().to_string();
-        if (auto slot = limiter.try_acquire(address)) {
-          if (tls)
-            std::make_shared<basic_http_session<tls_stream>>(tls_stream(std::move(socket), *tls), ctx, std::move(*slot))
-                ->run();
-          else
-            std::make_shared<basic_http_session<plain_stream>>(plain_stream(std::move(socket)), ctx, std::move(*slot))
-                ->run();
-        } else {
-          ++counters.refused_connections;
-          log(log_level::warn, "connection refused remote=" + address + " reason=\"too many connections from one address\"");
-          socket.close(ignored);
-        }
-      }
-      if (acceptor.is_open()) do_accept();
+    acceptor.async_accept(
+        net::make_strand(ioc),
+        net::bind_executor(control, [this](beast::error_code ec, tcp::socket socket) {
+          if (ec) {
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+            if (out_of_resources(ec)) return pause_accepting(ec);
+            log_repeated(log_level::warn, "accept failed", "",
+                         "accept failed error=\"" + ec.message() + "\"");
+          } else {
+            accept_delay = std::chrono::milliseconds(0);
+            serve(std::move(socket));
+          }
+          if (acceptor.is_open()) do_accept();
+        }));
+  }
+
+  // Out of file descriptors, buffers or memory: accepting again at once
+  // would fail again at once, with the connection still queued.
+  static bool out_of_resources(const beast::error_code& ec) {
+    return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+           ec == net::error::no_memory || ec == beast::error_code(ENFILE, beast::system_category());
+  }
+
+  void pause_accepting(const beast::error_code& ec) {
+    using namespace std::chrono_literals;
+    accept_delay =
+        accept_delay == 0ms ? 100ms : std::min<std::chrono::milliseconds>(accept_delay * 2, 1000ms);
+    log_repeated(log_level::error, "accept paused", "",
+                 "accept failed error=\"" + ec.message() +
+                     "\" retry_in_ms=" + std::to_string(accept_delay.count()));
+    accept_pause.expires_after(accept_delay);
+    accept_pause.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && acceptor.is_open()) do_accept();
     });
+  }
+
+  void serve(tcp::socket socket) {
+    beast::error_code ignored;
+    // The protocol takes turns; Nagle's algorithm would hold a message's
+    // last segment until the device's delayed ACK (about 40 ms a turn).
+    socket.set_option(tcp::no_delay(true), ignored);
+    const auto peer = canonical_address(socket.remote_endpoint(ignored).address().to_string());
+    if (!peer) return;  // gone already
+    if (ctx.trusted_proxy(*peer))
+      return std::make_shared<proxy_preamble>(*this, std::move(socket), *peer)->run();
+    start_session(std::move(socket), *peer, false);
+  }
+
+  // Starts the connection's HTTP session, counted under `client`.
+  void start_session(tcp::socket socket, const std::string& client, bool forwarded_for) {
+    beast::error_code ignored;
+    if (auto slot = limiter.try_acquire(client)) {
+      if (tls)
+        std::make_shared<basic_http_session<tls_stream>>(tls_stream(std::move(socket), *tls), ctx,
+                                                         std::move(*slot), forwarded_for)
+            ->run();
+      else
+        std::make_shared<basic_http_session<plain_stream>>(plain_stream(std::move(socket)), ctx,
+                                                           std::move(*slot), forwarded_for)
+            ->run();
+    } else {
+      ++counters.refused_connections;
+      log_repeated(log_level::warn, "connection refused", client,
+                   "connection refused remote=" + client +
+                       " reason=\"too many connections from one address\"");
+      socket.close(ignored);
+    }
+  }
+
+  // A connection from a trusted proxy: if it starts with the PROXY v2
+  // signature, the header is read (and consumed) and the session counts the
+  // client it names; otherwise nothing is consumed and the HTTP session takes
+  // the client from X-Forwarded-For. Bounded: the header's size, and the
+  // handshake timeout for the first bytes.
+  class proxy_preamble : public std::enable_shared_from_this<proxy_preamble> {
+   public:
+    proxy_preamble(impl& server, tcp::socket socket, std::string proxy)
+        : server_(server),
+          socket_(std::move(socket)),
+          deadline_(socket_.get_executor()),
+          proxy_(std::move(proxy)) {}
+
+    void run() {
+      deadline_.expires_after(server_.config.handshake_timeout);
+      deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec) return;
+        beast::error_code ignored;
+        self->socket_.close(ignored);  // ends the pending wait or read
+      });
+      socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+        self->on_readable(ec);
+      });
+    }
+
+   private:
+    void on_readable(beast::error_code ec) {
+      if (ec) return;
+      const std::size_t n = socket_.receive(net::buffer(bytes_.data(), proxy_v2_signature.size()),
+                                            tcp::socket::message_peek, ec);
+      if (ec || n == 0) return;
+      if (parse_proxy_v2({bytes_.data(), n}).outcome == proxy_v2_result::status::not_proxy) {
+        deadline_.cancel();
+        return server_.start_session(std::move(socket_), proxy_, true);
+      }
+      read(proxy_v2_fixed_bytes);
+    }
+
+    void read(std::size_t total) {
+      net::async_read(socket_, net::buffer(bytes_.data() + have_, total - have_),
+                      [self = shared_from_this(), total](beast::error_code ec, std::size_t) {
+                        if (ec) return;
+                        self->have_ = total;
+                        self->on_header();
+                      });
+    }
+
+    void on_header() {
+      const auto r = parse_proxy_v2({bytes_.data(), have_});
+      using status = proxy_v2_result::status;
+      if (r.outcome == status::need_more) return read(r.needed);
+      deadline_.cancel();
+      if (r.outcome != status::ok) {
+        log_repeated(log_level::warn, "proxy header refused", proxy_,
+                     "proxy header refused via=" + proxy_ + " error=\"" + r.error + "\"");
+        beast::error_code ignored;
+        socket_.close(ignored);
+        return;
+      }
+      server_.start_session(std::move(socket_), r.source.empty() ? proxy_ : r.source, false);
+    }
+
+    impl& server_;
+    tcp::socket socket_;
+    net::steady_timer deadline_;
+    std::string proxy_;
+    std::array<char, proxy_v2_fixed_bytes + proxy_v2_max_payload> bytes_{};
+    std::size_t have_ = 0;
+  };
+
+  // Every 10 s: the log lines and audit rows held back by their rate limits,
+  // as one line or row per kind and address with the count.
+  void schedule_suppressed_flush() {
+    if (stopping) return;
+    suppressed_flush.expires_after(std::chrono::seconds(10));
+    suppressed_flush.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      in_background(
+          "suppressed counts", [this] { flush_suppressed(false); },
+          [this] { schedule_suppressed_flush(); });
+    });
+  }
+
+  void flush_suppressed(bool everything) {
+    flush_repeated_logs(everything);
+    const auto rows = guard.suppressed_audits(unix_ms_now(), everything);
+    if (access)
+      for (const auto& row : rows) access->audit(row);
   }
 
   // Runs a periodic job on the store pool, then `next` (which schedules the
@@ -185,6 +355,8 @@ struct server::impl {
     signals.cancel();
     tally_refresh.cancel();
     standing_watch.cancel();
+    accept_pause.cancel();
+    suppressed_flush.cancel();
     registry.close_all();
     // Give the sessions' error frames a moment to leave; none open: stop now.
     grace.expires_after(registry.size() == 0 ? std::chrono::seconds(0) : std::chrono::seconds(2));
@@ -212,11 +384,17 @@ void server::run() {
   s.do_accept();
   s.schedule_tally_refresh();
   s.schedule_standing_watch();
+  s.schedule_suppressed_flush();
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.thread_count(); ++i) threads.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
   for (auto& t : threads) t.join();
   s.store_pool.join();  // the transaction in flight completes
+  try {
+    s.flush_suppressed(true);
+  } catch (const std::exception& e) {
+    log(log_level::error, std::string("suppressed counts failed error=\"") + e.what() + "\"");
+  }
   log(log_level::info, "stopped");
 }
 

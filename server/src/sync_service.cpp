@@ -1,5 +1,6 @@
 #include <haven/server/sync_service.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include <haven/crypto/crypto.hpp>
@@ -34,23 +35,32 @@ std::string sync_service::nonce() { return crypto::random_bytes(32); }
 
 std::string sync_service::authenticate(const sync::hello& h, const sync::handshake& hs) {
   const std::int64_t now = unix_ms_now();
+  const std::string device_id = h.device_id.substr(0, 64);
+  // Failures count against the address and the device id both; a success
+  // clears the device's count only, never its address's (a NAT's neighbours).
+  const std::string credential = "device:" + device_id;
   auto refuse = [&](errc code, const std::string& why) {
-    access_->audit({now, "login_failed", h.device_id.substr(0, 64), hs.address, why});
-    if (code == errc::unauthorized) guard_.failed(hs.address, now);
+    // The first few failures from an address have a row each, the rest a
+    // summary row with their count (login_guard::suppressed_audits).
+    if (guard_.audit_now("login_failed", hs.address, now))
+      access_->audit({now, "login_failed", device_id, hs.address, why});
+    if (code == errc::unauthorized) guard_.failed(hs.address, credential, now);
     throw failure(code, "refused: " + why);
   };
   const auto d = access_->device(h.device_id);
   // A genuine signature is let in even while its address is backed off (a
   // neighbour behind the same NAT may have failed); anything else waits.
   if (!d || !crypto::verify(d->public_key, sync::proof_message(h, hs.nonce, hs.channel_binding), h.proof)) {
-    if (const auto wait = guard_.wait(hs.address, now); wait.count() > 0)
-      refuse(errc::unauthorized, "too many failed sign-ins from this address; try again in " +
-                                     std::to_string((wait.count() + 999) / 1000) + " s");
+    const auto wait = std::max(guard_.wait(hs.address, now), guard_.wait(credential, now));
+    if (wait.count() > 0)
+      refuse(errc::unauthorized,
+             "too many failed sign-ins from this address or for this device; try again in " +
+                 std::to_string((wait.count() + 999) / 1000) + " s");
     refuse(errc::unauthorized, d ? "the device's signature does not verify (a forged, replayed or relayed hello, or "
                                    "another key); enroll the device again"
                                  : "this device is not enrolled here; enroll it with haven enroll");
   }
-  guard_.succeeded(hs.address);
+  guard_.succeeded(credential);
   if (d->wiped_ms)
     refuse(errc::unauthorized, "this device erased its store after it was " + std::string(to_string(d->standing)) +
                                    "; enroll it again with haven enroll");

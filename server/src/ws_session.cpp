@@ -35,7 +35,9 @@ basic_ws_session<Stream>::~basic_ws_session() {
   ctx_.registry.remove(this);
   --ctx_.counters.connected_devices;
   const auto& device = logic_.device();
-  log(log_level::info, "session closed remote=" + remote_ + (device.device_id.empty() ? "" : " device=" + device.device_id));
+  log_repeated(log_level::info, "session closed", slot_.address(),
+               "session closed remote=" + remote_ +
+                   (device.device_id.empty() ? "" : " device=" + device.device_id));
 }
 
 template <class Stream>
@@ -58,7 +60,8 @@ void basic_ws_session<Stream>::on_accept(beast::error_code ec) {
   if (ec) return fail(ec, "accept");
   ctx_.registry.add(shared_from_this());
   ++ctx_.counters.sessions_total;
-  log(log_level::info, "session opened remote=" + remote_);
+  log_repeated(log_level::info, "session opened", slot_.address(),
+               "session opened remote=" + remote_);
   expect_hello();
   net::post(logic_strand_, [self = shared_from_this()] { self->logic_.start(); });  // the challenge
   do_read();
@@ -76,7 +79,8 @@ void basic_ws_session<Stream>::expect_hello() {
       self->logic_.fail(errc::protocol, "no hello within " + std::to_string(self->ctx_.handshake_timeout.count()) +
                                             " s: a session starts with hello");
       ++self->ctx_.counters.refused_frames;
-      log(log_level::warn, "session refused remote=" + self->remote_ + " reason=\"no hello in time\"");
+      log_repeated(log_level::warn, "session refused", self->slot_.address(),
+                   "session refused remote=" + self->remote_ + " reason=\"no hello in time\"");
     });
   });
 }
@@ -103,8 +107,9 @@ void basic_ws_session<Stream>::handle(std::string frame) {
   if (logic_.current() == state::closed) {
     if (!logic_.refusal().empty()) {
       ++ctx_.counters.refused_frames;
-      log(log_level::warn, "session refused remote=" + remote_ + " device=" + logic_.device().device_id +
-                               " reason=\"" + logic_.refusal() + "\"");
+      log_repeated(log_level::warn, "session refused", slot_.address(),
+                   "session refused remote=" + remote_ + " device=" + logic_.device().device_id +
+                       " reason=\"" + logic_.refusal() + "\"");
     }
     return;
   }
@@ -114,7 +119,21 @@ void basic_ws_session<Stream>::handle(std::string frame) {
     log(log_level::info, "device connected remote=" + remote_ + " device=" + logic_.device().device_id +
                              " team=" + logic_.device().team);
   }
-  net::post(ws_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  // Posted after any frame this one produced (same strand, in order), so the
+  // queue already holds them when the stream strand decides to read on.
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->read_wanted_ = true;
+    self->read_when_room();
+  });
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::read_when_room() {
+  if (!read_wanted_ || closed_ || closing_) return;
+  if (queue_.size() >= max_queued_frames || queued_bytes_ >= max_queued_bytes)
+    return;  // on_write comes back
+  read_wanted_ = false;
+  do_read();
 }
 
 template <class Stream>
@@ -143,6 +162,7 @@ void basic_ws_session<Stream>::send(std::string frame) {
   ++unsent_;
   net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
     if (self->closed_) return;
+    self->queued_bytes_ += frame.size();
     self->queue_.push_back(std::move(frame));
     if (self->queue_.size() == 1) self->do_write();
   });
@@ -164,8 +184,10 @@ void basic_ws_session<Stream>::do_write() {
 template <class Stream>
 void basic_ws_session<Stream>::on_write(beast::error_code ec, std::size_t) {
   if (ec) return fail(ec, "write");
+  queued_bytes_ -= queue_.front().size();
   queue_.pop_front();
   --unsent_;
+  read_when_room();
   if (!queue_.empty()) return do_write();
   if (closing_) return do_close();
   net::post(logic_strand_, [self = shared_from_this()] { self->forward_if_idle(); });
@@ -184,7 +206,9 @@ void basic_ws_session<Stream>::fail(beast::error_code ec, const char* what) {
   if (ec == websocket::error::closed || ec == net::error::operation_aborted || ec == net::error::eof ||
       ec == net::error::connection_reset || ec == ssl::error::stream_truncated)
     return;
-  log(log_level::warn, std::string("session ") + what + " failed remote=" + remote_ + " error=\"" + ec.message() + "\"");
+  log_repeated(log_level::warn, std::string("session ") + what + " failed", slot_.address(),
+               std::string("session ") + what + " failed remote=" + remote_ + " error=\"" +
+                   ec.message() + "\"");
 }
 
 template class basic_ws_session<plain_stream>;

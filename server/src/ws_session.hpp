@@ -3,8 +3,12 @@
 // the protocol's server_session. Frames are read one at a time and handled on
 // a strand of the store pool (the protocol calls the store); replies come
 // back to the stream's strand. One write in flight; the next frame is read
-// only after the previous one is handled, so a device cannot queue work.
-// Lives through shared_from_this() in its handlers.
+// only after the previous one is handled and while the outgoing queue is
+// under its bound (max_queued_frames, max_queued_bytes), so a device that
+// sends requests and reads no answer cannot make the server hold more than
+// one bounded queue for it: it waits, and the idle timeout drops it. Live
+// changes are forwarded only once the queue is empty. Lives through
+// shared_from_this() in its handlers.
 //
 // ws_session is what the session registry sees; basic_ws_session<Stream> is
 // the session over a plain or a TLS stream (instantiated for plain_stream
@@ -45,6 +49,11 @@ class basic_ws_session : public ws_session,
   void notify() override;
   void shutdown(const std::string& reason) override;
 
+  // The outgoing queue's bound: while it holds this many frames, or this
+  // many bytes, no further frame is read from the device.
+  static constexpr std::size_t max_queued_frames = 4;
+  static constexpr std::size_t max_queued_bytes = 4 << 20;
+
  private:
   using std::enable_shared_from_this<basic_ws_session>::shared_from_this;
   using std::enable_shared_from_this<basic_ws_session>::weak_from_this;
@@ -52,6 +61,7 @@ class basic_ws_session : public ws_session,
   void on_accept(beast::error_code ec);
   void expect_hello();
   void do_read();
+  void read_when_room();  // stream strand
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string frame);  // on the logic strand
   void forward_if_idle();           // on the logic strand
@@ -72,6 +82,9 @@ class basic_ws_session : public ws_session,
   bool joined_ = false;         // logic_strand_ only
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;  // stream strand only
+  std::size_t queued_bytes_ = 0;   // stream strand only: the bytes in queue_
+  bool read_wanted_ =
+      false;  // stream strand only: the last frame is handled, the next not yet read
   bool closing_ = false;           // stream strand only
   bool closed_ = false;            // stream strand only
   std::atomic<std::size_t> unsent_{0};

@@ -10,8 +10,13 @@
 
 namespace haven::test {
 
-havend_process::havend_process(std::string db, std::vector<std::string> options, authentication auth)
-    : db_(std::move(db)), log_(db_ + ".log"), options_(std::move(options)) {
+havend_process::havend_process(std::string db, std::vector<std::string> options,
+                               authentication auth)
+    : havend_process(std::move(db), std::move(options), auth, launch{}) {}
+
+havend_process::havend_process(std::string db, std::vector<std::string> options,
+                               authentication auth, launch how)
+    : db_(std::move(db)), log_(db_ + ".log"), options_(std::move(options)), how_(how) {
   if (auth == authentication::off) options_.push_back("--dev-no-auth");
   start();
 }
@@ -22,8 +27,14 @@ havend_process::~havend_process() {
 
 void havend_process::start(const std::string& listen) {
   // stderr (the server's log) goes to a file next to the store, for post-mortems.
-  std::vector<std::string> argv{"/bin/sh", "-c", "log=$1; shift; exec \"$@\" 2>>\"$log\"", "sh", log_,
-                                HAVEND_PATH, "--db", db_, "--listen", listen};
+  // A lower RLIMIT_NOFILE, for tests of running out of file descriptors.
+  const std::string limit =
+      how_.max_open_files ? "ulimit -n " + std::to_string(how_.max_open_files) + " || exit 99; "
+                          : "";
+  std::vector<std::string> argv{"/bin/sh", "-c", limit + "log=$1; shift; exec \"$@\" 2>>\"$log\"",
+                                "sh",      log_, HAVEND_PATH,
+                                "--db",    db_,  "--listen",
+                                listen};
   argv.insert(argv.end(), options_.begin(), options_.end());
   process_ = std::make_unique<child>(argv);
   std::string line;

@@ -19,9 +19,18 @@ class havend_process {
   // and waits for its "listening on" line. Throws std::runtime_error if it does not start.
   explicit havend_process(std::string db, std::vector<std::string> options = {},
                           authentication auth = authentication::off);
+  // How the process is started: its RLIMIT_NOFILE (0: inherited).
+  struct launch {
+    unsigned max_open_files = 0;
+  };
+  havend_process(std::string db, std::vector<std::string> options, authentication auth, launch how);
   ~havend_process();  // SIGTERM, then wait
 
   const std::string& address() const { return address_; }  // HOST:PORT
+  // havend's process id (it is exec'd in place of the shell that starts it).
+  int pid() const { return process_->pid(); }
+  // The file that collects the server's log (its stderr).
+  const std::string& log_file() const { return log_; }
   std::string sync_url() const { return "ws://" + address_ + "/sync"; }
   std::string http_url(const std::string& path) const { return "http://" + address_ + path; }
 
@@ -37,6 +46,7 @@ class havend_process {
   void start(const std::string& listen = "127.0.0.1:0");
   std::string db_, log_, address_;
   std::vector<std::string> options_;
+  launch how_;
   std::unique_ptr<child> process_;
 };
 

@@ -29,6 +29,8 @@ class child {
   void kill_group(int signal);
   // Waits for the child; returns its exit code (128 + signal if killed).
   int wait();
+  // The child's process id (for /proc/PID in tests).
+  int pid() const { return pid_; }
 
  private:
   int pid_ = -1;

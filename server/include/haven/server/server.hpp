@@ -6,12 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <memory>
-#include <string>
-
 #include <haven/schema/schema.hpp>
 #include <haven/server/access_registry.hpp>
 #include <haven/sync/protocol.hpp>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace haven::server {
 
@@ -28,6 +28,12 @@ struct server_config {
   std::chrono::seconds handshake_timeout{10};    // from connecting to a valid hello
   std::chrono::seconds idle_timeout{300};        // a silent sync connection is closed
   unsigned max_connections_per_address = 32;     // open connections from one IP address
+  // Reverse proxies (IP addresses) whose word on the client's address is
+  // taken: a PROXY protocol v2 header when a connection from one starts with
+  // its signature, else X-Forwarded-For on each HTTP request. The
+  // per-address limit, the login back-off and the audit log then see the
+  // client's address. From any other peer both are ignored.
+  std::vector<std::string> trusted_proxies;
   login_guard::settings login;                   // failed sign-ins per address, then a back-off
   // false (--dev-no-auth): no access registry is opened; any device may sync
   // and the tallies need no token. For development on loopback only.

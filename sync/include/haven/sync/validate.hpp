@@ -1,0 +1,30 @@
+#pragma once
+// The check a replica makes of every record change it receives, before it
+// merges anything: the server of each pushed change, a device of each pulled
+// one, with the same schema code the devices use for what they record. Pure
+// and thread-safe.
+
+#include <optional>
+#include <vector>
+
+#include <haven/schema/result.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/sync/change.hpp>
+
+namespace haven::sync {
+
+// Why `change` cannot be stored under schema `s`: a type the schema does not
+// declare, a team that is not a team code, a cell whose key is neither a
+// field of the type, an element of one of its sets nor the deletion marker,
+// or a value its field cannot hold (record_type::check_value with `today`:
+// kind, code list, pseudonym format, integer bounds, date range). A set
+// element and the deletion marker hold booleans (the marker only true).
+// Each issue names the cell's key, or a printable description of a key that
+// is no field name. Empty: every cell can be stored. Cross-field rules need
+// the merged record and are not checked here.
+std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today);
+
+// One line for a refusal: "record ID (TYPE): KEY: WHY; KEY: WHY".
+std::string describe_issues(const record_change& change, const std::vector<field_issue>& issues);
+
+}  // namespace haven::sync

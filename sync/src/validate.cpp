@@ -1,0 +1,57 @@
+#include <haven/sync/validate.hpp>
+
+#include <haven/schema/terminal_text.hpp>
+
+namespace haven::sync {
+namespace {
+
+bool is_field_name(std::string_view key) {
+  return !key.empty() && key.size() <= 64 && key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == std::string_view::npos;
+}
+
+// A key as an issue names it: as is when it could be a field name, else
+// described, so that a hostile key reaches no log or terminal.
+std::string shown(std::string_view key) {
+  return is_field_name(key) ? std::string(key)
+                            : "(a key that is no field name, " + std::to_string(key.size()) + " bytes)";
+}
+
+std::optional<std::string> check_cell(const record_type& t, const cell& c, std::optional<date> today) {
+  if (c.key == deleted_key)
+    return std::holds_alternative<bool>(c.val) && std::get<bool>(c.val) ? std::nullopt
+                                                                         : std::optional<std::string>("must be true");
+  if (const auto element = split_element_key(c.key)) {
+    const field_def* f = t.field(element->first);
+    if (!f || !f->is_set()) return "is not a set field of " + t.name;
+    if (!f->has_code(element->second)) return "is not a code of " + f->key;
+    if (!std::holds_alternative<bool>(c.val) && !is_null(c.val)) return "a set element holds true or false";
+    return std::nullopt;
+  }
+  const field_def* f = t.field(c.key);
+  if (!f) return "is not a field of " + t.name;
+  if (f->is_set()) return "is a set field, whose elements are cells of their own";
+  return t.check_value(*f, c.val, today);
+}
+
+}  // namespace
+
+std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today) {
+  const record_type* t = s.type(change.type);
+  if (!t) return {{"type", "is not a record type of this schema (" + shown(change.type) + ")"}};
+  std::vector<field_issue> issues;
+  if (!valid_team(change.team)) issues.push_back({"team", "is not a team code"});
+  for (const auto& c : change.cells)
+    if (auto why = check_cell(*t, c, today)) issues.push_back({shown(c.key), std::move(*why)});
+  return issues;
+}
+
+std::string describe_issues(const record_change& change, const std::vector<field_issue>& issues) {
+  std::string out = "record " + change.id.hex() + " (" + shown(change.type) + "): ";
+  for (std::size_t i = 0; i < issues.size(); ++i) {
+    if (i) out += "; ";
+    out += issues[i].field + ": " + printable(issues[i].message);
+  }
+  return out;
+}
+
+}  // namespace haven::sync

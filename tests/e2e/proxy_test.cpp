@@ -1,0 +1,177 @@
+// havend behind a reverse proxy: from a --trusted-proxy peer the client's
+// address comes from a PROXY protocol v2 header or X-Forwarded-For, and the
+// audit log, back-off and per-address connection limit count that client;
+// from any other peer both are ignored (a PROXY header is refused).
+// Loopback only: the trusted proxy is 127.0.0.2, other peers 127.0.0.1.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/havend_process.hpp"
+#include "../support/tcp.hpp"
+
+namespace haven::test {
+namespace {
+
+constexpr const char* proxy_address = "127.0.0.2";
+
+// A TCP connection to havend from local address `source`. Closed when destroyed.
+class connection {
+ public:
+  connection(const std::string& source, const std::string& server)
+      : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    REQUIRE(inet_pton(AF_INET, source.c_str(), &local.sin_addr) == 1);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+    timeval timeout{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    const sockaddr_in remote = ipv4_address(server);
+    REQUIRE(connect(fd_, reinterpret_cast<const sockaddr*>(&remote), sizeof remote) == 0);
+  }
+  ~connection() { close(fd_); }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  void send(const std::string& bytes) {
+    REQUIRE(write(fd_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  }
+  // Everything until the server closes (or 10 s pass); "" if it closed without a word.
+  std::string receive_all() {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd_, buf, sizeof buf)) > 0;)
+      out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+
+ private:
+  int fd_;
+};
+
+// A PROXY v2 header for a TCP/IPv4 client `client` (dotted quad) to 127.0.0.1.
+std::string proxy_header(const std::string& client) {
+  in_addr source{};
+  REQUIRE(inet_pton(AF_INET, client.c_str(), &source) == 1);
+  std::string h("\r\n\r\n\0\r\nQUIT\n", 12);
+  h += "\x21\x11";
+  h += std::string("\x00\x0c", 2);
+  h.append(reinterpret_cast<const char*>(&source), 4);
+  h += std::string("\x7f\x00\x00\x01\x30\x39\x1f\x90", 8);
+  return h;
+}
+
+std::string request(const std::string& path, const std::vector<std::string>& headers = {}) {
+  std::string r = "GET " + path + " HTTP/1.1\r\nHost: havend\r\nConnection: close\r\n";
+  for (const auto& h : headers) r += h + "\r\n";
+  return r + "\r\n";
+}
+
+int status_of(const std::string& response) {
+  return response.size() > 12 ? std::stoi(response.substr(9, 3)) : 0;
+}
+
+const std::string bad_token = "Authorization: Bearer " + std::string(64, 'b');
+
+struct proxied_server {
+  temp_dir dir;
+  std::string db = dir.file("central.db");
+  havend_process server{db,
+                        {"--trusted-proxy", proxy_address, "--trusted-proxy", "10.0.0.9",
+                         "--max-connections-per-address", "2"},
+                        havend_process::authentication::on};
+
+  // GET `path` on a new connection from `source`, after `preamble`.
+  int get(const std::string& source, const std::string& preamble, const std::string& path,
+          const std::vector<std::string>& headers = {}) {
+    connection c(source, server.address());
+    c.send(preamble + request(path, headers));
+    return status_of(c.receive_all());
+  }
+  std::string audit() const {
+    return run({HAVEND_PATH, "--db", db, "audit", "--limit", "1000"}).out;
+  }
+};
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("proxy: a trusted proxy's PROXY v2 header and X-Forwarded-For name the client",
+          "[e2e][proxy]") {
+  proxied_server s;
+  CHECK(s.get(proxy_address, proxy_header("198.51.100.7"), "/api/tallies", {bad_token}) == 401);
+  CHECK(s.get(proxy_address, "", "/api/tallies",
+              {bad_token, "X-Forwarded-For: 192.0.2.1, 203.0.113.5, 10.0.0.9"}) == 401);
+  CHECK(s.get(proxy_address, "", "/healthz") == 200);  // no header: the proxy itself
+  const std::string audit = s.audit();
+  INFO(audit);
+  CHECK(has(audit, "token_refused  token:"));
+  CHECK(has(audit, "from 198.51.100.7"));
+  CHECK(has(audit, "from 203.0.113.5"));  // the rightmost entry that is not a trusted proxy
+  CHECK_FALSE(has(audit, "from 192.0.2.1"));
+  CHECK_FALSE(has(audit, "from 127.0.0.2"));
+}
+
+TEST_CASE("proxy: from any other peer X-Forwarded-For is ignored and a PROXY header refused",
+          "[e2e][proxy]") {
+  proxied_server s;
+  CHECK(s.get("127.0.0.1", "", "/api/tallies", {bad_token, "X-Forwarded-For: 192.0.2.44"}) == 401);
+  CHECK(s.get("127.0.0.1", proxy_header("198.51.100.8"), "/healthz") != 200);
+  const std::string audit = s.audit();
+  INFO(audit);
+  CHECK(has(audit, "from 127.0.0.1"));
+  CHECK_FALSE(has(audit, "192.0.2.44"));
+  CHECK_FALSE(has(audit, "198.51.100.8"));
+}
+
+TEST_CASE("proxy: back-off and the connection limit count each forwarded client, not the proxy",
+          "[e2e][proxy]") {
+  proxied_server s;
+  const std::string a = "X-Forwarded-For: 203.0.113.10", b = "X-Forwarded-For: 203.0.113.11";
+  for (int i = 0; i < 6; ++i) s.get(proxy_address, "", "/api/tallies", {bad_token, a});
+  CHECK(s.get(proxy_address, "", "/api/tallies", {bad_token, a}) == 429);  // client a is backed off
+  // Client b behind the same proxy is not (with a token of its own: the one
+  // a sent is backed off wherever it comes from).
+  CHECK(s.get(proxy_address, "", "/api/tallies",
+              {"Authorization: Bearer " + std::string(64, 'c'), b}) == 401);
+
+  // Two connections of one client (the limit) are held open; a third of it
+  // is refused, while another client through the same proxy is served.
+  connection first(proxy_address, s.server.address()), second(proxy_address, s.server.address());
+  first.send(proxy_header("198.51.100.20") + "GET /healthz HTTP/1.1\r\n");
+  second.send(proxy_header("198.51.100.20") + "GET /healthz HTTP/1.1\r\n");
+  // Refused without a word once havend has read both headers (at most 100 tries).
+  int third = 200;
+  for (int attempt = 0; attempt < 100 && third != 0; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    third = s.get(proxy_address, proxy_header("198.51.100.20"), "/healthz");
+  }
+  CHECK(third == 0);
+  CHECK(s.get(proxy_address, proxy_header("198.51.100.21"), "/healthz") == 200);
+}
+
+TEST_CASE("proxy: --trusted-proxy takes an IP address, and a wrong one leaves no store",
+          "[e2e][proxy]") {
+  temp_dir dir;
+  const auto r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "127.0.0.1:0",
+                      "--trusted-proxy", "proxy.example"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--trusted-proxy takes the proxy's IP address (got \"proxy.example\")") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("central.db")));
+}
+
+}  // namespace haven::test
