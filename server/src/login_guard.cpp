@@ -125,7 +125,7 @@ std::vector<audit_entry> login_guard::suppressed_audits(std::int64_t now_ms, boo
     const std::string event = key.substr(0, space);
     const std::string address = space == std::string::npos ? "" : key.substr(space + 1);
     rows.push_back(
-        {now_ms, event, "(suppressed)", address,
+        {now_ms, event, std::string(suppressed_subject), address,
          std::to_string(count) + " more " + event + " from this address, not audited one by one"});
   }
   return rows;

@@ -56,6 +56,10 @@ struct enrollment_grant {
   std::string token;          // coordinators only: a bearer token for the HTTP API
 };
 
+// The subject of an audit row that counts the rows of one event and address
+// that the rate limit kept out of the log.
+inline constexpr std::string_view suppressed_subject = "(suppressed)";
+
 struct audit_entry {
   std::int64_t at_ms = 0;
   std::string event;    // code_issued, enrolled, enrollment_refused, retired,
