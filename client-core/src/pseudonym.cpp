@@ -198,13 +198,6 @@ std::string fold_nationality(std::string_view text) {
   return std::get<std::string>(code.value());
 }
 
-date local_today() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  return from_civil(local.tm_year + 1900, static_cast<unsigned>(local.tm_mon + 1), static_cast<unsigned>(local.tm_mday));
-}
-
 void append_field(std::string& message, std::string_view field) {
   const auto n = static_cast<std::uint32_t>(field.size());
   for (int shift = 24; shift >= 0; shift -= 8) message += static_cast<char>((n >> shift) & 0xFF);
@@ -256,7 +249,7 @@ result<std::string> person_code(std::string_view key, const person_attributes& p
     const std::array<sensitive_text, 4> fields{{
         {fold_name(person.given_name, "given name")},
         {fold_name(person.family_name, "family name")},
-        {fold_birth_date(person.birth_date, today.value_or(local_today()))},
+        {fold_birth_date(person.birth_date, today.value_or(today_local()))},
         {fold_nationality(person.nationality)},
     }};
     sensitive_text message;

@@ -5,6 +5,7 @@
 
 #include <haven/crypto/crypto.hpp>
 #include <haven/sqlite/cell_table.hpp>
+#include <haven/sync/validate.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
 
@@ -198,7 +199,7 @@ struct store::impl {
   static void check(const record_type& t, const field_map& fields, std::vector<field_issue>& issues) {
     std::set<std::string> reported;
     for (const auto& i : issues) reported.insert(i.field);
-    for (auto& i : t.validate(fields))
+    for (auto& i : t.validate(fields, today_local()))
       if (!reported.count(i.field)) issues.push_back(std::move(i));
   }
 
@@ -561,6 +562,14 @@ result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_cha
   return capture([&] {
     impl& s = *impl_;
     return s.in_transaction([&] {
+      // A compromised relay or server must not put free text or values out
+      // of range on a device: the batch is checked whole before any merge.
+      const date tomorrow{today_local().days + 1};
+      for (const auto& change : changes)
+        if (const auto issues = sync::check_change(*s.schema, change, tomorrow, sync::unknown_fields::keep_inert_values); !issues.empty())
+          throw failure(errc::protocol, "the server sent a change this device refuses: " +
+                                            sync::describe_issues(change, issues) +
+                                            "; nothing of it was applied; tell the coordinator");
       sync::merge_stats total;
       for (const auto& change : changes) {
         // The server checked each cell's clock against the skew bound.

@@ -108,6 +108,12 @@ field_def parse_field(const std::string& key, const reader& r, const json::objec
   if (auto* v = r.find("max")) f.max = reader(*v, r.path() + ".max").integer();
   if ((f.min || f.max) && f.kind != field_kind::integer)
     bad_schema(r.path(), "min and max apply to integer fields only");
+  for (const auto bound : {f.min, f.max})
+    if (bound && (*bound > max_integer_magnitude || *bound < -max_integer_magnitude))
+      bad_schema(r.path(), "min and max must lie within -" + std::to_string(max_integer_magnitude) + " and " +
+                               std::to_string(max_integer_magnitude));
+  if (auto* v = r.find("not_future")) f.not_future = reader(*v, r.path() + ".not_future").boolean();
+  if (f.not_future && f.kind != field_kind::date) bad_schema(r.path(), "not_future applies to date fields only");
   if (f.min && f.max && *f.min > *f.max) bad_schema(r.path(), "min is above max: no value could be valid");
   switch (f.kind) {
     case field_kind::code:
@@ -185,9 +191,11 @@ rule_def parse_rule(const reader& r, const record_type& t) {
   return rule;
 }
 
-record_type parse_type(const std::string& name, const reader& r, const json::object& code_lists) {
+record_type parse_type(const std::string& name, const reader& r, const json::object& code_lists,
+                       const date_range& dates) {
   record_type t;
   t.name = name;
+  t.dates = dates;
   if (!is_code(name)) bad_schema(r.path(), "record type names are codes");
   if (auto* v = r.find("title")) t.title = reader(*v, r.path() + ".title").string();
   const reader fields = r.at("fields");
@@ -210,6 +218,8 @@ record_type parse_type(const std::string& name, const reader& r, const json::obj
       dd.from = between[0];
       dd.to = between[1];
       if (auto* m = d.find("min")) dd.min = reader(*m, d.path() + ".min").integer();
+      if (auto* m = d.find("max")) dd.max = reader(*m, d.path() + ".max").integer();
+      if (dd.max && *dd.max < dd.min) bad_schema(d.path(), "max is below min: no value could be valid");
       if (t.field(dd.key)) bad_schema(d.path(), "a derived field may not share a stored field's key");
       t.derived.push_back(std::move(dd));
     }
@@ -273,8 +283,10 @@ result<value> field_def::parse(std::string_view text) const {
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
       if (ec != std::errc{} || end != text.data() + text.size())
         return invalid("must be a whole number (got " + quoted(text) + ")");
-      if (min && n < *min) return invalid("must be at least " + std::to_string(*min) + " (got " + std::string(text) + ")");
-      if (max && n > *max) return invalid("must be at most " + std::to_string(*max) + " (got " + std::string(text) + ")");
+      const std::int64_t lowest = std::max(min.value_or(-max_integer_magnitude), -max_integer_magnitude);
+      const std::int64_t highest = std::min(max.value_or(max_integer_magnitude), max_integer_magnitude);
+      if (n < lowest) return invalid("must be at least " + std::to_string(lowest) + " (got " + std::string(text) + ")");
+      if (n > highest) return invalid("must be at most " + std::to_string(highest) + " (got " + std::string(text) + ")");
       return value{n};
     }
     case field_kind::boolean:
@@ -334,7 +346,33 @@ std::optional<std::int64_t> record_type::derive(std::string_view key, const fiel
   return std::nullopt;
 }
 
-std::vector<field_issue> record_type::validate(const field_map& values) const {
+std::optional<std::string> record_type::check_value(const field_def& f, const value& v,
+                                                   std::optional<date> today) const {
+  if (is_null(v)) return std::nullopt;
+  if (!holds_kind(f, v)) return "holds a value of the wrong type";
+  // Re-parse the text form: one place holds the range and code checks. The
+  // value must also be what parsing gives (not "", not "si" for "SI", no
+  // set element that is itself a list).
+  if (auto* set = std::get_if<code_set>(&v); set && set->empty()) return std::nullopt;  // no element: fine
+  auto parsed = f.parse(to_text(v));
+  if (!parsed) return parsed.err().message;
+  if (parsed.value() != v)
+    return is_null(parsed.value()) ? "must not be empty" : "must be written as \"" + to_text(parsed.value()) + "\"";
+  if (const date* d = std::get_if<date>(&v)) {
+    if (*d < dates.earliest)
+      return "must not be before " + to_string(dates.earliest) + " (got " + to_string(*d) + ")";
+    if (today && f.not_future && *d > *today)
+      return "must not be in the future (got " + to_string(*d) + ", and today is " + to_string(*today) + ")";
+    if (today) {
+      const civil_date c = to_civil(*today);
+      const date latest = from_civil(c.year + dates.years_ahead, c.month, c.month == 2 && c.day == 29 ? 28 : c.day);
+      if (*d > latest) return "must not be after " + to_string(latest) + " (got " + to_string(*d) + ")";
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<field_issue> record_type::validate(const field_map& values, std::optional<date> today) const {
   std::vector<field_issue> issues;
   auto set = [&](const std::string& key) {
     auto it = values.find(key);
@@ -349,23 +387,19 @@ std::vector<field_issue> record_type::validate(const field_map& values) const {
       issues.push_back({key, "is not a field of " + name + " (fields: " + join(keys) + ")"});
       continue;
     }
-    if (is_null(v)) continue;
-    if (!holds_kind(*f, v)) {
-      issues.push_back({key, "holds a value of the wrong type"});
-      continue;
-    }
-    // Re-parse the text form: one place holds the range and code checks. The
-    // value must also be what parsing gives (not "", not "si" for "SI", no
-    // set element that is itself a list).
-    if (auto* set = std::get_if<code_set>(&v); set && set->empty()) continue;  // no element: fine
-    auto parsed = f->parse(to_text(v));
-    if (!parsed) issues.push_back({key, parsed.err().message});
-    else if (parsed.value() != v) issues.push_back({key, is_null(parsed.value()) ? "must not be empty"
-                                                        : "must be written as \"" + to_text(parsed.value()) + "\""});
+    if (auto why = check_value(*f, v, today)) issues.push_back({key, std::move(*why)});
   }
   for (const auto& f : fields)
     if (f.required && !set(f.key)) issues.push_back({f.key, "is required for " + name});
 
+  for (const auto& d : derived) {
+    auto from = values.find(d.from), to = values.find(d.to);
+    const date* a = from == values.end() ? nullptr : std::get_if<date>(&from->second);
+    const date* b = to == values.end() ? nullptr : std::get_if<date>(&to->second);
+    if (a && b && d.max && std::int64_t{b->days} - a->days > *d.max)
+      issues.push_back({d.to, "must be at most " + std::to_string(*d.max) + " days after " + d.from + " (got " +
+                                  std::to_string(std::int64_t{b->days} - a->days) + " days)"});
+  }
   for (const auto& rule : rules) {
     std::string condition;
     bool applies = true;
@@ -427,9 +461,26 @@ result<std::shared_ptr<const schema>> schema::parse(std::string_view text) {
     json::object no_lists;
     const json::object* lists = &no_lists;
     if (auto* v = root.find("code_lists")) lists = &reader(*v, "schema.code_lists").object();
+    date_range dates;
+    if (auto* v = root.find("dates")) {
+      const reader d(*v, "schema.dates");
+      if (auto* e = d.find("earliest")) {
+        const reader earliest(*e, d.path() + ".earliest");
+        const auto parsed = parse_date(earliest.string());
+        if (!parsed) bad_schema(earliest.path(), "must be a date YYYY-MM-DD from 1900 to 2200");
+        dates.earliest = *parsed;
+      }
+      if (auto* y = d.find("years_ahead")) {
+        const reader ahead(*y, d.path() + ".years_ahead");
+        const std::int64_t n = ahead.integer();
+        if (n < 0 || n > 10) bad_schema(ahead.path(), "must be from 0 to 10");
+        dates.years_ahead = static_cast<int>(n);
+      }
+    }
     const reader types = root.at("record_types");
     for (const auto& [name, def] : types.object())
-      s->types_.push_back(parse_type(std::string(name), reader(def, "schema.record_types." + std::string(name)), *lists));
+      s->types_.push_back(
+          parse_type(std::string(name), reader(def, "schema.record_types." + std::string(name)), *lists, dates));
     if (s->types_.empty()) bad_schema("schema.record_types", "declares no record type");
     if (auto* v = root.find("tallies")) s->tallies_ = detail::parse_tallies(*v, s->types_);
     return std::shared_ptr<const schema>(std::move(s));

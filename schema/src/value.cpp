@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <ctime>
 
 namespace haven {
 
@@ -10,6 +11,19 @@ date from_civil(int year, unsigned month, unsigned day) {
   const sys_days d{year_month_day{std::chrono::year{year}, std::chrono::month{month},
                                   std::chrono::day{day}}};
   return date{static_cast<std::int32_t>(d.time_since_epoch().count())};
+}
+
+date today_utc() {
+  using namespace std::chrono;
+  return date{static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
+}
+
+date today_local() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  return from_civil(local.tm_year + 1900, static_cast<unsigned>(local.tm_mon + 1),
+                    static_cast<unsigned>(local.tm_mday));
 }
 
 civil_date to_civil(date d) {

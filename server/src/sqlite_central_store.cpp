@@ -12,6 +12,7 @@
 #include <haven/server/tally_book.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
+#include <haven/sync/validate.hpp>
 #include <haven/sqlite/store_identity.hpp>
 
 namespace haven::server {
@@ -74,9 +75,10 @@ class sqlite_central_store final : public central_store {
       : file_(sqlite::check_file(file, sqlite::store_kind::central)),
         schema_(std::move(s)),
         limits_(o.limits),
+        today_(o.today ? o.today : &tally_book::system_today),
         db_(file, sqlite::database::mode::create),
         table_(db_),
-        tally_(prepare(), schema_, o.today ? o.today : &tally_book::system_today),
+        tally_(prepare(), schema_, today_),
         readers_(file, o.readers) {
     replay_tally_if_needed();
   }
@@ -309,17 +311,15 @@ class sqlite_central_store final : public central_store {
   }
 
   // Refuses a change the central store must never hold.
+  // Every cell as the devices' own validator would take it; tomorrow in UTC
+  // is today somewhere a device may be.
   void check(const sync::record_change& change) const {
-    auto refuse = [&](const std::string& why) {
-      throw failure(errc::invalid_input, "refused: record " + change.id.hex() + " " + why);
-    };
-    if (!schema_->type(change.type)) refuse("has type \"" + change.type + "\", which this server's schema does not have");
-    if (!valid_team(change.team)) refuse("has an invalid team \"" + change.team + "\"");
-    for (const auto& c : change.cells) {
-      if (c.key.empty()) refuse("has a cell without a key");
-      if (c.key == sync::deleted_key && !sync::is_deletion(c)) refuse("has an invalid deletion marker");
-    }
+    if (const auto issues = sync::check_change(*schema_, change, tomorrow()); !issues.empty())
+      throw failure(errc::invalid_input, "refused: " + sync::describe_issues(change, issues) +
+                                             "; nothing of this push was saved");
   }
+
+  date tomorrow() const { return date{today_().days + 1}; }
 
   void set_head() {
     db_.cached("UPDATE meta SET value = ? WHERE key = 'head'").bind(1, static_cast<std::int64_t>(head_)).run();
@@ -352,6 +352,7 @@ class sqlite_central_store final : public central_store {
   std::filesystem::path file_;
   std::shared_ptr<const schema> schema_;
   sync::frame_limits limits_;
+  tally_book::clock today_;
   std::mutex write_mutex_;
   sqlite::database db_;       // guarded by write_mutex_
   sqlite::cell_table table_;  // guarded by write_mutex_

@@ -17,9 +17,9 @@ sync_service::sync_service(central_store& store, std::shared_ptr<const schema> r
       guard_(guard),
       clock_(std::move(clock)) {}
 
-void sync_service::refuse_push(const sync::peer& p, const std::string& why) {
+void sync_service::refuse_push(const sync::peer& p, const std::string& why, errc code) {
   if (access_) access_->audit({unix_ms_now(), "push_refused", p.device_id, p.address, why});
-  throw failure(errc::forbidden, why.rfind("refused", 0) == 0 ? why : "refused: " + why);
+  throw failure(code, why.rfind("refused", 0) == 0 ? why : "refused: " + why);
 }
 
 namespace {
@@ -120,7 +120,8 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
     try {
       return store_.push(p, batch, unix_ms_now());
     } catch (const failure& f) {
-      if (f.err().code == errc::forbidden) refuse_push(p, f.err().message);
+      if (f.err().code == errc::forbidden || f.err().code == errc::invalid_input)
+        refuse_push(p, f.err().message, f.err().code);
       throw;
     }
   }();

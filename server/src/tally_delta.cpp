@@ -32,6 +32,17 @@ constexpr const char* drop_person_sql =
   throw failure(errc::store, "store: the tally retracted what it never counted (reset and replay it)");
 }
 
+// a + b, refusing what a 64-bit tally cannot hold (values are bounded by the
+// schema, so only a store of absurd sums gets here).
+std::int64_t checked_sum(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out))
+    throw failure(errc::invalid_input, "refused: a tally sum would pass the largest number a tally holds (" +
+                                           std::to_string(a) + " + " + std::to_string(b) +
+                                           "); nothing of this push was saved");
+  return out;
+}
+
 // Binds a cell's tally, period, path, col and measure as ?1-?5.
 sqlite::statement& cell_statement(sqlite::database& db, const char* sql, const tally_key& key) {
   auto& st = db.cached(sql);
@@ -56,7 +67,10 @@ bool tally_delta::counts_up(const tally_key& key) const {
 }
 
 void tally_delta::add(const tally_contribution& c, std::int64_t sign) {
-  for (const auto& [key, amount] : c.amounts) amounts_[key] += sign * amount;
+  for (const auto& [key, amount] : c.amounts) {
+    std::int64_t& sum = amounts_[key];
+    sum = checked_sum(sum, sign * amount);
+  }
   for (const auto& [key, person] : c.persons)
     if (is_leaf(key)) persons_[{key.tally, key.measure, person}][{key.period, key.path, key.column}] += sign;
 }
@@ -74,7 +88,7 @@ void tally_delta::write(sqlite::database& db) {
     auto& read = cell_statement(db, read_amount_sql, key);
     const std::int64_t was = read.step() ? read.integer(0) : 0;
     read.reset();
-    const std::int64_t now = was + amount;
+    const std::int64_t now = checked_sum(was, amount);
     auto& write = cell_statement(db, now == 0 ? drop_amount_sql : set_amount_sql, key);
     if (now != 0) write.bind(6, now);
     write.run();

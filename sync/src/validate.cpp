@@ -16,32 +16,50 @@ std::string shown(std::string_view key) {
                             : "(a key that is no field name, " + std::to_string(key.size()) + " bytes)";
 }
 
-std::optional<std::string> check_cell(const record_type& t, const cell& c, std::optional<date> today) {
+// A value that carries no text beyond a code.
+bool is_inert(const value& v) {
+  if (const auto* text = std::get_if<std::string>(&v))
+    return !text->empty() && text->size() <= 64 &&
+           text->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+               std::string::npos;
+  if (const auto* n = std::get_if<std::int64_t>(&v)) return *n >= -max_integer_magnitude && *n <= max_integer_magnitude;
+  return !std::holds_alternative<code_set>(v);
+}
+
+std::optional<std::string> check_cell(const record_type& t, const cell& c, std::optional<date> today,
+                                      unknown_fields unknown) {
+  // What a newer schema may hold that this one does not know.
+  auto not_known = [&](std::string why) -> std::optional<std::string> {
+    if (unknown == unknown_fields::keep_inert_values && is_field_name(c.key) && is_inert(c.val)) return std::nullopt;
+    return why;
+  };
   if (c.key == deleted_key)
     return std::holds_alternative<bool>(c.val) && std::get<bool>(c.val) ? std::nullopt
                                                                          : std::optional<std::string>("must be true");
   if (const auto element = split_element_key(c.key)) {
     const field_def* f = t.field(element->first);
-    if (!f || !f->is_set()) return "is not a set field of " + t.name;
-    if (!f->has_code(element->second)) return "is not a code of " + f->key;
+    if (!f) return not_known("is not a set field of " + t.name);
+    if (!f->is_set()) return "is not a set field of " + t.name;
+    if (!f->has_code(element->second)) return not_known("is not a code of " + f->key);
     if (!std::holds_alternative<bool>(c.val) && !is_null(c.val)) return "a set element holds true or false";
     return std::nullopt;
   }
   const field_def* f = t.field(c.key);
-  if (!f) return "is not a field of " + t.name;
+  if (!f) return not_known("is not a field of " + t.name);
   if (f->is_set()) return "is a set field, whose elements are cells of their own";
   return t.check_value(*f, c.val, today);
 }
 
 }  // namespace
 
-std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today) {
+std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today,
+                                      unknown_fields unknown) {
   const record_type* t = s.type(change.type);
   if (!t) return {{"type", "is not a record type of this schema (" + shown(change.type) + ")"}};
   std::vector<field_issue> issues;
   if (!valid_team(change.team)) issues.push_back({"team", "is not a team code"});
   for (const auto& c : change.cells)
-    if (auto why = check_cell(*t, c, today)) issues.push_back({shown(c.key), std::move(*why)});
+    if (auto why = check_cell(*t, c, today, unknown)) issues.push_back({shown(c.key), std::move(*why)});
   return issues;
 }
 

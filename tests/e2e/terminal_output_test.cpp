@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <haven/client/store.hpp>
+#include <haven/sqlite/cell_table.hpp>
+#include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/protocol.hpp>
 #include <string>
 #include <vector>
@@ -37,24 +39,39 @@ void check_inert(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("output: haven list and show escape control characters in what a server sent",
+TEST_CASE("output: a device refuses free text a hostile server sends, and haven list and show escape what a store holds",
           "[e2e][output]") {
   shell device;
   device.ok({"init", "--team", "team-a"});
   const sync::record_id id = sync::record_id::random();
+  const sync::stamp at{sync::hlc::make(1'780'000'000'000, 0), 0x77};
+  sync::record_change change{id,
+                             "pats_session",
+                             "team-a",
+                             {{"date", from_civil(2026, 3, 2), at},
+                              {"format", std::string("group"), at},
+                              {"site", std::string("vic"), at},
+                              {"participants", std::int64_t{3}, at}}};
   {
     auto db = client::store::open(device.db()).value();
-    // A record as a hostile server could send it: a field of a "newer schema" holding escapes.
-    const sync::stamp at{sync::hlc::make(1'780'000'000'000, 0), 0x77};
-    sync::record_change change{id,
-                               "pats_session",
-                               "team-a",
-                               {{"date", from_civil(2026, 3, 2), at},
-                                {"format", std::string("group"), at},
-                                {"site", std::string("vic"), at},
-                                {"participants", std::int64_t{3}, at},
-                                {"notes", hostile, at}}};
+    // A hostile server's "field of a newer schema" holding escapes and free text is refused whole.
+    sync::record_change smuggled = change;
+    smuggled.cells.push_back({"notes", hostile, at});
+    const auto refused = db->apply_remote({smuggled}, 1);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.err().message, Contains("notes: is not a field of pats_session"));
+    CHECK(db->list({}).value().empty());
     REQUIRE(db->apply_remote({change}, 1).ok());
+  }
+  // What an older release let in stays in its store: written there directly.
+  {
+    sqlite::database file(device.db(), sqlite::database::mode::open_existing);
+    sqlite::statement put(file, "INSERT INTO cells(record_id, key, kind, value, hlc, node, seq) "
+                                "VALUES (?1, 'notes', ?2, ?3, ?4, 119, NULL)");
+    put.bind(1, sqlite::bytes(id));
+    sqlite::bind_value(put, 2, value{hostile});
+    put.bind(4, static_cast<std::int64_t>(at.time.packed));
+    put.run();
   }
   const std::string list = device.ok({"list"});
   check_inert(list);

@@ -286,8 +286,19 @@ TEST_CASE("pushes that break the server's rules are refused whole and change not
     std::string says;
   } cases[] = {
       {"a record of an unknown type", with([](auto& c) { c.type = "smuggled_record"; }),
-       errc::invalid_input,
-       "has type \"smuggled_record\", which this server's schema does not have"},
+       errc::invalid_input, "type: is not a record type of this schema (smuggled_record)"},
+      {"free text in a code field", with([](auto& c) {
+         for (auto& cell : c.cells)
+           if (std::holds_alternative<std::string>(cell.val)) {
+             cell.val = std::string("Olena Kovalenko, born 1990-04-12, Kyiv, passport FX123456");
+             break;
+           }
+       }),
+       errc::invalid_input, ": must be "},
+      {"a field the schema does not have", with([](auto& c) {
+         c.cells.push_back({"notes", std::string("trafficker: +386 40 123 456"), c.cells.front().at});
+       }),
+       errc::invalid_input, "notes: is not a field of"},
       {"a record of another team", with([](auto& c) { c.team = "other-team"; }), errc::forbidden,
        "is of team other-team, and this device syncs team outreach only"},
       {"cells stamped 3 days ahead", stamped_ahead(valid, three_days_ms), errc::clock_skew,

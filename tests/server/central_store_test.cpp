@@ -115,23 +115,55 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
   std::string why;
   SECTION("an unknown record type") {
     bad.type = "interview";
-    why = "has type \"interview\"";
+    why = "type: is not a record type of this schema (interview)";
   }
   SECTION("an invalid team") {
     bad.team = "Team A";
-    why = "invalid team";
+    why = "team: is not a team code";
   }
   SECTION("a deletion marker that is false") {
     bad.cells.push_back({std::string(sync::deleted_key), false, a.next()});
-    why = "invalid deletion marker";
+    why = "_deleted: must be true";
   }
   SECTION("a cell without a key") {
     bad.cells.push_back({"", std::int64_t{1}, a.next()});
-    why = "without a key";
+    why = "(a key that is no field name, 0 bytes): is not a field of pats_session";
   }
   SECTION("a set value in one cell (refused inside the transaction)") {
     bad.cells.push_back({"topics", code_set{"thb"}, a.next()});
-    why = "set value";
+    why = "topics: is a set field, whose elements are cells of their own";
+  }
+  SECTION("free text where a code belongs") {
+    bad.cells.push_back({"nationality", std::string("Olena Kovalenko, born 1990-04-12, Kyiv"), a.next()});
+    why = "nationality: must be an ISO 3166-1 alpha-2 country code";
+  }
+  SECTION("a field the type does not have") {
+    bad.cells.push_back({"notes", std::string("trafficker +386 40 123 456"), a.next()});
+    why = "notes: is not a field of pats_session";
+  }
+  SECTION("a set element that is not one of its codes") {
+    bad.cells.push_back({"topics.smuggling", true, a.next()});
+    why = "topics.smuggling: is not a code of topics";
+  }
+  SECTION("an integer below its minimum") {
+    bad.cells.push_back({"participants", std::int64_t{-5}, a.next()});
+    why = "participants: must be at least 1 (got -5)";
+  }
+  SECTION("an integer beyond what any field holds") {
+    bad.cells.push_back({"participants", std::int64_t{INT64_MAX}, a.next()});
+    why = "participants: must be at most 10000";
+  }
+  SECTION("a session in the future (today is 2026-06-15 here)") {
+    bad.cells.push_back({"date", *parse_date("2026-06-17"), a.next()});
+    why = "date: must not be in the future (got 2026-06-17, and today is 2026-06-16)";
+  }
+  SECTION("a date before the schema's earliest") {
+    bad.cells.push_back({"date", *parse_date("1900-01-01"), a.next()});
+    why = "date: must not be before 1990-01-01 (got 1900-01-01)";
+  }
+  SECTION("a pseudonym that is a name") {
+    bad.cells.push_back({"person", std::string("Olena Kovalenko"), a.next()});
+    why = "person: must be a pseudonym code";
   }
   try {
     f.push(a, {good, bad}, 3000);

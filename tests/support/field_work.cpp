@@ -1,5 +1,6 @@
 #include "field_work.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace haven::test {
@@ -27,7 +28,8 @@ std::string field_work::some(const std::vector<std::string>& codes) {
 std::string field_work::day(int year) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, 1 + pick(12), 1 + pick(28));
-  return buf;
+  // Sessions, calls and workshops cannot be in the future: none after today.
+  return to_string(std::min(*parse_date(buf), today_local()));
 }
 
 client::record_input field_work::new_record() {

@@ -20,12 +20,17 @@ namespace haven {
 
 enum class field_kind { date, integer, code, code_set, boolean, country, pseudonym };
 
+// No integer value is larger in magnitude, whatever a schema declares, so
+// that sums over millions of records cannot overflow 64 bits.
+inline constexpr std::int64_t max_integer_magnitude = 1'000'000'000'000;
+
 // One field of a record type.
 struct field_def {
   std::string key;
   field_kind kind = field_kind::code;
   bool required = false;
   std::optional<std::int64_t> min, max;  // integer bounds, inclusive
+  bool not_future = false;               // a date that may not be after today
   std::vector<std::string> codes;        // code, code_set and country
   value default_value;                   // applied on add when the field is not given
 
@@ -43,6 +48,16 @@ struct derived_def {
   std::string key;
   std::string from, to;
   std::int64_t min = 0;
+  // The most days `to` may be after `from` (a stay's length), if declared.
+  std::optional<std::int64_t> max;
+};
+
+// The dates any date field may hold: from `earliest` to `years_ahead` years
+// after today ("dates": {"earliest", "years_ahead"} in the schema; by default
+// 1990-01-01 and 1). Bounds what one record can cost the tally.
+struct date_range {
+  date earliest = from_civil(1990, 1, 1);
+  int years_ahead = 1;
 };
 
 // A cross-field rule. It applies when every `when` field holds one of the
@@ -63,6 +78,7 @@ class record_type {
   std::vector<field_def> fields;  // in schema order
   std::vector<derived_def> derived;
   std::vector<rule_def> rules;
+  date_range dates;  // the schema's
 
   // nullptr if the type has no such field.
   const field_def* field(std::string_view key) const;
@@ -70,8 +86,14 @@ class record_type {
   std::optional<std::int64_t> derive(std::string_view key, const field_map& fields) const;
   // Every problem with a complete record of this type: unknown fields, wrong
   // kinds, missing required fields, out-of-range values, broken rules.
-  // Empty means valid.
-  std::vector<field_issue> validate(const field_map& fields) const;
+  // Empty means valid. With `today` (the latest date that is today anywhere
+  // the caller accepts: the server passes tomorrow in UTC, for time zones
+  // ahead of it), dates are also checked against the schema's range and
+  // "not_future"; without it only against the earliest date.
+  std::vector<field_issue> validate(const field_map& fields, std::optional<date> today = std::nullopt) const;
+  // Why `v` cannot be the value of field `f` of this type (kind, code list,
+  // bounds, date range as in validate), or nullopt if it can. Null always can.
+  std::optional<std::string> check_value(const field_def& f, const value& v, std::optional<date> today) const;
 };
 
 class schema {

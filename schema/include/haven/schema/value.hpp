@@ -28,6 +28,9 @@ struct civil_date {
 };
 civil_date to_civil(date d);
 date from_civil(int year, unsigned month, unsigned day);
+// Today's date on this machine's clock: in UTC, or in its local time zone.
+date today_utc();
+date today_local();
 
 // The elements of a set field that are present, in code order.
 using code_set = std::set<std::string, std::less<>>;

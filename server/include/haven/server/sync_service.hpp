@@ -42,8 +42,9 @@ class sync_service final : public sync::server_backend {
  private:
   // The registry's verdict on a hello; throws to refuse it. Requires: access_.
   std::string authenticate(const sync::hello& h, const sync::handshake& hs);
-  // Audits and throws errc::forbidden: a push the device may not make.
-  [[noreturn]] void refuse_push(const sync::peer& p, const std::string& why);
+  // Audits and throws `code`: a push the device may not make (forbidden) or
+  // whose values the schema does not allow (invalid_input).
+  [[noreturn]] void refuse_push(const sync::peer& p, const std::string& why, errc code = errc::forbidden);
 
   central_store& store_;
   std::shared_ptr<const schema> schema_;

@@ -22,7 +22,13 @@ namespace haven::sync {
 // Each issue names the cell's key, or a printable description of a key that
 // is no field name. Empty: every cell can be stored. Cross-field rules need
 // the merged record and are not checked here.
-std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today);
+// With `unknown` keep_inert_values, a cell of a field or set code that `s`
+// does not know (a newer schema's, which a device keeps) passes when its key
+// could be a field name and its value is inert: null, a boolean, a bounded
+// integer, a date, or a code of [A-Za-z0-9_-] (never free text).
+enum class unknown_fields { refuse, keep_inert_values };
+std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today,
+                                      unknown_fields unknown = unknown_fields::refuse);
 
 // One line for a refusal: "record ID (TYPE): KEY: WHY; KEY: WHY".
 std::string describe_issues(const record_change& change, const std::vector<field_issue>& issues);
