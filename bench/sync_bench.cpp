@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <haven/client/store.hpp>
+#include <haven/schema/pseudonym.hpp>
 #include <haven/client/sync_client.hpp>
 
 #include "in_process_havend.hpp"
@@ -32,7 +33,7 @@ client::record_input random_record(std::mt19937& rng, std::size_t device, std::s
   switch (rng() % 4) {
     case 0:
       return {"pats_session", "", {{"date", date}, {"site", sites[rng() % 4]}, {"format", "individual"},
-              {"person", "PK-" + std::to_string(device) + "-" + std::to_string(rng() % 5000)}, {"nationality", "UA"},
+              {"person", with_check_symbol("PK-" + std::to_string(device) + "-" + std::to_string(rng() % 5000))}, {"nationality", "UA"},
               {"topics", "thb,gbv"}}};
     case 1:
       return {"pats_session", "", {{"date", date}, {"site", sites[rng() % 4]}, {"format", "group"},

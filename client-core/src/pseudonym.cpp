@@ -15,8 +15,7 @@ namespace {
 // What person_code() hashes starts with this; a new normalisation or encoding
 // (e.g. a regenerated folding table) needs a new tag, since it changes codes.
 constexpr std::string_view code_version = "haven-person-v1";
-constexpr std::size_t code_bits = 80;
-constexpr std::string_view crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+constexpr std::size_t code_bits = 75;  // then the check symbol
 
 // A string wiped when it goes out of scope, on every path.
 struct sensitive_text {
@@ -204,7 +203,8 @@ void append_field(std::string& message, std::string_view field) {
   message += field;
 }
 
-// "P-" and the first 80 bits of the digest in Crockford base32, grouped by four.
+// "P-" and the first 75 bits of the digest in Crockford base32 with its check
+// symbol, grouped by four.
 std::string code_of(std::string_view digest) {
   std::string code = "P";
   for (std::size_t bit = 0; bit < code_bits; bit += 5) {
@@ -212,9 +212,9 @@ std::string code_of(std::string_view digest) {
     for (std::size_t b = bit; b < bit + 5; ++b)
       v = (v << 1) | ((static_cast<unsigned char>(digest[b / 8]) >> (7 - b % 8)) & 1u);
     if (bit % 20 == 0) code += '-';
-    code += crockford[v];
+    code += crockford_base32[v];
   }
-  return code;
+  return with_check_symbol(code);
 }
 
 }  // namespace
@@ -262,5 +262,7 @@ result<std::string> person_code(std::string_view key, const person_attributes& p
     return code_of(digest.text);
   });
 }
+
+std::string card_code() { return with_check_symbol("K-" + crockford_groups(crypto::random_bytes(11), 4)); }
 
 }  // namespace haven::client

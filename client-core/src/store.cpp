@@ -568,7 +568,7 @@ result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_cha
       for (const auto& change : changes)
         if (const auto issues = sync::check_change(*s.schema, change, tomorrow, sync::unknown_fields::keep_inert_values); !issues.empty())
           throw failure(errc::protocol, "the server sent a change this device refuses: " +
-                                            sync::describe_issues(change, issues) +
+                                            sync::describe_issues(change.id, change.type, issues) +
                                             "; nothing of it was applied; tell the coordinator");
       sync::merge_stats total;
       for (const auto& change : changes) {

@@ -259,13 +259,6 @@ bool valid_team(std::string_view team) {
          });
 }
 
-bool valid_pseudonym(std::string_view code) {
-  return code.size() >= 6 && code.size() <= 64 && std::all_of(code.begin(), code.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-';
-         });
-}
-
 bool field_def::has_code(std::string_view c) const {
   return std::find(codes.begin(), codes.end(), c) != codes.end();
 }
@@ -303,8 +296,9 @@ result<value> field_def::parse(std::string_view text) const {
       return invalid("must be an ISO 3166-1 alpha-2 country code such as SI or UA, or XX for unknown or stateless (got " + quoted(text) + ")");
     }
     case field_kind::pseudonym:
-      if (valid_pseudonym(text)) return value{std::string(text)};
-      return invalid("must be a pseudonym code of 6-64 letters, digits or '-' (got " + std::to_string(text.size()) + " characters); never a name");
+      if (auto code = canonical_pseudonym(text)) return value{std::move(*code)};
+      return invalid("must be a person code such as P-46PN-8HHA-AAKG-C9YS (from person-code or a printed card): groups of at most 8 letters and digits joined by '-', ending in its check character (got " +
+                     std::to_string(text.size()) + " characters that are none); never a name");
     case field_kind::code_set: {
       code_set out;
       std::size_t start = 0;
@@ -372,7 +366,9 @@ std::optional<std::string> record_type::check_value(const field_def& f, const va
   return std::nullopt;
 }
 
-std::vector<field_issue> record_type::validate(const field_map& values, std::optional<date> today) const {
+std::vector<field_issue> record_type::validate(const field_map& values, std::optional<date> today,
+                                               extent of) const {
+  const bool whole = of == extent::whole;
   std::vector<field_issue> issues;
   auto set = [&](const std::string& key) {
     auto it = values.find(key);
@@ -390,7 +386,7 @@ std::vector<field_issue> record_type::validate(const field_map& values, std::opt
     if (auto why = check_value(*f, v, today)) issues.push_back({key, std::move(*why)});
   }
   for (const auto& f : fields)
-    if (f.required && !set(f.key)) issues.push_back({f.key, "is required for " + name});
+    if (whole && f.required && !set(f.key)) issues.push_back({f.key, "is required for " + name});
 
   for (const auto& d : derived) {
     auto from = values.find(d.from), to = values.find(d.to);
@@ -411,7 +407,7 @@ std::vector<field_issue> record_type::validate(const field_map& values, std::opt
     }
     if (!applies) continue;
     for (const auto& key : rule.require)
-      if (!set(key)) issues.push_back({key, "is required" + condition});
+      if (whole && !set(key)) issues.push_back({key, "is required" + condition});
     for (const auto& key : rule.forbid)
       if (set(key)) issues.push_back({key, "must be empty" + condition});
     for (const auto& [key, n] : rule.equals) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include <haven/crypto/crypto.hpp>
+#include <haven/schema/crockford.hpp>
 #include <haven/schema/schema.hpp>
 #include <haven/schema/terminal_text.hpp>
 #include <haven/server/log.hpp>
@@ -17,8 +18,6 @@
 namespace haven::server {
 namespace {
 
-// Crockford's base32: digits and letters without I, L, O and U.
-constexpr std::string_view code_alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 constexpr std::size_t code_length = 12;
 constexpr std::size_t token_bytes = 32;
 constexpr std::size_t max_name_bytes = 100;
@@ -62,26 +61,15 @@ std::optional<std::string> normalise_code(std::string_view typed) {
   std::string out;
   for (char c : typed) {
     if (c == '-' || c == ' ') continue;
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (c == 'O') c = '0';
-    if (c == 'I' || c == 'L') c = '1';
-    if (code_alphabet.find(c) == std::string_view::npos || out.size() == code_length) return std::nullopt;
-    out.push_back(c);
+    const char symbol = crockford_symbol(c);
+    if (!symbol || out.size() == code_length) return std::nullopt;
+    out.push_back(symbol);
   }
   if (out.size() != code_length) return std::nullopt;
   return out;
 }
 
-std::string new_code() {
-  const std::string bytes = crypto::random_bytes(code_length);
-  std::string code;
-  for (std::size_t i = 0; i < code_length; ++i) {
-    if (i && i % 4 == 0) code.push_back('-');
-    // 256 is a multiple of 32, so the low five bits are uniform.
-    code.push_back(code_alphabet[static_cast<unsigned char>(bytes[i]) & 31u]);
-  }
-  return code;
-}
+std::string new_code() { return crockford_groups(crypto::random_bytes(code_length), 4); }
 
 // What the audit log may show of a secret someone typed: its first characters.
 std::string prefix_of(std::string_view secret) {

@@ -107,13 +107,14 @@ class sqlite_central_store final : public central_store {
       sqlite::transaction tx(db_);
       push_result out;
       std::vector<sync::record_id> touched;  // records whose state changed, each once
-      std::set<sync::record_id> seen;
+      std::set<sync::record_id> seen, created;
       for (const auto& change : batch.changes) {
+        if (!seen.count(change.id) && !table_.row(change.id)) created.insert(change.id);
         const auto stats = table_.merge(change, [&] { return static_cast<std::int64_t>(++head_); });
         out.stats += stats;
         if (stats.applied > 0 && seen.insert(change.id).second) touched.push_back(change.id);
       }
-      update_tally(touched);
+      update_tally(touched, created);
       set_head();
       db_.cached(
              "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id = ?1")
@@ -269,7 +270,16 @@ class sqlite_central_store final : public central_store {
   // Updates the tally for records whose merged state changed, in one batch
   // (a record listed twice counts by its final state either way).
   // Requires: write_mutex_ held, inside the write transaction.
-  void update_tally(const std::vector<sync::record_id>& ids) {
+  // Counts the new state of `ids`; refuses (errc::invalid_input, before the
+  // tally changes) a record of `created` whose state as this batch made it
+  // breaks a cross-field rule of its type (a person for a group session,
+  // participants 3 for an individual one, a stay longer than its maximum).
+  // Nothing is required of it, since a device may push a record's cells in
+  // two batches. Edits are not checked: one merged with another device's
+  // concurrent edit can break a rule that each device's state kept (a person
+  // set on one, the format changed to group on the other), and refusing it
+  // would leave both devices unable to sync.
+  void update_tally(const std::vector<sync::record_id>& ids, const std::set<sync::record_id>& created = {}) {
     std::vector<std::string> types;
     std::vector<field_map> fields;
     std::vector<tally_book::change> changes;
@@ -280,8 +290,22 @@ class sqlite_central_store final : public central_store {
       types.push_back(row->type);
       fields.push_back(row->deleted ? field_map{} : sync::fields_from_cells(table_.cells(id)));
       changes.push_back({id, types.back(), row->deleted ? nullptr : &fields.back()});
+      if (!row->deleted && created.count(id)) check_created(id, types.back(), fields.back());
     }
     tally_.update(changes);
+  }
+
+  void check_created(const sync::record_id& id, const std::string& type, const field_map& fields) const {
+    const record_type* t = schema_->type(type);
+    if (!t) return;  // check() refused it already
+    if (const auto issues = t->validate(fields, tomorrow(), record_type::extent::part); !issues.empty())
+      refuse(id, type, issues);
+  }
+
+  [[noreturn]] static void refuse(const sync::record_id& id, std::string_view type,
+                                  const std::vector<field_issue>& issues) {
+    throw failure(errc::invalid_input,
+                  "refused: " + sync::describe_issues(id, type, issues) + "; nothing of this push was saved");
   }
 
   // Recounts the tally from the records when its declarations changed
@@ -315,8 +339,7 @@ class sqlite_central_store final : public central_store {
   // is today somewhere a device may be.
   void check(const sync::record_change& change) const {
     if (const auto issues = sync::check_change(*schema_, change, tomorrow()); !issues.empty())
-      throw failure(errc::invalid_input, "refused: " + sync::describe_issues(change, issues) +
-                                             "; nothing of this push was saved");
+      refuse(change.id, change.type, issues);
   }
 
   date tomorrow() const { return date{today_().days + 1}; }

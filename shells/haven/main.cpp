@@ -1,4 +1,5 @@
 // haven: the command-line shell over the Haven client core.
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -462,6 +463,17 @@ int cmd_person_code(const global_options& g, const arguments& a) {
   return exit_ok;
 }
 
+int cmd_card_codes(const global_options&, const arguments& a) {
+  if (!a.positional().empty()) throw usage_error{"card-codes takes no arguments"};
+  const std::string count_text = a.get("count").value_or("10");
+  std::size_t count = 0;
+  const auto [end, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+  if (ec != std::errc{} || end != count_text.data() + count_text.size() || count < 1 || count > 10000)
+    throw usage_error{"--count must be a whole number from 1 to 10000 (got \"" + printable(count_text) + "\")"};
+  for (std::size_t i = 0; i < count; ++i) std::cout << client::card_code() << "\n";
+  return exit_ok;
+}
+
 const std::map<std::string, command>& commands() {
   static const std::map<std::string, command> table{
       {"init", {"haven --db PATH init --team TEAM",
@@ -531,6 +543,13 @@ const std::map<std::string, command>& commands() {
                        "The code hides the attributes from whoever lacks the key; anyone with the team's key (any of its\n"
                        "devices) can test a guessed name and birth date against a code.",
                        {}, {}, cmd_person_code}},
+      {"card-codes", {"haven card-codes [--count N]",
+                      "Prints N (default 10, at most 10000) new person codes for printed cards, one per line:\n"
+                      "K-XXXX-XXXX-XXXC, random, with the check character as the last one (a mistyped character\n"
+                      "is refused when the code is typed into a person field). Give each card to one person and\n"
+                      "type its code at every contact with them, instead of deriving one with person-code. Needs\n"
+                      "no store: any device or computer can print cards.",
+                      {"count"}, {}, cmd_card_codes}},
       {"fields", {"haven fields [TYPE]",
                   "Lists the record types, or the fields of TYPE with their kinds and codes.", {}, {}, nullptr}},
   };
@@ -545,7 +564,7 @@ const char* kind_name(field_kind k) {
     case field_kind::code_set: return "set of";
     case field_kind::boolean: return "true/false";
     case field_kind::country: return "country (ISO 3166-1 alpha-2, XX = unknown/stateless)";
-    case field_kind::pseudonym: return "pseudonym (6-64 of A-Z a-z 0-9 -)";
+    case field_kind::pseudonym: return "person code (from person-code or a card, e.g. P-46PN-8HHA-AAKG-C9YS)";
   }
   return "";
 }

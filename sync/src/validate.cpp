@@ -63,8 +63,8 @@ std::vector<field_issue> check_change(const schema& s, const record_change& chan
   return issues;
 }
 
-std::string describe_issues(const record_change& change, const std::vector<field_issue>& issues) {
-  std::string out = "record " + change.id.hex() + " (" + shown(change.type) + "): ";
+std::string describe_issues(const record_id& id, std::string_view type, const std::vector<field_issue>& issues) {
+  std::string out = "record " + id.hex() + " (" + shown(type) + "): ";
   for (std::size_t i = 0; i < issues.size(); ++i) {
     if (i) out += "; ";
     out += issues[i].field + ": " + printable(issues[i].message);

@@ -266,7 +266,7 @@ int main(int argc, char** argv) {
   char individual[33] = "", group[33] = "", crisis[33] = "", call[33] = "", school[33] = "";
   add_record(db, "pats_session", NULL,
              "{\"date\": \"2026-03-02\", \"site\": \"vic\", \"format\": \"individual\","
-             " \"person\": \"P-7f3a9c21\", \"sex\": \"female\", \"nationality\": \"UA\","
+             " \"person\": \"P-7F3A-9C21J\", \"sex\": \"female\", \"nationality\": \"UA\","
              " \"topics\": [\"thb\", \"gbv\"]}",
              individual);
   add_record(db, "pats_session", "pats-logatec",
@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
              group);
   add_record(
       db, "assistance_case", NULL,
-      "{\"programme\": \"crisis-accommodation\", \"person\": \"C-19b2e04d\", \"sex\": \"female\","
+      "{\"programme\": \"crisis-accommodation\", \"person\": \"C-19B2-E04DT\", \"sex\": \"female\","
       " \"nationality\": \"NG\", \"admitted\": \"2026-03-01\", \"discharged\": \"2026-03-04\","
       " \"services\": [\"accommodation\", \"food\"]}",
       crisis);
@@ -330,10 +330,10 @@ int main(int argc, char** argv) {
        "{\"date\": \"2026-03-02\", \"site\": \"ljubljana\", \"format\": \"group\"}", "site"},
       {"pats_session", NULL,
        "{\"date\": \"2026-03-02\", \"site\": \"vic\", \"format\": \"individual\","
-       " \"person\": \"P-7f3a9c21\", \"participants\": 3}",
+       " \"person\": \"P-7F3A-9C21J\", \"participants\": 3}",
        "participants"},
       {"assistance_case", NULL,
-       "{\"programme\": \"crisis-accommodation\", \"person\": \"C-19b2e04d\", \"sex\": \"female\","
+       "{\"programme\": \"crisis-accommodation\", \"person\": \"C-19B2-E04DT\", \"sex\": \"female\","
        " \"nationality\": \"NG\", \"admitted\": \"2026-03-01\", \"discharged\": \"2026-04-01\"}",
        "care_days"},
       {"on_call_event", "Team A",

@@ -60,10 +60,9 @@ std::string some_codes(dice& d, const field_def& f, std::size_t at_least = 0) {
 }
 
 std::string pseudonym(dice& d) {
-  static constexpr char hex[] = "0123456789abcdef";
   std::string p = "P-";
-  for (int i = 0; i < 8; ++i) p += hex[d.below(16)];
-  return p;
+  for (int i = 0; i < 7; ++i) p += crockford_base32[d.below(32)];
+  return with_check_symbol(p);
 }
 
 // A valid new record of a random type.

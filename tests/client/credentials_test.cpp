@@ -80,12 +80,12 @@ TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes",
   must(db->enroll(c));
   const record_id crisis = must(db->add(crisis_case()));
   must(db->add(pats_individual()));
-  must(db->edit(crisis, {set_field("person", "C-5eca11ed")}));
-  REQUIRE(store_files_contain(db.file(), "C-5eca11ed"));
+  must(db->edit(crisis, {set_field("person", "C-5ECA-11EDW")}));
+  REQUIRE(store_files_contain(db.file(), "C-5ECA-11EDW"));
   REQUIRE(store_files_contain(db.file(), crypto::to_hex(c.private_key)));
 
   must(db->wipe("revoked", 1'772'323'200'000));
-  for (std::string_view secret : {"C-19b2e04d", "C-5eca11ed", "P-7f3a9c21", "art113-thb"}) {
+  for (std::string_view secret : {"C-19B2-E04DT", "C-5ECA-11EDW", "P-7F3A-9C21J", "art113-thb"}) {
     INFO(secret);
     CHECK_FALSE(store_files_contain(db.file(), secret));
   }

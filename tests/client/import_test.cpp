@@ -20,9 +20,9 @@ namespace {
 
 // One line of a year's export from the outreach team's spreadsheet.
 const char* const valid_lines[] = {
-    R"({"type": "pats_session", "fields": {"date": "2026-01-12", "site": "vic", "format": "individual", "person": "P-aa11bb22", "sex": "male", "nationality": "AF", "topics": ["thb"]}})",
+    R"({"type": "pats_session", "fields": {"date": "2026-01-12", "site": "vic", "format": "individual", "person": "P-AA11-BB22B", "sex": "male", "nationality": "AF", "topics": ["thb"]}})",
     R"({"type": "pats_session", "team": "pats-postojna", "fields": {"date": "2026-01-13", "site": "postojna", "format": "group", "participants": 23, "topics": ["thb", "gbv"]}})",
-    R"({"type": "assistance_case", "fields": {"programme": "reintegration", "person": "R-99c0ffee", "sex": "female", "nationality": "SI", "admitted": "2025-11-03", "services": ["social", "learning", "job-search"]}})",
+    R"({"type": "assistance_case", "fields": {"programme": "reintegration", "person": "R-99C0-FFEEH", "sex": "female", "nationality": "SI", "admitted": "2025-11-03", "services": ["social", "learning", "job-search"]}})",
     R"({"type": "on_call_event", "fields": {"date": "2026-01-20", "caller": "ngo", "outcome": "prepared-not-admitted", "response_minutes": null}})",
     R"({"type": "prevention_workshop", "fields": {"date": "2026-02-02", "audience": "primary-school", "region": "pomurska", "participants": 31, "teachers": 3}})",
 };
@@ -83,8 +83,8 @@ TEST_CASE("import_jsonl: one bad line and nothing is written, and every bad line
       R"({"type": "prevention_workshop", "fields": {"date": "2026-02-02", "audience": "primary-school", "region": "ljubljana", "participants": 31}})",  // 5
       R"({"type": "shelter", "fields": {}})",  // 6
       R"({"type": "on_call_event", "fields": {"date": "2026-01-20", "caller": "ngo", "outcome": "admitted", "mood": "calm"}})",  // 7
-      R"({"type": "pats_session", "fields": {"date": "2026-01-12", "site": "vic", "format": "individual", "person": "P-aa11bb22", "participants": 2}})",  // 8
-      R"({"type": "assistance_case", "fields": {"programme": "crisis-accommodation", "person": "C-1234abcd", "sex": "female", "nationality": "SI", "admitted": "2026-01-01", "discharged": "2026-03-01"}})",  // 9
+      R"({"type": "pats_session", "fields": {"date": "2026-01-12", "site": "vic", "format": "individual", "person": "P-AA11-BB22B", "participants": 2}})",  // 8
+      R"({"type": "assistance_case", "fields": {"programme": "crisis-accommodation", "person": "C-1234-ABCDJ", "sex": "female", "nationality": "SI", "admitted": "2026-01-01", "discharged": "2026-03-01"}})",  // 9
       R"({"type": "pats_session", "fields": {"date": 20260112, "site": "vic", "format": "group"}})",  // 10
       R"({"type": "pats_session", "fields": {"topics": [1, 2]}})",  // 11
       R"({"fields": {}})",                                          // 12
@@ -203,7 +203,7 @@ TEST_CASE("to_json: records and status", "[client][json]") {
   CHECK_THAT(json, Catch::StartsWith("{\"id\":\"" + id.hex() + "\""));
   for (const char* part :
        {R"("type":"assistance_case")", R"("team":"team-a")", R"("deleted":false)",
-        R"("pending":true)", R"("admitted":"2026-03-01")", R"("person":"C-19b2e04d")",
+        R"("pending":true)", R"("admitted":"2026-03-01")", R"("person":"C-19B2-E04DT")",
         R"("services":["accommodation","food","psychological"])", R"("derived":{"care_days":3})"}) {
     INFO(part);
     CHECK_THAT(json, Catch::Contains(part));

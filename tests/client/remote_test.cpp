@@ -30,7 +30,7 @@ record_change remote_case(const record_id& id, sync::hlc t, sync::node_id node =
   return remote_change(id,
                        {remote_cell("admitted", *parse_date("2026-02-10"), t, node),
                         remote_cell("nationality", std::string("RO"), t, node),
-                        remote_cell("person", std::string("R-0a1b2c3d"), t, node),
+                        remote_cell("person", std::string("R-0A1B-2C3DD"), t, node),
                         remote_cell("programme", std::string("crisis-accommodation"), t, node),
                         remote_cell("services.food", true, t, node),
                         remote_cell("sex", std::string("male"), t, node)},

@@ -139,7 +139,7 @@ inline record_input pats_individual() {
   return input("pats_session", {{"date", "2026-03-02"},
                                 {"site", "vic"},
                                 {"format", "individual"},
-                                {"person", "P-7f3a9c21"},
+                                {"person", "P-7F3A-9C21J"},
                                 {"sex", "female"},
                                 {"age_band", "adult"},
                                 {"nationality", "UA"},
@@ -160,7 +160,7 @@ inline record_input pats_group() {
 // A person admitted to crisis accommodation for 3 care days.
 inline record_input crisis_case() {
   return input("assistance_case", {{"programme", "crisis-accommodation"},
-                                   {"person", "C-19b2e04d"},
+                                   {"person", "C-19B2-E04DT"},
                                    {"sex", "female"},
                                    {"age_band", "adult"},
                                    {"nationality", "NG"},

@@ -137,7 +137,7 @@ TEST_CASE("store: add and get a record of each type", "[client][store]") {
     CHECK(text_of(r, "date") == "2026-03-02");
     CHECK(text_of(r, "site") == "vic");
     CHECK(text_of(r, "format") == "individual");
-    CHECK(text_of(r, "person") == "P-7f3a9c21");
+    CHECK(text_of(r, "person") == "P-7F3A-9C21J");
     CHECK(text_of(r, "nationality") == "UA");
     CHECK(text_of(r, "topics") == "gbv,thb");
     CHECK(r.fields.at("topics") == value{code_set{"gbv", "thb"}});
@@ -283,7 +283,7 @@ std::vector<invalid_case> invalid_cases() {
       {"individual with 3 participants", with(pats_individual(), "participants", "3"),
        "participants"},
       {"individual without a person", without(pats_individual(), "person"), "person"},
-      {"group with a person", with(pats_group(), "person", "P-7f3a9c21"), "person"},
+      {"group with a person", with(pats_group(), "person", "P-7F3A-9C21J"), "person"},
       {"crisis accommodation for 31 days", replace(crisis_case(), "discharged", "2026-04-01"),
        "care_days"},
       {"discharged before admitted", replace(crisis_case(), "discharged", "2026-02-27"),
@@ -464,7 +464,7 @@ TEST_CASE("store: an edit that would make the record invalid is refused and chan
       {individual, {set_field("participants", "2")}, "participants"},
       {individual, {set_field("site", "")}, "site"},
       {individual, {set_field("colour", "red")}, "colour"},
-      {group, {set_field("person", "P-7f3a9c21")}, "person"},
+      {group, {set_field("person", "P-7F3A-9C21J")}, "person"},
       {group, {set_field("format", "individual")}, "person"},
       // one bad edit refuses the good one with it
       {group, {set_field("site", "vic"), set_field("date", "yesterday")}, "date"},

@@ -5,10 +5,13 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include <haven/client/pseudonym.hpp>
 #include <haven/client/store.hpp>
+#include <haven/schema/pseudonym.hpp>
 
 #include "shell_fixture.hpp"
 
@@ -102,6 +105,40 @@ TEST_CASE("person-code refuses arguments, bad input and a device without a key",
   r = haven({"person-code"}, "Zoryana\n \nUA\n1994\n");
   CHECK(r.exit_code == 1);
   CHECK(contains(r.err, "family name is empty"));
+}
+
+TEST_CASE("card-codes prints distinct card codes with their check character, which a record takes",
+          "[e2e][shell][pseudonym]") {
+  shell haven;
+  std::istringstream lines(haven.ok({"card-codes", "--count", "200"}));
+  std::set<std::string> codes;
+  for (std::string line; std::getline(lines, line);) {
+    CAPTURE(line);
+    CHECK(line.size() == std::string_view("K-XXXX-XXXX-XXXC").size());
+    CHECK(line.rfind("K-", 0) == 0);
+    CHECK(valid_pseudonym(line));
+    codes.insert(line);
+  }
+  CHECK(codes.size() == 200);
+  CHECK(!std::filesystem::exists(haven.db()));  // needs no store, and makes none
+
+  haven.ok({"init", "--team", "maribor"});
+  const std::string card = *codes.begin();
+  haven.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=" + card});
+  // The same card with one symbol mistyped is refused.
+  std::string typo = card;
+  typo[3] = typo[3] == '7' ? '8' : '7';
+  const run_result r = haven({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
+                              "person=" + typo});
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "ending in its check character"));
+  CHECK(!contains(r.err, typo));
+
+  for (const char* count : {"0", "10001", "ten", "-1"}) {
+    const run_result bad = haven({"card-codes", "--count", count});
+    CHECK(bad.exit_code == 2);
+    CHECK(contains(bad.err, "--count must be a whole number from 1 to 10000"));
+  }
 }
 
 TEST_CASE("only the person code reaches the store's files, never a name", "[e2e][shell][pseudonym]") {

@@ -134,7 +134,7 @@ std::vector<sync::record_change> changes_of(const temp_dir& dir, const std::stri
 std::string synced_then_pending(secured_server& s, device& d, const std::string& pending) {
   s.enroll(d, "team-a");
   const std::string key = crypto::to_hex(d.credentials().private_key);
-  d.record("P-SYNCED-0001");
+  d.record("P-SYNCED-00016");
   REQUIRE(d.sync().exit_code == 0);
   d.record(pending);
   return key;
@@ -148,31 +148,31 @@ TEST_CASE("security: a device of team A never receives a cell of team B, pulled 
   s.enroll(a1, "team-a");
   s.enroll(a2, "team-a");
   s.enroll(b1, "team-b");
-  a1.record("P-ALPHA-0001");
-  b1.record("P-BRAVO-0001");
+  a1.record("P-A1PHA-00011");
+  b1.record("P-BRAV0-0001B");
   REQUIRE(a1.sync().exit_code == 0);
   REQUIRE(b1.sync().exit_code == 0);
   REQUIRE(a2.sync().exit_code == 0);
-  CHECK(has(a2.list(), "P-ALPHA-0001"));
-  CHECK_FALSE(has(a2.list(), "P-BRAVO"));
+  CHECK(has(a2.list(), "P-A1PHA-00011"));
+  CHECK_FALSE(has(a2.list(), "P-BRAV0"));
 
   // Live: a2 watches while both teams record more.
   child watcher({HAVEN_SHELL_PATH, "--db", a2.haven.db(), "sync", "--watch"});
-  b1.record("P-BRAVO-0002");
+  b1.record("P-BRAV0-00029");
   REQUIRE(b1.sync().exit_code == 0);
-  a1.record("P-ALPHA-0002");
+  a1.record("P-A1PHA-0002Z");
   REQUIRE(a1.sync().exit_code == 0);
   bool arrived = false;
   for (int i = 0; i < 200 && !arrived; ++i) {  // at most 20 s
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    arrived = has(a2.list(), "P-ALPHA-0002");
+    arrived = has(a2.list(), "P-A1PHA-0002Z");
   }
   watcher.kill_group(SIGINT);
   CHECK(watcher.wait() == 0);
   CHECK(arrived);
-  CHECK_FALSE(has(a2.list(), "P-BRAVO"));
-  CHECK_FALSE(store_files_contain(a2.haven.db(), "P-BRAVO"));
-  CHECK(store_files_contain(s.db, "P-BRAVO-0002"));  // it did reach the server
+  CHECK_FALSE(has(a2.list(), "P-BRAV0"));
+  CHECK_FALSE(store_files_contain(a2.haven.db(), "P-BRAV0"));
+  CHECK(store_files_contain(s.db, "P-BRAV0-00029"));  // it did reach the server
 }
 
 TEST_CASE("security: forged, replayed and unknown hellos are refused on the wire, and nothing moves",
@@ -180,7 +180,7 @@ TEST_CASE("security: forged, replayed and unknown hellos are refused on the wire
   secured_server s;
   device d;
   s.enroll(d, "team-a");
-  d.record("P-ALPHA-0001");
+  d.record("P-A1PHA-00011");
   REQUIRE(d.sync().exit_code == 0);
   const client::credentials c = d.credentials();
   const std::string before = s.head();
@@ -221,7 +221,7 @@ TEST_CASE("security: a push into another team is refused whole over the wire and
   device a, b;
   s.enroll(a, "team-a");
   s.enroll(b, "team-b");
-  b.record("P-BRAVO-0001");
+  b.record("P-BRAV0-0001B");
   REQUIRE(b.sync().exit_code == 0);
   const std::string before = s.head();
 
@@ -229,15 +229,15 @@ TEST_CASE("security: a push into another team is refused whole over the wire and
   const client::credentials c = a.credentials();
   REQUIRE(ws.send_binary(sync::encode(signed_hello(c, c.private_key, ws.read_challenge()))) == "");
   REQUIRE(std::holds_alternative<sync::welcome>(next_message(ws)));
-  auto changes = changes_of(s.dir, "team-a", "P-ALPHA-0009");
-  const auto smuggled = changes_of(s.dir, "team-b", "P-SMUGGLED-1");
+  auto changes = changes_of(s.dir, "team-a", "P-A1PHA-0009H");
+  const auto smuggled = changes_of(s.dir, "team-b", "P-SMVG-G1ED-1F");
   changes.insert(changes.end(), smuggled.begin(), smuggled.end());
   REQUIRE(ws.send_binary(sync::encode(sync::push_batch{100, changes})) == "");
   expect_refusal(ws, errc::forbidden, "is of team team-b");
 
   CHECK(s.head() == before);
-  CHECK_FALSE(store_files_contain(s.db, "P-SMUGGLED-1"));
-  CHECK_FALSE(store_files_contain(s.db, "P-ALPHA-0009"));
+  CHECK_FALSE(store_files_contain(s.db, "P-SMVG-G1ED-1F"));
+  CHECK_FALSE(store_files_contain(s.db, "P-A1PHA-0009H"));
   CHECK(has(s.audit(), "push_refused"));
   // And the shell will not even record for another team once enrolled.
   CHECK(a.haven({"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3", "--team",
@@ -288,7 +288,7 @@ TEST_CASE("security: an enrollment code works once, and a reused or expired one 
 TEST_CASE("security: a retired device pushes its pending changes, then erases its store", "[e2e][security][wipe]") {
   secured_server s;
   device d;
-  const std::string key = synced_then_pending(s, d, "P-PENDING-0002");
+  const std::string key = synced_then_pending(s, d, "P-PEND1NG-0002V");
 
   const auto retired = s.havend({"retire", d.id});
   INFO(retired.err);
@@ -299,8 +299,8 @@ TEST_CASE("security: a retired device pushes its pending changes, then erases it
   CHECK_THAT(synced.out, Contains("retired") && Contains("erased"));
 
   CHECK(s.records() == 2);  // the pending change arrived before the wipe
-  CHECK(store_files_contain(s.db, "P-PENDING-0002"));
-  for (const std::string& secret : std::vector<std::string>{"P-SYNCED-0001", "P-PENDING-0002", key}) {
+  CHECK(store_files_contain(s.db, "P-PEND1NG-0002V"));
+  for (const std::string& secret : std::vector<std::string>{"P-SYNCED-00016", "P-PEND1NG-0002V", key}) {
     INFO(secret);
     CHECK_FALSE(store_files_contain(d.haven.db(), secret));
   }
@@ -313,13 +313,13 @@ TEST_CASE("security: a retired device pushes its pending changes, then erases it
   device other;
   s.enroll(other, "team-a");
   CHECK(other.sync().exit_code == 0);
-  CHECK(has(other.list(), "P-PENDING-0002"));
+  CHECK(has(other.list(), "P-PEND1NG-0002V"));
 }
 
 TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2e][security][wipe]") {
   secured_server s;
   device d;
-  const std::string key = synced_then_pending(s, d, "P-LOST-0002");  // never reaches the server
+  const std::string key = synced_then_pending(s, d, "P-10ST-00020");  // never reaches the server
 
   const auto revoked = s.havend({"revoke", d.id});
   INFO(revoked.err);
@@ -331,8 +331,8 @@ TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2
   CHECK_THAT(synced.out, Contains("revoked") && Contains("erased"));
 
   CHECK(s.records() == 1);
-  CHECK_FALSE(store_files_contain(s.db, "P-LOST-0002"));
-  for (const std::string& secret : std::vector<std::string>{"P-SYNCED-0001", "P-LOST-0002", key}) {
+  CHECK_FALSE(store_files_contain(s.db, "P-10ST-00020"));
+  for (const std::string& secret : std::vector<std::string>{"P-SYNCED-00016", "P-10ST-00020", key}) {
     INFO(secret);
     CHECK_FALSE(store_files_contain(d.haven.db(), secret));
   }
@@ -349,7 +349,7 @@ TEST_CASE("security: a device revoked while it watches is told to wipe at once, 
   device watching, other;
   s.enroll(watching, "team-a");
   s.enroll(other, "team-a");
-  watching.record("P-WATCHED-0001");
+  watching.record("P-WATCHED-0001S");
   REQUIRE(watching.sync().exit_code == 0);
   child watcher({HAVEN_SHELL_PATH, "--db", watching.haven.db(), "sync", "--watch"});
   REQUIRE(s.havend({"revoke", watching.id}).exit_code == 0);
@@ -361,14 +361,14 @@ TEST_CASE("security: a device revoked while it watches is told to wipe at once, 
   }
   CHECK(erased);
   CHECK(watcher.wait() != 0);  // the watch ended by itself, saying the device was revoked
-  CHECK_FALSE(store_files_contain(watching.haven.db(), "P-WATCHED-0001"));
+  CHECK_FALSE(store_files_contain(watching.haven.db(), "P-WATCHED-0001S"));
 
   // havend goes on serving the team's other devices, with the wiped device's work kept.
-  other.record("P-OTHER-0002");
+  other.record("P-0THER-0002A");
   const auto synced = other.sync();
   INFO(synced.err);
   CHECK(synced.exit_code == 0);
-  CHECK(has(other.list(), "P-WATCHED-0001"));
+  CHECK(has(other.list(), "P-WATCHED-0001S"));
   CHECK(s.records() == 2);
 }
 

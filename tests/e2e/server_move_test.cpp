@@ -57,14 +57,14 @@ TEST_CASE("server move: a device that pinned the certificate follows its server 
   havend_process server(db, pinned.flags(), havend_process::authentication::on);
   const std::string old_url = "wss://" + server.address() + "/sync";
   device.ok({"enroll", "--server", old_url, "--code", code_for(db), "--ca", pinned.cert});
-  record(device, "PK-MOVE-0001");
+  record(device, "PK-M0VE-0001P");
   REQUIRE(device({"sync"}).exit_code == 0);
 
   server.stop();
   server.restart();  // the same store and certificate, on a new port
   const std::string new_url = "wss://" + server.address() + "/sync";
   REQUIRE(new_url != old_url);
-  record(device, "PK-MOVE-0002");
+  record(device, "PK-M0VE-0002M");
 
   // An impostor on yet another address, with a certificate of its own, gets nothing.
   havend_process impostor(device.dir().file("impostor.db"), other.flags());
@@ -82,7 +82,7 @@ TEST_CASE("server move: a device that pinned the certificate follows its server 
   REQUIRE(moved.exit_code == 0);
   CHECK_THAT(moved.out, Contains("synced: pushed ") && Contains("; 0 pending"));
   // Later syncs go to the new address without --server.
-  record(device, "PK-MOVE-0003");
+  record(device, "PK-M0VE-0003J");
   const run_result later = device({"sync"});
   INFO(later.out << later.err);
   CHECK(later.exit_code == 0);
@@ -99,12 +99,12 @@ TEST_CASE("server move: without a pinned certificate, a new address needs --trus
   const std::string db = device.dir().file("central.db");
   havend_process server(db, {}, havend_process::authentication::on);
   device.ok({"enroll", "--server", "ws://" + server.address(), "--code", code_for(db)});
-  record(device, "PK-MOVE-0004");
+  record(device, "PK-M0VE-0004G");
   REQUIRE(device({"sync"}).exit_code == 0);
   server.stop();
   server.restart();
   const std::string new_url = "ws://" + server.address() + "/sync";
-  record(device, "PK-MOVE-0005");
+  record(device, "PK-M0VE-0005E");
 
   const run_result refused = device({"sync", "--server", new_url});
   CHECK(refused.exit_code == 1);
@@ -116,7 +116,7 @@ TEST_CASE("server move: without a pinned certificate, a new address needs --trus
   INFO(moved.out << moved.err);
   REQUIRE(moved.exit_code == 0);
   CHECK_THAT(moved.out, Contains("; 0 pending"));
-  record(device, "PK-MOVE-0006");
+  record(device, "PK-M0VE-0006C");
   const run_result later = device({"sync"});
   INFO(later.err);
   CHECK(later.exit_code == 0);

@@ -27,11 +27,11 @@ TEST_CASE("a store records, edits, lists, shows and deletes contacts", "[e2e][sh
   CHECK(contains(haven.ok({"init", "--team", "maribor"}), "created store"));
 
   const std::string session = haven.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
-                                         "person=Pk-20260302", "nationality=ua", "topics=thb,gbv"});
+                                         "person=Pk-2026-03029", "nationality=ua", "topics=thb,gbv"});
   REQUIRE(session.size() == 32);
   const std::string group = haven.ok({"add", "pats_session", "date=2026-03-03", "site=logatec", "format=group",
                                        "participants=14", "--team", "koper"});
-  const std::string stay = haven.ok({"add", "assistance_case", "programme=crisis-accommodation", "person=CASE-0017",
+  const std::string stay = haven.ok({"add", "assistance_case", "programme=crisis-accommodation", "person=CASE-0017W",
                                       "sex=female", "nationality=NG", "admitted=2026-01-01", "discharged=2026-01-04",
                                       "services=food,escort", "exploitation=sexual"});
 

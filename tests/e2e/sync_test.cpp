@@ -83,12 +83,12 @@ TEST_CASE("one person met on two devices counts once, and a deletion and an edit
     return id.value();
   };
   add(vic, {"pats_session", "", {{"date", "2026-03-02"}, {"site", "vic"}, {"format", "individual"},
-                                 {"person", "PK-SAME-01"}, {"nationality", "UA"}}});
+                                 {"person", "PK-SAME-014"}, {"nationality", "UA"}}});
   add(logatec, {"pats_session", "", {{"date", "2026-04-14"}, {"site", "logatec"}, {"format", "individual"},
-                                     {"person", "PK-SAME-01"}, {"nationality", "UA"}}});
+                                     {"person", "PK-SAME-014"}, {"nationality", "UA"}}});
   const auto other = add(logatec, {"pats_session", "", {{"date", "2026-04-14"}, {"site", "logatec"},
-                                                        {"format", "individual"}, {"person", "PK-OTHER-2"}}});
-  const auto stay = add(vic, {"assistance_case", "", {{"programme", "crisis-accommodation"}, {"person", "PK-SAME-01"},
+                                                        {"format", "individual"}, {"person", "PK-0THER-25"}}});
+  const auto stay = add(vic, {"assistance_case", "", {{"programme", "crisis-accommodation"}, {"person", "PK-SAME-014"},
                                                       {"sex", "female"}, {"nationality", "UA"},
                                                       {"admitted", "2026-05-01"}, {"discharged", "2026-05-07"}}});
   f.sync_everyone();

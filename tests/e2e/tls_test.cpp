@@ -95,12 +95,12 @@ struct tls_fixture {
   dev_pair pair{dir, "havend"};
   havend_process server{dir.file("central.db"), pair.flags()};
   std::unique_ptr<client::store> field = client::store::create(dir.file("field.db"), "outreach").value();
-  tls_fixture() { REQUIRE(field->add(session_record("PK-TLS-0001")).ok()); }
+  tls_fixture() { REQUIRE(field->add(session_record("PK-T1S-0001N")).ok()); }
 };
 
 TEST_CASE_METHOD(tls_fixture, "a device that pins havend's dev-cert syncs over wss, and havend serves https",
                  "[e2e][tls]") {
-  REQUIRE(field->add(session_record("PK-TLS-0002")).ok());
+  REQUIRE(field->add(session_record("PK-T1S-0002K")).ok());
 
   auto pushed = sync(*field, wss_url(server), pair.pem);
   INFO((pushed ? "" : pushed.err().describe()));
@@ -183,7 +183,7 @@ TEST_CASE("a device refuses a certificate that does not name the address it conn
 TEST_CASE("a device refuses to send records unencrypted to any host but loopback", "[e2e][tls]") {
   temp_dir dir;
   auto field = client::store::create(dir.file("field.db"), "outreach").value();
-  REQUIRE(field->add(session_record("PK-TLS-0005")).ok());
+  REQUIRE(field->add(session_record("PK-T1S-0005D")).ok());
   const store_snapshot before(*field);
   auto r = sync(*field, "ws://192.0.2.7:8080/sync", "");
   REQUIRE_FALSE(r.ok());
@@ -251,7 +251,7 @@ TEST_CASE("haven sync --ca pins the certificate from the shell", "[e2e][tls][she
   const dev_pair pair(device.dir(), "havend");
   havend_process server(device.dir().file("central.db"), pair.flags());
   device.ok({"init", "--team", "outreach"});
-  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-TLS-0006"});
+  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-T1S-0006B"});
 
   const run_result untrusted = device({"sync", "--server", wss_url(server)});
   CHECK(untrusted.exit_code == 1);
@@ -353,7 +353,7 @@ TEST_CASE("a relay holding a certificate the device trusts cannot sign in as the
   REQUIRE(code.exit_code == 0);
   const std::string enroll_code(boost::json::parse(code.out).as_object().at("code").as_string());
   device.ok({"enroll", "--server", "https://" + server.address(), "--code", enroll_code, "--ca", pair.cert});
-  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-TLS-0007"});
+  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-T1S-00079"});
   auto field = client::store::open(device.db()).value();
   const store_snapshot before(*field);
 

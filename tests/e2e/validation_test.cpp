@@ -14,8 +14,8 @@ struct refusal {
 };
 
 const std::vector<std::string> individual = {"pats_session", "date=2026-03-02", "site=vic", "format=individual",
-                                             "person=Pk-000001"};
-const std::vector<std::string> stay = {"assistance_case", "programme=crisis-accommodation", "person=CASE-0001",
+                                             "person=Pk-0000011"};
+const std::vector<std::string> stay = {"assistance_case", "programme=crisis-accommodation", "person=CASE-00019",
                                        "sex=female", "nationality=SI", "admitted=2026-01-01"};
 const std::vector<std::string> call = {"on_call_event", "date=2026-01-05", "caller=police", "outcome=advice-only"};
 const std::vector<std::string> workshop = {"prevention_workshop", "date=2026-02-01", "audience=secondary-school",
@@ -46,10 +46,11 @@ std::vector<refusal> refusals() {
       {with(individual, {"participants=3"}), "participants", "must be 1 when format is individual"},
       {with(individual, {"participants=many"}), "participants", "whole number"},
       {with(individual, {}, "person"), "person", "is required when format is individual"},
-      {with(individual, {"person=abc"}, "person"), "person", "pseudonym"},
-      {with(individual, {"person=Ana Novak"}, "person"), "person", "pseudonym"},
-      {with(individual, {"person=" + std::string(65, 'x')}, "person"), "person", "pseudonym"},
-      {{"pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=9", "person=Pk-000001"},
+      {with(individual, {"person=abc"}, "person"), "person", "must be a person code"},
+      {with(individual, {"person=Ana Novak"}, "person"), "person", "must be a person code"},
+      {with(individual, {"person=" + std::string(65, 'x')}, "person"), "person", "must be a person code"},
+      {with(individual, {"person=Pk-0000012"}, "person"), "person", "check character"},
+      {{"pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=9", "person=Pk-0000011"},
        "person", "must be empty when format is group"},
       {{"pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=0"}, "participants",
        "at least 1"},

@@ -1,8 +1,10 @@
 // field_def::parse: what a user types into each kind of field, and the value
 // helpers behind it (dates, text form, teams, pseudonyms).
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "shipped_schema.hpp"
 
@@ -131,25 +133,62 @@ TEST_CASE("countries: ISO codes in any case are stored in upper case and XX mean
   }
 }
 
-TEST_CASE("pseudonyms: 6 to 64 letters, digits or dashes, never echoed back", "[schema][field]") {
-  const std::string six(6, 'a'), sixty_four(64, 'Z');
-  CHECK(parsed(assistance(), "person", six) == value{six});
-  CHECK(parsed(assistance(), "person", sixty_four) == value{sixty_four});
-  CHECK(parsed(assistance(), "person", "P-0042-x9") == value{std::string("P-0042-x9")});
-  CHECK_THAT(refusal(assistance(), "person", std::string(5, 'a')), Contains("got 5 characters"));
-  CHECK_THAT(refusal(assistance(), "person", std::string(65, 'a')), Contains("got 65 characters"));
-  for (const char* bad : {"abc def", "abc_def", "abc.def", "abc/def", "abcdé1", "abcdef\n"}) {
+TEST_CASE("pseudonyms: groups of Crockford base32 symbols ending in a check symbol, never echoed back",
+          "[schema][field]") {
+  CHECK(parsed(assistance(), "person", "P-0042-X9W") == value{std::string("P-0042-X9W")});
+  // Typed in lower case and with Crockford's aliases (o for 0, i and l for 1): read as the symbols.
+  CHECK(parsed(assistance(), "person", "p-oo42-x9w") == value{std::string("P-0042-X9W")});
+  CHECK(parsed(assistance(), "person", "P-7F3A-9C21J") == value{std::string("P-7F3A-9C21J")});
+  for (const char* bad : {"P-0042-X9V",             // wrong check symbol
+                          "P-0024-X9W",             // two neighbours swapped
+                          "P-0042-X9",              // no check symbol
+                          "P-0042--X9W", "-P-0042-X9W", "P-0042-X9W-", "P-00420000000000-X9W",  // grouping
+                          "P-0U42-X9W",             // U is no symbol
+                          "P0X9",                   // too short
+                          "abc def", "abc_def", "abc.def", "abc/def", "abcdé1", "abcdef\n",
+                          "Olena-Kovalenko-1990-04-12"}) {
     CAPTURE(bad);
-    CHECK_THAT(refusal(assistance(), "person", bad), StartsWith("must be a pseudonym code"));
+    CHECK_THAT(refusal(assistance(), "person", bad), StartsWith("must be a person code"));
   }
+  CHECK_THAT(refusal(assistance(), "person", std::string(65, 'a')), Contains("got 65 characters"));
   // A name typed by mistake must not be copied into an error message or a log.
   const std::string message = refusal(assistance(), "person", "Marija Novak");
   CHECK_THAT(message, !Contains("Marija"));
   CHECK_THAT(message, !Contains("Novak"));
 
-  CHECK(valid_pseudonym(six));
+  CHECK(valid_pseudonym("P-0042-X9W"));
+  CHECK_FALSE(valid_pseudonym("p-0042-x9w"));  // stored and sent only in canonical form
   CHECK_FALSE(valid_pseudonym(""));
-  CHECK_FALSE(valid_pseudonym(std::string(65, '1')));
+  CHECK_FALSE(valid_pseudonym(std::string(33, '1')));
+}
+
+TEST_CASE("pseudonyms: the check symbol catches every single mistyped symbol and neighbour swap but 0Z",
+          "[schema][field]") {
+  const std::string code = with_check_symbol("P-46PN-8HHA-AAKG-C9Y");
+  REQUIRE(valid_pseudonym(code));
+  std::size_t changed = 0, swapped = 0;
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    if (code[i] == '-') continue;
+    for (char other : crockford_base32) {
+      if (other == code[i]) continue;
+      std::string typo = code;
+      typo[i] = other;
+      CAPTURE(typo);
+      CHECK_FALSE(valid_pseudonym(typo));
+      ++changed;
+    }
+    const std::pair<char, char> pair = std::minmax(code[i], i + 1 < code.size() ? code[i + 1] : '-');
+    // Luhn mod 32 misses only the swap of 0 and Z (their doubled forms differ by the same).
+    if (i + 1 < code.size() && code[i + 1] != '-' && code[i + 1] != code[i] && pair != std::pair{'0', 'Z'}) {
+      std::string swap = code;
+      std::swap(swap[i], swap[i + 1]);
+      CAPTURE(swap);
+      CHECK_FALSE(valid_pseudonym(swap));
+      ++swapped;
+    }
+  }
+  CHECK(changed == 17 * 31);
+  CHECK(swapped > 0);
 }
 
 TEST_CASE("sets: comma-separated codes, spaces trimmed, each one known", "[schema][field]") {

@@ -20,7 +20,7 @@ field_map individual_interview() {
                             {"site", "vic"},
                             {"format", "individual"},
                             {"participants", "1"},
-                            {"person", "P-000123"},
+                            {"person", "P-0001239"},
                             {"sex", "female"},
                             {"nationality", "ua"},
                             {"topics", "thb,gbv"}});
@@ -34,7 +34,7 @@ field_map group_session() {
 
 field_map crisis_stay(const char* admitted, const char* discharged) {
   return record_of(assistance(), {{"programme", "crisis-accommodation"},
-                                  {"person", "P-000123"},
+                                  {"person", "P-0001239"},
                                   {"sex", "female"},
                                   {"nationality", "XX"},
                                   {"admitted", admitted},
@@ -138,7 +138,7 @@ TEST_CASE("pats_session: an individual interview needs a person and one particip
 }
 
 TEST_CASE("pats_session: a group session names no person", "[schema][validate]") {
-  CHECK(only_issue(pats(), with(group_session(), "person", parsed(pats(), "person", "P-000123"))) ==
+  CHECK(only_issue(pats(), with(group_session(), "person", parsed(pats(), "person", "P-0001239"))) ==
         field_issue{"person", "must be empty when format is group"});
 
   // A group may have any number of participants, and one is allowed.

@@ -41,11 +41,11 @@ std::vector<std::string> table_rows(const boost::json::object& report) {
 
 TEST_CASE("pats-individual-by-site counts persons once, under each site they were met at", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001"));
-  f.put("b", "pats_session", pats("2026-04-10", "logatec", "individual", "P-0001"));
-  f.put("c", "pats_session", pats("2026-04-11", "vic", "individual", "P-0002"));
-  f.put("d", "pats_session", pats("2026-04-12", "vic", "individual", "P-0002"));
-  f.put("e", "pats_session", pats("2025-12-31", "vic", "individual", "P-0003"));
+  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
+  f.put("b", "pats_session", pats("2026-04-10", "logatec", "individual", "P-0001H"));
+  f.put("c", "pats_session", pats("2026-04-11", "vic", "individual", "P-0002F"));
+  f.put("d", "pats_session", pats("2026-04-12", "vic", "individual", "P-0002F"));
+  f.put("e", "pats_session", pats("2025-12-31", "vic", "individual", "P-0003D"));
   f.put("g", "pats_session", {{"date", "2026-04-12"}, {"site", "vic"}, {"format", "group"}, {"participants", "12"}});
 
   auto r = f.report("pats-individual-by-site", 2026);
@@ -74,7 +74,7 @@ TEST_CASE("pats-group-by-site sums participants and counts sessions", "[server][
   f.put("b", "pats_session", {{"date", "2026-02-08"}, {"site", "vic"}, {"format", "group"}, {"participants", "8"}});
   f.put("c", "pats_session", {{"date", "2026-05-01"}, {"site", "postojna"}, {"format", "group"}, {"participants", "30"}});
   f.put("d", "pats_session", {{"date", "2026-05-02"}, {"site", "postojna"}, {"format", "group"}});  // participants missing: 0
-  f.put("e", "pats_session", pats("2026-05-03", "postojna", "individual", "P-0001"));
+  f.put("e", "pats_session", pats("2026-05-03", "postojna", "individual", "P-0001H"));
 
   const auto r = f.report("pats-group-by-site", 2026);
   CHECK(cell(r, {"vic"}) == values{{"participants", 20}, {"sessions", 2}});
@@ -88,10 +88,10 @@ TEST_CASE("pats-group-by-site sums participants and counts sessions", "[server][
 
 TEST_CASE("assisted-by-nationality-sex: subtotals per programme, persons once at every level", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2026-01-10", "2026-01-20"));
-  f.put("b", "assistance_case", stay("reintegration", "P-0001", "female", "UA", "2026-02-01", ""));
-  f.put("c", "assistance_case", stay("reintegration", "P-0002", "female", "UA", "2026-03-01", "2026-04-01"));
-  f.put("d", "assistance_case", stay("reintegration", "P-0003", "male", "SI", "2026-03-01", "2026-04-01"));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
+  f.put("b", "assistance_case", stay("reintegration", "P-0001H", "female", "UA", "2026-02-01", ""));
+  f.put("c", "assistance_case", stay("reintegration", "P-0002F", "female", "UA", "2026-03-01", "2026-04-01"));
+  f.put("d", "assistance_case", stay("reintegration", "P-0003D", "male", "SI", "2026-03-01", "2026-04-01"));
 
   const auto r = f.report("assisted-by-nationality-sex", 2026);
   CHECK(cell(r, {"crisis-accommodation", "UA"}, "female") == values{{"persons", 1}});
@@ -115,11 +115,11 @@ TEST_CASE("assisted-by-nationality-sex: subtotals per programme, persons once at
 
 TEST_CASE("an edit of nationality moves the person between rows", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2026-01-10", "2026-01-20"));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
   auto r = f.report("care-days-by-nationality", 2026);
   CHECK(cell(r, {"UA"}) == values{{"care_days", 10}, {"persons", 1}});
 
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "MD", "2026-01-10", "2026-01-20"));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "MD", "2026-01-10", "2026-01-20"));
   r = f.report("care-days-by-nationality", 2026);
   CHECK(cell(r, {"UA"}).empty());
   CHECK(cell(r, {"MD"}) == values{{"care_days", 10}, {"persons", 1}});
@@ -134,8 +134,8 @@ TEST_CASE("an edit of nationality moves the person between rows", "[server][tall
 TEST_CASE("a deletion retracts the record from every tally", "[server][tally]") {
   tally_fixture f;
   f.put("a", "assistance_case",
-        stay("crisis-accommodation", "P-0001", "female", "UA", "2025-12-20", "2026-01-05", "sexual,labour"));
-  f.put("b", "pats_session", pats("2026-04-10", "logatec", "individual", "P-0001"));
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-20", "2026-01-05", "sexual,labour"));
+  f.put("b", "pats_session", pats("2026-04-10", "logatec", "individual", "P-0001H"));
   f.put("c", "on_call_event", {{"date", "2026-02-01"}, {"caller", "police"}, {"outcome", "admitted"}});
   f.put("d", "prevention_workshop",
         {{"date", "2026-02-01"}, {"audience", "professionals"}, {"region", "goriska"}, {"participants", "9"}});
@@ -161,9 +161,9 @@ TEST_CASE("a deletion retracts the record from every tally", "[server][tally]") 
 TEST_CASE("a set-valued row counts once per element, once in the total", "[server][tally]") {
   tally_fixture f;
   f.put("a", "assistance_case",
-        stay("safe-accommodation", "P-0001", "female", "NG", "2026-01-10", "2026-02-20", "sexual,forced-labour"));
-  f.put("b", "assistance_case", stay("reintegration", "P-0001", "female", "NG", "2026-03-01", "2026-03-20", "sexual"));
-  f.put("c", "assistance_case", stay("reintegration", "P-0002", "male", "NG", "2026-03-01", "2026-03-20"));
+        stay("safe-accommodation", "P-0001H", "female", "NG", "2026-01-10", "2026-02-20", "sexual,forced-labour"));
+  f.put("b", "assistance_case", stay("reintegration", "P-0001H", "female", "NG", "2026-03-01", "2026-03-20", "sexual"));
+  f.put("c", "assistance_case", stay("reintegration", "P-0002F", "male", "NG", "2026-03-01", "2026-03-20"));
   auto r = f.report("assisted-by-exploitation-sex", 2026);
   CHECK(cell(r, {"sexual"}, "female") == values{{"persons", 1}});
   CHECK(cell(r, {"forced-labour"}, "female") == values{{"persons", 1}});
@@ -174,7 +174,7 @@ TEST_CASE("a set-valued row counts once per element, once in the total", "[serve
   CHECK(r.at("table").as_array()[2].at("label").as_string() == "not recorded");
   // Dropping an element retracts only that row.
   f.put("a", "assistance_case",
-        stay("safe-accommodation", "P-0001", "female", "NG", "2026-01-10", "2026-02-20", "forced-labour"));
+        stay("safe-accommodation", "P-0001H", "female", "NG", "2026-01-10", "2026-02-20", "forced-labour"));
   r = f.report("assisted-by-exploitation-sex", 2026);
   CHECK(cell(r, {"sexual"}, "female") == values{{"persons", 1}});  // still via b
   f.remove("b");
@@ -186,7 +186,7 @@ TEST_CASE("a set-valued row counts once per element, once in the total", "[serve
 
 TEST_CASE("a stay across New Year counts in both years, its care days split", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2025-12-28", "2026-01-03"));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-28", "2026-01-03"));
   auto r = f.report("care-days-by-nationality", 2025);
   CHECK(cell(r, {"UA"}) == values{{"care_days", 4}, {"persons", 1}});  // nights of 28-31 December
   r = f.report("care-days-by-nationality", 2026);
@@ -197,7 +197,7 @@ TEST_CASE("a stay across New Year counts in both years, its care days split", "[
   CHECK(total(f.report("assisted-by-nationality-sex", 2025), "persons") == 1);
   CHECK(total(f.report("assisted-by-nationality-sex", 2026), "persons") == 1);
   // Discharged on 1 January: the stay still touches the new year, with no care day in it.
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2025-12-28", "2026-01-01"));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-28", "2026-01-01"));
   CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) == values{{"care_days", 4}, {"persons", 1}});
   CHECK(cell(f.report("care-days-by-nationality", 2026), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
   for (int year : {2025, 2026}) f.check_all(year);
@@ -207,8 +207,8 @@ TEST_CASE("a stay across New Year counts in both years, its care days split", "[
 
 TEST_CASE("a same-day stay is one care day, and a stay's days add up to care_days", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2026-05-05", "2026-05-05"));
-  f.put("b", "assistance_case", stay("crisis-accommodation", "P-0002", "male", "SY", "2026-01-30", "2026-03-02"));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-05-05", "2026-05-05"));
+  f.put("b", "assistance_case", stay("crisis-accommodation", "P-0002F", "male", "SY", "2026-01-30", "2026-03-02"));
   auto r = f.report("care-days-by-nationality", 2026);
   CHECK(cell(r, {"UA"}) == values{{"care_days", 1}, {"persons", 1}});
   CHECK(cell(r, {"SY"}) == values{{"care_days", 31}, {"persons", 1}});
@@ -218,7 +218,7 @@ TEST_CASE("a same-day stay is one care day, and a stay's days add up to care_day
   CHECK(cell(f.report("care-days-by-nationality", 2026, 2), {"SY"}) == values{{"care_days", 28}, {"persons", 1}});
   CHECK(cell(f.report("care-days-by-nationality", 2026, 3), {"SY"}) == values{{"care_days", 1}, {"persons", 1}});
   // Only crisis accommodation counts here.
-  f.put("c", "assistance_case", stay("safe-accommodation", "P-0003", "male", "SY", "2026-01-01", "2026-02-01"));
+  f.put("c", "assistance_case", stay("safe-accommodation", "P-0003D", "male", "SY", "2026-01-01", "2026-02-01"));
   CHECK(total(f.report("care-days-by-nationality", 2026), "care_days") == 32);
   for (int m = 1; m <= 12; ++m) f.check_all(2026, m);
 }
@@ -226,8 +226,8 @@ TEST_CASE("a same-day stay is one care day, and a stay's days add up to care_day
 TEST_CASE("an open stay counts up to today with no care days, and moves on with today", "[server][tally]") {
   tally_fixture f;
   f.today = from_civil(2026, 6, 15);
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2025-11-20", ""));
-  f.put("b", "assistance_case", stay("crisis-accommodation", "P-0002", "male", "SY", "2026-09-01", ""));  // admitted in the future
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-11-20", ""));
+  f.put("b", "assistance_case", stay("crisis-accommodation", "P-0002F", "male", "SY", "2026-09-01", ""));  // admitted in the future
   CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
   CHECK(cell(f.report("care-days-by-nationality", 2026), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
   CHECK(cell(f.report("care-days-by-nationality", 2026, 6), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
@@ -254,7 +254,7 @@ TEST_CASE("an open stay counts up to today with no care days, and moves on with 
   for (int m = 1; m <= 12; ++m) f.check_all(2026, m);
 
   // Discharge: the care days arrive, split by year; the stay no longer runs to today.
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2025-11-20", "2025-12-10"));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-11-20", "2025-12-10"));
   CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) == values{{"care_days", 20}, {"persons", 1}});
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 1)) == 0);
   f.today = from_civil(2027, 3, 1);
@@ -266,7 +266,7 @@ TEST_CASE("an open stay counts up to today with no care days, and moves on with 
 
 TEST_CASE("refresh_open_stays runs inside the caller's transaction too", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2026-05-20", ""));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-05-20", ""));
   f.today = from_civil(2026, 8, 1);
   {
     sqlite::transaction tx(f.db());
@@ -366,9 +366,9 @@ TEST_CASE("missing values count under \"not recorded\", so totals stay complete"
 
 TEST_CASE("CSV of a tally with a column field", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001", "female", "UA", "2026-01-10", "2026-01-20"));
-  f.put("b", "assistance_case", stay("reintegration", "P-0002", "male", "SI", "2026-03-01", "2026-04-01"));
-  f.put("c", "assistance_case", stay("reintegration", "P-0003", "female", "SI", "2026-03-01", "2026-04-01"));
+  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
+  f.put("b", "assistance_case", stay("reintegration", "P-0002F", "male", "SI", "2026-03-01", "2026-04-01"));
+  f.put("c", "assistance_case", stay("reintegration", "P-0003D", "female", "SI", "2026-03-01", "2026-04-01"));
   CHECK(f.csv("assisted-by-nationality-sex", 2026) ==
         "programme,nationality,female:persons,male:persons,total:persons\n"
         "crisis-accommodation,,1,0,1\n"
@@ -384,7 +384,7 @@ TEST_CASE("CSV: a text cell a spreadsheet would take for a formula is neutralise
   tally_fixture f;
   int persons = 0;
   const auto with_nationality = [&](const std::string& nationality) {
-    const std::string person = "P-000" + std::to_string(++persons);
+    const std::string person = with_check_symbol("P-000" + std::to_string(++persons));
     field_map fields = typed(
         f.definitions(), "assistance_case",
         stay("crisis-accommodation", person.c_str(), "female", "UA", "2026-01-10", "2026-01-20"));
@@ -450,10 +450,10 @@ TEST_CASE("reports: shape, list, unknown ids and bad periods", "[server][tally]"
 
 TEST_CASE("updates are idempotent and ignore types and fields no tally reads", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001"));
-  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001"));
+  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
+  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
   CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 1);
-  auto fields = typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001"));
+  auto fields = typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
   fields["topics"] = code_set{"thb"};  // read by no tally
   f.put_fields("a", "pats_session", fields);
   CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 1);
@@ -467,10 +467,10 @@ TEST_CASE("updates are idempotent and ignore types and fields no tally reads", "
 
 TEST_CASE("the tally rolls back with the caller's transaction", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001"));
+  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
   {
     sqlite::transaction tx(f.db());
-    const auto fields = typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0002"));
+    const auto fields = typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0002F"));
     f.book().update(test_id(50), "pats_session", &fields);
     CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 2);
   }
@@ -481,7 +481,7 @@ TEST_CASE("the tally rolls back with the caller's transaction", "[server][tally]
 TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]") {
   tally_fixture f;
   CHECK(!f.book().needs_replay());
-  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001"));
+  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
 
   // The same store opened with a schema whose tallies differ.
   std::string doc(shipped_schema()->source());
@@ -499,7 +499,7 @@ TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]")
   {
     sqlite::transaction tx(f.db());
     book.reset();
-    const auto fields = typed(*changed.value(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001"));
+    const auto fields = typed(*changed.value(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
     book.update(test_id(1), "pats_session", &fields);
     tx.commit();
   }

@@ -183,9 +183,9 @@ TEST_CASE("a new tally needs only a declaration", "[server][tally]") {
   auto parsed = schema::parse(doc);
   REQUIRE(parsed.ok());
   tally_fixture f(parsed.value());
-  f.put("a", "pats_session", {{"date", "2026-02-01"}, {"site", "vic"}, {"format", "individual"}, {"person", "P-0001"}, {"nationality", "UA"}, {"sex", "female"}});
-  f.put("b", "pats_session", {{"date", "2026-03-01"}, {"site", "logatec"}, {"format", "individual"}, {"person", "P-0001"}, {"nationality", "UA"}, {"sex", "female"}});
-  f.put("c", "pats_session", {{"date", "2026-03-02"}, {"site", "vic"}, {"format", "individual"}, {"person", "P-0002"}, {"nationality", "SY"}});
+  f.put("a", "pats_session", {{"date", "2026-02-01"}, {"site", "vic"}, {"format", "individual"}, {"person", "P-0001H"}, {"nationality", "UA"}, {"sex", "female"}});
+  f.put("b", "pats_session", {{"date", "2026-03-01"}, {"site", "logatec"}, {"format", "individual"}, {"person", "P-0001H"}, {"nationality", "UA"}, {"sex", "female"}});
+  f.put("c", "pats_session", {{"date", "2026-03-02"}, {"site", "vic"}, {"format", "individual"}, {"person", "P-0002F"}, {"nationality", "SY"}});
   const auto r = f.report("pats-by-nationality", 2026);
   CHECK(cell(r, {"UA"}, "female") == std::map<std::string, std::int64_t>{{"sessions", 2}, {"persons", 1}});
   CHECK(cell(r, {"SY"}, "") == std::map<std::string, std::int64_t>{{"sessions", 1}, {"persons", 1}});

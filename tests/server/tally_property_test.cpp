@@ -37,7 +37,7 @@ class record_maker {
       f.erase(key);
       return;
     }
-    const std::vector<std::string> persons{"P-0001", "P-0002", "P-0003", "P-0004", "P-0005", "P-0006"};
+    const std::vector<std::string> persons{"P-0001H", "P-0002F", "P-0003D", "P-0004B", "P-00059", "P-00067"};
     const std::vector<std::string> countries{"UA", "SY", "SI", "XX"};
     const std::vector<std::string> sexes{"female", "male", "unknown"};
     if (key == "date") f[key] = day();

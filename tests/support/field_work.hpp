@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <haven/client/store.hpp>
+#include <haven/schema/pseudonym.hpp>
 
 namespace haven::test {
 
@@ -29,7 +30,7 @@ class field_work {
   std::string any(const std::vector<std::string>& codes) { return codes[static_cast<std::size_t>(pick(static_cast<int>(codes.size())))]; }
   std::string some(const std::vector<std::string>& codes);  // comma-separated, maybe empty
   std::string day(int year);                                // a date in that year
-  std::string person() { return "PK-" + std::to_string(1000 + pick(persons_)); }
+  std::string person() { return with_check_symbol("PK-" + std::to_string(1000 + pick(persons_))); }
 
   std::mt19937 rng_;
   int persons_;

@@ -243,13 +243,15 @@ class device final : public sync::client_backend {
   push_batch outbox(std::size_t max_cells, std::size_t max_records = std::numeric_limits<std::size_t>::max()) const {
     push_batch b;
     std::size_t cells = 0;
-    for (auto it = own_.upper_bound(acked_); it != own_.end() && cells < max_cells; ++it) {
+    // As the device's store does: a record's consecutive cells stay together,
+    // and the batch ends at the first record boundary once max_cells are in.
+    for (auto it = own_.upper_bound(acked_); it != own_.end(); ++it) {
       const auto& [seq, own] = *it;
       const auto& rec = replica_.records().at(own.id);
       const auto held = rec.cells.find(own.cell.key);
       if (held == rec.cells.end() || !(held->second == own.cell)) continue;
       if (b.changes.empty() || b.changes.back().id != own.id) {
-        if (b.changes.size() == max_records) break;
+        if (b.changes.size() == max_records || cells >= max_cells) break;
         b.changes.push_back({own.id, own.type, own.team, {}});
       }
       b.changes.back().cells.push_back(own.cell);

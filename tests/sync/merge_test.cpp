@@ -147,7 +147,7 @@ TEST_CASE("memory_replica: a deletion erases the other cells", "[sync][merge]") 
   memory_replica r;
   r.apply(
       change_of(id, {site("vic", at(1000, 0, 1)), make_cell("services.food", true, at(1000, 0, 1)),
-                     make_cell("person", std::string("P-000123"), at(5000, 0, 1))}));
+                     make_cell("person", std::string("P-0001239"), at(5000, 0, 1))}));
   // The deletion is older than one of the cells, and still erases it.
   const merge_stats stats = r.apply(change_of(id, {deletion(at(2000, 0, 2))}));
   CHECK(stats.record_deleted);

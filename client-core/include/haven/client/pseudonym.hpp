@@ -7,8 +7,9 @@
 //     "haven-person-v1" || for each of given name, family name, birth date,
 //     nationality in that order: its normalised UTF-8 bytes, preceded by
 //     their length as 4 bytes big-endian)
-// shown as "P-" and the first 80 bits in 16 Crockford base32 characters,
-// in groups of four: P-XXXX-XXXX-XXXX-XXXX (what valid_pseudonym accepts).
+// shown as "P-" and the first 75 bits in 15 Crockford base32 characters and
+// their check symbol, in groups of four: P-XXXX-XXXX-XXXX-XXXC (the format of
+// haven/schema/pseudonym.hpp, which valid_pseudonym checks).
 //
 // What it protects against: the store, the server and anyone who reads the
 // records, a backup or the wire without the key learn no name or birth date
@@ -18,7 +19,8 @@
 // suspected name, birth date and nationality and look for it in the records.
 // Names and birth dates are guessable, so the key is what keeps codes
 // pseudonymous, not the hash. Two different people with the same normalised
-// attributes share a code (80 bits make accidental collisions negligible).
+// attributes share a code (75 bits make accidental collisions negligible: in
+// a team of a million persons, about one chance in 75 million).
 //
 // Normalisation (normalise_name) makes the same person typed differently give
 // the same code: case, accents and spacing are folded. It does not
@@ -28,7 +30,7 @@
 // date: record the same precision for the same person every time.
 //
 // All functions are pure and thread-safe, except that person_code() without
-// `today` reads the system clock.
+// `today` reads the system clock and card_code() draws random bytes.
 
 #include <optional>
 #include <string>
@@ -84,5 +86,14 @@ result<std::string> normalise_nationality(std::string_view text);
 // birth date.
 result<std::string> person_code(std::string_view key, const person_attributes& person,
                                 std::optional<date> today = std::nullopt);
+
+// A new code for a printed person card, for a person who keeps their code on
+// paper instead of having it derived: "K-" and 11 random Crockford base32
+// symbols (55 bits) with the check symbol, K-XXXX-XXXX-XXXC. A coordinator
+// prints a sheet of them (`haven card-codes`); each card is given to one
+// person and typed into the person field at every contact. Random, so a card
+// reveals nothing, and collisions are negligible (a million cards of one team
+// share a code with a chance of about one in 70,000).
+std::string card_code();
 
 }  // namespace haven::client

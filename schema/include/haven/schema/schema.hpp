@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <haven/schema/pseudonym.hpp>
 #include <haven/schema/result.hpp>
 #include <haven/schema/tally.hpp>
 #include <haven/schema/value.hpp>
@@ -90,7 +91,13 @@ class record_type {
   // the caller accepts: the server passes tomorrow in UTC, for time zones
   // ahead of it), dates are also checked against the schema's range and
   // "not_future"; without it only against the earliest date.
-  std::vector<field_issue> validate(const field_map& fields, std::optional<date> today = std::nullopt) const;
+  // With `part`, the fields may be only some of a record's (a new record's
+  // cells as one push batch carries them, which may hold them in two), so
+  // nothing is required; every other rule holds of any part of a valid
+  // record, since each one only forbids what is there.
+  enum class extent { whole, part };
+  std::vector<field_issue> validate(const field_map& fields, std::optional<date> today = std::nullopt,
+                                    extent of = extent::whole) const;
   // Why `v` cannot be the value of field `f` of this type (kind, code list,
   // bounds, date range as in validate), or nullopt if it can. Null always can.
   std::optional<std::string> check_value(const field_def& f, const value& v, std::optional<date> today) const;
@@ -126,7 +133,5 @@ class schema {
 
 // A team code: 1-32 characters of [a-z0-9-], starting with a letter or digit.
 bool valid_team(std::string_view team);
-// A person pseudonym: 6-64 characters of [A-Za-z0-9-].
-bool valid_pseudonym(std::string_view code);
 
 }  // namespace haven
