@@ -268,10 +268,8 @@ class sqlite_central_store final : public central_store {
   }
 
   // Updates the tally for records whose merged state changed, in one batch
-  // (a record listed twice counts by its final state either way).
-  // Requires: write_mutex_ held, inside the write transaction.
-  // Counts the new state of `ids`; refuses (errc::invalid_input, before the
-  // tally changes) a record of `created` whose state as this batch made it
+  // (a record listed twice counts by its final state either way); refuses
+  // (errc::invalid_input, before the tally changes) a record of `created` whose state as this batch made it
   // breaks a cross-field rule of its type (a person for a group session,
   // participants 3 for an individual one, a stay longer than its maximum).
   // Nothing is required of it, since a device may push a record's cells in
@@ -279,6 +277,7 @@ class sqlite_central_store final : public central_store {
   // concurrent edit can break a rule that each device's state kept (a person
   // set on one, the format changed to group on the other), and refusing it
   // would leave both devices unable to sync.
+  // Requires: write_mutex_ held, inside the write transaction.
   void update_tally(const std::vector<sync::record_id>& ids, const std::set<sync::record_id>& created = {}) {
     std::vector<std::string> types;
     std::vector<field_map> fields;
