@@ -11,7 +11,7 @@ scripts/setup.sh
 build_dir=${BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_frame_decoder fuzz_handshake)
+((${#targets[@]})) || targets=(fuzz_frame_decoder fuzz_handshake fuzz_push_validator fuzz_pull_apply)
 
 CC=clang-14 CXX=clang++-14 BUILD_DIR=$build_dir BUILD_TYPE=RelWithDebInfo TARGETS=haven_fuzzers \
   scripts/build.sh -DHAVEN_FUZZ=ON -DHAVEN_SANITIZE=ON -DHAVEN_BUILD_TESTS=OFF

@@ -36,6 +36,9 @@ struct store::impl {
   sqlite::cell_table table{db};
   std::shared_ptr<const haven::schema> schema;
   sync::hlc_clock clock;
+  sync::hlc_clock::physical_clock physical;
+  std::uint64_t max_skew_ms;
+  std::uint64_t server_ahead_ms = 0;  // how far the server's clock was ahead of this device's
   sync::node_id node = 0;
   std::string default_team;
   std::uint64_t local_seq = 0;
@@ -44,7 +47,9 @@ struct store::impl {
   impl(const std::filesystem::path& file, sqlite::database::mode m, options& opts)
       : db(file, m),
         schema(opts.record_schema ? opts.record_schema : schema::builtin()),
-        clock(opts.max_skew_ms, opts.clock) {}
+        clock(opts.max_skew_ms, opts.clock),
+        physical(opts.clock),
+        max_skew_ms(opts.max_skew_ms) {}
 
   // Runs fn() in one transaction. If it throws, the transaction rolls back
   // and the in-memory sequence counter with it (the clock may stay ahead: harmless).
@@ -309,9 +314,11 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, op
 
 result<sync::record_id> store::add(const record_input& input) {
   return capture([&] {
-    auto [team, cells] = impl_->prepare_new(input);
+    // Not a structured binding: clang 14 (the fuzz build's) cannot capture one in a lambda.
+    auto prepared = impl_->prepare_new(input);
     const sync::record_id id = sync::record_id::random();
-    impl_->in_transaction([&] { impl_->write_local(id, input.type, team, std::move(cells)); });
+    impl_->in_transaction(
+        [&] { impl_->write_local(id, input.type, prepared.first, std::move(prepared.second)); });
     return id;
   });
 }
@@ -568,11 +575,21 @@ result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_cha
       for (const auto& change : changes)
         if (const auto issues = sync::check_change(*s.schema, change, tomorrow, sync::unknown_fields::keep_inert_values); !issues.empty())
           throw failure(errc::protocol, "the server sent a change this device refuses: " +
-                                            sync::describe_issues(change.id, change.type, issues) +
+                                            sync::describe_issues(*s.schema, change.id, change.type, issues) +
                                             "; nothing of it was applied; tell the coordinator");
+      // The stamps move this device's clock: bounded as store.hpp says.
+      const std::uint64_t reference = s.physical() + s.server_ahead_ms;
+      for (const auto& change : changes)
+        for (const auto& c : change.cells)
+          if (c.at.time.millis() > reference + 2 * s.max_skew_ms)
+            throw failure(errc::clock_skew,
+                          "the server sent a change stamped " +
+                              sync::describe_duration(c.at.time.millis() - reference) +
+                              " ahead of this device's clock (record " + change.id.hex() +
+                              "); nothing of it was applied; if this device's date and time are "
+                              "wrong, set them correctly and sync again, else tell the coordinator");
       sync::merge_stats total;
       for (const auto& change : changes) {
-        // The server checked each cell's clock against the skew bound.
         for (const auto& c : change.cells) s.clock.restore(c.at.time);
         total += s.merge(change, false);
       }
@@ -581,6 +598,11 @@ result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_cha
       return total;
     }, relaxed);  // cells and cursor are lost together, if at all, and pulled again
   });
+}
+
+void store::note_server_clock(sync::hlc server_time) noexcept {
+  const std::uint64_t wall = impl_->physical(), server = server_time.millis();
+  impl_->server_ahead_ms = server > wall ? server - wall : 0;
 }
 
 result<bool> store::adopt_schema(std::string_view json) {

@@ -76,6 +76,7 @@ class store_backend final : public sync::client_backend {
 
   void welcomed(const sync::welcome& w) override {
     if (!w.schema_json.empty()) unwrap(db_.adopt_schema(w.schema_json));
+    db_.note_server_clock(w.server_time);
     // The server may have committed pushes whose acknowledgement never
     // arrived; or it may have lost some (a store restored from a backup, a
     // new server), and then they are sent again.

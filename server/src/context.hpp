@@ -8,11 +8,11 @@
 
 #include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
+#include <haven/server/connection_budget.hpp>
 #include <haven/server/http_api.hpp>
 #include <haven/server/metrics.hpp>
 #include <haven/server/sync_service.hpp>
 
-#include "address_limiter.hpp"
 #include "net.hpp"
 #include "session_registry.hpp"
 
@@ -26,11 +26,12 @@ struct server_context {
   session_registry& registry;
   net::thread_pool& store_pool;  // every store call runs here, off the network threads
   sync::frame_limits limits;
+  // To a valid hello, and to each HTTP request of a connection not signed in.
   std::chrono::seconds handshake_timeout;
   std::chrono::seconds idle_timeout;
   access_registry* access;  // nullptr when authentication is off (--dev-no-auth)
   login_guard& guard;       // failed authentications per address
-  address_limiter& limiter;  // open connections per client address
+  connection_budget& budget;  // open connections per client address, per credential, in all
   // The --trusted-proxy addresses, canonical (proxy_protocol.hpp).
   std::vector<std::string> trusted_proxies;
 

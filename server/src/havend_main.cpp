@@ -40,7 +40,8 @@ constexpr const char* usage_text =
     "usage:\n"
     "  havend --db PATH --listen HOST:PORT [--schema FILE] [--threads N] [--verbose]\n"
     "         [--max-frame-bytes N] [--handshake-timeout S] [--idle-timeout S]\n"
-    "         [--max-connections-per-address N] [--max-batch-records N] [--max-failed-logins N]\n"
+    "         [--max-connections-per-address N] [--max-connections-per-device N]\n"
+    "         [--max-connections N] [--max-batch-records N] [--max-failed-logins N]\n"
     "         [--login-backoff-max S] [--trusted-proxy ADDRESS]... [--tls-cert FILE --tls-key FILE]\n"
     "         [--dev-no-auth]\n"
     "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/;\n"
@@ -48,8 +49,10 @@ constexpr const char* usage_text =
     "      it listens only on a loopback address (127.0.0.1, ::1, localhost).\n"
     "      Port 0 picks a free port. The first line on stdout is \"listening on HOST:PORT\".\n"
     "      Limits (defaults): frames 4194304 bytes, 2000 records per batch (at most 2000;\n"
-    "      devices are told), hello within 10 s, idle 300 s, 32 connections per address, 5 failed\n"
-    "      sign-ins per address, then a back-off doubling from 1 s up to 900 s.\n"
+    "      devices are told), hello within 10 s of connecting, idle 300 s, 5 failed sign-ins per\n"
+    "      address, then a back-off doubling from 1 s up to 900 s; connections: 32 per address\n"
+    "      not signed in yet (one more closes the address's oldest of them), 4 per device or\n"
+    "      coordinator token once signed in (one more replaces its oldest), 2048 in all.\n"
     "      --trusted-proxy ADDRESS (repeatable): a reverse proxy whose word on the client's\n"
     "      address is taken, from that peer only: a PROXY protocol v2 header when the\n"
     "      connection starts with one (nginx stream proxy_protocol on, HAProxy send-proxy-v2),\n"
@@ -84,6 +87,7 @@ std::map<std::string, std::string> parse_options(const std::vector<std::string>&
   static const std::map<std::string, bool> known{{"db", true},   {"listen", true}, {"schema", true}, {"threads", true},
                                                  {"max-frame-bytes", true}, {"handshake-timeout", true},
                                                  {"idle-timeout", true}, {"max-connections-per-address", true},
+                                                 {"max-connections-per-device", true}, {"max-connections", true},
                                                  {"max-batch-records", true}, {"max-failed-logins", true},
                                                  {"login-backoff-max", true}, {"trusted-proxy", true},
                                                  {"tls-cert", true}, {"tls-key", true},
@@ -333,7 +337,12 @@ int serve(const std::map<std::string, std::string>& o) {
   if (o.count("handshake-timeout")) config.handshake_timeout = std::chrono::seconds(positive("handshake-timeout"));
   if (o.count("idle-timeout")) config.idle_timeout = std::chrono::seconds(positive("idle-timeout"));
   if (o.count("max-connections-per-address"))
-    config.max_connections_per_address = static_cast<unsigned>(positive("max-connections-per-address"));
+    config.connections.per_address = static_cast<unsigned>(positive("max-connections-per-address"));
+  if (o.count("max-connections-per-device"))
+    config.connections.per_credential =
+        static_cast<unsigned>(positive("max-connections-per-device"));
+  if (o.count("max-connections"))
+    config.connections.total = static_cast<unsigned>(positive("max-connections"));
   if (o.count("max-batch-records")) {
     const int records = positive("max-batch-records");
     // Devices decode pull batches with the protocol's own limit, whatever this one is.

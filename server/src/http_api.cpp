@@ -103,11 +103,15 @@ http_reply http_api::route(const http_request& request) const {
   }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_.render(store_.counts()), {}, {}};
   constexpr std::string_view prefix = "/api/tallies/";
-  const bool tallies = path == "/api/tallies" || path.substr(0, prefix.size()) == prefix;
-  if (tallies)
-    if (auto refusal = refuse_tallies(request)) return std::move(*refusal);
-  if (path == "/api/tallies" || path == "/api/tallies/") return {200, "application/json", store_.tally_list_json(), {}, {}};
-  if (tallies) return tally(path.substr(prefix.size()), query);
+  if (path == "/api/tallies" || path.substr(0, prefix.size()) == prefix) {
+    std::string coordinator;
+    if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
+    http_reply reply = path == "/api/tallies" || path == "/api/tallies/"
+                           ? http_reply{200, "application/json", store_.tally_list_json(), {}, {}}
+                           : tally(path.substr(prefix.size()), query);
+    reply.coordinator = std::move(coordinator);
+    return reply;
+  }
   if (path == "/" || path == "/index.html") return {200, "text/html; charset=utf-8", std::string(dashboard_html()), {}, {}};
   return json_error(404, "no such page: " + std::string(path) + " (see /api/tallies)");
 }
@@ -119,7 +123,8 @@ std::optional<http_reply> http_api::backoff(std::string_view address, std::int64
   return too_many(wait, "from this address");
 }
 
-std::optional<http_reply> http_api::refuse_tallies(const http_request& request) const {
+std::optional<http_reply> http_api::refuse_tallies(const http_request& request,
+                                                   std::string& coordinator) const {
   if (!access_) return std::nullopt;
   const std::string_view token = bearer_token(request.authorization);
   if (token.empty())
@@ -137,16 +142,17 @@ std::optional<http_reply> http_api::refuse_tallies(const http_request& request) 
   if (guard_)
     if (const auto wait = guard_->wait(credential, now); wait.count() > 0)
       return too_many(wait, "with this token");
-  if (access_->token_holder(token)) {
+  if (auto holder = access_->token_holder(token)) {
     if (guard_)
       guard_->succeeded(credential);  // never the address: its neighbours' failures still count
+    coordinator = std::move(*holder);
     return std::nullopt;
   }
   auto wait = backoff(request.remote_address, now);  // as it stood before this failure
   if (guard_) guard_->failed(request.remote_address, credential, now);
-  if (!guard_ || guard_->audit_now("token_refused", request.remote_address, now))
-    access_->audit({now, "token_refused", credential, std::string(request.remote_address),
-                    "a bearer token that matches no coordinator was refused"});
+  audit_limited(*access_, guard_,
+                {now, "token_refused", credential, std::string(request.remote_address),
+                 "a bearer token that matches no coordinator was refused"});
   if (wait) return wait;
   return unauthorized(
       "this coordinator token is not valid (mistyped, or replaced by a newer one); ask for a new one "
@@ -184,6 +190,9 @@ http_reply http_api::enroll(const http_request& request) const {
     if (grant.err().code != errc::unauthorized)
       return json_error(grant.err().code == errc::invalid_input ? 400 : 500, grant.err().message);
     if (guard_) guard_->failed(request.remote_address, credential, now);
+    audit_limited(*access_, guard_,
+                  {now, "enrollment_refused", code_prefix(code->as_string()),
+                   std::string(request.remote_address), grant.err().message});
     return json_error(401, grant.err().message);
   }
   if (guard_) guard_->succeeded(credential);

@@ -15,8 +15,9 @@ constexpr std::size_t max_request_body = 16 * 1024;
 
 template <class Stream>
 void basic_http_session<Stream>::run() {
+  watch_slot();
   if constexpr (is_tls<Stream>) {
-    beast::get_lowest_layer(stream_).expires_after(ctx_.handshake_timeout);
+    beast::get_lowest_layer(stream_).expires_at(deadline_);
     stream_.async_handshake(ssl::stream_base::server,
                             beast::bind_front_handler(&basic_http_session::on_handshake, shared_from_this()));
   } else {
@@ -25,8 +26,30 @@ void basic_http_session<Stream>::run() {
 }
 
 template <class Stream>
+void basic_http_session<Stream>::watch_slot() {
+  slot_->on_notice([weak = this->weak_from_this(),
+                    generation = ++slot_generation_](connection_budget::notice) {
+    if (auto self = weak.lock())
+      net::post(self->stream_.get_executor(), [self, generation] { self->on_notice(generation); });
+  });
+}
+
+template <class Stream>
+void basic_http_session<Stream>::on_notice(std::uint64_t generation) {
+  // A notice for a slot this session no longer holds (handed on to a
+  // ws_session, or exchanged for a forwarded client's) is not for it.
+  if (!slot_ || generation != slot_generation_) return;
+  if (owes_reply_) {
+    close_after_reply_ = true;
+    return;
+  }
+  beast::get_lowest_layer(stream_).close();  // ends the pending handshake or read
+}
+
+template <class Stream>
 void basic_http_session<Stream>::on_handshake(beast::error_code ec) {
   if (ec) {
+    if (ec == net::error::operation_aborted) return;  // given notice
     beast::error_code ignored;
     const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     const std::string address = remote.address().to_string();
@@ -42,7 +65,10 @@ void basic_http_session<Stream>::do_read() {
   parser_.emplace();
   parser_->body_limit(max_request_body);
   parser_->header_limit(8 * 1024);
-  beast::get_lowest_layer(stream_).expires_after(request_timeout);
+  if (signed_in_)
+    beast::get_lowest_layer(stream_).expires_after(request_timeout);
+  else
+    beast::get_lowest_layer(stream_).expires_at(deadline_);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&basic_http_session::on_read, shared_from_this()));
 }
@@ -56,6 +82,7 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     return;
   }
   const auto& req = parser_->get();
+  owes_reply_ = true;
   if (forwarded_for_ && !take_forwarded_client(req)) return;
   const std::string target(req.target());
   if (websocket::is_upgrade(req)) {
@@ -71,7 +98,11 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     if (target == "/sync") {
       const std::string remote = slot_->address();
       try {
-        std::make_shared<basic_ws_session<Stream>>(std::move(stream_), ctx_, std::move(*slot_))->run(parser_->release());
+        auto slot = std::move(*slot_);
+        slot_.reset();
+        std::make_shared<basic_ws_session<Stream>>(std::move(stream_), ctx_, std::move(slot),
+                                                   deadline_)
+            ->run(parser_->release());
       } catch (const std::exception& e) {  // the connection closes with the stream
         log_repeated(log_level::warn, "sync session refused", remote,
                      "sync session refused remote=" + remote + " error=\"" + e.what() + "\"");
@@ -92,20 +123,28 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
   net::post(ctx_.store_pool, [self = shared_from_this(), method, target, version, keep_alive,
                               authorization = std::move(authorization), body = std::move(body),
                               remote = std::move(remote)] {
-    const http_reply reply = self->ctx_.api.handle({method, target, authorization, body, remote});
+    http_reply reply = self->ctx_.api.handle({method, target, authorization, body, remote});
     ++self->ctx_.counters.http_requests;
     http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
     res.set(http::field::server, "havend");
     res.set(http::field::content_type, reply.content_type);
     res.set(http::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
-    if (!reply.content_disposition.empty()) res.set(http::field::content_disposition, reply.content_disposition);
+    if (!reply.content_disposition.empty())
+      res.set(http::field::content_disposition, reply.content_disposition);
     for (const auto& [name, value] : reply.headers) res.set(name, value);
     res.keep_alive(keep_alive);
     res.body() = method == "HEAD" ? std::string() : reply.body;
     res.prepare_payload();
     if (method == "HEAD") res.content_length(reply.body.size());
-    net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    net::post(self->stream_.get_executor(),
+              [self, res = std::move(res), coordinator = std::move(reply.coordinator)]() mutable {
+                if (!coordinator.empty() && self->slot_) {
+                  self->slot_->sign_in("coordinator:" + coordinator);
+                  self->signed_in_ = true;
+                }
+                self->write(std::move(res));
+              });
   });
 }
 
@@ -124,17 +163,20 @@ bool basic_http_session<Stream>::take_forwarded_client(
     client = *named;
   }
   if (client == slot_->address()) return true;
-  auto slot = ctx_.limiter.try_acquire(client);
+  // Another client through the same connection: it has signed in as nobody.
+  slot_.reset();
+  signed_in_ = false;
+  auto slot = ctx_.budget.admit(client);
   if (!slot) {
-    ++ctx_.counters.refused_connections;
     log_repeated(log_level::warn, "connection refused", client,
                  "connection refused remote=" + client + " via=" + proxy_ +
-                     " reason=\"too many connections from one address\"");
+                     " reason=\"the server holds its most connections, all signed in\"");
     refuse(http::status::service_unavailable, req.version(),
-           R"({"error":"too many connections from this address"})");
+           R"({"error":"the server holds all the connections it takes; try again in a moment"})");
     return false;
   }
   slot_.emplace(std::move(*slot));
+  watch_slot();
   return true;
 }
 
@@ -151,8 +193,10 @@ void basic_http_session<Stream>::refuse(http::status status, unsigned version,
 
 template <class Stream>
 void basic_http_session<Stream>::write(http::response<http::string_body> response) {
+  if (close_after_reply_) response.keep_alive(false);
   response_ = std::make_shared<http::response<http::string_body>>(std::move(response));
-  beast::get_lowest_layer(stream_).expires_after(request_timeout);
+  beast::get_lowest_layer(stream_).expires_after(signed_in_ ? request_timeout
+                                                            : ctx_.handshake_timeout);
   http::async_write(
       stream_, *response_,
       beast::bind_front_handler(&basic_http_session::on_write, shared_from_this(), response_->keep_alive()));
@@ -162,7 +206,9 @@ template <class Stream>
 void basic_http_session<Stream>::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
   if (ec) return;
   response_.reset();
+  owes_reply_ = false;
   if (!keep_alive) return do_close();
+  deadline_ = std::chrono::steady_clock::now() + ctx_.handshake_timeout;  // for the next request
   do_read();
 }
 

@@ -113,22 +113,39 @@ void login_guard::succeeded(std::string_view key) {
   if (const auto it = t.find(key); it != t.end()) t.erase(it);
 }
 
-bool login_guard::audit_now(std::string_view event, std::string_view address, std::int64_t now_ms) {
-  return impl_->audits.admit(std::string(event) + " " + std::string(address), now_ms).pass;
+rate_limiter::verdict login_guard::audit_now(std::string_view event, std::string_view address,
+                                             std::int64_t now_ms) {
+  return impl_->audits.admit(std::string(event) + " " + std::string(address), now_ms);
 }
+
+namespace {
+
+// The row that sums up `count` held-back rows of `event` from `address`.
+audit_entry summary_row(std::int64_t now_ms, std::string event, std::string address, std::uint64_t count) {
+  std::string detail = std::to_string(count) + " more " + event + " from this address, not audited one by one";
+  return {now_ms, std::move(event), std::string(suppressed_subject), std::move(address), std::move(detail)};
+}
+
+}  // namespace
 
 std::vector<audit_entry> login_guard::suppressed_audits(std::int64_t now_ms, bool everything) {
   std::vector<audit_entry> rows;
   for (const auto& [key, count] :
        impl_->audits.suppressed(everything ? std::numeric_limits<std::int64_t>::max() : now_ms)) {
     const auto space = key.find(' ');
-    const std::string event = key.substr(0, space);
-    const std::string address = space == std::string::npos ? "" : key.substr(space + 1);
-    rows.push_back(
-        {now_ms, event, std::string(suppressed_subject), address,
-         std::to_string(count) + " more " + event + " from this address, not audited one by one"});
+    rows.push_back(summary_row(now_ms, key.substr(0, space),
+                               space == std::string::npos ? "" : key.substr(space + 1), count));
   }
   return rows;
+}
+
+void audit_limited(access_registry& registry, login_guard* guard, const audit_entry& entry) {
+  if (!guard) return registry.audit(entry);
+  const auto verdict = guard->audit_now(entry.event, entry.address, entry.at_ms);
+  // A new interval began before the flush summed up the last one's count.
+  if (verdict.suppressed > 0)
+    registry.audit(summary_row(entry.at_ms, entry.event, entry.address, verdict.suppressed));
+  if (verdict.pass) registry.audit(entry);
 }
 
 }  // namespace haven::server

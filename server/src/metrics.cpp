@@ -25,7 +25,17 @@ std::string metrics::render(const store_counts& store) const {
   metric("haven_changes_applied_total", "counter", "Received cells that changed the store.", changes_applied.load());
   metric("haven_changes_sent_total", "counter", "Cells sent to devices.", changes_sent.load());
   metric("haven_refused_frames_total", "counter", "Sessions ended with an error frame.", refused_frames.load());
-  metric("haven_refused_connections_total", "counter", "Connections refused over the per-address limit.",
+  metric("haven_open_connections", "gauge", "Open connections.", open_connections.load());
+  metric("haven_waiting_connections", "gauge", "Open connections not signed in yet.",
+         waiting_connections.load());
+  metric("haven_evicted_connections_total", "counter",
+         "Connections not signed in that were closed to make room for a newer one.",
+         evicted_connections.load());
+  metric("haven_replaced_connections_total", "counter",
+         "Signed-in connections closed for a newer one of the same device or coordinator.",
+         replaced_connections.load());
+  metric("haven_refused_connections_total", "counter",
+         "Connections refused: the server held its most, every one signed in.",
          refused_connections.load());
   metric("haven_http_requests_total", "counter", "HTTP requests served.", http_requests.load());
   metric("haven_store_records", "gauge", "Records in the central store, deleted ones included.", store.records);

@@ -1,5 +1,7 @@
 #include <haven/server/server.hpp>
 
+#include <sys/resource.h>
+
 #include <array>
 #include <thread>
 
@@ -34,6 +36,21 @@ sqlite_store_options store_options_for(const server_config& config) {
   return o;
 }
 
+// Warns when the open-file limit is below --max-connections and a margin for
+// the store and the log: past the limit connections wait in the kernel's
+// queue (and accepting backs off), where the budget cannot make room.
+void check_open_file_limit(const server_config& config) {
+  constexpr rlim_t margin = 64;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  if (limit.rlim_cur >= config.connections.total + margin) return;
+  log(log_level::warn,
+      "open-file limit " + std::to_string(limit.rlim_cur) + " is below --max-connections " +
+          std::to_string(config.connections.total) + " plus " + std::to_string(margin) +
+          " for the store and the log: raise it (ulimit -n, systemd LimitNOFILE) or lower "
+          "--max-connections");
+}
+
 // The --trusted-proxy addresses, canonical. Throws haven::failure
 // (errc::invalid_input) for one that is not an IP address.
 std::vector<std::string> trusted_proxies_of(const server_config& config) {
@@ -61,10 +78,10 @@ struct server::impl {
   sync_service service;
   http_api api;
   session_registry registry;
-  address_limiter limiter;
+  connection_budget budget;
   // Sessions still open when the threads stop are destroyed with the
   // handlers that hold them, when `ioc` is: everything a session uses (the
-  // registry, the limiter, ctx, the store pool its logic strand runs on) is
+  // registry, the budget, ctx, the store pool its logic strand runs on) is
   // declared before `ioc` so that it outlives it. `store_pool` holds no
   // handler by then (run() joins it after its work is done).
   net::thread_pool store_pool;
@@ -98,7 +115,7 @@ struct server::impl {
         service(*store, record_schema, counters, access.get(), guard,
                 sync::hlc_clock(config.max_skew_ms)),
         api(*store, counters, access.get(), &guard),
-        limiter(config.max_connections_per_address),
+        budget(config.connections, &counters),
         store_pool(std::max(1u, config.store_threads)),
         ctx{*store,
             service,
@@ -111,7 +128,7 @@ struct server::impl {
             config.idle_timeout,
             access.get(),
             guard,
-            limiter,
+            budget,
             trusted_proxies_of(config)},
         ioc(static_cast<int>(thread_count())),
         control(net::make_strand(ioc)),
@@ -192,7 +209,7 @@ struct server::impl {
   // Starts the connection's HTTP session, counted under `client`.
   void start_session(tcp::socket socket, const std::string& client, bool forwarded_for) {
     beast::error_code ignored;
-    if (auto slot = limiter.try_acquire(client)) {
+    if (auto slot = budget.admit(client)) {
       if (tls)
         std::make_shared<basic_http_session<tls_stream>>(tls_stream(std::move(socket), *tls), ctx,
                                                          std::move(*slot), forwarded_for)
@@ -202,10 +219,9 @@ struct server::impl {
                                                            std::move(*slot), forwarded_for)
             ->run();
     } else {
-      ++counters.refused_connections;
       log_repeated(log_level::warn, "connection refused", client,
                    "connection refused remote=" + client +
-                       " reason=\"too many connections from one address\"");
+                       " reason=\"the server holds its most connections, all signed in\"");
       socket.close(ignored);
     }
   }
@@ -377,6 +393,7 @@ std::string server::address() const {
 
 void server::run() {
   impl& s = *impl_;
+  check_open_file_limit(s.config);
   s.store->refresh_tally();
   s.signals.async_wait([&s](beast::error_code ec, int) {
     if (!ec) s.begin_shutdown();

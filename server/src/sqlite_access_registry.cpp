@@ -72,9 +72,6 @@ std::optional<std::string> normalise_code(std::string_view typed) {
 std::string new_code() { return crockford_groups(crypto::random_bytes(code_length), 4); }
 
 // What the audit log may show of a secret someone typed: its first characters.
-std::string prefix_of(std::string_view secret) {
-  return std::string(secret.substr(0, 4)) + (secret.size() > 4 ? "..." : "");
-}
 
 device_standing parse_standing(std::string_view text) {
   if (text == "retired") return device_standing::retired;
@@ -154,9 +151,8 @@ class sqlite_access_registry final : public access_registry {
       throw failure(errc::invalid_input, "the device's public key must be a raw Ed25519 key of 32 bytes");
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
-    const auto refuse = [&](std::string message) {
-      write_audit({now_ms, "enrollment_refused", prefix_of(typed), std::string(address), message});
-      tx.commit();
+    // Not audited here: the caller audits refusals within the rate limit.
+    const auto refuse = [](std::string message) {
       throw failure(errc::unauthorized, std::move(message));
     };
     const auto code = normalise_code(typed);
@@ -412,6 +408,10 @@ std::optional<device_role> parse_role(std::string_view text) {
   if (text == "worker") return device_role::worker;
   if (text == "coordinator") return device_role::coordinator;
   return std::nullopt;
+}
+
+std::string code_prefix(std::string_view typed) {
+  return std::string(typed.substr(0, 4)) + (typed.size() > 4 ? "..." : "");
 }
 
 std::unique_ptr<access_registry> open_sqlite_registry(const std::filesystem::path& file) {

@@ -301,10 +301,10 @@ class sqlite_central_store final : public central_store {
       refuse(id, type, issues);
   }
 
-  [[noreturn]] static void refuse(const sync::record_id& id, std::string_view type,
-                                  const std::vector<field_issue>& issues) {
-    throw failure(errc::invalid_input,
-                  "refused: " + sync::describe_issues(id, type, issues) + "; nothing of this push was saved");
+  [[noreturn]] void refuse(const sync::record_id& id, std::string_view type,
+                           const std::vector<field_issue>& issues) const {
+    throw failure(errc::invalid_input, "refused: " + sync::describe_issues(*schema_, id, type, issues) +
+                                           "; nothing of this push was saved");
   }
 
   // Recounts the tally from the records when its declarations changed

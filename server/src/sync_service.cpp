@@ -18,7 +18,8 @@ sync_service::sync_service(central_store& store, std::shared_ptr<const schema> r
       clock_(std::move(clock)) {}
 
 void sync_service::refuse_push(const sync::peer& p, const std::string& why, errc code) {
-  if (access_) access_->audit({unix_ms_now(), "push_refused", p.device_id, p.address, why});
+  if (access_)
+    audit_limited(*access_, &guard_, {unix_ms_now(), "push_refused", p.device_id, p.address, why});
   throw failure(code, why.rfind("refused", 0) == 0 ? why : "refused: " + why);
 }
 
@@ -42,8 +43,7 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
   auto refuse = [&](errc code, const std::string& why) {
     // The first few failures from an address have a row each, the rest a
     // summary row with their count (login_guard::suppressed_audits).
-    if (guard_.audit_now("login_failed", hs.address, now))
-      access_->audit({now, "login_failed", device_id, hs.address, why});
+    audit_limited(*access_, &guard_, {now, "login_failed", device_id, hs.address, why});
     if (code == errc::unauthorized) guard_.failed(hs.address, credential, now);
     throw failure(code, "refused: " + why);
   };
@@ -76,8 +76,11 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
     const std::string why = "revoked device \"" + d->name + "\" of team " + d->team +
                             " connected; refused and told to wipe; its last sync was " + last_sync +
                             ", so what it recorded after that is lost";
-    access_->audit({now, "wipe_ordered", d->device_id, hs.address, why});
-    log(log_level::warn, "wipe ordered device=" + d->device_id + " remote=" + hs.address + " reason=\"" + why + "\"");
+    // A revoked device's holder can connect again and again.
+    audit_limited(*access_, &guard_, {now, "wipe_ordered", d->device_id, hs.address, why});
+    log_repeated(log_level::warn, "wipe ordered", hs.address,
+                 "wipe ordered device=" + d->device_id + " remote=" + hs.address + " reason=\"" +
+                     why + "\"");
   }
   return wipe;
 }

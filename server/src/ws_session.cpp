@@ -1,5 +1,7 @@
 #include "ws_session.hpp"
 
+#include <algorithm>
+
 #include <haven/server/log.hpp>
 
 namespace haven::server {
@@ -18,10 +20,13 @@ std::string binding_of(Stream& stream) {
 }  // namespace
 
 template <class Stream>
-basic_ws_session<Stream>::basic_ws_session(Stream&& stream, server_context& ctx, address_limiter::slot slot)
+basic_ws_session<Stream>::basic_ws_session(Stream&& stream, server_context& ctx,
+                                           connection_budget::slot slot,
+                                           std::chrono::steady_clock::time_point hello_due)
     : ws_(std::move(stream)),
       ctx_(ctx),
       slot_(std::move(slot)),
+      hello_due_(hello_due),
       hello_deadline_(ws_.get_executor()),
       logic_strand_(net::make_strand(ctx.store_pool)),
       logic_(ctx.service, *this, ctx.limits, slot_.address(), binding_of(ws_.next_layer())) {
@@ -50,14 +55,35 @@ void basic_ws_session<Stream>::run(http::request<http::string_body> request) {
   ws_.set_option(timeouts);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "havend"); }));
-  ws_.read_message_max(ctx_.limits.max_frame_bytes);
+  ws_.read_message_max(std::min(ctx_.limits.max_frame_bytes, max_hello_frame_bytes));
   ws_.binary(true);
+  slot_.on_notice([weak = weak_from_this()](connection_budget::notice why) {
+    if (auto self = weak.lock())
+      net::post(self->ws_.get_executor(), [self, why] { self->on_notice(why); });
+  });
   ws_.async_accept(request, beast::bind_front_handler(&basic_ws_session::on_accept, shared_from_this()));
+}
+
+template <class Stream>
+void basic_ws_session<Stream>::on_notice(connection_budget::notice why) {
+  if (!accepted_) {
+    beast::get_lowest_layer(ws_).close();  // ends the pending WebSocket handshake
+    return;
+  }
+  using notice = connection_budget::notice;
+  shutdown(why == notice::replaced ? "ended: this device opened a newer session (" +
+                                         std::to_string(ctx_.budget.limits().per_credential) +
+                                         " at most at once), and this one was its oldest"
+           : why == notice::address_full ? "closed to make room: too many connections from your "
+                                           "address had not signed in; sync again"
+                                         : "closed to make room: the server holds all the "
+                                           "connections it takes; sync again in a moment");
 }
 
 template <class Stream>
 void basic_ws_session<Stream>::on_accept(beast::error_code ec) {
   if (ec) return fail(ec, "accept");
+  accepted_ = true;
   ctx_.registry.add(shared_from_this());
   ++ctx_.counters.sessions_total;
   log_repeated(log_level::info, "session opened", slot_.address(),
@@ -69,15 +95,16 @@ void basic_ws_session<Stream>::on_accept(beast::error_code ec) {
 
 template <class Stream>
 void basic_ws_session<Stream>::expect_hello() {
-  hello_deadline_.expires_after(ctx_.handshake_timeout);
+  hello_deadline_.expires_at(hello_due_);
   hello_deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
     auto self = weak.lock();
     if (ec || !self) return;
     net::post(self->logic_strand_, [self] {
       const auto state = self->logic_.current();
       if (state != sync::server_session::state::idle && state != sync::server_session::state::awaiting_hello) return;
-      self->logic_.fail(errc::protocol, "no hello within " + std::to_string(self->ctx_.handshake_timeout.count()) +
-                                            " s: a session starts with hello");
+      self->logic_.fail(errc::protocol, "no hello within " +
+                                            std::to_string(self->ctx_.handshake_timeout.count()) +
+                                            " s of connecting: a session starts with hello");
       ++self->ctx_.counters.refused_frames;
       log_repeated(log_level::warn, "session refused", self->slot_.address(),
                    "session refused remote=" + self->remote_ + " reason=\"no hello in time\"");
@@ -113,15 +140,20 @@ void basic_ws_session<Stream>::handle(std::string frame) {
     }
     return;
   }
-  if (!joined_ && logic_.current() != state::awaiting_hello) {
+  const bool signed_in = !joined_ && logic_.current() != state::awaiting_hello;
+  if (signed_in) {
     joined_ = true;
+    // Out of its address's pool, into its device's (which may replace the
+    // device's oldest session).
+    slot_.sign_in("device:" + logic_.device().device_id);
     ctx_.registry.join(logic_.device().team, shared_from_this());
     log(log_level::info, "device connected remote=" + remote_ + " device=" + logic_.device().device_id +
                              " team=" + logic_.device().team);
   }
   // Posted after any frame this one produced (same strand, in order), so the
   // queue already holds them when the stream strand decides to read on.
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
+  net::post(ws_.get_executor(), [self = shared_from_this(), signed_in] {
+    if (signed_in) self->ws_.read_message_max(self->ctx_.limits.max_frame_bytes);
     self->read_wanted_ = true;
     self->read_when_room();
   });

@@ -7,14 +7,19 @@
 // under its bound (max_queued_frames, max_queued_bytes), so a device that
 // sends requests and reads no answer cannot make the server hold more than
 // one bounded queue for it: it waits, and the idle timeout drops it. Live
-// changes are forwarded only once the queue is empty. Lives through
-// shared_from_this() in its handlers.
+// changes are forwarded only once the queue is empty. Until its hello
+// verifies, a session takes frames of at most max_hello_frame_bytes (a hello
+// is under 1 KiB), counts against its address in the connection budget and
+// must say hello by the connection's sign-in deadline; then it counts
+// against its device. Given notice by the budget, it ends with an error
+// frame that says why. Lives through shared_from_this() in its handlers.
 //
 // ws_session is what the session registry sees; basic_ws_session<Stream> is
 // the session over a plain or a TLS stream (instantiated for plain_stream
 // and tls_stream in ws_session.cpp).
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -39,9 +44,11 @@ class basic_ws_session : public ws_session,
                          public std::enable_shared_from_this<basic_ws_session<Stream>>,
                          private sync::transport {
  public:
-  // Takes over the connection's stream (TLS already negotiated). Throws
-  // haven::failure if a TLS connection has no channel binding.
-  basic_ws_session(Stream&& stream, server_context& ctx, address_limiter::slot slot);
+  // Takes over the connection's stream (TLS already negotiated) and its
+  // slot; the hello is due by `hello_due`. Throws haven::failure if a TLS
+  // connection has no channel binding.
+  basic_ws_session(Stream&& stream, server_context& ctx, connection_budget::slot slot,
+                   std::chrono::steady_clock::time_point hello_due);
   ~basic_ws_session() override;
 
   // Accepts the WebSocket upgrade in `request` and starts the session.
@@ -53,11 +60,14 @@ class basic_ws_session : public ws_session,
   // many bytes, no further frame is read from the device.
   static constexpr std::size_t max_queued_frames = 4;
   static constexpr std::size_t max_queued_bytes = 4 << 20;
+  // The largest frame taken before the hello verifies.
+  static constexpr std::size_t max_hello_frame_bytes = 16 << 10;
 
  private:
   using std::enable_shared_from_this<basic_ws_session>::shared_from_this;
   using std::enable_shared_from_this<basic_ws_session>::weak_from_this;
 
+  void on_notice(connection_budget::notice why);  // stream strand
   void on_accept(beast::error_code ec);
   void expect_hello();
   void do_read();
@@ -74,7 +84,8 @@ class basic_ws_session : public ws_session,
 
   websocket::stream<Stream> ws_;
   server_context& ctx_;
-  address_limiter::slot slot_;
+  connection_budget::slot slot_;
+  std::chrono::steady_clock::time_point hello_due_;
   net::steady_timer hello_deadline_;  // stream strand only
   std::string remote_;
   net::strand<net::thread_pool::executor_type> logic_strand_;
@@ -85,6 +96,7 @@ class basic_ws_session : public ws_session,
   std::size_t queued_bytes_ = 0;   // stream strand only: the bytes in queue_
   bool read_wanted_ =
       false;  // stream strand only: the last frame is handled, the next not yet read
+  bool accepted_ = false;          // stream strand only: the WebSocket handshake is done
   bool closing_ = false;           // stream strand only
   bool closed_ = false;            // stream strand only
   std::atomic<std::size_t> unsent_{0};

@@ -14,12 +14,23 @@ std::uint64_t hlc_clock::system_millis() {
 hlc_clock::hlc_clock(std::uint64_t max_skew_ms, physical_clock physical)
     : max_skew_ms_(max_skew_ms), physical_(std::move(physical)) {}
 
+namespace {
+constexpr std::uint64_t max_millis = (std::uint64_t{1} << 48) - 1;
+}  // namespace
+
 hlc hlc_clock::now() {
-  const std::uint64_t wall = physical_() & ((std::uint64_t{1} << 48) - 1);
+  const std::uint64_t wall = physical_() & max_millis;
   if (wall > last_.millis()) {
     last_ = hlc::make(wall, 0);
   } else if (last_.counter() == 0xffff) {
-    last_ = hlc::make(last_.millis() + 1, 0);  // counter exhausted: borrow a millisecond
+    // Counter exhausted: borrow a millisecond, if the 48 bits have one left
+    // (they would wrap to 0, and the change stamped then lose every merge).
+    if (last_.millis() == max_millis)
+      throw failure(
+          errc::clock_skew,
+          "the clock has taken in the greatest timestamp there is (in the year 10889, which "
+          "only a faulty or hostile peer sends) and cannot stamp a change after it");
+    last_ = hlc::make(last_.millis() + 1, 0);
   } else {
     last_ = hlc{last_.packed + 1};
   }

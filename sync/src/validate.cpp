@@ -9,11 +9,22 @@ bool is_field_name(std::string_view key) {
   return !key.empty() && key.size() <= 64 && key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == std::string_view::npos;
 }
 
-// A key as an issue names it: as is when it could be a field name, else
-// described, so that a hostile key reaches no log or terminal.
-std::string shown(std::string_view key) {
-  return is_field_name(key) ? std::string(key)
-                            : "(a key that is no field name, " + std::to_string(key.size()) + " bytes)";
+// A key or type name as an issue names it: as is when `known`, else by its
+// length only. What comes from the wire may be a name or a phone number where
+// a field name belongs, and a refusal is logged and audited.
+std::string shown(std::string_view key, bool known) {
+  return known ? std::string(key) : "(unknown, " + std::to_string(key.size()) + " bytes)";
+}
+
+// A cell's key as its issue names it: a field of `t` by its name, an element
+// of a set field of `t` by the field's name and the element's if it is a code.
+std::string shown(const record_type& t, std::string_view key) {
+  if (key == deleted_key || t.field(key)) return std::string(key);
+  if (const auto element = split_element_key(key); element && t.field(element->first)) {
+    const field_def& f = *t.field(element->first);
+    return f.key + "." + shown(element->second, f.is_set() && f.has_code(element->second));
+  }
+  return shown(key, false);
 }
 
 // A value that carries no text beyond a code.
@@ -24,6 +35,15 @@ bool is_inert(const value& v) {
                std::string::npos;
   if (const auto* n = std::get_if<std::int64_t>(&v)) return *n >= -max_integer_magnitude && *n <= max_integer_magnitude;
   return !std::holds_alternative<code_set>(v);
+}
+
+// A value's problem as a refusal says it: the rule only. The messages of
+// record_type::check_value end with the value they got, " (got ...)", which
+// from the wire may be a name or a phone number typed where a code belongs;
+// a refusal is logged and audited, so it never repeats the value.
+std::string rule_only(std::string why) {
+  if (const auto at = why.find(" (got "); at != std::string::npos) why.erase(at);
+  return why;
 }
 
 std::optional<std::string> check_cell(const record_type& t, const cell& c, std::optional<date> today,
@@ -47,7 +67,8 @@ std::optional<std::string> check_cell(const record_type& t, const cell& c, std::
   const field_def* f = t.field(c.key);
   if (!f) return not_known("is not a field of " + t.name);
   if (f->is_set()) return "is a set field, whose elements are cells of their own";
-  return t.check_value(*f, c.val, today);
+  if (auto why = t.check_value(*f, c.val, today)) return rule_only(std::move(*why));
+  return std::nullopt;
 }
 
 }  // namespace
@@ -55,19 +76,22 @@ std::optional<std::string> check_cell(const record_type& t, const cell& c, std::
 std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today,
                                       unknown_fields unknown) {
   const record_type* t = s.type(change.type);
-  if (!t) return {{"type", "is not a record type of this schema (" + shown(change.type) + ")"}};
+  if (!t) return {{"type", "is not a record type of this schema"}};
   std::vector<field_issue> issues;
   if (!valid_team(change.team)) issues.push_back({"team", "is not a team code"});
   for (const auto& c : change.cells)
-    if (auto why = check_cell(*t, c, today, unknown)) issues.push_back({shown(c.key), std::move(*why)});
+    if (auto why = check_cell(*t, c, today, unknown)) issues.push_back({shown(*t, c.key), std::move(*why)});
   return issues;
 }
 
-std::string describe_issues(const record_id& id, std::string_view type, const std::vector<field_issue>& issues) {
-  std::string out = "record " + id.hex() + " (" + shown(type) + "): ";
+std::string describe_issues(const schema& s, const record_id& id, std::string_view type,
+                            const std::vector<field_issue>& issues) {
+  std::string out = "record " + id.hex() + " (" +
+                    (s.type(type) ? std::string(type) : "unknown type, " + std::to_string(type.size()) + " bytes") +
+                    "): ";
   for (std::size_t i = 0; i < issues.size(); ++i) {
     if (i) out += "; ";
-    out += issues[i].field + ": " + printable(issues[i].message);
+    out += issues[i].field + ": " + printable(rule_only(issues[i].message));
   }
   return out;
 }

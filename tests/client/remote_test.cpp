@@ -331,6 +331,70 @@ TEST_CASE("apply_remote: local writes after a remote batch are stamped after it"
   CHECK(cells_of(must(db->outbox()), mine).back().at.time > last);
 }
 
+TEST_CASE("apply_remote: a cell stamped over twice the skew ahead of the device is refused",
+          "[client][remote][clock]") {
+  // Found by fuzz_pull_apply: a pulled cell stamped with the greatest HLC
+  // moved the device's clock to its end, and the next edit was stamped 0,
+  // lost the merge to the pulled cell and was silently dropped. Any stamp far
+  // ahead moved the clock so far that the server refused the device's pushes.
+  fake_time time;
+  scratch_store db("team-a", with_clock(time));
+  const record_id id = must(db->add(on_call()));
+  must(db->acknowledge(must(db->status()).local_seq));
+  const std::string before = state_of(*db);
+  constexpr std::uint64_t bound = 2 * sync::hlc_clock::default_max_skew_ms;
+
+  const auto ahead = GENERATE(as<sync::hlc>{}, sync::hlc{~std::uint64_t{0}},
+                              sync::hlc::make(1'772'323'200'000 + 3 * 86'400'000, 0),
+                              sync::hlc::make(1'772'323'200'000 + bound + 1, 0));
+  INFO("stamp " << ahead.packed);
+  const auto refused = db->apply_remote(
+      {remote_case(record_id::random(), sync::hlc::make(time.now(), 0)),
+       remote_change(id, {remote_cell("caller", std::string("ngo"), ahead)}, "on_call_event")},
+      4);
+  const error e = must_fail(refused, errc::clock_skew);
+  CHECK_THAT(e.message,
+             Catch::Matchers::Contains("ahead of this device's clock (record " + id.hex() + ")"));
+  CHECK(state_of(*db) == before);
+
+  // The device's own edit still wins, stamped after what it holds.
+  must(db->edit(id, {set_field("caller", "victim")}));
+  CHECK(text_of(get_record(*db, id), "caller") == "victim");
+  CHECK(local_stamp(*db, id, "caller").time > sync::hlc::make(time.now(), 0));
+
+  // Up to the bound, a pulled stamp is taken in, and writes follow it.
+  must(db->apply_remote(
+      {remote_change(
+          id, {remote_cell("caller", std::string("ngo"), sync::hlc::make(time.now() + bound, 0))},
+          "on_call_event")},
+      5));
+  CHECK(text_of(get_record(*db, id), "caller") == "ngo");
+  must(db->edit(id, {set_field("caller", "police")}));
+  CHECK(text_of(get_record(*db, id), "caller") == "police");
+}
+
+TEST_CASE("apply_remote: a device whose clock is behind the server's takes what the server took",
+          "[client][remote][clock]") {
+  // A tablet an hour slow pulls a cell a device with a correct clock stamped
+  // just now: refused against its own clock, taken once the server's welcome
+  // said what time it is there.
+  fake_time time;
+  scratch_store db("team-a", with_clock(time));
+  constexpr std::uint64_t hour = 3'600'000;
+  const auto stamped_now_at_server = sync::hlc::make(time.now() + hour, 0);
+  const std::vector<sync::record_change> batch{remote_case(record_id::random(), stamped_now_at_server)};
+  must_fail(db->apply_remote(batch, 1), errc::clock_skew);
+
+  db->note_server_clock(sync::hlc::make(time.now() + hour, 0));
+  CHECK(must(db->apply_remote(batch, 1)).applied > 0);
+  // The server's clock moves the bound, not further: twice the skew past it is refused.
+  const auto beyond = sync::hlc::make(time.now() + hour + 2 * sync::hlc_clock::default_max_skew_ms + 1, 0);
+  must_fail(db->apply_remote({remote_case(record_id::random(), beyond)}, 2), errc::clock_skew);
+  // A server clock behind this device's leaves the device's own as the reference.
+  db->note_server_clock(sync::hlc::make(time.now() - hour, 0));
+  must_fail(db->apply_remote(batch, 2), errc::clock_skew);
+}
+
 TEST_CASE("apply_remote: merge counts of a batch", "[client][remote]") {
   scratch_store db;
   const record_id a = record_id::random(), b = record_id::random();

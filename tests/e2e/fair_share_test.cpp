@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <chrono>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "../support/raw_ws_client.hpp"
 #include "../support/tcp.hpp"
 #include "fair_share.hpp"
+#include "secured_fixture.hpp"
 #include "shell_fixture.hpp"
 
 namespace haven::test {
@@ -66,17 +66,6 @@ void fill(const havend_process& server, const temp_dir& dir, std::size_t count) 
   }
 }
 
-// A coordinator token from `havend token` on the store `db`.
-std::string coordinator_token(const std::string& db) {
-  const auto issued = run({HAVEND_PATH, "--db", db, "token", "--name", "coordinator"});
-  REQUIRE(issued.exit_code == 0);
-  for (std::size_t i = 0; i + 64 <= issued.out.size(); ++i)
-    if (issued.out.find_first_not_of("0123456789abcdef", i) >= i + 64)
-      return issued.out.substr(i, 64);
-  FAIL("no token in: " << issued.out);
-  return {};
-}
-
 int tallies_status(const havend_process& server, const std::string& token) {
   return http_send(server.address(), "GET", "/api/tallies", "",
                    {{"Authorization", "Bearer " + token}})
@@ -93,17 +82,8 @@ TEST_CASE(
   constexpr std::uint32_t cells_per_pull = 8000;  // the server's most per batch
   constexpr long bound_kb = 64 * 1024;            // growth allowed over the filled server's RSS
   temp_dir dir;
-#if defined(__SANITIZE_ADDRESS__)
-  // AddressSanitizer keeps up to 256 MB of freed memory in quarantine, which
-  // RSS counts as if it were live; with a small quarantine RSS measures what
-  // havend holds (havend inherits this environment).
-  const std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
-  ::setenv("ASAN_OPTIONS", (asan + ":quarantine_size_mb=4").c_str(), 1);
-#endif
-  havend_process server(dir.file("central.db"));
-#if defined(__SANITIZE_ADDRESS__)
-  ::setenv("ASAN_OPTIONS", asan.c_str(), 1);
-#endif
+  havend_process server =
+      with_measurable_rss([&] { return havend_process(dir.file("central.db")); });
   fill(server, dir, records);
   const long baseline_kb = rss_kb(server.pid());
   const auto sent_before = metric(server.address(), "haven_changes_sent_total");
@@ -192,19 +172,12 @@ TEST_CASE(
   REQUIRE(server.stop() == 0);  // the counts still held back are written at shutdown
   const auto audit = run({HAVEND_PATH, "--db", db, "audit", "--limit", "1000"});
   REQUIRE(audit.exit_code == 0);
-  std::istringstream lines(audit.out);
-  int rows = 0, summaries = 0;
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("login_failed") == std::string::npos) continue;
-    ++rows;
-    if (line.find("(suppressed)") != std::string::npos) {
-      ++summaries;
-      CHECK(line.find(std::to_string(attempts - 5) + " more login_failed") != std::string::npos);
-    }
-  }
+  const auto rows = audit_rows(audit.out, "login_failed");
   INFO(audit.out);
-  CHECK(rows == 6);  // the first five, then one row with the count of the other 55
-  CHECK(summaries == 1);
+  CHECK(rows.all == 6);  // the first five, then one row with the count of the other 55
+  REQUIRE(rows.summaries.size() == 1);
+  CHECK(rows.summaries.front().find(std::to_string(attempts - 5) + " more login_failed") !=
+        std::string::npos);
   // The log likewise: five refusals, then one line with the count.
   CHECK(lines_with(server.log_file(), "session refused remote=") == 5);
   CHECK(lines_with(server.log_file(), "suppressed " + std::to_string(attempts - 5) +

@@ -20,6 +20,7 @@
 #include "../support/file_bytes.hpp"
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
+#include "secured_fixture.hpp"
 #include "shell_fixture.hpp"
 
 namespace haven::test {
@@ -29,95 +30,8 @@ using Catch::Matchers::Contains;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// An enrolled `haven` device: its shell and the id the server gave it.
-struct device {
-  shell haven;
-  std::string id;
-
-  // Records a PATS interview of the person with this pseudonym.
-  void record(const std::string& person) {
-    haven.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=" + person,
-              "nationality=UA", "topics=thb"});
-  }
-  run_result sync() const { return haven({"sync"}); }
-  std::string list() const { return haven.ok({"list"}); }
-  // The device's credentials, read from its store (closed again at once).
-  client::credentials credentials() const {
-    auto db = client::store::open(haven.db());
-    REQUIRE(db.ok());
-    auto c = db.value()->enrollment();
-    REQUIRE(c.ok());
-    REQUIRE(c.value().has_value());
-    return *c.value();
-  }
-};
-
-// havend with authentication on, and its administration commands.
-struct secured_server {
-  temp_dir dir;
-  std::string db = dir.file("central.db");
-  havend_process server{db, {}, havend_process::authentication::on};
-
-  run_result havend(std::vector<std::string> args) const {
-    args.insert(args.begin(), {HAVEND_PATH, "--db", db});
-    return run(args);
-  }
-  std::string code(const std::string& name, const std::string& team, std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args{"enroll", "--name", name, "--team", team, "--json"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    const auto r = havend(args);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    return std::string(boost::json::parse(r.out).as_object().at("code").as_string());
-  }
-  std::string url() const { return "ws://" + server.address(); }
-
-  // A device enrolled in `team` through a fresh code.
-  void enroll(device& d, const std::string& team) const {
-    const std::string out = d.haven.ok({"enroll", "--server", url(), "--code", code("device " + team, team)});
-    const std::string prefix = "enrolled as device ";
-    const auto at = out.find(prefix);
-    REQUIRE(at != std::string::npos);
-    const auto start = at + prefix.size();
-    d.id = out.substr(start, out.find(' ', start) - start);
-    REQUIRE(d.id.size() == 17);
-  }
-
-  std::uint64_t records() const {
-    const auto health = http_get(server.address(), "/healthz");
-    return boost::json::parse(health.body).as_object().at("records").to_number<std::uint64_t>();
-  }
-  std::string head() const { return http_get(server.address(), "/healthz").body; }
-  std::string audit() const { return havend({"audit"}).out; }
-};
-
-// The server's next message on a raw connection; REQUIREs one.
-sync::message next_message(raw_ws_client& ws) {
-  const auto reply = ws.read();
-  INFO(reply.error);
-  REQUIRE_FALSE(reply.closed);
-  auto m = sync::decode(reply.frame);
-  REQUIRE(m.ok());
-  return std::move(m).value();
-}
-
-// REQUIREs an error frame with `code` as the server's answer.
-void expect_refusal(raw_ws_client& ws, errc code, const std::string& says) {
-  const auto m = next_message(ws);
-  const auto* e = std::get_if<sync::error_frame>(&m);
-  REQUIRE(e != nullptr);
-  INFO(e->message);
-  CHECK(e->code == static_cast<std::uint16_t>(code));
-  CHECK_THAT(e->message, Contains(says));
-  CHECK(ws.read().closed);
-}
-
-// A hello of the enrolled device `c`, signed with `key` over `nonce`.
-sync::hello signed_hello(const client::credentials& c, const std::string& key, const std::string& nonce) {
-  sync::hello h{sync::protocol_version, c.device_id, c.team, 0x5ec, 1, 0, 0, {}};
-  h.proof = crypto::sign(key, sync::proof_message(h, nonce));
-  return h;
-}
+// The devices of these tests are enrolled ones (secured_fixture.hpp).
+using device = enrolled_device;
 
 // The outbox of a scratch store of `team` holding one record of `person`.
 std::vector<sync::record_change> changes_of(const temp_dir& dir, const std::string& team, const std::string& person) {

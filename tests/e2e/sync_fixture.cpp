@@ -10,8 +10,6 @@
 
 #include <haven/client/record_json.hpp>
 
-#include "../support/tally_oracle.hpp"
-
 namespace haven::test {
 
 device& sync_fixture::add_device(const std::string& team) {
@@ -42,14 +40,7 @@ void sync_fixture::sync_everyone() {
     }
 }
 
-std::string sync_fixture::records_of(device& d) {
-  auto records = d.db->list();
-  REQUIRE(records.ok());
-  auto list = std::move(records).value();
-  for (auto& r : list) r.pending = false;
-  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-  return client::to_json(list);
-}
+std::string sync_fixture::records_of(device& d) { return records_json(*d.db); }
 
 void sync_fixture::check_teams_agree() {
   std::map<std::string, std::string> first;
@@ -74,19 +65,42 @@ void sync_fixture::check_tallies(const std::vector<int>& years) {
     auditor.db = client::store::create(file, team).value();
     auto pulled = sync(auditor);
     REQUIRE(pulled.ok());
-    auto list = auditor.db->list();
-    REQUIRE(list.ok());
-    for (const auto& r : list.value()) records.push_back({r.id.hex(), r.type, r.fields, r.deleted});
+    const auto mine = oracle_records(*auditor.db);
+    records.insert(records.end(), mine.begin(), mine.end());
   }
+  check_served_tallies(server_.address(), records, years);
+}
+
+std::string records_json(client::store& db) {
+  auto records = db.list();
+  REQUIRE(records.ok());
+  auto list = std::move(records).value();
+  for (auto& r : list) r.pending = false;
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return client::to_json(list);
+}
+
+std::vector<oracle_record> oracle_records(client::store& db) {
+  auto list = db.list();
+  REQUIRE(list.ok());
+  std::vector<oracle_record> records;
+  for (const auto& r : list.value()) records.push_back({r.id.hex(), r.type, r.fields, r.deleted});
+  return records;
+}
+
+void check_served_tallies(const std::string& address, const std::vector<oracle_record>& records,
+                          const std::vector<int>& years, const std::string& token) {
   using namespace std::chrono;
   const date today{static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
   const auto s = schema::builtin();
   for (const auto& t : s->tallies())
     for (int year : years)
       for (std::optional<int> month : {std::optional<int>{}, std::optional<int>{1}, std::optional<int>{12}}) {
         const std::string path = "/api/tallies/" + t.id + "?year=" + std::to_string(year) +
                                  (month ? "&month=" + std::to_string(*month) : "");
-        const http_response res = http_get(server_.address(), path);
+        const http_response res = http_send(address, "GET", path, "", headers);
         INFO("GET " << path);
         REQUIRE(res.status == 200);
         CHECK(compare_report(res.body, *s, t, records, today, year, month) == "");

@@ -14,8 +14,19 @@
 #include "../support/field_work.hpp"
 #include "../support/havend_process.hpp"
 #include "../support/process.hpp"
+#include "../support/tally_oracle.hpp"
 
 namespace haven::test {
+
+// Every record `db` holds, as JSON text sorted by id, pending flags left out.
+std::string records_json(client::store& db);
+// Every record `db` holds, as the tally oracle takes them.
+std::vector<oracle_record> oracle_records(client::store& db);
+// REQUIREs that every tally havend at `address` serves, for the given years
+// and a few months, equals the oracle over `records` (all the merged records
+// of every team); `token` is a coordinator's, when havend asks for one.
+void check_served_tallies(const std::string& address, const std::vector<oracle_record>& records,
+                          const std::vector<int>& years, const std::string& token = "");
 
 struct device {
   std::string name;

@@ -59,7 +59,7 @@ TEST_CASE("output: a device refuses free text a hostile server sends, and haven 
     smuggled.cells.push_back({"notes", hostile, at});
     const auto refused = db->apply_remote({smuggled}, 1);
     REQUIRE_FALSE(refused.ok());
-    CHECK_THAT(refused.err().message, Contains("notes: is not a field of pats_session"));
+    CHECK_THAT(refused.err().message, Contains("(unknown, 5 bytes): is not a field of pats_session"));
     CHECK(db->list({}).value().empty());
     REQUIRE(db->apply_remote({change}, 1).ok());
   }

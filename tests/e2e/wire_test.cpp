@@ -164,9 +164,12 @@ TEST_CASE(
   auto push_claiming = [&](std::uint64_t records) {
     return push_head.substr(0, push_head.size() - 8) + count_bytes(records);
   };
-  // At the limit: the WebSocket layer takes it, the decoder finds a hello and then padding.
+  // At the limit, after hello: the WebSocket layer takes it, the decoder
+  // finds a pull request and then padding. Before hello the limit is 16 KiB.
+  std::string padded_pull = sync::encode(sync::pull_request{0, 100});
+  padded_pull.resize(max_frame, '\0');
   std::string padded_hello = hello_frame;
-  padded_hello.resize(max_frame, '\0');
+  padded_hello.resize(std::size_t{16} << 10, '\0');
 
   std::vector<hostile> cases = {
       {"an empty binary frame", frame(""), "empty frame"},
@@ -198,10 +201,14 @@ TEST_CASE(
        "protocol version " + std::to_string(old_version.version) + " is not supported"},
       {"a hello with a bad team", frame(sync::encode(bad_team)), "invalid team \"Not A Team!\""},
       {"a hello without a device id", frame(sync::encode(no_id)), "without a device id"},
-      {"a frame of exactly max_frame_bytes", frame(padded_hello),
+      {"a frame of exactly max_frame_bytes after hello", after_hello(padded_pull),
        "unexpected bytes after the message"},
-      {"a frame one byte over max_frame_bytes (the WebSocket read limit)",
-       frame(std::string(max_frame + 1, '\0')),
+      {"a frame of 16 KiB before hello", frame(padded_hello), "unexpected bytes after the message"},
+      {"a frame one byte over 16 KiB before hello (the WebSocket read limit until then)",
+       frame(padded_hello + '\0'),
+       {}},
+      {"a frame one byte over max_frame_bytes after hello (the WebSocket read limit)",
+       after_hello(std::string(max_frame + 1, '\0')),
        {}},
       {"a 16 MiB frame", frame(std::string(std::size_t{16} << 20, '\x02')), {}},
       {"a text frame that is not UTF-8",
@@ -286,7 +293,7 @@ TEST_CASE("pushes that break the server's rules are refused whole and change not
     std::string says;
   } cases[] = {
       {"a record of an unknown type", with([](auto& c) { c.type = "smuggled_record"; }),
-       errc::invalid_input, "type: is not a record type of this schema (smuggled_record)"},
+       errc::invalid_input, "(unknown type, 15 bytes): type: is not a record type of this schema"},
       {"free text in a code field", with([](auto& c) {
          for (auto& cell : c.cells)
            if (std::holds_alternative<std::string>(cell.val)) {
@@ -298,7 +305,7 @@ TEST_CASE("pushes that break the server's rules are refused whole and change not
       {"a field the schema does not have", with([](auto& c) {
          c.cells.push_back({"notes", std::string("trafficker: +386 40 123 456"), c.cells.front().at});
        }),
-       errc::invalid_input, "notes: is not a field of"},
+       errc::invalid_input, "(unknown, 5 bytes): is not a field of"},
       {"a record of another team", with([](auto& c) { c.team = "other-team"; }), errc::forbidden,
        "is of team other-team, and this device syncs team outreach only"},
       {"cells stamped 3 days ahead", stamped_ahead(valid, three_days_ms), errc::clock_skew,

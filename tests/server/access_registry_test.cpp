@@ -273,12 +273,17 @@ TEST_CASE("registry: the standings version counts every change of standing, seen
   CHECK(server::open_sqlite_registry(f.file())->standings_version() == start + 3);
 }
 
-TEST_CASE("registry: enrollments, refusals, standings, wipes and tokens are audited without secrets",
+TEST_CASE("registry: enrollments, standings, wipes and tokens are audited without secrets",
           "[server][registry]") {
   registry_fixture f;
   const auto c = f.code();
   const auto id = f.registry->redeem(c.code, f.key(), "10.0.0.7", t0 + 1).device_id;
+  // A refused code is the caller's to audit, within the rate limit (as
+  // http_api does); here it is audited as the caller would.
   CHECK_THROWS(f.registry->redeem(c.code, f.key(), "10.0.0.9", t0 + 2));
+  CHECK_FALSE(f.has_event("enrollment_refused"));
+  f.registry->audit({t0 + 2, "enrollment_refused", server::code_prefix(c.code), "10.0.0.9",
+                     "this enrollment code was already used; ask your coordinator for a new one"});
   f.registry->set_standing(id, device_standing::retired, t0 + 3);
   f.registry->mark_wiped(id, t0 + 4);
   const std::string token = f.registry->issue_token("maja", t0 + 5);

@@ -133,7 +133,7 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
   std::string why;
   SECTION("an unknown record type") {
     bad.type = "interview";
-    why = "type: is not a record type of this schema (interview)";
+    why = "(unknown type, 9 bytes): type: is not a record type of this schema";
   }
   SECTION("an invalid team") {
     bad.team = "Team A";
@@ -145,7 +145,7 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
   }
   SECTION("a cell without a key") {
     bad.cells.push_back({"", std::int64_t{1}, a.next()});
-    why = "(a key that is no field name, 0 bytes): is not a field of pats_session";
+    why = "(unknown, 0 bytes): is not a field of pats_session";
   }
   SECTION("a set value in one cell (refused inside the transaction)") {
     bad.cells.push_back({"topics", code_set{"thb"}, a.next()});
@@ -157,15 +157,15 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
   }
   SECTION("a field the type does not have") {
     bad.cells.push_back({"notes", std::string("trafficker +386 40 123 456"), a.next()});
-    why = "notes: is not a field of pats_session";
+    why = "(unknown, 5 bytes): is not a field of pats_session";
   }
   SECTION("a set element that is not one of its codes") {
     bad.cells.push_back({"topics.smuggling", true, a.next()});
-    why = "topics.smuggling: is not a code of topics";
+    why = "topics.(unknown, 9 bytes): is not a code of topics";
   }
   SECTION("an integer below its minimum") {
     bad.cells.push_back({"participants", std::int64_t{-5}, a.next()});
-    why = "participants: must be at least 1 (got -5)";
+    why = "participants: must be at least 1";
   }
   SECTION("an integer beyond what any field holds") {
     bad.cells.push_back({"participants", std::int64_t{INT64_MAX}, a.next()});
@@ -173,11 +173,11 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
   }
   SECTION("a session in the future (today is 2026-06-15 here)") {
     bad.cells.push_back({"date", *parse_date("2026-06-17"), a.next()});
-    why = "date: must not be in the future (got 2026-06-17, and today is 2026-06-16)";
+    why = "date: must not be in the future";
   }
   SECTION("a date before the schema's earliest") {
     bad.cells.push_back({"date", *parse_date("1900-01-01"), a.next()});
-    why = "date: must not be before 1990-01-01 (got 1900-01-01)";
+    why = "date: must not be before 1990-01-01";
   }
   SECTION("a pseudonym that is a name") {
     bad.cells.push_back({"person", std::string("Olena Kovalenko"), a.next()});
@@ -192,13 +192,13 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
     bad = a.record(test_id(3), "pats_session",
                    {{"date", "2026-03-03"}, {"site", "vic"}, {"format", "individual"}, {"person", "P-0001H"},
                     {"participants", "3"}});
-    why = "participants: must be 1 when format is individual (got 3)";
+    why = "participants: must be 1 when format is individual";
   }
   SECTION("a new stay longer than its maximum") {
     bad = a.record(test_id(3), "assistance_case",
                    {{"programme", "crisis-accommodation"}, {"person", "P-0001H"}, {"sex", "female"},
                     {"nationality", "UA"}, {"admitted", "2015-01-01"}, {"discharged", "2026-01-01"}});
-    why = "discharged: must be at most 3660 days after admitted (got 4018 days)";
+    why = "discharged: must be at most 3660 days after admitted";
   }
   try {
     f.push(a, {good, bad}, 3000);
@@ -206,6 +206,10 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
   } catch (const failure& e) {
     CHECK(e.err().code == errc::invalid_input);
     CHECK_THAT(e.err().message, Contains(why));
+    // The rule, never the value: the refusal is logged and audited.
+    CHECK_FALSE(Contains("(got ").match(e.err().message));
+    for (const char* value : {"Kovalenko", "+386", "-5", "2026-06-17", "1900-01-01", "interview", "notes", "smuggling"})
+      CHECK_FALSE(Contains(value).match(e.err().message));
   }
   CHECK(observe(f.store()) == before);
 

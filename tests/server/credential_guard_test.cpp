@@ -59,9 +59,9 @@ TEST_CASE(
   s.audit_interval = ms(60'000);
   server::login_guard guard(s);
   int audited = 0;
-  for (int i = 0; i < 50; ++i) audited += guard.audit_now("login_failed", "10.0.0.1", i);
+  for (int i = 0; i < 50; ++i) audited += guard.audit_now("login_failed", "10.0.0.1", i).pass;
   CHECK(audited == 2);
-  CHECK(guard.audit_now("token_refused", "10.0.0.1", 50));  // another event
+  CHECK(guard.audit_now("token_refused", "10.0.0.1", 50).pass);  // another event
   CHECK(guard.suppressed_audits(59'999).empty());
   const auto rows = guard.suppressed_audits(60'000);
   REQUIRE(rows.size() == 1);
@@ -70,7 +70,26 @@ TEST_CASE(
   CHECK(rows[0].subject == "(suppressed)");
   CHECK(rows[0].detail.find("48 more") == 0);
   CHECK(rows[0].at_ms == 60'000);
-  CHECK(guard.audit_now("login_failed", "10.0.0.1", 60'001));  // a new interval
+  const auto next = guard.audit_now("login_failed", "10.0.0.1", 60'001);  // a new interval
+  CHECK(next.pass);
+  CHECK(next.suppressed == 0);  // summed up by the row above
+}
+
+TEST_CASE(
+    "login_guard: a count held back in an interval that ended before the flush comes with the "
+    "next row",
+    "[server][guard][audit]") {
+  server::login_guard::settings s;
+  s.audits_per_interval = 1;
+  s.audit_interval = ms(60'000);
+  server::login_guard guard(s);
+  CHECK(guard.audit_now("push_refused", "10.0.0.1", 0).pass);
+  for (int i = 1; i <= 7; ++i) CHECK_FALSE(guard.audit_now("push_refused", "10.0.0.1", i).pass);
+  // The next failure comes after the interval ended, before any flush.
+  const auto next = guard.audit_now("push_refused", "10.0.0.1", 60'500);
+  CHECK(next.pass);
+  CHECK(next.suppressed == 7);
+  CHECK(guard.suppressed_audits(200'000).empty());  // counted once, not twice
 }
 
 }  // namespace

@@ -105,6 +105,53 @@ TEST_CASE("http auth: repeated bad codes put the address in back-off", "[server]
   CHECK(f.enroll(auth_fixture::enroll_body(code), "10.0.0.99").status == 200);  // another address
 }
 
+TEST_CASE("http auth: refused codes are audited a few at a time per address, then counted",
+          "[server][http][registry][audit]") {
+  auth_fixture f;
+  // Many failures are free here (a shared NAT), so every code is checked.
+  server::login_guard guard({100, std::chrono::milliseconds(1000),
+                             std::chrono::milliseconds(60'000), 2,
+                             std::chrono::milliseconds(60'000)});
+  server::http_api api{f.store(), f.counters, f.registry.get(), &guard};
+  auto refused_rows = [&] {
+    int n = 0;
+    for (const auto& e : f.registry->audit_log(100)) n += e.event == "enrollment_refused";
+    return n;
+  };
+  for (int i = 0; i < 10; ++i) {
+    const auto body = auth_fixture::enroll_body("0000-0000-000" + std::to_string(i));
+    CHECK(api.handle({"POST", "/api/enroll", "", body, "10.0.0.5"}).status == 401);
+  }
+  CHECK(refused_rows() == 2);
+  const auto first = f.registry->audit_log(1).front();
+  CHECK(first.subject == "0000...");  // never the whole code
+  CHECK(first.address == "10.0.0.5");
+  CHECK_THAT(first.detail, Contains("no such code"));
+  // Another address has rows of its own.
+  CHECK(api.handle(
+               {"POST", "/api/enroll", "", auth_fixture::enroll_body("0000-0000-0000"), "10.0.0.6"})
+            .status == 401);
+  CHECK(refused_rows() == 3);
+  // The rest are summed up in one row for the address.
+  const auto summary = guard.suppressed_audits(f.now(), true);
+  REQUIRE(summary.size() == 1);
+  CHECK(summary.front().event == "enrollment_refused");
+  CHECK(summary.front().subject == server::suppressed_subject);
+  CHECK(summary.front().address == "10.0.0.5");
+  CHECK_THAT(summary.front().detail, Contains("8 more enrollment_refused"));
+}
+
+TEST_CASE("http auth: a valid token signs the request's connection in as its coordinator",
+          "[server][http][registry]") {
+  auth_fixture f;
+  const std::string token = f.registry->issue_token("maja", f.now());
+  CHECK(f.get("/api/tallies", "Bearer " + token).coordinator == "maja");
+  CHECK(f.get("/api/tallies/pats-group-by-site?year=2026", "Bearer " + token).coordinator ==
+        "maja");
+  CHECK(f.get("/api/tallies", "Bearer " + std::string(64, '0')).coordinator.empty());
+  CHECK(f.get("/healthz", "Bearer " + token).coordinator.empty());  // only the tallies check it
+}
+
 TEST_CASE("http auth: the tallies need a coordinator token", "[server][http][registry]") {
   auth_fixture f;
   const std::string token = f.registry->issue_token("maja", f.now());

@@ -7,6 +7,7 @@
 #include <haven/crypto/crypto.hpp>
 #include <haven/server/access_registry.hpp>
 #include <haven/server/sync_service.hpp>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -178,6 +179,25 @@ TEST_CASE("sync auth: a revoked device is told to wipe before any data moves; a 
                                                              group_session("2026-03-01", "vic", "12"))}));
     CHECK(f.store().counts().records == 1);  // its pending work is kept
   }
+}
+
+TEST_CASE(
+    "sync auth: a revoked device that connects again and again has a few wipe_ordered rows, then a "
+    "count",
+    "[server][auth][audit]") {
+  auth_fixture f;
+  auto a = f.enroll_device("tablet 1", "team-a");
+  f.access->set_standing(a.grant.device_id, server::device_standing::revoked, f.now());
+  for (int i = 0; i < 20; ++i) {
+    const auto hs = f.handshake();
+    CHECK(f.service.admit(a.hello(hs.nonce), hs).wipe == "revoked");  // told every time
+  }
+  const auto events = f.events();
+  CHECK(std::count(events.begin(), events.end(), "wipe_ordered") == 5);  // the guard's default
+  const auto summary = f.guard.suppressed_audits(f.now(), true);
+  REQUIRE(summary.size() == 1);
+  CHECK(summary.front().event == "wipe_ordered");
+  CHECK_THAT(summary.front().detail, Contains("15 more wipe_ordered"));
 }
 
 TEST_CASE("sync auth: a coordinator, or a device naming another team, cannot sync", "[server][auth]") {

@@ -65,9 +65,12 @@ http_response http_get(const std::string& address, const std::string& path) {
   return http_send(address, "GET", path);
 }
 
-http_response http_send(const std::string& address, const std::string& method, const std::string& path,
-                        const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers) {
-  const int fd = connect_tcp(address);
+namespace {
+
+// Sends a request on a connected socket `fd` and reads the reply to its end; closes `fd`.
+http_response exchange(int fd, const std::string& address, const std::string& method,
+                       const std::string& path, const std::string& body,
+                       const std::vector<std::pair<std::string, std::string>>& headers) {
   if (fd < 0) throw std::runtime_error("cannot connect to " + address);
   std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\n";
   bool connection = false;  // the caller's Connection header, or close
@@ -89,6 +92,19 @@ http_response http_send(const std::string& address, const std::string& method, c
   r.headers = raw.substr(0, end);
   if (end != std::string::npos) r.body = raw.substr(end + 4);
   return r;
+}
+
+}  // namespace
+
+http_response http_send(const std::string& address, const std::string& method,
+                        const std::string& path, const std::string& body,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
+  return exchange(connect_tcp(address), address, method, path, body, headers);
+}
+
+http_response http_get_from(const std::string& source, const std::string& address,
+                            const std::string& path) {
+  return exchange(connect_tcp(address, source), address, "GET", path, {}, {});
 }
 
 }  // namespace haven::test

@@ -61,5 +61,9 @@ http_response http_get(const std::string& address, const std::string& path);
 http_response http_send(const std::string& address, const std::string& method, const std::string& path,
                         const std::string& body = "",
                         const std::vector<std::pair<std::string, std::string>>& headers = {});
+// GET from local address `source` (e.g. 127.0.0.2: an observer that havend
+// counts apart from the clients on 127.0.0.1).
+http_response http_get_from(const std::string& source, const std::string& address,
+                            const std::string& path);
 
 }  // namespace haven::test

@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <haven/sync/protocol.hpp>
 #include <limits>
 #include <random>
@@ -190,6 +192,35 @@ TEST_CASE("every message round-trips through its frame", "[sync][codec]") {
     REQUIRE(decoded);
     CHECK(decoded.value() == m);
     CHECK(encode(decoded.value()) == frame);
+  }
+}
+
+TEST_CASE("every frame is byte for byte what protocol version 1 sends (golden frames)",
+          "[sync][codec][golden]") {
+  // golden_frames.txt holds one frame of sample_messages() per line, as hex,
+  // written once by this test (HAVEN_WRITE_GOLDEN_FRAMES=1) from the encoder
+  // deployed devices run. A change to the codec or the message variant that
+  // moves a byte fails here: devices in the field would no longer understand it.
+  const auto messages = sample_messages();
+  if (std::getenv("HAVEN_WRITE_GOLDEN_FRAMES")) {
+    std::ofstream out(HAVEN_GOLDEN_FRAMES);
+    for (const message& m : messages) out << hex_of(encode(m)) << "\n";
+    FAIL("wrote " HAVEN_GOLDEN_FRAMES "; check it in and run the test without HAVEN_WRITE_GOLDEN_FRAMES");
+  }
+  std::ifstream in(HAVEN_GOLDEN_FRAMES);
+  REQUIRE(in);
+  std::vector<std::string> golden;
+  for (std::string line; std::getline(in, line);) golden.push_back(line);
+  REQUIRE(golden.size() == messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    CAPTURE(i, messages[i].index());
+    CHECK(hex_of(encode(messages[i])) == golden[i]);
+    std::string frame;
+    for (std::size_t at = 0; at + 1 < golden[i].size(); at += 2)
+      frame += static_cast<char>(std::stoi(golden[i].substr(at, 2), nullptr, 16));
+    const auto decoded = decode(frame);
+    REQUIRE(decoded);
+    CHECK(decoded.value() == messages[i]);
   }
 }
 

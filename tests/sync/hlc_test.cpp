@@ -98,6 +98,27 @@ TEST_CASE("an exhausted counter borrows a millisecond", "[sync][hlc]") {
   }
 }
 
+TEST_CASE("at the end of its range the clock refuses to stamp rather than wrap to 0",
+          "[sync][hlc]") {
+  // Found by fuzz_pull_apply: a pulled cell stamped with the greatest HLC
+  // made the device's next write hlc 0, which lost every merge.
+  constexpr std::uint64_t last_ms = (std::uint64_t{1} << 48) - 1;
+  manual_time t;
+  hlc_clock clock = t.clock();
+  clock.restore(hlc::make(last_ms, 0xfffe));
+  CHECK(clock.now() == hlc::make(last_ms, 0xffff));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      const hlc wrapped = clock.now();
+      FAIL("now() gave " << wrapped.packed << " after the greatest timestamp");
+    } catch (const failure& f) {
+      CHECK(f.err().code == errc::clock_skew);
+      CHECK_THAT(f.err().message, Contains("greatest timestamp"));
+    }
+    CHECK(clock.last() == hlc::make(last_ms, 0xffff));  // never moved back
+  }
+}
+
 TEST_CASE("restore() only moves the clock forward", "[sync][hlc]") {
   manual_time t;
   hlc_clock clock = t.clock();

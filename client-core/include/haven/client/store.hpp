@@ -94,6 +94,8 @@ struct outbox_batch {
 
 struct store_options {
   std::shared_ptr<const haven::schema> record_schema;  // nullptr: the built-in schema
+  // The server's bound on how far ahead of its clock a pushed cell may be
+  // stamped; a pulled cell may be twice as far ahead of this device's clock.
   std::uint64_t max_skew_ms = sync::hlc_clock::default_max_skew_ms;
   sync::hlc_clock::physical_clock clock = &sync::hlc_clock::system_millis;
 };
@@ -148,8 +150,20 @@ class store {
   result<void> resend_after(std::uint64_t seq);
   // Merges changes received from the server and moves the pull cursor to
   // `pulled_up_to`, in one transaction. Cells of unknown fields are kept.
+  // A batch is refused whole, nothing of it applied: errc::protocol for a
+  // change the device's check refuses (sync::check_change), errc::forbidden
+  // for a record held here with another type or team, errc::clock_skew for a
+  // cell stamped more than 2 * max_skew_ms ahead of this device's clock, or
+  // of the server's clock as note_server_clock() last gave it when that is
+  // ahead (the server takes pushes up to max_skew ahead of its clock; a stamp
+  // further ahead would move this device's clock so far that the server
+  // refused its own changes, or left it none to stamp).
   result<sync::merge_stats> apply_remote(const std::vector<sync::record_change>& changes,
                                          std::uint64_t pulled_up_to);
+  // The server's clock at the start of a sync (its welcome). A device whose
+  // clock is behind the server's then still takes what the server took from
+  // devices with correct clocks. Kept in memory for this store object only.
+  void note_server_clock(sync::hlc server_time) noexcept;
 
   // Keeps a schema a server sent if it is newer than the store's (by
   // version); records are then validated with it, here and after restarts.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <haven/schema/result.hpp>
+#include <haven/server/rate_limit.hpp>
 
 namespace haven::server {
 
@@ -79,10 +80,12 @@ class access_registry {
   virtual enrollment_code issue_code(std::string_view name, std::string_view team, device_role role,
                                      std::chrono::seconds ttl, std::int64_t now_ms) = 0;
   // Redeems a code for a device with this public key (32 bytes): the device
-  // is registered, the code is used up, and the grant returned. Codes are
-  // compared case-insensitively and without dashes or spaces.
+  // is registered, the code is used up, and the grant returned (audited).
+  // Codes are compared case-insensitively and without dashes or spaces.
   // errc::unauthorized for an unknown, used or expired code (the message says
-  // which, and what to do); errc::invalid_input for a malformed key. Audited.
+  // which, and what to do), not audited here: a stranger can repeat it, so
+  // the caller audits it within the rate limit (audit_limited, with subject
+  // code_prefix()); errc::invalid_input for a malformed key.
   virtual enrollment_grant redeem(std::string_view code, std::string_view public_key, std::string_view address,
                                   std::int64_t now_ms) = 0;
 
@@ -111,6 +114,10 @@ class access_registry {
   // The newest `limit` entries, newest first.
   virtual std::vector<audit_entry> audit_log(std::size_t limit) = 0;
 };
+
+// What the audit log shows of a typed enrollment code: its first four
+// characters, and "..." if there were more.
+std::string code_prefix(std::string_view typed);
 
 // Opens (creating its tables if absent) the registry inside the SQLite file
 // of the central store. Throws haven::failure (errc::store) on I/O errors.
@@ -161,8 +168,10 @@ class login_guard {
   // a neighbour may share).
   void succeeded(std::string_view key);
 
-  // Whether this failure of `event` from `address` gets an audit row of its own.
-  bool audit_now(std::string_view event, std::string_view address, std::int64_t now_ms);
+  // Whether this failure of `event` from `address` gets an audit row of its
+  // own, and (when it does) how many of its kind were held back in an
+  // interval that ended before it and not yet summed up.
+  rate_limiter::verdict audit_now(std::string_view event, std::string_view address, std::int64_t now_ms);
   // Rows, stamped `now_ms`, that sum up the failures audit_now() held back in
   // intervals that ended by then (in every interval when `everything`, e.g.
   // at shutdown): the event, subject "(suppressed)", the address, the count.
@@ -172,5 +181,12 @@ class login_guard {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+// Writes `entry` (an event a client can repeat: a refused sign-in, code or
+// token, a wipe order to a revoked device, a refused push) to `registry`'s
+// audit log if `guard` lets it have a row of its own (audit_now() for its
+// event and address; a null guard lets every one through). The rest are
+// counted into the guard's summary rows.
+void audit_limited(access_registry& registry, login_guard* guard, const audit_entry& entry);
 
 }  // namespace haven::server

@@ -35,6 +35,10 @@ struct http_reply {
   std::string body;
   std::string content_disposition;  // for downloads, else empty
   std::vector<std::pair<std::string, std::string>> headers;  // further headers (WWW-Authenticate, Retry-After)
+  // The coordinator whose valid token the request carried, else "": the
+  // connection has then signed in (connection_budget.hpp). (With its
+  // initializer, the replies above need not name it.)
+  std::string coordinator{};
 };
 
 class http_api {
@@ -61,8 +65,10 @@ class http_api {
   http_reply route(const http_request& request) const;  // handle(), which may throw
   http_reply tally(std::string_view id, std::string_view query) const;
   http_reply enroll(const http_request& request) const;
-  // nullopt if the request may read the tallies, else the refusal.
-  std::optional<http_reply> refuse_tallies(const http_request& request) const;
+  // nullopt if the request may read the tallies (with `coordinator` set to
+  // the token's holder, when a token was needed), else the refusal.
+  std::optional<http_reply> refuse_tallies(const http_request& request,
+                                           std::string& coordinator) const;
   // 429 if the address must still wait, else nullopt.
   std::optional<http_reply> backoff(std::string_view address, std::int64_t now_ms) const;
 

@@ -20,7 +20,15 @@ class metrics {
   std::atomic<std::uint64_t> changes_applied{0};   // of those, cells that changed the store
   std::atomic<std::uint64_t> changes_sent{0};      // cells sent to devices
   std::atomic<std::uint64_t> refused_frames{0};    // sessions ended by an error frame
-  std::atomic<std::uint64_t> refused_connections{0};  // over the per-address limit
+  // The connection budget's (connection_budget.hpp): connections open, and
+  // of those not signed in; connections not signed in closed to make room
+  // for a newer one; signed-in connections replaced by a newer one of their
+  // device or coordinator; connections refused with every one signed in.
+  std::atomic<std::int64_t> open_connections{0};
+  std::atomic<std::int64_t> waiting_connections{0};
+  std::atomic<std::uint64_t> evicted_connections{0};
+  std::atomic<std::uint64_t> replaced_connections{0};
+  std::atomic<std::uint64_t> refused_connections{0};
   std::atomic<std::uint64_t> http_requests{0};
 
   // Records the time from receiving a push to its commit.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <haven/schema/schema.hpp>
 #include <haven/server/access_registry.hpp>
+#include <haven/server/connection_budget.hpp>
 #include <haven/sync/protocol.hpp>
 #include <memory>
 #include <string>
@@ -25,9 +26,14 @@ struct server_config {
   sync::frame_limits limits;
   std::uint64_t max_skew_ms = 5 * 60 * 1000;
   // Abuse limits, each with a safe default.
-  std::chrono::seconds handshake_timeout{10};    // from connecting to a valid hello
+  // From connecting to a valid hello (TLS, the HTTP upgrade and the hello
+  // together), and to each complete HTTP request of a connection that has
+  // shown no coordinator token.
+  std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds idle_timeout{300};        // a silent sync connection is closed
-  unsigned max_connections_per_address = 32;     // open connections from one IP address
+  // Connections not signed in per client address, signed in per device or
+  // coordinator, and in all (connection_budget.hpp).
+  connection_budget::settings connections;
   // Reverse proxies (IP addresses) whose word on the client's address is
   // taken: a PROXY protocol v2 header when a connection from one starts with
   // its signature, else X-Forwarded-For on each HTTP request. The

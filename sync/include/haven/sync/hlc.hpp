@@ -34,7 +34,10 @@ class hlc_clock {
   explicit hlc_clock(std::uint64_t max_skew_ms = default_max_skew_ms,
                      physical_clock physical = &hlc_clock::system_millis);
 
-  // A timestamp for a local event, greater than every timestamp issued or observed.
+  // A timestamp for a local event, greater than every timestamp issued or
+  // observed. Throws haven::failure (errc::clock_skew) when there is none: the
+  // clock has taken in the greatest timestamp there is (the year 10889), which
+  // only a faulty or hostile peer sends.
   hlc now();
   // Takes in a timestamp received from another node, so later local events
   // follow it. Returns errc::clock_skew (and changes nothing) when it is more

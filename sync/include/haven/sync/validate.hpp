@@ -20,7 +20,8 @@ namespace haven::sync {
 // kind, code list, pseudonym format, integer bounds, date range). A set
 // element and the deletion marker hold booleans (the marker only true).
 // Each issue names the cell's key, or a printable description of a key that
-// is no field name. Empty: every cell can be stored. Cross-field rules need
+// is no field name, and the rule the value breaks, never the value (a
+// refusal is logged and audited). Empty: every cell can be stored. Cross-field rules need
 // the merged record and are not checked here (record_type::validate).
 // With `unknown` keep_inert_values, a cell of a field or set code that `s`
 // does not know (a newer schema's, which a device keeps) passes when its key
@@ -30,7 +31,9 @@ enum class unknown_fields { refuse, keep_inert_values };
 std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today,
                                       unknown_fields unknown = unknown_fields::refuse);
 
-// One line for a refusal: "record ID (TYPE): KEY: WHY; KEY: WHY", printable.
-std::string describe_issues(const record_id& id, std::string_view type, const std::vector<field_issue>& issues);
+// One line for a refusal: "record ID (TYPE): KEY: WHY; KEY: WHY", printable;
+// a type `s` does not have is named by its length only, as check_change names keys.
+std::string describe_issues(const schema& s, const record_id& id, std::string_view type,
+                            const std::vector<field_issue>& issues);
 
 }  // namespace haven::sync
