@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include <haven/client/store.hpp>
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 
 namespace {
 

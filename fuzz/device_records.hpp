@@ -5,7 +5,7 @@
 // to device_pulled_seq, on a device whose physical clock reads device_millis.
 
 #include <cstdint>
-#include <haven/schema/value.hpp>
+#include <haven/core/value.hpp>
 #include <haven/sync/change.hpp>
 #include <string>
 #include <vector>

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh -DHAVEN_BUILD_TESTS=ON
+scripts/build.sh -DHAVEN_BUILD_TESTS=ON -DHAVEN_BUILD_BENCH=ON
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" --timeout 600

@@ -18,7 +18,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <haven/net/streams.hpp>
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 
 namespace haven::client::link {
 

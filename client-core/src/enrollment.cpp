@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 
 #include "connection.hpp"
@@ -51,7 +52,7 @@ enrollment_result accepted(const link::http_reply& reply) {
   r.coordinator_token = text_of(o, "token");
   if (r.device.device_id.empty() || r.device.team.empty() || r.device.role.empty())
     throw broken("lacks device_id, team or role");
-  auto key = crypto::from_hex(text_of(o, "pseudonym_key"));
+  auto key = from_hex(text_of(o, "pseudonym_key"));
   if (!key || key.value().size() != 32) throw broken("has no 64-hex-digit pseudonym_key");
   r.device.pseudonym_key = std::move(key.value());
   return r;
@@ -69,7 +70,7 @@ result<enrollment_result> enroll(store& db, std::string_view server_url, std::st
 
     const crypto::signing_key key = crypto::generate_signing_key();
     url.target = "/api/enroll";
-    const json::object request{{"code", code}, {"public_key", crypto::to_hex(key.public_key)}};
+    const json::object request{{"code", code}, {"public_key", to_hex(key.public_key)}};
     const link::http_reply reply = unwrap(link::post_json(url, ca_pem, json::serialize(request), enroll_timeout));
     if (reply.status != 200) throw failure(refusal(reply, url));
 

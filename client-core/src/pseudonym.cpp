@@ -6,6 +6,7 @@
 #include <ctime>
 #include <iterator>
 
+#include <haven/core/clock.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/schema/schema.hpp>
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include <haven/core/clock.hpp>
+#include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sync/validate.hpp>
@@ -654,8 +656,8 @@ result<void> store::enroll(const credentials& c) {
         throw failure(invalid("not enrolled: this store holds records of team " + other.text(0) +
                                   ", and a device syncs one team only (" + c.team + ")",
                               {{"team", "use a new store for team " + c.team}}));
-      const std::string values[] = {c.server_url, c.device_id, c.team, c.role, crypto::to_hex(c.private_key),
-                                    crypto::to_hex(c.pseudonym_key), c.ca_pem};
+      const std::string values[] = {c.server_url, c.device_id, c.team, c.role, to_hex(c.private_key),
+                                    to_hex(c.pseudonym_key), c.ca_pem};
       for (std::size_t i = 0; i < std::size(values); ++i) s.set_meta(credential_keys[i], values[i]);
       s.set_meta("default_team", c.team);
       s.default_team = c.team;
@@ -682,7 +684,7 @@ result<std::optional<credentials>> store::enrollment() {
       if (s.meta_text("enrolled_device_id").empty()) return std::nullopt;
       std::string v[std::size(credential_keys)];
       for (std::size_t i = 0; i < std::size(credential_keys); ++i) v[i] = s.meta_text(credential_keys[i]);
-      return credentials{v[0], v[1], v[2], v[3], unwrap(crypto::from_hex(v[4])), unwrap(crypto::from_hex(v[5])), v[6]};
+      return credentials{v[0], v[1], v[2], v[3], unwrap(from_hex(v[4])), unwrap(from_hex(v[5])), v[6]};
     });
   });
 }

@@ -3,7 +3,7 @@
 #include <string>
 
 #include <boost/asio/ip/address.hpp>
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 #include <openssl/ssl.h>
 
 namespace haven::streams {

@@ -21,7 +21,7 @@
 #include <haven/client/record_json.hpp>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
-#include <haven/schema/terminal_text.hpp>
+#include <haven/core/terminal_text.hpp>
 
 namespace {
 

@@ -1,6 +1,9 @@
 #include <haven/sync/change.hpp>
 
+#include <algorithm>
 #include <random>
+
+#include <haven/core/hex.hpp>
 
 namespace haven::sync {
 
@@ -16,29 +19,15 @@ record_id record_id::random() {
 
 std::optional<record_id> record_id::parse(std::string_view hex) {
   if (hex.size() != 32) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  const auto bytes = from_hex(hex);
+  if (!bytes.ok()) return std::nullopt;
   record_id id;
-  for (std::size_t i = 0; i < 16; ++i) {
-    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    id.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
+  std::copy(bytes.value().begin(), bytes.value().end(), id.bytes.begin());
   return id;
 }
 
 std::string record_id::hex() const {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(32, '0');
-  for (std::size_t i = 0; i < 16; ++i) {
-    out[2 * i] = digits[bytes[i] >> 4];
-    out[2 * i + 1] = digits[bytes[i] & 0xf];
-  }
-  return out;
+  return to_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 std::string element_key(std::string_view field, std::string_view code) {

@@ -1,6 +1,6 @@
 #include <haven/sync/validate.hpp>
 
-#include <haven/schema/terminal_text.hpp>
+#include <haven/core/terminal_text.hpp>
 
 namespace haven::sync {
 namespace {

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <haven/client/store.hpp>
+#include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 
 #include "../support/file_bytes.hpp"
@@ -82,15 +83,15 @@ TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes",
   must(db->add(pats_individual()));
   must(db->edit(crisis, {set_field("person", "C-5ECA-11EDW")}));
   REQUIRE(store_files_contain(db.file(), "C-5ECA-11EDW"));
-  REQUIRE(store_files_contain(db.file(), crypto::to_hex(c.private_key)));
+  REQUIRE(store_files_contain(db.file(), to_hex(c.private_key)));
 
   must(db->wipe("revoked", 1'772'323'200'000));
   for (std::string_view secret : {"C-19B2-E04DT", "C-5ECA-11EDW", "P-7F3A-9C21J", "art113-thb"}) {
     INFO(secret);
     CHECK_FALSE(store_files_contain(db.file(), secret));
   }
-  CHECK_FALSE(store_files_contain(db.file(), crypto::to_hex(c.private_key)));
-  CHECK_FALSE(store_files_contain(db.file(), crypto::to_hex(c.pseudonym_key)));
+  CHECK_FALSE(store_files_contain(db.file(), to_hex(c.private_key)));
+  CHECK_FALSE(store_files_contain(db.file(), to_hex(c.pseudonym_key)));
   std::string raw_id(reinterpret_cast<const char*>(crisis.bytes.data()), crisis.bytes.size());
   CHECK_FALSE(store_files_contain(db.file(), raw_id));
 

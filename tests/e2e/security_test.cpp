@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 #include <haven/client/store.hpp>
+#include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/sync/protocol.hpp>
 
@@ -47,7 +48,7 @@ std::vector<sync::record_change> changes_of(const temp_dir& dir, const std::stri
 // returns its private key in hex, to look for in its files after a wipe.
 std::string synced_then_pending(secured_server& s, device& d, const std::string& pending) {
   s.enroll(d, "team-a");
-  const std::string key = crypto::to_hex(d.credentials().private_key);
+  const std::string key = to_hex(d.credentials().private_key);
   d.record("P-SYNCED-00016");
   REQUIRE(d.sync().exit_code == 0);
   d.record(pending);

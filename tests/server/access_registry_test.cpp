@@ -6,8 +6,10 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <functional>
+#include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/server/access_registry.hpp>
+#include <haven/server/login_guard.hpp>
 #include <set>
 #include <string>
 
@@ -173,10 +175,10 @@ TEST_CASE("registry: the file holds no code or token, only their digests", "[ser
   REQUIRE_FALSE(grant.token.empty());
   const std::string token = f.registry->issue_token("maja", t0);
   const auto secrets = {unused.code, without_dashes(unused.code), used.code, without_dashes(used.code), token,
-                        grant.token, crypto::from_hex(token).value(), crypto::from_hex(grant.token).value()};
+                        grant.token, from_hex(token).value(), from_hex(grant.token).value()};
   const auto check = [&] {
     for (const auto& secret : secrets) {
-      CAPTURE(crypto::to_hex(secret));
+      CAPTURE(to_hex(secret));
       CHECK_FALSE(store_files_contain(f.file(), secret));
     }
     // The digest is what is there (so the search above looked in the right place).
@@ -198,7 +200,7 @@ TEST_CASE("registry: a token resolves only to its holder, and a replaced one sto
   CHECK(f.registry->token_holder(ana) == "ana");
   CHECK_FALSE(f.registry->token_holder(""));
   CHECK_FALSE(f.registry->token_holder(maja.substr(0, 63)));
-  CHECK_FALSE(f.registry->token_holder(crypto::to_hex(crypto::sha256(maja))));
+  CHECK_FALSE(f.registry->token_holder(to_hex(crypto::sha256(maja))));
 
   const std::string maja2 = f.registry->issue_token("maja", t0 + 1);
   CHECK_FALSE(f.registry->token_holder(maja));

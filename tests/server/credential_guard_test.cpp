@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <haven/server/access_registry.hpp>
+#include <haven/server/login_guard.hpp>
 
 namespace haven {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../sync/loopback.hpp"
+#include "../support/loopback.hpp"
 #include "central_fixture.hpp"
 
 namespace haven::test {

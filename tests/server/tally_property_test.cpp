@@ -11,7 +11,7 @@
 #include <random>
 #include <string>
 
-#include <haven/server/tally_contribution.hpp>
+#include <haven/tally/contribution.hpp>
 
 #include "tally_fixture.hpp"
 
@@ -187,15 +187,15 @@ TEST_CASE("a contribution depends only on the fields its tallies read and on tod
     const std::string type = make.type();
     const field_map fields = make.record(type);
     const date today = make.day();
-    const auto c = server::contribution_of(*s, type, fields, today);
-    CHECK(server::contribution_of(*s, type, fields, today).amounts == c.amounts);
+    const auto c = tally::contribution_of(*s, type, fields, today);
+    CHECK(tally::contribution_of(*s, type, fields, today).amounts == c.amounts);
 
     // Fields no tally reads change nothing.
-    const auto read = server::tally_fields(*s, type);
+    const auto read = tally::tally_fields(*s, type);
     field_map only_read;
     for (const auto& [key, v] : fields)
       if (std::find(read.begin(), read.end(), key) != read.end()) only_read.emplace(key, v);
-    const auto d = server::contribution_of(*s, type, only_read, today);
+    const auto d = tally::contribution_of(*s, type, only_read, today);
     CHECK(d.amounts == c.amounts);
     CHECK(d.persons == c.persons);
 
@@ -204,15 +204,15 @@ TEST_CASE("a contribution depends only on the fields its tallies read and on tod
     const civil_date cd = to_civil(today);
     const date first = from_civil(cd.year, cd.month, 1);
     const date other = c.depends_on_today ? first : make.day();
-    const auto e = server::contribution_of(*s, type, fields, other);
+    const auto e = tally::contribution_of(*s, type, fields, other);
     CHECK(e.amounts == c.amounts);
     CHECK(e.persons == c.persons);
 
     // Every cell carries the record count; the grand total counts the record once per period.
     for (const auto& [key, amount] : c.amounts)
-      if (key.measure == server::records_measure) CHECK(amount == 1);
+      if (key.measure == tally::records_measure) CHECK(amount == 1);
   }
-  CHECK(server::contribution_of(*s, "no_such_type", {}, make.day()).empty());
+  CHECK(tally::contribution_of(*s, "no_such_type", {}, make.day()).empty());
 }
 
 }  // namespace haven::test

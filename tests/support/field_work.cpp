@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <haven/core/clock.hpp>
+
 namespace haven::test {
 namespace {
 const std::vector<std::string> sites{"vic", "logatec", "postojna", "other"};

@@ -4,7 +4,7 @@
 // persons per cell, sharing no code with the incremental tally (tally_book,
 // contribution_of). It reads only the schema's declarations.
 //
-// The rules it restates (see server/include/haven/server/tally_contribution.hpp):
+// The rules it restates (see tally/include/haven/tally/contribution.hpp):
 // a record counts in a report's period when its date falls in it ("date"), or
 // its stay [from, to] (to = today while open, never before from) overlaps it
 // ("period"); care days (a sum of the derived days between the period's own

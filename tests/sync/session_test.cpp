@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "loopback.hpp"
+#include "../support/loopback.hpp"
 #include "test_cells.hpp"
 
 using namespace haven;

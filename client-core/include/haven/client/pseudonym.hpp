@@ -36,8 +36,8 @@
 #include <string>
 #include <string_view>
 
-#include <haven/schema/result.hpp>
-#include <haven/schema/value.hpp>
+#include <haven/core/result.hpp>
+#include <haven/core/value.hpp>
 
 namespace haven::client {
 

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 #include <haven/schema/schema.hpp>
 #include <haven/sync/change.hpp>
 #include <haven/sync/merge.hpp>

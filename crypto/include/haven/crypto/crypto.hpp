@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 
 namespace haven::crypto {
 
@@ -29,10 +29,6 @@ bool equal(std::string_view a, std::string_view b);
 // cannot optimise away (OPENSSL_cleanse), then empties it. Best effort:
 // copies made earlier, e.g. by a reallocation, are not reached.
 void wipe(std::string& s) noexcept;
-
-// Lower-case hex, and back: errc::invalid_input for odd length or a non-hex digit.
-std::string to_hex(std::string_view bytes);
-result<std::string> from_hex(std::string_view hex);
 
 // An Ed25519 key pair: the 32-byte private seed and the 32-byte public key.
 struct signing_key {

@@ -22,7 +22,7 @@
 #include <string>
 #include <string_view>
 
-#include <haven/schema/crockford.hpp>
+#include <haven/core/crockford.hpp>
 
 namespace haven {
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include <haven/schema/pseudonym.hpp>
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 #include <haven/schema/tally.hpp>
-#include <haven/schema/value.hpp>
+#include <haven/core/value.hpp>
 
 namespace haven {
 

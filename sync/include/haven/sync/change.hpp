@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include <haven/schema/value.hpp>
+#include <haven/core/value.hpp>
 #include <haven/sync/hlc.hpp>
 
 namespace haven::sync {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <functional>
 
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 
 namespace haven::sync {
 

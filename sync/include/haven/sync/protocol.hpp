@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 #include <haven/sync/change.hpp>
 
 namespace haven::sync {

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 #include <haven/sync/protocol.hpp>
 
 namespace haven::sync {

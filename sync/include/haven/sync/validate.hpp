@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include <haven/schema/result.hpp>
+#include <haven/core/result.hpp>
 #include <haven/schema/schema.hpp>
 #include <haven/sync/change.hpp>
 

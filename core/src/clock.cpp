@@ -1,0 +1,34 @@
+#include <haven/core/clock.hpp>
+
+#include <chrono>
+#include <ctime>
+
+namespace haven {
+
+std::int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string utc_time(std::int64_t ms, const char* format) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[64];
+  return std::string(buf, std::strftime(buf, sizeof buf, format, &utc));
+}
+
+date today_utc() {
+  using namespace std::chrono;
+  return date{static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
+}
+
+date today_local() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  return from_civil(local.tm_year + 1900, static_cast<unsigned>(local.tm_mon + 1),
+                    static_cast<unsigned>(local.tm_mday));
+}
+
+}  // namespace haven

@@ -1,0 +1,233 @@
+#include <haven/server/http_api.hpp>
+
+#include <charconv>
+#include <map>
+#include <optional>
+
+#include <boost/json.hpp>
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
+#include <haven/core/hex.hpp>
+#include <haven/crypto/crypto.hpp>
+#include <haven/server/log.hpp>
+
+#include "dashboard.hpp"
+#include <haven/server/report_year.hpp>
+
+namespace haven::server {
+namespace {
+
+http_reply json_error(unsigned status, const std::string& message) {
+  return {status, "application/json", boost::json::serialize(boost::json::object{{"error", message}}), {}, {}};
+}
+
+// The parameters of a query string "a=1&b=2", percent-decoded; nullopt for
+// a query that is not one (RFC 3986), or that gives a name twice.
+std::optional<std::map<std::string, std::string, std::less<>>> query_params(
+    std::string_view query) {
+  std::map<std::string, std::string, std::less<>> out;
+  if (query.empty()) return out;  // (Boost.URL would read the null pointer of an empty view)
+  auto parsed = boost::urls::parse_query(query);
+  if (!parsed) return std::nullopt;
+  for (const auto& p : boost::urls::params_view(*parsed))
+    if (!out.emplace(p.key, p.value).second) return std::nullopt;
+  return out;
+}
+
+std::optional<int> parse_int(std::string_view text) {
+  int n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
+// The token of an "Authorization: Bearer TOKEN" header, or "" for none.
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() <= scheme.size()) return {};
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if ((authorization[i] | 0x20) != scheme[i]) return {};
+  authorization.remove_prefix(scheme.size());
+  while (!authorization.empty() && authorization.front() == ' ') authorization.remove_prefix(1);
+  while (!authorization.empty() && authorization.back() == ' ') authorization.remove_suffix(1);
+  return authorization;
+}
+
+// 429 with Retry-After for a key that must still `wait`; `what` says whose
+// failures it is ("from this address", "with this token").
+http_reply too_many(std::chrono::milliseconds wait, const std::string& what) {
+  const auto seconds = std::to_string((wait.count() + 999) / 1000);
+  http_reply r =
+      json_error(429, "too many failed attempts " + what + "; try again in " + seconds + " s");
+  r.headers.emplace_back("Retry-After", seconds);
+  return r;
+}
+
+// An enrollment code as the registry compares it: upper case, no dashes or spaces.
+std::string normalized_code(std::string_view typed) {
+  std::string out;
+  for (const char c : typed.substr(0, 64))
+    if (c != '-' && c != ' ')
+      out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+  return out;
+}
+
+http_reply unauthorized(const std::string& message) {
+  http_reply r = json_error(401, message);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"haven\"");
+  return r;
+}
+
+}  // namespace
+
+http_reply http_api::handle(const http_request& request) const {
+  auto reply = capture([&] { return route(request); });
+  if (reply) return std::move(reply).value();
+  return json_error(500, "the server could not answer: " + reply.err().message);
+}
+
+http_reply http_api::route(const http_request& request) const {
+  const std::string_view method = request.method, target = request.target;
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  if (path == "/api/enroll") {
+    if (method != "POST") return json_error(405, "enroll with POST and a JSON body {\"code\", \"public_key\"}");
+    return enroll(request);
+  }
+  if (method != "GET" && method != "HEAD") return json_error(405, "only GET is served here");
+
+  if (path == "/healthz") {
+    const auto c = store_.counts();
+    return {200, "application/json",
+            boost::json::serialize(boost::json::object{{"status", "ok"}, {"head", c.head}, {"records", c.records}}), {}, {}};
+  }
+  if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_.render(store_.counts()), {}, {}};
+  constexpr std::string_view prefix = "/api/tallies/";
+  if (path == "/api/tallies" || path.substr(0, prefix.size()) == prefix) {
+    std::string coordinator;
+    if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
+    http_reply reply = path == "/api/tallies" || path == "/api/tallies/"
+                           ? http_reply{200, "application/json", store_.tally_list_json(), {}, {}}
+                           : tally(path.substr(prefix.size()), query);
+    reply.coordinator = std::move(coordinator);
+    return reply;
+  }
+  if (path == "/" || path == "/index.html") return {200, "text/html; charset=utf-8", std::string(dashboard_html()), {}, {}};
+  return json_error(404, "no such page: " + std::string(path) + " (see /api/tallies)");
+}
+
+std::optional<http_reply> http_api::backoff(std::string_view address, std::int64_t now) const {
+  if (!guard_) return std::nullopt;
+  const auto wait = guard_->wait(address, now);
+  if (wait.count() == 0) return std::nullopt;
+  return too_many(wait, "from this address");
+}
+
+std::optional<http_reply> http_api::refuse_tallies(const http_request& request,
+                                                   std::string& coordinator) const {
+  if (!access_) return std::nullopt;
+  const std::string_view token = bearer_token(request.authorization);
+  if (token.empty())
+    return unauthorized(
+        "the tallies need a coordinator token: send the header \"Authorization: Bearer TOKEN\"; "
+        "on the server, havend --db PATH token --name NAME makes one");
+  const std::int64_t now = unix_ms_now();
+  // Failures count per address and per token (a digest of it). A token that
+  // failed again and again is not even looked up while it waits. A valid one
+  // is let in even while its address is backed off: behind a shared NAT a
+  // neighbour may have sent bad tokens, and a 256-bit random token cannot be
+  // guessed, so checking it during the back-off is no oracle. A bad token
+  // during the address's back-off gets 429, as before.
+  const std::string credential = login_guard::credential_key("token", token);
+  if (guard_)
+    if (const auto wait = guard_->wait(credential, now); wait.count() > 0)
+      return too_many(wait, "with this token");
+  if (auto holder = access_->token_holder(token)) {
+    if (guard_)
+      guard_->succeeded(credential);  // never the address: its neighbours' failures still count
+    coordinator = std::move(*holder);
+    return std::nullopt;
+  }
+  auto wait = backoff(request.remote_address, now);  // as it stood before this failure
+  if (guard_) guard_->failed(request.remote_address, credential, now);
+  audit_limited(*access_, guard_,
+                {now, "token_refused", credential, std::string(request.remote_address),
+                 "a bearer token that matches no coordinator was refused"});
+  if (wait) return wait;
+  return unauthorized(
+      "this coordinator token is not valid (mistyped, or replaced by a newer one); ask for a new one "
+      "(havend --db PATH token --name NAME)");
+}
+
+http_reply http_api::enroll(const http_request& request) const {
+  if (!access_)
+    return json_error(404, "enrollment is off: this server runs with --dev-no-auth and admits any device");
+  boost::json::error_code ec;
+  const boost::json::value body = boost::json::parse(request.body, ec);
+  const auto* fields = ec ? nullptr : body.if_object();
+  const auto* code = fields ? fields->if_contains("code") : nullptr;
+  const auto* key = fields ? fields->if_contains("public_key") : nullptr;
+  if (!code || !code->is_string() || !key || !key->is_string())
+    return json_error(400, "send a JSON object {\"code\": \"XXXX-XXXX-XXXX\", \"public_key\": \"<64 hex digits>\"}");
+  const auto public_key = from_hex(key->as_string());
+  if (!public_key || public_key.value().size() != crypto::ed25519_key_bytes)
+    return json_error(400, "public_key must be the device's raw Ed25519 public key as 64 hex digits");
+  const std::int64_t now = unix_ms_now();
+  // Codes keep the address's back-off even for a right one: a code has 60
+  // bits and redeeming it enrolls a device, so while an address is backed off
+  // no code from it is checked at all (an enrollment is only delayed).
+  // Failures count per code as well (a digest of it); a success clears only
+  // the code's count, never the address's.
+  const std::string credential =
+      login_guard::credential_key("code", normalized_code(code->as_string()));
+  if (auto wait = backoff(request.remote_address, now)) return std::move(*wait);
+  if (guard_)
+    if (const auto wait = guard_->wait(credential, now); wait.count() > 0)
+      return too_many(wait, "with this code");
+  auto grant = capture(
+      [&] { return access_->redeem(code->as_string(), public_key.value(), request.remote_address, now); });
+  if (!grant) {
+    if (grant.err().code != errc::unauthorized)
+      return json_error(grant.err().code == errc::invalid_input ? 400 : 500, grant.err().message);
+    if (guard_) guard_->failed(request.remote_address, credential, now);
+    audit_limited(*access_, guard_,
+                  {now, "enrollment_refused", code_prefix(code->as_string()),
+                   std::string(request.remote_address), grant.err().message});
+    return json_error(401, grant.err().message);
+  }
+  if (guard_) guard_->succeeded(credential);
+  boost::json::object out{{"device_id", grant->device_id},
+                          {"team", grant->team},
+                          {"role", to_string(grant->role)},
+                          {"pseudonym_key", to_hex(grant->pseudonym_key)}};
+  if (!grant->token.empty()) out["token"] = grant->token;
+  return {200, "application/json", boost::json::serialize(out), {}, {}};
+}
+
+http_reply http_api::tally(std::string_view id, std::string_view query) const {
+  const bool csv = id.size() > 4 && id.substr(id.size() - 4) == ".csv";
+  if (csv) id.remove_suffix(4);
+  const auto params = query_params(query);
+  if (!params)
+    return json_error(
+        400, "the query string is not valid, or names a parameter twice (e.g. ?year=2026&month=3)");
+  const auto year_text = params->find("year");
+  if (year_text == params->end())
+    return json_error(400, "give the report's year as ?year=YYYY, e.g. ?year=2026");
+  if (const auto problem = year_problem("year", year_text->second); !problem.empty())
+    return json_error(400, problem);
+  const auto year = four_digit_year(year_text->second);
+  std::optional<int> month;
+  if (auto m = params->find("month"); m != params->end()) {
+    month = parse_int(m->second);
+    if (!month || *month < 1 || *month > 12) return json_error(400, "month must be 1-12, or left out for the whole year");
+  }
+  auto report = csv ? store_.tally_csv(id, *year, month) : store_.tally_json(id, *year, month);
+  if (!report) return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
+  if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};
+  const std::string file = std::string(id) + "-" + std::to_string(*year) + (month ? "-" + std::to_string(*month) : "") + ".csv";
+  return {200, "text/csv; charset=utf-8", std::move(report).value(), "attachment; filename=\"" + file + "\"", {}};
+}
+
+}  // namespace haven::server

@@ -1,0 +1,128 @@
+#pragma once
+// The incremental tally: every declared tally of every period, kept in the
+// central store's SQLite database in tables named tally_*, so that it commits
+// and rolls back with the changes that move it.
+//
+// The book stores each counted record's current state (the few fields its
+// tallies read; contribution_of turns them into its contribution), the
+// amounts per (tally, period, row path, column, measure) at every level, and
+// for each distinct measure a reference count per (leaf cell, person): the
+// records that put the person there. A person is in a subtotal or total cell
+// when some leaf below it holds them, and the amount of a distinct measure
+// is the number of persons in the cell, kept as they enter and leave it. An
+// update retracts a record's old contribution and adds its new one; the
+// writes of a batch of updates are summed first, so a cell that many records
+// of a batch share is written once. Reports read the amounts; they never scan
+// records.
+//
+// Not thread-safe: it uses its connection from one thread at a time, like the
+// connection itself. Holds references to the database and the schema, which
+// must outlive it.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <haven/core/clock.hpp>
+#include <haven/core/result.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/sqlite/sqlite.hpp>
+#include <haven/sync/change.hpp>
+
+namespace haven::server {
+
+class tally_book {
+ public:
+  using clock = std::function<date()>;
+
+  // Creates the tally_* tables if missing. `today` says which stays are open
+  // up to which period. Throws failure(errc::store) if the database fails.
+  tally_book(sqlite::database& db, std::shared_ptr<const schema> s, clock today = today_utc);
+  tally_book(const tally_book&) = delete;
+  tally_book& operator=(const tally_book&) = delete;
+
+  // One record's new merged state, as sync::fields_from_cells gives it, or
+  // nullptr when it is deleted. `type` and `fields` must outlive the call.
+  struct change {
+    sync::record_id id;
+    std::string_view type;
+    const field_map* fields = nullptr;
+  };
+
+  // Makes the tallies count each record as its (last) change says: its
+  // stored contribution is retracted and its new one added. Costs O(the
+  // cells its old and new contributions touch) per record, and a record
+  // whose read fields did not change costs one lookup; cells shared by
+  // records of the batch are written once, so prefer one call per push
+  // batch to one call per record. Types no tally counts are ignored.
+  // Requires: inside the caller's open transaction, which is what makes the
+  // update atomic; if it throws (errc::store), roll that transaction back.
+  void update(std::span<const change> changes);
+  // The same for one record; `fields == nullptr` means deleted.
+  void update(const sync::record_id& id, std::string_view type, const field_map* fields);
+
+  // Moves the open stays (stays without an end, counted up to today) on to
+  // the current month and year, when today has moved into a new month since
+  // they were counted. Call it at start and once a day. Runs in its own
+  // savepoint, inside the caller's transaction if there is one.
+  void refresh_open_stays();
+
+  // True if the stored tallies were counted under other tally declarations
+  // (the schema's tallies, or the rules of this code, changed since); a new
+  // book on a fresh database adopts its declarations. While a replay is
+  // pending, update() and refresh_open_stays() do nothing and the reports
+  // fail with errc::store: call reset() and then update() with every live
+  // record, in one transaction.
+  bool needs_replay() const;
+  // Forgets every record and amount and adopts the current declarations.
+  // Requires: inside the caller's open transaction, followed in it by the
+  // replay (if that transaction rolls back, construct the book again).
+  void reset();
+
+  // [{"id", "title", "type"}, ...] of the declared tallies, in schema order.
+  std::string list_json() const;
+
+  // The report of tally `id` for `year`, or for one `month` (1-12) of it:
+  //   {"id", "title", "type", "period": "2026" | "2026-03", "year", "month": n | null,
+  //    "rows": [row field keys], "column": field key | null,
+  //    "measures": [{"id", "title", "kind", "field"}],
+  //    "columns": [{"code", "label"}] (the column codes present, in code order),
+  //    "cells": [{"row": [codes], "column": code | null, "values": {measure: n}}]
+  //      (every non-empty leaf cell; "column" is null when there is no column field),
+  //    "total": {measure: n},
+  //    "table": [{"row": [codes], "label", "depth", "subtotal", "by_column": {code: {measure: n}},
+  //               "total": {measure: n}}] (subtotal rows before their children;
+  //      by_column only with a column field, holding every present column),
+  //    "column_totals": {code: {measure: n}}}
+  // The code "" stands for an empty field, labelled "not recorded". Codes are
+  // ordered as the schema lists them, "" last.
+  // Errors: errc::not_found for an unknown tally (the message lists the
+  // ids), errc::invalid_input for a month outside 1-12, errc::store.
+  result<std::string> report_json(std::string_view id, int year, std::optional<int> month) const;
+
+  // The same report as CSV (RFC 4180 quoting, "\n" line ends): a header of
+  // the row field keys, then "code:measure" for each column code and
+  // measure followed by "total:measure" for each measure (without a column
+  // field: the measure ids); one line per table row, subtotals included
+  // (their deeper row codes empty); a last line "total". An empty field's
+  // code is written "not recorded".
+  result<std::string> report_csv(std::string_view id, int year, std::optional<int> month) const;
+
+ private:
+  sqlite::database& db_;
+  std::shared_ptr<const schema> schema_;
+  clock today_;
+  // The fields each counted type's tallies read: what the book stores of a record.
+  std::map<std::string, std::vector<std::string>, std::less<>> read_fields_;
+  // The declarations this book counts under, as a canonical text.
+  std::string declarations_;
+  // Whether the stored tallies were counted under others when the book was made.
+  bool replay_pending_ = false;
+};
+
+}  // namespace haven::server

@@ -1,0 +1,395 @@
+// The embedded SQLite central store: one writer connection behind a mutex
+// (SQLite has one writer at a time anyway) and a pool of reader connections,
+// so pulls read a committed snapshot without waiting for a push's fsync.
+#include <haven/server/central_store.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+
+#include <haven/core/clock.hpp>
+#include <haven/server/tally_book.hpp>
+#include <haven/sqlite/cell_table.hpp>
+#include <haven/sqlite/sqlite.hpp>
+#include <haven/sync/validate.hpp>
+#include <haven/sqlite/store_identity.hpp>
+
+namespace haven::server {
+namespace {
+
+constexpr std::int64_t store_format = 1;
+// A page cache large enough for the indexes of a national store (64 MiB per connection).
+constexpr const char* cache_pragma = "PRAGMA cache_size = -65536";
+
+using sqlite::bytes;
+
+// Reader connections handed out one per pull.
+class reader_pool {
+ public:
+  reader_pool(const std::filesystem::path& file, std::size_t n) {
+    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i)
+    {
+      free_.push_back(std::make_unique<sqlite::database>(file, sqlite::database::mode::open_existing));
+      free_.back()->exec(cache_pragma);
+    }
+  }
+
+  class lease {
+   public:
+    lease(reader_pool& pool, std::unique_ptr<sqlite::database> db) : pool_(pool), db_(std::move(db)) {}
+    ~lease() { pool_.give_back(std::move(db_)); }
+    sqlite::database& operator*() { return *db_; }
+
+   private:
+    reader_pool& pool_;
+    std::unique_ptr<sqlite::database> db_;
+  };
+
+  lease take() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return !free_.empty(); });
+    auto db = std::move(free_.back());
+    free_.pop_back();
+    return lease(*this, std::move(db));
+  }
+
+ private:
+  void give_back(std::unique_ptr<sqlite::database> db) {
+    {
+      std::lock_guard lock(mutex_);
+      free_.push_back(std::move(db));
+    }
+    available_.notify_one();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<sqlite::database>> free_;  // guarded by mutex_
+};
+
+class sqlite_central_store final : public central_store {
+ public:
+  sqlite_central_store(const std::filesystem::path& file, std::shared_ptr<const schema> s,
+                       sqlite_store_options o)
+      : file_(sqlite::check_file(file, sqlite::store_kind::central)),
+        schema_(std::move(s)),
+        limits_(o.limits),
+        today_(o.today ? o.today : &today_utc),
+        db_(file, sqlite::database::mode::create),
+        table_(db_),
+        tally_(prepare(), schema_, today_),
+        readers_(file, o.readers) {
+    replay_tally_if_needed();
+  }
+
+  device_info admit(const sync::peer& p, std::int64_t now_ms) override {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction tx(db_, sqlite::transaction::kind::write, sqlite::transaction::durability::relaxed);
+    db_.cached(
+           "INSERT INTO devices(device_id, team, node, acked_seq, first_seen_ms, last_seen_ms) "
+           "VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT(device_id) DO UPDATE SET "
+           "team = excluded.team, node = excluded.node, last_seen_ms = excluded.last_seen_ms")
+        .bind(1, std::string_view(p.device_id))
+        .bind(2, std::string_view(p.team))
+        .bind(3, static_cast<std::int64_t>(p.node))
+        .bind(4, now_ms)
+        .run();
+    tx.commit();
+    return *device(p.device_id);
+  }
+
+  push_result push(const sync::peer& p, const sync::push_batch& batch, std::int64_t now_ms) override {
+    for (const auto& change : batch.changes) check(change);
+    std::lock_guard lock(write_mutex_);
+    const std::uint64_t head_before = head_;
+    try {
+      sqlite::transaction tx(db_);
+      push_result out;
+      std::vector<sync::record_id> touched;  // records whose state changed, each once
+      std::set<sync::record_id> seen, created;
+      for (const auto& change : batch.changes) {
+        if (!seen.count(change.id) && !table_.row(change.id)) created.insert(change.id);
+        const auto stats = table_.merge(change, [&] { return static_cast<std::int64_t>(++head_); });
+        out.stats += stats;
+        if (stats.applied > 0 && seen.insert(change.id).second) touched.push_back(change.id);
+      }
+      update_tally(touched, created);
+      set_head();
+      db_.cached(
+             "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id = ?1")
+          .bind(1, std::string_view(p.device_id))
+          .bind(2, static_cast<std::int64_t>(batch.last_seq))
+          .bind(3, now_ms)
+          .run();
+      tx.commit();
+      out.acked_seq = device(p.device_id).value_or(device_info{}).acked_seq;
+      out.head = head_;
+      return out;
+    } catch (...) {
+      head_ = head_before;
+      throw;
+    }
+  }
+
+  sync::change_batch pull(std::string_view team, sync::node_id skip_node, std::uint64_t since,
+                          std::uint32_t max_cells) override {
+    auto lease = readers_.take();
+    sqlite::database& db = *lease;
+    sqlite::transaction snapshot(db, sqlite::transaction::kind::read);
+    auto& head = db.cached("SELECT value FROM meta WHERE key = 'head'");
+    const std::uint64_t head_seq = head.step() ? static_cast<std::uint64_t>(head.integer(0)) : 0;
+    head.reset();
+    // A cursor beyond the log's head comes from a store that has since been
+    // replaced (restored from a backup): the device pulls everything again.
+    if (since > head_seq) since = 0;
+    // A device is spared the cells its own node wrote only while that node
+    // has been no other device's: a store enrolled again under the node of an
+    // earlier enrollment (as releases before wipes drew new node ids did) has
+    // lost those cells, and merging one it still holds again changes nothing.
+    auto& owners = db.cached("SELECT count(*) FROM devices WHERE node = ?");
+    owners.bind(1, static_cast<std::int64_t>(skip_node));
+    if (skip_node != 0 && owners.step() && owners.integer(0) > 1) skip_node = 0;
+    owners.reset();
+    auto& st = db.cached(
+        "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
+        "FROM cells c JOIN records r ON r.id = c.record_id "
+        "WHERE c.seq > ?1 AND c.seq <= ?4 AND +r.team = ?2 ORDER BY c.seq LIMIT ?3");  // + : walk the log index
+    const std::size_t room = std::size_t{max_cells} + limits_.max_cells_per_record;
+    st.bind(1, static_cast<std::int64_t>(since))
+        .bind(2, team)
+        .bind(3, static_cast<std::int64_t>(room))
+        .bind(4, static_cast<std::int64_t>(head_seq));
+    sqlite::log_batch log = sqlite::read_log(st, max_cells, limits_.max_records,
+                                             [&](const sync::cell& c) { return c.at.node == skip_node; });
+    st.reset();
+    snapshot.commit();
+    sync::change_batch batch;
+    batch.changes = std::move(log.changes);
+    batch.more = log.cut || log.cells == room;
+    batch.up_to = batch.more ? log.last_seq : std::max(since, head_seq);
+    return batch;
+  }
+
+  void synced(std::string_view device_id, std::int64_t now_ms) override {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction tx(db_, sqlite::transaction::kind::write, sqlite::transaction::durability::relaxed);
+    db_.cached("UPDATE devices SET last_sync_ms = ?2, last_seen_ms = ?2 WHERE device_id = ?1")
+        .bind(1, device_id)
+        .bind(2, now_ms)
+        .run();
+    tx.commit();
+  }
+
+  std::vector<device_info> devices() override {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
+    std::vector<device_info> out;
+    auto& st = db_.cached(
+        "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM devices "
+        "ORDER BY team, device_id");
+    while (st.step()) out.push_back(read_device(st));
+    snapshot.commit();
+    return out;
+  }
+
+  store_counts counts() override {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
+    store_counts c;
+    auto& records = db_.cached("SELECT count(*), coalesce(sum(deleted), 0) FROM records");
+    records.step();
+    c.records = static_cast<std::uint64_t>(records.integer(0));
+    c.deleted_records = static_cast<std::uint64_t>(records.integer(1));
+    auto& cells = db_.cached("SELECT count(*) FROM cells");
+    cells.step();
+    c.cells = static_cast<std::uint64_t>(cells.integer(0));
+    auto& devices = db_.cached("SELECT count(*) FROM devices");
+    devices.step();
+    c.devices = static_cast<std::uint64_t>(devices.integer(0));
+    snapshot.commit();
+    c.head = head_;
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal"}) {
+      const auto n = std::filesystem::file_size(file_.string() + suffix, ec);
+      if (!ec) c.bytes += n;
+    }
+    return c;
+  }
+
+  std::string tally_list_json() override {
+    std::lock_guard lock(write_mutex_);
+    return tally_.list_json();
+  }
+  result<std::string> tally_json(std::string_view id, int year, std::optional<int> month) override {
+    return read_tally([&] { return tally_.report_json(id, year, month); });
+  }
+  result<std::string> tally_csv(std::string_view id, int year, std::optional<int> month) override {
+    return read_tally([&] { return tally_.report_csv(id, year, month); });
+  }
+  void refresh_tally() override {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction tx(db_);
+    tally_.refresh_open_stays();
+    tx.commit();
+  }
+
+ private:
+  // Creates the tables of a new store, or checks an existing one; returns the
+  // writer connection for the tally book to build on.
+  sqlite::database& prepare() {
+    db_.exec(cache_pragma);
+    sqlite::claim(db_, file_, sqlite::store_kind::central, true);
+    sqlite::transaction tx(db_);
+    sqlite::statement exists(db_, "SELECT 1 FROM sqlite_master WHERE name = 'meta'");
+    if (!exists.step()) {
+      db_.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT");
+      sqlite::cell_table::create(db_);
+      db_.exec(
+          "CREATE INDEX records_by_team ON records(team);"
+          "CREATE TABLE devices(device_id TEXT PRIMARY KEY, team TEXT NOT NULL, node INTEGER NOT NULL,"
+          " acked_seq INTEGER NOT NULL, first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+          " last_sync_ms INTEGER) STRICT;"
+          "INSERT INTO meta(key, value) VALUES ('role', 'havend'), ('head', 0);");
+      db_.cached("INSERT INTO meta(key, value) VALUES ('store_format', ?)").bind(1, store_format).run();
+    }
+    sqlite::statement meta(db_, "SELECT (SELECT value FROM meta WHERE key = 'role'), "
+                                "(SELECT value FROM meta WHERE key = 'store_format'), "
+                                "(SELECT value FROM meta WHERE key = 'head')");
+    meta.step();
+    if (meta.text(0) != "havend")
+      throw failure(errc::store, file_.string() + " is not a havend store (is it a device store?)");
+    if (meta.integer(1) != store_format)
+      throw failure(errc::store, file_.string() + ": store format " + std::to_string(meta.integer(1)) +
+                                     " is not supported by this havend");
+    head_ = static_cast<std::uint64_t>(meta.integer(2));
+    tx.commit();
+    return db_;
+  }
+
+  // Updates the tally for records whose merged state changed, in one batch
+  // (a record listed twice counts by its final state either way); refuses
+  // (errc::invalid_input, before the tally changes) a record of `created` whose state as this batch made it
+  // breaks a cross-field rule of its type (a person for a group session,
+  // participants 3 for an individual one, a stay longer than its maximum).
+  // Nothing is required of it, since a device may push a record's cells in
+  // two batches. Edits are not checked: one merged with another device's
+  // concurrent edit can break a rule that each device's state kept (a person
+  // set on one, the format changed to group on the other), and refusing it
+  // would leave both devices unable to sync.
+  // Requires: write_mutex_ held, inside the write transaction.
+  void update_tally(const std::vector<sync::record_id>& ids, const std::set<sync::record_id>& created = {}) {
+    std::vector<std::string> types;
+    std::vector<field_map> fields;
+    std::vector<tally_book::change> changes;
+    types.reserve(ids.size());
+    fields.reserve(ids.size());  // no reallocation: changes point into it
+    for (const auto& id : ids) {
+      const auto row = table_.row(id);
+      types.push_back(row->type);
+      fields.push_back(row->deleted ? field_map{} : sync::fields_from_cells(table_.cells(id)));
+      changes.push_back({id, types.back(), row->deleted ? nullptr : &fields.back()});
+      if (!row->deleted && created.count(id)) check_created(id, types.back(), fields.back());
+    }
+    tally_.update(changes);
+  }
+
+  void check_created(const sync::record_id& id, const std::string& type, const field_map& fields) const {
+    const record_type* t = schema_->type(type);
+    if (!t) return;  // check() refused it already
+    if (const auto issues = t->validate(fields, tomorrow(), record_type::extent::part); !issues.empty())
+      refuse(id, type, issues);
+  }
+
+  [[noreturn]] void refuse(const sync::record_id& id, std::string_view type,
+                           const std::vector<field_issue>& issues) const {
+    throw failure(errc::invalid_input, "refused: " + sync::describe_issues(*schema_, id, type, issues) +
+                                           "; nothing of this push was saved");
+  }
+
+  // Recounts the tally from the records when its declarations changed
+  // since it was last kept (a new schema): in one transaction.
+  void replay_tally_if_needed() {
+    if (!tally_.needs_replay()) return;
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction tx(db_);
+    tally_.reset();
+    std::vector<sync::record_id> ids;
+    sqlite::statement live(db_, "SELECT id FROM records WHERE deleted = 0");
+    while (live.step()) ids.push_back(sqlite::read_id(live, 0));
+    for (std::size_t from = 0; from < ids.size(); from += 1000)
+      update_tally({ids.begin() + static_cast<std::ptrdiff_t>(from),
+                    ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), from + 1000))});
+    tx.commit();
+  }
+
+  // A tally report read in one snapshot.
+  template <class F>
+  result<std::string> read_tally(F&& report) {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
+    auto out = report();
+    snapshot.commit();
+    return out;
+  }
+
+  // Refuses a change the central store must never hold.
+  // Every cell as the devices' own validator would take it; tomorrow in UTC
+  // is today somewhere a device may be.
+  void check(const sync::record_change& change) const {
+    if (const auto issues = sync::check_change(*schema_, change, tomorrow()); !issues.empty())
+      refuse(change.id, change.type, issues);
+  }
+
+  date tomorrow() const { return date{today_().days + 1}; }
+
+  void set_head() {
+    db_.cached("UPDATE meta SET value = ? WHERE key = 'head'").bind(1, static_cast<std::int64_t>(head_)).run();
+  }
+
+  static device_info read_device(const sqlite::statement& st) {
+    device_info d{st.text(0),
+                  st.text(1),
+                  static_cast<sync::node_id>(st.integer(2)),
+                  static_cast<std::uint64_t>(st.integer(3)),
+                  st.integer(4),
+                  st.integer(5),
+                  std::nullopt};
+    if (st.type(6) != sqlite::statement::column_type::null) d.last_sync_ms = st.integer(6);
+    return d;
+  }
+
+  // Requires: write_mutex_ held.
+  std::optional<device_info> device(std::string_view id) {
+    auto& st = db_.cached(
+        "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM devices "
+        "WHERE device_id = ?");
+    st.bind(1, id);
+    std::optional<device_info> out;
+    if (st.step()) out = read_device(st);
+    st.reset();  // called outside transactions too: an unfinished statement would hold a read snapshot
+    return out;
+  }
+
+  std::filesystem::path file_;
+  std::shared_ptr<const schema> schema_;
+  sync::frame_limits limits_;
+  tally_book::clock today_;
+  std::mutex write_mutex_;
+  sqlite::database db_;       // guarded by write_mutex_
+  sqlite::cell_table table_;  // guarded by write_mutex_
+  std::uint64_t head_ = 0;    // guarded by write_mutex_
+  tally_book tally_;          // guarded by write_mutex_
+  reader_pool readers_;
+};
+
+}  // namespace
+
+std::unique_ptr<central_store> open_sqlite_store(const std::filesystem::path& file,
+                                                 std::shared_ptr<const schema> record_schema,
+                                                 sqlite_store_options options) {
+  return std::make_unique<sqlite_central_store>(file, std::move(record_schema), std::move(options));
+}
+
+}  // namespace haven::server

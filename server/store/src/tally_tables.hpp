@@ -1,0 +1,71 @@
+#pragma once
+// Private to tally_book: the tally_* tables and how they encode a tally_key.
+//
+//   tally_record(record, type, fields, today): each counted record's state,
+//     the fields its tallies read (encoded), and, for an open stay, the day
+//     its contribution was computed for.
+//   tally_value(tally, period, path, col, measure, value): the amount of one
+//     measure in one cell, at every level; rows of amount 0 are deleted. A
+//     distinct measure's amount is the number of persons in the cell.
+//   tally_person(tally, measure, person, period, path, col, n): for each
+//     distinct measure, how many records put the person in each LEAF cell
+//     (full row path, one column code; all_columns without a column field);
+//     rows of n = 0 are deleted. A person is in a cell above the leaves
+//     exactly when some leaf below it holds the person, so one range read of
+//     a person's rows tells which levels they enter or leave.
+//
+// tally is the index in schema::tallies() and measure the index in the
+// tally's measures or records_column; both stay valid because the book must
+// be reset whenever the declarations change (tally_book::needs_replay).
+
+#include <cstdint>
+
+#include <haven/tally/contribution.hpp>
+
+namespace haven::server {
+
+// The tally engine's names, as the private parts of the book use them.
+using tally::all_columns;
+using tally::contribution_of;
+using tally::records_measure;
+using tally::tally_contribution;
+using tally::tally_fields;
+using tally::tally_key;
+using tally::tally_period;
+
+}  // namespace haven::server
+
+namespace haven::server::tally_tables {
+
+inline constexpr const char* create_sql = R"(
+CREATE TABLE IF NOT EXISTS tally_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tally_record(
+  record BLOB PRIMARY KEY,
+  type TEXT NOT NULL,
+  fields BLOB NOT NULL,
+  today INTEGER) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tally_record_open ON tally_record(today) WHERE today IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tally_value(
+  tally INTEGER NOT NULL, period INTEGER NOT NULL, path TEXT NOT NULL, col TEXT NOT NULL,
+  measure INTEGER NOT NULL, value INTEGER NOT NULL,
+  PRIMARY KEY (tally, period, path, col, measure)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tally_person(
+  tally INTEGER NOT NULL, measure INTEGER NOT NULL, person TEXT NOT NULL,
+  period INTEGER NOT NULL, path TEXT NOT NULL, col TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (tally, measure, person, period, path, col)) WITHOUT ROWID;
+)";
+
+// The measure number of records_measure.
+inline constexpr std::int64_t records_column = -1;
+
+inline std::int64_t measure_number(std::uint32_t measure) {
+  return measure == records_measure ? records_column : std::int64_t{measure};
+}
+
+// 202600 for the year 2026, 202603 for March 2026.
+inline std::int64_t period_number(tally_period p) { return std::int64_t{p.year} * 100 + p.month; }
+inline tally_period period_of_number(std::int64_t n) {
+  return {static_cast<int>(n / 100), static_cast<int>(n % 100)};
+}
+
+}  // namespace haven::server::tally_tables

@@ -1,0 +1,97 @@
+#pragma once
+// What one record adds to the declared tallies: the pure half of the
+// incremental tally. No SQL, no clock, no I/O: the contribution is a function
+// of the schema, the record's type and fields, and the date taken as today.
+// The tally book of the server store keeps the sum of all records' contributions.
+//
+// Rules (the test oracle in tests/support/tally_oracle.hpp restates them):
+// - A record counts in a tally when the tally counts its type and every
+//   filter field holds one of the listed codes.
+// - "date": the record counts in the year and the month of that date; with
+//   no date it counts nowhere.
+// - "period": the record counts in every year and every month that overlaps
+//   its stay from `from` to `to`, both days included. While `to` is empty the
+//   stay is open and runs to today (an admission after today counts in its
+//   own month and year only). With no `from` it counts nowhere. A `to` before
+//   `from` counts as a stay of the single day `from`.
+// - A sum of a derived field that is the days between the period's own
+//   `from` and `to` (care_days) is split across periods: each gets the days
+//   of [from, to) that fall in it; a stay shorter than the derived minimum
+//   gives the whole derived value to the year and month of `from`; an open
+//   stay has no derived value and adds 0. Any other sum adds the record's
+//   full value (missing = 0) in every period it counts in.
+// - Row and column codes: a code field gives its code, a boolean "true" or
+//   "false", a set field each element it holds (the record counts once under
+//   each), and an empty field the code "" (shown as "not recorded"). A value
+//   holding '/', '*' or '%', which no valid code does, is percent-escaped.
+// - Every row prefix is a cell too (the empty prefix is the grand total), and
+//   each is counted once per column code and once for all columns together,
+//   so subtotals and totals count a record, or a person, once.
+// - Distinct measures add the record's pseudonym to each cell; a record
+//   without one adds none.
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <haven/schema/schema.hpp>
+
+namespace haven::tally {
+
+// A reporting period: a calendar year (month 0) or one month of a year.
+struct tally_period {
+  int year = 0;
+  int month = 0;  // 1-12, or 0 for the whole year
+
+  // "2026" or "2026-03".
+  std::string key() const;
+  auto operator<=>(const tally_period&) const = default;
+};
+
+// The column of the cells that add up every column.
+inline constexpr std::string_view all_columns = "*";
+// The measure index of the number of records in a cell. Every count measure
+// shows it, and a cell is empty exactly when it is 0.
+inline constexpr std::uint32_t records_measure = 0xffffffff;
+
+// One number of one tally: a measure in one cell of one period.
+struct tally_key {
+  std::uint32_t tally = 0;  // index in schema::tallies()
+  tally_period period;
+  // The codes of a prefix of the row fields, each followed by '/';
+  // "" is the grand total, "crisis-accommodation/SI/" a leaf.
+  std::string path;
+  std::string column;  // a code of the column field, or all_columns
+  std::uint32_t measure = records_measure;  // index in tally_def::measures, or records_measure
+
+  auto operator<=>(const tally_key&) const = default;
+};
+
+// One record's contribution to every tally, canonical: equal inputs give
+// equal contributions.
+struct tally_contribution {
+  // Count (records_measure) and sum measures: non-zero amounts only.
+  std::map<tally_key, std::int64_t> amounts;
+  // Distinct measures: the record's pseudonym in each cell it counts in.
+  std::set<std::pair<tally_key, std::string>> persons;
+  // True if it would differ for another month of `today` (an open stay).
+  bool depends_on_today = false;
+
+  bool empty() const { return amounts.empty() && persons.empty(); }
+};
+
+// The contribution of a live record of `type` with `fields`, as of `today`.
+// Empty for a type no tally counts. Never throws but bad_alloc.
+tally_contribution contribution_of(const schema& s, std::string_view type, const field_map& fields,
+                                   date today);
+
+// The fields of `type` that its tallies read, sorted: the contribution
+// depends on these fields only.
+std::vector<std::string> tally_fields(const schema& s, std::string_view type);
+
+}  // namespace haven::tally

@@ -1,0 +1,99 @@
+#pragma once
+// A tally's report for one period, made from the amounts a tally store holds
+// and shown as JSON or CSV: the rendering half of the tally, with no storage.
+// Pure; a report is a plain value.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <haven/core/result.hpp>
+#include <haven/schema/schema.hpp>
+
+namespace haven::tally {
+
+// One amount a store holds for a period of a tally: a measure in one cell.
+struct stored_amount {
+  std::string path;     // row codes, each followed by '/'; "" is the grand total
+  std::string column;   // a column code, or all_columns
+  std::uint32_t measure = 0;  // index in tally_def::measures, or records_measure
+  std::int64_t value = 0;
+};
+
+// One period of one tally: every level and column, ordered for display.
+class period_report {
+ public:
+  // The report of tally `t` of `s` for `year`, or one `month` (1-12) of it,
+  // from the amounts stored for that period. Amounts of measures the tally
+  // does not declare are ignored. Throws failure(errc::invalid_input) for a
+  // year outside 1-9999 or a month outside 1-12. `t` must outlive the report.
+  period_report(const schema& s, const tally_def& t, int year, std::optional<int> month,
+                const std::vector<stored_amount>& amounts);
+
+  const tally_def& def() const { return *def_; }
+  // "2026" or "2026-03".
+  const std::string& period() const { return period_; }
+  int year() const { return year_; }
+  std::optional<int> month() const { return month_; }
+  // The non-empty row paths in display order, each subtotal before its children:
+  // codes as the schema lists them, unknown codes after them by name, "" (not recorded) last.
+  const std::vector<std::string>& rows() const { return rows_; }
+  // The column codes present, in the same order.
+  const std::vector<std::string>& columns() const { return columns_; }
+  // Whether the cell holds any record.
+  bool has(const std::string& path, std::string_view column) const;
+  // The measures of a cell in declaration order, by measure id; zeros for an empty cell.
+  std::vector<std::pair<std::string, std::int64_t>> values(const std::string& path, std::string_view column) const;
+
+ private:
+  using amounts = std::map<std::string, std::int64_t, std::less<>>;  // by measure id, "#" = records
+  const amounts* find(const std::string& path, std::string_view column) const;
+
+  const tally_def* def_;
+  std::string period_;
+  int year_;
+  std::optional<int> month_;
+  // by row path, then column (all_columns for the total over columns)
+  std::map<std::string, std::map<std::string, amounts, std::less<>>, std::less<>> cells_;
+  std::vector<std::string> rows_;
+  std::vector<std::string> columns_;
+};
+
+// "a/b/" -> {"a", "b"}
+std::vector<std::string> codes_of_path(std::string_view path);
+
+// The report as JSON:
+//   {"id", "title", "type", "period": "2026" | "2026-03", "year", "month": n | null,
+//    "rows": [row field keys], "column": field key | null,
+//    "measures": [{"id", "title", "kind", "field"}],
+//    "columns": [{"code", "label"}] (the column codes present, in code order),
+//    "cells": [{"row": [codes], "column": code | null, "values": {measure: n}}]
+//      (every non-empty leaf cell; "column" is null when there is no column field),
+//    "total": {measure: n},
+//    "table": [{"row": [codes], "label", "depth", "subtotal", "by_column": {code: {measure: n}},
+//               "total": {measure: n}}] (subtotal rows before their children;
+//      by_column only with a column field, holding every present column),
+//    "column_totals": {code: {measure: n}}}
+// The code "" stands for an empty field, labelled "not recorded".
+std::string to_json(const period_report& r);
+
+// The report as CSV (RFC 4180 quoting, "\n" line ends): a header of the row
+// field keys, then "code:measure" for each column code and measure followed
+// by "total:measure" for each measure (without a column field: the measure
+// ids); one line per table row, subtotals included (their deeper row codes
+// empty); a last line "total". An empty field's code is written "not
+// recorded". Text cells are made safe for a spreadsheet: control characters
+// escaped, and one beginning with = + - @ tab or CR prefixed with ' (OWASP).
+std::string to_csv(const period_report& r);
+
+// [{"id", "title", "type"}, ...] of the schema's tallies, in schema order.
+std::string list_json(const schema& s);
+
+// errc::not_found for an unknown tally id; the message lists the ids.
+error unknown_tally(const schema& s, std::string_view id);
+
+}  // namespace haven::tally

@@ -1,0 +1,262 @@
+#include <haven/tally/contribution.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
+namespace haven::tally {
+namespace {
+
+const value* find(const field_map& fields, std::string_view key) {
+  auto it = fields.find(key);
+  return it == fields.end() ? nullptr : &it->second;
+}
+
+std::optional<date> date_of(const field_map& fields, std::string_view key) {
+  const value* v = find(fields, key);
+  if (const date* d = v ? std::get_if<date>(v) : nullptr) return *d;
+  return std::nullopt;
+}
+
+// A code as a path element: '/' ends an element and "*" is all_columns, so a
+// text holding '/', '*' or '%' (never a valid code) is percent-escaped.
+std::string element(std::string text) {
+  if (text.find_first_of("/*%") == std::string::npos) return text;
+  std::string out;
+  for (char c : text) {
+    if (c == '/') out += "%2F";
+    else if (c == '*') out += "%2A";
+    else if (c == '%') out += "%25";
+    else out += c;
+  }
+  return out;
+}
+
+// The codes a field value puts a record under; "" when it is empty.
+std::vector<std::string> codes_of(const value* v) {
+  if (!v) return {""};
+  if (const auto* set = std::get_if<code_set>(v)) {
+    if (set->empty()) return {""};
+    std::vector<std::string> out;
+    for (const auto& code : *set) out.push_back(element(code));
+    return out;
+  }
+  return {element(to_text(*v))};
+}
+
+bool passes(const tally_def& t, const field_map& fields) {
+  for (const auto& f : t.filter) {
+    const auto codes = codes_of(find(fields, f.field));
+    const bool any = std::any_of(codes.begin(), codes.end(), [&](const std::string& c) {
+      return std::find(f.codes.begin(), f.codes.end(), c) != f.codes.end();
+    });
+    if (!any) return false;
+  }
+  return true;
+}
+
+// A period the record counts in, with its share of a split sum.
+struct period_share {
+  tally_period period;
+  std::int64_t split = 0;
+};
+
+date first_day(tally_period p) {
+  return from_civil(p.year, static_cast<unsigned>(p.month == 0 ? 1 : p.month), 1);
+}
+date end_day(tally_period p) {  // the day after the period
+  if (p.month == 0 || p.month == 12) return from_civil(p.year + 1, 1, 1);
+  return from_civil(p.year, static_cast<unsigned>(p.month + 1), 1);
+}
+
+const derived_def* derived_of(const record_type& type, std::string_view key) {
+  for (const auto& d : type.derived)
+    if (d.key == key) return &d;
+  return nullptr;
+}
+
+// The derived field that a period tally splits across periods: one of its
+// sums that counts the days between the period's own dates.
+const derived_def* split_field(const tally_def& t, const record_type& type) {
+  if (!t.dates.is_period()) return nullptr;
+  for (const auto& m : t.measures) {
+    const derived_def* d = m.kind == measure_kind::sum ? derived_of(type, m.field) : nullptr;
+    if (d && d->from == t.dates.from && d->to == t.dates.to) return d;
+  }
+  return nullptr;
+}
+
+// Where the record counts: periods in order, years and months mixed.
+struct placement {
+  std::vector<period_share> periods;
+  bool open = false;  // a stay without `to`
+};
+
+placement place(const tally_def& t, const record_type& type, const field_map& fields, date today) {
+  placement out;
+  if (!t.dates.is_period()) {
+    if (auto d = date_of(fields, t.dates.date)) {
+      const civil_date c = to_civil(*d);
+      out.periods.push_back({{c.year, 0}, 0});
+      out.periods.push_back({{c.year, static_cast<int>(c.month)}, 0});
+    }
+    return out;
+  }
+  const auto from = date_of(fields, t.dates.from);
+  if (!from) return out;
+  const auto to = date_of(fields, t.dates.to);
+  out.open = !to;
+  const civil_date a = to_civil(*from), b = to_civil(std::max(*from, to ? *to : today));
+
+  // The split sum: the days of [from, to) in each period, or for a stay
+  // shorter than the derived minimum its whole value in the periods of `from`.
+  const derived_def* split = split_field(t, type);
+  const std::int64_t whole = split ? type.derive(split->key, fields).value_or(0) : 0;
+  const bool short_stay = split && to && std::int64_t{to->days} - from->days < split->min;
+  auto share = [&](tally_period p) -> std::int64_t {
+    if (!split || !to) return 0;
+    if (short_stay) return p.year == a.year && (p.month == 0 || p.month == static_cast<int>(a.month)) ? whole : 0;
+    return std::max(0, std::min(to->days, end_day(p).days) - std::max(from->days, first_day(p).days));
+  };
+  for (int y = a.year; y <= b.year; ++y) {
+    out.periods.push_back({{y, 0}, share({y, 0})});
+    const int m0 = y == a.year ? static_cast<int>(a.month) : 1;
+    const int m1 = y == b.year ? static_cast<int>(b.month) : 12;
+    for (int m = m0; m <= m1; ++m) out.periods.push_back({{y, m}, share({y, m})});
+  }
+  return out;
+}
+
+// Every row path the record counts under: each prefix of the cross product
+// of the row fields' codes, the grand total "" first.
+std::vector<std::string> paths_of(const tally_def& t, const field_map& fields) {
+  std::vector<std::string> all{""};
+  std::vector<std::string> level{""};
+  for (const auto& key : t.rows) {
+    std::set<std::string> next;
+    for (const auto& prefix : level)
+      for (const auto& code : codes_of(find(fields, key))) next.insert(prefix + code + "/");
+    level.assign(next.begin(), next.end());
+    all.insert(all.end(), level.begin(), level.end());
+  }
+  return all;
+}
+
+std::vector<std::string> columns_of(const tally_def& t, const field_map& fields) {
+  std::vector<std::string> out{std::string(all_columns)};
+  if (t.column) {
+    const auto codes = codes_of(find(fields, *t.column));
+    out.insert(out.end(), codes.begin(), codes.end());
+  }
+  return out;
+}
+
+// How one measure reads the record.
+struct measure_reading {
+  std::uint32_t index = 0;
+  std::int64_t amount = 0;  // a sum of a stored or unsplit derived field
+  bool split = false;       // a sum that takes each period's share
+  std::string person;       // distinct: the pseudonym
+};
+
+std::vector<measure_reading> read_measures(const tally_def& t, const record_type& type,
+                                           const field_map& fields) {
+  const derived_def* split = split_field(t, type);
+  std::vector<measure_reading> out;
+  for (std::uint32_t i = 0; i < t.measures.size(); ++i) {
+    const measure_def& m = t.measures[i];
+    measure_reading r;
+    r.index = i;
+    switch (m.kind) {
+      case measure_kind::count:
+        continue;  // shown from records_measure
+      case measure_kind::sum:
+        if (split && m.field == split->key) {
+          r.split = true;
+        } else if (derived_of(type, m.field)) {
+          r.amount = type.derive(m.field, fields).value_or(0);
+        } else if (const value* v = find(fields, m.field)) {
+          if (const auto* n = std::get_if<std::int64_t>(v)) r.amount = *n;
+        }
+        break;
+      case measure_kind::distinct:
+        if (const value* v = find(fields, m.field))
+          if (const auto* s = std::get_if<std::string>(v)) r.person = *s;
+        if (r.person.empty()) continue;
+        break;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void add_tally(tally_contribution& out, std::uint32_t index, const tally_def& t,
+               const record_type& type, const field_map& fields, date today) {
+  if (!passes(t, fields)) return;
+  const placement where = place(t, type, fields, today);
+  if (where.periods.empty()) return;
+  out.depends_on_today = out.depends_on_today || where.open;
+  const auto paths = paths_of(t, fields);
+  const auto columns = columns_of(t, fields);
+  const auto readings = read_measures(t, type, fields);
+
+  for (const auto& [period, split] : where.periods) {
+    for (const auto& path : paths) {
+      for (const auto& column : columns) {
+        tally_key key{index, period, path, column, records_measure};
+        out.amounts[key] += 1;
+        for (const auto& r : readings) {
+          key.measure = r.index;
+          if (!r.person.empty()) out.persons.emplace(key, r.person);
+          else if (const std::int64_t amount = r.split ? split : r.amount; amount != 0)
+            out.amounts[key] += amount;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string tally_period::key() const {
+  char buf[16];
+  if (month == 0) std::snprintf(buf, sizeof buf, "%04d", year);
+  else std::snprintf(buf, sizeof buf, "%04d-%02d", year, month);
+  return buf;
+}
+
+tally_contribution contribution_of(const schema& s, std::string_view type, const field_map& fields,
+                                   date today) {
+  tally_contribution out;
+  const record_type* rt = s.type(type);
+  if (!rt) return out;
+  const auto& tallies = s.tallies();
+  for (std::uint32_t i = 0; i < tallies.size(); ++i)
+    if (tallies[i].type == type) add_tally(out, i, tallies[i], *rt, fields, today);
+  return out;
+}
+
+std::vector<std::string> tally_fields(const schema& s, std::string_view type) {
+  std::set<std::string> keys;
+  const record_type* rt = s.type(type);
+  for (const auto& t : s.tallies()) {
+    if (t.type != type || !rt) continue;
+    for (const auto& f : t.filter) keys.insert(f.field);
+    keys.insert(t.rows.begin(), t.rows.end());
+    if (t.column) keys.insert(*t.column);
+    for (const auto& m : t.measures) {
+      if (m.field.empty()) continue;
+      if (const derived_def* d = derived_of(*rt, m.field)) {
+        keys.insert(d->from);
+        keys.insert(d->to);
+      } else {
+        keys.insert(m.field);
+      }
+    }
+    for (const auto* k : {&t.dates.date, &t.dates.from, &t.dates.to})
+      if (!k->empty()) keys.insert(*k);
+  }
+  return {keys.begin(), keys.end()};
+}
+
+}  // namespace haven::tally

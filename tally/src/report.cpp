@@ -1,0 +1,255 @@
+#include <haven/tally/report.hpp>
+
+#include <algorithm>
+#include <tuple>
+
+#include <boost/json.hpp>
+
+#include <haven/core/terminal_text.hpp>
+#include <haven/tally/contribution.hpp>
+
+namespace haven::tally {
+namespace {
+namespace json = boost::json;
+
+constexpr std::string_view records_id = "#";  // records_measure, as the amounts below name it
+constexpr std::string_view not_recorded = "not recorded";
+
+std::string label(const std::string& code) { return code.empty() ? std::string(not_recorded) : code; }
+
+// Orders a field's codes as the schema lists them, unknown codes after them
+// by name, and "" (not recorded) last.
+class code_order {
+ public:
+  explicit code_order(const field_def* f) {
+    if (!f) return;
+    const std::vector<std::string> booleans{"false", "true"};
+    const auto& codes = f->kind == field_kind::boolean ? booleans : f->codes;
+    for (std::size_t i = 0; i < codes.size(); ++i) rank_.emplace(codes[i], static_cast<int>(i));
+  }
+  std::tuple<int, int, std::string> key(const std::string& code) const {
+    if (code.empty()) return {2, 0, code};
+    auto it = rank_.find(code);
+    return it == rank_.end() ? std::make_tuple(1, 0, code) : std::make_tuple(0, it->second, code);
+  }
+
+ private:
+  std::map<std::string, int, std::less<>> rank_;
+};
+
+}  // namespace
+
+std::vector<std::string> codes_of_path(std::string_view path) {
+  std::vector<std::string> out;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    out.emplace_back(path.substr(0, slash));
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+period_report::period_report(const schema& s, const tally_def& t, int year, std::optional<int> month,
+                             const std::vector<stored_amount>& amounts)
+    : def_(&t), year_(year), month_(month) {
+  if (year < 1 || year > 9999) throw failure(errc::invalid_input, "year must be 1-9999");
+  if (month && (*month < 1 || *month > 12)) throw failure(errc::invalid_input, "month must be 1-12");
+  period_ = tally_period{year, month.value_or(0)}.key();
+  for (const auto& a : amounts) {
+    if (a.measure != records_measure && a.measure >= t.measures.size()) continue;
+    const std::string_view measure = a.measure == records_measure ? records_id : std::string_view(t.measures[a.measure].id);
+    cells_[a.path][a.column][std::string(measure)] = a.value;
+  }
+
+  const record_type* type = s.type(t.type);
+  std::vector<code_order> orders;
+  for (const auto& key : t.rows) orders.emplace_back(type ? type->field(key) : nullptr);
+  using sort_key = std::vector<std::tuple<int, int, std::string>>;
+  std::vector<std::pair<sort_key, std::string>> rows;
+  for (const auto& [path, by_column] : cells_) {
+    const auto codes = codes_of_path(path);
+    if (path.empty() || codes.size() > orders.size() || !find(path, all_columns)) continue;
+    sort_key k;
+    for (std::size_t i = 0; i < codes.size(); ++i) k.push_back(orders[i].key(codes[i]));
+    rows.emplace_back(std::move(k), path);
+  }
+  std::sort(rows.begin(), rows.end());  // a prefix sorts before its extensions
+  for (auto& row : rows) rows_.push_back(std::move(row.second));
+
+  if (t.column) {
+    const code_order order(type ? type->field(*t.column) : nullptr);
+    if (auto total = cells_.find(""); total != cells_.end())
+      for (const auto& [column, a] : total->second)
+        if (column != all_columns && a.count(records_id)) columns_.push_back(column);
+    std::sort(columns_.begin(), columns_.end(),
+              [&](const std::string& a, const std::string& b) { return order.key(a) < order.key(b); });
+  }
+}
+
+const period_report::amounts* period_report::find(const std::string& path, std::string_view column) const {
+  auto row = cells_.find(path);
+  if (row == cells_.end()) return nullptr;
+  auto it = row->second.find(column);
+  return it == row->second.end() || it->second.find(records_id) == it->second.end() ? nullptr : &it->second;
+}
+
+bool period_report::has(const std::string& path, std::string_view column) const { return find(path, column); }
+
+std::vector<std::pair<std::string, std::int64_t>> period_report::values(const std::string& path,
+                                                                        std::string_view column) const {
+  const amounts* a = find(path, column);
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (const auto& m : def_->measures) {
+    std::int64_t n = 0;
+    if (a) {
+      auto it = a->find(m.kind == measure_kind::count ? records_id : std::string_view(m.id));
+      if (it != a->end()) n = it->second;
+    }
+    out.emplace_back(m.id, n);
+  }
+  return out;
+}
+
+namespace {
+
+json::object values_json(const period_report& r, const std::string& path, std::string_view column) {
+  json::object out;
+  for (const auto& [id, n] : r.values(path, column)) out[id] = n;
+  return out;
+}
+
+json::array strings_json(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& s : items) out.emplace_back(s);
+  return out;
+}
+
+std::string report_json_of(const period_report& r) {
+  const tally_def& t = r.def();
+  json::object out;
+  out["id"] = t.id;
+  out["title"] = t.title;
+  out["type"] = t.type;
+  out["period"] = r.period();
+  out["year"] = r.year();
+  out["month"] = r.month() ? json::value(*r.month()) : json::value(nullptr);
+  out["rows"] = strings_json(t.rows);
+  out["column"] = t.column ? json::value(*t.column) : json::value(nullptr);
+  json::array measures;
+  for (const auto& m : t.measures)
+    measures.push_back(json::object{{"id", m.id}, {"title", m.title}, {"kind", to_string(m.kind)}, {"field", m.field}});
+  out["measures"] = std::move(measures);
+  json::array columns;
+  for (const auto& c : r.columns()) columns.push_back(json::object{{"code", c}, {"label", label(c)}});
+  out["columns"] = std::move(columns);
+
+  json::array cells, table;
+  for (const auto& path : r.rows()) {
+    const auto codes = codes_of_path(path);
+    if (codes.size() == r.def().rows.size()) {
+      if (!t.column) {
+        cells.push_back(json::object{{"row", strings_json(codes)}, {"column", nullptr}, {"values", values_json(r, path, all_columns)}});
+      } else {
+        for (const auto& c : r.columns())
+          if (r.has(path, c))
+            cells.push_back(json::object{{"row", strings_json(codes)}, {"column", c}, {"values", values_json(r, path, c)}});
+      }
+    }
+    json::object row{{"row", strings_json(codes)},
+                     {"label", label(codes.back())},
+                     {"depth", codes.size()},
+                     {"subtotal", codes.size() < r.def().rows.size()}};
+    if (t.column) {
+      json::object by_column;
+      for (const auto& c : r.columns()) by_column[c] = values_json(r, path, c);
+      row["by_column"] = std::move(by_column);
+    }
+    row["total"] = values_json(r, path, all_columns);
+    table.push_back(std::move(row));
+  }
+  out["cells"] = std::move(cells);
+  out["total"] = values_json(r, "", all_columns);
+  out["table"] = std::move(table);
+  json::object column_totals;
+  for (const auto& c : r.columns()) column_totals[c] = values_json(r, "", c);
+  out["column_totals"] = std::move(column_totals);
+  return json::serialize(out);
+}
+
+// RFC 4180: quoted when it holds a comma, a quote or a line break.
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// A text cell (a header, a label, a code) as a spreadsheet may show it: its
+// control characters escaped (see printable), and when it begins with = + - @
+// tab or carriage return, which a spreadsheet would take for a formula,
+// prefixed with ' and quoted (OWASP's rule for CSV injection). Numbers are
+// written by csv_values as they are: -5 stays a number.
+std::string csv_text(std::string_view s) {
+  const std::string shown = printable(s);
+  if (s.empty() || std::string_view("=+-@\t\r").find(s.front()) == std::string_view::npos)
+    return csv_field(shown);
+  std::string out = "\"'";
+  for (char c : shown) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// One CSV line of cells already made safe with csv_text, or numbers.
+void csv_line(std::string& out, const std::vector<std::string>& fields) {
+  for (std::size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + fields[i];
+  out += '\n';
+}
+
+// The numbers of one table line: by column, then the total.
+void csv_values(std::vector<std::string>& line, const period_report& r, const std::string& path) {
+  for (const auto& c : r.columns())
+    for (const auto& [id, n] : r.values(path, c)) line.push_back(std::to_string(n));
+  for (const auto& [id, n] : r.values(path, all_columns)) line.push_back(std::to_string(n));
+}
+
+std::string report_csv_of(const period_report& r) {
+  const tally_def& t = r.def();
+  std::string out;
+  std::vector<std::string> header;
+  for (const auto& row : t.rows) header.push_back(csv_text(row));
+  for (const auto& c : r.columns())
+    for (const auto& m : t.measures) header.push_back(csv_text(label(c) + ":" + m.id));
+  for (const auto& m : t.measures) header.push_back(csv_text(t.column ? "total:" + m.id : m.id));
+  csv_line(out, header);
+  for (const auto& path : r.rows()) {
+    auto codes = codes_of_path(path);
+    std::vector<std::string> line;
+    for (std::size_t i = 0; i < r.def().rows.size(); ++i)
+      line.push_back(i < codes.size() ? csv_text(label(codes[i])) : "");
+    csv_values(line, r, path);
+    csv_line(out, line);
+  }
+  std::vector<std::string> total{"total"};
+  total.resize(r.def().rows.size());
+  csv_values(total, r, "");
+  csv_line(out, total);
+  return out;
+}
+
+}  // namespace
+
+std::string to_json(const period_report& r) { return report_json_of(r); }
+std::string to_csv(const period_report& r) { return report_csv_of(r); }
+
+std::string list_json(const schema& s) {
+  json::array out;
+  for (const auto& t : s.tallies()) out.push_back(json::object{{"id", t.id}, {"title", t.title}, {"type", t.type}});
+  return json::serialize(out);
+}
+
+error unknown_tally(const schema& s, std::string_view id) {
+  std::string ids;
+  for (const auto& t : s.tallies()) ids += (ids.empty() ? "" : ", ") + t.id;
+  return error{errc::not_found, "no tally \"" + std::string(id) + "\" (tallies: " + ids + ")", {}};
+}
+
+}  // namespace haven::tally
