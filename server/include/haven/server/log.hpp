@@ -23,7 +23,8 @@ void log_repeated(log_level level, std::string_view kind, std::string_view addre
 void flush_repeated_logs(bool everything = false);
 // Lines below this level are dropped (default: info).
 void set_log_level(log_level level);
-// Now, as unix time in milliseconds (the system clock).
+// Now, as unix time in milliseconds (the system clock; tests may shift it
+// with HAVEN_TEST_CLOCK_OFFSET_MS, see log.cpp).
 std::int64_t unix_ms_now();
 // A unix time in milliseconds as UTC with strftime `format`, e.g. "%Y-%m-%dT%H:%M:%SZ".
 std::string utc_time(std::int64_t ms, const char* format = "%Y-%m-%dT%H:%M:%SZ");
