@@ -1,7 +1,11 @@
 #include <haven/client/store.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <set>
+#include <thread>
 
 #include <haven/core/clock.hpp>
 #include <haven/core/hex.hpp>
@@ -23,6 +27,17 @@ using sqlite::read_id;
 
 error invalid(std::string message, std::vector<field_issue> issues) {
   return error{errc::invalid_input, std::move(message), std::move(issues)};
+}
+
+// Test-only, for tests/e2e/crash_test.cpp: when HAVEN_TEST_HOLD_IN_TRANSACTION
+// names a file, a write transaction creates that file after its writes, before
+// it commits, and waits there (a minute at most) for the test to kill the
+// process. Inert when the variable is not set.
+void hold_in_transaction_if_asked() {
+  static const char* const marker = std::getenv("HAVEN_TEST_HOLD_IN_TRANSACTION");
+  if (!marker || !*marker) return;
+  std::ofstream{marker}.flush();
+  std::this_thread::sleep_for(std::chrono::minutes(1));
 }
 
 std::string type_list(const schema& s) {
@@ -64,9 +79,11 @@ struct store::impl {
       refresh();  // another process may have written since
       if constexpr (std::is_void_v<decltype(fn())>) {
         fn();
+        hold_in_transaction_if_asked();
         tx.commit();
       } else {
         auto out = fn();
+        hold_in_transaction_if_asked();
         tx.commit();
         return out;
       }

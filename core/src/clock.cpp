@@ -1,13 +1,21 @@
 #include <haven/core/clock.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 
 namespace haven {
 
 std::int64_t unix_ms_now() {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  // Test-only: HAVEN_TEST_CLOCK_OFFSET_MS (read once) shifts this clock, so an
+  // end-to-end test can issue a code that has already expired instead of
+  // sleeping until it does. Inert when the variable is not set.
+  static const std::int64_t offset_ms = [] {
+    const char* text = std::getenv("HAVEN_TEST_CLOCK_OFFSET_MS");
+    return text ? std::strtoll(text, nullptr, 10) : 0;
+  }();
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() + offset_ms;
 }
 
 std::string utc_time(std::int64_t ms, const char* format) {

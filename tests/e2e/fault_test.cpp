@@ -8,7 +8,10 @@
 #include <signal.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -104,12 +107,14 @@ void check_unavailable(const result<client::sync_summary>& r) {
 // returns only when the WebSocket's timer fires after a lost connection:
 // connect_timeout during the handshake, idle_timeout / 2 later (see the
 // report on client-core/src/sync_client.cpp, connection::lost()).
-result<client::sync_summary> sync_to_be_cut(device& d, const std::string& url,
-                                            std::chrono::seconds idle) {
+result<client::sync_summary> sync_to_be_cut(
+    device& d, const std::string& url, std::chrono::seconds idle,
+    std::function<void(const sync::sync_progress&)> on_progress = {}) {
   client::sync_options o;
   o.server_url = url;
   o.connect_timeout = std::chrono::seconds(1);
   o.idle_timeout = idle;
+  o.on_progress = std::move(on_progress);
   return client::sync_now(*d.db, o);
 }
 
@@ -124,41 +129,73 @@ TEST_CASE(
     "havend killed with SIGKILL during pushes from several devices loses nothing and counts "
     "nothing twice",
     "[e2e][fault]") {
-  // Three kill points: around the first batch, a few batches in, later on.
+  // Three kill points: while a device's first, second or third push batch is
+  // on its way (the batches before it acknowledged, so committed).
   const struct {
     unsigned seed;
-    int from_ms, to_ms;
-  } runs[] = {{1, 5, 60}, {2, 60, 200}, {3, 200, 400}};
-  for (const auto [seed, from_ms, to_ms] : runs) {
-    INFO("seed " << seed);
+    std::size_t batch;
+  } runs[] = {{1, 1}, {2, 2}, {3, 3}};
+  for (const auto& point : runs) {
+    const std::size_t batch = point.batch;
+    INFO("seed " << point.seed << ", killed with push batch " << batch << " in flight");
     sync_fixture f;
-    field_work work(seed);
+    field_work work(point.seed);
     created_map created;
     for (const char* team : {"outreach", "outreach", "crisis"}) {
       device& d = f.add_device(team);
       created[&d] = import(d, work, 1500);
     }
 
-    // Every device pushes at once, each from its own thread with its own store.
+    // Every device pushes at once, each from its own thread with its own
+    // store. The first to send its push batch number `batch` waits in its
+    // progress callback until havend is dead, so that batch is in flight
+    // when the kill lands.
+    std::mutex m;
+    std::condition_variable cv;
+    std::optional<std::size_t> holder;  // guarded by m: the device that waits for the kill
+    std::size_t finished = 0;           // guarded by m
+    bool killed = false;                // guarded by m
     std::vector<std::optional<result<client::sync_summary>>> results(f.devices().size());
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < f.devices().size(); ++i)
       threads.emplace_back([&, i] {
-        results[i] =
-            sync_to_be_cut(*f.devices()[i], f.server().sync_url(), std::chrono::seconds(3));
+        auto r = sync_to_be_cut(*f.devices()[i], f.server().sync_url(), std::chrono::seconds(3),
+                                [&, i](const sync::sync_progress& p) {
+                                  if (p.batches_up != batch) return;
+                                  std::unique_lock lock(m);
+                                  if (holder) return;
+                                  holder = i;
+                                  cv.notify_all();
+                                  cv.wait(lock, [&] { return killed; });
+                                });
+        std::lock_guard lock(m);
+        results[i] = std::move(r);
+        ++finished;
+        cv.notify_all();
       });
-    const int delay_ms = uniform(work, from_ms, to_ms);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    {
+      std::unique_lock lock(m);
+      cv.wait(lock, [&] { return holder || finished == threads.size(); });
+    }
     f.server().kill();
+    {
+      std::lock_guard lock(m);
+      killed = true;
+      cv.notify_all();
+    }
     for (auto& t : threads) t.join();
 
+    // The fault happened: a device was held with a push batch in flight, so
+    // its sync cannot have completed.
+    REQUIRE(holder.has_value());
     int failed = 0;
     for (const auto& r : results)
       if (!r->ok()) {
         ++failed;
         check_unavailable(*r);
       }
-    INFO("killed after " << delay_ms << " ms; " << failed << " syncs cut off");
+    INFO(failed << " syncs cut off");
+    CHECK_FALSE(results[*holder]->ok());
     f.server().restart();
     CHECK(integrity(f.dir().file("central.db")) == "ok");
     check_recovered(f, created);

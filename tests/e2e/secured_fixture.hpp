@@ -66,15 +66,19 @@ struct secured_server {
   std::string db = dir.file("central.db");
   havend_process server;
 
-  run_result havend(std::vector<std::string> args) const {
+  // A havend command on the store; its clock shifted by `clock_offset_ms`
+  // (HAVEN_TEST_CLOCK_OFFSET_MS) when not 0.
+  run_result havend(std::vector<std::string> args, std::int64_t clock_offset_ms = 0) const {
     args.insert(args.begin(), {HAVEND_PATH, "--db", db});
+    if (clock_offset_ms != 0)
+      args.insert(args.begin(), {"/usr/bin/env", "HAVEN_TEST_CLOCK_OFFSET_MS=" + std::to_string(clock_offset_ms)});
     return run(args);
   }
-  std::string code(const std::string& name, const std::string& team,
-                   std::vector<std::string> extra = {}) const {
+  std::string code(const std::string& name, const std::string& team, std::vector<std::string> extra = {},
+                   std::int64_t clock_offset_ms = 0) const {
     std::vector<std::string> args{"enroll", "--name", name, "--team", team, "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
-    const auto r = havend(args);
+    const auto r = havend(args, clock_offset_ms);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     return std::string(boost::json::parse(r.out).as_object().at("code").as_string());

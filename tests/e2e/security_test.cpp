@@ -192,9 +192,9 @@ TEST_CASE("security: an enrollment code works once, and a reused or expired one 
   CHECK_THAT(reused.err, Contains("already used"));
   CHECK_FALSE(std::filesystem::exists(second.haven.db()));
 
-  const std::string short_lived = s.code("tablet 2", "team-a", {"--expires", "1s"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
-  const auto expired = late.haven({"enroll", "--server", s.url(), "--code", short_lived});
+  // Issued on a havend clock two hours back, for one hour: it expired an hour ago.
+  const std::string stale = s.code("tablet 2", "team-a", {"--expires", "1h"}, -2 * 3600 * 1000);
+  const auto expired = late.haven({"enroll", "--server", s.url(), "--code", stale});
   CHECK(expired.exit_code != 0);
   CHECK_THAT(expired.err, Contains("expired"));
   CHECK_FALSE(std::filesystem::exists(late.haven.db()));

@@ -10,7 +10,8 @@
 
 namespace haven {
 
-// Now, as unix time in milliseconds.
+// Now, as unix time in milliseconds (tests may shift it with the environment
+// variable HAVEN_TEST_CLOCK_OFFSET_MS, read once; see clock.cpp).
 std::int64_t unix_ms_now();
 // A unix time in milliseconds as UTC with strftime `format`, e.g. "%Y-%m-%dT%H:%M:%SZ".
 std::string utc_time(std::int64_t ms, const char* format = "%Y-%m-%dT%H:%M:%SZ");
