@@ -45,7 +45,7 @@ TEST_CASE("SIGKILL during a stream of adds loses no reported write", "[e2e][cras
   for (int round = 0; round < 4; ++round) {
     // A loop of shell invocations, each printing the id it committed.
     const std::string script =
-        "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); \"$0\" --db \"$1\" add on_call_event date=2026-01-01 "
+        "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); \"$0\" --db \"$1\" add --quiet on_call_event date=2026-01-01 "
         "caller=police outcome=admitted response_minutes=$i || exit 1; done";
     child writer({"/bin/bash", "-c", script, HAVEN_SHELL_PATH, haven.db()});
     const int kill_after = std::uniform_int_distribution<int>(10, 40)(rng);
@@ -65,7 +65,7 @@ TEST_CASE("SIGKILL during a stream of adds loses no reported write", "[e2e][cras
     CHECK(ids.size() <= reported.size() + static_cast<std::size_t>(round) + 1);
   }
   // The store still takes writes after the kills.
-  CHECK(haven.ok({"add", "on_call_event", "date=2026-01-02", "caller=ngo", "outcome=advice-only"}).size() == 32);
+  CHECK(haven.ok({"add", "--quiet", "on_call_event", "date=2026-01-02", "caller=ngo", "outcome=advice-only"}).size() == 32);
 }
 
 TEST_CASE("SIGKILL during an import leaves all of it or none of it", "[e2e][crash]") {
