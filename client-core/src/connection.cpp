@@ -32,6 +32,8 @@ result<server_url> parse_server_url(std::string_view url, std::initializer_list<
   }
   if (parsed->has_userinfo()) return bad("a user name or password has no place in it");
   if (parsed->has_fragment()) return bad("a #fragment has no place in it");
+  // (Boost.URL 1.81 reads "ws://host:80x/sync" as port 80 and the path "x/sync".)
+  if (!parsed->encoded_path().empty() && parsed->encoded_path().front() != '/') return bad("bad port");
   const auto type = parsed->host_type();
   if (type != boost::urls::host_type::name && type != boost::urls::host_type::ipv4 &&
       type != boost::urls::host_type::ipv6)

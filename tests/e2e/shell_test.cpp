@@ -226,5 +226,28 @@ TEST_CASE("add and edit confirm in words, and a record is named by a unique pref
   CHECK(haven.ok({"delete", id.substr(0, 5)}) == "deleted " + id);
 }
 
+TEST_CASE("haven reads a server address as a URL and refuses what is not one, before connecting",
+          "[e2e][shell][url]") {
+  shell haven;
+  haven.ok({"init", "--team", "izola"});
+  const std::pair<const char*, const char*> refusals[] = {
+      {"ws://user:pw@127.0.0.1:8080/sync", "a user name or password has no place in it"},
+      {"ws://127.0.0.1:8080/sync#x", "a #fragment has no place in it"},
+      {"ws://127.0.0.1:80x/sync", "bad port"},
+      {"ws://127.0.0.1:0/sync", "bad port"},
+      {"ws://127.0.0.1:65536/sync", "bad port"},
+      {"ws:/127.0.0.1/sync", "no host"},
+      {"ftp://127.0.0.1:1/sync", "it must start with wss:// or ws://"},
+      {"ws://[::1/sync", "it is not a URL"},
+  };
+  for (const auto& [url, why] : refusals) {
+    CAPTURE(url);
+    const run_result r = haven({"sync", "--server", url});
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.err, std::string("bad server address \"") + url + "\": " + why));
+    CHECK_FALSE(contains(r.err, "unreachable"));
+  }
+}
+
 }  // namespace
 }  // namespace haven::test
