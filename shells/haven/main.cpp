@@ -35,9 +35,7 @@ namespace po = boost::program_options;
 using cl::exit_failed, cl::exit_ok, cl::exit_usage;
 
 // A usage mistake: printed with the command's help hint, exit code 2.
-struct usage_error {
-  std::string message;
-};
+using cl::usage_error;
 
 struct global_options {
   std::string db;
@@ -137,7 +135,7 @@ std::unique_ptr<store> open_store(const global_options& g) {
 sync::record_id resolve_id(store& db, const std::string& text) {
   auto id = db.resolve_id(text);
   if (!id && id.err().code == errc::invalid_input && !id.err().message.starts_with("the id prefix"))
-    throw usage_error{id.err().message};
+    throw usage_error(id.err().message);
   return unwrap(std::move(id));
 }
 
@@ -650,7 +648,7 @@ int run(int argc, char** argv) {
   cl::invocation invocation;
   try {
     invocation = cl::parse_global(argc, argv, program_options(), parsed);
-  } catch (const cl::usage_error& e) {
+  } catch (const usage_error& e) {
     return cl::report("haven", e.what());
   }
   if (parsed["help"].as<bool>()) {
@@ -694,10 +692,8 @@ int run(int argc, char** argv) {
     cl::parse(rest, all, positional, own);
     const arguments parsed_arguments(own, c.flags);
     return c.run ? c.run(g, parsed_arguments) : cmd_fields(g, parsed_arguments);
-  } catch (const cl::usage_error& e) {
-    return cl::report(program, e.what());
   } catch (const usage_error& e) {
-    return cl::report(program, e.message);
+    return cl::report(program, e.what());
   }
 }
 
@@ -707,8 +703,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const usage_error& e) {
-    std::cerr << "haven: " << e.message << "\n";
-    return exit_usage;
+    return cl::report("haven", e.what());
   } catch (const failure& f) {
     return fail(f.err());
   } catch (const std::exception& e) {
