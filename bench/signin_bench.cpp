@@ -16,11 +16,14 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/program_options.hpp>
+#include <haven/core/command_line.hpp>
 #include <haven/client/enrollment.hpp>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
@@ -80,8 +83,29 @@ std::unique_ptr<client::store> enrolled_device(const bench::scratch_dir& dir, co
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::size_t rounds = std::max<std::size_t>(1, argc > 1 ? std::stoul(argv[1]) : 500);
-  const std::size_t devices = std::max<std::size_t>(1, argc > 2 ? std::stoul(argv[2]) : 10);
+  namespace po = boost::program_options;
+  namespace cl = haven::command_line;
+  po::options_description options("signin_bench [rounds [devices]]: sign-ins to havend in process, as JSON");
+  options.add_options()("help,h", po::bool_switch(), "print this help")(
+      "rounds", po::value<long long>()->default_value(500)->value_name("N")->notifier([](long long n) {
+        cl::require_range("--rounds", n, 1, 1000000);
+      }),
+      "sign-ins per device, 1-1000000")(
+      "devices", po::value<long long>()->default_value(10)->value_name("N")->notifier([](long long n) {
+        cl::require_range("--devices", n, 1, 1000);
+      }),
+      "enrolled devices, 1-1000");
+  po::positional_options_description positional;
+  positional.add("rounds", 1).add("devices", 1);
+  po::variables_map given;
+  try {
+    cl::parse({argv + 1, argv + argc}, options, positional, given);
+  } catch (const cl::usage_error& e) {
+    return cl::report("signin_bench", e.what());
+  }
+  if (given["help"].as<bool>()) return std::cout << options, 0;
+  const auto rounds = static_cast<std::size_t>(given["rounds"].as<long long>());
+  const auto devices = static_cast<std::size_t>(given["devices"].as<long long>());
   const bench::scratch_dir dir("signin");
   bench::in_process_havend secured(dir.file("secured.db"), true);
   bench::in_process_havend open(dir.file("open.db"), false);

@@ -64,13 +64,13 @@ device logatec add pats_session date=2026-04-14 site=logatec format=individual p
   nationality=UA status=temporary-protection topics=thb >/dev/null
 device logatec add pats_session date=2026-04-14 site=logatec format=individual person=K-5948-V3N6-F21X sex=male \
   nationality=SY status=international-protection topics=thb >/dev/null
-group=$(device vic add pats_session date=2026-03-05 site=vic format=group participants=14 topics=thb)
+group=$(device vic add --quiet pats_session date=2026-03-05 site=vic format=group participants=14 topics=thb)
 device logatec add pats_session date=2026-04-15 site=logatec format=group participants=9 topics=gbv >/dev/null
 
 say "On call: the police call at night; a place is prepared and a person admitted"
 device oncall add on_call_event date=2026-03-20 caller=police outcome=admitted response_minutes=35 >/dev/null
 device oncall add on_call_event date=2026-05-02 caller=ngo outcome=prepared-not-admitted response_minutes=50 >/dev/null
-stay=$(device oncall add assistance_case programme=crisis-accommodation person=K-972Q-WFVB-3HHN sex=female nationality=NG \
+stay=$(device oncall add --quiet assistance_case programme=crisis-accommodation person=K-972Q-WFVB-3HHN sex=female nationality=NG \
   exploitation=sexual,forced-labour offence=art113-thb referred_by=police admitted=2026-03-20 services=accommodation,food)
 
 say "Sync in turn, over wss:// with the enrolled server and pinned certificate (each sync is signed by the device)"

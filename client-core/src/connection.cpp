@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
 
 namespace haven::client::link {
 
@@ -22,35 +23,33 @@ result<server_url> parse_server_url(std::string_view url, std::initializer_list<
                  "bad server address \"" + std::string(url) + "\": " + why + " (expected " + std::string(expected) + ")",
                  {}};
   };
-  const auto sep = url.find("://");
-  const std::string_view scheme = url.substr(0, sep);
-  if (sep == std::string_view::npos || std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
+  const auto parsed = boost::urls::parse_uri(url);
+  const std::string_view scheme = parsed ? std::string_view(parsed->scheme()) : std::string_view();
+  if (!parsed || std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
     std::string names;
     for (auto s : schemes) names += (names.empty() ? "" : " or ") + std::string(s) + "://";
-    return bad("it must start with " + names);
+    return bad(parsed ? "it must start with " + names : "it is not a URL that starts with " + names);
   }
+  if (parsed->has_userinfo()) return bad("a user name or password has no place in it");
+  if (parsed->has_fragment()) return bad("a #fragment has no place in it");
+  // (Boost.URL 1.81 reads "ws://host:80x/sync" as port 80 and the path "x/sync".)
+  if (!parsed->encoded_path().empty() && parsed->encoded_path().front() != '/') return bad("bad port");
+  const auto type = parsed->host_type();
+  if (type != boost::urls::host_type::name && type != boost::urls::host_type::ipv4 &&
+      type != boost::urls::host_type::ipv6)
+    return bad("no host");
   server_url out;
   out.tls = scheme == "wss" || scheme == "https";
-  std::string_view rest = url.substr(sep + 3);
-  const auto slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  out.target = slash == std::string_view::npos ? std::string(default_target) : std::string(rest.substr(slash));
-  std::string_view host = authority, port = out.tls ? "443" : "80";
-  if (!authority.empty() && authority.front() == '[') {  // [::1]:8080
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unclosed [");
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
+  out.host = parsed->host_address();  // percent-decoded; an IPv6 address without its brackets
+  if (out.host.empty()) return bad("no host");
+  std::string_view port = parsed->has_port() ? std::string_view(parsed->port()) : out.tls ? "443" : "80";
   unsigned n = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-  if (host.empty()) return bad("no host");
   if (ec != std::errc{} || end != port.data() + port.size() || n == 0 || n > 65535) return bad("bad port");
-  out.host = host;
   out.port = port;
+  // The target as sent: the path and query as written (still encoded).
+  out.target = parsed->encoded_path().empty() ? std::string(default_target)
+                                               : std::string(parsed->encoded_resource());
   return out;
 }
 

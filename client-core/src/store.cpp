@@ -476,6 +476,43 @@ result<std::optional<record>> store::get(const sync::record_id& id) {
   });
 }
 
+result<sync::record_id> store::resolve_id(std::string_view prefix) {
+  return capture([&] {
+    const bool hex = prefix.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
+    if (!hex || prefix.size() < 4 || prefix.size() > 32)
+      throw failure(errc::invalid_input, "\"" + std::string(prefix) +
+                                             "\" is not a record id: give its 32 hex characters, or the first 4 or "
+                                             "more of them (as printed by add and list)");
+    // The ids from the prefix padded with 0s to the prefix padded with fs.
+    std::string low(prefix), high(prefix);
+    low.resize(32, '0');
+    high.resize(32, 'f');
+    const auto from = sync::record_id::parse(low), to = sync::record_id::parse(high);
+    return impl_->in_snapshot([&] {
+      auto& st = impl_->db.cached("SELECT id FROM records WHERE id BETWEEN ? AND ? ORDER BY id LIMIT 2");
+      st.bind(1, std::span<const std::uint8_t>(from->bytes));
+      st.bind(2, std::span<const std::uint8_t>(to->bytes));
+      std::vector<sync::record_id> found;
+      while (st.step()) {
+        sync::record_id id;
+        const auto blob = st.blob(0);
+        if (blob.size() != id.bytes.size()) throw failure(errc::store, "a record id in the store is not 16 bytes");
+        std::copy(blob.begin(), blob.end(), id.bytes.begin());
+        found.push_back(id);
+      }
+      st.reset();
+      if (found.empty())
+        throw failure(errc::not_found, "no record " + std::string(prefix) + (prefix.size() < 32 ? "..." : "") +
+                                           " in this store");
+      if (found.size() > 1)
+        throw failure(errc::invalid_input, "the id prefix " + std::string(prefix) + " is ambiguous: " +
+                                               found[0].hex() + " and " + found[1].hex() +
+                                               " (at least) begin with it; give more characters");
+      return found.front();
+    });
+  });
+}
+
 result<std::vector<record>> store::list(std::optional<std::string_view> type) {
   return capture([&] {
     impl& s = *impl_;

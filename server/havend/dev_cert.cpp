@@ -14,6 +14,8 @@
 #include <cstring>
 #include <memory>
 
+#include <haven/core/command_line.hpp>
+
 namespace haven::server {
 namespace {
 
@@ -93,31 +95,29 @@ void create_file(const std::filesystem::path& file, mode_t mode, Write&& write) 
 
 }  // namespace
 
-result<dev_cert_request> parse_dev_cert_args(const std::vector<std::string>& args) {
+boost::program_options::options_description dev_cert_options() {
+  namespace po = boost::program_options;
+  const dev_cert_request defaults;
+  po::options_description o("Options");
+  o.add_options()("cert", po::value<std::string>()->required()->value_name("FILE"),
+                  "where to write the certificate (PEM)")(
+      "key", po::value<std::string>()->required()->value_name("FILE"), "where to write its private key (PEM, mode 0600)")(
+      "host", po::value<std::vector<std::string>>()->composing()->value_name("NAME"),
+      "(repeatable) a host name or IP address it is also for, besides localhost, 127.0.0.1 and ::1")(
+      "days", po::value<int>()->default_value(defaults.days)->value_name("N")->notifier([](int days) {
+        command_line::require_range("--days", days, 1, 3650);
+      }),
+      "how long it is valid, 1-3650 days");
+  return o;
+}
+
+result<dev_cert_request> dev_cert_request_of(const boost::program_options::variables_map& options) {
   dev_cert_request r;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    if (flag != "--cert" && flag != "--key" && flag != "--host" && flag != "--days")
-      return error{errc::invalid_input, "dev-cert: unknown argument " + flag, {}};
-    if (i + 1 >= args.size()) return error{errc::invalid_input, "dev-cert: " + flag + " needs a value", {}};
-    const std::string& value = args[++i];
-    if (flag == "--cert") r.cert = value;
-    if (flag == "--key") r.key = value;
-    if (flag == "--host") r.hosts.push_back(value);
-    if (flag == "--days") {
-      std::size_t used = 0;
-      try {
-        r.days = std::stoi(value, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != value.size() || r.days < 1 || r.days > 3650)
-        return error{errc::invalid_input, "dev-cert: --days must be a number of days, 1-3650", {}};
-    }
-  }
-  if (r.cert.empty() || r.key.empty())
-    return error{errc::invalid_input, "dev-cert needs --cert FILE and --key FILE", {}};
-  if (r.cert == r.key) return error{errc::invalid_input, "dev-cert: --cert and --key must be two files", {}};
+  r.cert = options["cert"].as<std::string>();
+  r.key = options["key"].as<std::string>();
+  if (options.count("host")) r.hosts = options["host"].as<std::vector<std::string>>();
+  r.days = options["days"].as<int>();
+  if (r.cert == r.key) return error{errc::invalid_input, "--cert and --key must be two files", {}};
   return r;
 }
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/variables_map.hpp>
 #include <haven/core/result.hpp>
 
 namespace haven::server {
@@ -15,9 +17,13 @@ struct dev_cert_request {
   int days = 30;
 };
 
-// Reads "--cert FILE --key FILE [--host NAME]... [--days N]";
-// errc::invalid_input with what is missing or wrong.
-result<dev_cert_request> parse_dev_cert_args(const std::vector<std::string>& args);
+// The options of dev-cert: --cert FILE --key FILE [--host NAME]... [--days N],
+// each with its default; --days is checked (1-3650) when they are notified.
+boost::program_options::options_description dev_cert_options();
+
+// The request that options parsed with dev_cert_options() make;
+// errc::invalid_input when --cert and --key name the same file.
+result<dev_cert_request> dev_cert_request_of(const boost::program_options::variables_map& options);
 
 // Writes an ECDSA P-256 key (file mode 0600) and a self-signed certificate
 // for localhost, 127.0.0.1, ::1 and the request's hosts, valid for `days`.

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +16,8 @@
 #include <qrencode.h>
 
 #include <boost/json.hpp>
+#include <boost/program_options.hpp>
+#include <haven/core/command_line.hpp>
 #include <haven/net/loopback.hpp>
 #include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
@@ -29,105 +33,137 @@ namespace {
 
 using namespace haven;
 
-constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2;
+namespace cl = command_line;
+namespace po = boost::program_options;
+using cl::exit_failed, cl::exit_ok, cl::exit_usage, cl::usage_error;
 
-struct usage_error {
-  std::string message;
+// N from min to max, stored into `into` once the command line is parsed; the
+// default shown in --help is what `into` holds (server_config's default).
+template <class T>
+po::typed_value<long long>* number(const char* flag, T& into, long long min, long long max) {
+  return po::value<long long>()
+      ->default_value(static_cast<long long>(into))
+      ->value_name("N")
+      ->notifier([flag, &into, min, max](long long n) {
+        cl::require_range(flag, n, min, max);
+        into = static_cast<T>(n);
+      });
+}
+
+// Seconds from min to max, as number() does.
+po::typed_value<long long>* seconds(const char* flag, std::chrono::seconds& into, long long min, long long max) {
+  return po::value<long long>()
+      ->default_value(into.count())
+      ->value_name("S")
+      ->notifier([flag, &into, min, max](long long n) {
+        cl::require_range(flag, n, min, max);
+        into = std::chrono::seconds(n);
+      });
+}
+
+// A text option that takes one of `allowed`, with `fallback` as its default.
+po::typed_value<std::string>* one_of(const char* flag, std::vector<std::string> allowed, std::string fallback) {
+  std::string names;
+  for (const auto& a : allowed) names += (names.empty() ? "" : "|") + a;
+  return po::value<std::string>()->default_value(fallback)->value_name(names)->notifier(
+      [flag, allowed, names](const std::string& v) {
+        if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+          throw usage_error(std::string(flag) + " is " + names + " (got \"" + printable(v) + "\")");
+      });
+}
+
+// The central store every command but dev-cert works on.
+po::options_description store_options() {
+  po::options_description o("Store");
+  o.add_options()("db", po::value<std::string>()->value_name("PATH"), "the central store (serving creates it)")(
+      "schema", po::value<std::string>()->value_name("FILE"), "a schema file instead of the built-in one");
+  return o;
+}
+
+// What serving takes; the notifiers write into `config`, whose defaults they show.
+po::options_description serve_options(server::server_config& c) {
+  const long long int_max = std::numeric_limits<int>::max();
+  // Devices decode pull batches with the protocol's own limit, whatever this one is.
+  const auto device_limit = static_cast<long long>(sync::frame_limits{}.max_records);
+  po::options_description o("Serving (havend --db PATH --listen HOST:PORT)");
+  o.add_options()
+      ("listen", po::value<std::string>()->value_name("HOST:PORT"),
+       "the address to serve on, e.g. 127.0.0.1:8080 or [::1]:8443; port 0 picks a free port. Without TLS "
+       "only a loopback address (127.0.0.1, ::1, localhost)")
+      ("threads", po::value<long long>()->value_name("N")->notifier([&c](long long n) {
+         cl::require_range("--threads", n, 1, 1024);
+         c.threads = static_cast<unsigned>(n);
+       }), "I/O threads, 1-1024 (default: one per hardware thread)")
+      ("verbose", po::bool_switch(), "log every session at debug level")
+      ("max-frame-bytes", number("--max-frame-bytes", c.limits.max_frame_bytes, 65536, int_max),
+       "the largest frame a device may send, at least 65536")
+      ("max-batch-records", po::value<long long>()
+           ->default_value(static_cast<long long>(c.limits.max_records))
+           ->value_name("N")
+           ->notifier([&c, device_limit](long long n) {
+             if (n > device_limit)
+               throw usage_error("--max-batch-records must be at most " + std::to_string(device_limit) +
+                                 ", the most records a device takes in one batch");
+             cl::require_range("--max-batch-records", n, 1, device_limit);
+             c.limits.max_records = static_cast<std::size_t>(n);
+           }),
+       ("records per batch (devices are told), 1-" + std::to_string(device_limit)).c_str())
+      ("handshake-timeout", seconds("--handshake-timeout", c.handshake_timeout, 1, int_max),
+       "seconds from connecting to a valid hello")
+      ("idle-timeout", seconds("--idle-timeout", c.idle_timeout, 1, int_max),
+       "seconds a silent sync connection stays open")
+      ("max-connections-per-address", number("--max-connections-per-address", c.connections.per_address, 1, int_max),
+       "connections not signed in yet, per address (one more closes the address's oldest)")
+      ("max-connections-per-device", number("--max-connections-per-device", c.connections.per_credential, 1, int_max),
+       "connections per device or coordinator token once signed in (one more replaces its oldest)")
+      ("max-connections", number("--max-connections", c.connections.total, 1, int_max), "connections in all")
+      ("max-failed-logins", number("--max-failed-logins", c.login.free_failures, 1, int_max),
+       "failed sign-ins per address before the back-off")
+      ("login-backoff-max", po::value<long long>()
+           ->default_value(std::chrono::duration_cast<std::chrono::seconds>(c.login.max_backoff).count())
+           ->value_name("S")
+           ->notifier([&c](long long n) {
+             cl::require_range("--login-backoff-max", n, 1, std::numeric_limits<int>::max());
+             c.login.max_backoff = std::chrono::seconds(n);
+           }),
+       "the longest back-off, in seconds; it doubles from 1 s")
+      ("trusted-proxy", po::value<std::vector<std::string>>()->composing()->value_name("ADDRESS")->notifier(
+           [&c](const std::vector<std::string>& proxies) {
+             for (const auto& address : proxies) {
+               if (!server::canonical_address(address))
+                 throw usage_error("--trusted-proxy takes the proxy's IP address (got \"" + printable(address) +
+                                   "\")");
+               c.trusted_proxies.push_back(address);
+             }
+           }),
+       "(repeatable) a reverse proxy whose word on the client's address is taken, from that peer only: a PROXY "
+       "protocol v2 header when the connection starts with one, else the rightmost untrusted X-Forwarded-For "
+       "entry of each HTTP request")
+      ("tls-cert", po::value<std::string>()->value_name("FILE"), "the certificate (PEM): serve wss:// and https:// only")
+      ("tls-key", po::value<std::string>()->value_name("FILE"), "its private key (PEM)")
+      ("dev-no-auth", po::bool_switch(),
+       "no enrollment and no tokens: any device may sync and anyone may read the tallies. For development, on a "
+       "loopback address only");
+  return o;
+}
+
+// One of havend's commands on a store (or dev-cert): its usage line, what it
+// does, its options and its arguments.
+struct command {
+  const char* usage;
+  const char* help;
+  std::function<po::options_description()> options;
+  std::vector<const char*> arguments;  // names of the positional arguments, in order
+  std::function<int(const po::variables_map&, const std::vector<std::string>&)> run;
 };
 
-constexpr const char* usage_text =
-    "havend - the Haven sync server\n\n"
-    "usage:\n"
-    "  havend --db PATH --listen HOST:PORT [--schema FILE] [--threads N] [--verbose]\n"
-    "         [--max-frame-bytes N] [--handshake-timeout S] [--idle-timeout S]\n"
-    "         [--max-connections-per-address N] [--max-connections-per-device N]\n"
-    "         [--max-connections N] [--max-batch-records N] [--max-failed-logins N]\n"
-    "         [--login-backoff-max S] [--trusted-proxy ADDRESS]... [--tls-cert FILE --tls-key FILE]\n"
-    "         [--dev-no-auth]\n"
-    "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/;\n"
-    "      with --tls-cert and --tls-key (PEM) on wss:// and https:// only. Without TLS\n"
-    "      it listens only on a loopback address (127.0.0.1, ::1, localhost).\n"
-    "      Port 0 picks a free port. The first line on stdout is \"listening on HOST:PORT\".\n"
-    "      Limits (defaults): frames 4194304 bytes, 2000 records per batch (at most 2000;\n"
-    "      devices are told), hello within 10 s of connecting, idle 300 s, 5 failed sign-ins per\n"
-    "      address, then a back-off doubling from 1 s up to 900 s; connections: 32 per address\n"
-    "      not signed in yet (one more closes the address's oldest of them), 4 per device or\n"
-    "      coordinator token once signed in (one more replaces its oldest), 2048 in all.\n"
-    "      --trusted-proxy ADDRESS (repeatable): a reverse proxy whose word on the client's\n"
-    "      address is taken, from that peer only: a PROXY protocol v2 header when the\n"
-    "      connection starts with one (nginx stream proxy_protocol on, HAProxy send-proxy-v2),\n"
-    "      else the rightmost untrusted X-Forwarded-For entry of each HTTP request. The\n"
-    "      per-address limit, back-off and audit log then count the client's address.\n"
-    "      From any other peer both are ignored.\n"
-    "      --dev-no-auth: no enrollment and no tokens; any device may sync and anyone\n"
-    "      may read the tallies. For development, on a loopback address only.\n"
-    "  The commands below need a store that exists (serving creates one).\n"
-    "  havend --db PATH tally ID --year YYYY [--month M] [--format json|csv]\n"
-    "      Prints a tally from the store, without a running server. YYYY is four digits,\n"
-    "      1900-2200. In CSV, a text cell beginning with = + - @ tab or CR is prefixed with '.\n"
-    "  havend --db PATH tallies      Lists the tallies.\n"
-    "  havend --db PATH devices      Lists the devices: enrolled ones and those that have synced.\n"
-    "  havend --db PATH enroll --name NAME --team TEAM [--role worker|coordinator]\n"
-    "         [--expires DURATION] [--json]\n"
-    "      Prints a one-time enrollment code for a new device (and as a QR code), valid\n"
-    "      for DURATION (30m, 24h, 7d; default 24h). --json prints {\"code\", \"expires\"}.\n"
-    "  havend --db PATH token --name NAME\n"
-    "      Prints a coordinator bearer token for the tallies, once; it replaces NAME's\n"
-    "      earlier token.\n"
-    "  havend --db PATH retire DEVICE   A device handed back: it syncs once more, then wipes.\n"
-    "  havend --db PATH revoke DEVICE   A device lost or stolen: refused from now on.\n"
-    "  havend --db PATH audit [--limit N]\n"
-    "      The audit log (enrollments, refusals, standing changes, tokens), newest first.\n"
-    "  havend dev-cert --cert FILE --key FILE [--host NAME]... [--days N]\n"
-    "      Writes a self-signed certificate (for localhost, 127.0.0.1, ::1 and each NAME;\n"
-    "      30 days by default) and its key, for testing TLS. Never overwrites a file.\n";
-
-// Options as name -> value; flags without a value map to "".
-std::map<std::string, std::string> parse_options(const std::vector<std::string>& args, std::vector<std::string>& rest) {
-  static const std::map<std::string, bool> known{{"db", true},   {"listen", true}, {"schema", true}, {"threads", true},
-                                                 {"max-frame-bytes", true}, {"handshake-timeout", true},
-                                                 {"idle-timeout", true}, {"max-connections-per-address", true},
-                                                 {"max-connections-per-device", true}, {"max-connections", true},
-                                                 {"max-batch-records", true}, {"max-failed-logins", true},
-                                                 {"login-backoff-max", true}, {"trusted-proxy", true},
-                                                 {"tls-cert", true}, {"tls-key", true},
-                                                 {"year", true}, {"month", true},  {"format", true}, {"verbose", false},
-                                                 {"help", false}, {"dev-no-auth", false}, {"name", true},
-                                                 {"team", true}, {"role", true}, {"expires", true}, {"json", false},
-                                                 {"limit", true}};
-  std::map<std::string, std::string> out;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i].rfind("--", 0) != 0) {
-      rest.push_back(args[i]);
-      continue;
-    }
-    std::string name = args[i].substr(2), value;
-    if (const auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    } else if (known.count(name) && known.at(name)) {
-      if (i + 1 >= args.size()) throw usage_error{"--" + name + " needs a value"};
-      value = args[++i];
-    }
-    if (!known.count(name)) throw usage_error{"unknown option --" + name};
-    if (name == "trusted-proxy" && out.count(name)) value = out[name] + "\n" + value;  // repeatable
-    out[name] = value;
-  }
-  return out;
+// The value of a text option, or "" when it was not given.
+std::string text(const po::variables_map& o, const char* name) {
+  return o.count(name) ? o[name].as<std::string>() : std::string();
 }
 
-int to_int(const std::string& text, const char* what) {
-  try {
-    std::size_t used = 0;
-    const int n = std::stoi(text, &used);
-    if (used == text.size()) return n;
-  } catch (const std::exception&) {
-  }
-  throw usage_error{std::string(what) + " must be a number (got \"" + text + "\")"};
-}
-
-std::shared_ptr<const schema> load_schema(const std::map<std::string, std::string>& o) {
-  return o.count("schema") ? unwrap(schema::load(o.at("schema"))) : schema::builtin();
+std::shared_ptr<const schema> load_schema(const po::variables_map& o) {
+  return o.count("schema") ? unwrap(schema::load(text(o, "schema"))) : schema::builtin();
 }
 
 std::string when(std::optional<std::int64_t> ms) {
@@ -139,14 +175,14 @@ std::string iso_utc(std::int64_t ms) { return utc_time(ms); }
 
 // "30m", "24h", "7d" (or "90s") as seconds.
 std::chrono::seconds parse_duration(const std::string& text) {
-  const auto bad = usage_error{"--expires takes a duration like 30m, 24h or 7d (got \"" + text + "\")"};
+  const auto bad = usage_error("--expires takes a duration like 30m, 24h or 7d (got \"" + text + "\")");
   if (text.size() < 2) throw bad;
   const char unit = text.back();
   const std::int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
   const std::string digits = text.substr(0, text.size() - 1);
   if (!scale || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 6) throw bad;
   const std::int64_t n = std::stoll(digits);
-  if (n < 1) throw usage_error{"--expires must be at least 1s"};
+  if (n < 1) throw usage_error("--expires must be at least 1s");
   return std::chrono::seconds(n * scale);
 }
 
@@ -176,22 +212,21 @@ std::string qr_code(const std::string& text) {
   return out;
 }
 
-int enroll(const std::map<std::string, std::string>& o) {
-  if (!o.count("name") || !o.count("team"))
-    throw usage_error{"enroll needs --name NAME (the device or its holder) and --team TEAM"};
-  const std::string role_text = o.count("role") ? o.at("role") : "worker";
+int enroll(const po::variables_map& o, const std::vector<std::string>&) {
+  const std::string name = text(o, "name"), team = text(o, "team"), db = text(o, "db");
+  const std::string role_text = text(o, "role");
   const auto role = server::parse_role(role_text);
-  if (!role) throw usage_error{"--role is worker or coordinator (got \"" + role_text + "\")"};
-  const std::string expires = o.count("expires") ? o.at("expires") : "24h";
+  if (!role) throw usage_error("--role is worker or coordinator (got \"" + printable(role_text) + "\")");
+  const std::string expires = text(o, "expires");
   const auto ttl = parse_duration(expires);
-  const auto code = server::open_sqlite_registry(o.at("db"))->issue_code(o.at("name"), o.at("team"), *role, ttl, unix_ms_now());
-  if (o.count("json")) {
+  const auto code = server::open_sqlite_registry(db)->issue_code(name, team, *role, ttl, unix_ms_now());
+  if (o["json"].as<bool>()) {
     std::cout << boost::json::serialize(boost::json::object{{"code", code.code}, {"expires", iso_utc(code.expires_ms)}})
               << "\n";
     return exit_ok;
   }
-  std::cout << "Enrollment code for \"" << printable(o.at("name")) << "\", a "
-            << printable(role_text) << " of team " << printable(o.at("team")) << ":\n\n    "
+  std::cout << "Enrollment code for \"" << printable(name) << "\", a "
+            << printable(role_text) << " of team " << printable(team) << ":\n\n    "
             << code.code << "\n\n"
             << "Valid once, until " << when(code.expires_ms) << " (" << expires
             << "). Enter it on the device, or scan it:\n\n"
@@ -199,10 +234,10 @@ int enroll(const std::map<std::string, std::string>& o) {
   return exit_ok;
 }
 
-int token(const std::map<std::string, std::string>& o) {
-  if (!o.count("name")) throw usage_error{"token needs --name NAME (the coordinator it is for)"};
-  const std::string t = server::open_sqlite_registry(o.at("db"))->issue_token(o.at("name"), unix_ms_now());
-  std::cout << "Coordinator token for \"" << o.at("name") << "\" (shown only now; it replaces any earlier one):\n\n    "
+int token(const po::variables_map& o, const std::vector<std::string>&) {
+  const std::string name = text(o, "name");
+  const std::string t = server::open_sqlite_registry(text(o, "db"))->issue_token(name, unix_ms_now());
+  std::cout << "Coordinator token for \"" << name << "\" (shown only now; it replaces any earlier one):\n\n    "
             << t << "\n\n"
             << "Send it with every request for the tallies as the header\n"
             << "    Authorization: Bearer " << t << "\n"
@@ -211,10 +246,10 @@ int token(const std::map<std::string, std::string>& o) {
   return exit_ok;
 }
 
-int set_standing(const std::map<std::string, std::string>& o, const std::vector<std::string>& rest) {
-  if (rest.size() != 2) throw usage_error{rest[0] + " needs one device id (havend --db PATH devices lists them)"};
+// rest: the command (retire or revoke) and the device id.
+int set_standing(const po::variables_map& o, const std::vector<std::string>& rest) {
   const bool revoke = rest[0] == "revoke";
-  const auto d = server::open_sqlite_registry(o.at("db"))
+  const auto d = server::open_sqlite_registry(text(o, "db"))
                      ->set_standing(rest[1], revoke ? server::device_standing::revoked : server::device_standing::retired,
                                     unix_ms_now());
   std::cout << "Device " << printable(d.device_id) << " (\"" << printable(d.name) << "\", team "
@@ -224,7 +259,7 @@ int set_standing(const std::map<std::string, std::string>& o, const std::vector<
     return exit_ok;
   }
   std::optional<std::int64_t> last_sync;
-  for (const auto& seen : server::open_sqlite_store(o.at("db"), load_schema(o))->devices())
+  for (const auto& seen : server::open_sqlite_store(text(o, "db"), load_schema(o))->devices())
     if (seen.device_id == d.device_id) last_sync = seen.last_sync_ms;
   std::cout << "It can no longer sync; if it connects, it is told to erase its store.\n";
   if (last_sync)
@@ -254,9 +289,9 @@ void print_table(std::vector<std::vector<std::string>> rows) {
   }
 }
 
-int devices(const std::map<std::string, std::string>& o) {
-  auto enrolled = server::open_sqlite_registry(o.at("db"))->devices();
-  const auto seen = server::open_sqlite_store(o.at("db"), load_schema(o))->devices();
+int devices(const po::variables_map& o, const std::vector<std::string>&) {
+  auto enrolled = server::open_sqlite_registry(text(o, "db"))->devices();
+  const auto seen = server::open_sqlite_store(text(o, "db"), load_schema(o))->devices();
   std::map<std::string, const server::device_info*> by_id;
   for (const auto& d : seen) by_id[d.device_id] = &d;
   std::vector<std::vector<std::string>> rows{
@@ -290,82 +325,39 @@ int devices(const std::map<std::string, std::string>& o) {
   return exit_ok;
 }
 
-int audit(const std::map<std::string, std::string>& o) {
-  const int limit = o.count("limit") ? to_int(o.at("limit"), "--limit") : 50;
-  if (limit < 1) throw usage_error{"--limit must be at least 1"};
-  for (const auto& e : server::open_sqlite_registry(o.at("db"))->audit_log(static_cast<std::size_t>(limit)))
+int audit(const po::variables_map& o, const std::vector<std::string>&) {
+  const auto limit = o["limit"].as<long long>();
+  for (const auto& e : server::open_sqlite_registry(text(o, "db"))->audit_log(static_cast<std::size_t>(limit)))
     std::cout << iso_utc(e.at_ms) << "  " << printable(e.event) << "  " << printable(e.subject)
               << (e.address.empty() ? "" : "  from " + printable(e.address)) << "  "
               << printable(e.detail) << "\n";
   return exit_ok;
 }
 
-// True for 127.0.0.0/8, ::1 and localhost.
-int serve(const std::map<std::string, std::string>& o) {
-  if (!o.count("listen")) throw usage_error{"give the address to serve on with --listen HOST:PORT (e.g. 127.0.0.1:8080)"};
-  const std::string listen = o.at("listen");
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw usage_error{"--listen takes HOST:PORT (got \"" + listen + "\")"};
-  server::server_config config;
-  config.db = o.at("db");
-  config.host = listen.substr(0, colon);
-  if (config.host.size() > 2 && config.host.front() == '[') config.host = config.host.substr(1, config.host.size() - 2);
-  const int port = to_int(listen.substr(colon + 1), "the port");
-  if (port < 0 || port > 65535) throw usage_error{"the port must be 0-65535"};
-  config.port = static_cast<std::uint16_t>(port);
+// Serves until stopped; `config` holds the options notify() wrote into it.
+int serve(const po::variables_map& o, server::server_config& config) {
+  if (!o.count("listen"))
+    throw usage_error("give the address to serve on with --listen HOST:PORT (e.g. 127.0.0.1:8080)");
+  const std::string listen = text(o, "listen");
+  const auto address = cl::parse_host_port(listen);
+  if (!address)
+    throw usage_error("--listen takes HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, with a port 0-65535 (got \"" +
+                      printable(listen) + "\")");
+  config.db = text(o, "db");
+  config.host = address->host;
+  config.port = address->port;
   config.record_schema = load_schema(o);
-  if (o.count("dev-no-auth")) {
+  if (o["dev-no-auth"].as<bool>()) {
     if (!streams::is_loopback_host(config.host))
-      throw usage_error{"--dev-no-auth lets anyone sync and read the tallies, so it listens only on a loopback "
-                        "address (127.0.0.1, ::1, localhost), not on \"" + config.host + "\""};
+      throw usage_error("--dev-no-auth lets anyone sync and read the tallies, so it listens only on a loopback "
+                        "address (127.0.0.1, ::1, localhost), not on \"" + config.host + "\"");
     config.authenticate = false;
     std::cerr << "havend: WARNING: --dev-no-auth: authentication is OFF. Any device may sync and anyone may read "
                  "the tallies. Never use this with real data.\n";
   }
-  if (o.count("threads")) config.threads = static_cast<unsigned>(std::max(1, to_int(o.at("threads"), "--threads")));
-  if (o.count("verbose")) server::set_log_level(server::log_level::debug);
-  auto positive = [&](const char* name) {
-    const int n = to_int(o.at(name), name);
-    if (n < 1) throw usage_error{std::string("--") + name + " must be at least 1"};
-    return n;
-  };
-  if (o.count("max-frame-bytes")) {
-    const int bytes = positive("max-frame-bytes");
-    if (bytes < 65536) throw usage_error{"--max-frame-bytes must be at least 65536"};
-    config.limits.max_frame_bytes = static_cast<std::size_t>(bytes);
-  }
-  if (o.count("handshake-timeout")) config.handshake_timeout = std::chrono::seconds(positive("handshake-timeout"));
-  if (o.count("idle-timeout")) config.idle_timeout = std::chrono::seconds(positive("idle-timeout"));
-  if (o.count("max-connections-per-address"))
-    config.connections.per_address = static_cast<unsigned>(positive("max-connections-per-address"));
-  if (o.count("max-connections-per-device"))
-    config.connections.per_credential =
-        static_cast<unsigned>(positive("max-connections-per-device"));
-  if (o.count("max-connections"))
-    config.connections.total = static_cast<unsigned>(positive("max-connections"));
-  if (o.count("max-batch-records")) {
-    const int records = positive("max-batch-records");
-    // Devices decode pull batches with the protocol's own limit, whatever this one is.
-    const auto device_limit = sync::frame_limits{}.max_records;
-    if (static_cast<std::size_t>(records) > device_limit)
-      throw usage_error{"--max-batch-records must be at most " + std::to_string(device_limit) +
-                        ", the most records a device takes in one batch"};
-    config.limits.max_records = static_cast<std::size_t>(records);
-  }
-  if (o.count("max-failed-logins"))
-    config.login.free_failures = static_cast<unsigned>(positive("max-failed-logins"));
-  if (o.count("login-backoff-max"))
-    config.login.max_backoff = std::chrono::seconds(positive("login-backoff-max"));
-  if (o.count("trusted-proxy")) {
-    std::istringstream proxies(o.at("trusted-proxy"));
-    for (std::string address; std::getline(proxies, address);) {
-      if (!server::canonical_address(address))
-        throw usage_error{"--trusted-proxy takes the proxy's IP address (got \"" + address + "\")"};
-      config.trusted_proxies.push_back(address);
-    }
-  }
-  if (o.count("tls-cert")) config.tls_cert = o.at("tls-cert");
-  if (o.count("tls-key")) config.tls_key = o.at("tls-key");
+  if (o["verbose"].as<bool>()) server::set_log_level(server::log_level::debug);
+  config.tls_cert = text(o, "tls-cert");
+  config.tls_key = text(o, "tls-key");
   server::server s(config);
   std::cout << "listening on " << s.address() << std::endl;
   server::log(server::log_level::info, "listening address=" + s.address() + " db=" + config.db.string() +
@@ -374,31 +366,99 @@ int serve(const std::map<std::string, std::string>& o) {
   return exit_ok;
 }
 
-int tally(const std::map<std::string, std::string>& o, const std::vector<std::string>& rest) {
-  if (rest.size() != 2) throw usage_error{"tally needs one tally id (havend --db PATH tallies lists them)"};
-  if (!o.count("year")) throw usage_error{"tally needs --year YYYY"};
-  if (const auto problem = server::year_problem("--year", o.at("year")); !problem.empty())
-    throw usage_error{problem};
-  const int year = *server::four_digit_year(o.at("year"));
+// A tally report (report_json's shape) as an aligned table: a title line,
+// then a header, a line per row (subtotal rows first, their rows indented
+// under them) and the total, numbers right-aligned.
+void print_tally_table(const boost::json::object& report) {
+  namespace json = boost::json;
+  const auto str = [](const json::value& v) { return v.is_string() ? std::string(v.get_string()) : std::string(); };
+  std::vector<std::string> measures;
+  for (const auto& m : report.at("measures").as_array()) measures.push_back(str(m.at("id")));
+  std::vector<std::pair<std::string, std::string>> columns;  // code, label
+  for (const auto& c : report.at("columns").as_array()) columns.emplace_back(str(c.at("code")), str(c.at("label")));
+  std::string rows_title;
+  for (const auto& r : report.at("rows").as_array()) rows_title += (rows_title.empty() ? "" : " / ") + str(r);
+  const auto numbers = [&](const json::value& values) {
+    std::vector<std::string> out;
+    for (const auto& m : measures) {
+      const auto* n = values.as_object().if_contains(m);
+      out.push_back(n ? json::serialize(*n) : "0");
+    }
+    return out;
+  };
+  std::vector<std::vector<std::string>> table{{rows_title}};
+  for (const auto& [code, label] : columns)
+    for (const auto& m : measures) table[0].push_back(measures.size() == 1 ? label : label + ":" + m);
+  for (const auto& m : measures)
+    table[0].push_back(columns.empty() ? m : measures.size() == 1 ? "total" : "total:" + m);
+  const auto line = [&](std::string first, const json::object& row_or_totals, const json::value& total) {
+    std::vector<std::string> cells{std::move(first)};
+    if (const auto* by_column = row_or_totals.if_contains("by_column"))
+      for (const auto& [code, label] : columns)
+        for (auto& n : numbers(by_column->as_object().at(code))) cells.push_back(std::move(n));
+    for (auto& n : numbers(total)) cells.push_back(std::move(n));
+    table.push_back(std::move(cells));
+  };
+  for (const auto& row : report.at("table").as_array()) {
+    const auto& r = row.as_object();
+    const auto depth = static_cast<std::size_t>(r.at("depth").to_number<std::int64_t>());
+    line(std::string(2 * (depth - 1), ' ') + str(r.at("label")), r, r.at("total"));
+  }
+  json::object totals;
+  if (!columns.empty()) totals["by_column"] = report.at("column_totals");
+  line("total", totals, report.at("total"));
+
+  for (auto& row : table)
+    for (auto& cell : row) cell = printable(cell);
+  std::vector<std::size_t> width(table[0].size(), 0);
+  for (const auto& row : table)
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  const auto& month = report.at("month");
+  std::cout << printable(str(report.at("title"))) << ", " << report.at("year").to_number<std::int64_t>()
+            << (month.is_null() ? "" : "-" + std::to_string(month.to_number<std::int64_t>())) << "\n\n";
+  for (const auto& row : table) {
+    std::string out = row[0] + std::string(width[0] - row[0].size(), ' ');
+    for (std::size_t i = 1; i < row.size(); ++i) out += "  " + std::string(width[i] - row[i].size(), ' ') + row[i];
+    std::cout << out << "\n";
+  }
+}
+
+// rest: "tally" and the tally id.
+int tally(const po::variables_map& o, const std::vector<std::string>& rest) {
+  const std::string year_text = text(o, "year");
+  if (const auto problem = server::year_problem("--year", year_text); !problem.empty())
+    throw usage_error(problem);
+  const int year = *server::four_digit_year(year_text);
   std::optional<int> month;
-  if (o.count("month")) month = to_int(o.at("month"), "--month");
-  const std::string format = o.count("format") ? o.at("format") : "json";
-  if (format != "json" && format != "csv") throw usage_error{"--format is json or csv"};
-  auto store = server::open_sqlite_store(o.at("db"), load_schema(o));
+  if (o.count("month")) month = static_cast<int>(o["month"].as<long long>());
+  const std::string format = text(o, "format");
+  auto store = server::open_sqlite_store(text(o, "db"), load_schema(o));
   store->refresh_tally();
   auto report = format == "csv" ? store->tally_csv(rest[1], year, month) : store->tally_json(rest[1], year, month);
   if (!report) throw failure(report.err());
-  std::cout << report.value() << (format == "json" ? "\n" : "");
+  if (format == "table") print_tally_table(boost::json::parse(report.value()).as_object());
+  else std::cout << report.value() << (format == "json" ? "\n" : "");
   return exit_ok;
 }
 
-int dev_cert(const std::vector<std::string>& args) {
-  if (std::find(args.begin(), args.end(), "--help") != args.end()) {
-    std::cout << usage_text;
+int tallies(const po::variables_map& o, const std::vector<std::string>&) {
+  const std::string list = server::open_sqlite_store(text(o, "db"), load_schema(o))->tally_list_json();
+  if (text(o, "format") == "json") {
+    std::cout << list << "\n";
     return exit_ok;
   }
-  auto request = server::parse_dev_cert_args(args);
-  if (!request) throw usage_error{request.err().message};
+  std::vector<std::vector<std::string>> rows{{"TALLY", "RECORD TYPE", "TITLE"}};
+  const boost::json::value parsed = boost::json::parse(list);
+  for (const auto& t : parsed.as_array())
+    rows.push_back({std::string(t.at("id").as_string()), std::string(t.at("type").as_string()),
+                    std::string(t.at("title").as_string())});
+  print_table(std::move(rows));
+  return exit_ok;
+}
+
+int dev_cert(const po::variables_map& o, const std::vector<std::string>&) {
+  auto request = server::dev_cert_request_of(o);
+  if (!request) throw usage_error(request.err().message);
   if (auto written = server::write_dev_cert(request.value()); !written) throw failure(written.err());
   std::cout << "wrote " << request->cert.string() << " and " << request->key.string()
             << " (self-signed, " << request->days << " days); devices pin it with haven sync --ca "
@@ -406,33 +466,197 @@ int dev_cert(const std::vector<std::string>& args) {
   return exit_ok;
 }
 
+po::options_description with_store(po::options_description own) {
+  own.add(store_options());
+  return own;
+}
+
+const std::map<std::string, command>& commands() {
+  static const std::map<std::string, command> table{
+      {"tally",
+       {"havend --db PATH tally ID --year YYYY [--month M] [--format table|json|csv]",
+        "Prints a tally from the store, without a running server: a table, or the JSON and CSV the HTTP API\n"
+        "serves. In CSV, a text cell beginning with = + - @ tab or CR is prefixed with '.",
+        [] {
+          po::options_description o("Options");
+          o.add_options()("year", po::value<std::string>()->required()->value_name("YYYY"),
+                          "the year, four digits, 1900-2200")(
+              "month", po::value<long long>()->value_name("M")->notifier([](long long m) {
+                cl::require_range("--month", m, 1, 12);
+              }),
+              "one month, 1-12 (default: the whole year)")("format", one_of("--format", {"table", "json", "csv"}, "table"),
+                                                            "how to print it");
+          return with_store(o);
+        },
+        {"ID"},
+        tally}},
+      {"tallies",
+       {"havend --db PATH tallies [--format table|json]", "Lists the tallies: id, the record type they count, title.",
+        [] {
+          po::options_description o("Options");
+          o.add_options()("format", one_of("--format", {"table", "json"}, "table"), "how to print them");
+          return with_store(o);
+        },
+        {},
+        tallies}},
+      {"devices",
+       {"havend --db PATH devices", "Lists the devices: enrolled ones and those that have synced.",
+        [] { return with_store(po::options_description("Options")); }, {}, devices}},
+      {"enroll",
+       {"havend --db PATH enroll --name NAME --team TEAM [--role worker|coordinator] [--expires DURATION] [--json]",
+        "Prints a one-time enrollment code for a new device (and as a QR code).",
+        [] {
+          po::options_description o("Options");
+          o.add_options()("name", po::value<std::string>()->required()->value_name("NAME"),
+                          "the device or its holder")(
+              "team", po::value<std::string>()->required()->value_name("TEAM"), "the team it records for")(
+              "role", one_of("--role", {"worker", "coordinator"}, "worker"),
+              "a coordinator also gets a token for the tallies")(
+              "expires", po::value<std::string>()->default_value("24h")->value_name("DURATION"),
+              "how long the code is valid: 30m, 24h, 7d")("json", po::bool_switch(),
+                                                           "print {\"code\", \"expires\"} instead");
+          return with_store(o);
+        },
+        {},
+        enroll}},
+      {"token",
+       {"havend --db PATH token --name NAME",
+        "Prints a coordinator bearer token for the tallies, once; it replaces NAME's earlier token.",
+        [] {
+          po::options_description o("Options");
+          o.add_options()("name", po::value<std::string>()->required()->value_name("NAME"),
+                          "the coordinator it is for");
+          return with_store(o);
+        },
+        {},
+        token}},
+      {"retire",
+       {"havend --db PATH retire DEVICE", "A device handed back: it syncs once more, then wipes.",
+        [] { return with_store(po::options_description("Options")); }, {"DEVICE"}, set_standing}},
+      {"revoke",
+       {"havend --db PATH revoke DEVICE", "A device lost or stolen: refused from now on.",
+        [] { return with_store(po::options_description("Options")); }, {"DEVICE"}, set_standing}},
+      {"audit",
+       {"havend --db PATH audit [--limit N]",
+        "The audit log (enrollments, refusals, standing changes, tokens), newest first.",
+        [] {
+          po::options_description o("Options");
+          o.add_options()("limit", po::value<long long>()->default_value(50)->value_name("N")->notifier([](long long n) {
+            cl::require_range("--limit", n, 1, std::numeric_limits<int>::max());
+          }),
+                          "how many entries");
+          return with_store(o);
+        },
+        {},
+        audit}},
+      {"dev-cert",
+       {"havend dev-cert --cert FILE --key FILE [--host NAME]... [--days N]",
+        "Writes a self-signed certificate (for localhost, 127.0.0.1, ::1 and each NAME) and its key,\n"
+        "for testing TLS. Never overwrites a file.",
+        server::dev_cert_options, {}, dev_cert}},
+  };
+  return table;
+}
+
+po::options_description global_options(server::server_config& config) {
+  po::options_description o;
+  po::options_description general("General");
+  general.add_options()("help,h", po::bool_switch(), "print this help")("version", po::bool_switch(),
+                                                                         "print havend's version");
+  o.add(general).add(store_options()).add(serve_options(config));
+  return o;
+}
+
+void print_help(const po::options_description& global) {
+  std::cout << "havend - the Haven sync server\n\n"
+               "usage:\n"
+               "  havend --db PATH --listen HOST:PORT [options]\n"
+               "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/; with\n"
+               "      --tls-cert and --tls-key on wss:// and https:// only. The first line on stdout is\n"
+               "      \"listening on HOST:PORT\".\n";
+  for (const auto& [name, c] : commands()) std::cout << "  " << c.usage << "\n";
+  std::cout << "\nThe commands need a store that exists (serving creates one). 'havend COMMAND --help'\n"
+               "explains a command.\n\n"
+            << global;
+}
+
+// Runs `name` with the arguments after it; usage errors are reported as "havend NAME: ...".
+int run_command(const std::string& name, const command& c, po::variables_map& o,
+                const std::vector<std::string>& args) {
+  const std::string program = "havend " + name;
+  try {
+    po::options_description visible = c.options();
+    visible.add_options()("help,h", po::bool_switch(), "print this help");
+    po::options_description all(visible);
+    po::positional_options_description positional;
+    for (const char* a : c.arguments) {
+      all.add_options()(a, po::value<std::string>());
+      positional.add(a, 1);
+    }
+    // --help before anything else is checked, so that it answers even on an incomplete line.
+    if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+        std::find(args.begin(), args.end(), "-h") != args.end()) {
+      std::cout << "usage: " << c.usage << "\n\n" << c.help << "\n\n" << visible;
+      return exit_ok;
+    }
+    cl::parse(args, all, positional, o);
+    std::vector<std::string> rest{name};
+    for (const char* a : c.arguments) {
+      if (!o.count(a)) throw usage_error(name + " needs " + a + " (" + c.usage + ")");
+      rest.push_back(o[a].as<std::string>());
+    }
+    if (name != "dev-cert") {
+      if (!o.count("db")) throw usage_error("give the store with --db PATH");
+      // The commands work on a store havend has served: a path that does not
+      // exist is a typo (it would answer "no devices"), never a new store.
+      if (!std::filesystem::exists(text(o, "db")))
+        throw failure(errc::not_found, "no central store at " + text(o, "db") +
+                                           ": check the path (havend --db PATH, without a command, creates a store "
+                                           "and serves it)");
+    }
+    return c.run(o, rest);
+  } catch (const usage_error& e) {
+    return cl::report(program, e.what());
+  }
+}
+
 int run(int argc, char** argv) {
-  if (argc > 1 && std::string_view(argv[1]) == "dev-cert") return dev_cert({argv + 2, argv + argc});
-  std::vector<std::string> rest;
-  const auto o = parse_options({argv + 1, argv + argc}, rest);
-  if (o.count("help") || argc == 1) {
-    std::cout << usage_text;
+  server::server_config config;
+  const po::options_description global = global_options(config);
+  po::variables_map o;
+  cl::invocation invocation;
+  try {
+    invocation = cl::parse_global(argc, argv, global, o);
+  } catch (const usage_error& e) {
+    return cl::report("havend", e.what());
+  }
+  if (o["help"].as<bool>() || argc == 1) {
+    print_help(global);
     return argc == 1 ? exit_usage : exit_ok;
   }
-  if (!o.count("db")) throw usage_error{"give the store with --db PATH"};
-  if (rest.empty()) return serve(o);
-  // The commands work on a store havend has served: a path that does not
-  // exist is a typo (it would answer "no devices"), never a new store.
-  if (!std::filesystem::exists(o.at("db")))
-    throw failure(errc::not_found, "no central store at " + o.at("db") +
-                                       ": check the path (havend --db PATH, without a command, creates a store and "
-                                       "serves it)");
-  if (rest[0] == "tally") return tally(o, rest);
-  if (rest[0] == "tallies") {
-    std::cout << server::open_sqlite_store(o.at("db"), load_schema(o))->tally_list_json() << "\n";
+  if (o["version"].as<bool>()) {
+    std::cout << "havend " << cl::version() << "\n";
     return exit_ok;
   }
-  if (rest[0] == "devices") return devices(o);
-  if (rest[0] == "enroll") return enroll(o);
-  if (rest[0] == "token") return token(o);
-  if (rest[0] == "retire" || rest[0] == "revoke") return set_standing(o, rest);
-  if (rest[0] == "audit") return audit(o);
-  throw usage_error{"unknown command \"" + rest[0] + "\""};
+  try {
+    if (invocation.command.empty()) {
+      if (!o.count("db")) throw usage_error("give the store with --db PATH");
+      return serve(o, config);
+    }
+    const auto serving = serve_options(config);
+    for (const auto& option : serving.options()) {
+      const auto& given = o[option->long_name()];
+      if (!given.empty() && !given.defaulted())
+        throw usage_error("--" + option->long_name() + " is for serving (havend --db PATH --listen HOST:PORT), not for " +
+                          invocation.command);
+    }
+  } catch (const usage_error& e) {
+    return cl::report("havend", e.what());
+  }
+  const auto it = commands().find(invocation.command);
+  if (it == commands().end())
+    return cl::report("havend", "unknown command \"" + printable(invocation.command) + "\"");
+  return run_command(it->first, it->second, o, invocation.args);
 }
 
 }  // namespace
@@ -441,8 +665,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const usage_error& e) {
-    std::cerr << "havend: " << e.message << "\n\n" << usage_text;
-    return exit_usage;
+    return cl::report("havend", e.what());
   } catch (const failure& f) {
     std::cerr << "havend: " << printable(f.err().message) << "\n";
     for (const auto& issue : f.err().issues)

@@ -16,11 +16,13 @@
 #include <csignal>
 #include <unistd.h>
 
+#include <boost/program_options.hpp>
 #include <haven/client/pseudonym.hpp>
 #include <haven/client/enrollment.hpp>
 #include <haven/client/record_json.hpp>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
+#include <haven/core/command_line.hpp>
 #include <haven/core/terminal_text.hpp>
 
 namespace {
@@ -28,40 +30,40 @@ namespace {
 using namespace haven;
 using client::store;
 
-constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2;
+namespace cl = command_line;
+namespace po = boost::program_options;
+using cl::exit_failed, cl::exit_ok, cl::exit_usage;
 
 // A usage mistake: printed with the command's help hint, exit code 2.
-struct usage_error {
-  std::string message;
-};
+using cl::usage_error;
 
 struct global_options {
   std::string db;
   std::string schema_file;
 };
 
-// The arguments of one command: flags (--name value or --name) and the rest.
+// One option of a command, declared once: its help and its parser come from it.
+struct flag {
+  const char* name;
+  const char* value_name;  // nullptr: a switch that takes no value
+  const char* description;
+  const char* default_value = nullptr;
+};
+
+// The arguments of one command as its options parsed them: flags (--name
+// value or --name) and the rest.
 class arguments {
  public:
-  arguments(std::vector<std::string> args, std::vector<std::string> value_flags, std::vector<std::string> bool_flags) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (a.rfind("--", 0) == 0 && a.size() > 2) {
-        const auto eq = a.find('=');
-        const std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-        if (std::find(bool_flags.begin(), bool_flags.end(), name) != bool_flags.end() && eq == std::string::npos) {
-          flags_[name] = "";
-        } else if (std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end()) {
-          if (eq != std::string::npos) flags_[name] = a.substr(eq + 1);
-          else if (i + 1 < args.size()) flags_[name] = args[++i];
-          else throw usage_error{"--" + name + " needs a value"};
-        } else {
-          throw usage_error{"unknown option " + a};
-        }
+  arguments(const po::variables_map& parsed, const std::vector<flag>& flags) {
+    for (const auto& f : flags) {
+      if (!parsed.count(f.name)) continue;
+      if (!f.value_name) {
+        if (parsed[f.name].as<bool>()) flags_[f.name] = "";
       } else {
-        positional_.push_back(a);
+        flags_[f.name] = parsed[f.name].as<std::string>();
       }
     }
+    if (parsed.count("arguments")) positional_ = parsed["arguments"].as<std::vector<std::string>>();
   }
   bool has(const std::string& flag) const { return flags_.count(flag) != 0; }
   std::optional<std::string> get(const std::string& flag) const {
@@ -78,9 +80,25 @@ class arguments {
 struct command {
   const char* usage;
   const char* help;
-  std::vector<std::string> value_flags, bool_flags;
+  std::vector<flag> flags;
   std::function<int(const global_options&, const arguments&)> run;
 };
+
+// The options of a command, from its flags, with --help.
+po::options_description options_of(const command& c) {
+  po::options_description o("Options");
+  for (const auto& f : c.flags) {
+    if (!f.value_name) {
+      o.add_options()(f.name, po::bool_switch(), f.description);
+      continue;
+    }
+    auto* v = po::value<std::string>()->value_name(f.value_name);
+    if (f.default_value) v->default_value(f.default_value);
+    o.add_options()(f.name, v, f.description);
+  }
+  o.add_options()("help,h", po::bool_switch(), "print this help");
+  return o;
+}
 
 // An error as error::describe() gives it, with what came from a store, a
 // file or a server escaped (see printable) so that a terminal shows it as text.
@@ -113,10 +131,12 @@ std::unique_ptr<store> open_store(const global_options& g) {
   return unwrap(store::open(g.db, store_options(g)));
 }
 
-sync::record_id parse_id(const std::string& text) {
-  auto id = sync::record_id::parse(text);
-  if (!id) throw usage_error{"\"" + text + "\" is not a record id (32 hex characters, as printed by add and list)"};
-  return *id;
+// The record `text` names: its id, or a unique prefix of 4 or more hex characters.
+sync::record_id resolve_id(store& db, const std::string& text) {
+  auto id = db.resolve_id(text);
+  if (!id && id.err().code == errc::invalid_input && !id.err().message.starts_with("the id prefix"))
+    throw usage_error(id.err().message);
+  return unwrap(std::move(id));
 }
 
 // "field=value" pairs for add.
@@ -181,14 +201,14 @@ int cmd_add(const global_options& g, const arguments& a) {
   client::record_input in{args[0], a.get("team").value_or(""), assignments(args, 1)};
   auto id = db->add(in);
   if (!id) return fail(id.err());
-  std::cout << id->hex() << "\n";
+  if (a.has("quiet")) std::cout << id->hex() << "\n";
+  else std::cout << "recorded " << printable(args[0]) << " " << id->hex() << "\n";
   return exit_ok;
 }
 
 int cmd_edit(const global_options& g, const arguments& a) {
   const auto& args = a.positional();
   if (args.size() < 2) throw usage_error{"edit needs a record id and at least one field=value"};
-  const auto id = parse_id(args[0]);
   std::vector<client::field_edit> edits;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const auto eq = args[i].find('=');
@@ -201,14 +221,16 @@ int cmd_edit(const global_options& g, const arguments& a) {
     edits.push_back(std::move(e));
   }
   auto db = open_store(g);
+  const auto id = resolve_id(*db, args[0]);
   if (auto r = db->edit(id, edits); !r) return fail(r.err());
+  if (!a.has("quiet")) std::cout << "saved " << id.hex() << "\n";
   return exit_ok;
 }
 
 int cmd_delete(const global_options& g, const arguments& a) {
   if (a.positional().size() != 1) throw usage_error{"delete needs exactly one record id"};
-  const auto id = parse_id(a.positional()[0]);
   auto db = open_store(g);
+  const auto id = resolve_id(*db, a.positional()[0]);
   if (auto r = db->remove(id); !r) return fail(r.err());
   std::cout << "deleted " << id.hex() << "\n";
   return exit_ok;
@@ -241,8 +263,8 @@ int cmd_list(const global_options& g, const arguments& a) {
 
 int cmd_show(const global_options& g, const arguments& a) {
   if (a.positional().size() != 1) throw usage_error{"show needs exactly one record id"};
-  const auto id = parse_id(a.positional()[0]);
   auto db = open_store(g);
+  const auto id = resolve_id(*db, a.positional()[0]);
   auto r = db->get(id);
   if (!r) return fail(r.err());
   if (!r.value()) return fail(error{errc::not_found, "no record " + id.hex() + " in this store", {}});
@@ -465,7 +487,7 @@ int cmd_person_code(const global_options& g, const arguments& a) {
 
 int cmd_card_codes(const global_options&, const arguments& a) {
   if (!a.positional().empty()) throw usage_error{"card-codes takes no arguments"};
-  const std::string count_text = a.get("count").value_or("10");
+  const std::string count_text = *a.get("count");
   std::size_t count = 0;
   const auto [end, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
   if (ec != std::errc{} || end != count_text.data() + count_text.size() || count < 1 || count > 10000)
@@ -479,35 +501,40 @@ const std::map<std::string, command>& commands() {
       {"init", {"haven --db PATH init --team TEAM",
                 "Creates a new, empty store at PATH. New records belong to TEAM unless add says --team.\n"
                 "TEAM is 1-32 characters of a-z, 0-9 and -. An existing store is never overwritten.",
-                {"team"}, {}, cmd_init}},
-      {"add", {"haven --db PATH add TYPE field=value ... [--team TEAM]",
-               "Records a new TYPE record and prints its id. Values are codes, dates (YYYY-MM-DD), whole numbers,\n"
+                {{"team", "TEAM", "the team new records belong to"}}, cmd_init}},
+      {"add", {"haven --db PATH add TYPE field=value ... [--team TEAM] [--quiet]",
+               "Records a new TYPE record and prints \"recorded TYPE ID\". Values are codes, dates (YYYY-MM-DD), whole numbers,\n"
                "true/false, or for set fields comma-separated codes (services=food,escort).\n"
                "Nothing is saved if any field is wrong; each problem is reported with its field.\n"
                "Types and fields: haven fields [TYPE].",
-               {"team"}, {}, cmd_add}},
-      {"edit", {"haven --db PATH edit ID field=value ... | field+=code | field-=code | field=",
-                "Changes fields of a record. field= clears a field; for set fields, field+=code adds and\n"
-                "field-=code removes elements (field=a,b replaces the whole set). All or nothing.",
-                {}, {}, cmd_edit}},
+               {{"team", "TEAM", "the record's team (default: the store's)"},
+                {"quiet", nullptr, "print only the new record's id (for scripts)"}},
+               cmd_add}},
+      {"edit", {"haven --db PATH edit ID field=value ... | field+=code | field-=code | field= [--quiet]",
+                "Changes fields of a record and prints \"saved ID\". field= clears a field; for set fields,\n"
+                "field+=code adds and field-=code removes elements (field=a,b replaces the whole set). All or\n"
+                "nothing. ID is the record's id or its first 4 or more characters, if no other id begins so.",
+                {{"quiet", nullptr, "print nothing on success"}}, cmd_edit}},
       {"delete", {"haven --db PATH delete ID",
                   "Deletes a record. Its values are erased from this device, and from every device and the\n"
-                  "server once synced. A deletion cannot be undone.",
-                  {}, {}, cmd_delete}},
+                  "server once synced. A deletion cannot be undone. ID may be a unique prefix (4+ characters).",
+                  {}, cmd_delete}},
       {"list", {"haven --db PATH list [--type TYPE] [--json]",
                 "Lists live records, oldest first, each marked pending (not yet acknowledged by the server)\n"
                 "or synced.",
-                {"type"}, {"json"}, cmd_list}},
-      {"show", {"haven --db PATH show ID [--json]", "Shows one record with all its fields.", {}, {"json"}, cmd_show}},
+                {{"type", "TYPE", "only records of this type"}, {"json", nullptr, "print JSON"}}, cmd_list}},
+      {"show", {"haven --db PATH show ID [--json]",
+                "Shows one record with all its fields. ID may be a unique prefix (4+ characters).",
+                {{"json", nullptr, "print JSON"}}, cmd_show}},
       {"import", {"haven --db PATH import FILE.jsonl",
                   "Imports records from JSON lines, one {\"type\": ..., \"team\": ..., \"fields\": {...}} per line\n"
                   "(FILE - reads standard input). All lines or none: every bad line is reported with its number,\n"
                   "and a key given twice in a line is an error. FILE must be a regular file (not a directory,\n"
                   "device or pipe); a line may hold at most 64 KiB, an import at most 64 MiB and 100000 records.",
-                  {}, {}, cmd_import}},
+                  {}, cmd_import}},
       {"status", {"haven --db PATH status [--json]",
                   "Shows the node id, default team, record count, pending changes and sync cursors.",
-                  {}, {"json"}, cmd_status}},
+                  {{"json", nullptr, "print JSON"}}, cmd_status}},
       {"sync", {"haven --db PATH sync [--server wss://HOST:PORT/sync] [--ca FILE] [--trust-new-server] [--watch]",
                 "Pushes the changes recorded here, then pulls the team's changes until caught up, printing\n"
                 "progress and a one-line summary. With --watch it stays connected, applies live changes,\n"
@@ -524,13 +551,20 @@ const std::map<std::string, command>& commands() {
                 "against the PEM certificate pinned at enrollment or given in --ca FILE (e.g. one from\n"
                 "havend dev-cert); ws:// (unencrypted) is refused for any host but this computer (127.0.0.1,\n"
                 "::1, localhost).",
-                {"server", "ca"}, {"watch", "trust-new-server"}, cmd_sync}},
+                {{"server", "URL", "the server, if not the enrolled one: wss://HOST:PORT/sync"},
+                 {"ca", "FILE", "trust only this PEM certificate"},
+                 {"trust-new-server", nullptr, "follow --server to a new address on your coordinator's word"},
+                 {"watch", nullptr, "stay connected and sync as changes happen (Ctrl-C stops)"}},
+                cmd_sync}},
       {"enroll", {"haven --db PATH enroll --server wss://HOST:PORT --code CODE [--ca FILE]",
                   "Enrolls this device with the server using the one-time CODE a coordinator gave you\n"
                   "(creating the store if there is none): the device gets its id, team and keys, and later\n"
                   "syncs need no --server. --ca FILE pins the server's certificate (PEM) for this and every\n"
                   "later sync. Prints the device id and team; for a coordinator, also a token shown only once.",
-                  {"server", "code", "ca"}, {}, cmd_enroll}},
+                  {{"server", "URL", "the server: wss://HOST:PORT (or https://)"},
+                   {"code", "CODE", "the one-time enrollment code"},
+                   {"ca", "FILE", "pin the server's certificate (PEM)"}},
+                  cmd_enroll}},
       {"person-code", {"haven --db PATH person-code   (the attributes come from standard input, never from arguments)",
                        "Prints the person code (pseudonym) for a record's person field: HMAC-SHA-256 of the person's\n"
                        "given name, family name, birth date and nationality with the team's pseudonym key, which this\n"
@@ -542,16 +576,16 @@ const std::map<std::string, command>& commands() {
                        "precision for a person every time. Nationality: ISO 3166-1 alpha-2, XX if unknown or stateless.\n"
                        "The code hides the attributes from whoever lacks the key; anyone with the team's key (any of its\n"
                        "devices) can test a guessed name and birth date against a code.",
-                       {}, {}, cmd_person_code}},
+                       {}, cmd_person_code}},
       {"card-codes", {"haven card-codes [--count N]",
                       "Prints N (default 10, at most 10000) new person codes for printed cards, one per line:\n"
                       "K-XXXX-XXXX-XXXC, random, with the check character as the last one (a mistyped character\n"
                       "is refused when the code is typed into a person field). Give each card to one person and\n"
                       "type its code at every contact with them, instead of deriving one with person-code. Needs\n"
                       "no store: any device or computer can print cards.",
-                      {"count"}, {}, cmd_card_codes}},
+                      {{"count", "N", "how many codes, 1-10000", "10"}}, cmd_card_codes}},
       {"fields", {"haven fields [TYPE]",
-                  "Lists the record types, or the fields of TYPE with their kinds and codes.", {}, {}, nullptr}},
+                  "Lists the record types, or the fields of TYPE with their kinds and codes.", {}, nullptr}},
   };
   return table;
 }
@@ -593,60 +627,73 @@ int cmd_fields(const global_options& g, const arguments& a) {
   return exit_ok;
 }
 
+po::options_description program_options() {
+  po::options_description o("Options");
+  o.add_options()("db", po::value<std::string>()->value_name("PATH"), "the store (default: $HAVEN_DB)")(
+      "schema", po::value<std::string>()->value_name("FILE"), "a schema file instead of the built-in one")(
+      "help,h", po::bool_switch(), "print this help")("version", po::bool_switch(), "print haven's version");
+  return o;
+}
+
 void print_help() {
   std::cout << "haven - record anonymised contacts offline\n\n"
-               "usage: haven [--db PATH] [--schema FILE] COMMAND [ARGS]\n\n"
-               "  --db PATH       the store (default: $HAVEN_DB)\n"
-               "  --schema FILE   a schema file instead of the built-in one\n\ncommands:\n";
+               "usage: haven [--db PATH] [--schema FILE] COMMAND [ARGS]\n\ncommands:\n";
   for (const auto& [name, c] : commands()) std::cout << "  " << c.usage << "\n";
-  std::cout << "\nhaven COMMAND --help explains a command.\n";
+  std::cout << "\n" << program_options() << "\nhaven COMMAND --help explains a command.\n";
 }
 
 int run(int argc, char** argv) {
   global_options g;
-  if (const char* env = std::getenv("HAVEN_DB")) g.db = env;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::size_t i = 0;
-  for (; i < args.size() && args[i].rfind("--", 0) == 0; ++i) {
-    const std::string& a = args[i];
-    if (a == "--help") {
-      print_help();
-      return exit_ok;
-    }
-    if (a == "--version") {
-      std::cout << "haven 0.1.0 (schema " << schema::builtin()->version() << ")\n";
-      return exit_ok;
-    }
-    std::string* target = a.rfind("--db", 0) == 0 ? &g.db : a.rfind("--schema", 0) == 0 ? &g.schema_file : nullptr;
-    const std::string name = a.substr(0, a.find('='));
-    if (!target || (name != "--db" && name != "--schema")) throw usage_error{"unknown option " + a};
-    if (a.find('=') != std::string::npos) *target = a.substr(a.find('=') + 1);
-    else if (i + 1 < args.size()) *target = args[++i];
-    else throw usage_error{a + " needs a value"};
+  po::variables_map parsed;
+  cl::invocation invocation;
+  try {
+    invocation = cl::parse_global(argc, argv, program_options(), parsed);
+  } catch (const usage_error& e) {
+    return cl::report("haven", e.what());
   }
-  if (i == args.size()) {
+  if (parsed["help"].as<bool>()) {
+    print_help();
+    return exit_ok;
+  }
+  if (parsed["version"].as<bool>()) {
+    std::cout << "haven " << cl::version() << " (schema " << schema::builtin()->version() << ")\n";
+    return exit_ok;
+  }
+  if (parsed.count("db")) g.db = parsed["db"].as<std::string>();
+  else if (const char* env = std::getenv("HAVEN_DB")) g.db = env;
+  if (parsed.count("schema")) g.schema_file = parsed["schema"].as<std::string>();
+  if (invocation.command.empty()) {
     print_help();
     return exit_usage;
   }
-  const std::string name = args[i];
+  std::vector<std::string> rest = std::move(invocation.args);
+  std::string name = invocation.command;
   if (name == "help") {
-    if (i + 1 < args.size()) args = {args[i + 1], "--help"}, i = 0;
-    else return print_help(), exit_ok;
+    if (rest.empty()) return print_help(), exit_ok;
+    name = rest.front();
+    rest = {"--help"};
   }
-  const auto it = commands().find(args[i]);
-  if (it == commands().end()) throw usage_error{"unknown command \"" + args[i] + "\"; haven --help lists them"};
+  const auto it = commands().find(name);
+  if (it == commands().end()) return cl::report("haven", "unknown command \"" + printable(name) + "\"");
   const command& c = it->second;
-  std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  const std::string program = "haven " + it->first;
+  const po::options_description visible = options_of(c);
   if (std::find(rest.begin(), rest.end(), "--help") != rest.end() || std::find(rest.begin(), rest.end(), "-h") != rest.end()) {
     std::cout << "usage: " << c.usage << "\n\n" << c.help << "\n";
+    if (!c.flags.empty()) std::cout << "\n" << visible;
     return exit_ok;
   }
   try {
-    const arguments parsed(rest, c.value_flags, c.bool_flags);
-    return c.run ? c.run(g, parsed) : cmd_fields(g, parsed);
+    po::options_description all(visible);
+    all.add_options()("arguments", po::value<std::vector<std::string>>());
+    po::positional_options_description positional;
+    positional.add("arguments", -1);
+    po::variables_map own;
+    cl::parse(rest, all, positional, own);
+    const arguments parsed_arguments(own, c.flags);
+    return c.run ? c.run(g, parsed_arguments) : cmd_fields(g, parsed_arguments);
   } catch (const usage_error& e) {
-    std::cerr << "haven " << it->first << ": " << e.message << "\nusage: " << c.usage << "\n";
-    return exit_usage;
+    return cl::report(program, e.what());
   }
 }
 
@@ -656,8 +703,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const usage_error& e) {
-    std::cerr << "haven: " << e.message << "\n";
-    return exit_usage;
+    return cl::report("haven", e.what());
   } catch (const failure& f) {
     return fail(f.err());
   } catch (const std::exception& e) {

@@ -686,3 +686,47 @@ TEST_CASE("store: two handles on one file take turns writing", "[client][store]"
   must(a->apply_remote({}, 4));
   CHECK(must(b->status()).pulled_seq == 4);
 }
+
+TEST_CASE("store: resolve_id takes a record's id or a unique prefix of 4 or more hex characters",
+          "[client][store][resolve_id]") {
+  scratch_store db("pats-vic");
+  // Enough records that two ids share their first 4 hex characters (65536 values).
+  const auto ids = must(db->add_all(std::vector<client::record_input>(3000, on_call())));
+  std::map<std::string, std::vector<record_id>> by_prefix;
+  for (const auto& id : ids) by_prefix[id.hex().substr(0, 4)].push_back(id);
+  const auto shared = std::find_if(by_prefix.begin(), by_prefix.end(), [](const auto& p) { return p.second.size() > 1; });
+  REQUIRE(shared != by_prefix.end());
+  const record_id one = shared->second[0], other = shared->second[1];
+
+  // The whole id, in either case, and the shortest unique prefix of it.
+  CHECK(must(db->resolve_id(one.hex())) == one);
+  std::string upper = one.hex();
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  CHECK(must(db->resolve_id(upper)) == one);
+  std::size_t common = 4;
+  while (one.hex()[common] == other.hex()[common]) ++common;
+  CHECK(must(db->resolve_id(one.hex().substr(0, common + 1))) == one);
+  CHECK(must(db->resolve_id(other.hex().substr(0, common + 1))) == other);
+
+  // Ambiguous: named with two of the ids it could be.
+  const auto ambiguous = db->resolve_id(one.hex().substr(0, 4));
+  REQUIRE_FALSE(ambiguous);
+  CHECK(ambiguous.err().code == errc::invalid_input);
+  CHECK_THAT(ambiguous.err().message, Catch::Matchers::Contains("ambiguous") &&
+                                          Catch::Matchers::Contains(one.hex().substr(0, 4)));
+  // A deleted record is still named (show says it is deleted).
+  must(db->remove(one));
+  CHECK(must(db->resolve_id(one.hex())) == one);
+
+  // Unknown, too short, not hex.
+  std::string unknown = one.hex();
+  unknown[31] = unknown[31] == '0' ? '1' : '0';
+  CHECK(db->resolve_id(unknown).err().code == errc::not_found);
+  for (const std::string bad : std::vector<std::string>{"", "abc", "xyz0", "12 34", std::string(33, 'a'), "3f2a-"}) {
+    CAPTURE(bad);
+    const auto r = db->resolve_id(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.err().code == errc::invalid_input);
+    CHECK_THAT(r.err().message, Catch::Matchers::Contains("not a record id"));
+  }
+}

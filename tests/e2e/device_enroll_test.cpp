@@ -85,14 +85,14 @@ TEST_CASE("a store enrolled as a coordinator refuses to record, and says why", "
   shell device;
   device.ok({"init", "--team", "outreach"});
   const std::string before = device.ok(
-      {"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
+      {"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
   device.ok({"enroll", "--server", "ws://" + server.address(), "--code", "C0-ORD"});
   std::ofstream(device.dir().file("one.jsonl"))
       << "{\"type\":\"pats_session\",\"fields\":{\"date\":\"2026-03-02\",\"site\":\"vic\","
          "\"format\":\"group\","
          "\"participants\":3}}\n";
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=4"},
+           {"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=4"},
            {"edit", before, "participants=5"},
            {"delete", before},
            {"import", device.dir().file("one.jsonl")}}) {

@@ -9,8 +9,10 @@
 #include <string>
 
 #include <haven/client/haven.h>
+#include <haven/schema/schema.hpp>
 
 #include "../support/havend_process.hpp"
+#include "shell_fixture.hpp"
 #include "sync_fixture.hpp"
 
 namespace haven::test {
@@ -188,17 +190,128 @@ TEST_CASE("havend tally takes the year as four digits", "[e2e][tally]") {
         run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", year});
     INFO(year << ": " << r.out);
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.err, StartsWith("havend: --year must be a four-digit year such as 2026 (got " +
+    CHECK_THAT(r.err, StartsWith("havend tally: --year must be a four-digit year such as 2026 (got " +
                                  year + ")"));
     CHECK(r.out.empty());
   }
   CHECK_THAT(
       run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", "1899"}).err,
       Contains("--year must be a year from 1900 to 2200 (got 1899)"));
-  const run_result ok =
-      run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", "2026"});
+  const run_result ok = run(
+      {HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", "2026", "--format", "json"});
   CHECK(ok.exit_code == 0);
   CHECK_THAT(ok.out, Contains("\"year\":2026"));
+}
+
+TEST_CASE("havend tally and tallies print aligned tables, JSON and CSV on request", "[e2e][tally]") {
+  enroll_fixture f;
+  const std::string code(f.issue("tablet").at("code").as_string());
+  shell device;
+  device.ok({"enroll", "--server", "ws://" + f.server.address(), "--code", code});
+  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=12"});
+  device.ok({"add", "pats_session", "date=2026-03-09", "site=postojna", "format=group", "participants=30"});
+  device.ok({"add", "pats_session", "date=2026-05-01", "site=vic", "format=group", "participants=8"});
+  device.ok({"sync"});
+
+  const auto table = f.havend({"tally", "pats-group-by-site", "--year", "2026"});
+  INFO(table.out << table.err);
+  REQUIRE(table.exit_code == 0);
+  // A title, a header, a line per site and the total, the numbers right-aligned in their columns.
+  CHECK_THAT(table.out, Contains(", 2026\n\nsite"));
+  const auto line_of = [&](const std::string& first) {
+    const auto at = table.out.find("\n" + first + " ");
+    REQUIRE(at != std::string::npos);
+    return table.out.substr(at + 1, table.out.find('\n', at + 1) - at - 1);
+  };
+  const std::string vic = line_of("vic"), postojna = line_of("postojna"), total = line_of("total");
+  CHECK(vic.size() == total.size());
+  CHECK(postojna.size() == total.size());
+  CHECK_THAT(total, Contains(" 50") && Contains(" 3"));
+  CHECK(vic.ends_with(" 2"));
+  CHECK(total.ends_with(" 3"));
+  CHECK(table.out.find('{') == std::string::npos);
+
+  const auto json = f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "json"});
+  CHECK(boost::json::parse(json.out).at("total").at("participants").as_int64() == 50);
+  CHECK_THAT(f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "csv"}).out,
+             Contains("\ntotal,50,3\n"));
+  const auto bad_format = f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "xml"});
+  CHECK(bad_format.exit_code == 2);
+  CHECK(bad_format.err ==
+        "havend tally: --format is table|json|csv (got \"xml\")\nsee 'havend tally --help'\n");
+
+  const auto list = f.havend({"tallies"});
+  CHECK_THAT(list.out, StartsWith("TALLY "));
+  CHECK_THAT(list.out, Contains("\npats-group-by-site ") && Contains("pats_session"));
+  CHECK(list.out.find('{') == std::string::npos);
+  CHECK(boost::json::parse(f.havend({"tallies", "--format", "json"}).out).as_array().size() ==
+        schema::builtin()->tallies().size());
+}
+
+TEST_CASE("havend's help comes from its options, per command, and a usage mistake is one line and a hint",
+          "[e2e][help]") {
+  temp_dir dir;
+  const std::string db = dir.file("central.db");
+  for (const char* flag : {"-h", "--help"}) {
+    const run_result help = run({HAVEND_PATH, flag});
+    CAPTURE(flag);
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.out, Contains("--max-connections-per-address N (=32)"));
+    CHECK_THAT(help.out, Contains("havend --db PATH enroll"));
+  }
+  const run_result version = run({HAVEND_PATH, "--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out == "havend 0.1.0\n");
+
+  // A command's help: its options only, not the program's.
+  const run_result enroll = run({HAVEND_PATH, "enroll", "--help"});
+  CHECK(enroll.exit_code == 0);
+  CHECK_THAT(enroll.out, StartsWith("usage: havend --db PATH enroll --name NAME --team TEAM"));
+  CHECK_THAT(enroll.out, Contains("--expires DURATION (=24h)") && Contains("--role"));
+  CHECK_THAT(enroll.out, !Contains("--listen") && !Contains("--max-frame-bytes") && !Contains("dev-cert"));
+  CHECK(run({HAVEND_PATH, "--db", db, "tally", "-h"}).exit_code == 0);
+
+  // Mistakes: one line naming the flag and what it allows, the hint, exit 2.
+  { havend_process serve_once(db); }
+  const run_result missing = run({HAVEND_PATH, "--db", db, "enroll", "--team", "team-a"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err == "havend enroll: the option '--name' is required but missing\nsee 'havend enroll --help'\n");
+  const run_result role = run({HAVEND_PATH, "--db", db, "enroll", "--name", "a", "--team", "t", "--role", "boss"});
+  CHECK(role.exit_code == 2);
+  CHECK_THAT(role.err, StartsWith("havend enroll: --role is worker|coordinator (got \"boss\")\n"));
+  const run_result limit = run({HAVEND_PATH, "--db", db, "audit", "--limit", "0"});
+  CHECK(limit.exit_code == 2);
+  CHECK_THAT(limit.err, StartsWith("havend audit: --limit must be from 1 to "));
+  const run_result not_number = run({HAVEND_PATH, "--db", db, "audit", "--limit", "lots"});
+  CHECK(not_number.exit_code == 2);
+  CHECK_THAT(not_number.err, Contains("'--limit'") && Contains("lots") && Contains("how many entries"));
+  const run_result unknown = run({HAVEND_PATH, "--db", db, "devices", "--colour"});
+  CHECK(unknown.err == "havend devices: unrecognised option '--colour'\nsee 'havend devices --help'\n");
+  const run_result threads = run({HAVEND_PATH, "--db", db, "--listen", "127.0.0.1:0", "--threads", "0"});
+  CHECK(threads.exit_code == 2);
+  CHECK(threads.err == "havend: --threads must be from 1 to 1024 (got 0)\nsee 'havend --help'\n");
+  const run_result frame = run({HAVEND_PATH, "--db", db, "--listen", "127.0.0.1:0", "--max-frame-bytes", "-1"});
+  CHECK(frame.exit_code == 2);
+  CHECK_THAT(frame.err, StartsWith("havend: --max-frame-bytes must be from 65536 to "));
+  const run_result misplaced = run({HAVEND_PATH, "--db", db, "--listen", "127.0.0.1:0", "devices"});
+  CHECK(misplaced.exit_code == 2);
+  CHECK_THAT(misplaced.err, StartsWith("havend: --listen is for serving"));
+  CHECK(run({HAVEND_PATH, "--db", db, "frobnicate"}).err ==
+        "havend: unknown command \"frobnicate\"\nsee 'havend --help'\n");
+}
+
+TEST_CASE("havend --listen takes HOST:PORT, IPv6 in brackets, and refuses anything else naming the flag",
+          "[e2e][listen]") {
+  temp_dir dir;
+  const std::string db = dir.file("central.db");
+  for (const std::string bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:80x", "::1:8080",
+                                "[::1", "http://127.0.0.1:80", "127.0.0.1:-1"}) {
+    const run_result r = run({HAVEND_PATH, "--db", db, "--listen", bad});
+    CAPTURE(bad);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, StartsWith("havend: --listen takes HOST:PORT") && Contains("(got \"" + bad + "\")"));
+  }
+  CHECK_FALSE(std::filesystem::exists(db));
 }
 
 TEST_CASE("enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {

@@ -88,7 +88,7 @@ TEST_CASE("a device pushes and pulls in batches no larger than havend's --max-ba
   havend_process server(haven.dir().file("central.db"), {"--max-batch-records", "2"});
   haven.ok({"init", "--team", "outreach"});
   for (int i = 0; i < 5; ++i)
-    haven.ok({"add", "prevention_workshop", "date=2026-03-10", "audience=secondary-school", "region=podravska",
+    haven.ok({"add", "--quiet", "prevention_workshop", "date=2026-03-10", "audience=secondary-school", "region=podravska",
               "participants=" + std::to_string(20 + i)});
   const std::string out = haven.ok({"sync", "--server", server.sync_url()});
   CHECK(out.find("in 3 batches") != std::string::npos);  // 2 + 2 + 1 records

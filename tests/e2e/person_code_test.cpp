@@ -124,11 +124,11 @@ TEST_CASE("card-codes prints distinct card codes with their check character, whi
 
   haven.ok({"init", "--team", "maribor"});
   const std::string card = *codes.begin();
-  haven.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=" + card});
+  haven.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=" + card});
   // The same card with one symbol mistyped is refused.
   std::string typo = card;
   typo[3] = typo[3] == '7' ? '8' : '7';
-  const run_result r = haven({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
+  const run_result r = haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
                               "person=" + typo});
   CHECK(r.exit_code == 1);
   CHECK(contains(r.err, "ending in its check character"));
@@ -154,7 +154,7 @@ TEST_CASE("only the person code reaches the store's files, never a name", "[e2e]
   CHECK(file_bytes(haven.db()) == db_before);
   CHECK(file_bytes(wal) == wal_before);
 
-  const std::string id = haven.ok({"add", "assistance_case", "programme=crisis-accommodation", "person=" + code,
+  const std::string id = haven.ok({"add", "--quiet", "assistance_case", "programme=crisis-accommodation", "person=" + code,
                                    "sex=female", "nationality=UA", "admitted=2026-03-01"});
   CHECK(contains(haven.ok({"show", id, "--json"}), "\"person\":\"" + code + "\""));
 

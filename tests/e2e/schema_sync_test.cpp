@@ -34,7 +34,7 @@ TEST_CASE("devices adopt the newer schema havend sends and keep it", "[e2e][sync
   havend_process server(haven.dir().file("central.db"), {"--schema", file});
 
   haven.ok({"init", "--team", "outreach"});
-  const std::vector<std::string> new_site{"add", "pats_session", "date=2026-09-01", "site=kotnikova",
+  const std::vector<std::string> new_site{"add", "--quiet", "pats_session", "date=2026-09-01", "site=kotnikova",
                                           "format=individual", "person=PK-4410-01M", "interpreter=true"};
   const run_result refused = haven(new_site);  // this build's schema does not know them yet
   CHECK(refused.exit_code == 1);

@@ -29,7 +29,7 @@ struct enrolled_device {
 
   // Records a PATS interview of the person with this pseudonym.
   void record(const std::string& person) {
-    haven.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
+    haven.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
               "person=" + person, "nationality=UA", "topics=thb"});
   }
   run_result sync() const { return haven({"sync"}); }

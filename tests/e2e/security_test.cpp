@@ -155,7 +155,7 @@ TEST_CASE("security: a push into another team is refused whole over the wire and
   CHECK_FALSE(store_files_contain(s.db, "P-A1PHA-0009H"));
   CHECK(has(s.audit(), "push_refused"));
   // And the shell will not even record for another team once enrolled.
-  CHECK(a.haven({"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3", "--team",
+  CHECK(a.haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3", "--team",
                  "team-b"})
             .exit_code != 0);
 }
@@ -220,7 +220,7 @@ TEST_CASE("security: a retired device pushes its pending changes, then erases it
     CHECK_FALSE(store_files_contain(d.haven.db(), secret));
   }
   CHECK_THAT(d.haven.ok({"status"}), Contains("erased") || Contains("wiped"));
-  CHECK(d.haven({"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"})
+  CHECK(d.haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"})
             .exit_code != 0);
   CHECK(has(s.audit(), "wiped"));
 

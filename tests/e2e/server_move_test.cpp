@@ -43,7 +43,7 @@ std::string code_for(const std::string& db) {
 }
 
 void record(const shell& device, const std::string& person) {
-  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
+  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
              "person=" + person, "nationality=UA"});
 }
 

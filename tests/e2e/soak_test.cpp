@@ -358,7 +358,7 @@ int honest_rounds(const enrolled_device& d, unsigned seed, trouble& t) {
   for (int round = 0; round < rounds; ++round) {
     for (int i = 0; i < 2; ++i) {
       const auto record = work.new_record();
-      std::vector<std::string> args{"add", record.type};
+      std::vector<std::string> args{"add", "--quiet", record.type};
       for (const auto& [key, text] : record.fields) args.push_back(key + "=" + text);
       const run_result added = must(args);
       if (added.exit_code == 0) mine.push_back(added.out.substr(0, 32));

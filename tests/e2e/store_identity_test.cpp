@@ -52,7 +52,7 @@ const std::vector<std::vector<std::string>> havend_commands{
 const std::vector<std::vector<std::string>> haven_commands{
     {"list"},
     {"status"},
-    {"add", "--team", "team-a", "pats_session", "date=2026-03-02", "site=vic", "format=group",
+    {"add", "--quiet", "--team", "team-a", "pats_session", "date=2026-03-02", "site=vic", "format=group",
      "participants=3"}};
 
 }  // namespace
@@ -82,7 +82,7 @@ TEST_CASE("stores: havend refuses a device store, and writes nothing into it", "
   shell device;
   device.ok({"init", "--team", "team-a"});
   device.ok(
-      {"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
+      {"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
   const std::string before = file_bytes(device.db()) + file_bytes(device.db() + "-wal");
   for (const auto& args : havend_commands) {
     const run_result r = havend(device.db(), args);
@@ -147,7 +147,7 @@ TEST_CASE(
   shell device;
   device.ok({"init", "--team", "team-a"});
   device.ok(
-      {"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
+      {"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
   forget_application_id(device.db());
   REQUIRE(application_id(device.db()) == 0);
   CHECK_THAT(device.ok({"list"}), Contains("participants=3"));

@@ -251,7 +251,7 @@ TEST_CASE("haven sync --ca pins the certificate from the shell", "[e2e][tls][she
   const dev_pair pair(device.dir(), "havend");
   havend_process server(device.dir().file("central.db"), pair.flags());
   device.ok({"init", "--team", "outreach"});
-  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-T1S-0006B"});
+  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-T1S-0006B"});
 
   const run_result untrusted = device({"sync", "--server", wss_url(server)});
   CHECK(untrusted.exit_code == 1);
@@ -353,7 +353,7 @@ TEST_CASE("a relay holding a certificate the device trusts cannot sign in as the
   REQUIRE(code.exit_code == 0);
   const std::string enroll_code(boost::json::parse(code.out).as_object().at("code").as_string());
   device.ok({"enroll", "--server", "https://" + server.address(), "--code", enroll_code, "--ca", pair.cert});
-  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-T1S-00079"});
+  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-T1S-00079"});
   auto field = client::store::open(device.db()).value();
   const store_snapshot before(*field);
 

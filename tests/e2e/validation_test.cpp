@@ -127,7 +127,7 @@ TEST_CASE("the shell refuses every invalid record, naming the field, and writes 
 TEST_CASE("an edit that breaks a rule is refused whole and changes nothing", "[e2e][validation]") {
   shell haven;
   haven.ok({"init", "--team", "ptuj"});
-  std::vector<std::string> add{"add"};
+  std::vector<std::string> add{"add", "--quiet"};
   add.insert(add.end(), stay.begin(), stay.end());
   const std::string id = haven.ok(add);
   const std::string before = snapshot(haven);

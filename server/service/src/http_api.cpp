@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <boost/url/params_view.hpp>
+#include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
 #include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
@@ -87,10 +88,11 @@ http_reply http_api::handle(const http_request& request) const {
 }
 
 http_reply http_api::route(const http_request& request) const {
-  const std::string_view method = request.method, target = request.target;
-  const auto question = target.find('?');
-  const std::string_view path = target.substr(0, question);
-  const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  const std::string_view method = request.method;
+  const auto target = boost::urls::parse_origin_form(request.target);
+  if (!target) return json_error(400, "the request target is not valid: a path with an optional ?query, percent-encoded (RFC 3986)");
+  const std::string path = target->path();  // percent-decoded
+  const std::string_view query = target->encoded_query();  // decoded parameter by parameter
   if (path == "/api/enroll") {
     if (method != "POST") return json_error(405, "enroll with POST and a JSON body {\"code\", \"public_key\"}");
     return enroll(request);
@@ -104,12 +106,12 @@ http_reply http_api::route(const http_request& request) const {
   }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_.render(store_.counts()), {}, {}};
   constexpr std::string_view prefix = "/api/tallies/";
-  if (path == "/api/tallies" || path.substr(0, prefix.size()) == prefix) {
+  if (path == "/api/tallies" || path.starts_with(prefix)) {
     std::string coordinator;
     if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
     http_reply reply = path == "/api/tallies" || path == "/api/tallies/"
                            ? http_reply{200, "application/json", store_.tally_list_json(), {}, {}}
-                           : tally(path.substr(prefix.size()), query);
+                           : tally(std::string_view(path).substr(prefix.size()), query);
     reply.coordinator = std::move(coordinator);
     return reply;
   }
