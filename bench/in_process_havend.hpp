@@ -2,15 +2,14 @@
 // What the benchmarks that talk to a server share: a scratch directory,
 // havend served in this process on 127.0.0.1, and a stopwatch.
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
+#include <haven/server/server.hpp>
 #include <string>
 #include <thread>
 #include <utility>
-
-#include <unistd.h>
-
-#include <haven/server/server.hpp>
 
 namespace haven::bench {
 

@@ -13,21 +13,20 @@
 // Prints one JSON object; no thresholds.
 //   signin_bench [sign-ins-each-way] [devices]   (default 500 10)
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <haven/client/enrollment.hpp>
+#include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
+#include <haven/core/command_line.hpp>
+#include <haven/server/access_registry.hpp>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <haven/core/command_line.hpp>
-#include <haven/client/enrollment.hpp>
-#include <haven/client/store.hpp>
-#include <haven/client/sync_client.hpp>
-#include <haven/server/access_registry.hpp>
 
 #include "in_process_havend.hpp"
 
@@ -37,10 +36,13 @@ using namespace haven;
 using bench::clock_type;
 using bench::seconds_since;
 
-std::string team_of(std::size_t device) { return "team-" + std::to_string(device); }
+std::string team_of(std::size_t device) {
+  return "team-" + std::to_string(device);
+}
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -71,11 +73,14 @@ struct signins {
 // Device `n`, a new store in `dir` enrolled with `havend` in team_of(n) as
 // `haven enroll` does it; it then syncs with that server only, signing its
 // hellos.
-std::unique_ptr<client::store> enrolled_device(const bench::scratch_dir& dir, const bench::in_process_havend& havend,
+std::unique_ptr<client::store> enrolled_device(const bench::scratch_dir& dir,
+                                               const bench::in_process_havend& havend,
                                                server::access_registry& registry, std::size_t n) {
-  auto db = unwrap(client::store::create(dir.file("enrolled" + std::to_string(n) + ".db"), "unenrolled"));
-  const auto code = registry.issue_code("bench device " + std::to_string(n), team_of(n), server::device_role::worker,
-                                        std::chrono::hours(1), now_ms());
+  auto db =
+      unwrap(client::store::create(dir.file("enrolled" + std::to_string(n) + ".db"), "unenrolled"));
+  const auto code =
+      registry.issue_code("bench device " + std::to_string(n), team_of(n),
+                          server::device_role::worker, std::chrono::hours(1), now_ms());
   unwrap(client::enroll(*db, havend.url(), code.code, ""));
   return db;
 }
@@ -85,15 +90,16 @@ std::unique_ptr<client::store> enrolled_device(const bench::scratch_dir& dir, co
 int main(int argc, char** argv) {
   namespace po = boost::program_options;
   namespace cl = haven::command_line;
-  po::options_description options("signin_bench [rounds [devices]]: sign-ins to havend in process, as JSON");
+  po::options_description options(
+      "signin_bench [rounds [devices]]: sign-ins to havend in process, as JSON");
   options.add_options()("help,h", po::bool_switch(), "print this help")(
-      "rounds", po::value<long long>()->default_value(500)->value_name("N")->notifier([](long long n) {
-        cl::require_range("--rounds", n, 1, 1000000);
-      }),
+      "rounds",
+      po::value<long long>()->default_value(500)->value_name("N")->notifier(
+          [](long long n) { cl::require_range("--rounds", n, 1, 1000000); }),
       "sign-ins per device, 1-1000000")(
-      "devices", po::value<long long>()->default_value(10)->value_name("N")->notifier([](long long n) {
-        cl::require_range("--devices", n, 1, 1000);
-      }),
+      "devices",
+      po::value<long long>()->default_value(10)->value_name("N")->notifier(
+          [](long long n) { cl::require_range("--devices", n, 1, 1000); }),
       "enrolled devices, 1-1000");
   po::positional_options_description positional;
   positional.add("rounds", 1).add("devices", 1);
@@ -119,8 +125,8 @@ int main(int argc, char** argv) {
       with_auth.devices.push_back(enrolled_device(dir, secured, *registry, d));
       with_auth.options.push_back(
           unwrap(client::sync_options_for(*with_auth.devices.back(), std::nullopt, std::nullopt)));
-      without_auth.devices.push_back(
-          unwrap(client::store::create(dir.file("unenrolled" + std::to_string(d) + ".db"), team_of(d))));
+      without_auth.devices.push_back(unwrap(
+          client::store::create(dir.file("unenrolled" + std::to_string(d) + ".db"), team_of(d))));
       without_auth.options.push_back(client::sync_options{});
       without_auth.options.back().server_url = open.sync_url();
     }
@@ -146,7 +152,7 @@ int main(int argc, char** argv) {
       "\"auth_connections_per_s\":%.1f,\"auth_mean_ms\":%.3f,\"auth_median_ms\":%.3f,"
       "\"no_auth_connections_per_s\":%.1f,\"no_auth_mean_ms\":%.3f,\"no_auth_median_ms\":%.3f,"
       "\"auth_extra_mean_ms\":%.3f,\"auth_extra_median_ms\":%.3f,\"auth_extra_percent\":%.1f}\n",
-      rounds, devices, rounds / auth_s, auth_mean_ms, auth_median_ms, rounds / no_auth_s, no_auth_mean_ms,
-      no_auth_median_ms, auth_mean_ms - no_auth_mean_ms, auth_median_ms - no_auth_median_ms,
-      100 * (auth_s / no_auth_s - 1));
+      rounds, devices, rounds / auth_s, auth_mean_ms, auth_median_ms, rounds / no_auth_s,
+      no_auth_mean_ms, no_auth_median_ms, auth_mean_ms - no_auth_mean_ms,
+      auth_median_ms - no_auth_median_ms, 100 * (auth_s / no_auth_s - 1));
 }

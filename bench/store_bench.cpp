@@ -1,18 +1,17 @@
 // Benchmarks of the device store. Prints one JSON object; no thresholds.
 //   store_bench [records]   (default 20000; --help)
-#include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <iostream>
-#include <random>
-#include <string>
-
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
-#include <haven/core/command_line.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <haven/client/store.hpp>
+#include <haven/core/command_line.hpp>
 #include <haven/core/result.hpp>
+#include <iostream>
+#include <random>
+#include <string>
 
 namespace {
 
@@ -24,7 +23,8 @@ double seconds_since(clock_type::time_point start) {
 }
 
 client::record_input workshop(std::mt19937& rng) {
-  static const char* regions[] = {"gorenjska", "goriska", "koroska", "podravska", "savinjska", "zasavska"};
+  static const char* regions[] = {"gorenjska", "goriska",   "koroska",
+                                  "podravska", "savinjska", "zasavska"};
   return {"prevention_workshop",
           "",
           {{"date", "2026-0" + std::to_string(1 + rng() % 9) + "-1" + std::to_string(rng() % 10)},
@@ -39,11 +39,12 @@ client::record_input workshop(std::mt19937& rng) {
 int main(int argc, char** argv) {
   namespace po = boost::program_options;
   namespace cl = haven::command_line;
-  po::options_description options("store_bench [records]: benchmarks of the device store, printed as JSON");
+  po::options_description options(
+      "store_bench [records]: benchmarks of the device store, printed as JSON");
   options.add_options()("help,h", po::bool_switch(), "print this help")(
-      "records", po::value<long long>()->default_value(20000)->value_name("N")->notifier([](long long n) {
-        cl::require_range("--records", n, 1, 10000000);
-      }),
+      "records",
+      po::value<long long>()->default_value(20000)->value_name("N")->notifier(
+          [](long long n) { cl::require_range("--records", n, 1, 10000000); }),
       "records to write, import and list, 1-10000000");
   po::positional_options_description positional;
   positional.add("records", 1);
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
   }
   if (given["help"].as<bool>()) return std::cout << options, 0;
   const auto n = static_cast<std::size_t>(given["records"].as<long long>());
-  const auto dir = std::filesystem::temp_directory_path() / ("haven-bench-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("haven-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::mt19937 rng(42);
 
@@ -75,7 +77,8 @@ int main(int argc, char** argv) {
   auto records = unwrap(source->list());
   t = clock_type::now();
   for (std::size_t i = 0; i < single; ++i)
-    unwrap(source->edit(records[i].id, {{"participants", client::field_edit::op::set, std::to_string(2 + i % 30)}}));
+    unwrap(source->edit(records[i].id, {{"participants", client::field_edit::op::set,
+                                         std::to_string(2 + i % 30)}}));
   const double edit_s = seconds_since(t);
 
   t = clock_type::now();
@@ -108,6 +111,6 @@ int main(int argc, char** argv) {
       "\"single_adds\":%zu,\"add_ms_each\":%.3f,\"edit_ms_each\":%.3f,"
       "\"list_all_s\":%.3f,\"outbox_cells\":%zu,\"outbox_read_s\":%.3f,"
       "\"apply_remote_s\":%.3f,\"apply_cells_per_s\":%.0f,\"store_bytes\":%ju}\n",
-      records.size(), import_s, n / import_s, single, 1000 * add_s / single, 1000 * edit_s / single, list_s, cells,
-      outbox_s, apply_s, cells / apply_s, static_cast<std::uintmax_t>(file_bytes));
+      records.size(), import_s, n / import_s, single, 1000 * add_s / single, 1000 * edit_s / single,
+      list_s, cells, outbox_s, apply_s, cells / apply_s, static_cast<std::uintmax_t>(file_bytes));
 }

@@ -3,10 +3,10 @@
 // The input is a mode byte, then frames (fuzz_check.hpp: a 2-byte length
 // before each). The same frames go, one by one, to a fresh server_session (as
 // if a device sent them, after the session's challenge) and to a fresh
-// client_session after start() (as if the server sent them, challenge first), each over in-memory stubs. Neither may crash; every
-// frame a session sends must decode; a session that sent an error frame has
-// closed its transport; once closed it sends nothing more, whatever else
-// arrives; and its state says closed exactly when its transport is.
+// client_session after start() (as if the server sent them, challenge first), each over in-memory
+// stubs. Neither may crash; every frame a session sends must decode; a session that sent an error
+// frame has closed its transport; once closed it sends nothing more, whatever else arrives; and its
+// state says closed exactly when its transport is.
 //
 // Mode bits pick what the stubs do, so more states are reachable:
 //   1: the client stays live after catching up
@@ -70,7 +70,8 @@ class stub_server_backend : public server_backend {
   explicit stub_server_backend(unsigned mode) : mode_(mode) {}
   std::string nonce() override { return std::string(32, 'n'); }
   admission admit(const hello& h, const handshake& hs) override {
-    if ((mode_ & 64) && h.proof != hs.nonce) throw failure(errc::unauthorized, "refused: bad signature");
+    if ((mode_ & 64) && h.proof != hs.nonce)
+      throw failure(errc::unauthorized, "refused: bad signature");
     welcome w;
     w.schema_version = h.schema_version;
     w.acked_seq = h.acked_seq;
@@ -88,7 +89,9 @@ class stub_server_backend : public server_backend {
   }
   void caught_up(const peer&) override {}
   void wiped(const peer&) override {}
-  std::string standing(const peer&) override { return mode_ & 16 ? "retired" : mode_ & 32 ? "revoked" : ""; }
+  std::string standing(const peer&) override {
+    return mode_ & 16 ? "retired" : mode_ & 32 ? "revoked" : "";
+  }
 
  private:
   unsigned mode_;
@@ -107,7 +110,8 @@ class stub_client_backend : public client_backend {
     return h;
   }
   void wipe(const wipe_order& order) override {
-    if (order.reason == "retired" && pending_ > 0) throw failure(errc::invalid_input, "changes unsent");
+    if (order.reason == "retired" && pending_ > 0)
+      throw failure(errc::invalid_input, "changes unsent");
     pending_ = 0;
   }
   void welcomed(const welcome&) override {}
@@ -169,11 +173,13 @@ void run_client(unsigned mode, const std::vector<std::string_view>& frames) {
   opts.stay_live = mode & 1;
   client_session session(backend, out, opts);
   auto closed = [&] {
-    return session.current() == client_session::state::done || session.current() == client_session::state::wiped ||
+    return session.current() == client_session::state::done ||
+           session.current() == client_session::state::wiped ||
            session.current() == client_session::state::failed;
   };
   session.start();
-  fuzz::require(out.sent() == 0 && !out.closed(), "start() sent a frame before the server's challenge");
+  fuzz::require(out.sent() == 0 && !out.closed(),
+                "start() sent a frame before the server's challenge");
   for (std::string_view frame : frames) {
     checked(
         out, [&] { session.on_frame(frame); }, closed);

@@ -23,8 +23,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <haven/core/clock.hpp>
 #include <haven/client/store.hpp>
+#include <haven/core/clock.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/protocol.hpp>
@@ -183,7 +183,8 @@ void require_valid_store(device& d, client::store& db) {
   for (const record_change& r : d.records()) {
     const auto issues = check_change(db.schema(), r, tomorrow, unknown_fields::keep_inert_values);
     if (!issues.empty())
-      fuzz::fail("the device holds a record that fails its check: " + describe_issues(db.schema(), r.id, r.type, issues));
+      fuzz::fail("the device holds a record that fails its check: " +
+                 describe_issues(db.schema(), r.id, r.type, issues));
   }
   for (const client::record& r : must(db.list(), "list")) {
     const record_type* t = db.schema().type(r.type);

@@ -48,8 +48,8 @@ bool is_key_text(std::string_view s) {
              std::string_view::npos;
 }
 
-void require_printable_issues(const schema& s, const record_change& change, const std::vector<field_issue>& issues,
-                              const char* side) {
+void require_printable_issues(const schema& s, const record_change& change,
+                              const std::vector<field_issue>& issues, const char* side) {
   if (issues.empty()) return;
   const std::string line = describe_issues(s, change.id, change.type, issues);
   fuzz::require_printable(line,

@@ -231,7 +231,7 @@ std::vector<std::pair<std::string, std::string>> validator_scripts() {
       .u8(fuzz::pick_changed_code)
       .u8(code_index("pats_session", "site", "vic"))
       .u8(1)
-      .u8(0x1b);  // "v\x1bc"
+      .u8(0x1b);                                                // "v\x1bc"
   integer(hostile_session, "pats_session", "participants", 3);  // max + 1
   day(hostile_session, "pats_session", "date", 400);
   hostile_session.u8(field_index("pats_session", "person")).u8(fuzz::pick_long).u16(1024).u8('A');

@@ -2,7 +2,6 @@
 #include <haven/client/haven.h>
 
 #include <cstring>
-
 #include <haven/client/enrollment.hpp>
 #include <haven/client/pseudonym.hpp>
 #include <haven/client/record_json.hpp>
@@ -62,8 +61,7 @@ haven::error missing(const char* what) {
 
 haven::sync::record_id parse_id(const char* id) {
   auto parsed = id ? haven::sync::record_id::parse(id) : std::nullopt;
-  if (!parsed)
-    throw haven::failure(haven::errc::invalid_input, "a record id is 32 hex characters");
+  if (!parsed) throw haven::failure(haven::errc::invalid_input, "a record id is 32 hex characters");
   return *parsed;
 }
 
@@ -127,8 +125,10 @@ bool call(haven_error* err, F&& fn) noexcept {
 
 extern "C" {
 
-bool haven_store_create(const char* path, const char* team, haven_store** out, haven_error* err) noexcept {
-  if (!path || !team || !out) return report(haven::result<void>(missing("path, team and out")), err);
+bool haven_store_create(const char* path, const char* team, haven_store** out,
+                        haven_error* err) noexcept {
+  if (!path || !team || !out)
+    return report(haven::result<void>(missing("path, team and out")), err);
   return call(err, [&]() -> haven::result<void> {
     auto s = haven::client::store::create(path, team);
     if (!s) return s.err();
@@ -147,10 +147,12 @@ bool haven_store_open(const char* path, haven_store** out, haven_error* err) noe
   });
 }
 
-void haven_store_close(haven_store* store) noexcept { delete store; }
+void haven_store_close(haven_store* store) noexcept {
+  delete store;
+}
 
-bool haven_record_add(haven_store* store, const char* type, const char* team, const char* fields_json,
-                      char out_id[33], haven_error* err) noexcept {
+bool haven_record_add(haven_store* store, const char* type, const char* team,
+                      const char* fields_json, char out_id[33], haven_error* err) noexcept {
   if (!store || !type || !fields_json || !out_id)
     return report(haven::result<void>(missing("store, type, fields_json and out_id")), err);
   return call(err, [&]() -> haven::result<void> {
@@ -163,8 +165,10 @@ bool haven_record_add(haven_store* store, const char* type, const char* team, co
   });
 }
 
-bool haven_record_edit(haven_store* store, const char* id, const char* edits_json, haven_error* err) noexcept {
-  if (!store || !edits_json) return report(haven::result<void>(missing("store and edits_json")), err);
+bool haven_record_edit(haven_store* store, const char* id, const char* edits_json,
+                       haven_error* err) noexcept {
+  if (!store || !edits_json)
+    return report(haven::result<void>(missing("store and edits_json")), err);
   return call(err, [&]() -> haven::result<void> {
     auto edits = haven::client::parse_edits_json(edits_json);
     if (!edits) return edits.err();
@@ -177,7 +181,8 @@ bool haven_record_delete(haven_store* store, const char* id, haven_error* err) n
   return call(err, [&] { return store->impl->remove(parse_id(id)); });
 }
 
-bool haven_record_get(haven_store* store, const char* id, char** out_json, haven_error* err) noexcept {
+bool haven_record_get(haven_store* store, const char* id, char** out_json,
+                      haven_error* err) noexcept {
   if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
   return call(err, [&]() -> haven::result<void> {
     const auto record_id = parse_id(id);
@@ -189,7 +194,8 @@ bool haven_record_get(haven_store* store, const char* id, char** out_json, haven
   });
 }
 
-bool haven_record_list(haven_store* store, const char* type, char** out_json, haven_error* err) noexcept {
+bool haven_record_list(haven_store* store, const char* type, char** out_json,
+                       haven_error* err) noexcept {
   if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
   return call(err, [&]() -> haven::result<void> {
     auto records = store->impl->list(type ? std::optional<std::string_view>(type) : std::nullopt);
@@ -199,7 +205,8 @@ bool haven_record_list(haven_store* store, const char* type, char** out_json, ha
   });
 }
 
-bool haven_import_jsonl(haven_store* store, const char* jsonl, size_t* out_count, haven_error* err) noexcept {
+bool haven_import_jsonl(haven_store* store, const char* jsonl, size_t* out_count,
+                        haven_error* err) noexcept {
   if (!store || !jsonl) return report(haven::result<void>(missing("store and jsonl")), err);
   return call(err, [&]() -> haven::result<void> {
     auto ids = haven::client::import_jsonl(*store->impl, jsonl);
@@ -219,8 +226,8 @@ bool haven_store_status(haven_store* store, char** out_json, haven_error* err) n
   });
 }
 
-bool haven_enroll(haven_store* store, const char* server_url, const char* code, const char* ca_pem, char** out_json,
-                  haven_error* err) noexcept {
+bool haven_enroll(haven_store* store, const char* server_url, const char* code, const char* ca_pem,
+                  char** out_json, haven_error* err) noexcept {
   if (!store || !server_url || !code || !out_json)
     return report(haven::result<void>(missing("store, server_url, code and out_json")), err);
   return call(err, [&]() -> haven::result<void> {
@@ -242,7 +249,8 @@ bool haven_sync_observed(haven_store* store, const char* server_url, const char*
   if (!store || !out_json) return report(haven::result<void>(missing("store and out_json")), err);
   progress_relay relay(progress, user_data);
   return call(err, [&]() -> haven::result<void> {
-    auto options = haven::client::sync_options_for(*store->impl, optional_text(server_url), optional_text(ca_pem));
+    auto options = haven::client::sync_options_for(*store->impl, optional_text(server_url),
+                                                   optional_text(ca_pem));
     if (!options) return options.err();
     relay.attach(options.value());
     auto summary = haven::client::sync_now(*store->impl, options.value());
@@ -252,8 +260,9 @@ bool haven_sync_observed(haven_store* store, const char* server_url, const char*
   });
 }
 
-bool haven_person_code(haven_store* store, const char* given_name, const char* family_name, const char* birth_date,
-                       const char* nationality, char** out_code, haven_error* err) noexcept {
+bool haven_person_code(haven_store* store, const char* given_name, const char* family_name,
+                       const char* birth_date, const char* nationality, char** out_code,
+                       haven_error* err) noexcept {
   if (!store || !given_name || !family_name || !birth_date || !nationality || !out_code)
     return report(haven::result<void>(missing("store, the four attributes and out_code")), err);
   return call(err, [&]() -> haven::result<void> {
@@ -272,8 +281,12 @@ bool haven_person_code(haven_store* store, const char* given_name, const char* f
   });
 }
 
-void haven_string_free(char* s) noexcept { std::free(s); }
+void haven_string_free(char* s) noexcept {
+  std::free(s);
+}
 
-const char* haven_last_error(void) noexcept { return last_error.c_str(); }
+const char* haven_last_error(void) noexcept {
+  return last_error.c_str();
+}
 
 }  // extern "C"

@@ -6,19 +6,17 @@
 // Private to client-core. Nothing here is thread-safe; each connection runs
 // on its caller's io_context.
 
-#include <chrono>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
-
-#include <haven/net/streams.hpp>
+#include <chrono>
+#include <functional>
 #include <haven/core/result.hpp>
+#include <haven/net/streams.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace haven::client::link {
 
@@ -43,12 +41,14 @@ struct server_url {
 // Parses `url` with one of `schemes` (e.g. {"wss", "ws"}); a missing path
 // becomes `default_target`. errc::invalid_input naming what is wrong and
 // `expected` (e.g. "wss://HOST:PORT/sync").
-result<server_url> parse_server_url(std::string_view url, std::initializer_list<std::string_view> schemes,
+result<server_url> parse_server_url(std::string_view url,
+                                    std::initializer_list<std::string_view> schemes,
                                     std::string_view default_target, std::string_view expected);
 
 // errc::invalid_input "refusing to send WHAT unencrypted to HOST; use SCHEME"
 // for a plain URL to a host other than loopback.
-result<void> require_encryption(const server_url& url, std::string_view what, std::string_view secure_scheme);
+result<void> require_encryption(const server_url& url, std::string_view what,
+                                std::string_view secure_scheme);
 
 // A client TLS context that trusts only the certificates in `ca_pem`, or the
 // system's store when it is empty. errc::invalid_input if ca_pem holds no
@@ -69,30 +69,32 @@ void prepare_tls(tls_stream& stream, const server_url& url);
 // handshakes with verification. Then calls done(nullopt), or done(error)
 // with the error to report. `stream`, `resolver` and `url` must outlive it.
 template <class Stream>
-void async_open(Stream& stream, tcp::resolver& resolver, const server_url& url, std::chrono::milliseconds timeout,
-                std::function<void(std::optional<error>)> done) {
-  resolver.async_resolve(url.host, url.port, [&, timeout, done](beast::error_code ec, tcp::resolver::results_type r) {
-    if (ec) return done(network_error(ec, "cannot find the server " + url.host));
-    beast::get_lowest_layer(stream).expires_after(timeout);
-    beast::get_lowest_layer(stream).async_connect(r, [&, done](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return done(network_error(ec, "server unreachable at " + url.authority()));
-      // The protocol takes turns; Nagle's algorithm would hold a message's
-      // last segment until the server's delayed ACK (about 40 ms a turn).
-      beast::error_code ignored;
-      beast::get_lowest_layer(stream).socket().set_option(tcp::no_delay(true), ignored);
-      if constexpr (is_tls<Stream>) {
-        prepare_tls(stream, url);
-        stream.async_handshake(ssl::stream_base::client, [&, done](beast::error_code ec) {
-          if (ec) return done(handshake_error(stream, ec, url));
-          beast::get_lowest_layer(stream).expires_never();
-          done(std::nullopt);
-        });
-      } else {
-        beast::get_lowest_layer(stream).expires_never();
-        done(std::nullopt);
-      }
-    });
-  });
+void async_open(Stream& stream, tcp::resolver& resolver, const server_url& url,
+                std::chrono::milliseconds timeout, std::function<void(std::optional<error>)> done) {
+  resolver.async_resolve(
+      url.host, url.port, [&, timeout, done](beast::error_code ec, tcp::resolver::results_type r) {
+        if (ec) return done(network_error(ec, "cannot find the server " + url.host));
+        beast::get_lowest_layer(stream).expires_after(timeout);
+        beast::get_lowest_layer(stream).async_connect(
+            r, [&, done](beast::error_code ec, const tcp::endpoint&) {
+              if (ec) return done(network_error(ec, "server unreachable at " + url.authority()));
+              // The protocol takes turns; Nagle's algorithm would hold a message's
+              // last segment until the server's delayed ACK (about 40 ms a turn).
+              beast::error_code ignored;
+              beast::get_lowest_layer(stream).socket().set_option(tcp::no_delay(true), ignored);
+              if constexpr (is_tls<Stream>) {
+                prepare_tls(stream, url);
+                stream.async_handshake(ssl::stream_base::client, [&, done](beast::error_code ec) {
+                  if (ec) return done(handshake_error(stream, ec, url));
+                  beast::get_lowest_layer(stream).expires_never();
+                  done(std::nullopt);
+                });
+              } else {
+                beast::get_lowest_layer(stream).expires_never();
+                done(std::nullopt);
+              }
+            });
+      });
 }
 
 // One JSON POST over HTTP(S): the reply's status, body and Retry-After.
@@ -105,7 +107,7 @@ struct http_reply {
 // POSTs `json` to url.target and reads the reply, within `timeout` per step.
 // errc::unavailable when the server cannot be reached or the exchange breaks;
 // handshake_error's errors over TLS.
-result<http_reply> post_json(const server_url& url, const std::string& ca_pem, const std::string& json,
-                             std::chrono::milliseconds timeout);
+result<http_reply> post_json(const server_url& url, const std::string& ca_pem,
+                             const std::string& json, std::chrono::milliseconds timeout);
 
 }  // namespace haven::client::link

@@ -1,7 +1,5 @@
-#include <haven/client/enrollment.hpp>
-
 #include <boost/json.hpp>
-
+#include <haven/client/enrollment.hpp>
 #include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 
@@ -40,7 +38,9 @@ error refusal(const link::http_reply& reply, const link::server_url& url) {
 
 // The server's answer as credentials; errc::protocol if it is not the expected JSON.
 enrollment_result accepted(const link::http_reply& reply) {
-  auto broken = [](const std::string& why) { return failure(errc::protocol, "the server's enrollment answer " + why); };
+  auto broken = [](const std::string& why) {
+    return failure(errc::protocol, "the server's enrollment answer " + why);
+  };
   json::error_code ec;
   const json::value body = json::parse(reply.body, ec);
   if (ec || !body.is_object()) throw broken("is not a JSON object");
@@ -60,18 +60,21 @@ enrollment_result accepted(const link::http_reply& reply) {
 
 }  // namespace
 
-result<enrollment_result> enroll(store& db, std::string_view server_url, std::string_view code, std::string ca_pem) {
+result<enrollment_result> enroll(store& db, std::string_view server_url, std::string_view code,
+                                 std::string ca_pem) {
   return capture([&] {
-    link::server_url url = unwrap(link::parse_server_url(server_url, {"wss", "https", "ws", "http"}, "/",
-                                                         "wss://HOST:PORT or https://HOST:PORT"));
+    link::server_url url = unwrap(link::parse_server_url(
+        server_url, {"wss", "https", "ws", "http"}, "/", "wss://HOST:PORT or https://HOST:PORT"));
     unwrap(link::require_encryption(url, "the enrollment code", "wss"));
-    if (unwrap(db.enrollment())) throw failure(errc::already_exists, "this device is enrolled already");
+    if (unwrap(db.enrollment()))
+      throw failure(errc::already_exists, "this device is enrolled already");
     if (code.empty()) throw failure(errc::invalid_input, "no enrollment code given");
 
     const crypto::signing_key key = crypto::generate_signing_key();
     url.target = "/api/enroll";
     const json::object request{{"code", code}, {"public_key", to_hex(key.public_key)}};
-    const link::http_reply reply = unwrap(link::post_json(url, ca_pem, json::serialize(request), enroll_timeout));
+    const link::http_reply reply =
+        unwrap(link::post_json(url, ca_pem, json::serialize(request), enroll_timeout));
     if (reply.status != 200) throw failure(refusal(reply, url));
 
     enrollment_result r = accepted(reply);

@@ -1,14 +1,12 @@
-#include <haven/client/pseudonym.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <ctime>
-#include <iterator>
-
+#include <haven/client/pseudonym.hpp>
 #include <haven/core/clock.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/schema/schema.hpp>
+#include <iterator>
 
 namespace haven::client {
 namespace {
@@ -24,7 +22,9 @@ struct sensitive_text {
   ~sensitive_text() { crypto::wipe(text); }
 };
 
-[[noreturn]] void invalid(std::string message) { throw failure(errc::invalid_input, std::move(message)); }
+[[noreturn]] void invalid(std::string message) {
+  throw failure(errc::invalid_input, std::move(message));
+}
 
 struct folding {
   char32_t from;
@@ -38,8 +38,9 @@ static_assert(std::is_sorted(std::begin(foldings), std::end(foldings),
 
 // The combining mark blocks (the same ranges as MARKS in scripts/gen_name_folding.py).
 bool is_combining_mark(char32_t c) {
-  return (c >= 0x0300 && c <= 0x036F) || (c >= 0x0483 && c <= 0x0489) || (c >= 0x1AB0 && c <= 0x1AFF) ||
-         (c >= 0x1DC0 && c <= 0x1DFF) || (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F);
+  return (c >= 0x0300 && c <= 0x036F) || (c >= 0x0483 && c <= 0x0489) ||
+         (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x1DC0 && c <= 0x1DFF) ||
+         (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F);
 }
 
 // Invisible characters that change nothing a person would read: soft hyphen,
@@ -52,19 +53,55 @@ bool is_invisible(char32_t c) {
 // typed for one), dots: all fold to one space.
 bool is_separator(char32_t c) {
   switch (c) {
-    case ' ': case '\t': case '\n': case '\v': case '\f': case '\r': case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:  // whitespace
-    case '-': case 0x058A: case 0x05BE: case 0x2212: case 0xFE58: case 0xFE63: case 0xFF0D:  // hyphens
-    case '\'': case '`': case 0xB4: case 0x02BB: case 0x02BC: case 0x02BE: case 0x02BF:  // apostrophes
-    case 0x2018: case 0x2019: case 0x201B: case 0x2032: case 0xFF07:
-    case '.': case 0xB7: case 0x0387: case 0x2024: case 0x2027: case 0xFF0E:  // dots
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:  // whitespace
+    case '-':
+    case 0x058A:
+    case 0x05BE:
+    case 0x2212:
+    case 0xFE58:
+    case 0xFE63:
+    case 0xFF0D:  // hyphens
+    case '\'':
+    case '`':
+    case 0xB4:
+    case 0x02BB:
+    case 0x02BC:
+    case 0x02BE:
+    case 0x02BF:  // apostrophes
+    case 0x2018:
+    case 0x2019:
+    case 0x201B:
+    case 0x2032:
+    case 0xFF07:
+    case '.':
+    case 0xB7:
+    case 0x0387:
+    case 0x2024:
+    case 0x2027:
+    case 0xFF0E:  // dots
       return true;
     default:
-      return (c >= 0x2000 && c <= 0x200A) || (c >= 0x2010 && c <= 0x2015);  // spaces; hyphens and dashes
+      return (c >= 0x2000 && c <= 0x200A) ||
+             (c >= 0x2010 && c <= 0x2015);  // spaces; hyphens and dashes
   }
 }
 
-bool is_control(char32_t c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }
+bool is_control(char32_t c) {
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F);
+}
 
 void append_utf8(std::string& out, char32_t c) {
   if (c < 0x80) {
@@ -93,10 +130,16 @@ std::optional<char32_t> next_code_point(std::string_view s, std::size_t& i) {
   std::size_t length = 0;
   unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
   char32_t c = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) length = 2, c = lead & 0x1F;
-  else if (lead >= 0xE0 && lead <= 0xEF) length = 3, c = lead & 0x0F, low = lead == 0xE0 ? 0xA0 : 0x80, high = lead == 0xED ? 0x9F : 0xBF;
-  else if (lead >= 0xF0 && lead <= 0xF4) length = 4, c = lead & 0x07, low = lead == 0xF0 ? 0x90 : 0x80, high = lead == 0xF4 ? 0x8F : 0xBF;
-  else return std::nullopt;
+  if (lead >= 0xC2 && lead <= 0xDF)
+    length = 2, c = lead & 0x1F;
+  else if (lead >= 0xE0 && lead <= 0xEF)
+    length = 3, c = lead & 0x0F, low = lead == 0xE0 ? 0xA0 : 0x80,
+    high = lead == 0xED ? 0x9F : 0xBF;
+  else if (lead >= 0xF0 && lead <= 0xF4)
+    length = 4, c = lead & 0x07, low = lead == 0xF0 ? 0x90 : 0x80,
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  else
+    return std::nullopt;
   if (s.size() - i < length) return std::nullopt;
   for (std::size_t k = 1; k < length; ++k) {
     const unsigned char b = byte(i + k);
@@ -114,8 +157,10 @@ void append_folded(std::string& out, char32_t c) {
   }
   const auto it = std::lower_bound(std::begin(foldings), std::end(foldings), c,
                                    [](const folding& f, char32_t v) { return f.from < v; });
-  if (it != std::end(foldings) && it->from == c) out += it->to;
-  else append_utf8(out, c);
+  if (it != std::end(foldings) && it->from == c)
+    out += it->to;
+  else
+    append_utf8(out, c);
 }
 
 std::string fold_name(std::string_view text, std::string_view attribute) {
@@ -147,7 +192,8 @@ std::string_view trimmed(std::string_view s) {
 }
 
 std::optional<int> digits(std::string_view s) {
-  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
   int n = 0;
   for (char c : s) n = n * 10 + (c - '0');
   return n;
@@ -156,12 +202,14 @@ std::optional<int> digits(std::string_view s) {
 std::string fold_birth_date(std::string_view text, date today) {
   const std::string_view t = trimmed(text);
   const civil_date now = to_civil(today);
-  constexpr const char* forms = "birth date must be YYYY-MM-DD, or YYYY-MM or YYYY when only that is known";
+  constexpr const char* forms =
+      "birth date must be YYYY-MM-DD, or YYYY-MM or YYYY when only that is known";
   const auto year = t.size() >= 4 ? digits(t.substr(0, 4)) : std::nullopt;
   if (!year) invalid(forms);
   bool future = false;
   if (t.size() == 10) {
-    if (t[4] != '-' || t[7] != '-' || !digits(t.substr(5, 2)) || !digits(t.substr(8, 2))) invalid(forms);
+    if (t[4] != '-' || t[7] != '-' || !digits(t.substr(5, 2)) || !digits(t.substr(8, 2)))
+      invalid(forms);
     if (*year < 1900) invalid("birth date is before 1900");
     const auto d = parse_date(t);  // a real calendar day, 1900..2200
     if (!d) invalid("birth date is not a real calendar day");
@@ -220,8 +268,11 @@ std::string code_of(std::string_view digest) {
 
 }  // namespace
 
-person_attributes::person_attributes(std::string given, std::string family, std::string birth, std::string country)
-    : given_name(std::move(given)), family_name(std::move(family)), birth_date(std::move(birth)),
+person_attributes::person_attributes(std::string given, std::string family, std::string birth,
+                                     std::string country)
+    : given_name(std::move(given)),
+      family_name(std::move(family)),
+      birth_date(std::move(birth)),
       nationality(std::move(country)) {}
 
 person_attributes::~person_attributes() {
@@ -243,10 +294,12 @@ result<std::string> normalise_nationality(std::string_view text) {
   return capture([&] { return fold_nationality(text); });
 }
 
-result<std::string> person_code(std::string_view key, const person_attributes& person, std::optional<date> today) {
+result<std::string> person_code(std::string_view key, const person_attributes& person,
+                                std::optional<date> today) {
   return capture([&] {
     if (key.size() != pseudonym_key_bytes)
-      invalid("a pseudonym key has " + std::to_string(pseudonym_key_bytes) + " bytes, not " + std::to_string(key.size()));
+      invalid("a pseudonym key has " + std::to_string(pseudonym_key_bytes) + " bytes, not " +
+              std::to_string(key.size()));
     const std::array<sensitive_text, 4> fields{{
         {fold_name(person.given_name, "given name")},
         {fold_name(person.family_name, "family name")},
@@ -264,6 +317,8 @@ result<std::string> person_code(std::string_view key, const person_attributes& p
   });
 }
 
-std::string card_code() { return with_check_symbol("K-" + crockford_groups(crypto::random_bytes(11), 4)); }
+std::string card_code() {
+  return with_check_symbol("K-" + crockford_groups(crypto::random_bytes(11), 4));
+}
 
 }  // namespace haven::client

@@ -1,11 +1,9 @@
+#include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <haven/client/record_json.hpp>
-
 #include <istream>
 #include <set>
 #include <sstream>
-
-#include <boost/json.hpp>
-#include <boost/json/basic_parser_impl.hpp>
 
 namespace haven::client {
 namespace json = boost::json;
@@ -37,29 +35,41 @@ json::object record_object(const record& r) {
   for (const auto& [key, v] : r.fields) fields[key] = to_json_value(v);
   json::object derived;
   for (const auto& [key, n] : r.derived) derived[key] = n;
-  return {{"id", r.id.hex()}, {"type", r.type},         {"team", r.team},      {"deleted", r.deleted},
-          {"pending", r.pending}, {"fields", std::move(fields)}, {"derived", std::move(derived)}};
+  return {{"id", r.id.hex()},
+          {"type", r.type},
+          {"team", r.team},
+          {"deleted", r.deleted},
+          {"pending", r.pending},
+          {"fields", std::move(fields)},
+          {"derived", std::move(derived)}};
 }
 
 // A JSON scalar or array as the text a user would type for the field.
 result<std::string> as_text(std::string_view key, const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return std::string();
-    case json::kind::string: return std::string(v.get_string());
+    case json::kind::null:
+      return std::string();
+    case json::kind::string:
+      return std::string(v.get_string());
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::bool_: return json::serialize(v);
+    case json::kind::bool_:
+      return json::serialize(v);
     case json::kind::array: {
       std::string out;
       for (const auto& element : v.get_array()) {
         if (!element.is_string())
-          return error{errc::invalid_input, "a field value has the wrong JSON type", {{std::string(key), "a set is a list of code strings"}}};
+          return error{errc::invalid_input,
+                       "a field value has the wrong JSON type",
+                       {{std::string(key), "a set is a list of code strings"}}};
         out += (out.empty() ? "" : ",") + std::string(element.get_string());
       }
       return out;
     }
     default:
-      return error{errc::invalid_input, "a field value has the wrong JSON type", {{std::string(key), "must be a string, whole number, boolean, list or null"}}};
+      return error{errc::invalid_input,
+                   "a field value has the wrong JSON type",
+                   {{std::string(key), "must be a string, whole number, boolean, list or null"}}};
   }
 }
 
@@ -131,13 +141,16 @@ result<json::object> parse_object(std::string_view text, const char* what) {
   if (auto twice = duplicate_key(text))
     return error{
         errc::invalid_input, "the key \"" + *twice + "\" is given twice: give each key once", {}};
-  if (!v.is_object()) return error{errc::invalid_input, std::string("expected a JSON object ") + what, {}};
+  if (!v.is_object())
+    return error{errc::invalid_input, std::string("expected a JSON object ") + what, {}};
   return std::move(v.get_object());
 }
 
 }  // namespace
 
-std::string to_json(const record& r) { return json::serialize(record_object(r)); }
+std::string to_json(const record& r) {
+  return json::serialize(record_object(r));
+}
 
 std::string to_json(const std::vector<record>& records) {
   json::array a;
@@ -163,8 +176,8 @@ std::string to_json(const store_status& s) {
 
 std::string to_json(const sync_summary& s) {
   const sync::sync_progress& p = s.progress;
-  json::object o{{"batches_up", p.batches_up},     {"changes_up", p.changes_up},
-                 {"batches_down", p.batches_down}, {"changes_down", p.changes_down},
+  json::object o{{"batches_up", p.batches_up},         {"changes_up", p.changes_up},
+                 {"batches_down", p.batches_down},     {"changes_down", p.changes_down},
                  {"pending_changes", s.pending_after}, {"pulled_seq", s.pulled_seq}};
   o["wiped"] = wipe_value(s.wiped);
   return json::serialize(o);
@@ -212,9 +225,11 @@ result<record_input> parse_record_json(std::string_view line) {
       if (!fields) return fields.err();
       in.fields = std::move(fields).value();
     } else {
-      return error{errc::invalid_input,
-                   "unexpected \"" + std::string(key) + "\": a line holds \"type\" (string), \"team\" (string) and \"fields\" (object)",
-                   {}};
+      return error{
+          errc::invalid_input,
+          "unexpected \"" + std::string(key) +
+              "\": a line holds \"type\" (string), \"team\" (string) and \"fields\" (object)",
+          {}};
     }
   }
   if (in.type.empty()) return error{errc::invalid_input, "missing \"type\"", {}};

@@ -1,19 +1,17 @@
-#include <haven/client/store.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <set>
-#include <thread>
-
+#include <haven/client/store.hpp>
 #include <haven/core/clock.hpp>
 #include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/sqlite/cell_table.hpp>
-#include <haven/sync/validate.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
+#include <haven/sync/validate.hpp>
+#include <set>
+#include <thread>
 
 namespace haven::client {
 namespace {
@@ -71,7 +69,8 @@ struct store::impl {
   // Runs fn() in one transaction. If it throws, the transaction rolls back
   // and the in-memory sequence counter with it (the clock may stay ahead: harmless).
   template <class F>
-  auto in_transaction(F&& fn, sqlite::transaction::durability d = sqlite::transaction::durability::durable)
+  auto in_transaction(F&& fn,
+                      sqlite::transaction::durability d = sqlite::transaction::durability::durable)
       -> decltype(fn()) {
     const std::uint64_t seq = local_seq;
     try {
@@ -116,10 +115,16 @@ struct store::impl {
     return st.step() ? st.text(0) : std::string();
   }
   void set_meta(const char* key, std::int64_t v) {
-    db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").bind(1, std::string_view(key)).bind(2, v).run();
+    db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
+        .bind(1, std::string_view(key))
+        .bind(2, v)
+        .run();
   }
   void set_meta(const char* key, std::string_view v) {
-    db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").bind(1, std::string_view(key)).bind(2, v).run();
+    db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
+        .bind(1, std::string_view(key))
+        .bind(2, v)
+        .run();
   }
 
   void load_meta() {
@@ -135,7 +140,8 @@ struct store::impl {
     default_team = meta_text("default_team");
     // The newest schema a server sent, if newer than the one this build has.
     if (const std::string json = meta_text("schema_json"); !json.empty())
-      if (auto adopted = schema::parse(json); adopted && adopted.value()->version() > schema->version())
+      if (auto adopted = schema::parse(json);
+          adopted && adopted.value()->version() > schema->version())
         schema = std::move(adopted).value();
     refresh();
   }
@@ -180,8 +186,9 @@ struct store::impl {
   void write_local(const sync::record_id& id, const std::string& type, const std::string& team,
                    std::vector<std::pair<std::string, value>> values) {
     if (const std::string reason = meta_text("wiped_reason"); !reason.empty())
-      throw failure(errc::unauthorized, "not saved: this device's store was erased because the device was " + reason +
-                                            "; enroll it again (haven enroll) before recording");
+      throw failure(errc::unauthorized,
+                    "not saved: this device's store was erased because the device was " + reason +
+                        "; enroll it again (haven enroll) before recording");
     if (meta_text("enrolled_role") == "coordinator")
       throw failure(errc::forbidden,
                     "not saved: this store is enrolled as a coordinator of team " +
@@ -201,7 +208,8 @@ struct store::impl {
     return st.step();
   }
 
-  record view(const sync::record_id& id, const sqlite::cell_table::record_row& r, const std::vector<sync::cell>& cells, bool is_pending) {
+  record view(const sync::record_id& id, const sqlite::cell_table::record_row& r,
+              const std::vector<sync::cell>& cells, bool is_pending) {
     record rec{id, r.type, r.team, sync::fields_from_cells(cells), {}, r.deleted, is_pending};
     if (const record_type* t = schema->type(r.type))
       for (const auto& d : t->derived)
@@ -220,7 +228,8 @@ struct store::impl {
 
   // Checks a record's complete fields; issues for fields that already have
   // a parse issue are left out, so each field is reported once.
-  static void check(const record_type& t, const field_map& fields, std::vector<field_issue>& issues) {
+  static void check(const record_type& t, const field_map& fields,
+                    std::vector<field_issue>& issues) {
     std::set<std::string> reported;
     for (const auto& i : issues) reported.insert(i.field);
     for (auto& i : t.validate(fields, today_local()))
@@ -228,16 +237,20 @@ struct store::impl {
   }
 
   // Cells for a new record: parsed, defaulted, validated. Throws invalid_input.
-  std::pair<std::string, std::vector<std::pair<std::string, value>>> prepare_new(const record_input& in) {
+  std::pair<std::string, std::vector<std::pair<std::string, value>>> prepare_new(
+      const record_input& in) {
     const record_type& t = type_of(in.type);
     std::vector<field_issue> issues;
     std::string team = in.team.empty() ? default_team : in.team;
     if (!valid_team(team))
-      issues.push_back({"team", team.empty() ? "is required: give --team or set a default team with init"
-                                             : "must be 1-32 characters of a-z, 0-9 and - (got \"" + team + "\")"});
-    else if (const std::string enrolled = meta_text("enrolled_team"); !enrolled.empty() && team != enrolled)
-      issues.push_back({"team", "this device is enrolled in team " + enrolled + " and records for it only (got \"" +
-                                    team + "\")"});
+      issues.push_back(
+          {"team", team.empty()
+                       ? "is required: give --team or set a default team with init"
+                       : "must be 1-32 characters of a-z, 0-9 and - (got \"" + team + "\")"});
+    else if (const std::string enrolled = meta_text("enrolled_team");
+             !enrolled.empty() && team != enrolled)
+      issues.push_back({"team", "this device is enrolled in team " + enrolled +
+                                    " and records for it only (got \"" + team + "\")"});
     field_map fields;
     for (const auto& [key, text] : in.fields) {
       const field_def* f = t.field(key);
@@ -250,15 +263,19 @@ struct store::impl {
         continue;
       }
       auto parsed = f->parse(text);
-      if (!parsed) issues.push_back({key, parsed.err().message});
-      else fields.emplace(key, std::move(parsed).value());
+      if (!parsed)
+        issues.push_back({key, parsed.err().message});
+      else
+        fields.emplace(key, std::move(parsed).value());
     }
     for (const auto& f : t.fields)
       if (!fields.count(f.key) && !is_null(f.default_value) &&
-          std::none_of(issues.begin(), issues.end(), [&](const field_issue& i) { return i.field == f.key; }))
+          std::none_of(issues.begin(), issues.end(),
+                       [&](const field_issue& i) { return i.field == f.key; }))
         fields.emplace(f.key, f.default_value);
     check(t, fields, issues);
-    if (!issues.empty()) throw failure(invalid("not saved: the " + t.name + " is not valid", std::move(issues)));
+    if (!issues.empty())
+      throw failure(invalid("not saved: the " + t.name + " is not valid", std::move(issues)));
 
     std::vector<std::pair<std::string, value>> cells;
     for (auto& [key, v] : fields) {
@@ -275,14 +292,16 @@ struct store::impl {
 store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 store::~store() = default;
 
-result<std::unique_ptr<store>> store::create(const std::filesystem::path& file, std::string_view default_team,
-                                             options opts) {
+result<std::unique_ptr<store>> store::create(const std::filesystem::path& file,
+                                             std::string_view default_team, options opts) {
   return capture([&] {
     if (!valid_team(default_team))
-      throw failure(invalid("not created: bad team", {{"team", "must be 1-32 characters of a-z, 0-9 and - (got \"" +
-                                                                   std::string(default_team) + "\")"}}));
+      throw failure(invalid("not created: bad team",
+                            {{"team", "must be 1-32 characters of a-z, 0-9 and - (got \"" +
+                                          std::string(default_team) + "\")"}}));
     if (std::filesystem::exists(file))
-      throw failure(errc::already_exists, "a store already exists at " + file.string() + "; it was left as it is");
+      throw failure(errc::already_exists,
+                    "a store already exists at " + file.string() + "; it was left as it is");
     auto p = std::make_unique<impl>(file, sqlite::database::mode::create, opts);
     try {
       sqlite::claim(p->db, file, sqlite::store_kind::device, true);
@@ -314,8 +333,9 @@ result<std::unique_ptr<store>> store::create(const std::filesystem::path& file, 
 result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, options opts) {
   return capture([&] {
     if (!std::filesystem::exists(file))
-      throw failure(errc::not_found, "no store at " + file.string() + "; create one with: haven --db " +
-                                         file.string() + " init --team TEAM");
+      throw failure(errc::not_found, "no store at " + file.string() +
+                                         "; create one with: haven --db " + file.string() +
+                                         " init --team TEAM");
     sqlite::check_file(file, sqlite::store_kind::device);  // before SQLite touches it
     auto p = std::make_unique<impl>(file, sqlite::database::mode::open_existing, opts);
     if (sqlite::claim(p->db, file, sqlite::store_kind::device, false))
@@ -354,7 +374,8 @@ result<std::vector<field_issue>> store::check(const record_input& input) {
   });
 }
 
-result<std::vector<sync::record_id>> store::add_all(const std::vector<record_input>& inputs, std::size_t first_line) {
+result<std::vector<sync::record_id>> store::add_all(const std::vector<record_input>& inputs,
+                                                    std::size_t first_line) {
   return capture([&] {
     std::vector<std::pair<std::string, std::vector<std::pair<std::string, value>>>> prepared;
     std::vector<field_issue> issues;
@@ -364,18 +385,20 @@ result<std::vector<sync::record_id>> store::add_all(const std::vector<record_inp
         prepared.push_back(impl_->prepare_new(inputs[i]));
       } catch (const failure& f) {
         if (f.err().issues.empty()) issues.push_back({line, f.err().message});
-        for (const auto& issue : f.err().issues) issues.push_back({line + ": " + issue.field, issue.message});
+        for (const auto& issue : f.err().issues)
+          issues.push_back({line + ": " + issue.field, issue.message});
       }
     }
     if (!issues.empty())
-      throw failure(invalid("nothing imported: " + std::to_string(inputs.size() - prepared.size()) + " of " +
-                                std::to_string(inputs.size()) + " records are not valid",
+      throw failure(invalid("nothing imported: " + std::to_string(inputs.size() - prepared.size()) +
+                                " of " + std::to_string(inputs.size()) + " records are not valid",
                             std::move(issues)));
     return impl_->in_transaction([&] {
       std::vector<sync::record_id> ids;
       for (std::size_t i = 0; i < prepared.size(); ++i) {
         ids.push_back(sync::record_id::random());
-        impl_->write_local(ids.back(), inputs[i].type, prepared[i].first, std::move(prepared[i].second));
+        impl_->write_local(ids.back(), inputs[i].type, prepared[i].first,
+                           std::move(prepared[i].second));
       }
       return ids;
     });
@@ -386,71 +409,78 @@ result<void> store::edit(const sync::record_id& id, const std::vector<field_edit
   return capture([&] {
     impl& s = *impl_;
     s.in_transaction([&] {
-    const auto r = s.table.row(id);
-    if (!r || r->deleted)
-      throw failure(errc::not_found, "no record " + id.hex() + (r ? " (it was deleted)" : ""));
-    const record_type& t = s.type_of(r->type);
-    const field_map before = sync::fields_from_cells(s.table.cells(id));
-    field_map after = before;
-    std::vector<field_issue> issues;
-    for (const auto& e : edits) {
-      const field_def* f = t.field(e.field);
-      if (!f) {
-        issues.push_back({e.field, "is not a field of " + t.name});
-        continue;
+      const auto r = s.table.row(id);
+      if (!r || r->deleted)
+        throw failure(errc::not_found, "no record " + id.hex() + (r ? " (it was deleted)" : ""));
+      const record_type& t = s.type_of(r->type);
+      const field_map before = sync::fields_from_cells(s.table.cells(id));
+      field_map after = before;
+      std::vector<field_issue> issues;
+      for (const auto& e : edits) {
+        const field_def* f = t.field(e.field);
+        if (!f) {
+          issues.push_back({e.field, "is not a field of " + t.name});
+          continue;
+        }
+        if (e.action != field_edit::op::set && !f->is_set()) {
+          issues.push_back({e.field, "is not a set field: use " + e.field + "=VALUE"});
+          continue;
+        }
+        auto parsed = f->parse(e.text);
+        if (!parsed) {
+          issues.push_back({e.field, parsed.err().message});
+          continue;
+        }
+        value v = std::move(parsed).value();
+        if (e.action == field_edit::op::set) {
+          after[e.field] = f->is_set() && is_null(v) ? value{code_set{}} : std::move(v);
+          continue;
+        }
+        auto& current = after[e.field];
+        if (!std::holds_alternative<code_set>(current)) current = code_set{};
+        auto& set = std::get<code_set>(current);
+        if (is_null(v)) continue;  // no elements named: nothing to add or remove
+        for (const auto& code : std::get<code_set>(v)) {
+          if (e.action == field_edit::op::add)
+            set.insert(code);
+          else
+            set.erase(code);
+        }
       }
-      if (e.action != field_edit::op::set && !f->is_set()) {
-        issues.push_back({e.field, "is not a set field: use " + e.field + "=VALUE"});
-        continue;
+      // Fields and set elements this device's schema does not know (from a
+      // newer one) are kept, unchecked.
+      field_map known;
+      for (const auto& [key, v] : after) {
+        const field_def* f = t.field(key);
+        if (!f) continue;
+        auto& kept = known.emplace(key, v).first->second;
+        if (auto* set = std::get_if<code_set>(&kept))
+          std::erase_if(*set, [&](const std::string& c) { return !f->has_code(c); });
       }
-      auto parsed = f->parse(e.text);
-      if (!parsed) {
-        issues.push_back({e.field, parsed.err().message});
-        continue;
-      }
-      value v = std::move(parsed).value();
-      if (e.action == field_edit::op::set) {
-        after[e.field] = f->is_set() && is_null(v) ? value{code_set{}} : std::move(v);
-        continue;
-      }
-      auto& current = after[e.field];
-      if (!std::holds_alternative<code_set>(current)) current = code_set{};
-      auto& set = std::get<code_set>(current);
-      if (is_null(v)) continue;  // no elements named: nothing to add or remove
-      for (const auto& code : std::get<code_set>(v)) {
-        if (e.action == field_edit::op::add) set.insert(code);
-        else set.erase(code);
-      }
-    }
-    // Fields and set elements this device's schema does not know (from a
-    // newer one) are kept, unchecked.
-    field_map known;
-    for (const auto& [key, v] : after) {
-      const field_def* f = t.field(key);
-      if (!f) continue;
-      auto& kept = known.emplace(key, v).first->second;
-      if (auto* set = std::get_if<code_set>(&kept)) std::erase_if(*set, [&](const std::string& c) { return !f->has_code(c); });
-    }
-    impl::check(t, known, issues);
-    if (!issues.empty()) throw failure(invalid("not saved: the edit makes the " + t.name + " invalid", std::move(issues)));
+      impl::check(t, known, issues);
+      if (!issues.empty())
+        throw failure(
+            invalid("not saved: the edit makes the " + t.name + " invalid", std::move(issues)));
 
-    std::vector<std::pair<std::string, value>> cells;
-    for (const auto& f : t.fields) {
-      const value old_v = before.count(f.key) ? before.at(f.key) : value{};
-      const value new_v = after.count(f.key) ? after.at(f.key) : value{};
-      if (f.is_set()) {
-        const code_set none;
-        const code_set& o = std::holds_alternative<code_set>(old_v) ? std::get<code_set>(old_v) : none;
-        const code_set& n = std::holds_alternative<code_set>(new_v) ? std::get<code_set>(new_v) : none;
-        for (const auto& code : n)
-          if (!o.count(code)) cells.emplace_back(sync::element_key(f.key, code), true);
-        for (const auto& code : o)
-          if (!n.count(code)) cells.emplace_back(sync::element_key(f.key, code), false);
-      } else if (old_v != new_v) {
-        cells.emplace_back(f.key, new_v);
+      std::vector<std::pair<std::string, value>> cells;
+      for (const auto& f : t.fields) {
+        const value old_v = before.count(f.key) ? before.at(f.key) : value{};
+        const value new_v = after.count(f.key) ? after.at(f.key) : value{};
+        if (f.is_set()) {
+          const code_set none;
+          const code_set& o =
+              std::holds_alternative<code_set>(old_v) ? std::get<code_set>(old_v) : none;
+          const code_set& n =
+              std::holds_alternative<code_set>(new_v) ? std::get<code_set>(new_v) : none;
+          for (const auto& code : n)
+            if (!o.count(code)) cells.emplace_back(sync::element_key(f.key, code), true);
+          for (const auto& code : o)
+            if (!n.count(code)) cells.emplace_back(sync::element_key(f.key, code), false);
+        } else if (old_v != new_v) {
+          cells.emplace_back(f.key, new_v);
+        }
       }
-    }
-    if (!cells.empty()) s.write_local(id, r->type, r->team, std::move(cells));
+      if (!cells.empty()) s.write_local(id, r->type, r->team, std::move(cells));
     });
   });
 }
@@ -480,33 +510,37 @@ result<sync::record_id> store::resolve_id(std::string_view prefix) {
   return capture([&] {
     const bool hex = prefix.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
     if (!hex || prefix.size() < 4 || prefix.size() > 32)
-      throw failure(errc::invalid_input, "\"" + std::string(prefix) +
-                                             "\" is not a record id: give its 32 hex characters, or the first 4 or "
-                                             "more of them (as printed by add and list)");
+      throw failure(errc::invalid_input,
+                    "\"" + std::string(prefix) +
+                        "\" is not a record id: give its 32 hex characters, or the first 4 or "
+                        "more of them (as printed by add and list)");
     // The ids from the prefix padded with 0s to the prefix padded with fs.
     std::string low(prefix), high(prefix);
     low.resize(32, '0');
     high.resize(32, 'f');
     const auto from = sync::record_id::parse(low), to = sync::record_id::parse(high);
     return impl_->in_snapshot([&] {
-      auto& st = impl_->db.cached("SELECT id FROM records WHERE id BETWEEN ? AND ? ORDER BY id LIMIT 2");
+      auto& st =
+          impl_->db.cached("SELECT id FROM records WHERE id BETWEEN ? AND ? ORDER BY id LIMIT 2");
       st.bind(1, std::span<const std::uint8_t>(from->bytes));
       st.bind(2, std::span<const std::uint8_t>(to->bytes));
       std::vector<sync::record_id> found;
       while (st.step()) {
         sync::record_id id;
         const auto blob = st.blob(0);
-        if (blob.size() != id.bytes.size()) throw failure(errc::store, "a record id in the store is not 16 bytes");
+        if (blob.size() != id.bytes.size())
+          throw failure(errc::store, "a record id in the store is not 16 bytes");
         std::copy(blob.begin(), blob.end(), id.bytes.begin());
         found.push_back(id);
       }
       st.reset();
       if (found.empty())
-        throw failure(errc::not_found, "no record " + std::string(prefix) + (prefix.size() < 32 ? "..." : "") +
-                                           " in this store");
+        throw failure(errc::not_found, "no record " + std::string(prefix) +
+                                           (prefix.size() < 32 ? "..." : "") + " in this store");
       if (found.size() > 1)
-        throw failure(errc::invalid_input, "the id prefix " + std::string(prefix) + " is ambiguous: " +
-                                               found[0].hex() + " and " + found[1].hex() +
+        throw failure(errc::invalid_input, "the id prefix " + std::string(prefix) +
+                                               " is ambiguous: " + found[0].hex() + " and " +
+                                               found[1].hex() +
                                                " (at least) begin with it; give more characters");
       return found.front();
     });
@@ -517,35 +551,35 @@ result<std::vector<record>> store::list(std::optional<std::string_view> type) {
   return capture([&] {
     impl& s = *impl_;
     return s.in_snapshot([&] {
-    auto& st = s.db.cached(
-        "SELECT r.id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq > ? "
-        "FROM records r LEFT JOIN cells c ON c.record_id = r.id "
-        "WHERE r.deleted = 0 AND (?2 IS NULL OR r.type = ?2) ORDER BY r.rowid, c.key");
-    st.bind(1, static_cast<std::int64_t>(s.acked_seq));
-    if (type) st.bind(2, *type);
-    std::vector<record> out;
-    std::optional<sync::record_id> current;
-    sqlite::cell_table::record_row row;
-    std::vector<sync::cell> cells;
-    bool pending = false;
-    auto flush = [&] {
-      if (current) out.push_back(s.view(*current, row, cells, pending));
-    };
-    while (st.step()) {
-      const sync::record_id id = read_id(st, 0);
-      if (id != current) {
-        flush();
-        current = id;
-        row = {st.text(1), st.text(2), false};
-        cells.clear();
-        pending = false;
+      auto& st = s.db.cached(
+          "SELECT r.id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq > ? "
+          "FROM records r LEFT JOIN cells c ON c.record_id = r.id "
+          "WHERE r.deleted = 0 AND (?2 IS NULL OR r.type = ?2) ORDER BY r.rowid, c.key");
+      st.bind(1, static_cast<std::int64_t>(s.acked_seq));
+      if (type) st.bind(2, *type);
+      std::vector<record> out;
+      std::optional<sync::record_id> current;
+      sqlite::cell_table::record_row row;
+      std::vector<sync::cell> cells;
+      bool pending = false;
+      auto flush = [&] {
+        if (current) out.push_back(s.view(*current, row, cells, pending));
+      };
+      while (st.step()) {
+        const sync::record_id id = read_id(st, 0);
+        if (id != current) {
+          flush();
+          current = id;
+          row = {st.text(1), st.text(2), false};
+          cells.clear();
+          pending = false;
+        }
+        if (st.type(3) == sqlite::statement::column_type::null) continue;
+        cells.push_back(read_cell(st, 3));
+        pending = pending || st.integer(8) != 0;
       }
-      if (st.type(3) == sqlite::statement::column_type::null) continue;
-      cells.push_back(read_cell(st, 3));
-      pending = pending || st.integer(8) != 0;
-    }
-    flush();
-    return out;
+      flush();
+      return out;
     });
   });
 }
@@ -554,27 +588,28 @@ result<store_status> store::status() {
   return capture([&] {
     impl& s = *impl_;
     return s.in_snapshot([&] {
-    store_status out;
-    out.node = s.node;
-    out.default_team = s.default_team;
-    out.schema_version = s.schema->version();
-    out.local_seq = s.local_seq;
-    out.acked_seq = s.acked_seq;
-    out.pulled_seq = static_cast<std::uint64_t>(s.meta_int("pulled_seq").value_or(0));
-    out.last_sync_ms = s.meta_int("last_sync_ms");
-    if (std::string id = s.meta_text("enrolled_device_id"); !id.empty()) out.device_id = std::move(id);
-    if (std::string reason = s.meta_text("wiped_reason"); !reason.empty())
-      out.wiped = wipe_mark{std::move(reason), s.meta_int("wiped_at_ms").value_or(0)};
-    auto& records = s.db.cached("SELECT count(*) FROM records WHERE deleted = 0");
-    records.step();
-    out.records = static_cast<std::size_t>(records.integer(0));
-    auto& pending = s.db.cached(
-        "SELECT count(*), count(DISTINCT record_id) FROM cells WHERE seq > ?");
-    pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
-    pending.step();
-    out.pending_cells = static_cast<std::size_t>(pending.integer(0));
-    out.pending_records = static_cast<std::size_t>(pending.integer(1));
-    return out;
+      store_status out;
+      out.node = s.node;
+      out.default_team = s.default_team;
+      out.schema_version = s.schema->version();
+      out.local_seq = s.local_seq;
+      out.acked_seq = s.acked_seq;
+      out.pulled_seq = static_cast<std::uint64_t>(s.meta_int("pulled_seq").value_or(0));
+      out.last_sync_ms = s.meta_int("last_sync_ms");
+      if (std::string id = s.meta_text("enrolled_device_id"); !id.empty())
+        out.device_id = std::move(id);
+      if (std::string reason = s.meta_text("wiped_reason"); !reason.empty())
+        out.wiped = wipe_mark{std::move(reason), s.meta_int("wiped_at_ms").value_or(0)};
+      auto& records = s.db.cached("SELECT count(*) FROM records WHERE deleted = 0");
+      records.step();
+      out.records = static_cast<std::size_t>(records.integer(0));
+      auto& pending =
+          s.db.cached("SELECT count(*), count(DISTINCT record_id) FROM cells WHERE seq > ?");
+      pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
+      pending.step();
+      out.pending_cells = static_cast<std::size_t>(pending.integer(0));
+      out.pending_records = static_cast<std::size_t>(pending.integer(1));
+      return out;
     });
   });
 }
@@ -583,14 +618,15 @@ result<outbox_batch> store::outbox(std::size_t max_cells, std::size_t max_record
   return capture([&] {
     impl& s = *impl_;
     return s.in_snapshot([&] {
-    auto& st = s.db.cached(
-        "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
-        "FROM cells c JOIN records r ON r.id = c.record_id "
-        "WHERE c.seq > ? ORDER BY c.seq LIMIT ?");
-    const std::size_t room = max_cells + sync::frame_limits{}.max_cells_per_record;
-    st.bind(1, static_cast<std::int64_t>(s.acked_seq)).bind(2, static_cast<std::int64_t>(room));
-    sqlite::log_batch log = sqlite::read_log(st, max_cells, max_records);
-    return outbox_batch{std::max<std::uint64_t>(log.last_seq, s.acked_seq), std::move(log.changes), log.cells};
+      auto& st = s.db.cached(
+          "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
+          "FROM cells c JOIN records r ON r.id = c.record_id "
+          "WHERE c.seq > ? ORDER BY c.seq LIMIT ?");
+      const std::size_t room = max_cells + sync::frame_limits{}.max_cells_per_record;
+      st.bind(1, static_cast<std::int64_t>(s.acked_seq)).bind(2, static_cast<std::int64_t>(room));
+      sqlite::log_batch log = sqlite::read_log(st, max_cells, max_records);
+      return outbox_batch{std::max<std::uint64_t>(log.last_seq, s.acked_seq),
+                          std::move(log.changes), log.cells};
     });
   });
 }
@@ -598,14 +634,17 @@ result<outbox_batch> store::outbox(std::size_t max_cells, std::size_t max_record
 result<void> store::acknowledge(std::uint64_t seq) {
   return capture([&] {
     impl& s = *impl_;
-    s.in_transaction([&] {
-      if (seq > s.local_seq)
-        throw failure(errc::protocol, "the server acknowledged changes up to " + std::to_string(seq) +
-                                          " but this device has only written " + std::to_string(s.local_seq));
-      if (seq <= s.acked_seq) return;
-      s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
-      s.acked_seq = seq;
-    }, relaxed);  // a lost acknowledgement only means a resend
+    s.in_transaction(
+        [&] {
+          if (seq > s.local_seq)
+            throw failure(errc::protocol,
+                          "the server acknowledged changes up to " + std::to_string(seq) +
+                              " but this device has only written " + std::to_string(s.local_seq));
+          if (seq <= s.acked_seq) return;
+          s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
+          s.acked_seq = seq;
+        },
+        relaxed);  // a lost acknowledgement only means a resend
   });
 }
 
@@ -624,35 +663,41 @@ result<sync::merge_stats> store::apply_remote(const std::vector<sync::record_cha
                                               std::uint64_t pulled_up_to) {
   return capture([&] {
     impl& s = *impl_;
-    return s.in_transaction([&] {
-      // A compromised relay or server must not put free text or values out
-      // of range on a device: the batch is checked whole before any merge.
-      const date tomorrow{today_local().days + 1};
-      for (const auto& change : changes)
-        if (const auto issues = sync::check_change(*s.schema, change, tomorrow, sync::unknown_fields::keep_inert_values); !issues.empty())
-          throw failure(errc::protocol, "the server sent a change this device refuses: " +
-                                            sync::describe_issues(*s.schema, change.id, change.type, issues) +
-                                            "; nothing of it was applied; tell the coordinator");
-      // The stamps move this device's clock: bounded as store.hpp says.
-      const std::uint64_t reference = s.physical() + s.server_ahead_ms;
-      for (const auto& change : changes)
-        for (const auto& c : change.cells)
-          if (c.at.time.millis() > reference + 2 * s.max_skew_ms)
-            throw failure(errc::clock_skew,
-                          "the server sent a change stamped " +
-                              sync::describe_duration(c.at.time.millis() - reference) +
-                              " ahead of this device's clock (record " + change.id.hex() +
-                              "); nothing of it was applied; if this device's date and time are "
-                              "wrong, set them correctly and sync again, else tell the coordinator");
-      sync::merge_stats total;
-      for (const auto& change : changes) {
-        for (const auto& c : change.cells) s.clock.restore(c.at.time);
-        total += s.merge(change, false);
-      }
-      s.set_meta("pulled_seq", static_cast<std::int64_t>(pulled_up_to));
-      s.save_clock();
-      return total;
-    }, relaxed);  // cells and cursor are lost together, if at all, and pulled again
+    return s.in_transaction(
+        [&] {
+          // A compromised relay or server must not put free text or values out
+          // of range on a device: the batch is checked whole before any merge.
+          const date tomorrow{today_local().days + 1};
+          for (const auto& change : changes)
+            if (const auto issues = sync::check_change(*s.schema, change, tomorrow,
+                                                       sync::unknown_fields::keep_inert_values);
+                !issues.empty())
+              throw failure(errc::protocol,
+                            "the server sent a change this device refuses: " +
+                                sync::describe_issues(*s.schema, change.id, change.type, issues) +
+                                "; nothing of it was applied; tell the coordinator");
+          // The stamps move this device's clock: bounded as store.hpp says.
+          const std::uint64_t reference = s.physical() + s.server_ahead_ms;
+          for (const auto& change : changes)
+            for (const auto& c : change.cells)
+              if (c.at.time.millis() > reference + 2 * s.max_skew_ms)
+                throw failure(
+                    errc::clock_skew,
+                    "the server sent a change stamped " +
+                        sync::describe_duration(c.at.time.millis() - reference) +
+                        " ahead of this device's clock (record " + change.id.hex() +
+                        "); nothing of it was applied; if this device's date and time are "
+                        "wrong, set them correctly and sync again, else tell the coordinator");
+          sync::merge_stats total;
+          for (const auto& change : changes) {
+            for (const auto& c : change.cells) s.clock.restore(c.at.time);
+            total += s.merge(change, false);
+          }
+          s.set_meta("pulled_seq", static_cast<std::int64_t>(pulled_up_to));
+          s.save_clock();
+          return total;
+        },
+        relaxed);  // cells and cursor are lost together, if at all, and pulled again
   });
 }
 
@@ -672,25 +717,30 @@ result<bool> store::adopt_schema(std::string_view json) {
 }
 
 result<void> store::mark_synced(std::int64_t now_ms) {
-  return capture([&] { impl_->in_transaction([&] { impl_->set_meta("last_sync_ms", now_ms); }, relaxed); });
+  return capture(
+      [&] { impl_->in_transaction([&] { impl_->set_meta("last_sync_ms", now_ms); }, relaxed); });
 }
 
 namespace {
 
 // The credentials' fields as meta keys; keys are kept as hex.
-constexpr const char* credential_keys[] = {"enrolled_server_url", "enrolled_device_id", "enrolled_team",
-                                           "enrolled_role", "enrolled_private_key", "enrolled_pseudonym_key",
-                                           "enrolled_ca_pem"};
+constexpr const char* credential_keys[] = {
+    "enrolled_server_url",  "enrolled_device_id",     "enrolled_team",  "enrolled_role",
+    "enrolled_private_key", "enrolled_pseudonym_key", "enrolled_ca_pem"};
 
 void check_credentials(const credentials& c) {
   std::vector<field_issue> issues;
   if (c.server_url.empty()) issues.push_back({"server_url", "is required"});
-  if (c.device_id.empty() || c.device_id.size() > 64) issues.push_back({"device_id", "must be 1-64 characters"});
+  if (c.device_id.empty() || c.device_id.size() > 64)
+    issues.push_back({"device_id", "must be 1-64 characters"});
   if (!valid_team(c.team)) issues.push_back({"team", "must be 1-32 characters of a-z, 0-9 and -"});
-  if (c.role != "worker" && c.role != "coordinator") issues.push_back({"role", "must be worker or coordinator"});
-  if (c.private_key.size() != crypto::ed25519_key_bytes) issues.push_back({"private_key", "must be 32 bytes"});
+  if (c.role != "worker" && c.role != "coordinator")
+    issues.push_back({"role", "must be worker or coordinator"});
+  if (c.private_key.size() != crypto::ed25519_key_bytes)
+    issues.push_back({"private_key", "must be 32 bytes"});
   if (c.pseudonym_key.size() != 32) issues.push_back({"pseudonym_key", "must be 32 bytes"});
-  if (!issues.empty()) throw failure(invalid("not enrolled: the server's answer is incomplete", std::move(issues)));
+  if (!issues.empty())
+    throw failure(invalid("not enrolled: the server's answer is incomplete", std::move(issues)));
 }
 
 }  // namespace
@@ -701,17 +751,18 @@ result<void> store::enroll(const credentials& c) {
     impl& s = *impl_;
     s.in_transaction([&] {
       if (!s.meta_text("enrolled_device_id").empty())
-        throw failure(errc::already_exists, "this device is enrolled already, as " + s.meta_text("enrolled_device_id") +
-                                                " of team " + s.meta_text("enrolled_team") +
-                                                "; nothing was changed");
+        throw failure(errc::already_exists,
+                      "this device is enrolled already, as " + s.meta_text("enrolled_device_id") +
+                          " of team " + s.meta_text("enrolled_team") + "; nothing was changed");
       auto& other = s.db.cached("SELECT team FROM records WHERE team <> ? LIMIT 1");
       other.bind(1, std::string_view(c.team));
       if (other.step())
         throw failure(invalid("not enrolled: this store holds records of team " + other.text(0) +
                                   ", and a device syncs one team only (" + c.team + ")",
                               {{"team", "use a new store for team " + c.team}}));
-      const std::string values[] = {c.server_url, c.device_id, c.team, c.role, to_hex(c.private_key),
-                                    to_hex(c.pseudonym_key), c.ca_pem};
+      const std::string values[] = {c.server_url, c.device_id,           c.team,
+                                    c.role,       to_hex(c.private_key), to_hex(c.pseudonym_key),
+                                    c.ca_pem};
       for (std::size_t i = 0; i < std::size(values); ++i) s.set_meta(credential_keys[i], values[i]);
       s.set_meta("default_team", c.team);
       s.default_team = c.team;
@@ -737,8 +788,10 @@ result<std::optional<credentials>> store::enrollment() {
     return s.in_snapshot([&]() -> std::optional<credentials> {
       if (s.meta_text("enrolled_device_id").empty()) return std::nullopt;
       std::string v[std::size(credential_keys)];
-      for (std::size_t i = 0; i < std::size(credential_keys); ++i) v[i] = s.meta_text(credential_keys[i]);
-      return credentials{v[0], v[1], v[2], v[3], unwrap(from_hex(v[4])), unwrap(from_hex(v[5])), v[6]};
+      for (std::size_t i = 0; i < std::size(credential_keys); ++i)
+        v[i] = s.meta_text(credential_keys[i]);
+      return credentials{v[0], v[1], v[2], v[3], unwrap(from_hex(v[4])), unwrap(from_hex(v[5])),
+                         v[6]};
     });
   });
 }
@@ -763,9 +816,11 @@ result<void> store::wipe(std::string_view reason, std::int64_t now_ms) {
         pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
         pending.step();
         if (const auto n = pending.integer(0); n > 0)
-          throw failure(errc::invalid_input, "the server asked this retired device to erase its store, but " +
-                                                 std::to_string(n) + " changes are not sent yet; nothing was "
-                                                 "erased: sync again");
+          throw failure(errc::invalid_input,
+                        "the server asked this retired device to erase its store, but " +
+                            std::to_string(n) +
+                            " changes are not sent yet; nothing was "
+                            "erased: sync again");
       }
       // secure_delete is on: the freed pages are overwritten with zeros.
       s.db.exec("DELETE FROM cells; DELETE FROM records;");
@@ -788,12 +843,17 @@ result<void> store::wipe(std::string_view reason, std::int64_t now_ms) {
     s.db.exec("VACUUM");
     sqlite::statement checkpoint(s.db, "PRAGMA wal_checkpoint(TRUNCATE)");
     if (checkpoint.step() && checkpoint.integer(0) != 0)
-      throw failure(errc::store, "the records were erased, but another program has the store open, so its "
-                                 "write-ahead log could not be emptied; close it and run the sync again");
+      throw failure(errc::store,
+                    "the records were erased, but another program has the store open, so its "
+                    "write-ahead log could not be emptied; close it and run the sync again");
   });
 }
 
-const haven::schema& store::schema() const { return *impl_->schema; }
-sync::node_id store::node() const { return impl_->node; }
+const haven::schema& store::schema() const {
+  return *impl_->schema;
+}
+sync::node_id store::node() const {
+  return impl_->node;
+}
 
 }  // namespace haven::client

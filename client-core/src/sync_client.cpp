@@ -1,18 +1,15 @@
 // The device side of sync: the store as the protocol's client backend, and
 // a single-threaded Beast WebSocket connection, plain or TLS, that carries
 // the frames.
-#include <haven/client/sync_client.hpp>
-
-#include <deque>
-#include <optional>
-#include <thread>
-
-#include <haven/crypto/crypto.hpp>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <deque>
+#include <haven/client/sync_client.hpp>
+#include <haven/crypto/crypto.hpp>
+#include <optional>
+#include <thread>
 
 #include "connection.hpp"
 
@@ -27,16 +24,20 @@ constexpr std::string_view expected_url = "wss://HOST:PORT/sync, or ws:// to a l
 result<link::server_url> parse_url(std::string_view url) {
   if (url.empty())
     return error{errc::invalid_input,
-                 "no server to sync with: the device is not enrolled and no server address was given (expected " +
+                 "no server to sync with: the device is not enrolled and no server address was "
+                 "given (expected " +
                      std::string(expected_url) + ")",
                  {}};
   auto parsed = link::parse_server_url(url, {"wss", "ws"}, "/sync", expected_url);
   if (!parsed) return parsed;
-  if (auto plain = link::require_encryption(parsed.value(), "records", "wss"); !plain) return plain.err();
+  if (auto plain = link::require_encryption(parsed.value(), "records", "wss"); !plain)
+    return plain.err();
   return parsed;
 }
 
-std::int64_t now_ms() { return static_cast<std::int64_t>(sync::hlc_clock::system_millis()); }
+std::int64_t now_ms() {
+  return static_cast<std::int64_t>(sync::hlc_clock::system_millis());
+}
 
 // The device store as the protocol's client backend.
 class store_backend final : public sync::client_backend {
@@ -56,13 +57,17 @@ class store_backend final : public sync::client_backend {
     char node[17];
     std::snprintf(node, sizeof node, "%016llx", static_cast<unsigned long long>(s.node));
     pulled_ = s.pulled_seq;
-    sync::hello h{sync::protocol_version, enrolled ? enrolled->device_id : node, s.default_team, s.node,
-                  s.schema_version, s.acked_seq, s.pulled_seq, {}};
+    sync::hello h{sync::protocol_version, enrolled ? enrolled->device_id : node,
+                  s.default_team,         s.node,
+                  s.schema_version,       s.acked_seq,
+                  s.pulled_seq,           {}};
     if (c.channel_bound && channel_binding_.empty())
-      throw failure(errc::protocol, "the server asks to bind the sign-in to TLS, but this connection has no TLS");
+      throw failure(errc::protocol,
+                    "the server asks to bind the sign-in to TLS, but this connection has no TLS");
     if (enrolled)
-      h.proof = crypto::sign(enrolled->private_key,
-                             sync::proof_message(h, c.nonce, c.channel_bound ? channel_binding_ : std::string()));
+      h.proof = crypto::sign(
+          enrolled->private_key,
+          sync::proof_message(h, c.nonce, c.channel_bound ? channel_binding_ : std::string()));
     return h;
   }
 
@@ -70,7 +75,8 @@ class store_backend final : public sync::client_backend {
   // revoked one at once (what it has not sent is lost with the device).
   void wipe(const sync::wipe_order& order) override {
     if (order.reason != "retired" && order.reason != "revoked")
-      throw failure(errc::protocol, "the server sent a wipe order for an unknown reason \"" + order.reason + "\"");
+      throw failure(errc::protocol,
+                    "the server sent a wipe order for an unknown reason \"" + order.reason + "\"");
     unwrap(db_.wipe(order.reason, now_ms()));  // "retired" refuses while changes are unsent
   }
 
@@ -81,7 +87,8 @@ class store_backend final : public sync::client_backend {
     // arrived; or it may have lost some (a store restored from a backup, a
     // new server), and then they are sent again.
     const store_status s = unwrap(db_.status());
-    if (w.acked_seq > s.acked_seq && w.acked_seq <= s.local_seq) unwrap(db_.acknowledge(w.acked_seq));
+    if (w.acked_seq > s.acked_seq && w.acked_seq <= s.local_seq)
+      unwrap(db_.acknowledge(w.acked_seq));
     if (w.acked_seq < s.acked_seq) unwrap(db_.resend_after(w.acked_seq));
   }
 
@@ -132,11 +139,12 @@ class connection final : private sync::transport {
   // Runs the session to its end; returns how it ended.
   result<sync::sync_progress> run() {
     schedule_stop_check();
-    link::async_open(ws_.next_layer(), resolver_, address_, options_.connect_timeout, [this](std::optional<error> e) {
-      if (!e) return on_connect();
-      if (e->code == errc::unavailable) e->message += recoverable;
-      end(std::move(*e));
-    });
+    link::async_open(ws_.next_layer(), resolver_, address_, options_.connect_timeout,
+                     [this](std::optional<error> e) {
+                       if (!e) return on_connect();
+                       if (e->code == errc::unavailable) e->message += recoverable;
+                       end(std::move(*e));
+                     });
     ioc_.run();
     using state = sync::client_session::state;
     if (session_.current() == state::failed) return *session_.failure_reason();
@@ -160,9 +168,11 @@ class connection final : private sync::transport {
       if (ec)
         return lost(ec, "the server at " + address_.authority() + " did not accept a sync session",
                     link::is_tls<Stream> ? "" : "; if it serves TLS, use wss://");
-      if (options_.on_event) options_.on_event(std::string("connected to ") + (link::is_tls<Stream> ? "wss://" : "ws://") +
-                                               address_.authority());
-      if constexpr (link::is_tls<Stream>) backend_.bind_channel(link::channel_binding(ws_.next_layer()));
+      if (options_.on_event)
+        options_.on_event(std::string("connected to ") +
+                          (link::is_tls<Stream> ? "wss://" : "ws://") + address_.authority());
+      if constexpr (link::is_tls<Stream>)
+        backend_.bind_channel(link::channel_binding(ws_.next_layer()));
       session_.start();
       do_read();
       schedule_poll();
@@ -180,7 +190,8 @@ class connection final : private sync::transport {
       const auto before = session_.progress();
       session_.on_frame(frame);
       const auto& after = session_.progress();
-      if (options_.on_progress && (after.batches_up != before.batches_up || after.batches_down != before.batches_down))
+      if (options_.on_progress &&
+          (after.batches_up != before.batches_up || after.batches_down != before.batches_down))
         options_.on_progress(after);
       if (session_.current() == sync::client_session::state::live && !reached_live_) {
         reached_live_ = true;
@@ -218,8 +229,10 @@ class connection final : private sync::transport {
   bool stopped() {
     // Closing (e.g. a wipe_done on its way out): nothing is left to stop.
     if (closing_ || !options_.should_stop || !options_.should_stop()) return false;
-    if (live_ && session_.current() != sync::client_session::state::idle) close();
-    else end(error{errc::cancelled, std::string("sync cancelled") + cancelled_hint, {}});
+    if (live_ && session_.current() != sync::client_session::state::idle)
+      close();
+    else
+      end(error{errc::cancelled, std::string("sync cancelled") + cancelled_hint, {}});
     return true;
   }
 
@@ -272,9 +285,11 @@ class connection final : private sync::transport {
     ioc_.stop();  // the connection is over: don't wait for the stream's timers
   }
 
-  static constexpr const char* recoverable = "; nothing recorded is lost — sync again when the network is back";
+  static constexpr const char* recoverable =
+      "; nothing recorded is lost — sync again when the network is back";
   static constexpr const char* cancelled_hint =
-      ": nothing recorded is lost — changes the server has not acknowledged stay pending for the next sync";
+      ": nothing recorded is lost — changes the server has not acknowledged stay pending for the "
+      "next sync";
 
   const sync_options& options_;
   link::server_url address_;
@@ -302,7 +317,8 @@ sync_summary summarize(store& db, const sync::sync_progress& progress) {
 // A wiped store has nothing to sync and no key to sign with.
 void check_not_wiped(store& db) {
   if (const auto w = unwrap(db.status()).wiped)
-    throw failure(errc::unauthorized, "this device's store was erased because the device was " + w->reason +
+    throw failure(errc::unauthorized, "this device's store was erased because the device was " +
+                                          w->reason +
                                           "; enroll it again (haven enroll) before syncing");
 }
 
@@ -316,7 +332,8 @@ void add(sync::sync_progress& total, const sync::sync_progress& more) {
 // Runs one connection to `address`, plain or TLS: fn(connection&) with the
 // connection constructed from (db, options, address, live).
 template <class Fn>
-auto with_connection(store& db, const sync_options& options, const link::server_url& address, bool live, Fn&& fn) {
+auto with_connection(store& db, const sync_options& options, const link::server_url& address,
+                     bool live, Fn&& fn) {
   if (!address.tls) {
     connection<link::plain_stream> c(db, options, address, live);
     return fn(c);
@@ -387,7 +404,8 @@ result<sync_summary> sync_now(store& db, const sync_options& options) {
   return capture([&] {
     check_not_wiped(db);
     const link::server_url address = unwrap(parse_url(options.server_url));
-    const auto progress = with_connection(db, options, address, false, [](auto& c) { return unwrap(c.run()); });
+    const auto progress =
+        with_connection(db, options, address, false, [](auto& c) { return unwrap(c.run()); });
     remember_server(db, options);
     return summarize(db, progress);
   });
@@ -417,9 +435,10 @@ result<sync_summary> sync_watch(store& db, const sync_options& options) {
       if (!r && r.err().code != errc::unavailable) throw failure(r.err());
       if (reached_live) backoff = std::chrono::milliseconds(1000);
       if (options.on_event)
-        options.on_event((r ? std::string("disconnected") : r.err().message) + "; reconnecting in " +
-                         std::to_string(backoff.count() / 1000) + " s");
-      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop(); waited += std::chrono::milliseconds(100))
+        options.on_event((r ? std::string("disconnected") : r.err().message) +
+                         "; reconnecting in " + std::to_string(backoff.count() / 1000) + " s");
+      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop();
+           waited += std::chrono::milliseconds(100))
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       backoff = std::min(backoff * 2, options.max_backoff);
     }

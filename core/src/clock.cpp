@@ -1,8 +1,7 @@
-#include <haven/core/clock.hpp>
-
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <haven/core/clock.hpp>
 
 namespace haven {
 
@@ -28,7 +27,8 @@ std::string utc_time(std::int64_t ms, const char* format) {
 
 date today_utc() {
   using namespace std::chrono;
-  return date{static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
+  return date{
+      static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
 }
 
 date today_local() {

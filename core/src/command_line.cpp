@@ -1,21 +1,22 @@
-#include <haven/core/command_line.hpp>
-
-#include <charconv>
-#include <climits>
-#include <iostream>
-
 #include <boost/program_options.hpp>
 #include <boost/url/parse.hpp>
+#include <charconv>
+#include <climits>
+#include <haven/core/command_line.hpp>
+#include <iostream>
 
 namespace haven::command_line {
 namespace {
 
 // What `option` takes, from its declaration: " (--count N: how many, 1-10000)".
 std::string what_it_takes(const po::options_description& options, const std::string& name) {
-  const std::string key = name.rfind("--", 0) == 0 ? name.substr(2) : name.rfind('-', 0) == 0 ? name.substr(1) : name;
+  const std::string key = name.rfind("--", 0) == 0  ? name.substr(2)
+                          : name.rfind('-', 0) == 0 ? name.substr(1)
+                                                    : name;
   const auto* option = options.find_nothrow(key, false);
   if (!option) return {};
-  return " (" + option->format_name() + " " + option->format_parameter() + ": " + option->description() + ")";
+  return " (" + option->format_name() + " " + option->format_parameter() + ": " +
+         option->description() + ")";
 }
 
 // po's message for `e`, with what the flag takes when its value was wrong.
@@ -49,7 +50,9 @@ constexpr int style = po::command_line_style::unix_style ^ po::command_line_styl
 
 }  // namespace
 
-std::string_view version() { return HAVEN_VERSION; }
+std::string_view version() {
+  return HAVEN_VERSION;
+}
 
 int report(std::string_view command, std::string_view message) {
   std::cerr << command << ": " << message << "\nsee '" << command << " --help'\n";
@@ -86,7 +89,9 @@ invocation parse_global(int argc, const char* const* argv, const po::options_des
 void parse(const std::vector<std::string>& args, const po::options_description& options,
            const po::positional_options_description& positional, po::variables_map& into) {
   try {
-    po::store(po::command_line_parser(args).options(options).style(style).positional(positional).run(), into);
+    po::store(
+        po::command_line_parser(args).options(options).style(style).positional(positional).run(),
+        into);
     po::notify(into);
   } catch (const po::too_many_positional_options_error&) {
     throw usage_error("too many arguments");
@@ -97,8 +102,8 @@ void parse(const std::vector<std::string>& args, const po::options_description& 
 
 void require_range(std::string_view flag, long long value, long long min, long long max) {
   if (value < min || value > max)
-    throw usage_error(std::string(flag) + " must be from " + std::to_string(min) + " to " + std::to_string(max) +
-                      " (got " + std::to_string(value) + ")");
+    throw usage_error(std::string(flag) + " must be from " + std::to_string(min) + " to " +
+                      std::to_string(max) + " (got " + std::to_string(value) + ")");
 }
 
 std::optional<host_port> parse_host_port(std::string_view text) {
@@ -113,7 +118,8 @@ std::optional<host_port> parse_host_port(std::string_view text) {
   const auto port = authority->port();
   unsigned n = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || n > 65535) return std::nullopt;
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || n > 65535)
+    return std::nullopt;
   return host_port{std::string(host), static_cast<std::uint16_t>(n)};
 }
 

@@ -24,11 +24,13 @@ std::string to_hex(std::string_view bytes) {
 }
 
 result<std::string> from_hex(std::string_view hex) {
-  if (hex.size() % 2) return error{errc::invalid_input, "a hex string has an even number of digits", {}};
+  if (hex.size() % 2)
+    return error{errc::invalid_input, "a hex string has an even number of digits", {}};
   std::string out(hex.size() / 2, '\0');
   for (std::size_t i = 0; i < out.size(); ++i) {
     const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return error{errc::invalid_input, "\"" + std::string(hex) + "\" is not hex", {}};
+    if (hi < 0 || lo < 0)
+      return error{errc::invalid_input, "\"" + std::string(hex) + "\" is not hex", {}};
     out[i] = static_cast<char>(hi << 4 | lo);
   }
   return out;

@@ -1,15 +1,14 @@
-#include <haven/core/value.hpp>
-
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <haven/core/value.hpp>
 
 namespace haven {
 
 date from_civil(int year, unsigned month, unsigned day) {
   using namespace std::chrono;
-  const sys_days d{year_month_day{std::chrono::year{year}, std::chrono::month{month},
-                                  std::chrono::day{day}}};
+  const sys_days d{
+      year_month_day{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}}};
   return date{static_cast<std::int32_t>(d.time_since_epoch().count())};
 }
 

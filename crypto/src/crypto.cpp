@@ -1,12 +1,11 @@
-#include <haven/crypto/crypto.hpp>
-
-#include <memory>
-
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+
+#include <haven/crypto/crypto.hpp>
+#include <memory>
 
 namespace haven::crypto {
 namespace {
@@ -27,12 +26,17 @@ struct md_ctx_free {
 using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_free>;
 
-const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-unsigned char* bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+const unsigned char* bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+unsigned char* bytes(std::string& s) {
+  return reinterpret_cast<unsigned char*>(s.data());
+}
 
 pkey_ptr private_key(std::string_view seed) {
   if (seed.size() != ed25519_key_bytes)
-    throw failure(errc::invalid_input, "an Ed25519 private key has 32 bytes, not " + std::to_string(seed.size()));
+    throw failure(errc::invalid_input,
+                  "an Ed25519 private key has 32 bytes, not " + std::to_string(seed.size()));
   pkey_ptr key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes(seed), seed.size()));
   if (!key) library_failed("loading an Ed25519 private key");
   return key;
@@ -57,14 +61,16 @@ std::string random_bytes(std::size_t n) {
 std::string sha256(std::string_view data) {
   std::string out(sha256_bytes, '\0');
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), bytes(out), &len, EVP_sha256(), nullptr) != 1) library_failed("SHA-256");
+  if (EVP_Digest(data.data(), data.size(), bytes(out), &len, EVP_sha256(), nullptr) != 1)
+    library_failed("SHA-256");
   return out;
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   std::string out(sha256_bytes, '\0');
   unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes(data), data.size(), bytes(out), &len))
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes(data), data.size(),
+            bytes(out), &len))
     library_failed("HMAC-SHA-256");
   return out;
 }
@@ -98,21 +104,25 @@ std::string sign(std::string_view seed, std::string_view message) {
   std::string out(ed25519_signature_bytes, '\0');
   std::size_t len = out.size();
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), bytes(out), &len, bytes(message), message.size()) != 1 || len != out.size())
+      EVP_DigestSign(ctx.get(), bytes(out), &len, bytes(message), message.size()) != 1 ||
+      len != out.size())
     library_failed("Ed25519 signing");
   return out;
 }
 
 bool verify(std::string_view public_key, std::string_view message, std::string_view signature) {
-  if (public_key.size() != ed25519_key_bytes || signature.size() != ed25519_signature_bytes) return false;
-  pkey_ptr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytes(public_key), public_key.size()));
+  if (public_key.size() != ed25519_key_bytes || signature.size() != ed25519_signature_bytes)
+    return false;
+  pkey_ptr key(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytes(public_key), public_key.size()));
   md_ctx_ptr ctx(EVP_MD_CTX_new());
   if (!key || !ctx) {
     ERR_clear_error();
     return false;
   }
   const bool ok = EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
-                  EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(message), message.size()) == 1;
+                  EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(message),
+                                   message.size()) == 1;
   ERR_clear_error();
   return ok;
 }

@@ -1,11 +1,9 @@
-#include <haven/schema/schema.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 #include <fstream>
+#include <haven/schema/schema.hpp>
 #include <sstream>
-
-#include <boost/json.hpp>
 
 #include "tally_parse.hpp"
 
@@ -80,9 +78,8 @@ field_kind kind_of(const reader& r) {
   if (t == "boolean") return field_kind::boolean;
   if (t == "country") return field_kind::country;
   if (t == "pseudonym") return field_kind::pseudonym;
-  bad_schema(r.path(),
-             "unknown field type \"" + t +
-                 "\" (use date, integer, code, set, boolean, country or pseudonym)");
+  bad_schema(r.path(), "unknown field type \"" + t +
+                           "\" (use date, integer, code, set, boolean, country or pseudonym)");
 }
 
 std::vector<std::string> checked_codes(const reader& r) {
@@ -110,11 +107,13 @@ field_def parse_field(const std::string& key, const reader& r, const json::objec
     bad_schema(r.path(), "min and max apply to integer fields only");
   for (const auto bound : {f.min, f.max})
     if (bound && (*bound > max_integer_magnitude || *bound < -max_integer_magnitude))
-      bad_schema(r.path(), "min and max must lie within -" + std::to_string(max_integer_magnitude) + " and " +
-                               std::to_string(max_integer_magnitude));
+      bad_schema(r.path(), "min and max must lie within -" + std::to_string(max_integer_magnitude) +
+                               " and " + std::to_string(max_integer_magnitude));
   if (auto* v = r.find("not_future")) f.not_future = reader(*v, r.path() + ".not_future").boolean();
-  if (f.not_future && f.kind != field_kind::date) bad_schema(r.path(), "not_future applies to date fields only");
-  if (f.min && f.max && *f.min > *f.max) bad_schema(r.path(), "min is above max: no value could be valid");
+  if (f.not_future && f.kind != field_kind::date)
+    bad_schema(r.path(), "not_future applies to date fields only");
+  if (f.min && f.max && *f.min > *f.max)
+    bad_schema(r.path(), "min is above max: no value could be valid");
   switch (f.kind) {
     case field_kind::code:
     case field_kind::code_set:
@@ -149,7 +148,8 @@ std::vector<std::pair<std::string, std::int64_t>> int_map(const reader& r) {
 rule_def parse_rule(const reader& r, const record_type& t) {
   rule_def rule;
   // The field `key` of t, which must be of one of `kinds` (a derived field counts as an integer).
-  auto field_of = [&](const std::string& key, const std::string& where, std::initializer_list<field_kind> kinds,
+  auto field_of = [&](const std::string& key, const std::string& where,
+                      std::initializer_list<field_kind> kinds,
                       bool derived_ok) -> const field_def* {
     const bool is_derived = std::any_of(t.derived.begin(), t.derived.end(),
                                         [&](const derived_def& d) { return d.key == key; });
@@ -165,10 +165,12 @@ rule_def parse_rule(const reader& r, const record_type& t) {
     if (k == "when") {
       for (const auto& [field, codes] : m.object()) {
         const std::string key(field);
-        const field_def* f = field_of(key, m.path(), {field_kind::code, field_kind::country}, false);
+        const field_def* f =
+            field_of(key, m.path(), {field_kind::code, field_kind::country}, false);
         auto listed = reader(codes, m.path() + "." + key).strings();
         for (const auto& c : listed)
-          if (!f->has_code(c)) bad_schema(m.path() + "." + key, "\"" + c + "\" is not a code of " + key);
+          if (!f->has_code(c))
+            bad_schema(m.path() + "." + key, "\"" + c + "\" is not a code of " + key);
         rule.when.emplace_back(key, std::move(listed));
       }
     } else if (k == "require" || k == "forbid") {
@@ -185,7 +187,8 @@ rule_def parse_rule(const reader& r, const record_type& t) {
       for (const auto& f : fields) field_of(f, m.path(), {field_kind::date}, false);
       rule.not_before.emplace(fields[0], fields[1]);
     } else {
-      bad_schema(m.path(), "unknown rule part (use when, require, forbid, equals, max, not_before)");
+      bad_schema(m.path(),
+                 "unknown rule part (use when, require, forbid, equals, max, not_before)");
     }
   }
   return rule;
@@ -200,7 +203,8 @@ record_type parse_type(const std::string& name, const reader& r, const json::obj
   if (auto* v = r.find("title")) t.title = reader(*v, r.path() + ".title").string();
   const reader fields = r.at("fields");
   for (const auto& [key, def] : fields.object())
-    t.fields.push_back(parse_field(std::string(key), reader(def, fields.path() + "." + std::string(key)), code_lists));
+    t.fields.push_back(parse_field(
+        std::string(key), reader(def, fields.path() + "." + std::string(key)), code_lists));
   if (t.fields.empty()) bad_schema(fields.path(), "a record type needs at least one field");
   if (auto* v = r.find("derived")) {
     const reader derived(*v, r.path() + ".derived");
@@ -219,8 +223,10 @@ record_type parse_type(const std::string& name, const reader& r, const json::obj
       dd.to = between[1];
       if (auto* m = d.find("min")) dd.min = reader(*m, d.path() + ".min").integer();
       if (auto* m = d.find("max")) dd.max = reader(*m, d.path() + ".max").integer();
-      if (dd.max && *dd.max < dd.min) bad_schema(d.path(), "max is below min: no value could be valid");
-      if (t.field(dd.key)) bad_schema(d.path(), "a derived field may not share a stored field's key");
+      if (dd.max && *dd.max < dd.min)
+        bad_schema(d.path(), "max is below min: no value could be valid");
+      if (t.field(dd.key))
+        bad_schema(d.path(), "a derived field may not share a stored field's key");
       t.derived.push_back(std::move(dd));
     }
   }
@@ -228,18 +234,24 @@ record_type parse_type(const std::string& name, const reader& r, const json::obj
     const reader rules(*v, r.path() + ".rules");
     if (!v->is_array()) bad_schema(rules.path(), "expected an array");
     for (std::size_t i = 0; i < v->get_array().size(); ++i)
-      t.rules.push_back(parse_rule(reader(v->get_array()[i], rules.path() + "[" + std::to_string(i) + "]"), t));
+      t.rules.push_back(
+          parse_rule(reader(v->get_array()[i], rules.path() + "[" + std::to_string(i) + "]"), t));
   }
   return t;
 }
 
 bool holds_kind(const field_def& f, const value& v) {
   switch (f.kind) {
-    case field_kind::date: return std::holds_alternative<date>(v);
-    case field_kind::integer: return std::holds_alternative<std::int64_t>(v);
-    case field_kind::boolean: return std::holds_alternative<bool>(v);
-    case field_kind::code_set: return std::holds_alternative<code_set>(v);
-    default: return std::holds_alternative<std::string>(v);
+    case field_kind::date:
+      return std::holds_alternative<date>(v);
+    case field_kind::integer:
+      return std::holds_alternative<std::int64_t>(v);
+    case field_kind::boolean:
+      return std::holds_alternative<bool>(v);
+    case field_kind::code_set:
+      return std::holds_alternative<code_set>(v);
+    default:
+      return std::holds_alternative<std::string>(v);
   }
 }
 
@@ -247,8 +259,8 @@ bool holds_kind(const field_def& f, const value& v) {
 
 bool detail::is_code(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
   });
 }
 
@@ -270,16 +282,23 @@ result<value> field_def::parse(std::string_view text) const {
   switch (kind) {
     case field_kind::date:
       if (auto d = parse_date(text)) return value{*d};
-      return invalid("must be a date YYYY-MM-DD that is on the calendar, from 1900 to 2200 (got " + quoted(text) + ")");
+      return invalid("must be a date YYYY-MM-DD that is on the calendar, from 1900 to 2200 (got " +
+                     quoted(text) + ")");
     case field_kind::integer: {
       std::int64_t n = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
       if (ec != std::errc{} || end != text.data() + text.size())
         return invalid("must be a whole number (got " + quoted(text) + ")");
-      const std::int64_t lowest = std::max(min.value_or(-max_integer_magnitude), -max_integer_magnitude);
-      const std::int64_t highest = std::min(max.value_or(max_integer_magnitude), max_integer_magnitude);
-      if (n < lowest) return invalid("must be at least " + std::to_string(lowest) + " (got " + std::string(text) + ")");
-      if (n > highest) return invalid("must be at most " + std::to_string(highest) + " (got " + std::string(text) + ")");
+      const std::int64_t lowest =
+          std::max(min.value_or(-max_integer_magnitude), -max_integer_magnitude);
+      const std::int64_t highest =
+          std::min(max.value_or(max_integer_magnitude), max_integer_magnitude);
+      if (n < lowest)
+        return invalid("must be at least " + std::to_string(lowest) + " (got " + std::string(text) +
+                       ")");
+      if (n > highest)
+        return invalid("must be at most " + std::to_string(highest) + " (got " + std::string(text) +
+                       ")");
       return value{n};
     }
     case field_kind::boolean:
@@ -293,12 +312,18 @@ result<value> field_def::parse(std::string_view text) const {
       std::string upper(text);
       for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       if (has_code(upper)) return value{upper};
-      return invalid("must be an ISO 3166-1 alpha-2 country code such as SI or UA, or XX for unknown or stateless (got " + quoted(text) + ")");
+      return invalid(
+          "must be an ISO 3166-1 alpha-2 country code such as SI or UA, or XX for unknown or "
+          "stateless (got " +
+          quoted(text) + ")");
     }
     case field_kind::pseudonym:
       if (auto code = canonical_pseudonym(text)) return value{std::move(*code)};
-      return invalid("must be a person code such as P-46PN-8HHA-AAKG-C9YS (from person-code or a printed card): groups of at most 8 letters and digits joined by '-', ending in its check character (got " +
-                     std::to_string(text.size()) + " characters that are none); never a name");
+      return invalid(
+          "must be a person code such as P-46PN-8HHA-AAKG-C9YS (from person-code or a printed "
+          "card): groups of at most 8 letters and digits joined by '-', ending in its check "
+          "character (got " +
+          std::to_string(text.size()) + " characters that are none); never a name");
     case field_kind::code_set: {
       code_set out;
       std::size_t start = 0;
@@ -327,7 +352,8 @@ const field_def* record_type::field(std::string_view key) const {
   return nullptr;
 }
 
-std::optional<std::int64_t> record_type::derive(std::string_view key, const field_map& values) const {
+std::optional<std::int64_t> record_type::derive(std::string_view key,
+                                                const field_map& values) const {
   for (const auto& d : derived) {
     if (d.key != key) continue;
     auto from = values.find(d.from), to = values.find(d.to);
@@ -341,26 +367,31 @@ std::optional<std::int64_t> record_type::derive(std::string_view key, const fiel
 }
 
 std::optional<std::string> record_type::check_value(const field_def& f, const value& v,
-                                                   std::optional<date> today) const {
+                                                    std::optional<date> today) const {
   if (is_null(v)) return std::nullopt;
   if (!holds_kind(f, v)) return "holds a value of the wrong type";
   // Re-parse the text form: one place holds the range and code checks. The
   // value must also be what parsing gives (not "", not "si" for "SI", no
   // set element that is itself a list).
-  if (auto* set = std::get_if<code_set>(&v); set && set->empty()) return std::nullopt;  // no element: fine
+  if (auto* set = std::get_if<code_set>(&v); set && set->empty())
+    return std::nullopt;  // no element: fine
   auto parsed = f.parse(to_text(v));
   if (!parsed) return parsed.err().message;
   if (parsed.value() != v)
-    return is_null(parsed.value()) ? "must not be empty" : "must be written as \"" + to_text(parsed.value()) + "\"";
+    return is_null(parsed.value()) ? "must not be empty"
+                                   : "must be written as \"" + to_text(parsed.value()) + "\"";
   if (const date* d = std::get_if<date>(&v)) {
     if (*d < dates.earliest)
       return "must not be before " + to_string(dates.earliest) + " (got " + to_string(*d) + ")";
     if (today && f.not_future && *d > *today)
-      return "must not be in the future (got " + to_string(*d) + ", and today is " + to_string(*today) + ")";
+      return "must not be in the future (got " + to_string(*d) + ", and today is " +
+             to_string(*today) + ")";
     if (today) {
       const civil_date c = to_civil(*today);
-      const date latest = from_civil(c.year + dates.years_ahead, c.month, c.month == 2 && c.day == 29 ? 28 : c.day);
-      if (*d > latest) return "must not be after " + to_string(latest) + " (got " + to_string(*d) + ")";
+      const date latest =
+          from_civil(c.year + dates.years_ahead, c.month, c.month == 2 && c.day == 29 ? 28 : c.day);
+      if (*d > latest)
+        return "must not be after " + to_string(latest) + " (got " + to_string(*d) + ")";
     }
   }
   return std::nullopt;
@@ -373,7 +404,8 @@ std::vector<field_issue> record_type::validate(const field_map& values, std::opt
   auto set = [&](const std::string& key) {
     auto it = values.find(key);
     return it != values.end() && !is_null(it->second) &&
-           !(std::holds_alternative<code_set>(it->second) && std::get<code_set>(it->second).empty());
+           !(std::holds_alternative<code_set>(it->second) &&
+             std::get<code_set>(it->second).empty());
   };
   for (const auto& [key, v] : values) {
     const field_def* f = field(key);
@@ -393,7 +425,8 @@ std::vector<field_issue> record_type::validate(const field_map& values, std::opt
     const date* a = from == values.end() ? nullptr : std::get_if<date>(&from->second);
     const date* b = to == values.end() ? nullptr : std::get_if<date>(&to->second);
     if (a && b && d.max && std::int64_t{b->days} - a->days > *d.max)
-      issues.push_back({d.to, "must be at most " + std::to_string(*d.max) + " days after " + d.from + " (got " +
+      issues.push_back({d.to, "must be at most " + std::to_string(*d.max) + " days after " +
+                                  d.from + " (got " +
                                   std::to_string(std::int64_t{b->days} - a->days) + " days)"});
   }
   for (const auto& rule : rules) {
@@ -401,9 +434,12 @@ std::vector<field_issue> record_type::validate(const field_map& values, std::opt
     bool applies = true;
     for (const auto& [key, codes] : rule.when) {
       auto it = values.find(key);
-      const std::string* code = it == values.end() ? nullptr : std::get_if<std::string>(&it->second);
-      if (!code || std::find(codes.begin(), codes.end(), *code) == codes.end()) applies = false;
-      else condition += (condition.empty() ? " when " : " and ") + key + " is " + *code;
+      const std::string* code =
+          it == values.end() ? nullptr : std::get_if<std::string>(&it->second);
+      if (!code || std::find(codes.begin(), codes.end(), *code) == codes.end())
+        applies = false;
+      else
+        condition += (condition.empty() ? " when " : " and ") + key + " is " + *code;
     }
     if (!applies) continue;
     for (const auto& key : rule.require)
@@ -414,14 +450,16 @@ std::vector<field_issue> record_type::validate(const field_map& values, std::opt
       auto it = values.find(key);
       const auto* i = it == values.end() ? nullptr : std::get_if<std::int64_t>(&it->second);
       if (i && *i != n)
-        issues.push_back({key, "must be " + std::to_string(n) + condition + " (got " + std::to_string(*i) + ")"});
+        issues.push_back({key, "must be " + std::to_string(n) + condition + " (got " +
+                                   std::to_string(*i) + ")"});
     }
     for (const auto& [key, n] : rule.max) {
       std::optional<std::int64_t> actual = derive(key, values);
       if (auto it = values.find(key); !actual && it != values.end())
         if (auto* i = std::get_if<std::int64_t>(&it->second)) actual = *i;
       if (actual && *actual > n)
-        issues.push_back({key, "must be at most " + std::to_string(n) + condition + " (got " + std::to_string(*actual) + ")"});
+        issues.push_back({key, "must be at most " + std::to_string(n) + condition + " (got " +
+                                   std::to_string(*actual) + ")"});
     }
     if (rule.not_before) {
       const auto& [later, earlier] = *rule.not_before;
@@ -429,7 +467,8 @@ std::vector<field_issue> record_type::validate(const field_map& values, std::opt
       const date* ld = l == values.end() ? nullptr : std::get_if<date>(&l->second);
       const date* ed = e == values.end() ? nullptr : std::get_if<date>(&e->second);
       if (ld && ed && *ld < *ed)
-        issues.push_back({later, "must not be before " + earlier + " (" + to_string(*ld) + " < " + to_string(*ed) + ")"});
+        issues.push_back({later, "must not be before " + earlier + " (" + to_string(*ld) + " < " +
+                                     to_string(*ed) + ")"});
     }
   }
   return issues;
@@ -444,9 +483,10 @@ result<std::shared_ptr<const schema>> schema::parse(std::string_view text) {
     if (ec) {
       const std::string_view before = text.substr(0, std::min(used, text.size()));
       const auto line = 1 + std::count(before.begin(), before.end(), '\n');
-      const auto column = used - (before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1) + 1;
-      throw failure(errc::schema, "schema: not valid JSON at line " + std::to_string(line) + ", column " +
-                                      std::to_string(column) + ": " + ec.message());
+      const auto column =
+          used - (before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1) + 1;
+      throw failure(errc::schema, "schema: not valid JSON at line " + std::to_string(line) +
+                                      ", column " + std::to_string(column) + ": " + ec.message());
     }
     json::value doc = parser.release();
     const reader root(doc, "schema");
@@ -475,8 +515,9 @@ result<std::shared_ptr<const schema>> schema::parse(std::string_view text) {
     }
     const reader types = root.at("record_types");
     for (const auto& [name, def] : types.object())
-      s->types_.push_back(
-          parse_type(std::string(name), reader(def, "schema.record_types." + std::string(name)), *lists, dates));
+      s->types_.push_back(parse_type(std::string(name),
+                                     reader(def, "schema.record_types." + std::string(name)),
+                                     *lists, dates));
     if (s->types_.empty()) bad_schema("schema.record_types", "declares no record type");
     if (auto* v = root.find("tallies")) s->tallies_ = detail::parse_tallies(*v, s->types_);
     return std::shared_ptr<const schema>(std::move(s));

@@ -1,9 +1,7 @@
-#include <haven/schema/tally.hpp>
-
 #include <algorithm>
-#include <set>
-
 #include <boost/json.hpp>
+#include <haven/schema/tally.hpp>
+#include <set>
 
 #include "tally_parse.hpp"
 
@@ -12,9 +10,12 @@ namespace json = boost::json;
 
 std::string_view to_string(measure_kind kind) {
   switch (kind) {
-    case measure_kind::count: return "count";
-    case measure_kind::sum: return "sum";
-    case measure_kind::distinct: return "distinct";
+    case measure_kind::count:
+      return "count";
+    case measure_kind::sum:
+      return "sum";
+    case measure_kind::distinct:
+      return "distinct";
   }
   return "count";
 }
@@ -28,7 +29,9 @@ const measure_def* tally_def::measure(std::string_view measure_id) const {
 namespace detail {
 namespace {
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string in_quotes(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 // Reads one tally declaration; every error names the tally.
 class tally_reader {
@@ -51,7 +54,8 @@ class tally_reader {
     t.title = optional_text(*object_, "title").value_or(t.id);
     t.type = text("type");
     type_ = find_type(t.type);
-    if (!type_) fail("counts unknown record type " + in_quotes(t.type) + " (types: " + type_names() + ")");
+    if (!type_)
+      fail("counts unknown record type " + in_quotes(t.type) + " (types: " + type_names() + ")");
     t.filter = filter();
     t.rows = strings(member("rows"), "rows");
     if (t.rows.empty()) fail("rows needs at least one field");
@@ -75,7 +79,8 @@ class tally_reader {
   }
 
   static bool known_member(std::string_view key) {
-    for (std::string_view k : {"id", "title", "type", "filter", "rows", "column", "measures", "date", "period"})
+    for (std::string_view k :
+         {"id", "title", "type", "filter", "rows", "column", "measures", "date", "period"})
       if (key == k) return true;
     return false;
   }
@@ -140,7 +145,8 @@ class tally_reader {
       case field_kind::boolean:
         return f;
       default:
-        fail(where + " names " + in_quotes(key) + ", which is not a code, country, set or boolean field");
+        fail(where + " names " + in_quotes(key) +
+             ", which is not a code, country, set or boolean field");
     }
   }
 
@@ -154,8 +160,11 @@ class tally_reader {
       tally_filter flt{std::string(key), strings(codes, "filter." + std::string(key))};
       if (flt.codes.empty()) fail("filter." + flt.field + " lists no code");
       for (const auto& c : flt.codes) {
-        const bool valid = f.kind == field_kind::boolean ? (c == "true" || c == "false") : f.has_code(c);
-        if (!valid) fail("filter." + flt.field + " lists " + in_quotes(c) + ", which is not a code of that field");
+        const bool valid =
+            f.kind == field_kind::boolean ? (c == "true" || c == "false") : f.has_code(c);
+        if (!valid)
+          fail("filter." + flt.field + " lists " + in_quotes(c) +
+               ", which is not a code of that field");
       }
       out.push_back(std::move(flt));
     }
@@ -182,7 +191,8 @@ class tally_reader {
         if (k == "id" || k == "title") continue;
         ++kinds;
         if (k == "count") {
-          if (!member.value().is_bool() || !member.value().get_bool()) fail(what + ": count must be true");
+          if (!member.value().is_bool() || !member.value().get_bool())
+            fail(what + ": count must be true");
           m.kind = measure_kind::count;
         } else if (k == "sum") {
           m.kind = measure_kind::sum;
@@ -190,17 +200,20 @@ class tally_reader {
           const bool derived = std::any_of(type_->derived.begin(), type_->derived.end(),
                                            [&](const derived_def& d) { return d.key == m.field; });
           if (!derived && field(m.field, what + ": sum").kind != field_kind::integer)
-            fail(what + ": sum of " + in_quotes(m.field) + ", which is not an integer or derived field");
+            fail(what + ": sum of " + in_quotes(m.field) +
+                 ", which is not an integer or derived field");
         } else if (k == "distinct") {
           m.kind = measure_kind::distinct;
           m.field = text_in(o, k, what);
           if (field(m.field, what + ": distinct").kind != field_kind::pseudonym)
             fail(what + ": distinct of " + in_quotes(m.field) + ", which is not a pseudonym field");
         } else {
-          fail(what + ": unknown member " + in_quotes(k) + " (use id, title and one of count, sum, distinct)");
+          fail(what + ": unknown member " + in_quotes(k) +
+               " (use id, title and one of count, sum, distinct)");
         }
       }
-      if (kinds != 1) fail(what + " needs exactly one of \"count\": true, \"sum\": FIELD, \"distinct\": FIELD");
+      if (kinds != 1)
+        fail(what + " needs exactly one of \"count\": true, \"sum\": FIELD, \"distinct\": FIELD");
       out.push_back(std::move(m));
     }
     return out;
@@ -240,13 +253,15 @@ class tally_reader {
 
 }  // namespace
 
-std::vector<tally_def> parse_tallies(const json::value& tallies, const std::vector<record_type>& types) {
+std::vector<tally_def> parse_tallies(const json::value& tallies,
+                                     const std::vector<record_type>& types) {
   if (!tallies.is_array()) throw failure(errc::schema, "schema: tallies must be an array");
   std::vector<tally_def> out;
   for (std::size_t i = 0; i < tallies.get_array().size(); ++i) {
     tally_def t = tally_reader(tallies.get_array()[i], i, types).read();
     for (const auto& prev : out)
-      if (prev.id == t.id) throw failure(errc::schema, "schema: tally " + in_quotes(t.id) + " is declared twice");
+      if (prev.id == t.id)
+        throw failure(errc::schema, "schema: tally " + in_quotes(t.id) + " is declared twice");
     out.push_back(std::move(t));
   }
   return out;

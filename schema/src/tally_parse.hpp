@@ -1,13 +1,11 @@
 #pragma once
 // Private to the schema component: what schema.cpp and tally.cpp share.
 
-#include <string_view>
-#include <vector>
-
 #include <boost/json/value.hpp>
-
 #include <haven/schema/schema.hpp>
 #include <haven/schema/tally.hpp>
+#include <string_view>
+#include <vector>
 
 namespace haven::detail {
 

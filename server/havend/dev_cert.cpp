@@ -12,9 +12,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <memory>
-
 #include <haven/core/command_line.hpp>
+#include <memory>
 
 namespace haven::server {
 namespace {
@@ -26,7 +25,8 @@ struct openssl_deleter {
 using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY, EVP_PKEY_free>>;
 using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509, X509_free>>;
 using bignum_ptr = std::unique_ptr<BIGNUM, openssl_deleter<BIGNUM, BN_free>>;
-using extension_ptr = std::unique_ptr<X509_EXTENSION, openssl_deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+using extension_ptr =
+    std::unique_ptr<X509_EXTENSION, openssl_deleter<X509_EXTENSION, X509_EXTENSION_free>>;
 
 void check(bool ok, const char* what) {
   if (!ok) throw failure(errc::internal, std::string("OpenSSL failed to ") + what);
@@ -34,7 +34,8 @@ void check(bool ok, const char* what) {
 
 bool is_ip_address(const std::string& host) {
   unsigned char buf[16];
-  return inet_pton(host.find(':') != std::string::npos ? AF_INET6 : AF_INET, host.c_str(), buf) == 1;
+  return inet_pton(host.find(':') != std::string::npos ? AF_INET6 : AF_INET, host.c_str(), buf) ==
+         1;
 }
 
 void add_extension(X509* cert, int nid, const std::string& value) {
@@ -57,9 +58,10 @@ x509_ptr self_signed(EVP_PKEY* key, const std::vector<std::string>& hosts, int d
             X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(days) * 24 * 3600),
         "set the validity");
   X509_NAME* name = X509_get_subject_name(cert.get());
-  check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>("havend development certificate"), -1, -1,
-                                   0) == 1 &&
+  check(X509_NAME_add_entry_by_txt(
+            name, "CN", MBSTRING_UTF8,
+            reinterpret_cast<const unsigned char*>("havend development certificate"), -1, -1,
+            0) == 1 &&
             X509_set_issuer_name(cert.get(), name) == 1 && X509_set_pubkey(cert.get(), key) == 1,
         "name the certificate");
   std::string alt_names = "DNS:localhost,IP:127.0.0.1,IP:::1";
@@ -78,7 +80,9 @@ template <class Write>
 void create_file(const std::filesystem::path& file, mode_t mode, Write&& write) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
-    if (errno == EEXIST) throw failure(errc::already_exists, file.string() + " exists; dev-cert never overwrites a file");
+    if (errno == EEXIST)
+      throw failure(errc::already_exists,
+                    file.string() + " exists; dev-cert never overwrites a file");
     throw failure(errc::store, "cannot create " + file.string() + ": " + std::strerror(errno));
   }
   FILE* out = fdopen(fd, "w");
@@ -101,10 +105,13 @@ boost::program_options::options_description dev_cert_options() {
   po::options_description o("Options");
   o.add_options()("cert", po::value<std::string>()->required()->value_name("FILE"),
                   "where to write the certificate (PEM)")(
-      "key", po::value<std::string>()->required()->value_name("FILE"), "where to write its private key (PEM, mode 0600)")(
+      "key", po::value<std::string>()->required()->value_name("FILE"),
+      "where to write its private key (PEM, mode 0600)")(
       "host", po::value<std::vector<std::string>>()->composing()->value_name("NAME"),
-      "(repeatable) a host name or IP address it is also for, besides localhost, 127.0.0.1 and ::1")(
-      "days", po::value<int>()->default_value(defaults.days)->value_name("N")->notifier([](int days) {
+      "(repeatable) a host name or IP address it is also for, besides localhost, 127.0.0.1 and "
+      "::1")(
+      "days",
+      po::value<int>()->default_value(defaults.days)->value_name("N")->notifier([](int days) {
         command_line::require_range("--days", days, 1, 3650);
       }),
       "how long it is valid, 1-3650 days");
@@ -125,7 +132,8 @@ result<void> write_dev_cert(const dev_cert_request& request) {
   return capture([&] {
     for (const auto& file : {request.cert, request.key})
       if (std::filesystem::exists(file))
-        throw failure(errc::already_exists, file.string() + " exists; dev-cert never overwrites a file");
+        throw failure(errc::already_exists,
+                      file.string() + " exists; dev-cert never overwrites a file");
     pkey_ptr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
     check(key != nullptr, "generate an ECDSA P-256 key");
     const x509_ptr cert = self_signed(key.get(), request.hosts, request.days);
@@ -133,7 +141,8 @@ result<void> write_dev_cert(const dev_cert_request& request) {
       return PEM_write_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
     });
     try {
-      create_file(request.cert, 0644, [&](FILE* out) { return PEM_write_X509(out, cert.get()) == 1; });
+      create_file(request.cert, 0644,
+                  [&](FILE* out) { return PEM_write_X509(out, cert.get()) == 1; });
     } catch (...) {
       std::filesystem::remove(request.key);  // both files or neither
       throw;

@@ -1,13 +1,12 @@
 #pragma once
 // `havend dev-cert`: a self-signed certificate and key for testing TLS.
 
-#include <filesystem>
-#include <string>
-#include <vector>
-
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/variables_map.hpp>
+#include <filesystem>
 #include <haven/core/result.hpp>
+#include <string>
+#include <vector>
 
 namespace haven::server {
 

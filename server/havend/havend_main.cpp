@@ -1,9 +1,22 @@
 // havend: the Haven sync server, and offline commands on its store.
+#include <qrencode.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <haven/core/command_line.hpp>
+#include <haven/core/terminal_text.hpp>
+#include <haven/net/loopback.hpp>
+#include <haven/server/access_registry.hpp>
+#include <haven/server/central_store.hpp>
+#include <haven/server/log.hpp>
+#include <haven/server/proxy_protocol.hpp>
+#include <haven/server/report_year.hpp>
+#include <haven/server/server.hpp>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -13,21 +26,7 @@
 #include <string>
 #include <vector>
 
-#include <qrencode.h>
-
-#include <boost/json.hpp>
-#include <boost/program_options.hpp>
-#include <haven/core/command_line.hpp>
-#include <haven/net/loopback.hpp>
-#include <haven/server/access_registry.hpp>
-#include <haven/server/central_store.hpp>
-#include <haven/server/log.hpp>
-#include <haven/core/terminal_text.hpp>
-#include <haven/server/proxy_protocol.hpp>
-#include <haven/server/server.hpp>
-
 #include "dev_cert.hpp"
-#include <haven/server/report_year.hpp>
 
 namespace {
 
@@ -51,7 +50,8 @@ po::typed_value<long long>* number(const char* flag, T& into, long long min, lon
 }
 
 // Seconds from min to max, as number() does.
-po::typed_value<long long>* seconds(const char* flag, std::chrono::seconds& into, long long min, long long max) {
+po::typed_value<long long>* seconds(const char* flag, std::chrono::seconds& into, long long min,
+                                    long long max) {
   return po::value<long long>()
       ->default_value(into.count())
       ->value_name("S")
@@ -62,7 +62,8 @@ po::typed_value<long long>* seconds(const char* flag, std::chrono::seconds& into
 }
 
 // A text option that takes one of `allowed`, with `fallback` as its default.
-po::typed_value<std::string>* one_of(const char* flag, std::vector<std::string> allowed, std::string fallback) {
+po::typed_value<std::string>* one_of(const char* flag, std::vector<std::string> allowed,
+                                     std::string fallback) {
   std::string names;
   for (const auto& a : allowed) names += (names.empty() ? "" : "|") + a;
   return po::value<std::string>()->default_value(fallback)->value_name(names)->notifier(
@@ -75,8 +76,10 @@ po::typed_value<std::string>* one_of(const char* flag, std::vector<std::string> 
 // The central store every command but dev-cert works on.
 po::options_description store_options() {
   po::options_description o("Store");
-  o.add_options()("db", po::value<std::string>()->value_name("PATH"), "the central store (serving creates it)")(
-      "schema", po::value<std::string>()->value_name("FILE"), "a schema file instead of the built-in one");
+  o.add_options()("db", po::value<std::string>()->value_name("PATH"),
+                  "the central store (serving creates it)")(
+      "schema", po::value<std::string>()->value_name("FILE"),
+      "a schema file instead of the built-in one");
   return o;
 }
 
@@ -86,64 +89,76 @@ po::options_description serve_options(server::server_config& c) {
   // Devices decode pull batches with the protocol's own limit, whatever this one is.
   const auto device_limit = static_cast<long long>(sync::frame_limits{}.max_records);
   po::options_description o("Serving (havend --db PATH --listen HOST:PORT)");
-  o.add_options()
-      ("listen", po::value<std::string>()->value_name("HOST:PORT"),
-       "the address to serve on, e.g. 127.0.0.1:8080 or [::1]:8443; port 0 picks a free port. Without TLS "
-       "only a loopback address (127.0.0.1, ::1, localhost)")
-      ("threads", po::value<long long>()->value_name("N")->notifier([&c](long long n) {
-         cl::require_range("--threads", n, 1, 1024);
-         c.threads = static_cast<unsigned>(n);
-       }), "I/O threads, 1-1024 (default: one per hardware thread)")
-      ("verbose", po::bool_switch(), "log every session at debug level")
-      ("max-frame-bytes", number("--max-frame-bytes", c.limits.max_frame_bytes, 65536, int_max),
-       "the largest frame a device may send, at least 65536")
-      ("max-batch-records", po::value<long long>()
-           ->default_value(static_cast<long long>(c.limits.max_records))
-           ->value_name("N")
-           ->notifier([&c, device_limit](long long n) {
-             if (n > device_limit)
-               throw usage_error("--max-batch-records must be at most " + std::to_string(device_limit) +
-                                 ", the most records a device takes in one batch");
-             cl::require_range("--max-batch-records", n, 1, device_limit);
-             c.limits.max_records = static_cast<std::size_t>(n);
-           }),
-       ("records per batch (devices are told), 1-" + std::to_string(device_limit)).c_str())
-      ("handshake-timeout", seconds("--handshake-timeout", c.handshake_timeout, 1, int_max),
-       "seconds from connecting to a valid hello")
-      ("idle-timeout", seconds("--idle-timeout", c.idle_timeout, 1, int_max),
-       "seconds a silent sync connection stays open")
-      ("max-connections-per-address", number("--max-connections-per-address", c.connections.per_address, 1, int_max),
-       "connections not signed in yet, per address (one more closes the address's oldest)")
-      ("max-connections-per-device", number("--max-connections-per-device", c.connections.per_credential, 1, int_max),
-       "connections per device or coordinator token once signed in (one more replaces its oldest)")
-      ("max-connections", number("--max-connections", c.connections.total, 1, int_max), "connections in all")
-      ("max-failed-logins", number("--max-failed-logins", c.login.free_failures, 1, int_max),
-       "failed sign-ins per address before the back-off")
-      ("login-backoff-max", po::value<long long>()
-           ->default_value(std::chrono::duration_cast<std::chrono::seconds>(c.login.max_backoff).count())
-           ->value_name("S")
-           ->notifier([&c](long long n) {
-             cl::require_range("--login-backoff-max", n, 1, std::numeric_limits<int>::max());
-             c.login.max_backoff = std::chrono::seconds(n);
-           }),
-       "the longest back-off, in seconds; it doubles from 1 s")
-      ("trusted-proxy", po::value<std::vector<std::string>>()->composing()->value_name("ADDRESS")->notifier(
-           [&c](const std::vector<std::string>& proxies) {
-             for (const auto& address : proxies) {
-               if (!server::canonical_address(address))
-                 throw usage_error("--trusted-proxy takes the proxy's IP address (got \"" + printable(address) +
-                                   "\")");
-               c.trusted_proxies.push_back(address);
-             }
-           }),
-       "(repeatable) a reverse proxy whose word on the client's address is taken, from that peer only: a PROXY "
-       "protocol v2 header when the connection starts with one, else the rightmost untrusted X-Forwarded-For "
-       "entry of each HTTP request")
-      ("tls-cert", po::value<std::string>()->value_name("FILE"), "the certificate (PEM): serve wss:// and https:// only")
-      ("tls-key", po::value<std::string>()->value_name("FILE"), "its private key (PEM)")
-      ("dev-no-auth", po::bool_switch(),
-       "no enrollment and no tokens: any device may sync and anyone may read the tallies. For development, on a "
-       "loopback address only");
+  o.add_options()("listen", po::value<std::string>()->value_name("HOST:PORT"),
+                  "the address to serve on, e.g. 127.0.0.1:8080 or [::1]:8443; port 0 picks a free "
+                  "port. Without TLS "
+                  "only a loopback address (127.0.0.1, ::1, localhost)")(
+      "threads", po::value<long long>()->value_name("N")->notifier([&c](long long n) {
+        cl::require_range("--threads", n, 1, 1024);
+        c.threads = static_cast<unsigned>(n);
+      }),
+      "I/O threads, 1-1024 (default: one per hardware thread)")("verbose", po::bool_switch(),
+                                                                "log every session at debug level")(
+      "max-frame-bytes", number("--max-frame-bytes", c.limits.max_frame_bytes, 65536, int_max),
+      "the largest frame a device may send, at least 65536")(
+      "max-batch-records",
+      po::value<long long>()
+          ->default_value(static_cast<long long>(c.limits.max_records))
+          ->value_name("N")
+          ->notifier([&c, device_limit](long long n) {
+            if (n > device_limit)
+              throw usage_error("--max-batch-records must be at most " +
+                                std::to_string(device_limit) +
+                                ", the most records a device takes in one batch");
+            cl::require_range("--max-batch-records", n, 1, device_limit);
+            c.limits.max_records = static_cast<std::size_t>(n);
+          }),
+      ("records per batch (devices are told), 1-" + std::to_string(device_limit)).c_str())(
+      "handshake-timeout", seconds("--handshake-timeout", c.handshake_timeout, 1, int_max),
+      "seconds from connecting to a valid hello")(
+      "idle-timeout", seconds("--idle-timeout", c.idle_timeout, 1, int_max),
+      "seconds a silent sync connection stays open")(
+      "max-connections-per-address",
+      number("--max-connections-per-address", c.connections.per_address, 1, int_max),
+      "connections not signed in yet, per address (one more closes the address's oldest)")(
+      "max-connections-per-device",
+      number("--max-connections-per-device", c.connections.per_credential, 1, int_max),
+      "connections per device or coordinator token once signed in (one more replaces its oldest)")(
+      "max-connections", number("--max-connections", c.connections.total, 1, int_max),
+      "connections in all")("max-failed-logins",
+                            number("--max-failed-logins", c.login.free_failures, 1, int_max),
+                            "failed sign-ins per address before the back-off")(
+      "login-backoff-max",
+      po::value<long long>()
+          ->default_value(
+              std::chrono::duration_cast<std::chrono::seconds>(c.login.max_backoff).count())
+          ->value_name("S")
+          ->notifier([&c](long long n) {
+            cl::require_range("--login-backoff-max", n, 1, std::numeric_limits<int>::max());
+            c.login.max_backoff = std::chrono::seconds(n);
+          }),
+      "the longest back-off, in seconds; it doubles from 1 s")(
+      "trusted-proxy",
+      po::value<std::vector<std::string>>()->composing()->value_name("ADDRESS")->notifier(
+          [&c](const std::vector<std::string>& proxies) {
+            for (const auto& address : proxies) {
+              if (!server::canonical_address(address))
+                throw usage_error("--trusted-proxy takes the proxy's IP address (got \"" +
+                                  printable(address) + "\")");
+              c.trusted_proxies.push_back(address);
+            }
+          }),
+      "(repeatable) a reverse proxy whose word on the client's address is taken, from that peer "
+      "only: a PROXY "
+      "protocol v2 header when the connection starts with one, else the rightmost untrusted "
+      "X-Forwarded-For "
+      "entry of each HTTP request")("tls-cert", po::value<std::string>()->value_name("FILE"),
+                                    "the certificate (PEM): serve wss:// and https:// only")(
+      "tls-key", po::value<std::string>()->value_name("FILE"), "its private key (PEM)")(
+      "dev-no-auth", po::bool_switch(),
+      "no enrollment and no tokens: any device may sync and anyone may read the tallies. For "
+      "development, on a "
+      "loopback address only");
   return o;
 }
 
@@ -171,16 +186,24 @@ std::string when(std::optional<std::int64_t> ms) {
 }
 
 // "2026-05-01T12:00:00Z"
-std::string iso_utc(std::int64_t ms) { return utc_time(ms); }
+std::string iso_utc(std::int64_t ms) {
+  return utc_time(ms);
+}
 
 // "30m", "24h", "7d" (or "90s") as seconds.
 std::chrono::seconds parse_duration(const std::string& text) {
-  const auto bad = usage_error("--expires takes a duration like 30m, 24h or 7d (got \"" + text + "\")");
+  const auto bad =
+      usage_error("--expires takes a duration like 30m, 24h or 7d (got \"" + text + "\")");
   if (text.size() < 2) throw bad;
   const char unit = text.back();
-  const std::int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+  const std::int64_t scale = unit == 's'   ? 1
+                             : unit == 'm' ? 60
+                             : unit == 'h' ? 3600
+                             : unit == 'd' ? 86400
+                                           : 0;
   const std::string digits = text.substr(0, text.size() - 1);
-  if (!scale || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 6) throw bad;
+  if (!scale || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 6)
+    throw bad;
   const std::int64_t n = std::stoll(digits);
   if (n < 1) throw usage_error("--expires must be at least 1s");
   return std::chrono::seconds(n * scale);
@@ -216,18 +239,20 @@ int enroll(const po::variables_map& o, const std::vector<std::string>&) {
   const std::string name = text(o, "name"), team = text(o, "team"), db = text(o, "db");
   const std::string role_text = text(o, "role");
   const auto role = server::parse_role(role_text);
-  if (!role) throw usage_error("--role is worker or coordinator (got \"" + printable(role_text) + "\")");
+  if (!role)
+    throw usage_error("--role is worker or coordinator (got \"" + printable(role_text) + "\")");
   const std::string expires = text(o, "expires");
   const auto ttl = parse_duration(expires);
-  const auto code = server::open_sqlite_registry(db)->issue_code(name, team, *role, ttl, unix_ms_now());
+  const auto code =
+      server::open_sqlite_registry(db)->issue_code(name, team, *role, ttl, unix_ms_now());
   if (o["json"].as<bool>()) {
-    std::cout << boost::json::serialize(boost::json::object{{"code", code.code}, {"expires", iso_utc(code.expires_ms)}})
+    std::cout << boost::json::serialize(boost::json::object{{"code", code.code},
+                                                            {"expires", iso_utc(code.expires_ms)}})
               << "\n";
     return exit_ok;
   }
-  std::cout << "Enrollment code for \"" << printable(name) << "\", a "
-            << printable(role_text) << " of team " << printable(team) << ":\n\n    "
-            << code.code << "\n\n"
+  std::cout << "Enrollment code for \"" << printable(name) << "\", a " << printable(role_text)
+            << " of team " << printable(team) << ":\n\n    " << code.code << "\n\n"
             << "Valid once, until " << when(code.expires_ms) << " (" << expires
             << "). Enter it on the device, or scan it:\n\n"
             << qr_code(code.code) << "\nNot shown again; if it is lost, run enroll again.\n";
@@ -236,9 +261,10 @@ int enroll(const po::variables_map& o, const std::vector<std::string>&) {
 
 int token(const po::variables_map& o, const std::vector<std::string>&) {
   const std::string name = text(o, "name");
-  const std::string t = server::open_sqlite_registry(text(o, "db"))->issue_token(name, unix_ms_now());
-  std::cout << "Coordinator token for \"" << name << "\" (shown only now; it replaces any earlier one):\n\n    "
-            << t << "\n\n"
+  const std::string t =
+      server::open_sqlite_registry(text(o, "db"))->issue_token(name, unix_ms_now());
+  std::cout << "Coordinator token for \"" << name
+            << "\" (shown only now; it replaces any earlier one):\n\n    " << t << "\n\n"
             << "Send it with every request for the tallies as the header\n"
             << "    Authorization: Bearer " << t << "\n"
             << "e.g. curl -H \"Authorization: Bearer " << t << "\" http://HOST:PORT/api/tallies\n"
@@ -249,13 +275,16 @@ int token(const po::variables_map& o, const std::vector<std::string>&) {
 // rest: the command (retire or revoke) and the device id.
 int set_standing(const po::variables_map& o, const std::vector<std::string>& rest) {
   const bool revoke = rest[0] == "revoke";
-  const auto d = server::open_sqlite_registry(text(o, "db"))
-                     ->set_standing(rest[1], revoke ? server::device_standing::revoked : server::device_standing::retired,
-                                    unix_ms_now());
+  const auto d =
+      server::open_sqlite_registry(text(o, "db"))
+          ->set_standing(
+              rest[1], revoke ? server::device_standing::revoked : server::device_standing::retired,
+              unix_ms_now());
   std::cout << "Device " << printable(d.device_id) << " (\"" << printable(d.name) << "\", team "
             << printable(d.team) << ") is now " << server::to_string(d.standing) << ".\n";
   if (!revoke) {
-    std::cout << "When it next syncs, its pending changes are accepted; then it is told to erase its store.\n";
+    std::cout << "When it next syncs, its pending changes are accepted; then it is told to erase "
+                 "its store.\n";
     return exit_ok;
   }
   std::optional<std::int64_t> last_sync;
@@ -263,8 +292,8 @@ int set_standing(const po::variables_map& o, const std::vector<std::string>& res
     if (seen.device_id == d.device_id) last_sync = seen.last_sync_ms;
   std::cout << "It can no longer sync; if it connects, it is told to erase its store.\n";
   if (last_sync)
-    std::cout << "Its last sync was " << when(last_sync) << ": changes it recorded after " << when(last_sync)
-              << " are lost with the device.\n";
+    std::cout << "Its last sync was " << when(last_sync) << ": changes it recorded after "
+              << when(last_sync) << " are lost with the device.\n";
   else
     std::cout << "It never completed a sync: everything it recorded is lost with the device.\n";
   return exit_ok;
@@ -303,9 +332,11 @@ int devices(const po::variables_map& o, const std::vector<std::string>&) {
   };
   for (const auto& d : enrolled) {
     const auto it = by_id.find(d.device_id);
-    std::vector<std::string> row{d.device_id, "\"" + d.name + "\"", d.team, std::string(server::to_string(d.role)),
+    std::vector<std::string> row{d.device_id, "\"" + d.name + "\"", d.team,
+                                 std::string(server::to_string(d.role)),
                                  std::string(server::to_string(d.standing))};
-    for (auto& cell : sync_cells(it == by_id.end() ? nullptr : it->second)) row.push_back(std::move(cell));
+    for (auto& cell : sync_cells(it == by_id.end() ? nullptr : it->second))
+      row.push_back(std::move(cell));
     row.push_back(d.wiped_ms ? when(d.wiped_ms) : "no");
     rows.push_back(std::move(row));
     if (it != by_id.end()) by_id.erase(it);
@@ -327,7 +358,8 @@ int devices(const po::variables_map& o, const std::vector<std::string>&) {
 
 int audit(const po::variables_map& o, const std::vector<std::string>&) {
   const auto limit = o["limit"].as<long long>();
-  for (const auto& e : server::open_sqlite_registry(text(o, "db"))->audit_log(static_cast<std::size_t>(limit)))
+  for (const auto& e :
+       server::open_sqlite_registry(text(o, "db"))->audit_log(static_cast<std::size_t>(limit)))
     std::cout << iso_utc(e.at_ms) << "  " << printable(e.event) << "  " << printable(e.subject)
               << (e.address.empty() ? "" : "  from " + printable(e.address)) << "  "
               << printable(e.detail) << "\n";
@@ -341,18 +373,22 @@ int serve(const po::variables_map& o, server::server_config& config) {
   const std::string listen = text(o, "listen");
   const auto address = cl::parse_host_port(listen);
   if (!address)
-    throw usage_error("--listen takes HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, with a port 0-65535 (got \"" +
-                      printable(listen) + "\")");
+    throw usage_error(
+        "--listen takes HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, with a port 0-65535 (got \"" +
+        printable(listen) + "\")");
   config.db = text(o, "db");
   config.host = address->host;
   config.port = address->port;
   config.record_schema = load_schema(o);
   if (o["dev-no-auth"].as<bool>()) {
     if (!streams::is_loopback_host(config.host))
-      throw usage_error("--dev-no-auth lets anyone sync and read the tallies, so it listens only on a loopback "
-                        "address (127.0.0.1, ::1, localhost), not on \"" + config.host + "\"");
+      throw usage_error(
+          "--dev-no-auth lets anyone sync and read the tallies, so it listens only on a loopback "
+          "address (127.0.0.1, ::1, localhost), not on \"" +
+          config.host + "\"");
     config.authenticate = false;
-    std::cerr << "havend: WARNING: --dev-no-auth: authentication is OFF. Any device may sync and anyone may read "
+    std::cerr << "havend: WARNING: --dev-no-auth: authentication is OFF. Any device may sync and "
+                 "anyone may read "
                  "the tallies. Never use this with real data.\n";
   }
   if (o["verbose"].as<bool>()) server::set_log_level(server::log_level::debug);
@@ -360,7 +396,8 @@ int serve(const po::variables_map& o, server::server_config& config) {
   config.tls_key = text(o, "tls-key");
   server::server s(config);
   std::cout << "listening on " << s.address() << std::endl;
-  server::log(server::log_level::info, "listening address=" + s.address() + " db=" + config.db.string() +
+  server::log(server::log_level::info, "listening address=" + s.address() +
+                                           " db=" + config.db.string() +
                                            (config.tls_cert.empty() ? "" : " tls=on"));
   s.run();
   return exit_ok;
@@ -371,13 +408,17 @@ int serve(const po::variables_map& o, server::server_config& config) {
 // under them) and the total, numbers right-aligned.
 void print_tally_table(const boost::json::object& report) {
   namespace json = boost::json;
-  const auto str = [](const json::value& v) { return v.is_string() ? std::string(v.get_string()) : std::string(); };
+  const auto str = [](const json::value& v) {
+    return v.is_string() ? std::string(v.get_string()) : std::string();
+  };
   std::vector<std::string> measures;
   for (const auto& m : report.at("measures").as_array()) measures.push_back(str(m.at("id")));
   std::vector<std::pair<std::string, std::string>> columns;  // code, label
-  for (const auto& c : report.at("columns").as_array()) columns.emplace_back(str(c.at("code")), str(c.at("label")));
+  for (const auto& c : report.at("columns").as_array())
+    columns.emplace_back(str(c.at("code")), str(c.at("label")));
   std::string rows_title;
-  for (const auto& r : report.at("rows").as_array()) rows_title += (rows_title.empty() ? "" : " / ") + str(r);
+  for (const auto& r : report.at("rows").as_array())
+    rows_title += (rows_title.empty() ? "" : " / ") + str(r);
   const auto numbers = [&](const json::value& values) {
     std::vector<std::string> out;
     for (const auto& m : measures) {
@@ -388,10 +429,12 @@ void print_tally_table(const boost::json::object& report) {
   };
   std::vector<std::vector<std::string>> table{{rows_title}};
   for (const auto& [code, label] : columns)
-    for (const auto& m : measures) table[0].push_back(measures.size() == 1 ? label : label + ":" + m);
+    for (const auto& m : measures)
+      table[0].push_back(measures.size() == 1 ? label : label + ":" + m);
   for (const auto& m : measures)
     table[0].push_back(columns.empty() ? m : measures.size() == 1 ? "total" : "total:" + m);
-  const auto line = [&](std::string first, const json::object& row_or_totals, const json::value& total) {
+  const auto line = [&](std::string first, const json::object& row_or_totals,
+                        const json::value& total) {
     std::vector<std::string> cells{std::move(first)};
     if (const auto* by_column = row_or_totals.if_contains("by_column"))
       for (const auto& [code, label] : columns)
@@ -414,11 +457,14 @@ void print_tally_table(const boost::json::object& report) {
   for (const auto& row : table)
     for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
   const auto& month = report.at("month");
-  std::cout << printable(str(report.at("title"))) << ", " << report.at("year").to_number<std::int64_t>()
-            << (month.is_null() ? "" : "-" + std::to_string(month.to_number<std::int64_t>())) << "\n\n";
+  std::cout << printable(str(report.at("title"))) << ", "
+            << report.at("year").to_number<std::int64_t>()
+            << (month.is_null() ? "" : "-" + std::to_string(month.to_number<std::int64_t>()))
+            << "\n\n";
   for (const auto& row : table) {
     std::string out = row[0] + std::string(width[0] - row[0].size(), ' ');
-    for (std::size_t i = 1; i < row.size(); ++i) out += "  " + std::string(width[i] - row[i].size(), ' ') + row[i];
+    for (std::size_t i = 1; i < row.size(); ++i)
+      out += "  " + std::string(width[i] - row[i].size(), ' ') + row[i];
     std::cout << out << "\n";
   }
 }
@@ -434,15 +480,19 @@ int tally(const po::variables_map& o, const std::vector<std::string>& rest) {
   const std::string format = text(o, "format");
   auto store = server::open_sqlite_store(text(o, "db"), load_schema(o));
   store->refresh_tally();
-  auto report = format == "csv" ? store->tally_csv(rest[1], year, month) : store->tally_json(rest[1], year, month);
+  auto report = format == "csv" ? store->tally_csv(rest[1], year, month)
+                                : store->tally_json(rest[1], year, month);
   if (!report) throw failure(report.err());
-  if (format == "table") print_tally_table(boost::json::parse(report.value()).as_object());
-  else std::cout << report.value() << (format == "json" ? "\n" : "");
+  if (format == "table")
+    print_tally_table(boost::json::parse(report.value()).as_object());
+  else
+    std::cout << report.value() << (format == "json" ? "\n" : "");
   return exit_ok;
 }
 
 int tallies(const po::variables_map& o, const std::vector<std::string>&) {
-  const std::string list = server::open_sqlite_store(text(o, "db"), load_schema(o))->tally_list_json();
+  const std::string list =
+      server::open_sqlite_store(text(o, "db"), load_schema(o))->tally_list_json();
   if (text(o, "format") == "json") {
     std::cout << list << "\n";
     return exit_ok;
@@ -459,7 +509,8 @@ int tallies(const po::variables_map& o, const std::vector<std::string>&) {
 int dev_cert(const po::variables_map& o, const std::vector<std::string>&) {
   auto request = server::dev_cert_request_of(o);
   if (!request) throw usage_error(request.err().message);
-  if (auto written = server::write_dev_cert(request.value()); !written) throw failure(written.err());
+  if (auto written = server::write_dev_cert(request.value()); !written)
+    throw failure(written.err());
   std::cout << "wrote " << request->cert.string() << " and " << request->key.string()
             << " (self-signed, " << request->days << " days); devices pin it with haven sync --ca "
             << request->cert.string() << "\n";
@@ -475,7 +526,8 @@ const std::map<std::string, command>& commands() {
   static const std::map<std::string, command> table{
       {"tally",
        {"havend --db PATH tally ID --year YYYY [--month M] [--format table|json|csv]",
-        "Prints a tally from the store, without a running server: a table, or the JSON and CSV the HTTP API\n"
+        "Prints a tally from the store, without a running server: a table, or the JSON and CSV the "
+        "HTTP API\n"
         "serves. In CSV, a text cell beginning with = + - @ tab or CR is prefixed with '.",
         [] {
           po::options_description o("Options");
@@ -484,44 +536,52 @@ const std::map<std::string, command>& commands() {
               "month", po::value<long long>()->value_name("M")->notifier([](long long m) {
                 cl::require_range("--month", m, 1, 12);
               }),
-              "one month, 1-12 (default: the whole year)")("format", one_of("--format", {"table", "json", "csv"}, "table"),
-                                                            "how to print it");
+              "one month, 1-12 (default: the whole year)")(
+              "format", one_of("--format", {"table", "json", "csv"}, "table"), "how to print it");
           return with_store(o);
         },
         {"ID"},
         tally}},
       {"tallies",
-       {"havend --db PATH tallies [--format table|json]", "Lists the tallies: id, the record type they count, title.",
+       {"havend --db PATH tallies [--format table|json]",
+        "Lists the tallies: id, the record type they count, title.",
         [] {
           po::options_description o("Options");
-          o.add_options()("format", one_of("--format", {"table", "json"}, "table"), "how to print them");
+          o.add_options()("format", one_of("--format", {"table", "json"}, "table"),
+                          "how to print them");
           return with_store(o);
         },
         {},
         tallies}},
       {"devices",
-       {"havend --db PATH devices", "Lists the devices: enrolled ones and those that have synced.",
-        [] { return with_store(po::options_description("Options")); }, {}, devices}},
+       {"havend --db PATH devices",
+        "Lists the devices: enrolled ones and those that have synced.",
+        [] { return with_store(po::options_description("Options")); },
+        {},
+        devices}},
       {"enroll",
-       {"havend --db PATH enroll --name NAME --team TEAM [--role worker|coordinator] [--expires DURATION] [--json]",
+       {"havend --db PATH enroll --name NAME --team TEAM [--role worker|coordinator] [--expires "
+        "DURATION] [--json]",
         "Prints a one-time enrollment code for a new device (and as a QR code).",
         [] {
           po::options_description o("Options");
           o.add_options()("name", po::value<std::string>()->required()->value_name("NAME"),
                           "the device or its holder")(
-              "team", po::value<std::string>()->required()->value_name("TEAM"), "the team it records for")(
-              "role", one_of("--role", {"worker", "coordinator"}, "worker"),
-              "a coordinator also gets a token for the tallies")(
+              "team", po::value<std::string>()->required()->value_name("TEAM"),
+              "the team it records for")("role",
+                                         one_of("--role", {"worker", "coordinator"}, "worker"),
+                                         "a coordinator also gets a token for the tallies")(
               "expires", po::value<std::string>()->default_value("24h")->value_name("DURATION"),
               "how long the code is valid: 30m, 24h, 7d")("json", po::bool_switch(),
-                                                           "print {\"code\", \"expires\"} instead");
+                                                          "print {\"code\", \"expires\"} instead");
           return with_store(o);
         },
         {},
         enroll}},
       {"token",
        {"havend --db PATH token --name NAME",
-        "Prints a coordinator bearer token for the tallies, once; it replaces NAME's earlier token.",
+        "Prints a coordinator bearer token for the tallies, once; it replaces NAME's earlier "
+        "token.",
         [] {
           po::options_description o("Options");
           o.add_options()("name", po::value<std::string>()->required()->value_name("NAME"),
@@ -531,29 +591,40 @@ const std::map<std::string, command>& commands() {
         {},
         token}},
       {"retire",
-       {"havend --db PATH retire DEVICE", "A device handed back: it syncs once more, then wipes.",
-        [] { return with_store(po::options_description("Options")); }, {"DEVICE"}, set_standing}},
+       {"havend --db PATH retire DEVICE",
+        "A device handed back: it syncs once more, then wipes.",
+        [] { return with_store(po::options_description("Options")); },
+        {"DEVICE"},
+        set_standing}},
       {"revoke",
-       {"havend --db PATH revoke DEVICE", "A device lost or stolen: refused from now on.",
-        [] { return with_store(po::options_description("Options")); }, {"DEVICE"}, set_standing}},
+       {"havend --db PATH revoke DEVICE",
+        "A device lost or stolen: refused from now on.",
+        [] { return with_store(po::options_description("Options")); },
+        {"DEVICE"},
+        set_standing}},
       {"audit",
        {"havend --db PATH audit [--limit N]",
         "The audit log (enrollments, refusals, standing changes, tokens), newest first.",
         [] {
           po::options_description o("Options");
-          o.add_options()("limit", po::value<long long>()->default_value(50)->value_name("N")->notifier([](long long n) {
-            cl::require_range("--limit", n, 1, std::numeric_limits<int>::max());
-          }),
-                          "how many entries");
+          o.add_options()(
+              "limit",
+              po::value<long long>()->default_value(50)->value_name("N")->notifier([](long long n) {
+                cl::require_range("--limit", n, 1, std::numeric_limits<int>::max());
+              }),
+              "how many entries");
           return with_store(o);
         },
         {},
         audit}},
       {"dev-cert",
        {"havend dev-cert --cert FILE --key FILE [--host NAME]... [--days N]",
-        "Writes a self-signed certificate (for localhost, 127.0.0.1, ::1 and each NAME) and its key,\n"
+        "Writes a self-signed certificate (for localhost, 127.0.0.1, ::1 and each NAME) and its "
+        "key,\n"
         "for testing TLS. Never overwrites a file.",
-        server::dev_cert_options, {}, dev_cert}},
+        server::dev_cert_options,
+        {},
+        dev_cert}},
   };
   return table;
 }
@@ -561,23 +632,25 @@ const std::map<std::string, command>& commands() {
 po::options_description global_options(server::server_config& config) {
   po::options_description o;
   po::options_description general("General");
-  general.add_options()("help,h", po::bool_switch(), "print this help")("version", po::bool_switch(),
-                                                                         "print havend's version");
+  general.add_options()("help,h", po::bool_switch(), "print this help")(
+      "version", po::bool_switch(), "print havend's version");
   o.add(general).add(store_options()).add(serve_options(config));
   return o;
 }
 
 void print_help(const po::options_description& global) {
-  std::cout << "havend - the Haven sync server\n\n"
-               "usage:\n"
-               "  havend --db PATH --listen HOST:PORT [options]\n"
-               "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/; with\n"
-               "      --tls-cert and --tls-key on wss:// and https:// only. The first line on stdout is\n"
-               "      \"listening on HOST:PORT\".\n";
+  std::cout
+      << "havend - the Haven sync server\n\n"
+         "usage:\n"
+         "  havend --db PATH --listen HOST:PORT [options]\n"
+         "      Serves devices on ws://HOST:PORT/sync and the tally on http://HOST:PORT/; with\n"
+         "      --tls-cert and --tls-key on wss:// and https:// only. The first line on stdout is\n"
+         "      \"listening on HOST:PORT\".\n";
   for (const auto& [name, c] : commands()) std::cout << "  " << c.usage << "\n";
-  std::cout << "\nThe commands need a store that exists (serving creates one). 'havend COMMAND --help'\n"
-               "explains a command.\n\n"
-            << global;
+  std::cout
+      << "\nThe commands need a store that exists (serving creates one). 'havend COMMAND --help'\n"
+         "explains a command.\n\n"
+      << global;
 }
 
 // Runs `name` with the arguments after it; usage errors are reported as "havend NAME: ...".
@@ -610,9 +683,10 @@ int run_command(const std::string& name, const command& c, po::variables_map& o,
       // The commands work on a store havend has served: a path that does not
       // exist is a typo (it would answer "no devices"), never a new store.
       if (!std::filesystem::exists(text(o, "db")))
-        throw failure(errc::not_found, "no central store at " + text(o, "db") +
-                                           ": check the path (havend --db PATH, without a command, creates a store "
-                                           "and serves it)");
+        throw failure(errc::not_found,
+                      "no central store at " + text(o, "db") +
+                          ": check the path (havend --db PATH, without a command, creates a store "
+                          "and serves it)");
     }
     return c.run(o, rest);
   } catch (const usage_error& e) {
@@ -647,7 +721,8 @@ int run(int argc, char** argv) {
     for (const auto& option : serving.options()) {
       const auto& given = o[option->long_name()];
       if (!given.empty() && !given.defaulted())
-        throw usage_error("--" + option->long_name() + " is for serving (havend --db PATH --listen HOST:PORT), not for " +
+        throw usage_error("--" + option->long_name() +
+                          " is for serving (havend --db PATH --listen HOST:PORT), not for " +
                           invocation.command);
     }
   } catch (const usage_error& e) {

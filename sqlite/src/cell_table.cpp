@@ -1,6 +1,5 @@
-#include <haven/sqlite/cell_table.hpp>
-
 #include <algorithm>
+#include <haven/sqlite/cell_table.hpp>
 
 namespace haven::sqlite {
 namespace {
@@ -33,7 +32,9 @@ void bind_value(statement& st, int kind_index, const value& v) {
   std::visit(
       [&](const auto& x) {
         using X = std::decay_t<decltype(x)>;
-        auto kind = [&](value_kind k) -> statement& { return st.bind(kind_index, static_cast<std::int64_t>(k)); };
+        auto kind = [&](value_kind k) -> statement& {
+          return st.bind(kind_index, static_cast<std::int64_t>(k));
+        };
         if constexpr (std::is_same_v<X, std::monostate>) {
           kind(value_kind::null).bind_null(kind_index + 1);
         } else if constexpr (std::is_same_v<X, std::int64_t>) {
@@ -53,17 +54,23 @@ void bind_value(statement& st, int kind_index, const value& v) {
 
 value read_value(const statement& st, int kind_index) {
   switch (static_cast<value_kind>(st.integer(kind_index))) {
-    case value_kind::null: return {};
-    case value_kind::integer: return st.integer(kind_index + 1);
-    case value_kind::code: return st.text(kind_index + 1);
-    case value_kind::date: return date{static_cast<std::int32_t>(st.integer(kind_index + 1))};
-    case value_kind::boolean: return st.integer(kind_index + 1) != 0;
+    case value_kind::null:
+      return {};
+    case value_kind::integer:
+      return st.integer(kind_index + 1);
+    case value_kind::code:
+      return st.text(kind_index + 1);
+    case value_kind::date:
+      return date{static_cast<std::int32_t>(st.integer(kind_index + 1))};
+    case value_kind::boolean:
+      return st.integer(kind_index + 1) != 0;
   }
   throw failure(errc::store, "store: a cell has an unknown value kind; the store is damaged");
 }
 
 sync::cell read_cell(const statement& st, int first) {
-  return {st.text(first), read_value(st, first + 1),
+  return {st.text(first),
+          read_value(st, first + 1),
           {sync::hlc{static_cast<std::uint64_t>(st.integer(first + 3))},
            static_cast<sync::node_id>(st.integer(first + 4))}};
 }
@@ -107,14 +114,16 @@ std::optional<cell_table::record_row> cell_table::row(const sync::record_id& id)
 }
 
 std::optional<sync::cell> cell_table::find(const sync::record_id& id, std::string_view key) {
-  auto& st = db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? AND key = ?");
+  auto& st =
+      db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? AND key = ?");
   st.bind(1, bytes(id)).bind(2, key);
   if (!st.step()) return std::nullopt;
   return read_cell(st, 0);
 }
 
 std::vector<sync::cell> cell_table::cells(const sync::record_id& id) {
-  auto& st = db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? ORDER BY key");
+  auto& st =
+      db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? ORDER BY key");
   st.bind(1, bytes(id));
   std::vector<sync::cell> out;
   while (st.step()) out.push_back(read_cell(st, 0));
@@ -133,9 +142,10 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
   if (!stats.record_created) {
     const record_row existing = *row(change.id);
     if (existing.team != change.team || existing.type != change.type)
-      throw failure(errc::forbidden, "refused: record " + change.id.hex() +
-                                         " exists with another type or team, and a record's type and team never "
-                                         "change; nothing of this batch was saved");
+      throw failure(errc::forbidden,
+                    "refused: record " + change.id.hex() +
+                        " exists with another type or team, and a record's type and team never "
+                        "change; nothing of this batch was saved");
     deleted = existing.deleted;
   }
   for (const sync::cell& c : change.cells) {
@@ -149,12 +159,16 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
     }
     if (d.outcome != sync::cell_outcome::applied) continue;
     auto& st = db_.cached(
-        "INSERT OR REPLACE INTO cells(record_id, key, kind, value, hlc, node, seq) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        "INSERT OR REPLACE INTO cells(record_id, key, kind, value, hlc, node, seq) VALUES (?, ?, "
+        "?, ?, ?, ?, ?)");
     st.bind(1, bytes(change.id)).bind(2, std::string_view(c.key));
     bind_value(st, 3, c.val);
-    st.bind(5, static_cast<std::int64_t>(c.at.time.packed)).bind(6, static_cast<std::int64_t>(c.at.node));
-    if (auto seq = stamp()) st.bind(7, *seq);
-    else st.bind_null(7);
+    st.bind(5, static_cast<std::int64_t>(c.at.time.packed))
+        .bind(6, static_cast<std::int64_t>(c.at.node));
+    if (auto seq = stamp())
+      st.bind(7, *seq);
+    else
+      st.bind_null(7);
     st.run();
   }
   return stats;

@@ -1,10 +1,12 @@
-#include <haven/sqlite/sqlite.hpp>
-
 #include <sqlite3.h>
+
+#include <haven/sqlite/sqlite.hpp>
 
 namespace haven::sqlite {
 
-void statement::finalizer::operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+void statement::finalizer::operator()(sqlite3_stmt* s) const noexcept {
+  sqlite3_finalize(s);
+}
 
 statement::statement(database& db, std::string_view sql) : db_(db.handle()) {
   sqlite3_stmt* raw = nullptr;
@@ -24,12 +26,14 @@ statement& statement::bind(int index, std::int64_t v) {
   return *this;
 }
 statement& statement::bind(int index, std::string_view text) {
-  if (sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+  if (sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
+                        SQLITE_TRANSIENT) != SQLITE_OK)
     fail_on(db_, "bind");
   return *this;
 }
 statement& statement::bind(int index, std::span<const std::uint8_t> blob) {
-  if (sqlite3_bind_blob(stmt_.get(), index, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+  if (sqlite3_bind_blob(stmt_.get(), index, blob.data(), static_cast<int>(blob.size()),
+                        SQLITE_TRANSIENT) != SQLITE_OK)
     fail_on(db_, "bind");
   return *this;
 }
@@ -57,17 +61,26 @@ void statement::reset() {
 
 statement::column_type statement::type(int col) const {
   switch (sqlite3_column_type(stmt_.get(), col)) {
-    case SQLITE_INTEGER: return column_type::integer;
-    case SQLITE_FLOAT: return column_type::real;
-    case SQLITE_TEXT: return column_type::text;
-    case SQLITE_BLOB: return column_type::blob;
-    default: return column_type::null;
+    case SQLITE_INTEGER:
+      return column_type::integer;
+    case SQLITE_FLOAT:
+      return column_type::real;
+    case SQLITE_TEXT:
+      return column_type::text;
+    case SQLITE_BLOB:
+      return column_type::blob;
+    default:
+      return column_type::null;
   }
 }
-std::int64_t statement::integer(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+std::int64_t statement::integer(int col) const {
+  return sqlite3_column_int64(stmt_.get(), col);
+}
 std::string statement::text(int col) const {
   const auto* p = sqlite3_column_text(stmt_.get(), col);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string();
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col)))
+           : std::string();
 }
 std::span<const std::uint8_t> statement::blob(int col) const {
   const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_.get(), col));
@@ -77,7 +90,8 @@ std::span<const std::uint8_t> statement::blob(int col) const {
 database::database(const std::filesystem::path& file, mode m) {
   if (m == mode::open_existing && !std::filesystem::exists(file))
     throw failure(errc::not_found, "no store at " + file.string());
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (m == mode::create ? SQLITE_OPEN_CREATE : 0);
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (m == mode::create ? SQLITE_OPEN_CREATE : 0);
   if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -86,7 +100,9 @@ database::database(const std::filesystem::path& file, mode m) {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 5000);
   try {
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
+    exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA "
+        "secure_delete=ON;");
   } catch (...) {
     cache_.clear();
     sqlite3_close(db_);
@@ -120,15 +136,20 @@ void database::reset_cached() {
   for (auto& [_, st] : cache_) st.reset();
 }
 
-std::int64_t database::changes() const { return sqlite3_changes64(db_); }
+std::int64_t database::changes() const {
+  return sqlite3_changes64(db_);
+}
 
-void database::fail(std::string_view context) const { fail_on(db_, context); }
+void database::fail(std::string_view context) const {
+  fail_on(db_, context);
+}
 
 transaction::transaction(database& db, kind k, durability d) : db_(db) {
   // A cached statement left unfinished outside a transaction holds a read
   // snapshot, and a write would then fail with SQLITE_BUSY for good.
   db_.reset_cached();
-  if (k == kind::write) db_.exec(d == durability::durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (k == kind::write)
+    db_.exec(d == durability::durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   db_.exec(k == kind::write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 

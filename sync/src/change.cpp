@@ -1,9 +1,7 @@
-#include <haven/sync/change.hpp>
-
 #include <algorithm>
-#include <random>
-
 #include <haven/core/hex.hpp>
+#include <haven/sync/change.hpp>
+#include <random>
 
 namespace haven::sync {
 
@@ -37,7 +35,8 @@ std::string element_key(std::string_view field, std::string_view code) {
   return key;
 }
 
-std::optional<std::pair<std::string_view, std::string_view>> split_element_key(std::string_view key) {
+std::optional<std::pair<std::string_view, std::string_view>> split_element_key(
+    std::string_view key) {
   const auto dot = key.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   return std::pair{key.substr(0, dot), key.substr(dot + 1)};
@@ -49,7 +48,8 @@ field_map fields_from_cells(const std::vector<cell>& cells) {
     if (c.key == deleted_key) continue;
     if (auto element = split_element_key(c.key)) {
       auto [it, _] = fields.try_emplace(std::string(element->first), code_set{});
-      if (auto* set = std::get_if<code_set>(&it->second); set && std::get_if<bool>(&c.val) && std::get<bool>(c.val))
+      if (auto* set = std::get_if<code_set>(&it->second);
+          set && std::get_if<bool>(&c.val) && std::get<bool>(c.val))
         set->emplace(element->second);
     } else if (!is_null(c.val)) {
       fields[c.key] = c.val;

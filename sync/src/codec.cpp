@@ -1,17 +1,17 @@
 // Frame encoding and bounded decoding of protocol messages with Cereal.
+#include <cereal/archives/portable_binary.hpp>
 #include <haven/sync/protocol.hpp>
-
 #include <istream>
 #include <ostream>
 #include <sstream>
 #include <streambuf>
 
-#include <cereal/archives/portable_binary.hpp>
-
 namespace haven::sync {
 namespace {
 
-[[noreturn]] void bad_frame(const std::string& what) { throw failure(errc::protocol, what); }
+[[noreturn]] void bad_frame(const std::string& what) {
+  throw failure(errc::protocol, what);
+}
 
 // An input buffer over the frame that knows how many bytes are left.
 class frame_buf : public std::streambuf {
@@ -67,9 +67,12 @@ enum class bound { key, text, schema };
 
 std::size_t limit_of(const frame_limits& l, bound b) {
   switch (b) {
-    case bound::key: return l.max_key_bytes;
-    case bound::text: return l.max_text_bytes;
-    case bound::schema: return l.max_schema_bytes;
+    case bound::key:
+      return l.max_key_bytes;
+    case bound::text:
+      return l.max_text_bytes;
+    case bound::schema:
+      return l.max_schema_bytes;
   }
   return 0;
 }
@@ -167,11 +170,33 @@ struct value_io {
     std::uint8_t kind = 0;
     ar(kind);
     switch (static_cast<value_kind>(kind)) {
-      case value_kind::null: v = std::monostate{}; return;
-      case value_kind::integer: { std::int64_t i = 0; ar(i); v = i; return; }
-      case value_kind::code: { std::string s; ar(bounded_string{s, bound::key}); v = std::move(s); return; }
-      case value_kind::date: { date d; ar(d.days); v = d; return; }
-      case value_kind::boolean: { bool b = false; ar(strict_bool{b}); v = b; return; }
+      case value_kind::null:
+        v = std::monostate{};
+        return;
+      case value_kind::integer: {
+        std::int64_t i = 0;
+        ar(i);
+        v = i;
+        return;
+      }
+      case value_kind::code: {
+        std::string s;
+        ar(bounded_string{s, bound::key});
+        v = std::move(s);
+        return;
+      }
+      case value_kind::date: {
+        date d;
+        ar(d.days);
+        v = d;
+        return;
+      }
+      case value_kind::boolean: {
+        bool b = false;
+        ar(strict_bool{b});
+        v = b;
+        return;
+      }
     }
     bad_frame("unknown value kind " + std::to_string(kind));
   }
@@ -180,47 +205,78 @@ struct value_io {
 }  // namespace
 
 // Cereal finds these by argument-dependent lookup.
-template <class A> void serialize(A& ar, hlc& h) { ar(h.packed); }
-template <class A> void serialize(A& ar, record_id& id) { ar(cereal::binary_data(id.bytes.data(), id.bytes.size())); }
-template <class A> void serialize(A& ar, stamp& s) { ar(s.time, s.node); }
-template <class A> void serialize(A& ar, cell& c) {
+template <class A>
+void serialize(A& ar, hlc& h) {
+  ar(h.packed);
+}
+template <class A>
+void serialize(A& ar, record_id& id) {
+  ar(cereal::binary_data(id.bytes.data(), id.bytes.size()));
+}
+template <class A>
+void serialize(A& ar, stamp& s) {
+  ar(s.time, s.node);
+}
+template <class A>
+void serialize(A& ar, cell& c) {
   ar(bounded_string{c.key, bound::key}, value_io{c.val}, c.at);
 }
 // Lengths and counts take 8 bytes each. A cell takes at least 8 (key length)
 // + 1 (kind) + 16 (stamp) bytes; a record change 16 (id) + 3 * 8 (lengths).
 constexpr std::size_t min_cell_bytes = 25, min_record_bytes = 40;
-template <class A> void serialize(A& ar, record_change& r) {
+template <class A>
+void serialize(A& ar, record_change& r) {
   ar(r.id, bounded_string{r.type, bound::key}, bounded_string{r.team, bound::key},
-     bounded_vector<cell>{r.cells, &frame_limits::max_cells_per_record, min_cell_bytes, "a record's cells"});
+     bounded_vector<cell>{r.cells, &frame_limits::max_cells_per_record, min_cell_bytes,
+                          "a record's cells"});
 }
-template <class A> void serialize(A& ar, hello& m) {
-  ar(m.version, bounded_string{m.device_id, bound::text}, bounded_string{m.team, bound::key}, m.node, m.schema_version, m.acked_seq,
-     m.pulled_seq, bounded_string{m.proof, bound::text});
+template <class A>
+void serialize(A& ar, hello& m) {
+  ar(m.version, bounded_string{m.device_id, bound::text}, bounded_string{m.team, bound::key},
+     m.node, m.schema_version, m.acked_seq, m.pulled_seq, bounded_string{m.proof, bound::text});
 }
-template <class A> void serialize(A& ar, welcome& m) {
-  ar(m.version, m.schema_version, bounded_string{m.schema_json, bound::schema}, m.server_time, m.acked_seq,
-     m.max_batch_records);
+template <class A>
+void serialize(A& ar, welcome& m) {
+  ar(m.version, m.schema_version, bounded_string{m.schema_json, bound::schema}, m.server_time,
+     m.acked_seq, m.max_batch_records);
 }
-template <class A> void serialize(A& ar, push_batch& m) {
-  ar(m.last_seq, bounded_vector<record_change>{m.changes, &frame_limits::max_records, min_record_bytes, "a batch"});
+template <class A>
+void serialize(A& ar, push_batch& m) {
+  ar(m.last_seq, bounded_vector<record_change>{m.changes, &frame_limits::max_records,
+                                               min_record_bytes, "a batch"});
 }
-template <class A> void serialize(A& ar, push_ack& m) { ar(m.acked_seq); }
-template <class A> void serialize(A& ar, pull_request& m) { ar(m.since, m.max_cells); }
-template <class A> void serialize(A& ar, change_batch& m) {
+template <class A>
+void serialize(A& ar, push_ack& m) {
+  ar(m.acked_seq);
+}
+template <class A>
+void serialize(A& ar, pull_request& m) {
+  ar(m.since, m.max_cells);
+}
+template <class A>
+void serialize(A& ar, change_batch& m) {
   ar(m.up_to, strict_bool{m.more},
-     bounded_vector<record_change>{m.changes, &frame_limits::max_records, min_record_bytes, "a batch"});
+     bounded_vector<record_change>{m.changes, &frame_limits::max_records, min_record_bytes,
+                                   "a batch"});
 }
-template <class A> void serialize(A& ar, error_frame& m) {
+template <class A>
+void serialize(A& ar, error_frame& m) {
   ar(m.code, bounded_string{m.message, bound::text});
 }
 
-template <class A> void serialize(A& ar, challenge& m) {
+template <class A>
+void serialize(A& ar, challenge& m) {
   ar(m.version, bounded_string{m.nonce, bound::text}, strict_bool{m.channel_bound});
 }
-template <class A> void serialize(A& ar, wipe_order& m) { ar(bounded_string{m.reason, bound::key}); }
-template <class A> void serialize(A&, wipe_done&) {}
+template <class A>
+void serialize(A& ar, wipe_order& m) {
+  ar(bounded_string{m.reason, bound::key});
+}
+template <class A>
+void serialize(A&, wipe_done&) {}
 
-std::string proof_message(const hello& h, std::string_view nonce, std::string_view channel_binding) {
+std::string proof_message(const hello& h, std::string_view nonce,
+                          std::string_view channel_binding) {
   hello signed_fields = h;
   signed_fields.proof.clear();
   std::string out = "haven-sync-hello-v2";

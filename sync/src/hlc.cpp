@@ -1,6 +1,5 @@
-#include <haven/sync/hlc.hpp>
-
 #include <algorithm>
+#include <haven/sync/hlc.hpp>
 #include <string>
 
 namespace haven::sync {
@@ -59,10 +58,12 @@ std::string describe_duration(std::uint64_t millis) {
     std::uint64_t ms;
     const char* name;
   };
-  static constexpr unit units[] = {{86'400'000, "day"}, {3'600'000, "hour"}, {60'000, "minute"}, {1000, "second"}};
+  static constexpr unit units[] = {
+      {86'400'000, "day"}, {3'600'000, "hour"}, {60'000, "minute"}, {1000, "second"}};
   for (const auto& u : units) {
     if (millis >= u.ms) {
-      const std::uint64_t n = (millis + u.ms / 2) / u.ms;  // to the nearest: "3 days", not 2 days 23:59
+      const std::uint64_t n =
+          (millis + u.ms / 2) / u.ms;  // to the nearest: "3 days", not 2 days 23:59
       return std::to_string(n) + " " + u.name + (n == 1 ? "" : "s");
     }
   }

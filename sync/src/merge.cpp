@@ -14,9 +14,15 @@ bool is_deletion(const cell& c) noexcept {
 
 void merge_stats::add(cell_outcome o) {
   switch (o) {
-    case cell_outcome::applied: ++applied; break;
-    case cell_outcome::superseded: ++superseded; break;
-    case cell_outcome::discarded: ++discarded; break;
+    case cell_outcome::applied:
+      ++applied;
+      break;
+    case cell_outcome::superseded:
+      ++superseded;
+      break;
+    case cell_outcome::discarded:
+      ++discarded;
+      break;
   }
 }
 
@@ -52,7 +58,8 @@ merge_stats memory_replica::apply(const record_change& change) {
   }
   for (const cell& c : change.cells) {
     auto current = rec.cells.find(c.key);
-    const merge_decision d = decide(c, current == rec.cells.end() ? nullptr : &current->second, rec.deleted);
+    const merge_decision d =
+        decide(c, current == rec.cells.end() ? nullptr : &current->second, rec.deleted);
     stats.add(d.outcome);
     if (d.erase_record) {
       rec.cells.clear();
@@ -68,6 +75,8 @@ bool operator==(const memory_replica::record_state& a, const memory_replica::rec
   return a.type == b.type && a.team == b.team && a.deleted == b.deleted && a.cells == b.cells;
 }
 
-bool memory_replica::operator==(const memory_replica& other) const { return records_ == other.records_; }
+bool memory_replica::operator==(const memory_replica& other) const {
+  return records_ == other.records_;
+}
 
 }  // namespace haven::sync

@@ -1,8 +1,6 @@
-#include <haven/sync/session.hpp>
-
 #include <algorithm>
-
 #include <haven/schema/schema.hpp>
+#include <haven/sync/session.hpp>
 
 namespace haven::sync {
 namespace {
@@ -15,8 +13,9 @@ template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
 const char* name_of(const message& m) {
-  static constexpr const char* names[] = {"hello", "welcome", "push", "ack",       "pull",
-                                          "changes", "error", "challenge", "wipe order", "wipe done"};
+  static constexpr const char* names[] = {"hello",      "welcome",  "push",  "ack",
+                                          "pull",       "changes",  "error", "challenge",
+                                          "wipe order", "wipe done"};
   return names[m.index()];
 }
 
@@ -42,17 +41,22 @@ std::size_t cell_count(const std::vector<record_change>& changes) {
 
 // ---------------------------------------------------------------- server side
 
-server_session::server_session(server_backend& backend, transport& out, frame_limits limits, std::string address,
-                               std::string channel_binding)
-    : backend_(backend), out_(out), limits_(limits), handshake_{{}, std::move(address), std::move(channel_binding)} {}
+server_session::server_session(server_backend& backend, transport& out, frame_limits limits,
+                               std::string address, std::string channel_binding)
+    : backend_(backend),
+      out_(out),
+      limits_(limits),
+      handshake_{{}, std::move(address), std::move(channel_binding)} {}
 
 void server_session::start() {
   if (state_ != state::idle) return;
-  guarded([&] {
-    handshake_.nonce = backend_.nonce();
-    state_ = state::awaiting_hello;
-    send(challenge{protocol_version, handshake_.nonce, !handshake_.channel_binding.empty()});
-  }, [&](const error& e) { fail(e.code, e.message); });
+  guarded(
+      [&] {
+        handshake_.nonce = backend_.nonce();
+        state_ = state::awaiting_hello;
+        send(challenge{protocol_version, handshake_.nonce, !handshake_.channel_binding.empty()});
+      },
+      [&](const error& e) { fail(e.code, e.message); });
 }
 
 void server_session::order_wipe() {
@@ -61,21 +65,27 @@ void server_session::order_wipe() {
 }
 
 bool server_session::wipe_now(bool drained) {
-  if (wipe_.empty()) wipe_ = backend_.standing(peer_);
-  else if (wipe_ == "retired" && backend_.standing(peer_) == "revoked") wipe_ = "revoked";
+  if (wipe_.empty())
+    wipe_ = backend_.standing(peer_);
+  else if (wipe_ == "retired" && backend_.standing(peer_) == "revoked")
+    wipe_ = "revoked";
   if (wipe_ != "revoked" && !(wipe_ == "retired" && drained)) return false;
   order_wipe();
   return true;
 }
 
-void server_session::send(const message& m) { out_.send(encode(m, limits_)); }
+void server_session::send(const message& m) {
+  out_.send(encode(m, limits_));
+}
 
 void server_session::fail(errc code, const std::string& message) {
   if (state_ == state::closed) return;
   state_ = state::closed;
   refusal_ = message;
   try {
-    out_.send(encode(error_frame{static_cast<std::uint16_t>(code), message.substr(0, limits_.max_text_bytes)}, limits_));
+    out_.send(encode(
+        error_frame{static_cast<std::uint16_t>(code), message.substr(0, limits_.max_text_bytes)},
+        limits_));
   } catch (...) {  // nothing more to say
   }
   out_.close();
@@ -87,62 +97,75 @@ void server_session::on_frame(std::string_view frame) {
   if (!decoded) return fail(errc::protocol, decoded.err().message);
   auto require_open = [&](const char* what) {
     if (state_ == state::idle || state_ == state::awaiting_hello)
-      throw failure(errc::protocol, std::string(what) + " before hello: a session starts with hello");
-    if (state_ == state::wiping) throw failure(errc::protocol, std::string(what) + " after a wipe order");
+      throw failure(errc::protocol,
+                    std::string(what) + " before hello: a session starts with hello");
+    if (state_ == state::wiping)
+      throw failure(errc::protocol, std::string(what) + " after a wipe order");
   };
-  guarded([&] {
-    std::visit(
-        overloaded{
-            [&](const hello& h) {
-              if (state_ == state::idle) throw failure(errc::protocol, "hello before the server's challenge");
-              if (state_ != state::awaiting_hello) throw failure(errc::protocol, "a second hello in one session");
-              if (h.version != protocol_version)
-                throw failure(errc::protocol, "protocol version " + std::to_string(h.version) +
-                                                  " is not supported (this server speaks " +
-                                                  std::to_string(protocol_version) + "); update the app");
-              if (h.device_id.empty()) throw failure(errc::protocol, "hello without a device id");
-              if (!valid_team(h.team)) throw failure(errc::protocol, "hello with an invalid team \"" + h.team + "\"");
-              admission a = backend_.admit(h, handshake_);
-              peer_ = {h.device_id, h.team, h.node, handshake_.address};
-              wipe_ = std::move(a.wipe);
-              if (wipe_ == "revoked") return order_wipe();  // before any data moves
-              state_ = state::open;
-              a.greeting.max_batch_records = static_cast<std::uint32_t>(limits_.max_records);
-              send(a.greeting);
-            },
-            [&](const push_batch& b) {
-              require_open("push");
-              if (wipe_now(false)) return;  // revoked meanwhile: nothing more is taken
-              send(backend_.push(peer_, b));
-            },
-            [&](const pull_request& r) {
-              require_open("pull");
-              if (wipe_now(true)) return;  // a pull means everything is pushed
-              const std::uint32_t max = r.max_cells == 0 ? max_pull_cells : std::min(r.max_cells, max_pull_cells);
-              change_batch batch = backend_.pull(peer_, r.since, max);
-              const bool caught_up = !batch.more;
-              live_cursor_ = batch.up_to;
-              send(batch);
-              if (caught_up) {
-                backend_.caught_up(peer_);
-                state_ = state::live;
-              }
-            },
-            [&](const wipe_done&) {
-              if (state_ != state::wiping) throw failure(errc::protocol, "a wipe confirmation without a wipe order");
-              backend_.wiped(peer_);
-              state_ = state::closed;
-              out_.close();
-            },
-            [&](const error_frame&) {  // the device gave up
-              state_ = state::closed;
-              out_.close();
-            },
-            [&](const auto&) {
-              throw failure(errc::protocol, std::string("unexpected ") + name_of(decoded.value()) + " frame from a device");
-            }},
-        decoded.value());
-  }, [&](const error& e) { fail(e.code, e.message); });
+  guarded(
+      [&] {
+        std::visit(
+            overloaded{
+                [&](const hello& h) {
+                  if (state_ == state::idle)
+                    throw failure(errc::protocol, "hello before the server's challenge");
+                  if (state_ != state::awaiting_hello)
+                    throw failure(errc::protocol, "a second hello in one session");
+                  if (h.version != protocol_version)
+                    throw failure(errc::protocol, "protocol version " + std::to_string(h.version) +
+                                                      " is not supported (this server speaks " +
+                                                      std::to_string(protocol_version) +
+                                                      "); update the app");
+                  if (h.device_id.empty())
+                    throw failure(errc::protocol, "hello without a device id");
+                  if (!valid_team(h.team))
+                    throw failure(errc::protocol, "hello with an invalid team \"" + h.team + "\"");
+                  admission a = backend_.admit(h, handshake_);
+                  peer_ = {h.device_id, h.team, h.node, handshake_.address};
+                  wipe_ = std::move(a.wipe);
+                  if (wipe_ == "revoked") return order_wipe();  // before any data moves
+                  state_ = state::open;
+                  a.greeting.max_batch_records = static_cast<std::uint32_t>(limits_.max_records);
+                  send(a.greeting);
+                },
+                [&](const push_batch& b) {
+                  require_open("push");
+                  if (wipe_now(false)) return;  // revoked meanwhile: nothing more is taken
+                  send(backend_.push(peer_, b));
+                },
+                [&](const pull_request& r) {
+                  require_open("pull");
+                  if (wipe_now(true)) return;  // a pull means everything is pushed
+                  const std::uint32_t max =
+                      r.max_cells == 0 ? max_pull_cells : std::min(r.max_cells, max_pull_cells);
+                  change_batch batch = backend_.pull(peer_, r.since, max);
+                  const bool caught_up = !batch.more;
+                  live_cursor_ = batch.up_to;
+                  send(batch);
+                  if (caught_up) {
+                    backend_.caught_up(peer_);
+                    state_ = state::live;
+                  }
+                },
+                [&](const wipe_done&) {
+                  if (state_ != state::wiping)
+                    throw failure(errc::protocol, "a wipe confirmation without a wipe order");
+                  backend_.wiped(peer_);
+                  state_ = state::closed;
+                  out_.close();
+                },
+                [&](const error_frame&) {  // the device gave up
+                  state_ = state::closed;
+                  out_.close();
+                },
+                [&](const auto&) {
+                  throw failure(errc::protocol, std::string("unexpected ") +
+                                                    name_of(decoded.value()) +
+                                                    " frame from a device");
+                }},
+            decoded.value());
+      },
+      [&](const error& e) { fail(e.code, e.message); });
 }
 
 void server_session::on_changes(std::string_view team) {
@@ -160,19 +183,26 @@ void server_session::forward_live() {
 
 // ---------------------------------------------------------------- device side
 
-client_session::client_session(client_backend& backend, transport& out, options opts, frame_limits limits)
+client_session::client_session(client_backend& backend, transport& out, options opts,
+                               frame_limits limits)
     : backend_(backend), out_(out), opts_(opts), limits_(limits) {}
 
-void client_session::send(const message& m) { out_.send(encode(m, limits_)); }
+void client_session::send(const message& m) {
+  out_.send(encode(m, limits_));
+}
 
-void client_session::start() { state_ = state::greeting; }
+void client_session::start() {
+  state_ = state::greeting;
+}
 
 void client_session::fail(error e, bool tell_server) {
   if (state_ == state::failed || state_ == state::done || state_ == state::wiped) return;
   state_ = state::failed;
   if (tell_server) {
     try {  // say why, so the server's log shows it
-      out_.send(encode(error_frame{static_cast<std::uint16_t>(e.code), e.message.substr(0, limits_.max_text_bytes)}, limits_));
+      out_.send(encode(error_frame{static_cast<std::uint16_t>(e.code),
+                                   e.message.substr(0, limits_.max_text_bytes)},
+                       limits_));
     } catch (...) {  // nothing more to say
     }
   }
@@ -185,67 +215,74 @@ void client_session::on_frame(std::string_view frame) {
   auto decoded = decode(frame, limits_);
   if (!decoded) return fail(decoded.err());
   auto unexpected = [&] {
-    throw failure(errc::protocol, std::string("the server sent an unexpected ") + name_of(decoded.value()) + " frame");
+    throw failure(errc::protocol, std::string("the server sent an unexpected ") +
+                                      name_of(decoded.value()) + " frame");
   };
-  guarded([&] {
-    std::visit(overloaded{
-                   [&](const error_frame& e) {
-                     fail(error{static_cast<errc>(e.code), e.message, {}}, false);
-                   },
-                   [&](const challenge& c) {
-                     if (state_ != state::greeting || hello_sent_) unexpected();
-                     if (c.version != protocol_version)
-                       throw failure(errc::protocol, "the server speaks protocol version " + std::to_string(c.version) +
-                                                         "; update the app");
-                     if (c.nonce.size() < 16 || c.nonce.size() > 64)
-                       throw failure(errc::protocol, "the server's challenge has a nonce of " +
-                                                         std::to_string(c.nonce.size()) + " bytes (16-64 expected)");
-                     send(backend_.greeting(c));
-                     hello_sent_ = true;
-                   },
-                   [&](const wipe_order& order) {
-                     if (!hello_sent_) unexpected();
-                     backend_.wipe(order);
-                     wipe_reason_ = order.reason;
-                     send(wipe_done{});
-                     state_ = state::wiped;
-                     out_.close();
-                   },
-                   [&](const welcome& w) {
-                     if (state_ != state::greeting || !hello_sent_) unexpected();
-                     if (w.version != protocol_version)
-                       throw failure(errc::protocol, "the server speaks protocol version " + std::to_string(w.version) +
-                                                         "; update the app");
-                     backend_.welcomed(w);
-                     batch_records_ = w.max_batch_records == 0
-                                          ? limits_.max_records
-                                          : std::min<std::size_t>(w.max_batch_records, limits_.max_records);
-                     state_ = state::pushing;
-                     push_next();
-                   },
-                   [&](const push_ack& ack) {
-                     if (!push_in_flight_) unexpected();
-                     backend_.acknowledged(ack);
-                     push_in_flight_ = false;
-                     push_next();  // live too: whatever was written meanwhile
-                   },
-                   [&](const change_batch& batch) {
-                     if (state_ != state::pulling && state_ != state::live) unexpected();
-                     backend_.received(batch);
-                     ++progress_.batches_down;
-                     progress_.changes_down += cell_count(batch.changes);
-                     if (state_ != state::pulling) return;
-                     if (batch.more) return pull_next();
-                     if (opts_.stay_live) {
-                       state_ = state::live;
-                     } else {
-                       state_ = state::done;
-                       out_.close();
-                     }
-                   },
-                   [&](const auto&) { unexpected(); }},
-               decoded.value());
-  }, [&](const error& e) { fail(e); });
+  guarded(
+      [&] {
+        std::visit(
+            overloaded{[&](const error_frame& e) {
+                         fail(error{static_cast<errc>(e.code), e.message, {}}, false);
+                       },
+                       [&](const challenge& c) {
+                         if (state_ != state::greeting || hello_sent_) unexpected();
+                         if (c.version != protocol_version)
+                           throw failure(errc::protocol, "the server speaks protocol version " +
+                                                             std::to_string(c.version) +
+                                                             "; update the app");
+                         if (c.nonce.size() < 16 || c.nonce.size() > 64)
+                           throw failure(errc::protocol, "the server's challenge has a nonce of " +
+                                                             std::to_string(c.nonce.size()) +
+                                                             " bytes (16-64 expected)");
+                         send(backend_.greeting(c));
+                         hello_sent_ = true;
+                       },
+                       [&](const wipe_order& order) {
+                         if (!hello_sent_) unexpected();
+                         backend_.wipe(order);
+                         wipe_reason_ = order.reason;
+                         send(wipe_done{});
+                         state_ = state::wiped;
+                         out_.close();
+                       },
+                       [&](const welcome& w) {
+                         if (state_ != state::greeting || !hello_sent_) unexpected();
+                         if (w.version != protocol_version)
+                           throw failure(errc::protocol, "the server speaks protocol version " +
+                                                             std::to_string(w.version) +
+                                                             "; update the app");
+                         backend_.welcomed(w);
+                         batch_records_ =
+                             w.max_batch_records == 0
+                                 ? limits_.max_records
+                                 : std::min<std::size_t>(w.max_batch_records, limits_.max_records);
+                         state_ = state::pushing;
+                         push_next();
+                       },
+                       [&](const push_ack& ack) {
+                         if (!push_in_flight_) unexpected();
+                         backend_.acknowledged(ack);
+                         push_in_flight_ = false;
+                         push_next();  // live too: whatever was written meanwhile
+                       },
+                       [&](const change_batch& batch) {
+                         if (state_ != state::pulling && state_ != state::live) unexpected();
+                         backend_.received(batch);
+                         ++progress_.batches_down;
+                         progress_.changes_down += cell_count(batch.changes);
+                         if (state_ != state::pulling) return;
+                         if (batch.more) return pull_next();
+                         if (opts_.stay_live) {
+                           state_ = state::live;
+                         } else {
+                           state_ = state::done;
+                           out_.close();
+                         }
+                       },
+                       [&](const auto&) { unexpected(); }},
+            decoded.value());
+      },
+      [&](const error& e) { fail(e); });
 }
 
 void client_session::push_next() {
@@ -263,7 +300,9 @@ void client_session::push_next() {
   send(batch);
 }
 
-void client_session::pull_next() { send(pull_request{backend_.pulled_seq(), opts_.max_pull_cells}); }
+void client_session::pull_next() {
+  send(pull_request{backend_.pulled_seq(), opts_.max_pull_cells});
+}
 
 void client_session::on_local_changes() {
   if (state_ != state::live || push_in_flight_) return;  // the ack pushes what is left

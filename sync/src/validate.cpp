@@ -1,12 +1,14 @@
-#include <haven/sync/validate.hpp>
-
 #include <haven/core/terminal_text.hpp>
+#include <haven/sync/validate.hpp>
 
 namespace haven::sync {
 namespace {
 
 bool is_field_name(std::string_view key) {
-  return !key.empty() && key.size() <= 64 && key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == std::string_view::npos;
+  return !key.empty() && key.size() <= 64 &&
+         key.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
+             std::string_view::npos;
 }
 
 // A key or type name as an issue names it: as is when `known`, else by its
@@ -31,9 +33,11 @@ std::string shown(const record_type& t, std::string_view key) {
 bool is_inert(const value& v) {
   if (const auto* text = std::get_if<std::string>(&v))
     return !text->empty() && text->size() <= 64 &&
-           text->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+           text->find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
                std::string::npos;
-  if (const auto* n = std::get_if<std::int64_t>(&v)) return *n >= -max_integer_magnitude && *n <= max_integer_magnitude;
+  if (const auto* n = std::get_if<std::int64_t>(&v))
+    return *n >= -max_integer_magnitude && *n <= max_integer_magnitude;
   return !std::holds_alternative<code_set>(v);
 }
 
@@ -46,22 +50,25 @@ std::string rule_only(std::string why) {
   return why;
 }
 
-std::optional<std::string> check_cell(const record_type& t, const cell& c, std::optional<date> today,
-                                      unknown_fields unknown) {
+std::optional<std::string> check_cell(const record_type& t, const cell& c,
+                                      std::optional<date> today, unknown_fields unknown) {
   // What a newer schema may hold that this one does not know.
   auto not_known = [&](std::string why) -> std::optional<std::string> {
-    if (unknown == unknown_fields::keep_inert_values && is_field_name(c.key) && is_inert(c.val)) return std::nullopt;
+    if (unknown == unknown_fields::keep_inert_values && is_field_name(c.key) && is_inert(c.val))
+      return std::nullopt;
     return why;
   };
   if (c.key == deleted_key)
-    return std::holds_alternative<bool>(c.val) && std::get<bool>(c.val) ? std::nullopt
-                                                                         : std::optional<std::string>("must be true");
+    return std::holds_alternative<bool>(c.val) && std::get<bool>(c.val)
+               ? std::nullopt
+               : std::optional<std::string>("must be true");
   if (const auto element = split_element_key(c.key)) {
     const field_def* f = t.field(element->first);
     if (!f) return not_known("is not a set field of " + t.name);
     if (!f->is_set()) return "is not a set field of " + t.name;
     if (!f->has_code(element->second)) return not_known("is not a code of " + f->key);
-    if (!std::holds_alternative<bool>(c.val) && !is_null(c.val)) return "a set element holds true or false";
+    if (!std::holds_alternative<bool>(c.val) && !is_null(c.val))
+      return "a set element holds true or false";
     return std::nullopt;
   }
   const field_def* f = t.field(c.key);
@@ -73,21 +80,23 @@ std::optional<std::string> check_cell(const record_type& t, const cell& c, std::
 
 }  // namespace
 
-std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today,
-                                      unknown_fields unknown) {
+std::vector<field_issue> check_change(const schema& s, const record_change& change,
+                                      std::optional<date> today, unknown_fields unknown) {
   const record_type* t = s.type(change.type);
   if (!t) return {{"type", "is not a record type of this schema"}};
   std::vector<field_issue> issues;
   if (!valid_team(change.team)) issues.push_back({"team", "is not a team code"});
   for (const auto& c : change.cells)
-    if (auto why = check_cell(*t, c, today, unknown)) issues.push_back({shown(*t, c.key), std::move(*why)});
+    if (auto why = check_cell(*t, c, today, unknown))
+      issues.push_back({shown(*t, c.key), std::move(*why)});
   return issues;
 }
 
 std::string describe_issues(const schema& s, const record_id& id, std::string_view type,
                             const std::vector<field_issue>& issues) {
   std::string out = "record " + id.hex() + " (" +
-                    (s.type(type) ? std::string(type) : "unknown type, " + std::to_string(type.size()) + " bytes") +
+                    (s.type(type) ? std::string(type)
+                                  : "unknown type, " + std::to_string(type.size()) + " bytes") +
                     "): ";
   for (std::size_t i = 0; i < issues.size(); ++i) {
     if (i) out += "; ";

@@ -1,7 +1,6 @@
-#include <haven/tally/contribution.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <haven/tally/contribution.hpp>
 #include <optional>
 
 namespace haven::tally {
@@ -24,10 +23,14 @@ std::string element(std::string text) {
   if (text.find_first_of("/*%") == std::string::npos) return text;
   std::string out;
   for (char c : text) {
-    if (c == '/') out += "%2F";
-    else if (c == '*') out += "%2A";
-    else if (c == '%') out += "%25";
-    else out += c;
+    if (c == '/')
+      out += "%2F";
+    else if (c == '*')
+      out += "%2A";
+    else if (c == '%')
+      out += "%25";
+    else
+      out += c;
   }
   return out;
 }
@@ -115,8 +118,10 @@ placement place(const tally_def& t, const record_type& type, const field_map& fi
   const bool short_stay = split && to && std::int64_t{to->days} - from->days < split->min;
   auto share = [&](tally_period p) -> std::int64_t {
     if (!split || !to) return 0;
-    if (short_stay) return p.year == a.year && (p.month == 0 || p.month == static_cast<int>(a.month)) ? whole : 0;
-    return std::max(0, std::min(to->days, end_day(p).days) - std::max(from->days, first_day(p).days));
+    if (short_stay)
+      return p.year == a.year && (p.month == 0 || p.month == static_cast<int>(a.month)) ? whole : 0;
+    return std::max(0,
+                    std::min(to->days, end_day(p).days) - std::max(from->days, first_day(p).days));
   };
   for (int y = a.year; y <= b.year; ++y) {
     out.periods.push_back({{y, 0}, share({y, 0})});
@@ -207,7 +212,8 @@ void add_tally(tally_contribution& out, std::uint32_t index, const tally_def& t,
         out.amounts[key] += 1;
         for (const auto& r : readings) {
           key.measure = r.index;
-          if (!r.person.empty()) out.persons.emplace(key, r.person);
+          if (!r.person.empty())
+            out.persons.emplace(key, r.person);
           else if (const std::int64_t amount = r.split ? split : r.amount; amount != 0)
             out.amounts[key] += amount;
         }
@@ -220,8 +226,10 @@ void add_tally(tally_contribution& out, std::uint32_t index, const tally_def& t,
 
 std::string tally_period::key() const {
   char buf[16];
-  if (month == 0) std::snprintf(buf, sizeof buf, "%04d", year);
-  else std::snprintf(buf, sizeof buf, "%04d-%02d", year, month);
+  if (month == 0)
+    std::snprintf(buf, sizeof buf, "%04d", year);
+  else
+    std::snprintf(buf, sizeof buf, "%04d-%02d", year, month);
   return buf;
 }
 

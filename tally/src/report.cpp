@@ -1,12 +1,9 @@
-#include <haven/tally/report.hpp>
-
 #include <algorithm>
-#include <tuple>
-
 #include <boost/json.hpp>
-
 #include <haven/core/terminal_text.hpp>
 #include <haven/tally/contribution.hpp>
+#include <haven/tally/report.hpp>
+#include <tuple>
 
 namespace haven::tally {
 namespace {
@@ -15,7 +12,9 @@ namespace json = boost::json;
 constexpr std::string_view records_id = "#";  // records_measure, as the amounts below name it
 constexpr std::string_view not_recorded = "not recorded";
 
-std::string label(const std::string& code) { return code.empty() ? std::string(not_recorded) : code; }
+std::string label(const std::string& code) {
+  return code.empty() ? std::string(not_recorded) : code;
+}
 
 // Orders a field's codes as the schema lists them, unknown codes after them
 // by name, and "" (not recorded) last.
@@ -49,15 +48,17 @@ std::vector<std::string> codes_of_path(std::string_view path) {
   return out;
 }
 
-period_report::period_report(const schema& s, const tally_def& t, int year, std::optional<int> month,
-                             const std::vector<stored_amount>& amounts)
+period_report::period_report(const schema& s, const tally_def& t, int year,
+                             std::optional<int> month, const std::vector<stored_amount>& amounts)
     : def_(&t), year_(year), month_(month) {
   if (year < 1 || year > 9999) throw failure(errc::invalid_input, "year must be 1-9999");
-  if (month && (*month < 1 || *month > 12)) throw failure(errc::invalid_input, "month must be 1-12");
+  if (month && (*month < 1 || *month > 12))
+    throw failure(errc::invalid_input, "month must be 1-12");
   period_ = tally_period{year, month.value_or(0)}.key();
   for (const auto& a : amounts) {
     if (a.measure != records_measure && a.measure >= t.measures.size()) continue;
-    const std::string_view measure = a.measure == records_measure ? records_id : std::string_view(t.measures[a.measure].id);
+    const std::string_view measure =
+        a.measure == records_measure ? records_id : std::string_view(t.measures[a.measure].id);
     cells_[a.path][a.column][std::string(measure)] = a.value;
   }
 
@@ -81,22 +82,27 @@ period_report::period_report(const schema& s, const tally_def& t, int year, std:
     if (auto total = cells_.find(""); total != cells_.end())
       for (const auto& [column, a] : total->second)
         if (column != all_columns && a.count(records_id)) columns_.push_back(column);
-    std::sort(columns_.begin(), columns_.end(),
-              [&](const std::string& a, const std::string& b) { return order.key(a) < order.key(b); });
+    std::sort(columns_.begin(), columns_.end(), [&](const std::string& a, const std::string& b) {
+      return order.key(a) < order.key(b);
+    });
   }
 }
 
-const period_report::amounts* period_report::find(const std::string& path, std::string_view column) const {
+const period_report::amounts* period_report::find(const std::string& path,
+                                                  std::string_view column) const {
   auto row = cells_.find(path);
   if (row == cells_.end()) return nullptr;
   auto it = row->second.find(column);
-  return it == row->second.end() || it->second.find(records_id) == it->second.end() ? nullptr : &it->second;
+  return it == row->second.end() || it->second.find(records_id) == it->second.end() ? nullptr
+                                                                                    : &it->second;
 }
 
-bool period_report::has(const std::string& path, std::string_view column) const { return find(path, column); }
+bool period_report::has(const std::string& path, std::string_view column) const {
+  return find(path, column);
+}
 
-std::vector<std::pair<std::string, std::int64_t>> period_report::values(const std::string& path,
-                                                                        std::string_view column) const {
+std::vector<std::pair<std::string, std::int64_t>> period_report::values(
+    const std::string& path, std::string_view column) const {
   const amounts* a = find(path, column);
   std::vector<std::pair<std::string, std::int64_t>> out;
   for (const auto& m : def_->measures) {
@@ -137,10 +143,12 @@ std::string report_json_of(const period_report& r) {
   out["column"] = t.column ? json::value(*t.column) : json::value(nullptr);
   json::array measures;
   for (const auto& m : t.measures)
-    measures.push_back(json::object{{"id", m.id}, {"title", m.title}, {"kind", to_string(m.kind)}, {"field", m.field}});
+    measures.push_back(json::object{
+        {"id", m.id}, {"title", m.title}, {"kind", to_string(m.kind)}, {"field", m.field}});
   out["measures"] = std::move(measures);
   json::array columns;
-  for (const auto& c : r.columns()) columns.push_back(json::object{{"code", c}, {"label", label(c)}});
+  for (const auto& c : r.columns())
+    columns.push_back(json::object{{"code", c}, {"label", label(c)}});
   out["columns"] = std::move(columns);
 
   json::array cells, table;
@@ -148,11 +156,14 @@ std::string report_json_of(const period_report& r) {
     const auto codes = codes_of_path(path);
     if (codes.size() == r.def().rows.size()) {
       if (!t.column) {
-        cells.push_back(json::object{{"row", strings_json(codes)}, {"column", nullptr}, {"values", values_json(r, path, all_columns)}});
+        cells.push_back(json::object{{"row", strings_json(codes)},
+                                     {"column", nullptr},
+                                     {"values", values_json(r, path, all_columns)}});
       } else {
         for (const auto& c : r.columns())
           if (r.has(path, c))
-            cells.push_back(json::object{{"row", strings_json(codes)}, {"column", c}, {"values", values_json(r, path, c)}});
+            cells.push_back(json::object{
+                {"row", strings_json(codes)}, {"column", c}, {"values", values_json(r, path, c)}});
       }
     }
     json::object row{{"row", strings_json(codes)},
@@ -237,12 +248,17 @@ std::string report_csv_of(const period_report& r) {
 
 }  // namespace
 
-std::string to_json(const period_report& r) { return report_json_of(r); }
-std::string to_csv(const period_report& r) { return report_csv_of(r); }
+std::string to_json(const period_report& r) {
+  return report_json_of(r);
+}
+std::string to_csv(const period_report& r) {
+  return report_csv_of(r);
+}
 
 std::string list_json(const schema& s) {
   json::array out;
-  for (const auto& t : s.tallies()) out.push_back(json::object{{"id", t.id}, {"title", t.title}, {"type", t.type}});
+  for (const auto& t : s.tallies())
+    out.push_back(json::object{{"id", t.id}, {"title", t.title}, {"type", t.type}});
   return json::serialize(out);
 }
 

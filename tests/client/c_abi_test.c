@@ -20,15 +20,14 @@
 static int passed = 0;
 static int failed = 0;
 
-#define CHECK(cond)                                                      \
-  do {                                                                   \
-    if (cond) {                                                          \
-      ++passed;                                                          \
-    } else {                                                             \
-      ++failed;                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-              #cond);                                                    \
-    }                                                                    \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (cond) {                                                                \
+      ++passed;                                                                \
+    } else {                                                                   \
+      ++failed;                                                                \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                          \
   } while (0)
 
 /* The call succeeded: true, HAVEN_OK, empty message, empty last error. */
@@ -54,10 +53,9 @@ static int check_fails(bool ok, const haven_error* err, haven_status expected, c
   if (strncmp(haven_last_error(), err->message, sizeof err->message - 1) != 0) bad = 1;
   if (bad) {
     ++failed;
-    fprintf(stderr,
-            "%s:%d: expected %s to fail with code %d naming \"%s\"; got %s, code %d: %s\n",
-            __FILE__, line, what, (int)expected,
-            needle ? needle : "", ok ? "true" : "false", (int)err->code, err->message);
+    fprintf(stderr, "%s:%d: expected %s to fail with code %d naming \"%s\"; got %s, code %d: %s\n",
+            __FILE__, line, what, (int)expected, needle ? needle : "", ok ? "true" : "false",
+            (int)err->code, err->message);
     return 0;
   }
   ++passed;
@@ -333,7 +331,8 @@ int main(int argc, char** argv) {
        " \"person\": \"P-7F3A-9C21J\", \"participants\": 3}",
        "participants"},
       {"assistance_case", NULL,
-       "{\"programme\": \"crisis-accommodation\", \"person\": \"C-19B2-E04DT\", \"sex\": \"female\","
+       "{\"programme\": \"crisis-accommodation\", \"person\": \"C-19B2-E04DT\", \"sex\": "
+       "\"female\","
        " \"nationality\": \"NG\", \"admitted\": \"2026-03-01\", \"discharged\": \"2026-04-01\"}",
        "care_days"},
       {"on_call_event", "Team A",
@@ -461,8 +460,8 @@ int main(int argc, char** argv) {
   CHECK_FAILS(haven_sync(db, NULL, NULL, NULL, &err), err, HAVEN_INVALID_INPUT, "NULL");
   /* The same through haven_sync_observed: refused before any progress. */
   int progress_calls = 0;
-  CHECK_FAILS(haven_sync_observed(db, NULL, NULL, count_progress, &progress_calls, &json, &err), err,
-              HAVEN_INVALID_INPUT, "not enrolled");
+  CHECK_FAILS(haven_sync_observed(db, NULL, NULL, count_progress, &progress_calls, &json, &err),
+              err, HAVEN_INVALID_INPUT, "not enrolled");
   CHECK_FAILS(haven_sync_observed(db, NULL, NULL, count_progress, &progress_calls, NULL, &err), err,
               HAVEN_INVALID_INPUT, "NULL");
   CHECK(progress_calls == 0);

@@ -4,9 +4,8 @@
 // a sync cancelled from its progress callback while a silent listener on
 // 127.0.0.1 never answers (tests/e2e/c_abi_sync_test.cpp syncs with havend).
 
-#include <haven/client/haven.h>
-
 #include <arpa/inet.h>
+#include <haven/client/haven.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -68,9 +67,13 @@ namespace {
 // A store enrolled through the C++ API with made-up credentials, and a C handle on its file.
 struct enrolled_c_store {
   scratch_store cpp{"placeholder"};
-  haven::client::credentials device{"wss://haven.example.org:8443/sync", "dev-c0ffee", "outreach", "worker",
+  haven::client::credentials device{"wss://haven.example.org:8443/sync",
+                                    "dev-c0ffee",
+                                    "outreach",
+                                    "worker",
                                     haven::crypto::generate_signing_key().private_key,
-                                    haven::crypto::random_bytes(32), ""};
+                                    haven::crypto::random_bytes(32),
+                                    ""};
   haven_store* db = nullptr;
 
   enrolled_c_store() {
@@ -96,10 +99,12 @@ std::string status_of(haven_store* db) {
   return take(json);
 }
 
-boost::json::object object_of(const std::string& json) { return boost::json::parse(json).as_object(); }
+boost::json::object object_of(const std::string& json) {
+  return boost::json::parse(json).as_object();
+}
 
-std::string person_code_of(haven_store* db, const char* given, const char* family, const char* birth,
-                           const char* country, haven_error& err) {
+std::string person_code_of(haven_store* db, const char* given, const char* family,
+                           const char* birth, const char* country, haven_error& err) {
   char* code = nullptr;
   if (!haven_person_code(db, given, family, birth, country, &code, &err)) return {};
   return take(code);
@@ -113,8 +118,8 @@ TEST_CASE("c_api: a person code is the C++ library's under the enrolled key", "[
   const std::string code = person_code_of(s.db, "Olena", "Kovalenko", "1990-04-12", "UA", err);
   INFO(err.message);
   REQUIRE(err.code == HAVEN_OK);
-  const auto expected =
-      haven::client::person_code(s.device.pseudonym_key, {"Olena", "Kovalenko", "1990-04-12", "UA"});
+  const auto expected = haven::client::person_code(s.device.pseudonym_key,
+                                                   {"Olena", "Kovalenko", "1990-04-12", "UA"});
   REQUIRE(expected.ok());
   CHECK(code == expected.value());
   CHECK(code.rfind("P-", 0) == 0);
@@ -133,7 +138,8 @@ TEST_CASE("c_api: a person code is the C++ library's under the enrolled key", "[
   CHECK_THAT(std::string(haven_last_error()), Catch::Contains("nationality"));
 }
 
-TEST_CASE("c_api: status shows the device id, then the wipe mark and no keys after a wipe", "[client][c_api]") {
+TEST_CASE("c_api: status shows the device id, then the wipe mark and no keys after a wipe",
+          "[client][c_api]") {
   enrolled_c_store s;
   const auto enrolled = object_of(status_of(s.db));
   CHECK(enrolled.at("device_id").as_string() == "dev-c0ffee");
@@ -158,12 +164,14 @@ TEST_CASE("c_api: status shows the device id, then the wipe mark and no keys aft
   CHECK_THAT(std::string(err.message), Catch::Contains("erased because the device was retired"));
   CHECK(json == nullptr);
   char id[33] = "";
-  CHECK_FALSE(haven_record_add(s.db, "on_call_event", nullptr,
-                               R"({"date": "2026-03-01", "caller": "police", "outcome": "admitted"})", id, &err));
+  CHECK_FALSE(haven_record_add(
+      s.db, "on_call_event", nullptr,
+      R"({"date": "2026-03-01", "caller": "police", "outcome": "admitted"})", id, &err));
   CHECK(err.code == HAVEN_UNAUTHORIZED);
 }
 
-TEST_CASE("c_api: haven_enroll keeps the enrollment and returns it without keys", "[client][c_api]") {
+TEST_CASE("c_api: haven_enroll keeps the enrollment and returns it without keys",
+          "[client][c_api]") {
   c_store store("unenrolled");
   haven_store* db = store.db;
   haven_error err{};
@@ -171,8 +179,10 @@ TEST_CASE("c_api: haven_enroll keeps the enrollment and returns it without keys"
   char* json = nullptr;
 
   SECTION("a worker") {
-    fake_http_server server(200, R"({"device_id": "dev-7f3a", "team": "outreach", "role": "worker",)"
-                                 R"( "pseudonym_key": ")" + key_hex + R"("})");
+    fake_http_server server(200,
+                            R"({"device_id": "dev-7f3a", "team": "outreach", "role": "worker",)"
+                            R"( "pseudonym_key": ")" +
+                                key_hex + R"("})");
     const std::string url = "http://" + server.address();
     const bool ok = haven_enroll(db, url.c_str(), "K7-Q2M-19", nullptr, &json, &err);
     INFO(err.message);
@@ -191,16 +201,18 @@ TEST_CASE("c_api: haven_enroll keeps the enrollment and returns it without keys"
     CHECK(status.at("device_id").as_string() == "dev-7f3a");
     CHECK(status.at("default_team").as_string() == "outreach");
     // The key the server gave is the one person codes use.
-    const auto expected =
-        haven::client::person_code(std::string(32, '\xbb'), {"Olena", "Kovalenko", "1990-04-12", "UA"});
+    const auto expected = haven::client::person_code(std::string(32, '\xbb'),
+                                                     {"Olena", "Kovalenko", "1990-04-12", "UA"});
     CHECK(person_code_of(db, "Olena", "Kovalenko", "1990-04-12", "UA", err) == expected.value());
 
     CHECK_FALSE(haven_enroll(db, url.c_str(), "K7-Q2M-20", nullptr, &json, &err));
     CHECK(err.code == HAVEN_ALREADY_EXISTS);
   }
   SECTION("a coordinator gets its token once") {
-    fake_http_server server(200, R"({"device_id": "dev-c00d", "team": "national", "role": "coordinator",)"
-                                 R"( "token": "tok-123456", "pseudonym_key": ")" + key_hex + R"("})");
+    fake_http_server server(
+        200, R"({"device_id": "dev-c00d", "team": "national", "role": "coordinator",)"
+             R"( "token": "tok-123456", "pseudonym_key": ")" +
+                 key_hex + R"("})");
     const std::string url = "ws://" + server.address();
     REQUIRE(haven_enroll(db, url.c_str(), "C0-ORD", nullptr, &json, &err));
     CHECK(object_of(take(json)).at("token").as_string() == "tok-123456");
@@ -297,12 +309,14 @@ int log_progress(const haven_sync_progress* p, void* user_data) {
 
 }  // namespace
 
-TEST_CASE("c_api: a sync cancelled while the server never answers ends with HAVEN_CANCELLED", "[client][c_api]") {
+TEST_CASE("c_api: a sync cancelled while the server never answers ends with HAVEN_CANCELLED",
+          "[client][c_api]") {
   c_store store("team-a");
   char id[33] = "";
   haven_error err{};
   REQUIRE(haven_record_add(store.db, "on_call_event", nullptr,
-                           R"({"date": "2026-03-01", "caller": "police", "outcome": "admitted"})", id, &err));
+                           R"({"date": "2026-03-01", "caller": "police", "outcome": "admitted"})",
+                           id, &err));
   const std::string before = status_of(store.db);
 
   // No timeout is near: connecting may take 10 s, the WebSocket handshake 10 s more.
@@ -311,12 +325,14 @@ TEST_CASE("c_api: a sync cancelled while the server never answers ends with HAVE
   silent_listener server(full);
   progress_log log{3, {}};
   char* json = nullptr;
-  const bool ok = haven_sync_observed(store.db, server.sync_url().c_str(), nullptr, log_progress, &log, &json, &err);
+  const bool ok = haven_sync_observed(store.db, server.sync_url().c_str(), nullptr, log_progress,
+                                      &log, &json, &err);
   INFO(err.message);
   CHECK_FALSE(ok);
   CHECK(json == nullptr);
   CHECK(err.code == HAVEN_CANCELLED);
-  CHECK_THAT(std::string(err.message), Catch::Contains("sync cancelled") && Catch::Contains("pending"));
+  CHECK_THAT(std::string(err.message),
+             Catch::Contains("sync cancelled") && Catch::Contains("pending"));
   CHECK(log.seen.size() == 3);  // asked while waiting, and not again once it said stop
   for (const auto& p : log.seen)
     CHECK(p.batches_up + p.changes_up + p.batches_down + p.changes_down == 0);

@@ -15,13 +15,19 @@ using namespace haven::test;
 namespace {
 
 client::credentials sample_credentials(std::string team = "team-a") {
-  return {"wss://haven.example.org:8443/sync", "d0123456789abcdef", std::move(team), "worker",
-          crypto::generate_signing_key().private_key, crypto::random_bytes(32), ""};
+  return {"wss://haven.example.org:8443/sync",
+          "d0123456789abcdef",
+          std::move(team),
+          "worker",
+          crypto::generate_signing_key().private_key,
+          crypto::random_bytes(32),
+          ""};
 }
 
 }  // namespace
 
-TEST_CASE("store: enrollment is kept, survives reopening and happens once", "[client][credentials]") {
+TEST_CASE("store: enrollment is kept, survives reopening and happens once",
+          "[client][credentials]") {
   scratch_store db("team-a");
   CHECK_FALSE(must(db->enrollment()).has_value());
   const auto c = sample_credentials();
@@ -54,7 +60,8 @@ TEST_CASE("store: enrollment sets the team, and refuses a store holding another 
   CHECK(must(fresh->status()).default_team == "team-b");
 }
 
-TEST_CASE("store: malformed credentials are refused with the field named", "[client][credentials]") {
+TEST_CASE("store: malformed credentials are refused with the field named",
+          "[client][credentials]") {
   scratch_store db;
   auto c = sample_credentials();
   c.private_key = "short";
@@ -65,7 +72,8 @@ TEST_CASE("store: malformed credentials are refused with the field named", "[cli
   CHECK_FALSE(must(db->enrollment()).has_value());
 }
 
-TEST_CASE("store: enrolling makes the whole local history pending for the new server", "[client][credentials]") {
+TEST_CASE("store: enrolling makes the whole local history pending for the new server",
+          "[client][credentials]") {
   scratch_store db("team-a");
   must(db->add(workshop()));
   must(db->acknowledge(must(db->status()).local_seq));
@@ -75,7 +83,8 @@ TEST_CASE("store: enrolling makes the whole local history pending for the new se
   CHECK(must(db->status()).pulled_seq == 0);
 }
 
-TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes", "[client][credentials]") {
+TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes",
+          "[client][credentials]") {
   scratch_store db("team-a");
   const auto c = sample_credentials();
   must(db->enroll(c));
@@ -105,7 +114,8 @@ TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes",
   CHECK_FALSE(must(db->get(crisis)).has_value());
 }
 
-TEST_CASE("store: a retired wipe keeps unsent work; a revoked one does not", "[client][credentials]") {
+TEST_CASE("store: a retired wipe keeps unsent work; a revoked one does not",
+          "[client][credentials]") {
   scratch_store db("team-a");
   must(db->enroll(sample_credentials()));
   must(db->add(workshop()));
@@ -118,7 +128,8 @@ TEST_CASE("store: a retired wipe keeps unsent work; a revoked one does not", "[c
   CHECK(must(db->status()).records == 0);
 }
 
-TEST_CASE("store: a wiped store refuses records until it is enrolled again", "[client][credentials]") {
+TEST_CASE("store: a wiped store refuses records until it is enrolled again",
+          "[client][credentials]") {
   scratch_store db("team-a");
   must(db->enroll(sample_credentials()));
   must(db->wipe("retired", 1'772'323'200'000));

@@ -1,12 +1,10 @@
 // Person pseudonyms: name folding, birth dates and nationalities, and the
 // code itself (a known answer computed outside Haven).
 #include <catch2/catch.hpp>
-
-#include <set>
-#include <string>
-
 #include <haven/client/pseudonym.hpp>
 #include <haven/schema/schema.hpp>
+#include <set>
+#include <string>
 
 namespace haven::test {
 namespace {
@@ -42,9 +40,12 @@ std::string code(const person_attributes& p, const std::string& key = counting_k
   return r.value();
 }
 
-person_attributes olena() { return {"Olena", "Kovalenko", "1990-04-17", "UA"}; }
+person_attributes olena() {
+  return {"Olena", "Kovalenko", "1990-04-17", "UA"};
+}
 
-TEST_CASE("names fold case and accents so precomposed and decomposed input match", "[client][pseudonym]") {
+TEST_CASE("names fold case and accents so precomposed and decomposed input match",
+          "[client][pseudonym]") {
   CHECK(folded("Émilie") == "emilie");
   CHECK(folded("émilie") == "emilie");
   CHECK(folded("E\xcc\x81milie") == "emilie");  // E + U+0301 combining acute
@@ -59,10 +60,11 @@ TEST_CASE("names fold case and accents so precomposed and decomposed input match
   CHECK(folded("Ştefan Ţurcanu") == "stefan turcanu");  // cedilla and comma below (Ș)
   CHECK(folded("Ștefan Țurcanu") == "stefan turcanu");
   CHECK(folded("Nguyễn Thị Ánh") == "nguyen thi anh");  // Latin Extended Additional
-  CHECK(folded("ǅuro") == "dzuro");                      // the Dž digraph letter
+  CHECK(folded("ǅuro") == "dzuro");                     // the Dž digraph letter
 }
 
-TEST_CASE("Greek and Cyrillic names are lower-cased and lose their accents", "[client][pseudonym]") {
+TEST_CASE("Greek and Cyrillic names are lower-cased and lose their accents",
+          "[client][pseudonym]") {
   CHECK(folded("ОЛЕНА") == "олена");
   CHECK(folded("Олена") == "олена");
   CHECK(folded("ЙОСИП") == "иосип");
@@ -77,9 +79,10 @@ TEST_CASE("Greek and Cyrillic names are lower-cased and lose their accents", "[c
 
 TEST_CASE("hyphens, apostrophes, dots and whitespace fold to one space", "[client][pseudonym]") {
   const std::string anna = "anna maria";
-  for (const char* typed : {"Anna Maria", "  Anna   Maria ", "Anna-Maria", "anna\tmaria\r", "Anna - Maria",
-                            "Anna.Maria", "Anna\xe2\x80\x93Maria" /* en dash */, "Anna\xc2\xa0Maria" /* no-break space */,
-                            "An\xc2\xadna Maria" /* soft hyphen */})
+  for (const char* typed :
+       {"Anna Maria", "  Anna   Maria ", "Anna-Maria", "anna\tmaria\r", "Anna - Maria",
+        "Anna.Maria", "Anna\xe2\x80\x93Maria" /* en dash */,
+        "Anna\xc2\xa0Maria" /* no-break space */, "An\xc2\xadna Maria" /* soft hyphen */})
     CHECK(folded(typed) == anna);
   CHECK(folded("O'Brien") == "o brien");
   CHECK(folded("O’Brien") == "o brien");
@@ -87,21 +90,25 @@ TEST_CASE("hyphens, apostrophes, dots and whitespace fold to one space", "[clien
   CHECK(folded("J. R.") == "j r");
   CHECK(folded("OBrien") != folded("O'Brien"));
   CHECK(folded("Müller") != folded("Mueller"));  // no transliteration (documented)
-  CHECK(folded("李小龙") == "李小龙");             // other scripts pass through
+  CHECK(folded("李小龙") == "李小龙");           // other scripts pass through
 }
 
-TEST_CASE("a name that is not text or folds to nothing is refused, naming the attribute", "[client][pseudonym]") {
-  for (const char* bad : {"\xff", "Ol\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "A\x80"}) {
+TEST_CASE("a name that is not text or folds to nothing is refused, naming the attribute",
+          "[client][pseudonym]") {
+  for (const char* bad :
+       {"\xff", "Ol\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "A\x80"}) {
     INFO(bad);
     CHECK(name_error(bad).message == "family name is not valid UTF-8 text");
   }
   CHECK(name_error("", "given name").message == "given name is empty");
   CHECK(name_error(" - . ' ", "given name").message == "given name is empty");
-  CHECK(name_error("\xcc\x81", "given name").message == "given name is empty");  // a lone combining mark
+  CHECK(name_error("\xcc\x81", "given name").message ==
+        "given name is empty");  // a lone combining mark
   CHECK(name_error("Ol\x01na").message == "family name contains a control character");
 }
 
-TEST_CASE("a birth date is a full date, a year and month, or a year, never in the future", "[client][pseudonym]") {
+TEST_CASE("a birth date is a full date, a year and month, or a year, never in the future",
+          "[client][pseudonym]") {
   CHECK(client::normalise_birth_date("1990-04-17", today).value() == "1990-04-17");
   CHECK(client::normalise_birth_date(" 1990-04 ", today).value() == "1990-04");
   CHECK(client::normalise_birth_date("1990", today).value() == "1990");
@@ -115,7 +122,8 @@ TEST_CASE("a birth date is a full date, a year and month, or a year, never in th
     CHECK(r.err().code == errc::invalid_input);
     return r.err().message;
   };
-  const std::string forms = "birth date must be YYYY-MM-DD, or YYYY-MM or YYYY when only that is known";
+  const std::string forms =
+      "birth date must be YYYY-MM-DD, or YYYY-MM or YYYY when only that is known";
   CHECK(message("1990-02-30") == "birth date is not a real calendar day");
   CHECK(message("2001-02-29") == "birth date is not a real calendar day");
   CHECK(message("1990-04-31") == "birth date is not a real calendar day");
@@ -144,18 +152,22 @@ TEST_CASE("a nationality is a country code of the schema, upper-cased", "[client
     CHECK(r.err().code == errc::invalid_input);
     CHECK(r.err().message.rfind("nationality must be an ISO 3166-1 alpha-2 country code", 0) == 0);
   }
-  CHECK(client::normalise_nationality(" ").err().message == "nationality is empty: XX if unknown or stateless");
+  CHECK(client::normalise_nationality(" ").err().message ==
+        "nationality is empty: XX if unknown or stateless");
 }
 
 TEST_CASE("a person code matches a known answer computed outside Haven", "[client][pseudonym]") {
   // The message for Olena Kovalenko, 1990-04-17, UA, as documented in pseudonym.hpp:
-  //   printf 'haven-person-v1\x00\x00\x00\x05olena\x00\x00\x00\x09kovalenko\x00\x00\x00\x0a1990-04-17\x00\x00\x00\x02UA' >msg
-  //   openssl dgst -sha256 -mac HMAC -macopt hexkey:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f msg
+  //   printf
+  //   'haven-person-v1\x00\x00\x00\x05olena\x00\x00\x00\x09kovalenko\x00\x00\x00\x0a1990-04-17\x00\x00\x00\x02UA'
+  //   >msg openssl dgst -sha256 -mac HMAC -macopt
+  //   hexkey:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f msg
   // gives 21ad54462a52a70627c732e96efbffa458815fe0d3843d426862b83a7cac08cc; its first 10 bytes in
-  // Python's base64.b32encode, translated from the RFC 4648 to the Crockford alphabet, are 46PN8HHAAAKGC9Y7,
-  // of which the code keeps the first 15 symbols (75 bits). Its check symbol by hand (Luhn mod 32 over
-  // P46PN8HHAAAKGC9Y): doubling every second symbol's value from the right (Y, C, K, A...) and adding
-  // the base-32 digits of each gives 231 in all; 256 - 231 = 25, the symbol S.
+  // Python's base64.b32encode, translated from the RFC 4648 to the Crockford alphabet, are
+  // 46PN8HHAAAKGC9Y7, of which the code keeps the first 15 symbols (75 bits). Its check symbol by
+  // hand (Luhn mod 32 over P46PN8HHAAAKGC9Y): doubling every second symbol's value from the right
+  // (Y, C, K, A...) and adding the base-32 digits of each gives 231 in all; 256 - 231 = 25, the
+  // symbol S.
   CHECK(code(olena()) == "P-46PN-8HHA-AAKG-C9YS");
   CHECK(code({"  OLENA", "kovalenko ", " 1990-04-17", "ua"}) == "P-46PN-8HHA-AAKG-C9YS");
 }
@@ -175,7 +187,7 @@ TEST_CASE("different people, precisions and keys give different codes", "[client
       code({"Olena", "Kovalenko", "1990-04-17", "XX"}),
       code({"Olga", "Kovalenko", "1990-04-17", "UA"}),
       code({"Kovalenko", "Olena", "1990-04-17", "UA"}),  // given and family name swapped
-      code(olena(), std::string(32, 'k')),  // another team's key
+      code(olena(), std::string(32, 'k')),               // another team's key
   };
   CHECK(codes.size() == 8);
   // Field boundaries are part of the hash: moving a word between names changes the code.
@@ -204,8 +216,10 @@ TEST_CASE("a person code needs a 32-byte key and valid attributes", "[client][ps
   CHECK(fails("", olena()) == "a pseudonym key has 32 bytes, not 0");
   CHECK(fails(std::string(31, 'k'), olena()) == "a pseudonym key has 32 bytes, not 31");
   CHECK(fails(counting_key(), {"", "Kovalenko", "1990", "UA"}) == "given name is empty");
-  CHECK(fails(counting_key(), {"Olena", "\xff", "1990", "UA"}) == "family name is not valid UTF-8 text");
-  CHECK(fails(counting_key(), {"Olena", "Kovalenko", "2030", "UA"}) == "birth date is in the future");
+  CHECK(fails(counting_key(), {"Olena", "\xff", "1990", "UA"}) ==
+        "family name is not valid UTF-8 text");
+  CHECK(fails(counting_key(), {"Olena", "Kovalenko", "2030", "UA"}) ==
+        "birth date is in the future");
   CHECK(fails(counting_key(), {"Olena", "Kovalenko", "1990", "Ukraine"}).find("nationality") == 0);
 }
 

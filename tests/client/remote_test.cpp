@@ -382,13 +382,15 @@ TEST_CASE("apply_remote: a device whose clock is behind the server's takes what 
   scratch_store db("team-a", with_clock(time));
   constexpr std::uint64_t hour = 3'600'000;
   const auto stamped_now_at_server = sync::hlc::make(time.now() + hour, 0);
-  const std::vector<sync::record_change> batch{remote_case(record_id::random(), stamped_now_at_server)};
+  const std::vector<sync::record_change> batch{
+      remote_case(record_id::random(), stamped_now_at_server)};
   must_fail(db->apply_remote(batch, 1), errc::clock_skew);
 
   db->note_server_clock(sync::hlc::make(time.now() + hour, 0));
   CHECK(must(db->apply_remote(batch, 1)).applied > 0);
   // The server's clock moves the bound, not further: twice the skew past it is refused.
-  const auto beyond = sync::hlc::make(time.now() + hour + 2 * sync::hlc_clock::default_max_skew_ms + 1, 0);
+  const auto beyond =
+      sync::hlc::make(time.now() + hour + 2 * sync::hlc_clock::default_max_skew_ms + 1, 0);
   must_fail(db->apply_remote({remote_case(record_id::random(), beyond)}, 2), errc::clock_skew);
   // A server clock behind this device's leaves the device's own as the reference.
   db->note_server_clock(sync::hlc::make(time.now() - hour, 0));

@@ -647,8 +647,7 @@ TEST_CASE("store: mark_synced shows in status and survives reopening", "[client]
 // shell's `sync --watch` next to an `add`). Two handles in one process
 // behave the same way: each sees the other's writes at once, and their
 // writes interleave without "database is locked".
-TEST_CASE("store: a second handle on the file sees every write of the first",
-          "[client][store]") {
+TEST_CASE("store: a second handle on the file sees every write of the first", "[client][store]") {
   scratch_store a;
   const record_id first = must(a->add(on_call()));
   auto b = must(store::open(a.file()));
@@ -694,7 +693,8 @@ TEST_CASE("store: resolve_id takes a record's id or a unique prefix of 4 or more
   const auto ids = must(db->add_all(std::vector<client::record_input>(3000, on_call())));
   std::map<std::string, std::vector<record_id>> by_prefix;
   for (const auto& id : ids) by_prefix[id.hex().substr(0, 4)].push_back(id);
-  const auto shared = std::find_if(by_prefix.begin(), by_prefix.end(), [](const auto& p) { return p.second.size() > 1; });
+  const auto shared = std::find_if(by_prefix.begin(), by_prefix.end(),
+                                   [](const auto& p) { return p.second.size() > 1; });
   REQUIRE(shared != by_prefix.end());
   const record_id one = shared->second[0], other = shared->second[1];
 
@@ -722,7 +722,8 @@ TEST_CASE("store: resolve_id takes a record's id or a unique prefix of 4 or more
   std::string unknown = one.hex();
   unknown[31] = unknown[31] == '0' ? '1' : '0';
   CHECK(db->resolve_id(unknown).err().code == errc::not_found);
-  for (const std::string bad : std::vector<std::string>{"", "abc", "xyz0", "12 34", std::string(33, 'a'), "3f2a-"}) {
+  for (const std::string bad :
+       std::vector<std::string>{"", "abc", "xyz0", "12 34", std::string(33, 'a'), "3f2a-"}) {
     CAPTURE(bad);
     const auto r = db->resolve_id(bad);
     REQUIRE_FALSE(r);

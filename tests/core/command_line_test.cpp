@@ -1,9 +1,9 @@
 // The command-line plumbing havend and haven share (core/command_line): HOST:PORT,
 // options before a command, and usage errors that name the flag and what it takes.
 
+#include <boost/program_options.hpp>
 #include <catch2/catch.hpp>
 #include <functional>
-#include <boost/program_options.hpp>
 #include <haven/core/command_line.hpp>
 
 namespace haven::test {
@@ -25,7 +25,8 @@ std::string usage_error_of(const std::function<void()>& f) {
 
 }  // namespace
 
-TEST_CASE("command line: HOST:PORT as --listen takes it, IPv6 in brackets", "[core][command_line]") {
+TEST_CASE("command line: HOST:PORT as --listen takes it, IPv6 in brackets",
+          "[core][command_line]") {
   const auto v4 = cl::parse_host_port("127.0.0.1:8080");
   REQUIRE(v4);
   CHECK(v4->host == "127.0.0.1");
@@ -38,8 +39,9 @@ TEST_CASE("command line: HOST:PORT as --listen takes it, IPv6 in brackets", "[co
   REQUIRE(name);
   CHECK(name->host == "localhost");
   CHECK(name->port == 65535);
-  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", ":8080", "::1:8080", "[::1]", "[::1:8080", "host:65536",
-                          "host:-1", "host:80x", "user@host:80", "ho%73t:80", "host:80/path", "[v1.x]:80"}) {
+  for (const char* bad :
+       {"", "127.0.0.1", "127.0.0.1:", ":8080", "::1:8080", "[::1]", "[::1:8080", "host:65536",
+        "host:-1", "host:80x", "user@host:80", "ho%73t:80", "host:80/path", "[v1.x]:80"}) {
     CAPTURE(bad);
     CHECK_FALSE(cl::parse_host_port(bad));
   }
@@ -49,7 +51,8 @@ TEST_CASE("command line: the options before the command are the program's, the r
           "[core][command_line]") {
   po::options_description global;
   global.add_options()("db", po::value<std::string>())("verbose", po::bool_switch());
-  const char* argv[] = {"havend", "--db", "c.db", "--verbose", "tally", "x", "--db", "other.db", "--year", "2026"};
+  const char* argv[] = {"havend", "--db", "c.db",     "--verbose", "tally",
+                        "x",      "--db", "other.db", "--year",    "2026"};
   po::variables_map vm;
   const auto inv = cl::parse_global(10, argv, global, vm);
   CHECK(vm["db"].as<std::string>() == "c.db");
@@ -62,12 +65,15 @@ TEST_CASE("command line: the options before the command are the program's, the r
   CHECK_THAT(usage_error_of([&] { cl::parse_global(3, unknown, global, vm2); }), Contains("--dbb"));
   const char* guessed[] = {"havend", "--verb"};  // no abbreviations
   po::variables_map vm3;
-  CHECK_THAT(usage_error_of([&] { cl::parse_global(2, guessed, global, vm3); }), Contains("--verb"));
+  CHECK_THAT(usage_error_of([&] { cl::parse_global(2, guessed, global, vm3); }),
+             Contains("--verb"));
 }
 
 TEST_CASE("command line: a bad value names the flag and what it takes", "[core][command_line]") {
   po::options_description o;
-  o.add_options()("count", po::value<int>()->value_name("N")->notifier([](int n) { cl::require_range("--count", n, 1, 10); }),
+  o.add_options()("count", po::value<int>()->value_name("N")->notifier([](int n) {
+    cl::require_range("--count", n, 1, 10);
+  }),
                   "how many, 1-10")("name", po::value<std::string>()->required(), "who");
   po::positional_options_description none;
   const auto parse = [&](std::vector<std::string> args) {

@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
-
 #include <haven/core/hex.hpp>
 
 namespace haven {
 namespace {
 
-TEST_CASE("hex spells every byte in two lower-case digits and reads either case back", "[core][hex]") {
+TEST_CASE("hex spells every byte in two lower-case digits and reads either case back",
+          "[core][hex]") {
   std::string all;
   for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
   const std::string hex = to_hex(all);

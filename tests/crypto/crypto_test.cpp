@@ -1,14 +1,14 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
-
+#include <catch2/catch.hpp>
 #include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 
 using namespace haven;
 
 namespace {
-std::string unhex(std::string_view h) { return from_hex(h).value(); }
+std::string unhex(std::string_view h) {
+  return from_hex(h).value();
+}
 }  // namespace
 
 TEST_CASE("SHA-256 and HMAC-SHA-256 match the published vectors", "[crypto]") {
@@ -20,12 +20,14 @@ TEST_CASE("SHA-256 and HMAC-SHA-256 match the published vectors", "[crypto]") {
 }
 
 TEST_CASE("Ed25519 signs like RFC 8032 test 1 and verifies only what was signed", "[crypto]") {
-  const std::string seed = unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  const std::string seed =
+      unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   CHECK(to_hex(crypto::public_key_of(seed).value()) ==
         "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
   const std::string sig = crypto::sign(seed, "");
   CHECK(to_hex(sig) ==
-        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701c"
+        "f9b46bd25bf5f0595bbe24655141438e7a100b");
   const std::string pub = crypto::public_key_of(seed).value();
   CHECK(crypto::verify(pub, "", sig));
   CHECK_FALSE(crypto::verify(pub, "x", sig));

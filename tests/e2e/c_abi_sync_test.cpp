@@ -7,14 +7,12 @@
 // while a server never answers.)
 #include <haven/client/haven.h>
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "../support/havend_process.hpp"
 #include "../support/process.hpp"
@@ -22,7 +20,9 @@
 namespace haven::test {
 namespace {
 
-boost::json::object object_of(const std::string& json) { return boost::json::parse(json).as_object(); }
+boost::json::object object_of(const std::string& json) {
+  return boost::json::parse(json).as_object();
+}
 
 // The string a C ABI call returned through char**, freed.
 std::string take(char* s) {
@@ -42,9 +42,10 @@ struct c_device {
     if (records == 0) return;
     std::string jsonl;
     for (int i = 0; i < records; ++i)
-      jsonl += R"({"type": "prevention_workshop", "team": "outreach", "fields": {"date": "2026-03-10", )"
-               R"("audience": "secondary-school", "region": "podravska", "participants": )" +
-               std::to_string(10 + i) + "}}\n";
+      jsonl +=
+          R"({"type": "prevention_workshop", "team": "outreach", "fields": {"date": "2026-03-10", )"
+          R"("audience": "secondary-school", "region": "podravska", "participants": )" +
+          std::to_string(10 + i) + "}}\n";
     size_t imported = 0;
     INFO(err.message);
     REQUIRE(haven_import_jsonl(db, jsonl.c_str(), &imported, &err));
@@ -79,9 +80,12 @@ int log_progress(const haven_sync_progress* p, void* user_data) {
 
 // haven_sync_observed of `d` with `server`, reporting to `log`: the summary
 // JSON, or an empty object with `err` filled on failure.
-boost::json::object sync_observed(c_device& d, const havend_process& server, progress_log& log, haven_error& err) {
+boost::json::object sync_observed(c_device& d, const havend_process& server, progress_log& log,
+                                  haven_error& err) {
   char* json = nullptr;
-  if (!haven_sync_observed(d.db, server.sync_url().c_str(), nullptr, log_progress, &log, &json, &err)) return {};
+  if (!haven_sync_observed(d.db, server.sync_url().c_str(), nullptr, log_progress, &log, &json,
+                           &err))
+    return {};
   return object_of(take(json));
 }
 
@@ -124,7 +128,8 @@ struct small_batches {
 
 }  // namespace
 
-TEST_CASE("haven_sync_observed reports counts that grow batch by batch to the summary's", "[e2e][c_abi][sync]") {
+TEST_CASE("haven_sync_observed reports counts that grow batch by batch to the summary's",
+          "[e2e][c_abi][sync]") {
   small_batches f(10, 45);
   auto& [dir, server, tablet, pending] = f;
   haven_error err{};
@@ -141,7 +146,8 @@ TEST_CASE("haven_sync_observed reports counts that grow batch by batch to the su
   // Every batch up was reported as it went.
   for (std::size_t batch = 1; batch <= 5; ++batch) {
     INFO("batch " << batch);
-    CHECK(std::count_if(up.seen.begin(), up.seen.end(), [&](const auto& p) { return p.batches_up == batch; }) > 0);
+    CHECK(std::count_if(up.seen.begin(), up.seen.end(),
+                        [&](const auto& p) { return p.batches_up == batch; }) > 0);
   }
   CHECK(records_on(server) == 45);
 
@@ -159,8 +165,10 @@ TEST_CASE("haven_sync_observed reports counts that grow batch by batch to the su
   CHECK(phone.status().at("records").as_int64() == 45);
 }
 
-TEST_CASE("a sync cancelled from its progress callback keeps what was acknowledged and the next sync sends the rest",
-          "[e2e][c_abi][sync]") {
+TEST_CASE(
+    "a sync cancelled from its progress callback keeps what was acknowledged and the next sync "
+    "sends the rest",
+    "[e2e][c_abi][sync]") {
   small_batches f(5, 40);
   auto& [dir, server, tablet, pending] = f;
   haven_error err{};
@@ -177,11 +185,13 @@ TEST_CASE("a sync cancelled from its progress callback keeps what was acknowledg
   CHECK(log.seen.size() == log.cancelled_at);  // not called again once it said stop
 
   // The first batch stays acknowledged; the others, the one in flight too, stay pending.
-  const auto first_batch = std::find_if(log.seen.begin(), log.seen.end(), [](const auto& p) { return p.batches_up == 1; });
+  const auto first_batch = std::find_if(log.seen.begin(), log.seen.end(),
+                                        [](const auto& p) { return p.batches_up == 1; });
   REQUIRE(first_batch != log.seen.end());
   const auto after = tablet.status();
   CHECK(after.at("acked_seq").as_int64() > 0);
-  CHECK(after.at("pending_changes").as_int64() == pending - static_cast<std::int64_t>(first_batch->changes_up));
+  CHECK(after.at("pending_changes").as_int64() ==
+        pending - static_cast<std::int64_t>(first_batch->changes_up));
   const auto held = records_on(server);
   CHECK(held >= 5);
   CHECK(held <= 10);  // the batch in flight may have been committed

@@ -4,20 +4,18 @@
 // transaction (HAVEN_TEST_HOLD_IN_TRANSACTION, client-core/src/store.cpp), and
 // the test sees the store's write lock taken before it kills, so every kill
 // lands inside a transaction: a kill that did not would fail the test.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <chrono>
 #include <filesystem>
-#include <random>
-#include <set>
 #include <fstream>
-#include <thread>
-
 #include <haven/client/store.hpp>
 #include <haven/sqlite/sqlite.hpp>
+#include <random>
+#include <set>
+#include <thread>
 
 #include "shell_fixture.hpp"
 
@@ -46,7 +44,8 @@ std::string id_in(const std::string& line) {
   std::size_t run = 0;
   for (std::size_t i = 0; i < line.size(); ++i) {
     run = std::isxdigit(static_cast<unsigned char>(line[i])) ? run + 1 : 0;
-    if (run == 32 && (i + 1 == line.size() || !std::isxdigit(static_cast<unsigned char>(line[i + 1]))))
+    if (run == 32 &&
+        (i + 1 == line.size() || !std::isxdigit(static_cast<unsigned char>(line[i + 1]))))
       return line.substr(i + 1 - 32, 32);
   }
   return "";
@@ -91,11 +90,14 @@ TEST_CASE("SIGKILL during a stream of adds loses no reported write", "[e2e][cras
     const int done_first = std::uniform_int_distribution<int>(10, 40)(rng);
     const std::string marker = haven.dir().file("held-add-" + std::to_string(round));
     const std::string script =
-        "i=0; while [ $i -lt $2 ]; do i=$((i+1)); \"$0\" --db \"$1\" add on_call_event date=2026-01-01 "
+        "i=0; while [ $i -lt $2 ]; do i=$((i+1)); \"$0\" --db \"$1\" add on_call_event "
+        "date=2026-01-01 "
         "caller=police outcome=admitted response_minutes=$i || exit 1; done; "
-        "HAVEN_TEST_HOLD_IN_TRANSACTION=\"$3\" exec \"$0\" --db \"$1\" add on_call_event date=2026-01-01 "
+        "HAVEN_TEST_HOLD_IN_TRANSACTION=\"$3\" exec \"$0\" --db \"$1\" add on_call_event "
+        "date=2026-01-01 "
         "caller=police outcome=admitted response_minutes=0";
-    child writer({"/bin/bash", "-c", script, HAVEN_SHELL_PATH, haven.db(), std::to_string(done_first), marker});
+    child writer({"/bin/bash", "-c", script, HAVEN_SHELL_PATH, haven.db(),
+                  std::to_string(done_first), marker});
     REQUIRE(held_at(marker));
     CHECK(write_locked(haven.db()));  // the kill lands inside the transaction
     writer.kill_group(SIGKILL);
@@ -113,8 +115,9 @@ TEST_CASE("SIGKILL during a stream of adds loses no reported write", "[e2e][cras
     CHECK(ids.size() == reported.size());  // nothing of the write that was killed
   }
   // The store still takes writes after the kills.
-  CHECK(id_in(haven.ok({"add", "on_call_event", "date=2026-01-02", "caller=ngo", "outcome=advice-only"})).size() ==
-        32);
+  CHECK(id_in(haven.ok(
+                  {"add", "on_call_event", "date=2026-01-02", "caller=ngo", "outcome=advice-only"}))
+            .size() == 32);
 }
 
 TEST_CASE("SIGKILL during an import leaves all of it or none of it", "[e2e][crash]") {
@@ -123,7 +126,8 @@ TEST_CASE("SIGKILL during an import leaves all of it or none of it", "[e2e][cras
   std::string lines;
   const int count = 3000;
   for (int i = 0; i < count; ++i)
-    lines += "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-05-0" + std::to_string(1 + i % 9) +
+    lines += "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-05-0" +
+             std::to_string(1 + i % 9) +
              "\",\"audience\":\"general-public\",\"region\":\"obalno-kraska\",\"participants\":" +
              std::to_string(1 + i % 40) + "}}\n";
   const std::string file = haven.dir().file("big.jsonl");
@@ -133,8 +137,8 @@ TEST_CASE("SIGKILL during an import leaves all of it or none of it", "[e2e][cras
     INFO("round " << round);
     const std::size_t before = stored_ids(haven.db()).size();
     const std::string marker = haven.dir().file("held-import-" + std::to_string(round));
-    child importer({"/usr/bin/env", "HAVEN_TEST_HOLD_IN_TRANSACTION=" + marker, HAVEN_SHELL_PATH, "--db",
-                    haven.db(), "import", file});
+    child importer({"/usr/bin/env", "HAVEN_TEST_HOLD_IN_TRANSACTION=" + marker, HAVEN_SHELL_PATH,
+                    "--db", haven.db(), "import", file});
     REQUIRE(held_at(marker));
     CHECK(write_locked(haven.db()));  // the kill lands inside the transaction
     importer.kill_group(SIGKILL);

@@ -3,13 +3,13 @@
 // socket, tokens from `havend token` for the tallies, and the commands that
 // list, retire and revoke devices and show the audit log.
 
+#include <haven/client/haven.h>
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <string>
-
-#include <haven/client/haven.h>
 #include <haven/schema/schema.hpp>
+#include <string>
 
 #include "../support/havend_process.hpp"
 #include "shell_fixture.hpp"
@@ -32,7 +32,8 @@ struct enroll_fixture {
   run_result havend(std::vector<std::string> args, std::int64_t clock_offset_ms = 0) {
     args.insert(args.begin(), {HAVEND_PATH, "--db", db});
     if (clock_offset_ms != 0)
-      args.insert(args.begin(), {"/usr/bin/env", "HAVEN_TEST_CLOCK_OFFSET_MS=" + std::to_string(clock_offset_ms)});
+      args.insert(args.begin(), {"/usr/bin/env",
+                                 "HAVEN_TEST_CLOCK_OFFSET_MS=" + std::to_string(clock_offset_ms)});
     return run(args);
   }
   // `havend enroll --json`: the code and its expiry.
@@ -48,11 +49,13 @@ struct enroll_fixture {
   http_response enroll(const std::string& code) {
     const std::string body = boost::json::serialize(
         boost::json::object{{"code", code}, {"public_key", std::string(64, '1')}});
-    return http_send(server.address(), "POST", "/api/enroll", body, {{"Content-Type", "application/json"}});
+    return http_send(server.address(), "POST", "/api/enroll", body,
+                     {{"Content-Type", "application/json"}});
   }
   http_response tallies(const std::string& token) {
     if (token.empty()) return http_get(server.address(), "/api/tallies");
-    return http_send(server.address(), "GET", "/api/tallies", "", {{"Authorization", "Bearer " + token}});
+    return http_send(server.address(), "GET", "/api/tallies", "",
+                     {{"Authorization", "Bearer " + token}});
   }
 };
 
@@ -82,8 +85,8 @@ TEST_CASE("enroll: a code from havend enroll works once over HTTP", "[e2e][enrol
 
   const auto listed = f.havend({"devices"});
   CHECK(listed.exit_code == 0);
-  CHECK_THAT(listed.out, Contains(id) && Contains("Ana's phone") && Contains("team-a") && Contains("worker") &&
-                             Contains("active"));
+  CHECK_THAT(listed.out, Contains(id) && Contains("Ana's phone") && Contains("team-a") &&
+                             Contains("worker") && Contains("active"));
 
   const auto revoked = f.havend({"revoke", id});
   INFO(revoked.err);
@@ -95,7 +98,8 @@ TEST_CASE("enroll: a code from havend enroll works once over HTTP", "[e2e][enrol
 
   const auto audit = f.havend({"audit", "--limit", "10"});
   CHECK(audit.exit_code == 0);
-  CHECK_THAT(audit.out, Contains("enrolled") && Contains("enrollment_refused") && Contains("revoked"));
+  CHECK_THAT(audit.out,
+             Contains("enrolled") && Contains("enrollment_refused") && Contains("revoked"));
   CHECK(audit.out.find(std::string(code.at("code").as_string())) == std::string::npos);
 }
 
@@ -137,14 +141,16 @@ TEST_CASE("enroll: enroll prints the code as a QR code, and checks its options",
   temp_dir dir;
   const std::string db = dir.file("central.db");
   havend_process{db}.stop();  // the store, served once
-  CHECK_THAT(run({HAVEND_PATH, "--db", db, "devices"}).out, Contains("No device has enrolled or synced yet"));
-  const auto r = run({HAVEND_PATH, "--db", db, "enroll", "--name", "tablet", "--team", "team-a", "--role",
-                      "coordinator", "--expires", "7d"});
+  CHECK_THAT(run({HAVEND_PATH, "--db", db, "devices"}).out,
+             Contains("No device has enrolled or synced yet"));
+  const auto r = run({HAVEND_PATH, "--db", db, "enroll", "--name", "tablet", "--team", "team-a",
+                      "--role", "coordinator", "--expires", "7d"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("\u2588") && Contains("coordinator") && Contains("team-a"));
   for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{"--team", "team-a"}, {"--name", "x", "--team", "Team A"},
+       {std::vector<std::string>{"--team", "team-a"},
+        {"--name", "x", "--team", "Team A"},
         {"--name", "x", "--team", "team-a", "--expires", "soon"},
         {"--name", "x", "--team", "team-a", "--role", "admin"}}) {
     std::vector<std::string> argv{HAVEND_PATH, "--db", db, "enroll"};
@@ -153,7 +159,8 @@ TEST_CASE("enroll: enroll prints the code as a QR code, and checks its options",
   }
 }
 
-TEST_CASE("enroll: havend devices also lists devices that synced without enrollment", "[e2e][enroll]") {
+TEST_CASE("enroll: havend devices also lists devices that synced without enrollment",
+          "[e2e][enroll]") {
   sync_fixture f;  // havend with --dev-no-auth
   auto& d = f.add_device("team-b");
   REQUIRE(f.sync(d).ok());
@@ -162,15 +169,20 @@ TEST_CASE("enroll: havend devices also lists devices that synced without enrollm
   CHECK_THAT(r.out, StartsWith("DEVICE ") && Contains("LAST SYNC"));
   const auto row = r.out.find("(not enrolled)");
   REQUIRE(row != std::string::npos);
-  CHECK_THAT(r.out.substr(row), Contains("team-b") && Contains(" UTC  "));  // seen and synced: dates, not "never"
+  CHECK_THAT(r.out.substr(row),
+             Contains("team-b") && Contains(" UTC  "));  // seen and synced: dates, not "never"
 }
 
-TEST_CASE("enroll: havend's commands refuse a store that does not exist, and create none", "[e2e][enroll]") {
+TEST_CASE("enroll: havend's commands refuse a store that does not exist, and create none",
+          "[e2e][enroll]") {
   temp_dir dir;
   const std::string typo = dir.file("centarl.db");
-  for (std::vector<std::string> command : {std::vector<std::string>{"devices"}, {"audit"}, {"tallies"},
+  for (std::vector<std::string> command : {std::vector<std::string>{"devices"},
+                                           {"audit"},
+                                           {"tallies"},
                                            {"enroll", "--name", "tablet", "--team", "team-a"},
-                                           {"token", "--name", "maja"}, {"retire", "d0123456789abcdef"}}) {
+                                           {"token", "--name", "maja"},
+                                           {"retire", "d0123456789abcdef"}}) {
     CAPTURE(command.front());
     command.insert(command.begin(), {HAVEND_PATH, "--db", typo});
     const run_result r = run(command);
@@ -190,27 +202,32 @@ TEST_CASE("havend tally takes the year as four digits", "[e2e][tally]") {
         run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", year});
     INFO(year << ": " << r.out);
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.err, StartsWith("havend tally: --year must be a four-digit year such as 2026 (got " +
-                                 year + ")"));
+    CHECK_THAT(r.err,
+               StartsWith("havend tally: --year must be a four-digit year such as 2026 (got " +
+                          year + ")"));
     CHECK(r.out.empty());
   }
   CHECK_THAT(
       run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", "1899"}).err,
       Contains("--year must be a year from 1900 to 2200 (got 1899)"));
-  const run_result ok = run(
-      {HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year", "2026", "--format", "json"});
+  const run_result ok = run({HAVEND_PATH, "--db", db, "tally", "pats-individual-by-site", "--year",
+                             "2026", "--format", "json"});
   CHECK(ok.exit_code == 0);
   CHECK_THAT(ok.out, Contains("\"year\":2026"));
 }
 
-TEST_CASE("havend tally and tallies print aligned tables, JSON and CSV on request", "[e2e][tally]") {
+TEST_CASE("havend tally and tallies print aligned tables, JSON and CSV on request",
+          "[e2e][tally]") {
   enroll_fixture f;
   const std::string code(f.issue("tablet").at("code").as_string());
   shell device;
   device.ok({"enroll", "--server", "ws://" + f.server.address(), "--code", code});
-  device.ok({"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=12"});
-  device.ok({"add", "pats_session", "date=2026-03-09", "site=postojna", "format=group", "participants=30"});
-  device.ok({"add", "pats_session", "date=2026-05-01", "site=vic", "format=group", "participants=8"});
+  device.ok(
+      {"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=12"});
+  device.ok({"add", "pats_session", "date=2026-03-09", "site=postojna", "format=group",
+             "participants=30"});
+  device.ok(
+      {"add", "pats_session", "date=2026-05-01", "site=vic", "format=group", "participants=8"});
   device.ok({"sync"});
 
   const auto table = f.havend({"tally", "pats-group-by-site", "--year", "2026"});
@@ -235,7 +252,8 @@ TEST_CASE("havend tally and tallies print aligned tables, JSON and CSV on reques
   CHECK(boost::json::parse(json.out).at("total").at("participants").as_int64() == 50);
   CHECK_THAT(f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "csv"}).out,
              Contains("\ntotal,50,3\n"));
-  const auto bad_format = f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "xml"});
+  const auto bad_format =
+      f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "xml"});
   CHECK(bad_format.exit_code == 2);
   CHECK(bad_format.err ==
         "havend tally: --format is table|json|csv (got \"xml\")\nsee 'havend tally --help'\n");
@@ -248,8 +266,9 @@ TEST_CASE("havend tally and tallies print aligned tables, JSON and CSV on reques
         schema::builtin()->tallies().size());
 }
 
-TEST_CASE("havend's help comes from its options, per command, and a usage mistake is one line and a hint",
-          "[e2e][help]") {
+TEST_CASE(
+    "havend's help comes from its options, per command, and a usage mistake is one line and a hint",
+    "[e2e][help]") {
   temp_dir dir;
   const std::string db = dir.file("central.db");
   for (const char* flag : {"-h", "--help"}) {
@@ -268,15 +287,18 @@ TEST_CASE("havend's help comes from its options, per command, and a usage mistak
   CHECK(enroll.exit_code == 0);
   CHECK_THAT(enroll.out, StartsWith("usage: havend --db PATH enroll --name NAME --team TEAM"));
   CHECK_THAT(enroll.out, Contains("--expires DURATION (=24h)") && Contains("--role"));
-  CHECK_THAT(enroll.out, !Contains("--listen") && !Contains("--max-frame-bytes") && !Contains("dev-cert"));
+  CHECK_THAT(enroll.out,
+             !Contains("--listen") && !Contains("--max-frame-bytes") && !Contains("dev-cert"));
   CHECK(run({HAVEND_PATH, "--db", db, "tally", "-h"}).exit_code == 0);
 
   // Mistakes: one line naming the flag and what it allows, the hint, exit 2.
   { havend_process serve_once(db); }
   const run_result missing = run({HAVEND_PATH, "--db", db, "enroll", "--team", "team-a"});
   CHECK(missing.exit_code == 2);
-  CHECK(missing.err == "havend enroll: the option '--name' is required but missing\nsee 'havend enroll --help'\n");
-  const run_result role = run({HAVEND_PATH, "--db", db, "enroll", "--name", "a", "--team", "t", "--role", "boss"});
+  CHECK(missing.err ==
+        "havend enroll: the option '--name' is required but missing\nsee 'havend enroll --help'\n");
+  const run_result role =
+      run({HAVEND_PATH, "--db", db, "enroll", "--name", "a", "--team", "t", "--role", "boss"});
   CHECK(role.exit_code == 2);
   CHECK_THAT(role.err, StartsWith("havend enroll: --role is worker|coordinator (got \"boss\")\n"));
   const run_result limit = run({HAVEND_PATH, "--db", db, "audit", "--limit", "0"});
@@ -284,13 +306,17 @@ TEST_CASE("havend's help comes from its options, per command, and a usage mistak
   CHECK_THAT(limit.err, StartsWith("havend audit: --limit must be from 1 to "));
   const run_result not_number = run({HAVEND_PATH, "--db", db, "audit", "--limit", "lots"});
   CHECK(not_number.exit_code == 2);
-  CHECK_THAT(not_number.err, Contains("'--limit'") && Contains("lots") && Contains("how many entries"));
+  CHECK_THAT(not_number.err,
+             Contains("'--limit'") && Contains("lots") && Contains("how many entries"));
   const run_result unknown = run({HAVEND_PATH, "--db", db, "devices", "--colour"});
-  CHECK(unknown.err == "havend devices: unrecognised option '--colour'\nsee 'havend devices --help'\n");
-  const run_result threads = run({HAVEND_PATH, "--db", db, "--listen", "127.0.0.1:0", "--threads", "0"});
+  CHECK(unknown.err ==
+        "havend devices: unrecognised option '--colour'\nsee 'havend devices --help'\n");
+  const run_result threads =
+      run({HAVEND_PATH, "--db", db, "--listen", "127.0.0.1:0", "--threads", "0"});
   CHECK(threads.exit_code == 2);
   CHECK(threads.err == "havend: --threads must be from 1 to 1024 (got 0)\nsee 'havend --help'\n");
-  const run_result frame = run({HAVEND_PATH, "--db", db, "--listen", "127.0.0.1:0", "--max-frame-bytes", "-1"});
+  const run_result frame =
+      run({HAVEND_PATH, "--db", db, "--listen", "127.0.0.1:0", "--max-frame-bytes", "-1"});
   CHECK(frame.exit_code == 2);
   CHECK_THAT(frame.err, StartsWith("havend: --max-frame-bytes must be from 65536 to "));
   const run_result misplaced = run({HAVEND_PATH, "--db", db, "--listen", "127.0.0.1:0", "devices"});
@@ -300,23 +326,26 @@ TEST_CASE("havend's help comes from its options, per command, and a usage mistak
         "havend: unknown command \"frobnicate\"\nsee 'havend --help'\n");
 }
 
-TEST_CASE("havend --listen takes HOST:PORT, IPv6 in brackets, and refuses anything else naming the flag",
-          "[e2e][listen]") {
+TEST_CASE(
+    "havend --listen takes HOST:PORT, IPv6 in brackets, and refuses anything else naming the flag",
+    "[e2e][listen]") {
   temp_dir dir;
   const std::string db = dir.file("central.db");
-  for (const std::string bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:80x", "::1:8080",
-                                "[::1", "http://127.0.0.1:80", "127.0.0.1:-1"}) {
+  for (const std::string bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:80x",
+                                "::1:8080", "[::1", "http://127.0.0.1:80", "127.0.0.1:-1"}) {
     const run_result r = run({HAVEND_PATH, "--db", db, "--listen", bad});
     CAPTURE(bad);
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.err, StartsWith("havend: --listen takes HOST:PORT") && Contains("(got \"" + bad + "\")"));
+    CHECK_THAT(r.err,
+               StartsWith("havend: --listen takes HOST:PORT") && Contains("(got \"" + bad + "\")"));
   }
   CHECK_FALSE(std::filesystem::exists(db));
 }
 
 TEST_CASE("enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {
   temp_dir dir;
-  const auto r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "0.0.0.0:0", "--dev-no-auth"});
+  const auto r =
+      run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "0.0.0.0:0", "--dev-no-auth"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("loopback"));
 }
@@ -339,8 +368,9 @@ TEST_CASE("enroll: a mobile shell enrolls, syncs and learns of its retirement th
   REQUIRE(haven_enroll(db, url.c_str(), code.c_str(), nullptr, &json, &err));
   const std::string device_id(take(json).at("device_id").as_string());
   char id[33] = "";
-  const char* workshop = R"({"date": "2026-03-10", "audience": "secondary-school", "region": "podravska",)"
-                         R"( "participants": 27})";
+  const char* workshop =
+      R"({"date": "2026-03-10", "audience": "secondary-school", "region": "podravska",)"
+      R"( "participants": 27})";
   REQUIRE(haven_record_add(db, "prevention_workshop", nullptr, workshop, id, &err));
 
   // The enrolled server and key, no URL given.
@@ -369,7 +399,8 @@ TEST_CASE("enroll: a mobile shell enrolls, syncs and learns of its retirement th
   CHECK(err.code == HAVEN_UNAUTHORIZED);
   haven_store_close(db);
 
-  const auto tally = f.havend({"tally", "workshops-by-audience-region", "--year", "2026", "--format", "csv"});
+  const auto tally =
+      f.havend({"tally", "workshops-by-audience-region", "--year", "2026", "--format", "csv"});
   INFO(tally.out);
   CHECK_THAT(tally.out, Contains("54"));
 }

@@ -2,24 +2,23 @@
 // speak the protocol: a device that asks and never reads holds the server's
 // memory to one bounded queue while an honest device syncs; the accept loop
 // backs off when file descriptors run out instead of spinning and logging.
-#include <catch2/catch.hpp>
+#include "fair_share.hpp"
 
 #include <unistd.h>
 
-#include <cstdlib>
+#include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <haven/client/store.hpp>
+#include <haven/sync/protocol.hpp>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <haven/client/store.hpp>
-#include <haven/sync/protocol.hpp>
-
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
 #include "../support/tcp.hpp"
-#include "fair_share.hpp"
 #include "secured_fixture.hpp"
 #include "shell_fixture.hpp"
 

@@ -3,21 +3,19 @@
 // killed mid-sync. After the devices sync again nothing is lost, nothing is
 // counted twice (the tally equals a recomputation from scratch), and every
 // outbox is empty.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <haven/sqlite/sqlite.hpp>
+#include <haven/sync/protocol.hpp>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <haven/sqlite/sqlite.hpp>
-#include <haven/sync/protocol.hpp>
 
 #include "../support/cutting_proxy.hpp"
 #include "sync_fixture.hpp"

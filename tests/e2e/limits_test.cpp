@@ -1,17 +1,15 @@
 // havend's abuse limits: a connection that never says hello is closed after
 // the handshake timeout, and one address cannot hold more than its share of
 // connections. Each limit is a setting; the server keeps serving others.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <haven/sync/protocol.hpp>
 #include <memory>
 #include <thread>
 #include <vector>
-
-#include <haven/sync/protocol.hpp>
 
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
@@ -22,7 +20,8 @@
 namespace haven::test {
 namespace {
 
-TEST_CASE("a connection that never says hello is closed after the handshake timeout", "[e2e][limits]") {
+TEST_CASE("a connection that never says hello is closed after the handshake timeout",
+          "[e2e][limits]") {
   temp_dir dir;
   havend_process server(dir.file("central.db"), {"--handshake-timeout", "1"});
   raw_ws_client silent(server.address());
@@ -67,7 +66,8 @@ class half_request {
   int fd_;
 };
 
-TEST_CASE("havend stops cleanly while connections it cannot finish are still open", "[e2e][limits]") {
+TEST_CASE("havend stops cleanly while connections it cannot finish are still open",
+          "[e2e][limits]") {
   // Neither client answers: the WebSocket one never says hello nor answers
   // the close, the HTTP one never ends its request. Both outlive the grace
   // period, so their sessions are still there when havend's threads stop;
@@ -78,17 +78,20 @@ TEST_CASE("havend stops cleanly while connections it cannot finish are still ope
   raw_ws_client silent(server.address());
   silent.read_challenge();
   half_request waiting(server.address());
-  CHECK(http_get(server.address(), "/healthz").status == 200);  // both connections are accepted by now
+  CHECK(http_get(server.address(), "/healthz").status ==
+        200);  // both connections are accepted by now
   CHECK(server.stop() == 0);
 }
 
 }  // namespace
-TEST_CASE("a device pushes and pulls in batches no larger than havend's --max-batch-records", "[e2e][limits]") {
+TEST_CASE("a device pushes and pulls in batches no larger than havend's --max-batch-records",
+          "[e2e][limits]") {
   shell haven;
   havend_process server(haven.dir().file("central.db"), {"--max-batch-records", "2"});
   haven.ok({"init", "--team", "outreach"});
   for (int i = 0; i < 5; ++i)
-    haven.ok({"add", "--quiet", "prevention_workshop", "date=2026-03-10", "audience=secondary-school", "region=podravska",
+    haven.ok({"add", "--quiet", "prevention_workshop", "date=2026-03-10",
+              "audience=secondary-school", "region=podravska",
               "participants=" + std::to_string(20 + i)});
   const std::string out = haven.ok({"sync", "--server", server.sync_url()});
   CHECK(out.find("in 3 batches") != std::string::npos);  // 2 + 2 + 1 records
@@ -108,14 +111,14 @@ TEST_CASE("a device pushes and pulls in batches no larger than havend's --max-ba
 namespace haven::test {
 namespace {
 
-TEST_CASE("havend refuses a --max-batch-records larger than a device takes in one batch", "[e2e][limits]") {
+TEST_CASE("havend refuses a --max-batch-records larger than a device takes in one batch",
+          "[e2e][limits]") {
   temp_dir dir;
-  const run_result r =
-      run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "127.0.0.1:0", "--dev-no-auth",
-           "--max-batch-records", "2001"});
+  const run_result r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--listen", "127.0.0.1:0",
+                            "--dev-no-auth", "--max-batch-records", "2001"});
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find("--max-batch-records must be at most 2000, the most records a device takes in one batch") !=
-        std::string::npos);
+  CHECK(r.err.find("--max-batch-records must be at most 2000, the most records a device takes in "
+                   "one batch") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.file("central.db")));
 }
 

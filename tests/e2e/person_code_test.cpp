@@ -2,16 +2,14 @@
 // standard input is the library's, however the person is typed, and neither
 // name reaches the store's files.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
+#include <haven/client/pseudonym.hpp>
+#include <haven/client/store.hpp>
+#include <haven/schema/pseudonym.hpp>
 #include <memory>
 #include <set>
 #include <sstream>
 #include <string>
-
-#include <haven/client/pseudonym.hpp>
-#include <haven/client/store.hpp>
-#include <haven/schema/pseudonym.hpp>
 
 #include "shell_fixture.hpp"
 
@@ -28,7 +26,9 @@ bool contains(const std::string& haystack, const std::string& needle) {
 // a descriptor of the store's file here would drop every POSIX lock that this
 // process's open store holds on it, and the next haven to exit would take
 // itself for the last connection, checkpoint the WAL and remove it.
-std::string file_bytes(const std::string& file) { return run({"/bin/cat", file}).out; }
+std::string file_bytes(const std::string& file) {
+  return run({"/bin/cat", file}).out;
+}
 
 // A store at the shell's path, enrolled as `haven enroll` would leave it but
 // with made-up credentials and a known pseudonym key. The store stays open
@@ -56,28 +56,35 @@ std::string library_code(const client::person_attributes& person) {
   return code.value();
 }
 
-TEST_CASE("person-code prints the library's code however the person is typed", "[e2e][shell][pseudonym]") {
+TEST_CASE("person-code prints the library's code however the person is typed",
+          "[e2e][shell][pseudonym]") {
   shell haven;
   const auto db = enrolled_store(haven);
   const std::string expected = library_code({"Zoryana", "Hnatyšyn", "1994-09-03", "UA"});
 
   CHECK(haven.ok({"person-code"}, "Zoryana\nHnatyšyn\n1994-09-03\nUA\n") == expected);
   // Upper case, a decomposed š (s + combining caron), spaces, CRLF, no final newline.
-  CHECK(haven.ok({"person-code"}, "  ZORYANA \r\nHNATYS\xcc\x8cYN\r\n1994-09-03\r\nua") == expected);
-  CHECK(haven.ok({"person-code"}, "zoryana\nhnatysyn\n1994-09-03\nUA\n\n\n") == expected);  // blank lines may follow
+  CHECK(haven.ok({"person-code"}, "  ZORYANA \r\nHNATYS\xcc\x8cYN\r\n1994-09-03\r\nua") ==
+        expected);
+  CHECK(haven.ok({"person-code"}, "zoryana\nhnatysyn\n1994-09-03\nUA\n\n\n") ==
+        expected);  // blank lines may follow
 
-  CHECK(haven.ok({"person-code"}, "Zoryana\nHnatyšyn\n1994\nUA\n") != expected);  // year only: another code
+  CHECK(haven.ok({"person-code"}, "Zoryana\nHnatyšyn\n1994\nUA\n") !=
+        expected);  // year only: another code
   CHECK(haven.ok({"person-code"}, "Zoryana\nHnatyšyn\n1994-09-03\nXX\n") != expected);
 }
 
-TEST_CASE("person-code refuses arguments, bad input and a device without a key", "[e2e][shell][pseudonym]") {
+TEST_CASE("person-code refuses arguments, bad input and a device without a key",
+          "[e2e][shell][pseudonym]") {
   shell haven;
   const std::string person = "Zoryana\nHnatyšyn\n1994-09-03\nUA\n";
 
   haven.ok({"init", "--team", "maribor"});
   run_result r = haven({"person-code"}, person);
   CHECK(r.exit_code == 1);
-  CHECK(contains(r.err, "this device has no pseudonym key yet: enroll it first (haven enroll --server URL --code CODE)"));
+  CHECK(contains(r.err,
+                 "this device has no pseudonym key yet: enroll it first (haven enroll --server URL "
+                 "--code CODE)"));
   CHECK(r.out.empty());
 
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(haven.db() + suffix);
@@ -124,12 +131,13 @@ TEST_CASE("card-codes prints distinct card codes with their check character, whi
 
   haven.ok({"init", "--team", "maribor"});
   const std::string card = *codes.begin();
-  haven.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=" + card});
+  haven.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
+            "person=" + card});
   // The same card with one symbol mistyped is refused.
   std::string typo = card;
   typo[3] = typo[3] == '7' ? '8' : '7';
-  const run_result r = haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
-                              "person=" + typo});
+  const run_result r = haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic",
+                              "format=individual", "person=" + typo});
   CHECK(r.exit_code == 1);
   CHECK(contains(r.err, "ending in its check character"));
   CHECK(!contains(r.err, typo));
@@ -141,7 +149,8 @@ TEST_CASE("card-codes prints distinct card codes with their check character, whi
   }
 }
 
-TEST_CASE("only the person code reaches the store's files, never a name", "[e2e][shell][pseudonym]") {
+TEST_CASE("only the person code reaches the store's files, never a name",
+          "[e2e][shell][pseudonym]") {
   shell haven;
   const auto db = enrolled_store(haven);
   const std::string wal = haven.db() + "-wal";
@@ -154,14 +163,17 @@ TEST_CASE("only the person code reaches the store's files, never a name", "[e2e]
   CHECK(file_bytes(haven.db()) == db_before);
   CHECK(file_bytes(wal) == wal_before);
 
-  const std::string id = haven.ok({"add", "--quiet", "assistance_case", "programme=crisis-accommodation", "person=" + code,
-                                   "sex=female", "nationality=UA", "admitted=2026-03-01"});
+  const std::string id =
+      haven.ok({"add", "--quiet", "assistance_case", "programme=crisis-accommodation",
+                "person=" + code, "sex=female", "nationality=UA", "admitted=2026-03-01"});
   CHECK(contains(haven.ok({"show", id, "--json"}), "\"person\":\"" + code + "\""));
 
-  REQUIRE(std::filesystem::exists(wal));  // the add is in the WAL: the test's store keeps it from a checkpoint
+  REQUIRE(std::filesystem::exists(
+      wal));  // the add is in the WAL: the test's store keeps it from a checkpoint
   const std::string files = file_bytes(haven.db()) + file_bytes(wal);
   CHECK(contains(files, code));
-  for (const char* name : {"Zoryana", "zoryana", "ZORYANA", "Hnatyšyn", "hnatysyn", "Hnaty", "hnaty"}) {
+  for (const char* name :
+       {"Zoryana", "zoryana", "ZORYANA", "Hnatyšyn", "hnatysyn", "Hnaty", "hnaty"}) {
     INFO(name);
     CHECK_FALSE(contains(files, name));
   }

@@ -3,11 +3,10 @@
 // audit log, back-off and per-address connection pool count that client;
 // from any other peer both are ignored (a PROXY header is refused).
 // Loopback only: the trusted proxy is 127.0.0.2, other peers 127.0.0.1.
-#include <catch2/catch.hpp>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>

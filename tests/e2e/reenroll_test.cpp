@@ -58,13 +58,13 @@ TEST_CASE(
   s.enroll(office);
 
   const std::string own =
-      tablet.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
-                 "person=PK-7Q2M-19F", "nationality=UA", "topics=thb"});
+      tablet.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic",
+                 "format=individual", "person=PK-7Q2M-19F", "nationality=UA", "topics=thb"});
   REQUIRE(tablet({"sync"}).exit_code == 0);
   tablet.ok({"edit", own, "site=logatec", "nationality=SY"});  // the last edit is this device's
   REQUIRE(tablet({"sync"}).exit_code == 0);
-  office.ok({"add", "--quiet", "pats_session", "date=2026-03-03", "site=postojna", "format=individual",
-             "person=PK-8R3N-20T", "nationality=AF", "topics=thb"});
+  office.ok({"add", "--quiet", "pats_session", "date=2026-03-03", "site=postojna",
+             "format=individual", "person=PK-8R3N-20T", "nationality=AF", "topics=thb"});
   REQUIRE(office({"sync"}).exit_code == 0);
   REQUIRE(tablet({"sync"}).exit_code == 0);
   const boost::json::object before = records_of(tablet);

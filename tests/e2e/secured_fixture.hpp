@@ -3,18 +3,16 @@
 // `haven` devices enrolled through its codes, raw connections that sign
 // their hellos with an enrolled device's key, and coordinator tokens.
 
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
-
 #include <cstdint>
+#include <haven/client/store.hpp>
+#include <haven/crypto/crypto.hpp>
+#include <haven/sync/protocol.hpp>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <haven/client/store.hpp>
-#include <haven/crypto/crypto.hpp>
-#include <haven/sync/protocol.hpp>
 
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
@@ -71,11 +69,12 @@ struct secured_server {
   run_result havend(std::vector<std::string> args, std::int64_t clock_offset_ms = 0) const {
     args.insert(args.begin(), {HAVEND_PATH, "--db", db});
     if (clock_offset_ms != 0)
-      args.insert(args.begin(), {"/usr/bin/env", "HAVEN_TEST_CLOCK_OFFSET_MS=" + std::to_string(clock_offset_ms)});
+      args.insert(args.begin(), {"/usr/bin/env",
+                                 "HAVEN_TEST_CLOCK_OFFSET_MS=" + std::to_string(clock_offset_ms)});
     return run(args);
   }
-  std::string code(const std::string& name, const std::string& team, std::vector<std::string> extra = {},
-                   std::int64_t clock_offset_ms = 0) const {
+  std::string code(const std::string& name, const std::string& team,
+                   std::vector<std::string> extra = {}, std::int64_t clock_offset_ms = 0) const {
     std::vector<std::string> args{"enroll", "--name", name, "--team", team, "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = havend(args, clock_offset_ms);

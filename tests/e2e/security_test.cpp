@@ -4,19 +4,17 @@
 // pushes into another team are refused on the wire with the store unchanged,
 // a coordinator token is refused on /sync, codes work once, and retired and
 // revoked devices erase their stores down to the bytes of the files.
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <csignal>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include <boost/json.hpp>
 #include <haven/client/store.hpp>
 #include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/sync/protocol.hpp>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "../support/file_bytes.hpp"
 #include "../support/havend_process.hpp"
@@ -29,17 +27,23 @@ namespace {
 
 using Catch::Matchers::Contains;
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // The devices of these tests are enrolled ones (secured_fixture.hpp).
 using device = enrolled_device;
 
 // The outbox of a scratch store of `team` holding one record of `person`.
-std::vector<sync::record_change> changes_of(const temp_dir& dir, const std::string& team, const std::string& person) {
+std::vector<sync::record_change> changes_of(const temp_dir& dir, const std::string& team,
+                                            const std::string& person) {
   auto db = client::store::create(dir.file(team + "-" + person + ".db"), team).value();
   REQUIRE(db->add({"pats_session",
                    "",
-                   {{"date", "2026-03-02"}, {"site", "vic"}, {"format", "individual"}, {"person", person}}})
+                   {{"date", "2026-03-02"},
+                    {"site", "vic"},
+                    {"format", "individual"},
+                    {"person", person}}})
               .ok());
   return db->outbox().value().changes;
 }
@@ -57,7 +61,8 @@ std::string synced_then_pending(secured_server& s, device& d, const std::string&
 
 }  // namespace
 
-TEST_CASE("security: a device of team A never receives a cell of team B, pulled or live", "[e2e][security]") {
+TEST_CASE("security: a device of team A never receives a cell of team B, pulled or live",
+          "[e2e][security]") {
   secured_server s;
   device a1, a2, b1;
   s.enroll(a1, "team-a");
@@ -90,8 +95,9 @@ TEST_CASE("security: a device of team A never receives a cell of team B, pulled 
   CHECK(store_files_contain(s.db, "P-BRAV0-00029"));  // it did reach the server
 }
 
-TEST_CASE("security: forged, replayed and unknown hellos are refused on the wire, and nothing moves",
-          "[e2e][security]") {
+TEST_CASE(
+    "security: forged, replayed and unknown hellos are refused on the wire, and nothing moves",
+    "[e2e][security]") {
   secured_server s;
   device d;
   s.enroll(d, "team-a");
@@ -103,7 +109,8 @@ TEST_CASE("security: forged, replayed and unknown hellos are refused on the wire
   SECTION("a hello signed by another key") {
     raw_ws_client ws(s.server.address());
     const std::string nonce = ws.read_challenge();
-    REQUIRE(ws.send_binary(sync::encode(signed_hello(c, crypto::generate_signing_key().private_key, nonce))) == "");
+    REQUIRE(ws.send_binary(sync::encode(
+                signed_hello(c, crypto::generate_signing_key().private_key, nonce))) == "");
     expect_refusal(ws, errc::unauthorized, "signature does not verify");
   }
   SECTION("a hello captured on one connection and replayed on another") {
@@ -118,7 +125,8 @@ TEST_CASE("security: forged, replayed and unknown hellos are refused on the wire
     raw_ws_client ws(s.server.address());
     auto stranger = c;
     stranger.device_id = "d0123456789abcdef";
-    REQUIRE(ws.send_binary(sync::encode(signed_hello(stranger, c.private_key, ws.read_challenge()))) == "");
+    REQUIRE(ws.send_binary(
+                sync::encode(signed_hello(stranger, c.private_key, ws.read_challenge()))) == "");
     expect_refusal(ws, errc::unauthorized, "not enrolled");
   }
   CHECK(s.head() == before);
@@ -155,20 +163,23 @@ TEST_CASE("security: a push into another team is refused whole over the wire and
   CHECK_FALSE(store_files_contain(s.db, "P-A1PHA-0009H"));
   CHECK(has(s.audit(), "push_refused"));
   // And the shell will not even record for another team once enrolled.
-  CHECK(a.haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3", "--team",
-                 "team-b"})
+  CHECK(a.haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group",
+                 "participants=3", "--team", "team-b"})
             .exit_code != 0);
 }
 
-TEST_CASE("security: a coordinator token opens the tallies but is refused on /sync", "[e2e][security]") {
+TEST_CASE("security: a coordinator token opens the tallies but is refused on /sync",
+          "[e2e][security]") {
   secured_server s;
   const auto issued = s.havend({"token", "--name", "coordinator"});
   REQUIRE(issued.exit_code == 0);
   std::string token;
   for (std::size_t i = 0; i + 64 <= issued.out.size() && token.empty(); ++i)
-    if (issued.out.find_first_not_of("0123456789abcdef", i) >= i + 64) token = issued.out.substr(i, 64);
+    if (issued.out.find_first_not_of("0123456789abcdef", i) >= i + 64)
+      token = issued.out.substr(i, 64);
   REQUIRE(token.size() == 64);
-  const std::vector<std::pair<std::string, std::string>> bearer{{"Authorization", "Bearer " + token}};
+  const std::vector<std::pair<std::string, std::string>> bearer{
+      {"Authorization", "Bearer " + token}};
   CHECK(http_send(s.server.address(), "GET", "/api/tallies", "", bearer).status == 200);
 
   auto upgrade = bearer;
@@ -182,7 +193,8 @@ TEST_CASE("security: a coordinator token opens the tallies but is refused on /sy
   CHECK(s.records() == 0);
 }
 
-TEST_CASE("security: an enrollment code works once, and a reused or expired one leaves no store", "[e2e][security]") {
+TEST_CASE("security: an enrollment code works once, and a reused or expired one leaves no store",
+          "[e2e][security]") {
   secured_server s;
   const std::string code = s.code("tablet", "team-a");
   device first, second, late;
@@ -200,7 +212,8 @@ TEST_CASE("security: an enrollment code works once, and a reused or expired one 
   CHECK_FALSE(std::filesystem::exists(late.haven.db()));
 }
 
-TEST_CASE("security: a retired device pushes its pending changes, then erases its store", "[e2e][security][wipe]") {
+TEST_CASE("security: a retired device pushes its pending changes, then erases its store",
+          "[e2e][security][wipe]") {
   secured_server s;
   device d;
   const std::string key = synced_then_pending(s, d, "P-PEND1NG-0002V");
@@ -215,12 +228,14 @@ TEST_CASE("security: a retired device pushes its pending changes, then erases it
 
   CHECK(s.records() == 2);  // the pending change arrived before the wipe
   CHECK(store_files_contain(s.db, "P-PEND1NG-0002V"));
-  for (const std::string& secret : std::vector<std::string>{"P-SYNCED-00016", "P-PEND1NG-0002V", key}) {
+  for (const std::string& secret :
+       std::vector<std::string>{"P-SYNCED-00016", "P-PEND1NG-0002V", key}) {
     INFO(secret);
     CHECK_FALSE(store_files_contain(d.haven.db(), secret));
   }
   CHECK_THAT(d.haven.ok({"status"}), Contains("erased") || Contains("wiped"));
-  CHECK(d.haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"})
+  CHECK(d.haven({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group",
+                 "participants=3"})
             .exit_code != 0);
   CHECK(has(s.audit(), "wiped"));
 
@@ -231,7 +246,8 @@ TEST_CASE("security: a retired device pushes its pending changes, then erases it
   CHECK(has(other.list(), "P-PEND1NG-0002V"));
 }
 
-TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2e][security][wipe]") {
+TEST_CASE("security: a revoked device pushes nothing and erases its store",
+          "[e2e][security][wipe]") {
   secured_server s;
   device d;
   const std::string key = synced_then_pending(s, d, "P-10ST-00020");  // never reaches the server
@@ -247,7 +263,8 @@ TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2
 
   CHECK(s.records() == 1);
   CHECK_FALSE(store_files_contain(s.db, "P-10ST-00020"));
-  for (const std::string& secret : std::vector<std::string>{"P-SYNCED-00016", "P-10ST-00020", key}) {
+  for (const std::string& secret :
+       std::vector<std::string>{"P-SYNCED-00016", "P-10ST-00020", key}) {
     INFO(secret);
     CHECK_FALSE(store_files_contain(d.haven.db(), secret));
   }
@@ -258,8 +275,9 @@ TEST_CASE("security: a revoked device pushes nothing and erases its store", "[e2
   CHECK(has(s.audit(), "wipe"));
 }
 
-TEST_CASE("security: a device revoked while it watches is told to wipe at once, and the others sync on",
-          "[e2e][security][wipe]") {
+TEST_CASE(
+    "security: a device revoked while it watches is told to wipe at once, and the others sync on",
+    "[e2e][security][wipe]") {
   secured_server s;
   device watching, other;
   s.enroll(watching, "team-a");

@@ -7,17 +7,15 @@
 // handshake timeout, and a storm of bad enrollment codes writes a bounded
 // number of audit rows. The tests watch havend from 127.0.0.2, which it
 // counts apart from the clients on 127.0.0.1.
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdint>
+#include <haven/schema/pseudonym.hpp>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <haven/schema/pseudonym.hpp>
 
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
@@ -180,7 +178,8 @@ TEST_CASE("nat: devices that signed in leave their address's pool to those that 
   for (auto& ws : sessions) CHECK(answers(*ws));  // none was counted in it, none was closed
 }
 
-TEST_CASE("nat: a coordinator's connection leaves its address's pool once its token is valid", "[e2e][nat]") {
+TEST_CASE("nat: a coordinator's connection leaves its address's pool once its token is valid",
+          "[e2e][nat]") {
   secured_server s({"--max-connections-per-address", "2", "--handshake-timeout", "300"});
   const std::string bearer = "Bearer " + coordinator_token(s.db);
   keep_alive coordinator(s.server.address());

@@ -1,6 +1,5 @@
 // The haven shell end to end: every command through the real binary.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 
 #include "shell_fixture.hpp"
@@ -26,14 +25,17 @@ TEST_CASE("a store records, edits, lists, shows and deletes contacts", "[e2e][sh
   shell haven;
   CHECK(contains(haven.ok({"init", "--team", "maribor"}), "created store"));
 
-  const std::string session = haven.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
-                                         "person=Pk-2026-03029", "nationality=ua", "topics=thb,gbv"});
+  const std::string session =
+      haven.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic",
+                "format=individual", "person=Pk-2026-03029", "nationality=ua", "topics=thb,gbv"});
   REQUIRE(session.size() == 32);
-  const std::string group = haven.ok({"add", "--quiet", "pats_session", "date=2026-03-03", "site=logatec", "format=group",
-                                       "participants=14", "--team", "koper"});
-  const std::string stay = haven.ok({"add", "--quiet", "assistance_case", "programme=crisis-accommodation", "person=CASE-0017W",
-                                      "sex=female", "nationality=NG", "admitted=2026-01-01", "discharged=2026-01-04",
-                                      "services=food,escort", "exploitation=sexual"});
+  const std::string group =
+      haven.ok({"add", "--quiet", "pats_session", "date=2026-03-03", "site=logatec", "format=group",
+                "participants=14", "--team", "koper"});
+  const std::string stay =
+      haven.ok({"add", "--quiet", "assistance_case", "programme=crisis-accommodation",
+                "person=CASE-0017W", "sex=female", "nationality=NG", "admitted=2026-01-01",
+                "discharged=2026-01-04", "services=food,escort", "exploitation=sexual"});
 
   const std::string shown = haven.ok({"show", session, "--json"});
   CHECK(contains(shown, "\"nationality\":\"UA\""));  // normalised to upper case
@@ -43,7 +45,8 @@ TEST_CASE("a store records, edits, lists, shows and deletes contacts", "[e2e][sh
   CHECK(contains(haven.ok({"show", group, "--json"}), "\"team\":\"koper\""));
   CHECK(contains(haven.ok({"show", stay, "--json"}), "\"care_days\":3"));
 
-  haven.ok({"edit", stay, "services+=legal-information", "services-=food", "discharged=2026-01-10"});
+  haven.ok(
+      {"edit", stay, "services+=legal-information", "services-=food", "discharged=2026-01-10"});
   const std::string edited = haven.ok({"show", stay, "--json"});
   CHECK(contains(edited, "\"services\":[\"escort\",\"legal-information\"]"));
   CHECK(contains(edited, "\"care_days\":9"));
@@ -75,13 +78,16 @@ TEST_CASE("import takes all lines or none and names every bad line", "[e2e][shel
   shell haven;
   haven.ok({"init", "--team", "celje"});
   const std::string good =
-      "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-04-01\",\"audience\":\"primary-school\","
+      "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-04-01\",\"audience\":"
+      "\"primary-school\","
       "\"region\":\"savinjska\",\"participants\":23,\"teachers\":2}}\n"
       "\n"
-      "{\"type\":\"on_call_event\",\"team\":\"celje\",\"fields\":{\"date\":\"2026-04-02\",\"caller\":\"police\","
+      "{\"type\":\"on_call_event\",\"team\":\"celje\",\"fields\":{\"date\":\"2026-04-02\","
+      "\"caller\":\"police\","
       "\"outcome\":\"admitted\",\"response_minutes\":35}}\n";
   const std::string bad = good +
-                          "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-04-01\",\"audience\":\"primary-school\","
+                          "{\"type\":\"prevention_workshop\",\"fields\":{\"date\":\"2026-04-01\","
+                          "\"audience\":\"primary-school\","
                           "\"region\":\"istra\",\"participants\":0}}\n"
                           "not json\n";
   const run_result refused = haven({"import", "-"}, bad);
@@ -133,7 +139,8 @@ TEST_CASE(
 
 TEST_CASE("every command explains itself and usage mistakes exit 2", "[e2e][shell][help]") {
   shell haven;
-  for (const char* cmd : {"init", "add", "edit", "delete", "list", "show", "import", "status", "fields"}) {
+  for (const char* cmd :
+       {"init", "add", "edit", "delete", "list", "show", "import", "status", "fields"}) {
     const run_result r = run({HAVEN_SHELL_PATH, cmd, "--help"});
     INFO(cmd);
     CHECK(r.exit_code == 0);
@@ -203,8 +210,8 @@ TEST_CASE("add and edit confirm in words, and a record is named by a unique pref
   REQUIRE(added.rfind("recorded on_call_event ", 0) == 0);
   const std::string id = added.substr(std::string("recorded on_call_event ").size());
   REQUIRE(id.size() == 32);
-  const std::string quiet =
-      haven.ok({"add", "--quiet", "on_call_event", "date=2026-01-03", "caller=ngo", "outcome=advice-only"});
+  const std::string quiet = haven.ok(
+      {"add", "--quiet", "on_call_event", "date=2026-01-03", "caller=ngo", "outcome=advice-only"});
   CHECK(quiet.size() == 32);
   CHECK(quiet.find_first_not_of("0123456789abcdef") == std::string::npos);
 

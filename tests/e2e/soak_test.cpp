@@ -12,13 +12,15 @@
 // baseline; the audit log holds a bounded number of rows that still account
 // for every refusal; and nothing of a hostile push is kept anywhere: not in a
 // tally, a device, the central store's files (audit log included) or the log.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <haven/client/store.hpp>
+#include <haven/sync/protocol.hpp>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -31,11 +33,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/json.hpp>
-
-#include <haven/client/store.hpp>
-#include <haven/sync/protocol.hpp>
 
 #include "../support/file_bytes.hpp"
 #include "../support/raw_ws_client.hpp"
@@ -215,7 +212,8 @@ std::vector<std::unique_ptr<hostile_push>> hostile_pushes(const sync::push_batch
   add("free text in a code field", "FX123456", "site: must be one of",
       with_cell(valid, "site",
                 std::string("Olena Kovalenko, born 1990-04-12, Kyiv, passport FX123456")));
-  add("a field the schema does not have", "+386 40 123 456", "(unknown, 5 bytes): is not a field of",
+  add("a field the schema does not have", "+386 40 123 456",
+      "(unknown, 5 bytes): is not a field of",
       with_cell(valid, "notes", std::string("trafficker: +386 40 123 456")));
   add("an integer beyond the field's bounds", "38640123456", "participants: must be at most",
       with_cell(valid, "participants", std::int64_t{38640123456}));

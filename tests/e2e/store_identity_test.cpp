@@ -52,8 +52,8 @@ const std::vector<std::vector<std::string>> havend_commands{
 const std::vector<std::vector<std::string>> haven_commands{
     {"list"},
     {"status"},
-    {"add", "--quiet", "--team", "team-a", "pats_session", "date=2026-03-02", "site=vic", "format=group",
-     "participants=3"}};
+    {"add", "--quiet", "--team", "team-a", "pats_session", "date=2026-03-02", "site=vic",
+     "format=group", "participants=3"}};
 
 }  // namespace
 
@@ -81,8 +81,8 @@ TEST_CASE("stores: haven refuses havend's central store, and writes nothing into
 TEST_CASE("stores: havend refuses a device store, and writes nothing into it", "[e2e][stores]") {
   shell device;
   device.ok({"init", "--team", "team-a"});
-  device.ok(
-      {"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
+  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group",
+             "participants=3"});
   const std::string before = file_bytes(device.db()) + file_bytes(device.db() + "-wal");
   for (const auto& args : havend_commands) {
     const run_result r = havend(device.db(), args);
@@ -146,8 +146,8 @@ TEST_CASE(
     "[e2e][stores]") {
   shell device;
   device.ok({"init", "--team", "team-a"});
-  device.ok(
-      {"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=3"});
+  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=group",
+             "participants=3"});
   forget_application_id(device.db());
   REQUIRE(application_id(device.db()) == 0);
   CHECK_THAT(device.ok({"list"}), Contains("participants=3"));

@@ -1,14 +1,12 @@
 #include "sync_fixture.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <haven/client/record_json.hpp>
 #include <map>
 #include <set>
-
-#include <haven/client/record_json.hpp>
 
 namespace haven::test {
 
@@ -40,7 +38,9 @@ void sync_fixture::sync_everyone() {
     }
 }
 
-std::string sync_fixture::records_of(device& d) { return records_json(*d.db); }
+std::string sync_fixture::records_of(device& d) {
+  return records_json(*d.db);
+}
 
 void sync_fixture::check_teams_agree() {
   std::map<std::string, std::string> first;
@@ -91,13 +91,15 @@ std::vector<oracle_record> oracle_records(client::store& db) {
 void check_served_tallies(const std::string& address, const std::vector<oracle_record>& records,
                           const std::vector<int>& years, const std::string& token) {
   using namespace std::chrono;
-  const date today{static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
+  const date today{
+      static_cast<std::int32_t>(floor<days>(system_clock::now()).time_since_epoch().count())};
   std::vector<std::pair<std::string, std::string>> headers;
   if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
   const auto s = schema::builtin();
   for (const auto& t : s->tallies())
     for (int year : years)
-      for (std::optional<int> month : {std::optional<int>{}, std::optional<int>{1}, std::optional<int>{12}}) {
+      for (std::optional<int> month :
+           {std::optional<int>{}, std::optional<int>{1}, std::optional<int>{12}}) {
         const std::string path = "/api/tallies/" + t.id + "?year=" + std::to_string(year) +
                                  (month ? "&month=" + std::to_string(*month) : "");
         const http_response res = http_send(address, "GET", path, "", headers);

@@ -4,12 +4,11 @@
 // same records, and every tally havend serves equals a from-scratch
 // recomputation (tests/support/tally_oracle) over those records.
 
+#include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <haven/client/store.hpp>
-#include <haven/client/sync_client.hpp>
 
 #include "../support/field_work.hpp"
 #include "../support/havend_process.hpp"

@@ -1,10 +1,8 @@
 // Devices that were offline converge through a real havend, and the tally it
 // keeps incrementally equals a recomputation from scratch.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
-
 #include <haven/client/record_json.hpp>
 
 #include "sync_fixture.hpp"
@@ -36,12 +34,15 @@ void work_offline(device& d, field_work& work, int operations) {
   }
 }
 
-TEST_CASE("offline devices converge through havend in any sync order, and the tally equals a recomputation",
-          "[e2e][sync][property]") {
+TEST_CASE(
+    "offline devices converge through havend in any sync order, and the tally equals a "
+    "recomputation",
+    "[e2e][sync][property]") {
   for (unsigned seed : {1u, 2u, 3u}) {
     sync_fixture f;
     field_work work(seed);
-    for (const char* team : {"outreach", "outreach", "outreach", "crisis", "crisis"}) f.add_device(team);
+    for (const char* team : {"outreach", "outreach", "outreach", "crisis", "crisis"})
+      f.add_device(team);
     for (int round = 0; round < 5; ++round) {
       for (auto& d : f.devices()) work_offline(*d, work, work.pick(8));
       // A random subset syncs, in random order.
@@ -51,7 +52,8 @@ TEST_CASE("offline devices converge through havend in any sync order, and the ta
       std::shuffle(order.begin(), order.end(), work.rng());
       for (device* d : order) {
         auto r = f.sync(*d);
-        INFO("seed " << seed << " round " << round << " " << d->name << ": " << (r.ok() ? "" : r.err().describe()));
+        INFO("seed " << seed << " round " << round << " " << d->name << ": "
+                     << (r.ok() ? "" : r.err().describe()));
         REQUIRE(r.ok());
       }
       INFO("seed " << seed << " round " << round);
@@ -66,14 +68,18 @@ TEST_CASE("offline devices converge through havend in any sync order, and the ta
 }
 
 std::string tally(sync_fixture& f, const std::string& id, int year) {
-  const http_response r = http_get(f.server().address(), "/api/tallies/" + id + "?year=" + std::to_string(year));
+  const http_response r =
+      http_get(f.server().address(), "/api/tallies/" + id + "?year=" + std::to_string(year));
   REQUIRE(r.status == 200);
   return r.body;
 }
 
-bool has(const std::string& json, const std::string& part) { return json.find(part) != std::string::npos; }
+bool has(const std::string& json, const std::string& part) {
+  return json.find(part) != std::string::npos;
+}
 
-TEST_CASE("one person met on two devices counts once, and a deletion and an edit move the tally", "[e2e][sync]") {
+TEST_CASE("one person met on two devices counts once, and a deletion and an edit move the tally",
+          "[e2e][sync]") {
   sync_fixture f;
   device& vic = f.add_device("outreach");
   device& logatec = f.add_device("outreach");
@@ -82,21 +88,41 @@ TEST_CASE("one person met on two devices counts once, and a deletion and an edit
     REQUIRE(id.ok());
     return id.value();
   };
-  add(vic, {"pats_session", "", {{"date", "2026-03-02"}, {"site", "vic"}, {"format", "individual"},
-                                 {"person", "PK-SAME-014"}, {"nationality", "UA"}}});
-  add(logatec, {"pats_session", "", {{"date", "2026-04-14"}, {"site", "logatec"}, {"format", "individual"},
-                                     {"person", "PK-SAME-014"}, {"nationality", "UA"}}});
-  const auto other = add(logatec, {"pats_session", "", {{"date", "2026-04-14"}, {"site", "logatec"},
-                                                        {"format", "individual"}, {"person", "PK-0THER-25"}}});
-  const auto stay = add(vic, {"assistance_case", "", {{"programme", "crisis-accommodation"}, {"person", "PK-SAME-014"},
-                                                      {"sex", "female"}, {"nationality", "UA"},
-                                                      {"admitted", "2026-05-01"}, {"discharged", "2026-05-07"}}});
+  add(vic, {"pats_session",
+            "",
+            {{"date", "2026-03-02"},
+             {"site", "vic"},
+             {"format", "individual"},
+             {"person", "PK-SAME-014"},
+             {"nationality", "UA"}}});
+  add(logatec, {"pats_session",
+                "",
+                {{"date", "2026-04-14"},
+                 {"site", "logatec"},
+                 {"format", "individual"},
+                 {"person", "PK-SAME-014"},
+                 {"nationality", "UA"}}});
+  const auto other = add(logatec, {"pats_session",
+                                   "",
+                                   {{"date", "2026-04-14"},
+                                    {"site", "logatec"},
+                                    {"format", "individual"},
+                                    {"person", "PK-0THER-25"}}});
+  const auto stay = add(vic, {"assistance_case",
+                              "",
+                              {{"programme", "crisis-accommodation"},
+                               {"person", "PK-SAME-014"},
+                               {"sex", "female"},
+                               {"nationality", "UA"},
+                               {"admitted", "2026-05-01"},
+                               {"discharged", "2026-05-07"}}});
   f.sync_everyone();
 
   std::string persons = tally(f, "pats-individual-by-site", 2026);
   CHECK(has(persons, R"({"row":["vic"],"column":null,"values":{"persons":1}})"));
   CHECK(has(persons, R"({"row":["logatec"],"column":null,"values":{"persons":2}})"));
-  CHECK(has(persons, R"("total":{"persons":2})"));  // the same person at two sites: once in the total
+  CHECK(
+      has(persons, R"("total":{"persons":2})"));  // the same person at two sites: once in the total
 
   // Deleted on one device: it leaves every tally once synced.
   REQUIRE(logatec.db->remove(other).ok());
@@ -107,7 +133,8 @@ TEST_CASE("one person met on two devices counts once, and a deletion and an edit
   CHECK(vic.db->get(other)->value().deleted);
 
   // Nationality corrected on the other device: the person moves between rows.
-  CHECK(has(tally(f, "care-days-by-nationality", 2026), R"({"row":["UA"],"column":null,"values":{"care_days":6,"persons":1}})"));
+  CHECK(has(tally(f, "care-days-by-nationality", 2026),
+            R"({"row":["UA"],"column":null,"values":{"care_days":6,"persons":1}})"));
   REQUIRE(logatec.db->edit(stay, {{"nationality", field_edit::op::set, "MD"}}).ok());
   f.sync_everyone();
   const std::string care = tally(f, "care-days-by-nationality", 2026);

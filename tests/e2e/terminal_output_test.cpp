@@ -39,8 +39,10 @@ void check_inert(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("output: a device refuses free text a hostile server sends, and haven list and show escape what a store holds",
-          "[e2e][output]") {
+TEST_CASE(
+    "output: a device refuses free text a hostile server sends, and haven list and show escape "
+    "what a store holds",
+    "[e2e][output]") {
   shell device;
   device.ok({"init", "--team", "team-a"});
   const sync::record_id id = sync::record_id::random();
@@ -59,15 +61,17 @@ TEST_CASE("output: a device refuses free text a hostile server sends, and haven 
     smuggled.cells.push_back({"notes", hostile, at});
     const auto refused = db->apply_remote({smuggled}, 1);
     REQUIRE_FALSE(refused.ok());
-    CHECK_THAT(refused.err().message, Contains("(unknown, 5 bytes): is not a field of pats_session"));
+    CHECK_THAT(refused.err().message,
+               Contains("(unknown, 5 bytes): is not a field of pats_session"));
     CHECK(db->list({}).value().empty());
     REQUIRE(db->apply_remote({change}, 1).ok());
   }
   // What an older release let in stays in its store: written there directly.
   {
     sqlite::database file(device.db(), sqlite::database::mode::open_existing);
-    sqlite::statement put(file, "INSERT INTO cells(record_id, key, kind, value, hlc, node, seq) "
-                                "VALUES (?1, 'notes', ?2, ?3, ?4, 119, NULL)");
+    sqlite::statement put(file,
+                          "INSERT INTO cells(record_id, key, kind, value, hlc, node, seq) "
+                          "VALUES (?1, 'notes', ?2, ?3, ?4, 119, NULL)");
     put.bind(1, sqlite::bytes(id));
     sqlite::bind_value(put, 2, value{hostile});
     put.bind(4, static_cast<std::int64_t>(at.time.packed));

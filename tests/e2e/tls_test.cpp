@@ -2,24 +2,22 @@
 // made by the real `havend dev-cert`; devices that pin the certificate sync,
 // devices that do not trust it refuse and change nothing; no plain text
 // leaves a device or havend for anything but loopback.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include <boost/asio/ssl.hpp>
 #include <boost/json.hpp>
-#include <haven/net/streams.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <haven/client/store.hpp>
 #include <haven/client/sync_client.hpp>
+#include <haven/net/streams.hpp>
+#include <sstream>
 
+#include "../support/cutting_proxy.hpp"
 #include "../support/havend_process.hpp"
 #include "../support/https_client.hpp"
-#include "../support/cutting_proxy.hpp"
 #include "../support/process.hpp"
 #include "../support/tls_relay.hpp"
 #include "shell_fixture.hpp"
@@ -34,12 +32,15 @@ std::string slurp(const std::string& file) {
   return s.str();
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // A certificate and key written by the real `havend dev-cert`.
 struct dev_pair {
   std::string cert, key, pem;
-  dev_pair(const temp_dir& dir, const std::string& name) : cert(dir.file(name + ".crt")), key(dir.file(name + ".key")) {
+  dev_pair(const temp_dir& dir, const std::string& name)
+      : cert(dir.file(name + ".crt")), key(dir.file(name + ".key")) {
     const run_result r = run({HAVEND_PATH, "dev-cert", "--cert", cert, "--key", key});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -61,11 +62,17 @@ std::pair<std::string, int> havend_refusal(const std::vector<std::string>& args)
 }
 
 client::record_input session_record(const std::string& person) {
-  return {"pats_session", "", {{"date", "2026-03-02"}, {"site", "vic"}, {"format", "individual"},
-                               {"person", person}, {"nationality", "UA"}}};
+  return {"pats_session",
+          "",
+          {{"date", "2026-03-02"},
+           {"site", "vic"},
+           {"format", "individual"},
+           {"person", person},
+           {"nationality", "UA"}}};
 }
 
-result<client::sync_summary> sync(client::store& db, const std::string& url, const std::string& ca_pem) {
+result<client::sync_summary> sync(client::store& db, const std::string& url,
+                                  const std::string& ca_pem) {
   client::sync_options o;
   o.server_url = url;
   o.ca_pem = ca_pem;
@@ -74,7 +81,9 @@ result<client::sync_summary> sync(client::store& db, const std::string& url, con
   return client::sync_now(db, o);
 }
 
-std::string wss_url(const havend_process& server) { return "wss://" + server.address() + "/sync"; }
+std::string wss_url(const havend_process& server) {
+  return "wss://" + server.address() + "/sync";
+}
 
 // What a failed sync must leave as it was.
 struct store_snapshot {
@@ -94,11 +103,13 @@ struct tls_fixture {
   temp_dir dir;
   dev_pair pair{dir, "havend"};
   havend_process server{dir.file("central.db"), pair.flags()};
-  std::unique_ptr<client::store> field = client::store::create(dir.file("field.db"), "outreach").value();
+  std::unique_ptr<client::store> field =
+      client::store::create(dir.file("field.db"), "outreach").value();
   tls_fixture() { REQUIRE(field->add(session_record("PK-T1S-0001N")).ok()); }
 };
 
-TEST_CASE_METHOD(tls_fixture, "a device that pins havend's dev-cert syncs over wss, and havend serves https",
+TEST_CASE_METHOD(tls_fixture,
+                 "a device that pins havend's dev-cert syncs over wss, and havend serves https",
                  "[e2e][tls]") {
   REQUIRE(field->add(session_record("PK-T1S-0002K")).ok());
 
@@ -122,8 +133,10 @@ TEST_CASE_METHOD(tls_fixture, "a device that pins havend's dev-cert syncs over w
   CHECK(https_get(server.address(), "/api/tallies", pair.pem).status == 200);
 }
 
-TEST_CASE_METHOD(tls_fixture, "a device refuses a server whose certificate it does not trust, and changes nothing",
-                 "[e2e][tls]") {
+TEST_CASE_METHOD(
+    tls_fixture,
+    "a device refuses a server whose certificate it does not trust, and changes nothing",
+    "[e2e][tls]") {
   const dev_pair stranger(dir, "stranger");
   const store_snapshot before(*field);
 
@@ -143,10 +156,12 @@ TEST_CASE_METHOD(tls_fixture, "a device refuses a server whose certificate it do
     CHECK(has(r.err().message, "not trusted"));
   }
   CHECK(store_snapshot(*field) == before);
-  CHECK(https_get(server.address(), "/healthz", pair.pem).body.find("\"records\":0") != std::string::npos);
+  CHECK(https_get(server.address(), "/healthz", pair.pem).body.find("\"records\":0") !=
+        std::string::npos);
 }
 
-TEST_CASE_METHOD(tls_fixture, "plain ws to havend's TLS port fails cleanly, and havend goes on serving TLS",
+TEST_CASE_METHOD(tls_fixture,
+                 "plain ws to havend's TLS port fails cleanly, and havend goes on serving TLS",
                  "[e2e][tls]") {
   const store_snapshot before(*field);
 
@@ -162,16 +177,19 @@ TEST_CASE_METHOD(tls_fixture, "plain ws to havend's TLS port fails cleanly, and 
   CHECK(secure.ok());
 }
 
-TEST_CASE("a device refuses a certificate that does not name the address it connects to", "[e2e][tls]") {
+TEST_CASE("a device refuses a certificate that does not name the address it connects to",
+          "[e2e][tls]") {
   temp_dir dir;
   const dev_pair pair(dir, "havend");  // for localhost, 127.0.0.1 and ::1
-  child server({"/bin/sh", "-c", "exec \"$@\" 2>/dev/null", "sh", HAVEND_PATH, "--db", dir.file("central.db"),
-                "--listen", "127.0.0.2:0", "--tls-cert", pair.cert, "--tls-key", pair.key});
+  child server({"/bin/sh", "-c", "exec \"$@\" 2>/dev/null", "sh", HAVEND_PATH, "--db",
+                dir.file("central.db"), "--listen", "127.0.0.2:0", "--tls-cert", pair.cert,
+                "--tls-key", pair.key});
   std::string line;
   REQUIRE(server.read_line(line));
   REQUIRE(line.rfind("listening on 127.0.0.2:", 0) == 0);
   auto field = client::store::create(dir.file("field.db"), "outreach").value();
-  auto r = sync(*field, "wss://" + line.substr(std::string("listening on ").size()) + "/sync", pair.pem);
+  auto r =
+      sync(*field, "wss://" + line.substr(std::string("listening on ").size()) + "/sync", pair.pem);
   REQUIRE_FALSE(r.ok());
   INFO(r.err().describe());
   CHECK(r.err().code == errc::unauthorized);
@@ -194,7 +212,8 @@ TEST_CASE("a device refuses to send records unencrypted to any host but loopback
 
 TEST_CASE("havend refuses to listen on a non-loopback address without TLS", "[e2e][tls]") {
   temp_dir dir;
-  const auto [line, code] = havend_refusal({"--db", dir.file("central.db"), "--listen", "0.0.0.0:0"});
+  const auto [line, code] =
+      havend_refusal({"--db", dir.file("central.db"), "--listen", "0.0.0.0:0"});
   INFO(line);
   CHECK(code != 0);
   CHECK(has(line, "refusing to listen on 0.0.0.0 without TLS"));
@@ -207,12 +226,14 @@ TEST_CASE("havend names a certificate or key it cannot use", "[e2e][tls]") {
   const dev_pair stranger(dir, "stranger");
   const std::string db = dir.file("central.db");
   auto listen = [&](const std::string& cert, const std::string& key) {
-    return havend_refusal({"--db", db, "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key});
+    return havend_refusal(
+        {"--db", db, "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key});
   };
   {
     const auto [line, code] = listen(pair.cert, dir.file("missing.key"));
     CHECK(code != 0);
-    CHECK(line == "havend: cannot load --tls-key " + dir.file("missing.key") + ": No such file or directory");
+    CHECK(line == "havend: cannot load --tls-key " + dir.file("missing.key") +
+                      ": No such file or directory");
   }
   {
     const auto [line, code] = listen(pair.cert, stranger.key);
@@ -227,7 +248,8 @@ TEST_CASE("havend names a certificate or key it cannot use", "[e2e][tls]") {
   }
 }
 
-TEST_CASE("dev-cert writes a private key only its owner reads, and never overwrites", "[e2e][tls]") {
+TEST_CASE("dev-cert writes a private key only its owner reads, and never overwrites",
+          "[e2e][tls]") {
   temp_dir dir;
   const dev_pair pair(dir, "havend");
   struct stat key_stat {};
@@ -239,7 +261,8 @@ TEST_CASE("dev-cert writes a private key only its owner reads, and never overwri
   CHECK(has(help.out, "havend dev-cert --cert FILE --key FILE"));
   const std::string key_before = slurp(pair.key);
 
-  const run_result again = run({HAVEND_PATH, "dev-cert", "--cert", dir.file("other.crt"), "--key", pair.key});
+  const run_result again =
+      run({HAVEND_PATH, "dev-cert", "--cert", dir.file("other.crt"), "--key", pair.key});
   CHECK(again.exit_code != 0);
   CHECK(has(again.err, pair.key + " exists; dev-cert never overwrites a file"));
   CHECK(slurp(pair.key) == key_before);
@@ -251,7 +274,8 @@ TEST_CASE("haven sync --ca pins the certificate from the shell", "[e2e][tls][she
   const dev_pair pair(device.dir(), "havend");
   havend_process server(device.dir().file("central.db"), pair.flags());
   device.ok({"init", "--team", "outreach"});
-  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-T1S-0006B"});
+  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
+             "person=PK-T1S-0006B"});
 
   const run_result untrusted = device({"sync", "--server", wss_url(server)});
   CHECK(untrusted.exit_code == 1);
@@ -262,19 +286,24 @@ TEST_CASE("haven sync --ca pins the certificate from the shell", "[e2e][tls][she
   CHECK(has(out, "; 0 pending"));
 }
 
-TEST_CASE_METHOD(tls_fixture, "haven enroll over https checks the server's certificate before it sends the code",
+TEST_CASE_METHOD(tls_fixture,
+                 "haven enroll over https checks the server's certificate before it sends the code",
                  "[e2e][tls][enroll]") {
   shell device;
   const std::string url = "https://" + server.address();
   const run_result untrusted = device({"enroll", "--server", url, "--code", "K7-Q2M-19"});
   CHECK(untrusted.exit_code == 1);
-  CHECK(has(untrusted.err, "enrollment failed: the server's certificate is not trusted (self-signed certificate)"));
+  CHECK(
+      has(untrusted.err,
+          "enrollment failed: the server's certificate is not trusted (self-signed certificate)"));
   CHECK_FALSE(std::filesystem::exists(device.db()));
 
   // Pinned, the request reaches havend, whose answer (whatever it makes of this code) is reported.
-  const run_result pinned = device({"enroll", "--server", url, "--code", "K7-Q2M-19", "--ca", pair.cert});
+  const run_result pinned =
+      device({"enroll", "--server", url, "--code", "K7-Q2M-19", "--ca", pair.cert});
   CHECK(pinned.exit_code == 1);
-  CHECK(has(pinned.err, "enrollment failed: the server at " + server.address() + " refused the enrollment: "));
+  CHECK(has(pinned.err,
+            "enrollment failed: the server at " + server.address() + " refused the enrollment: "));
 }
 
 // Both ends of one TLS connection over 127.0.0.1, handshaken in process; the
@@ -296,11 +325,13 @@ struct tls_connection {
     beast_error server_ec, client_ec;
     acceptor.async_accept(server_end->next_layer().socket(), [&](beast_error ec) {
       if (ec) return void(server_ec = ec);
-      server_end->async_handshake(net::ssl::stream_base::server, [&](beast_error ec) { server_ec = ec; });
+      server_end->async_handshake(net::ssl::stream_base::server,
+                                  [&](beast_error ec) { server_ec = ec; });
     });
     client_end->next_layer().socket().async_connect(acceptor.local_endpoint(), [&](beast_error ec) {
       if (ec) return void(client_ec = ec);
-      client_end->async_handshake(net::ssl::stream_base::client, [&](beast_error ec) { client_ec = ec; });
+      client_end->async_handshake(net::ssl::stream_base::client,
+                                  [&](beast_error ec) { client_ec = ec; });
     });
     ioc.run_for(std::chrono::seconds(10));
     INFO(server_ec.message() << " / " << client_ec.message());
@@ -309,14 +340,19 @@ struct tls_connection {
   using beast_error = boost::system::error_code;
 };
 
-TEST_CASE("the channel binding is the same at both ends of a connection, and only where TLS makes it unique",
-          "[e2e][tls][security]") {
+TEST_CASE(
+    "the channel binding is the same at both ends of a connection, and only where TLS makes it "
+    "unique",
+    "[e2e][tls][security]") {
   temp_dir dir;
   const dev_pair pair(dir, "havend");
   const auto any = [](SSL_CTX*) {};
   const auto tls12 = [](SSL_CTX* c) { SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION); };
-  SECTION("TLS 1.3, and TLS 1.2 with the extended master secret: both ends agree; another connection differs") {
-    for (const auto& configure : {std::function<void(SSL_CTX*)>(any), std::function<void(SSL_CTX*)>(tls12)}) {
+  SECTION(
+      "TLS 1.3, and TLS 1.2 with the extended master secret: both ends agree; another connection "
+      "differs") {
+    for (const auto& configure :
+         {std::function<void(SSL_CTX*)>(any), std::function<void(SSL_CTX*)>(tls12)}) {
       tls_connection one(pair, configure), two(pair, configure);
       const std::string binding = streams::channel_binding(*one.client_end);
       CHECK(binding.size() == 32);
@@ -341,7 +377,8 @@ TEST_CASE("the channel binding is the same at both ends of a connection, and onl
   }
 }
 
-TEST_CASE("a relay holding a certificate the device trusts cannot sign in as the device", "[e2e][tls][security]") {
+TEST_CASE("a relay holding a certificate the device trusts cannot sign in as the device",
+          "[e2e][tls][security]") {
   // The attacker has havend's own certificate and key: the device cannot
   // tell the relay from havend. Its signed hello still binds its own TLS
   // connection, which is not the one the relay has with havend.
@@ -349,11 +386,14 @@ TEST_CASE("a relay holding a certificate the device trusts cannot sign in as the
   const dev_pair pair(device.dir(), "havend");
   const std::string central = device.dir().file("central.db");
   havend_process server(central, pair.flags(), havend_process::authentication::on);
-  const run_result code = run({HAVEND_PATH, "--db", central, "enroll", "--name", "tablet", "--team", "outreach", "--json"});
+  const run_result code = run(
+      {HAVEND_PATH, "--db", central, "enroll", "--name", "tablet", "--team", "outreach", "--json"});
   REQUIRE(code.exit_code == 0);
   const std::string enroll_code(boost::json::parse(code.out).as_object().at("code").as_string());
-  device.ok({"enroll", "--server", "https://" + server.address(), "--code", enroll_code, "--ca", pair.cert});
-  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual", "person=PK-T1S-00079"});
+  device.ok({"enroll", "--server", "https://" + server.address(), "--code", enroll_code, "--ca",
+             pair.cert});
+  device.ok({"add", "--quiet", "pats_session", "date=2026-03-02", "site=vic", "format=individual",
+             "person=PK-T1S-00079"});
   auto field = client::store::open(device.db()).value();
   const store_snapshot before(*field);
 

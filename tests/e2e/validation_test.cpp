@@ -13,16 +13,20 @@ struct refusal {
   std::string reason;             // a fragment of the reason
 };
 
-const std::vector<std::string> individual = {"pats_session", "date=2026-03-02", "site=vic", "format=individual",
-                                             "person=Pk-0000011"};
-const std::vector<std::string> stay = {"assistance_case", "programme=crisis-accommodation", "person=CASE-00019",
-                                       "sex=female", "nationality=SI", "admitted=2026-01-01"};
-const std::vector<std::string> call = {"on_call_event", "date=2026-01-05", "caller=police", "outcome=advice-only"};
-const std::vector<std::string> workshop = {"prevention_workshop", "date=2026-02-01", "audience=secondary-school",
-                                           "region=podravska", "participants=25"};
+const std::vector<std::string> individual = {"pats_session", "date=2026-03-02", "site=vic",
+                                             "format=individual", "person=Pk-0000011"};
+const std::vector<std::string> stay = {"assistance_case",   "programme=crisis-accommodation",
+                                       "person=CASE-00019", "sex=female",
+                                       "nationality=SI",    "admitted=2026-01-01"};
+const std::vector<std::string> call = {"on_call_event", "date=2026-01-05", "caller=police",
+                                       "outcome=advice-only"};
+const std::vector<std::string> workshop = {"prevention_workshop", "date=2026-02-01",
+                                           "audience=secondary-school", "region=podravska",
+                                           "participants=25"};
 
 // base with `drop` removed (a field=... prefix) and `extra` added.
-std::vector<std::string> with(std::vector<std::string> base, std::vector<std::string> extra, std::string drop = "") {
+std::vector<std::string> with(std::vector<std::string> base, std::vector<std::string> extra,
+                              std::string drop = "") {
   if (!drop.empty())
     std::erase_if(base, [&](const std::string& a) { return a.rfind(drop + "=", 0) == 0; });
   base.insert(base.end(), extra.begin(), extra.end());
@@ -40,7 +44,8 @@ std::vector<refusal> refusals() {
       {with(individual, {"date=2026-02-30"}, "date"), "date", "YYYY-MM-DD"},
       {with(individual, {"date=02.03.2026"}, "date"), "date", "YYYY-MM-DD"},
       {with(individual, {}, "site"), "site", "is required"},
-      {with(individual, {"site=ljubljana"}, "site"), "site", "must be one of: vic, logatec, postojna, other"},
+      {with(individual, {"site=ljubljana"}, "site"), "site",
+       "must be one of: vic, logatec, postojna, other"},
       {with(individual, {}, "format"), "format", "is required"},
       {with(individual, {"format=pair"}, "format"), "format", "individual, group"},
       {with(individual, {"participants=3"}), "participants", "must be 1 when format is individual"},
@@ -48,11 +53,15 @@ std::vector<refusal> refusals() {
       {with(individual, {}, "person"), "person", "is required when format is individual"},
       {with(individual, {"person=abc"}, "person"), "person", "must be a person code"},
       {with(individual, {"person=Ana Novak"}, "person"), "person", "must be a person code"},
-      {with(individual, {"person=" + std::string(65, 'x')}, "person"), "person", "must be a person code"},
+      {with(individual, {"person=" + std::string(65, 'x')}, "person"), "person",
+       "must be a person code"},
       {with(individual, {"person=Pk-0000012"}, "person"), "person", "check character"},
-      {{"pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=9", "person=Pk-0000011"},
-       "person", "must be empty when format is group"},
-      {{"pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=0"}, "participants",
+      {{"pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=9",
+        "person=Pk-0000011"},
+       "person",
+       "must be empty when format is group"},
+      {{"pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=0"},
+       "participants",
        "at least 1"},
       {with(individual, {"sex=f"}), "sex", "female, male, other, unknown"},
       {with(individual, {"age_band=old"}), "age_band", "child, adolescent, adult, unknown"},
@@ -69,7 +78,8 @@ std::vector<refusal> refusals() {
       {with(stay, {}, "nationality"), "nationality", "is required"},
       {with(stay, {}, "admitted"), "admitted", "is required"},
       {with(stay, {"discharged=2025-12-31"}), "discharged", "must not be before admitted"},
-      {with(stay, {"discharged=2026-02-01"}), "care_days", "at most 30 when programme is crisis-accommodation"},
+      {with(stay, {"discharged=2026-02-01"}), "care_days",
+       "at most 30 when programme is crisis-accommodation"},
       {with(stay, {"exploitation=sexual,theft"}), "exploitation", "forced-labour"},
       {with(stay, {"offence=art999"}), "offence", "art113-thb"},
       {with(stay, {"referred_by=neighbour"}), "referred_by", "embassy"},
@@ -99,7 +109,8 @@ std::string snapshot(const shell& haven) {
   return haven.ok({"list", "--json"}) + haven.ok({"status", "--json"});
 }
 
-TEST_CASE("the shell refuses every invalid record, naming the field, and writes nothing", "[e2e][validation]") {
+TEST_CASE("the shell refuses every invalid record, naming the field, and writes nothing",
+          "[e2e][validation]") {
   shell haven;
   haven.ok({"init", "--team", "novo-mesto"});
   // A valid record of each type first, so "nothing written" is checked against a non-empty store.

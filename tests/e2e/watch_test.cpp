@@ -1,9 +1,8 @@
 // `haven sync --watch`: live changes arrive without asking, new local records
 // go up on their own, and the device reconnects after the server comes back.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 
@@ -29,14 +28,16 @@ std::size_t records_in(const std::string& db) {
   return s.value()->status()->records;
 }
 
-TEST_CASE("a watching device receives live changes, pushes its own, and reconnects", "[e2e][sync][watch]") {
+TEST_CASE("a watching device receives live changes, pushes its own, and reconnects",
+          "[e2e][sync][watch]") {
   sync_fixture f;
   device& office = f.add_device("outreach");
   const std::string tablet_db = f.dir().file("tablet.db");
   REQUIRE(client::store::create(tablet_db, "outreach").ok());
   field_work work(11);
 
-  child watcher({HAVEN_SHELL_PATH, "--db", tablet_db, "sync", "--server", f.server().sync_url(), "--watch"});
+  child watcher(
+      {HAVEN_SHELL_PATH, "--db", tablet_db, "sync", "--server", f.server().sync_url(), "--watch"});
 
   // Live: what the office pushes reaches the watching tablet without it asking.
   for (int i = 0; i < 5; ++i) REQUIRE(office.db->add(work.new_record()).ok());
@@ -44,8 +45,8 @@ TEST_CASE("a watching device receives live changes, pushes its own, and reconnec
   CHECK(eventually([&] { return records_in(tablet_db) == 5; }));
 
   // A record written on the tablet by another process goes up on its own.
-  const run_result added = run({HAVEN_SHELL_PATH, "--db", tablet_db, "add", "on_call_event", "date=2026-06-01",
-                                "caller=victim", "outcome=advice-only"});
+  const run_result added = run({HAVEN_SHELL_PATH, "--db", tablet_db, "add", "on_call_event",
+                                "date=2026-06-01", "caller=victim", "outcome=advice-only"});
   REQUIRE(added.exit_code == 0);
   CHECK(eventually([&] {
     REQUIRE(f.sync(office).ok());

@@ -4,13 +4,11 @@
 // closing), refused pushes change nothing, and the server keeps serving the
 // other devices throughout.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <functional>
-#include <optional>
-
 #include <haven/sync/protocol.hpp>
+#include <optional>
 
 #include "../support/cutting_proxy.hpp"
 #include "../support/raw_ws_client.hpp"
@@ -303,7 +301,8 @@ TEST_CASE("pushes that break the server's rules are refused whole and change not
        }),
        errc::invalid_input, ": must be "},
       {"a field the schema does not have", with([](auto& c) {
-         c.cells.push_back({"notes", std::string("trafficker: +386 40 123 456"), c.cells.front().at});
+         c.cells.push_back(
+             {"notes", std::string("trafficker: +386 40 123 456"), c.cells.front().at});
        }),
        errc::invalid_input, "(unknown, 5 bytes): is not a field of"},
       {"a record of another team", with([](auto& c) { c.team = "other-team"; }), errc::forbidden,

@@ -56,7 +56,8 @@ TEST_CASE("dates: real calendar days in 1900..2200", "[schema][field]") {
     CAPTURE(bad);
     CHECK_THAT(refusal(pats(), "date", bad), StartsWith("must be a date YYYY-MM-DD"));
   }
-  CHECK_THAT(refusal(pats(), "date", "2023-02-29"), Contains("\"2023-02-29\"") && Contains("on the calendar"));
+  CHECK_THAT(refusal(pats(), "date", "2023-02-29"),
+             Contains("\"2023-02-29\"") && Contains("on the calendar"));
 }
 
 TEST_CASE("parse_date, to_string and civil dates agree", "[schema][field]") {
@@ -102,7 +103,8 @@ TEST_CASE("integers: whole numbers within min and max", "[schema][field]") {
   CHECK(unbounded.parse("1000000000000").value() == value{max_integer_magnitude});
   CHECK(unbounded.parse("-1000000000000").value() == value{-max_integer_magnitude});
   REQUIRE_FALSE(unbounded.parse("1000000000001"));
-  CHECK(unbounded.parse("1000000000001").err().message == "must be at most 1000000000000 (got 1000000000001)");
+  CHECK(unbounded.parse("1000000000001").err().message ==
+        "must be at most 1000000000000 (got 1000000000001)");
   CHECK_FALSE(unbounded.parse("9223372036854775807"));
   CHECK_FALSE(unbounded.parse("9223372036854775808"));
 }
@@ -133,20 +135,22 @@ TEST_CASE("countries: ISO codes in any case are stored in upper case and XX mean
   }
 }
 
-TEST_CASE("pseudonyms: groups of Crockford base32 symbols ending in a check symbol, never echoed back",
-          "[schema][field]") {
+TEST_CASE(
+    "pseudonyms: groups of Crockford base32 symbols ending in a check symbol, never echoed back",
+    "[schema][field]") {
   CHECK(parsed(assistance(), "person", "P-0042-X9W") == value{std::string("P-0042-X9W")});
   // Typed in lower case and with Crockford's aliases (o for 0, i and l for 1): read as the symbols.
   CHECK(parsed(assistance(), "person", "p-oo42-x9w") == value{std::string("P-0042-X9W")});
   CHECK(parsed(assistance(), "person", "P-7F3A-9C21J") == value{std::string("P-7F3A-9C21J")});
-  for (const char* bad : {"P-0042-X9V",             // wrong check symbol
-                          "P-0024-X9W",             // two neighbours swapped
-                          "P-0042-X9",              // no check symbol
-                          "P-0042--X9W", "-P-0042-X9W", "P-0042-X9W-", "P-00420000000000-X9W",  // grouping
-                          "P-0U42-X9W",             // U is no symbol
-                          "P0X9",                   // too short
-                          "abc def", "abc_def", "abc.def", "abc/def", "abcdé1", "abcdef\n",
-                          "Olena-Kovalenko-1990-04-12"}) {
+  for (const char* bad :
+       {"P-0042-X9V",  // wrong check symbol
+        "P-0024-X9W",  // two neighbours swapped
+        "P-0042-X9",   // no check symbol
+        "P-0042--X9W", "-P-0042-X9W", "P-0042-X9W-", "P-00420000000000-X9W",  // grouping
+        "P-0U42-X9W",                                                         // U is no symbol
+        "P0X9",                                                               // too short
+        "abc def", "abc_def", "abc.def", "abc/def", "abcdé1", "abcdef\n",
+        "Olena-Kovalenko-1990-04-12"}) {
     CAPTURE(bad);
     CHECK_THAT(refusal(assistance(), "person", bad), StartsWith("must be a person code"));
   }
@@ -162,8 +166,9 @@ TEST_CASE("pseudonyms: groups of Crockford base32 symbols ending in a check symb
   CHECK_FALSE(valid_pseudonym(std::string(33, '1')));
 }
 
-TEST_CASE("pseudonyms: the check symbol catches every single mistyped symbol and neighbour swap but 0Z",
-          "[schema][field]") {
+TEST_CASE(
+    "pseudonyms: the check symbol catches every single mistyped symbol and neighbour swap but 0Z",
+    "[schema][field]") {
   const std::string code = with_check_symbol("P-46PN-8HHA-AAKG-C9Y");
   REQUIRE(valid_pseudonym(code));
   std::size_t changed = 0, swapped = 0;
@@ -177,9 +182,11 @@ TEST_CASE("pseudonyms: the check symbol catches every single mistyped symbol and
       CHECK_FALSE(valid_pseudonym(typo));
       ++changed;
     }
-    const std::pair<char, char> pair = std::minmax(code[i], i + 1 < code.size() ? code[i + 1] : '-');
+    const std::pair<char, char> pair =
+        std::minmax(code[i], i + 1 < code.size() ? code[i + 1] : '-');
     // Luhn mod 32 misses only the swap of 0 and Z (their doubled forms differ by the same).
-    if (i + 1 < code.size() && code[i + 1] != '-' && code[i + 1] != code[i] && pair != std::pair{'0', 'Z'}) {
+    if (i + 1 < code.size() && code[i + 1] != '-' && code[i + 1] != code[i] &&
+        pair != std::pair{'0', 'Z'}) {
       std::string swap = code;
       std::swap(swap[i], swap[i + 1]);
       CAPTURE(swap);

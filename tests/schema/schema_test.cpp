@@ -280,8 +280,7 @@ TEST_CASE("invalid JSON is refused with the place of the error", "[schema][docum
   CHECK_THAT(e.message, Matches(".*(line|offset|position|column|byte|character).*[0-9].*"));
 }
 
-TEST_CASE("rules that could never hold or never apply are refused",
-          "[schema][document]") {
+TEST_CASE("rules that could never hold or never apply are refused", "[schema][document]") {
   // derived.days_between already refuses non-date fields; the rules do not
   // check the kinds and codes they name, so a typo silently disables a rule.
   const std::string fields =

@@ -138,8 +138,9 @@ TEST_CASE("pats_session: an individual interview needs a person and one particip
 }
 
 TEST_CASE("pats_session: a group session names no person", "[schema][validate]") {
-  CHECK(only_issue(pats(), with(group_session(), "person", parsed(pats(), "person", "P-0001239"))) ==
-        field_issue{"person", "must be empty when format is group"});
+  CHECK(
+      only_issue(pats(), with(group_session(), "person", parsed(pats(), "person", "P-0001239"))) ==
+      field_issue{"person", "must be empty when format is group"});
 
   // A group may have any number of participants, and one is allowed.
   CHECK(issues_of(pats(), with(group_session(), "participants", std::int64_t{1})).empty());
@@ -286,8 +287,7 @@ TEST_CASE("validate refuses a country code that is not in its stored upper-case 
         names{"nationality"});
 }
 
-TEST_CASE("validate refuses set elements that are not single codes",
-          "[schema][validate]") {
+TEST_CASE("validate refuses set elements that are not single codes", "[schema][validate]") {
   // The elements are re-checked through their comma-joined text, so an
   // element holding a comma or padding passes as if it were several codes.
   CHECK(issues_of(assistance(), with(short_stay(), "services", code_set{"food,escort"})) ==

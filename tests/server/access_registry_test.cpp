@@ -3,8 +3,8 @@
 // tokens (digests only), coordinator tokens, standings, the audit log, and
 // the login guard's back-off.
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
@@ -31,7 +31,8 @@ struct registry_fixture : central_fixture {
   std::unique_ptr<server::access_registry> registry = server::open_sqlite_registry(file());
 
   std::string key(char fill = 'k') const { return std::string(crypto::ed25519_key_bytes, fill); }
-  server::enrollment_code code(const std::string& team = "team-a", device_role role = device_role::worker,
+  server::enrollment_code code(const std::string& team = "team-a",
+                               device_role role = device_role::worker,
                                std::chrono::seconds ttl = day) {
     return registry->issue_code("Ana's phone", team, role, ttl, t0);
   }
@@ -66,7 +67,8 @@ TEST_CASE("registry: a code has 12 Crockford characters in three groups and enro
   REQUIRE(c.code.size() == 14);
   CHECK(c.code[4] == '-');
   CHECK(c.code[9] == '-');
-  for (char ch : without_dashes(c.code)) CHECK(std::string("0123456789ABCDEFGHJKMNPQRSTVWXYZ").find(ch) != std::string::npos);
+  for (char ch : without_dashes(c.code))
+    CHECK(std::string("0123456789ABCDEFGHJKMNPQRSTVWXYZ").find(ch) != std::string::npos);
   CHECK(c.expires_ms == t0 + 24 * 3600 * 1000);
 
   const auto grant = f.registry->redeem(c.code, f.key(), "10.0.0.7", t0 + 1000);
@@ -87,9 +89,11 @@ TEST_CASE("registry: a code has 12 Crockford characters in three groups and enro
   CHECK(f.registry->devices().size() == 1);
   CHECK_FALSE(f.registry->device("d0000000000000000"));
 
-  const auto again = f.error_of([&] { f.registry->redeem(c.code, f.key('x'), "10.0.0.8", t0 + 2000); });
+  const auto again =
+      f.error_of([&] { f.registry->redeem(c.code, f.key('x'), "10.0.0.8", t0 + 2000); });
   CHECK(again.code == errc::unauthorized);
-  CHECK_THAT(again.message, Contains("already used") && Contains("ask your coordinator for a new one"));
+  CHECK_THAT(again.message,
+             Contains("already used") && Contains("ask your coordinator for a new one"));
   CHECK(f.registry->devices().size() == 1);
 }
 
@@ -132,10 +136,12 @@ TEST_CASE("registry: redemption ignores case, dashes and spaces", "[server][regi
   }
 }
 
-TEST_CASE("registry: an unknown or malformed code, and a malformed key, are refused", "[server][registry]") {
+TEST_CASE("registry: an unknown or malformed code, and a malformed key, are refused",
+          "[server][registry]") {
   registry_fixture f;
   const auto c = f.code();
-  for (const std::string bad : {"", "ABCD", "ABCD-EFGH-JKMN-PQRS", "UUUU-UUUU-UUUU", "0000-0000-0000"}) {
+  for (const std::string bad :
+       {"", "ABCD", "ABCD-EFGH-JKMN-PQRS", "UUUU-UUUU-UUUU", "0000-0000-0000"}) {
     CAPTURE(bad);
     const auto e = f.error_of([&] { f.registry->redeem(bad, f.key(), "", t0); });
     CHECK(e.code == errc::unauthorized);
@@ -149,12 +155,15 @@ TEST_CASE("registry: an unknown or malformed code, and a malformed key, are refu
 
 TEST_CASE("registry: issue_code checks name, team and validity", "[server][registry]") {
   registry_fixture f;
-  CHECK(f.error_of([&] { f.registry->issue_code("", "team-a", device_role::worker, day, t0); }).code ==
-        errc::invalid_input);
-  CHECK(f.error_of([&] { f.registry->issue_code("x", "Team A", device_role::worker, day, t0); }).code ==
-        errc::invalid_input);
-  CHECK(f.error_of([&] { f.registry->issue_code("x", "team-a", device_role::worker, std::chrono::seconds(0), t0); })
-            .code == errc::invalid_input);
+  CHECK(f.error_of([&] {
+           f.registry->issue_code("", "team-a", device_role::worker, day, t0);
+         }).code == errc::invalid_input);
+  CHECK(f.error_of([&] {
+           f.registry->issue_code("x", "Team A", device_role::worker, day, t0);
+         }).code == errc::invalid_input);
+  CHECK(f.error_of([&] {
+           f.registry->issue_code("x", "team-a", device_role::worker, std::chrono::seconds(0), t0);
+         }).code == errc::invalid_input);
 }
 
 TEST_CASE("registry: one pseudonym key per team", "[server][registry]") {
@@ -174,8 +183,14 @@ TEST_CASE("registry: the file holds no code or token, only their digests", "[ser
   const auto grant = f.registry->redeem(used.code, f.key(), "", t0);
   REQUIRE_FALSE(grant.token.empty());
   const std::string token = f.registry->issue_token("maja", t0);
-  const auto secrets = {unused.code, without_dashes(unused.code), used.code, without_dashes(used.code), token,
-                        grant.token, from_hex(token).value(), from_hex(grant.token).value()};
+  const auto secrets = {unused.code,
+                        without_dashes(unused.code),
+                        used.code,
+                        without_dashes(used.code),
+                        token,
+                        grant.token,
+                        from_hex(token).value(),
+                        from_hex(grant.token).value()};
   const auto check = [&] {
     for (const auto& secret : secrets) {
       CAPTURE(to_hex(secret));
@@ -190,7 +205,8 @@ TEST_CASE("registry: the file holds no code or token, only their digests", "[ser
   check();  // closed: checkpointed into the file
 }
 
-TEST_CASE("registry: a token resolves only to its holder, and a replaced one stops working", "[server][registry]") {
+TEST_CASE("registry: a token resolves only to its holder, and a replaced one stops working",
+          "[server][registry]") {
   registry_fixture f;
   const std::string maja = f.registry->issue_token("maja", t0);
   const std::string ana = f.registry->issue_token("ana", t0);
@@ -209,9 +225,11 @@ TEST_CASE("registry: a token resolves only to its holder, and a replaced one sto
   CHECK(f.error_of([&] { f.registry->issue_token("", t0); }).code == errc::invalid_input);
 }
 
-TEST_CASE("registry: a coordinator device's token lapses when it is revoked", "[server][registry]") {
+TEST_CASE("registry: a coordinator device's token lapses when it is revoked",
+          "[server][registry]") {
   registry_fixture f;
-  const auto grant = f.registry->redeem(f.code("team-a", device_role::coordinator).code, f.key(), "", t0);
+  const auto grant =
+      f.registry->redeem(f.code("team-a", device_role::coordinator).code, f.key(), "", t0);
   CHECK(grant.role == device_role::coordinator);
   CHECK(f.registry->token_holder(grant.token) == grant.device_id);
   f.registry->set_standing(grant.device_id, device_standing::revoked, t0 + 1);
@@ -220,8 +238,9 @@ TEST_CASE("registry: a coordinator device's token lapses when it is revoked", "[
 
 TEST_CASE("registry: standing rules", "[server][registry]") {
   registry_fixture f;
-  CHECK(f.error_of([&] { f.registry->set_standing("d0123456789abcdef", device_standing::retired, t0); }).code ==
-        errc::not_found);
+  CHECK(f.error_of([&] {
+           f.registry->set_standing("d0123456789abcdef", device_standing::retired, t0);
+         }).code == errc::not_found);
   const auto a = f.registry->redeem(f.code().code, f.key(), "", t0).device_id;
   const auto b = f.registry->redeem(f.code().code, f.key(), "", t0).device_id;
 
@@ -229,26 +248,32 @@ TEST_CASE("registry: standing rules", "[server][registry]") {
   auto d = f.registry->set_standing(a, device_standing::retired, t0 + 10);
   CHECK(d.standing == device_standing::retired);
   CHECK(d.standing_changed_ms == t0 + 10);
-  CHECK(f.registry->set_standing(a, device_standing::active, t0 + 20).standing == device_standing::active);
-  CHECK(f.registry->set_standing(a, device_standing::revoked, t0 + 30).standing == device_standing::revoked);
-  CHECK(f.registry->set_standing(a, device_standing::revoked, t0 + 40).standing_changed_ms == t0 + 30);
+  CHECK(f.registry->set_standing(a, device_standing::active, t0 + 20).standing ==
+        device_standing::active);
+  CHECK(f.registry->set_standing(a, device_standing::revoked, t0 + 30).standing ==
+        device_standing::revoked);
+  CHECK(f.registry->set_standing(a, device_standing::revoked, t0 + 40).standing_changed_ms ==
+        t0 + 30);
   for (auto s : {device_standing::active, device_standing::retired})
     CHECK(f.error_of([&] { f.registry->set_standing(a, s, t0 + 50); }).code == errc::invalid_input);
   CHECK(f.registry->device(a)->standing == device_standing::revoked);
 
   // Wipes: only after a wipe order; a wiped device is not made active again.
   CHECK(f.error_of([&] { f.registry->mark_wiped(b, t0); }).code == errc::invalid_input);
-  CHECK(f.error_of([&] { f.registry->mark_wiped("d0123456789abcdef", t0); }).code == errc::not_found);
+  CHECK(f.error_of([&] { f.registry->mark_wiped("d0123456789abcdef", t0); }).code ==
+        errc::not_found);
   f.registry->set_standing(b, device_standing::retired, t0 + 60);
   f.registry->mark_wiped(b, t0 + 70);
   CHECK(f.registry->device(b)->wiped_ms == t0 + 70);
   CHECK(f.error_of([&] { f.registry->set_standing(b, device_standing::active, t0 + 80); }).code ==
         errc::invalid_input);
-  CHECK(f.registry->set_standing(b, device_standing::revoked, t0 + 90).standing == device_standing::revoked);
+  CHECK(f.registry->set_standing(b, device_standing::revoked, t0 + 90).standing ==
+        device_standing::revoked);
 }
 
-TEST_CASE("registry: the standings version counts every change of standing, seen from another connection",
-          "[server][registry]") {
+TEST_CASE(
+    "registry: the standings version counts every change of standing, seen from another connection",
+    "[server][registry]") {
   registry_fixture f;
   const auto a = f.registry->redeem(f.code().code, f.key(), "", t0).device_id;
   const auto b = f.registry->redeem(f.code().code, f.key(), "", t0).device_id;
@@ -289,7 +314,8 @@ TEST_CASE("registry: enrollments, standings, wipes and tokens are audited withou
   f.registry->set_standing(id, device_standing::retired, t0 + 3);
   f.registry->mark_wiped(id, t0 + 4);
   const std::string token = f.registry->issue_token("maja", t0 + 5);
-  f.registry->audit({t0 + 6, "token_refused", "abcd...", "10.0.0.9", "a bearer token that matches no coordinator"});
+  f.registry->audit({t0 + 6, "token_refused", "abcd...", "10.0.0.9",
+                     "a bearer token that matches no coordinator"});
 
   const auto log = f.registry->audit_log(100);
   REQUIRE(log.size() == 7);
@@ -309,14 +335,16 @@ TEST_CASE("registry: enrollments, standings, wipes and tokens are audited withou
       CHECK(text.find(token.substr(0, 8)) == std::string::npos);
     }
   }
-  const auto refused = std::find_if(log.begin(), log.end(), [](auto& e) { return e.event == "enrollment_refused"; });
+  const auto refused =
+      std::find_if(log.begin(), log.end(), [](auto& e) { return e.event == "enrollment_refused"; });
   CHECK(refused->address == "10.0.0.9");
   CHECK_THAT(refused->detail, Contains("already used"));
   CHECK(f.registry->audit_log(2).size() == 2);
 }
 
-TEST_CASE("login_guard: free failures, then doubling back-off up to the maximum, cleared by success",
-          "[server][registry][guard]") {
+TEST_CASE(
+    "login_guard: free failures, then doubling back-off up to the maximum, cleared by success",
+    "[server][registry][guard]") {
   using ms = std::chrono::milliseconds;
   server::login_guard guard({3, ms(1000), ms(4000)});
   const std::string a = "10.0.0.1";
@@ -341,7 +369,8 @@ TEST_CASE("login_guard: free failures, then doubling back-off up to the maximum,
   CHECK(guard.wait(a, 7200) == ms(0));  // counting starts afresh
 }
 
-TEST_CASE("login_guard: old failures are forgotten and memory stays bounded", "[server][registry][guard]") {
+TEST_CASE("login_guard: old failures are forgotten and memory stays bounded",
+          "[server][registry][guard]") {
   using ms = std::chrono::milliseconds;
   server::login_guard guard({1, ms(1000), ms(4000)});
   guard.failed("10.0.0.1", 0);

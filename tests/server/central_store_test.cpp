@@ -152,7 +152,8 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
     why = "topics: is a set field, whose elements are cells of their own";
   }
   SECTION("free text where a code belongs") {
-    bad.cells.push_back({"nationality", std::string("Olena Kovalenko, born 1990-04-12, Kyiv"), a.next()});
+    bad.cells.push_back(
+        {"nationality", std::string("Olena Kovalenko, born 1990-04-12, Kyiv"), a.next()});
     why = "nationality: must be an ISO 3166-1 alpha-2 country code";
   }
   SECTION("a field the type does not have") {
@@ -190,14 +191,21 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
   }
   SECTION("a new individual session of 3 participants") {
     bad = a.record(test_id(3), "pats_session",
-                   {{"date", "2026-03-03"}, {"site", "vic"}, {"format", "individual"}, {"person", "P-0001H"},
+                   {{"date", "2026-03-03"},
+                    {"site", "vic"},
+                    {"format", "individual"},
+                    {"person", "P-0001H"},
                     {"participants", "3"}});
     why = "participants: must be 1 when format is individual";
   }
   SECTION("a new stay longer than its maximum") {
     bad = a.record(test_id(3), "assistance_case",
-                   {{"programme", "crisis-accommodation"}, {"person", "P-0001H"}, {"sex", "female"},
-                    {"nationality", "UA"}, {"admitted", "2015-01-01"}, {"discharged", "2026-01-01"}});
+                   {{"programme", "crisis-accommodation"},
+                    {"person", "P-0001H"},
+                    {"sex", "female"},
+                    {"nationality", "UA"},
+                    {"admitted", "2015-01-01"},
+                    {"discharged", "2026-01-01"}});
     why = "discharged: must be at most 3660 days after admitted";
   }
   try {
@@ -208,7 +216,8 @@ TEST_CASE("a refused batch changes nothing, and the log goes on from where it wa
     CHECK_THAT(e.err().message, Contains(why));
     // The rule, never the value: the refusal is logged and audited.
     CHECK_FALSE(Contains("(got ").match(e.err().message));
-    for (const char* value : {"Kovalenko", "+386", "-5", "2026-06-17", "1900-01-01", "interview", "notes", "smuggling"})
+    for (const char* value :
+         {"Kovalenko", "+386", "-5", "2026-06-17", "1900-01-01", "interview", "notes", "smuggling"})
       CHECK_FALSE(Contains(value).match(e.err().message));
   }
   CHECK(observe(f.store()) == before);

@@ -2,13 +2,11 @@
 // address (the oldest gives way to a newcomer), signed-in ones against their
 // device or coordinator (the oldest is replaced), and all against the total.
 #include <catch2/catch.hpp>
-
+#include <haven/server/connection_budget.hpp>
+#include <haven/server/metrics.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <haven/server/connection_budget.hpp>
-#include <haven/server/metrics.hpp>
 
 namespace haven::test {
 namespace {

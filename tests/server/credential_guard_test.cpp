@@ -2,7 +2,6 @@
 // credential's count only, never the address's; credentials are keyed by a
 // digest, never by the secret.
 #include <catch2/catch.hpp>
-
 #include <haven/server/access_registry.hpp>
 #include <haven/server/login_guard.hpp>
 

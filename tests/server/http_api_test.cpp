@@ -244,16 +244,19 @@ TEST_CASE("http: the request target is read as a URL's path and query, each perc
           "[server][http][url]") {
   api_fixture f;
   // The query: each parameter decoded (2%30%32%36 is 2026, %33 is 3).
-  const auto march = f.json("/api/tallies/pats-group-by-site?year=2%30%32%36&month=%33").as_object();
+  const auto march =
+      f.json("/api/tallies/pats-group-by-site?year=2%30%32%36&month=%33").as_object();
   CHECK(march.at("year").as_int64() == 2026);
   CHECK(march.at("month").as_int64() == 3);
   CHECK(total(march, "participants") == 42);
   // The path too: %2D is '-', %2E is '.'.
   CHECK(f.get("/api/tallies/pats%2Dgroup-by-site?year=2026").status == 200);
-  CHECK(f.get("/api/tallies/pats-group-by-site%2Ecsv?year=2026").content_type.starts_with("text/csv"));
+  CHECK(f.get("/api/tallies/pats-group-by-site%2Ecsv?year=2026")
+            .content_type.starts_with("text/csv"));
   CHECK(f.get("/healt%68z").status == 200);
   // A target that is not a path with a query is refused, not routed.
-  for (const std::string target : {"*", "http://example.org/healthz", "healthz", "/healthz?%zz#x"}) {
+  for (const std::string target :
+       {"*", "http://example.org/healthz", "healthz", "/healthz?%zz#x"}) {
     CAPTURE(target);
     CHECK_THAT(f.error_of(target, 400), Contains("path"));
   }

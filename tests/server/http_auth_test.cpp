@@ -19,7 +19,8 @@ using Catch::Matchers::Contains;
 struct auth_fixture : central_fixture {
   server::metrics counters;
   std::unique_ptr<server::access_registry> registry = server::open_sqlite_registry(file());
-  server::login_guard guard{{3, std::chrono::milliseconds(60'000), std::chrono::milliseconds(600'000)}};
+  server::login_guard guard{
+      {3, std::chrono::milliseconds(60'000), std::chrono::milliseconds(600'000)}};
   server::http_api api{store(), counters, registry.get(), &guard};
 
   std::int64_t now() const {
@@ -32,7 +33,8 @@ struct auth_fixture : central_fixture {
   server::http_reply enroll(const std::string& body, const std::string& address = "10.0.0.5") {
     return api.handle({"POST", "/api/enroll", "", body, address});
   }
-  static std::string enroll_body(const std::string& code, const std::string& key = std::string(64, 'a')) {
+  static std::string enroll_body(const std::string& code,
+                                 const std::string& key = std::string(64, 'a')) {
     return boost::json::serialize(boost::json::object{{"code", code}, {"public_key", key}});
   }
   server::http_reply get(const std::string& target, const std::string& authorization,
@@ -71,7 +73,8 @@ TEST_CASE("http auth: a code enrolls a device once", "[server][http][registry]")
   CHECK_THAT(auth_fixture::error(again), Contains("already used"));
 }
 
-TEST_CASE("http auth: a coordinator's grant carries a token for the tallies", "[server][http][registry]") {
+TEST_CASE("http auth: a coordinator's grant carries a token for the tallies",
+          "[server][http][registry]") {
   auth_fixture f;
   const auto ok = f.enroll(auth_fixture::enroll_body(f.new_code(server::device_role::coordinator)));
   REQUIRE(ok.status == 200);
@@ -79,25 +82,29 @@ TEST_CASE("http auth: a coordinator's grant carries a token for the tallies", "[
   CHECK(f.get("/api/tallies", "Bearer " + token).status == 200);
 }
 
-TEST_CASE("http auth: malformed enrollments are 400, wrong methods 405", "[server][http][registry]") {
+TEST_CASE("http auth: malformed enrollments are 400, wrong methods 405",
+          "[server][http][registry]") {
   auth_fixture f;
   const std::string code = f.new_code();
-  for (const std::string& body : std::vector<std::string>{"", "not json", "[]", R"({"code": "X"})", R"({"code": 1, "public_key": "aa"})",
-                                 auth_fixture::enroll_body(code, "abcd"),
-                                 auth_fixture::enroll_body(code, std::string(64, 'z'))}) {
+  for (const std::string& body : std::vector<std::string>{
+           "", "not json", "[]", R"({"code": "X"})", R"({"code": 1, "public_key": "aa"})",
+           auth_fixture::enroll_body(code, "abcd"),
+           auth_fixture::enroll_body(code, std::string(64, 'z'))}) {
     CAPTURE(body);
     const auto r = f.enroll(body);
     CHECK(r.status == 400);
     CHECK_FALSE(auth_fixture::error(r).empty());
   }
   CHECK(f.api.handle({"GET", "/api/enroll", "", "", "10.0.0.5"}).status == 405);
-  CHECK(f.enroll(auth_fixture::enroll_body(code)).status == 200);  // not used up by the bad requests
+  CHECK(f.enroll(auth_fixture::enroll_body(code)).status ==
+        200);  // not used up by the bad requests
 }
 
 TEST_CASE("http auth: repeated bad codes put the address in back-off", "[server][http][registry]") {
   auth_fixture f;
   const std::string code = f.new_code();
-  for (int i = 0; i < 3; ++i) CHECK(f.enroll(auth_fixture::enroll_body("0000-0000-0000")).status == 401);
+  for (int i = 0; i < 3; ++i)
+    CHECK(f.enroll(auth_fixture::enroll_body("0000-0000-0000")).status == 401);
   const auto r = f.enroll(auth_fixture::enroll_body(code));  // even a good code waits
   CHECK(r.status == 429);
   CHECK(f.header(r, "Retry-After") == "60");
@@ -155,8 +162,9 @@ TEST_CASE("http auth: a valid token signs the request's connection in as its coo
 TEST_CASE("http auth: the tallies need a coordinator token", "[server][http][registry]") {
   auth_fixture f;
   const std::string token = f.registry->issue_token("maja", f.now());
-  for (const std::string target : {"/api/tallies", "/api/tallies/", "/api/tallies/pats-group-by-site?year=2026",
-                                   "/api/tallies/pats-group-by-site.csv?year=2026"}) {
+  for (const std::string target :
+       {"/api/tallies", "/api/tallies/", "/api/tallies/pats-group-by-site?year=2026",
+        "/api/tallies/pats-group-by-site.csv?year=2026"}) {
     CAPTURE(target);
     const auto none = f.get(target, "");
     CHECK(none.status == 401);
@@ -171,7 +179,8 @@ TEST_CASE("http auth: the tallies need a coordinator token", "[server][http][reg
   CHECK_THAT(auth_fixture::error(wrong), Contains("not valid"));
   CHECK(f.registry->audit_log(1).front().event == "token_refused");
   // Open pages stay open.
-  for (const std::string target : {"/healthz", "/metrics", "/"}) CHECK(f.get(target, "").status == 200);
+  for (const std::string target : {"/healthz", "/metrics", "/"})
+    CHECK(f.get(target, "").status == 200);
 }
 
 TEST_CASE("http auth: wrong tokens count towards back-off; a valid one is let in during it",
@@ -190,11 +199,13 @@ TEST_CASE("http auth: wrong tokens count towards back-off; a valid one is let in
   CHECK(f.get("/api/tallies", "Bearer " + token, "10.0.0.8").status == 200);
 }
 
-TEST_CASE("http auth: without a registry the tallies are open and enrollment is off", "[server][http][registry]") {
+TEST_CASE("http auth: without a registry the tallies are open and enrollment is off",
+          "[server][http][registry]") {
   auth_fixture f;
   server::http_api open{f.store(), f.counters};
   CHECK(open.handle({"GET", "/api/tallies", "", "", "10.0.0.5"}).status == 200);
-  const auto r = open.handle({"POST", "/api/enroll", "", auth_fixture::enroll_body(f.new_code()), "10.0.0.5"});
+  const auto r =
+      open.handle({"POST", "/api/enroll", "", auth_fixture::enroll_body(f.new_code()), "10.0.0.5"});
   CHECK(r.status == 404);
   CHECK_THAT(auth_fixture::error(r), Contains("--dev-no-auth"));
 }

@@ -1,7 +1,6 @@
 // The PROXY protocol v2 parser and the X-Forwarded-For reading: what a
 // trusted proxy says about the client, and what is refused as malformed.
 #include <catch2/catch.hpp>
-
 #include <haven/server/proxy_protocol.hpp>
 
 namespace haven {

@@ -1,7 +1,6 @@
 // The rate limit on repeated log lines and audit rows: a few pass per key and
 // interval, the rest are counted and reported once; memory stays bounded.
 #include <catch2/catch.hpp>
-
 #include <haven/server/rate_limit.hpp>
 
 namespace haven {

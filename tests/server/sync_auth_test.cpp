@@ -3,11 +3,11 @@
 // replayed nonce, unknown, revoked or coordinator device, another team)
 // comes before any data moves and leaves the store as it was.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <haven/crypto/crypto.hpp>
 #include <haven/server/access_registry.hpp>
 #include <haven/server/sync_service.hpp>
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -26,7 +26,8 @@ struct enrolled {
 
   // A hello signed over `nonce` and a TLS connection's `channel_binding`.
   sync::hello hello(std::string_view nonce, std::string_view channel_binding = {}) const {
-    sync::hello h{sync::protocol_version, grant.device_id, grant.team, device.peer().node, 1, 0, 0, {}};
+    sync::hello h{
+        sync::protocol_version, grant.device_id, grant.team, device.peer().node, 1, 0, 0, {}};
     h.proof = crypto::sign(key.private_key, sync::proof_message(h, nonce, channel_binding));
     return h;
   }
@@ -44,7 +45,8 @@ struct auth_fixture : central_fixture {
     const auto code = access->issue_code(name, team, role, std::chrono::hours(1), now());
     auto key = crypto::generate_signing_key();
     auto grant = access->redeem(code.code, key.public_key, "127.0.0.1", now());
-    field_device d(grant.device_id, team, static_cast<sync::node_id>(std::hash<std::string>{}(name) >> 1));
+    field_device d(grant.device_id, team,
+                   static_cast<sync::node_id>(std::hash<std::string>{}(name) >> 1));
     return {std::move(grant), std::move(key), std::move(d)};
   }
   static std::int64_t now() { return static_cast<std::int64_t>(sync::hlc_clock::system_millis()); }
@@ -76,8 +78,9 @@ errc refusal_of(F&& f, std::string* message = nullptr) {
 
 }  // namespace
 
-TEST_CASE("sync auth: a hello signed over this connection's nonce (and TLS channel binding) is admitted",
-          "[server][auth]") {
+TEST_CASE(
+    "sync auth: a hello signed over this connection's nonce (and TLS channel binding) is admitted",
+    "[server][auth]") {
   auth_fixture f;
   const auto a = f.enroll_device("tablet 1", "team-a");
   const auto hs = f.handshake();
@@ -90,14 +93,16 @@ TEST_CASE("sync auth: a hello signed over this connection's nonce (and TLS chann
   CHECK(f.handshake().nonce != hs.nonce);  // fresh every time
 }
 
-TEST_CASE("sync auth: forged, replayed and unknown hellos are refused before any data moves", "[server][auth]") {
+TEST_CASE("sync auth: forged, replayed and unknown hellos are refused before any data moves",
+          "[server][auth]") {
   auth_fixture f;
   const auto a = f.enroll_device("tablet 1", "team-a");
   const auto hs = f.handshake();
   std::string message;
   SECTION("a signature by another key") {
     auto forged = a.hello(hs.nonce);
-    forged.proof = crypto::sign(crypto::generate_signing_key().private_key, sync::proof_message(forged, hs.nonce));
+    forged.proof = crypto::sign(crypto::generate_signing_key().private_key,
+                                sync::proof_message(forged, hs.nonce));
     CHECK(refusal_of([&] { f.service.admit(forged, hs); }, &message) == errc::unauthorized);
     CHECK_THAT(message, Contains("signature"));
   }
@@ -112,7 +117,8 @@ TEST_CASE("sync auth: forged, replayed and unknown hellos are refused before any
   }
   SECTION("a hello relayed from another TLS connection (its channel binding differs)") {
     const auto tls = f.handshake(std::string(32, 'a'));
-    const auto relayed = a.hello(tls.nonce, std::string(32, 'b'));  // signed on the relay's connection
+    const auto relayed =
+        a.hello(tls.nonce, std::string(32, 'b'));  // signed on the relay's connection
     CHECK(refusal_of([&] { f.service.admit(relayed, tls); }, &message) == errc::unauthorized);
     CHECK_THAT(message, Contains("relayed"));
   }
@@ -145,7 +151,8 @@ TEST_CASE("sync auth: failed sign-ins from one address are backed off", "[server
     h.proof[0] ^= 1;
     return refusal_of([&] { f.service.admit(h, hs); });
   };
-  for (unsigned i = 0; i < server::login_guard::settings{}.free_failures; ++i) CHECK(bad() == errc::unauthorized);
+  for (unsigned i = 0; i < server::login_guard::settings{}.free_failures; ++i)
+    CHECK(bad() == errc::unauthorized);
   // Now a failing hello from that address is told to wait ...
   auto hs = f.handshake();
   auto h = a.hello(hs.nonce);
@@ -158,8 +165,10 @@ TEST_CASE("sync auth: failed sign-ins from one address are backed off", "[server
   CHECK(f.service.admit(a.hello(hs.nonce), hs).wipe.empty());
 }
 
-TEST_CASE("sync auth: a revoked device is told to wipe before any data moves; a retired one after its pushes",
-          "[server][auth]") {
+TEST_CASE(
+    "sync auth: a revoked device is told to wipe before any data moves; a retired one after its "
+    "pushes",
+    "[server][auth]") {
   auth_fixture f;
   auto a = f.enroll_device("tablet 1", "team-a");
   SECTION("revoked") {
@@ -175,8 +184,9 @@ TEST_CASE("sync auth: a revoked device is told to wipe before any data moves; a 
     const auto hs = f.handshake();
     const auto admitted = f.service.admit(a.hello(hs.nonce), hs);
     CHECK(admitted.wipe == "retired");
-    f.service.push(a.peer(), a.device.batch({a.device.record(test_id(1), "pats_session",
-                                                             group_session("2026-03-01", "vic", "12"))}));
+    f.service.push(a.peer(),
+                   a.device.batch({a.device.record(test_id(1), "pats_session",
+                                                   group_session("2026-03-01", "vic", "12"))}));
     CHECK(f.store().counts().records == 1);  // its pending work is kept
   }
 }
@@ -200,9 +210,11 @@ TEST_CASE(
   CHECK_THAT(summary.front().detail, Contains("15 more wipe_ordered"));
 }
 
-TEST_CASE("sync auth: a coordinator, or a device naming another team, cannot sync", "[server][auth]") {
+TEST_CASE("sync auth: a coordinator, or a device naming another team, cannot sync",
+          "[server][auth]") {
   auth_fixture f;
-  const auto coordinator = f.enroll_device("coordinator", "team-a", server::device_role::coordinator);
+  const auto coordinator =
+      f.enroll_device("coordinator", "team-a", server::device_role::coordinator);
   auto hs = f.handshake();
   CHECK(refusal_of([&] { f.service.admit(coordinator.hello(hs.nonce), hs); }) == errc::forbidden);
 
@@ -216,8 +228,10 @@ TEST_CASE("sync auth: a coordinator, or a device naming another team, cannot syn
   CHECK(f.store().devices().empty());
 }
 
-TEST_CASE("sync auth: a push touching another team's record is refused whole, audited, and changes nothing",
-          "[server][auth][scope]") {
+TEST_CASE(
+    "sync auth: a push touching another team's record is refused whole, audited, and changes "
+    "nothing",
+    "[server][auth][scope]") {
   auth_fixture f;
   auto a = f.enroll_device("tablet a", "team-a");
   auto b = f.enroll_device("tablet b", "team-b");
@@ -225,15 +239,17 @@ TEST_CASE("sync auth: a push touching another team's record is refused whole, au
     const auto hs = f.handshake();
     f.service.admit(d->hello(hs.nonce), hs);
   }
-  f.service.push(b.peer(), b.device.batch({b.device.record(test_id(7), "pats_session",
-                                                           group_session("2026-03-01", "vic", "12"))}));
+  f.service.push(b.peer(),
+                 b.device.batch({b.device.record(test_id(7), "pats_session",
+                                                 group_session("2026-03-01", "vic", "12"))}));
   const auto before = f.store().counts();
   const auto b_view = f.service.pull(b.peer(), 0, 100);
 
   std::string message;
   SECTION("a change that says it is of team-b") {
-    auto batch = a.device.batch({a.device.record(test_id(1), "pats_session", group_session("2026-03-02", "vic", "3")),
-                                 a.device.record(test_id(7), "pats_session", group_session("2026-03-02", "vic", "99"))});
+    auto batch = a.device.batch(
+        {a.device.record(test_id(1), "pats_session", group_session("2026-03-02", "vic", "3")),
+         a.device.record(test_id(7), "pats_session", group_session("2026-03-02", "vic", "99"))});
     batch.changes[1].team = "team-b";
     CHECK(refusal_of([&] { f.service.push(a.peer(), batch); }, &message) == errc::forbidden);
     CHECK_THAT(message, Contains("team-b"));

@@ -25,9 +25,11 @@ struct service_fixture : central_fixture {
   std::uint64_t now_ms = field_time_ms;
   server::metrics counters;
   server::login_guard guard;
-  server::sync_service service{  // without authentication (--dev-no-auth): see sync_auth_test.cpp
-      store(), shipped_schema(), counters, nullptr, guard,
-      sync::hlc_clock(sync::hlc_clock::default_max_skew_ms, [this] { return now_ms; })};
+  server::sync_service service{
+      // without authentication (--dev-no-auth): see sync_auth_test.cpp
+      store(),  shipped_schema(),
+      counters, nullptr,
+      guard,    sync::hlc_clock(sync::hlc_clock::default_max_skew_ms, [this] { return now_ms; })};
   std::vector<std::string> notified;
 
   service_fixture() {
@@ -37,9 +39,11 @@ struct service_fixture : central_fixture {
 
 }  // namespace
 
-TEST_CASE("sync_service: the welcome carries the schema (to a device with an older one), the device's cursor and "
-          "the server time",
-          "[server][sync_service]") {
+TEST_CASE(
+    "sync_service: the welcome carries the schema (to a device with an older one), the device's "
+    "cursor and "
+    "the server time",
+    "[server][sync_service]") {
   service_fixture f;
   field_device a("dev-a", "team-a", 0xa);
   const auto w = f.service.admit(a.hello(), {}).greeting;

@@ -4,7 +4,6 @@
 // shapes, and the agreement of every report with the oracle.
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "tally_fixture.hpp"
@@ -17,13 +16,18 @@ using Catch::Matchers::Contains;
 
 typed_fields pats(const char* date, const char* site, const char* format, const char* person,
                   const char* participants = "") {
-  return {{"date", date}, {"site", site}, {"format", format}, {"person", person}, {"participants", participants}};
+  return {{"date", date},
+          {"site", site},
+          {"format", format},
+          {"person", person},
+          {"participants", participants}};
 }
 
-typed_fields stay(const char* programme, const char* person, const char* sex, const char* nationality,
-                  const char* admitted, const char* discharged, const char* exploitation = "") {
-  return {{"programme", programme}, {"person", person},     {"sex", sex},
-          {"nationality", nationality}, {"admitted", admitted}, {"discharged", discharged},
+typed_fields stay(const char* programme, const char* person, const char* sex,
+                  const char* nationality, const char* admitted, const char* discharged,
+                  const char* exploitation = "") {
+  return {{"programme", programme},      {"person", person},     {"sex", sex},
+          {"nationality", nationality},  {"admitted", admitted}, {"discharged", discharged},
           {"exploitation", exploitation}};
 }
 
@@ -31,7 +35,8 @@ std::vector<std::string> table_rows(const boost::json::object& report) {
   std::vector<std::string> out;
   for (const auto& r : report.at("table").as_array()) {
     std::string line;
-    for (const auto& c : r.as_object().at("row").as_array()) line += std::string(c.as_string()) + "/";
+    for (const auto& c : r.as_object().at("row").as_array())
+      line += std::string(c.as_string()) + "/";
     out.push_back(line + (r.as_object().at("subtotal").as_bool() ? " (subtotal)" : ""));
   }
   return out;
@@ -39,14 +44,16 @@ std::vector<std::string> table_rows(const boost::json::object& report) {
 
 }  // namespace
 
-TEST_CASE("pats-individual-by-site counts persons once, under each site they were met at", "[server][tally]") {
+TEST_CASE("pats-individual-by-site counts persons once, under each site they were met at",
+          "[server][tally]") {
   tally_fixture f;
   f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
   f.put("b", "pats_session", pats("2026-04-10", "logatec", "individual", "P-0001H"));
   f.put("c", "pats_session", pats("2026-04-11", "vic", "individual", "P-0002F"));
   f.put("d", "pats_session", pats("2026-04-12", "vic", "individual", "P-0002F"));
   f.put("e", "pats_session", pats("2025-12-31", "vic", "individual", "P-0003D"));
-  f.put("g", "pats_session", {{"date", "2026-04-12"}, {"site", "vic"}, {"format", "group"}, {"participants", "12"}});
+  f.put("g", "pats_session",
+        {{"date", "2026-04-12"}, {"site", "vic"}, {"format", "group"}, {"participants", "12"}});
 
   auto r = f.report("pats-individual-by-site", 2026);
   CHECK(cell(r, {"vic"}) == values{{"persons", 2}});
@@ -70,10 +77,17 @@ TEST_CASE("pats-individual-by-site counts persons once, under each site they wer
 
 TEST_CASE("pats-group-by-site sums participants and counts sessions", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "pats_session", {{"date", "2026-02-01"}, {"site", "vic"}, {"format", "group"}, {"participants", "12"}});
-  f.put("b", "pats_session", {{"date", "2026-02-08"}, {"site", "vic"}, {"format", "group"}, {"participants", "8"}});
-  f.put("c", "pats_session", {{"date", "2026-05-01"}, {"site", "postojna"}, {"format", "group"}, {"participants", "30"}});
-  f.put("d", "pats_session", {{"date", "2026-05-02"}, {"site", "postojna"}, {"format", "group"}});  // participants missing: 0
+  f.put("a", "pats_session",
+        {{"date", "2026-02-01"}, {"site", "vic"}, {"format", "group"}, {"participants", "12"}});
+  f.put("b", "pats_session",
+        {{"date", "2026-02-08"}, {"site", "vic"}, {"format", "group"}, {"participants", "8"}});
+  f.put(
+      "c", "pats_session",
+      {{"date", "2026-05-01"}, {"site", "postojna"}, {"format", "group"}, {"participants", "30"}});
+  f.put("d", "pats_session",
+        {{"date", "2026-05-02"},
+         {"site", "postojna"},
+         {"format", "group"}});  // participants missing: 0
   f.put("e", "pats_session", pats("2026-05-03", "postojna", "individual", "P-0001H"));
 
   const auto r = f.report("pats-group-by-site", 2026);
@@ -81,17 +95,22 @@ TEST_CASE("pats-group-by-site sums participants and counts sessions", "[server][
   CHECK(cell(r, {"postojna"}) == values{{"participants", 30}, {"sessions", 2}});
   CHECK(total(r, "participants") == 50);
   CHECK(total(r, "sessions") == 4);
-  CHECK(cell(f.report("pats-group-by-site", 2026, 2), {"vic"}) == values{{"participants", 20}, {"sessions", 2}});
+  CHECK(cell(f.report("pats-group-by-site", 2026, 2), {"vic"}) ==
+        values{{"participants", 20}, {"sessions", 2}});
   CHECK(cell_count(f.report("pats-group-by-site", 2026, 2)) == 1);
   f.check_all(2026);
 }
 
-TEST_CASE("assisted-by-nationality-sex: subtotals per programme, persons once at every level", "[server][tally]") {
+TEST_CASE("assisted-by-nationality-sex: subtotals per programme, persons once at every level",
+          "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
   f.put("b", "assistance_case", stay("reintegration", "P-0001H", "female", "UA", "2026-02-01", ""));
-  f.put("c", "assistance_case", stay("reintegration", "P-0002F", "female", "UA", "2026-03-01", "2026-04-01"));
-  f.put("d", "assistance_case", stay("reintegration", "P-0003D", "male", "SI", "2026-03-01", "2026-04-01"));
+  f.put("c", "assistance_case",
+        stay("reintegration", "P-0002F", "female", "UA", "2026-03-01", "2026-04-01"));
+  f.put("d", "assistance_case",
+        stay("reintegration", "P-0003D", "male", "SI", "2026-03-01", "2026-04-01"));
 
   const auto r = f.report("assisted-by-nationality-sex", 2026);
   CHECK(cell(r, {"crisis-accommodation", "UA"}, "female") == values{{"persons", 1}});
@@ -101,8 +120,10 @@ TEST_CASE("assisted-by-nationality-sex: subtotals per programme, persons once at
   CHECK(total(r, "persons") == 3);
   CHECK(r.at("column_totals").at("female").at("persons").as_int64() == 2);
   CHECK(r.at("column_totals").at("male").at("persons").as_int64() == 1);
-  CHECK(table_rows(r) == std::vector<std::string>{"crisis-accommodation/ (subtotal)", "crisis-accommodation/UA/",
-                                                  "reintegration/ (subtotal)", "reintegration/SI/", "reintegration/UA/"});
+  CHECK(table_rows(r) == std::vector<std::string>{"crisis-accommodation/ (subtotal)",
+                                                  "crisis-accommodation/UA/",
+                                                  "reintegration/ (subtotal)", "reintegration/SI/",
+                                                  "reintegration/UA/"});
   const auto& reintegration = r.at("table").as_array()[2].as_object();
   CHECK(reintegration.at("total").at("persons").as_int64() == 3);
   CHECK(reintegration.at("by_column").at("female").at("persons").as_int64() == 2);
@@ -115,11 +136,13 @@ TEST_CASE("assisted-by-nationality-sex: subtotals per programme, persons once at
 
 TEST_CASE("an edit of nationality moves the person between rows", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
   auto r = f.report("care-days-by-nationality", 2026);
   CHECK(cell(r, {"UA"}) == values{{"care_days", 10}, {"persons", 1}});
 
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "MD", "2026-01-10", "2026-01-20"));
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "MD", "2026-01-10", "2026-01-20"));
   r = f.report("care-days-by-nationality", 2026);
   CHECK(cell(r, {"UA"}).empty());
   CHECK(cell(r, {"MD"}) == values{{"care_days", 10}, {"persons", 1}});
@@ -134,11 +157,16 @@ TEST_CASE("an edit of nationality moves the person between rows", "[server][tall
 TEST_CASE("a deletion retracts the record from every tally", "[server][tally]") {
   tally_fixture f;
   f.put("a", "assistance_case",
-        stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-20", "2026-01-05", "sexual,labour"));
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-20", "2026-01-05",
+             "sexual,labour"));
   f.put("b", "pats_session", pats("2026-04-10", "logatec", "individual", "P-0001H"));
-  f.put("c", "on_call_event", {{"date", "2026-02-01"}, {"caller", "police"}, {"outcome", "admitted"}});
+  f.put("c", "on_call_event",
+        {{"date", "2026-02-01"}, {"caller", "police"}, {"outcome", "admitted"}});
   f.put("d", "prevention_workshop",
-        {{"date", "2026-02-01"}, {"audience", "professionals"}, {"region", "goriska"}, {"participants", "9"}});
+        {{"date", "2026-02-01"},
+         {"audience", "professionals"},
+         {"region", "goriska"},
+         {"participants", "9"}});
   CHECK(f.rows_in("tally_value") > 0);
   CHECK(f.rows_in("tally_person") > 0);
   CHECK(f.rows_in("tally_record") == 4);
@@ -161,9 +189,12 @@ TEST_CASE("a deletion retracts the record from every tally", "[server][tally]") 
 TEST_CASE("a set-valued row counts once per element, once in the total", "[server][tally]") {
   tally_fixture f;
   f.put("a", "assistance_case",
-        stay("safe-accommodation", "P-0001H", "female", "NG", "2026-01-10", "2026-02-20", "sexual,forced-labour"));
-  f.put("b", "assistance_case", stay("reintegration", "P-0001H", "female", "NG", "2026-03-01", "2026-03-20", "sexual"));
-  f.put("c", "assistance_case", stay("reintegration", "P-0002F", "male", "NG", "2026-03-01", "2026-03-20"));
+        stay("safe-accommodation", "P-0001H", "female", "NG", "2026-01-10", "2026-02-20",
+             "sexual,forced-labour"));
+  f.put("b", "assistance_case",
+        stay("reintegration", "P-0001H", "female", "NG", "2026-03-01", "2026-03-20", "sexual"));
+  f.put("c", "assistance_case",
+        stay("reintegration", "P-0002F", "male", "NG", "2026-03-01", "2026-03-20"));
   auto r = f.report("assisted-by-exploitation-sex", 2026);
   CHECK(cell(r, {"sexual"}, "female") == values{{"persons", 1}});
   CHECK(cell(r, {"forced-labour"}, "female") == values{{"persons", 1}});
@@ -174,7 +205,8 @@ TEST_CASE("a set-valued row counts once per element, once in the total", "[serve
   CHECK(r.at("table").as_array()[2].at("label").as_string() == "not recorded");
   // Dropping an element retracts only that row.
   f.put("a", "assistance_case",
-        stay("safe-accommodation", "P-0001H", "female", "NG", "2026-01-10", "2026-02-20", "forced-labour"));
+        stay("safe-accommodation", "P-0001H", "female", "NG", "2026-01-10", "2026-02-20",
+             "forced-labour"));
   r = f.report("assisted-by-exploitation-sex", 2026);
   CHECK(cell(r, {"sexual"}, "female") == values{{"persons", 1}});  // still via b
   f.remove("b");
@@ -186,54 +218,77 @@ TEST_CASE("a set-valued row counts once per element, once in the total", "[serve
 
 TEST_CASE("a stay across New Year counts in both years, its care days split", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-28", "2026-01-03"));
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-28", "2026-01-03"));
   auto r = f.report("care-days-by-nationality", 2025);
   CHECK(cell(r, {"UA"}) == values{{"care_days", 4}, {"persons", 1}});  // nights of 28-31 December
   r = f.report("care-days-by-nationality", 2026);
-  CHECK(cell(r, {"UA"}) == values{{"care_days", 2}, {"persons", 1}});  // 1-2 January; out on the 3rd
-  CHECK(cell(f.report("care-days-by-nationality", 2025, 12), {"UA"}) == values{{"care_days", 4}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2026, 1), {"UA"}) == values{{"care_days", 2}, {"persons", 1}});
+  CHECK(cell(r, {"UA"}) ==
+        values{{"care_days", 2}, {"persons", 1}});  // 1-2 January; out on the 3rd
+  CHECK(cell(f.report("care-days-by-nationality", 2025, 12), {"UA"}) ==
+        values{{"care_days", 4}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026, 1), {"UA"}) ==
+        values{{"care_days", 2}, {"persons", 1}});
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 2)) == 0);
   CHECK(total(f.report("assisted-by-nationality-sex", 2025), "persons") == 1);
   CHECK(total(f.report("assisted-by-nationality-sex", 2026), "persons") == 1);
   // Discharged on 1 January: the stay still touches the new year, with no care day in it.
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-28", "2026-01-01"));
-  CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) == values{{"care_days", 4}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2026), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-12-28", "2026-01-01"));
+  CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) ==
+        values{{"care_days", 4}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026), {"UA"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
   for (int year : {2025, 2026}) f.check_all(year);
   f.check_all(2025, 12);
   f.check_all(2026, 1);
 }
 
-TEST_CASE("a same-day stay is one care day, and a stay's days add up to care_days", "[server][tally]") {
+TEST_CASE("a same-day stay is one care day, and a stay's days add up to care_days",
+          "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-05-05", "2026-05-05"));
-  f.put("b", "assistance_case", stay("crisis-accommodation", "P-0002F", "male", "SY", "2026-01-30", "2026-03-02"));
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-05-05", "2026-05-05"));
+  f.put("b", "assistance_case",
+        stay("crisis-accommodation", "P-0002F", "male", "SY", "2026-01-30", "2026-03-02"));
   auto r = f.report("care-days-by-nationality", 2026);
   CHECK(cell(r, {"UA"}) == values{{"care_days", 1}, {"persons", 1}});
   CHECK(cell(r, {"SY"}) == values{{"care_days", 31}, {"persons", 1}});
   CHECK(total(r, "care_days") == 32);
-  CHECK(cell(f.report("care-days-by-nationality", 2026, 5), {"UA"}) == values{{"care_days", 1}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2026, 1), {"SY"}) == values{{"care_days", 2}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2026, 2), {"SY"}) == values{{"care_days", 28}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2026, 3), {"SY"}) == values{{"care_days", 1}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026, 5), {"UA"}) ==
+        values{{"care_days", 1}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026, 1), {"SY"}) ==
+        values{{"care_days", 2}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026, 2), {"SY"}) ==
+        values{{"care_days", 28}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026, 3), {"SY"}) ==
+        values{{"care_days", 1}, {"persons", 1}});
   // Only crisis accommodation counts here.
-  f.put("c", "assistance_case", stay("safe-accommodation", "P-0003D", "male", "SY", "2026-01-01", "2026-02-01"));
+  f.put("c", "assistance_case",
+        stay("safe-accommodation", "P-0003D", "male", "SY", "2026-01-01", "2026-02-01"));
   CHECK(total(f.report("care-days-by-nationality", 2026), "care_days") == 32);
   for (int m = 1; m <= 12; ++m) f.check_all(2026, m);
 }
 
-TEST_CASE("an open stay counts up to today with no care days, and moves on with today", "[server][tally]") {
+TEST_CASE("an open stay counts up to today with no care days, and moves on with today",
+          "[server][tally]") {
   tally_fixture f;
   f.today = from_civil(2026, 6, 15);
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-11-20", ""));
-  f.put("b", "assistance_case", stay("crisis-accommodation", "P-0002F", "male", "SY", "2026-09-01", ""));  // admitted in the future
-  CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2026), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2026, 6), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-11-20", ""));
+  f.put("b", "assistance_case",
+        stay("crisis-accommodation", "P-0002F", "male", "SY", "2026-09-01",
+             ""));  // admitted in the future
+  CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026), {"UA"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026, 6), {"UA"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 7)) == 0);
   CHECK(cell_count(f.report("care-days-by-nationality", 2027)) == 0);
-  CHECK(cell(f.report("care-days-by-nationality", 2026, 9), {"SY"}) == values{{"care_days", 0}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026, 9), {"SY"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 8)) == 0);
   f.check_all(2026);
   f.check_all(2026, 7);
@@ -246,27 +301,34 @@ TEST_CASE("an open stay counts up to today with no care days, and moves on with 
   f.today = from_civil(2027, 1, 2);
   CHECK(cell_count(f.report("care-days-by-nationality", 2027)) == 0);  // until refreshed
   f.book().refresh_open_stays();
-  CHECK(cell(f.report("care-days-by-nationality", 2027), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2027), {"SY"}) == values{{"care_days", 0}, {"persons", 1}});
-  CHECK(cell(f.report("care-days-by-nationality", 2026, 7), {"UA"}) == values{{"care_days", 0}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2027), {"UA"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2027), {"SY"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2026, 7), {"UA"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
   CHECK(cell_count(f.report("care-days-by-nationality", 2027, 2)) == 0);
   for (int year : {2025, 2026, 2027}) f.check_all(year);
   for (int m = 1; m <= 12; ++m) f.check_all(2026, m);
 
   // Discharge: the care days arrive, split by year; the stay no longer runs to today.
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-11-20", "2025-12-10"));
-  CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) == values{{"care_days", 20}, {"persons", 1}});
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2025-11-20", "2025-12-10"));
+  CHECK(cell(f.report("care-days-by-nationality", 2025), {"UA"}) ==
+        values{{"care_days", 20}, {"persons", 1}});
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 1)) == 0);
   f.today = from_civil(2027, 3, 1);
   f.book().refresh_open_stays();
-  CHECK(cell(f.report("care-days-by-nationality", 2027, 3), {"SY"}) == values{{"care_days", 0}, {"persons", 1}});
+  CHECK(cell(f.report("care-days-by-nationality", 2027, 3), {"SY"}) ==
+        values{{"care_days", 0}, {"persons", 1}});
   CHECK(cell(f.report("care-days-by-nationality", 2027, 3), {"UA"}).empty());
   for (int year : {2025, 2026, 2027}) f.check_all(year);
 }
 
 TEST_CASE("refresh_open_stays runs inside the caller's transaction too", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-05-20", ""));
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-05-20", ""));
   f.today = from_civil(2026, 8, 1);
   {
     sqlite::transaction tx(f.db());
@@ -286,10 +348,13 @@ TEST_CASE("refresh_open_stays runs inside the caller's transaction too", "[serve
 
 TEST_CASE("on-call-by-outcome: events by outcome and caller", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "on_call_event", {{"date", "2026-02-01"}, {"caller", "police"}, {"outcome", "admitted"}});
-  f.put("b", "on_call_event", {{"date", "2026-02-03"}, {"caller", "police"}, {"outcome", "advice-only"}});
+  f.put("a", "on_call_event",
+        {{"date", "2026-02-01"}, {"caller", "police"}, {"outcome", "admitted"}});
+  f.put("b", "on_call_event",
+        {{"date", "2026-02-03"}, {"caller", "police"}, {"outcome", "advice-only"}});
   f.put("c", "on_call_event", {{"date", "2026-03-01"}, {"caller", "ngo"}, {"outcome", "admitted"}});
-  f.put("d", "on_call_event", {{"date", "2026-03-09"}, {"caller", "police"}, {"outcome", "admitted"}});
+  f.put("d", "on_call_event",
+        {{"date", "2026-03-09"}, {"caller", "police"}, {"outcome", "admitted"}});
   auto r = f.report("on-call-by-outcome", 2026);
   CHECK(cell(r, {"admitted"}, "police") == values{{"events", 2}});
   CHECK(cell(r, {"admitted"}, "ngo") == values{{"events", 1}});
@@ -308,23 +373,42 @@ TEST_CASE("on-call-by-outcome: events by outcome and caller", "[server][tally]")
 TEST_CASE("workshops-by-audience-region: counts and sums with subtotals", "[server][tally]") {
   tally_fixture f;
   f.put("a", "prevention_workshop",
-        {{"date", "2026-03-03"}, {"audience", "primary-school"}, {"region", "osrednjeslovenska"}, {"participants", "25"}, {"teachers", "2"}});
+        {{"date", "2026-03-03"},
+         {"audience", "primary-school"},
+         {"region", "osrednjeslovenska"},
+         {"participants", "25"},
+         {"teachers", "2"}});
   f.put("b", "prevention_workshop",
-        {{"date", "2026-03-04"}, {"audience", "primary-school"}, {"region", "osrednjeslovenska"}, {"participants", "30"}});
+        {{"date", "2026-03-04"},
+         {"audience", "primary-school"},
+         {"region", "osrednjeslovenska"},
+         {"participants", "30"}});
   f.put("c", "prevention_workshop",
-        {{"date", "2026-10-04"}, {"audience", "primary-school"}, {"region", "gorenjska"}, {"participants", "20"}, {"teachers", "1"}});
+        {{"date", "2026-10-04"},
+         {"audience", "primary-school"},
+         {"region", "gorenjska"},
+         {"participants", "20"},
+         {"teachers", "1"}});
   f.put("d", "prevention_workshop",
-        {{"date", "2026-04-05"}, {"audience", "secondary-school"}, {"region", "podravska"}, {"participants", "40"}, {"teachers", "3"}});
+        {{"date", "2026-04-05"},
+         {"audience", "secondary-school"},
+         {"region", "podravska"},
+         {"participants", "40"},
+         {"teachers", "3"}});
   const auto r = f.report("workshops-by-audience-region", 2026);
-  CHECK(cell(r, {"primary-school", "osrednjeslovenska"}) == values{{"workshops", 2}, {"participants", 55}, {"teachers", 2}});
-  CHECK(cell(r, {"primary-school", "gorenjska"}) == values{{"workshops", 1}, {"participants", 20}, {"teachers", 1}});
-  CHECK(cell(r, {"secondary-school", "podravska"}) == values{{"workshops", 1}, {"participants", 40}, {"teachers", 3}});
+  CHECK(cell(r, {"primary-school", "osrednjeslovenska"}) ==
+        values{{"workshops", 2}, {"participants", 55}, {"teachers", 2}});
+  CHECK(cell(r, {"primary-school", "gorenjska"}) ==
+        values{{"workshops", 1}, {"participants", 20}, {"teachers", 1}});
+  CHECK(cell(r, {"secondary-school", "podravska"}) ==
+        values{{"workshops", 1}, {"participants", 40}, {"teachers", 3}});
   CHECK(total(r, "workshops") == 4);
   CHECK(total(r, "participants") == 115);
   CHECK(total(r, "teachers") == 6);
-  CHECK(table_rows(r) == std::vector<std::string>{"primary-school/ (subtotal)", "primary-school/gorenjska/",
-                                                  "primary-school/osrednjeslovenska/", "secondary-school/ (subtotal)",
-                                                  "secondary-school/podravska/"});
+  CHECK(table_rows(r) ==
+        std::vector<std::string>{"primary-school/ (subtotal)", "primary-school/gorenjska/",
+                                 "primary-school/osrednjeslovenska/",
+                                 "secondary-school/ (subtotal)", "secondary-school/podravska/"});
   CHECK(r.at("table").as_array()[0].at("total").at("participants").as_int64() == 75);
   CHECK(r.at("column").is_null());
   CHECK(r.at("cells").as_array()[0].at("column").is_null());
@@ -339,13 +423,16 @@ TEST_CASE("workshops-by-audience-region: counts and sums with subtotals", "[serv
   f.check_all(2026);
 }
 
-TEST_CASE("missing values count under \"not recorded\", so totals stay complete", "[server][tally]") {
+TEST_CASE("missing values count under \"not recorded\", so totals stay complete",
+          "[server][tally]") {
   tally_fixture f;
   // Merged records may lack even required fields (a field cleared on one device).
   f.put("a", "on_call_event", {{"date", "2026-02-01"}, {"caller", "police"}});
   f.put("b", "on_call_event", {{"date", "2026-02-02"}, {"outcome", "admitted"}});
-  f.put("c", "on_call_event", {{"date", "2026-02-03"}, {"caller", "victim"}, {"outcome", "admitted"}});
-  f.put("d", "on_call_event", {{"caller", "victim"}, {"outcome", "admitted"}});  // no date: counts nowhere
+  f.put("c", "on_call_event",
+        {{"date", "2026-02-03"}, {"caller", "victim"}, {"outcome", "admitted"}});
+  f.put("d", "on_call_event",
+        {{"caller", "victim"}, {"outcome", "admitted"}});  // no date: counts nowhere
   auto r = f.report("on-call-by-outcome", 2026);
   CHECK(cell(r, {""}, "police") == values{{"events", 1}});
   CHECK(cell(r, {"admitted"}, "") == values{{"events", 1}});
@@ -357,7 +444,10 @@ TEST_CASE("missing values count under \"not recorded\", so totals stay complete"
         "not recorded,1,0,0,1\n"
         "total,1,1,1,3\n");
   // A record without a pseudonym counts as a record, not as a person.
-  f.put("e", "assistance_case", {{"programme", "crisis-accommodation"}, {"admitted", "2026-01-01"}, {"discharged", "2026-01-04"}});
+  f.put("e", "assistance_case",
+        {{"programme", "crisis-accommodation"},
+         {"admitted", "2026-01-01"},
+         {"discharged", "2026-01-04"}});
   r = f.report("care-days-by-nationality", 2026);
   CHECK(cell(r, {""}) == values{{"care_days", 3}, {"persons", 0}});
   f.check_all(2026);
@@ -366,9 +456,12 @@ TEST_CASE("missing values count under \"not recorded\", so totals stay complete"
 
 TEST_CASE("CSV of a tally with a column field", "[server][tally]") {
   tally_fixture f;
-  f.put("a", "assistance_case", stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
-  f.put("b", "assistance_case", stay("reintegration", "P-0002F", "male", "SI", "2026-03-01", "2026-04-01"));
-  f.put("c", "assistance_case", stay("reintegration", "P-0003D", "female", "SI", "2026-03-01", "2026-04-01"));
+  f.put("a", "assistance_case",
+        stay("crisis-accommodation", "P-0001H", "female", "UA", "2026-01-10", "2026-01-20"));
+  f.put("b", "assistance_case",
+        stay("reintegration", "P-0002F", "male", "SI", "2026-03-01", "2026-04-01"));
+  f.put("c", "assistance_case",
+        stay("reintegration", "P-0003D", "female", "SI", "2026-03-01", "2026-04-01"));
   CHECK(f.csv("assisted-by-nationality-sex", 2026) ==
         "programme,nationality,female:persons,male:persons,total:persons\n"
         "crisis-accommodation,,1,0,1\n"
@@ -453,7 +546,8 @@ TEST_CASE("updates are idempotent and ignore types and fields no tally reads", "
   f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
   f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
   CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 1);
-  auto fields = typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
+  auto fields =
+      typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
   fields["topics"] = code_set{"thb"};  // read by no tally
   f.put_fields("a", "pats_session", fields);
   CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 1);
@@ -470,7 +564,8 @@ TEST_CASE("the tally rolls back with the caller's transaction", "[server][tally]
   f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
   {
     sqlite::transaction tx(f.db());
-    const auto fields = typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0002F"));
+    const auto fields =
+        typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0002F"));
     f.book().update(test_id(50), "pats_session", &fields);
     CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 2);
   }
@@ -485,7 +580,8 @@ TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]")
 
   // The same store opened with a schema whose tallies differ.
   std::string doc(shipped_schema()->source());
-  const std::string measure = R"({"id": "persons", "title": "Persons informed", "distinct": "person"})";
+  const std::string measure =
+      R"({"id": "persons", "title": "Persons informed", "distinct": "person"})";
   const auto at = doc.find(measure);
   REQUIRE(at != std::string::npos);
   doc.replace(at, measure.size(), measure + R"(, {"id": "sessions", "count": true})");
@@ -499,12 +595,15 @@ TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]")
   {
     sqlite::transaction tx(f.db());
     book.reset();
-    const auto fields = typed(*changed.value(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
+    const auto fields =
+        typed(*changed.value(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
     book.update(test_id(1), "pats_session", &fields);
     tx.commit();
   }
   CHECK(!book.needs_replay());
-  const auto r = boost::json::parse(book.report_json("pats-individual-by-site", 2026, std::nullopt).value()).as_object();
+  const auto r =
+      boost::json::parse(book.report_json("pats-individual-by-site", 2026, std::nullopt).value())
+          .as_object();
   CHECK(cell(r, {"vic"}) == values{{"persons", 1}, {"sessions", 1}});
   // The original book now sees other declarations.
   CHECK(f.book().needs_replay());

@@ -2,7 +2,6 @@
 // the parser refuses with a message that names the tally and the problem.
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "tally_fixture.hpp"
@@ -19,7 +18,8 @@ std::string schema_with(const std::string& tallies) {
       "count": {"type": "integer"}, "person": {"type": "pseudonym"}, "note": {"type": "code", "codes": ["n"]},
       "flag": {"type": "boolean"}},
     "derived": {"length": {"days_between": ["day", "until"], "min": 1}}}},
-    "tallies": [)" + tallies + "]}";
+    "tallies": [)" +
+         tallies + "]}";
 }
 
 // A valid declaration with one member replaced or added.
@@ -48,17 +48,50 @@ TEST_CASE("the shipped schema declares the contract tallies", "[server][tally]")
     bool period;
   };
   const std::vector<expected> all{
-      {"pats-individual-by-site", "pats_session", {"site"}, std::nullopt, {{"persons", measure_kind::distinct}}, false},
-      {"pats-group-by-site", "pats_session", {"site"}, std::nullopt,
-       {{"participants", measure_kind::sum}, {"sessions", measure_kind::count}}, false},
-      {"assisted-by-nationality-sex", "assistance_case", {"programme", "nationality"}, "sex",
-       {{"persons", measure_kind::distinct}}, true},
-      {"assisted-by-exploitation-sex", "assistance_case", {"exploitation"}, "sex", {{"persons", measure_kind::distinct}}, true},
-      {"care-days-by-nationality", "assistance_case", {"nationality"}, std::nullopt,
-       {{"care_days", measure_kind::sum}, {"persons", measure_kind::distinct}}, true},
-      {"on-call-by-outcome", "on_call_event", {"outcome"}, "caller", {{"events", measure_kind::count}}, false},
-      {"workshops-by-audience-region", "prevention_workshop", {"audience", "region"}, std::nullopt,
-       {{"workshops", measure_kind::count}, {"participants", measure_kind::sum}, {"teachers", measure_kind::sum}}, false},
+      {"pats-individual-by-site",
+       "pats_session",
+       {"site"},
+       std::nullopt,
+       {{"persons", measure_kind::distinct}},
+       false},
+      {"pats-group-by-site",
+       "pats_session",
+       {"site"},
+       std::nullopt,
+       {{"participants", measure_kind::sum}, {"sessions", measure_kind::count}},
+       false},
+      {"assisted-by-nationality-sex",
+       "assistance_case",
+       {"programme", "nationality"},
+       "sex",
+       {{"persons", measure_kind::distinct}},
+       true},
+      {"assisted-by-exploitation-sex",
+       "assistance_case",
+       {"exploitation"},
+       "sex",
+       {{"persons", measure_kind::distinct}},
+       true},
+      {"care-days-by-nationality",
+       "assistance_case",
+       {"nationality"},
+       std::nullopt,
+       {{"care_days", measure_kind::sum}, {"persons", measure_kind::distinct}},
+       true},
+      {"on-call-by-outcome",
+       "on_call_event",
+       {"outcome"},
+       "caller",
+       {{"events", measure_kind::count}},
+       false},
+      {"workshops-by-audience-region",
+       "prevention_workshop",
+       {"audience", "region"},
+       std::nullopt,
+       {{"workshops", measure_kind::count},
+        {"participants", measure_kind::sum},
+        {"teachers", measure_kind::sum}},
+       false},
   };
   REQUIRE(s.tallies().size() == all.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
@@ -84,7 +117,8 @@ TEST_CASE("the shipped schema declares the contract tallies", "[server][tally]")
   CHECK(care.filter[0].codes == std::vector<std::string>{"crisis-accommodation"});
   CHECK(care.dates.from == "admitted");
   CHECK(care.dates.to == "discharged");
-  CHECK(s.tally("pats-individual-by-site")->filter[0].codes == std::vector<std::string>{"individual"});
+  CHECK(s.tally("pats-individual-by-site")->filter[0].codes ==
+        std::vector<std::string>{"individual"});
   CHECK(s.tally("on-call-by-outcome")->dates.date == "date");
 }
 
@@ -106,7 +140,8 @@ TEST_CASE("a well-formed declaration parses with defaults", "[server][tally]") {
   CHECK(t.filter.size() == 2);
   CHECK(to_string(measure_kind::sum) == "sum");
   // A schema without tallies has none.
-  auto bare = schema::parse(R"({"version": 1, "record_types": {"v": {"fields": {"d": {"type": "date"}}}}})");
+  auto bare = schema::parse(
+      R"({"version": 1, "record_types": {"v": {"fields": {"d": {"type": "date"}}}}})");
   REQUIRE(bare.ok());
   CHECK(bare.value()->tallies().empty());
 }
@@ -119,9 +154,12 @@ TEST_CASE("malformed tally declarations are refused, naming the tally", "[server
   const std::vector<bad> cases{
       {R"({"id": "t1", "type": "nope", "rows": ["site"], "measures": [{"id": "n", "count": true}], "date": "day"})",
        {"\"t1\"", "unknown record type", "\"nope\""}},
-      {tally_with(R"("filter": {"sight": ["a"]}, "date": "day")"), {"\"t1\"", "filter", "unknown field", "\"sight\""}},
-      {tally_with(R"("filter": {"site": ["c"]}, "date": "day")"), {"\"t1\"", "filter.site", "\"c\""}},
-      {tally_with(R"("filter": {"count": ["1"]}, "date": "day")"), {"\"t1\"", "\"count\"", "not a code"}},
+      {tally_with(R"("filter": {"sight": ["a"]}, "date": "day")"),
+       {"\"t1\"", "filter", "unknown field", "\"sight\""}},
+      {tally_with(R"("filter": {"site": ["c"]}, "date": "day")"),
+       {"\"t1\"", "filter.site", "\"c\""}},
+      {tally_with(R"("filter": {"count": ["1"]}, "date": "day")"),
+       {"\"t1\"", "\"count\"", "not a code"}},
       {R"({"id": "t1", "type": "visit", "rows": ["site", "place"], "measures": [{"id": "n", "count": true}], "date": "day"})",
        {"\"t1\"", "rows", "\"place\""}},
       {R"({"id": "t1", "type": "visit", "rows": ["person"], "measures": [{"id": "n", "count": true}], "date": "day"})",
@@ -144,18 +182,22 @@ TEST_CASE("malformed tally declarations are refused, naming the tally", "[server
        {"\"t1\"", "exactly one"}},
       {R"({"id": "t1", "type": "visit", "rows": ["site"], "measures": [{"id": "p", "count": false}], "date": "day"})",
        {"\"t1\"", "count must be true"}},
-      {R"({"id": "t1", "type": "visit", "rows": ["site"], "measures": [], "date": "day"})", {"\"t1\"", "measures"}},
+      {R"({"id": "t1", "type": "visit", "rows": ["site"], "measures": [], "date": "day"})",
+       {"\"t1\"", "measures"}},
       {R"({"id": "t1", "type": "visit", "rows": ["site"], "measures": [{"id": "n", "count": true}, {"id": "n", "sum": "count"}], "date": "day"})",
        {"\"t1\"", "measure \"n\" twice"}},
       {tally_with(R"("date": "site")"), {"\"t1\"", "date", "\"site\"", "not a date field"}},
       {tally_with(R"("date": "when")"), {"\"t1\"", "date", "\"when\""}},
-      {tally_with(R"("period": {"from": "day", "to": "count"})"), {"\"t1\"", "period.to", "\"count\"", "not a date field"}},
+      {tally_with(R"("period": {"from": "day", "to": "count"})"),
+       {"\"t1\"", "period.to", "\"count\"", "not a date field"}},
       {tally_with(R"("period": {"from": "day"})"), {"\"t1\"", "\"to\""}},
       {tally_with(R"("period": {"from": "day", "to": "day"})"), {"\"t1\"", "same field"}},
       {tally_with(R"("title": "T")"), {"\"t1\"", "date rule"}},
-      {tally_with(R"("date": "day", "period": {"from": "day", "to": "until"})"), {"\"t1\"", "both"}},
+      {tally_with(R"("date": "day", "period": {"from": "day", "to": "until"})"),
+       {"\"t1\"", "both"}},
       {tally_with(R"("date": "day", "colum": "site")"), {"\"t1\"", "unknown member", "\"colum\""}},
-      {tally_with(R"("date": "day")") + ", " + tally_with(R"("date": "until")"), {"\"t1\"", "declared twice"}},
+      {tally_with(R"("date": "day")") + ", " + tally_with(R"("date": "until")"),
+       {"\"t1\"", "declared twice"}},
       {R"({"id": "bad id", "type": "visit", "rows": ["site"], "measures": [{"id": "n", "count": true}], "date": "day"})",
        {"\"bad id\"", "not a code"}},
       {R"({"type": "visit", "rows": ["site"], "measures": [{"id": "n", "count": true}], "date": "day"})",
@@ -183,12 +225,31 @@ TEST_CASE("a new tally needs only a declaration", "[server][tally]") {
   auto parsed = schema::parse(doc);
   REQUIRE(parsed.ok());
   tally_fixture f(parsed.value());
-  f.put("a", "pats_session", {{"date", "2026-02-01"}, {"site", "vic"}, {"format", "individual"}, {"person", "P-0001H"}, {"nationality", "UA"}, {"sex", "female"}});
-  f.put("b", "pats_session", {{"date", "2026-03-01"}, {"site", "logatec"}, {"format", "individual"}, {"person", "P-0001H"}, {"nationality", "UA"}, {"sex", "female"}});
-  f.put("c", "pats_session", {{"date", "2026-03-02"}, {"site", "vic"}, {"format", "individual"}, {"person", "P-0002F"}, {"nationality", "SY"}});
+  f.put("a", "pats_session",
+        {{"date", "2026-02-01"},
+         {"site", "vic"},
+         {"format", "individual"},
+         {"person", "P-0001H"},
+         {"nationality", "UA"},
+         {"sex", "female"}});
+  f.put("b", "pats_session",
+        {{"date", "2026-03-01"},
+         {"site", "logatec"},
+         {"format", "individual"},
+         {"person", "P-0001H"},
+         {"nationality", "UA"},
+         {"sex", "female"}});
+  f.put("c", "pats_session",
+        {{"date", "2026-03-02"},
+         {"site", "vic"},
+         {"format", "individual"},
+         {"person", "P-0002F"},
+         {"nationality", "SY"}});
   const auto r = f.report("pats-by-nationality", 2026);
-  CHECK(cell(r, {"UA"}, "female") == std::map<std::string, std::int64_t>{{"sessions", 2}, {"persons", 1}});
-  CHECK(cell(r, {"SY"}, "") == std::map<std::string, std::int64_t>{{"sessions", 1}, {"persons", 1}});
+  CHECK(cell(r, {"UA"}, "female") ==
+        std::map<std::string, std::int64_t>{{"sessions", 2}, {"persons", 1}});
+  CHECK(cell(r, {"SY"}, "") ==
+        std::map<std::string, std::int64_t>{{"sessions", 1}, {"persons", 1}});
   CHECK(total(r, "persons") == 2);
   CHECK(total(r, "sessions") == 3);
   f.check_all(2026);

@@ -3,7 +3,12 @@
 // settable today, records written as a user types them, the current records
 // as the oracle sees them, and short ways to read reports.
 
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
 #include <cstdint>
+#include <haven/schema/schema.hpp>
+#include <haven/server/tally_book.hpp>
+#include <haven/sqlite/sqlite.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,12 +16,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <catch2/catch.hpp>
-#include <haven/schema/schema.hpp>
-#include <haven/server/tally_book.hpp>
-#include <haven/sqlite/sqlite.hpp>
 
 #include "../support/process.hpp"
 #include "../support/tally_oracle.hpp"
@@ -80,7 +79,8 @@ class tally_fixture {
     put_in_transaction(name, type, fields);
     tx.commit();
   }
-  void put_in_transaction(const std::string& name, const std::string& type, const field_map& fields) {
+  void put_in_transaction(const std::string& name, const std::string& type,
+                          const field_map& fields) {
     note(name, type, &fields);
     book_.update(id_of(name), type, &fields);
   }
@@ -104,7 +104,8 @@ class tally_fixture {
   }
   sync::record_id id_of(const std::string& name) { return test_id(index_.at(name) + 1); }
 
-  boost::json::object report(const std::string& id, int year, std::optional<int> month = std::nullopt) {
+  boost::json::object report(const std::string& id, int year,
+                             std::optional<int> month = std::nullopt) {
     auto r = book_.report_json(id, year, month);
     if (!r) FAIL(r.err().describe());
     return boost::json::parse(r.value()).as_object();
@@ -132,7 +133,8 @@ class tally_fixture {
       auto r = book_.report_json(t.id, year, month);
       REQUIRE(r.ok());
       INFO(r.value());
-      const std::string problems = compare_report(r.value(), *schema_, t, records_, today, year, month);
+      const std::string problems =
+          compare_report(r.value(), *schema_, t, records_, today, year, month);
       CHECK(problems == "");
     }
   }
@@ -167,7 +169,9 @@ inline std::map<std::string, std::int64_t> cell(const boost::json::object& repor
     std::vector<std::string> codes;
     for (const auto& s : o.at("row").as_array()) codes.emplace_back(s.as_string());
     const std::optional<std::string> col =
-        o.at("column").is_null() ? std::nullopt : std::optional<std::string>(std::string(o.at("column").as_string()));
+        o.at("column").is_null()
+            ? std::nullopt
+            : std::optional<std::string>(std::string(o.at("column").as_string()));
     if (codes != row || col != column) continue;
     std::map<std::string, std::int64_t> out;
     for (const auto& [k, v] : o.at("values").as_object()) out[std::string(k)] = v.as_int64();
@@ -180,6 +184,8 @@ inline std::int64_t total(const boost::json::object& report, const std::string& 
   return report.at("total").as_object().at(measure).as_int64();
 }
 
-inline std::size_t cell_count(const boost::json::object& report) { return report.at("cells").as_array().size(); }
+inline std::size_t cell_count(const boost::json::object& report) {
+  return report.at("cells").as_array().size();
+}
 
 }  // namespace haven::test

@@ -6,12 +6,10 @@
 // of today's month.
 
 #include <catch2/catch.hpp>
-
 #include <deque>
+#include <haven/tally/contribution.hpp>
 #include <random>
 #include <string>
-
-#include <haven/tally/contribution.hpp>
 
 #include "tally_fixture.hpp"
 
@@ -37,42 +35,66 @@ class record_maker {
       f.erase(key);
       return;
     }
-    const std::vector<std::string> persons{"P-0001H", "P-0002F", "P-0003D", "P-0004B", "P-00059", "P-00067"};
+    const std::vector<std::string> persons{"P-0001H", "P-0002F", "P-0003D",
+                                           "P-0004B", "P-00059", "P-00067"};
     const std::vector<std::string> countries{"UA", "SY", "SI", "XX"};
     const std::vector<std::string> sexes{"female", "male", "unknown"};
-    if (key == "date") f[key] = day();
-    else if (key == "site") f[key] = pick<std::string>({"vic", "logatec", "postojna"});
-    else if (key == "format") f[key] = pick<std::string>({"individual", "group"});
-    else if (key == "participants") f[key] = std::int64_t{between(1, 40)};
-    else if (key == "teachers") f[key] = std::int64_t{between(0, 4)};
-    else if (key == "person") f[key] = pick(persons);
-    else if (key == "nationality") f[key] = pick(countries);
-    else if (key == "sex") f[key] = pick(sexes);
-    else if (key == "programme") f[key] = pick<std::string>({"crisis-accommodation", "safe-accommodation", "reintegration"});
+    if (key == "date")
+      f[key] = day();
+    else if (key == "site")
+      f[key] = pick<std::string>({"vic", "logatec", "postojna"});
+    else if (key == "format")
+      f[key] = pick<std::string>({"individual", "group"});
+    else if (key == "participants")
+      f[key] = std::int64_t{between(1, 40)};
+    else if (key == "teachers")
+      f[key] = std::int64_t{between(0, 4)};
+    else if (key == "person")
+      f[key] = pick(persons);
+    else if (key == "nationality")
+      f[key] = pick(countries);
+    else if (key == "sex")
+      f[key] = pick(sexes);
+    else if (key == "programme")
+      f[key] = pick<std::string>({"crisis-accommodation", "safe-accommodation", "reintegration"});
     else if (key == "exploitation") {
       code_set s;
       for (const char* c : {"sexual", "labour", "begging"})
         if (chance(0.35)) s.insert(c);
       f[key] = s;
-    } else if (key == "admitted") f[key] = day();
+    } else if (key == "admitted")
+      f[key] = day();
     else if (key == "discharged") {
       const auto admitted = f.find("admitted");
-      if (chance(0.3) || admitted == f.end()) f.erase(key);
-      else if (chance(0.05)) f[key] = date{std::get<date>(admitted->second).days - between(1, 5)};  // merged out of order
-      else f[key] = date{std::get<date>(admitted->second).days + (chance(0.15) ? 0 : between(1, 70))};
-    } else if (key == "caller") f[key] = pick<std::string>({"police", "ngo", "victim"});
-    else if (key == "outcome") f[key] = pick<std::string>({"admitted", "advice-only", "referred-elsewhere"});
-    else if (key == "audience") f[key] = pick<std::string>({"primary-school", "secondary-school"});
-    else if (key == "region") f[key] = pick<std::string>({"gorenjska", "goriska", "podravska"});
-    else if (key == "topics") f[key] = code_set{"thb"};
-    else if (key == "response_minutes") f[key] = std::int64_t{between(0, 90)};
-    else FAIL("no generator for " << type << "." << key);
+      if (chance(0.3) || admitted == f.end())
+        f.erase(key);
+      else if (chance(0.05))
+        f[key] =
+            date{std::get<date>(admitted->second).days - between(1, 5)};  // merged out of order
+      else
+        f[key] = date{std::get<date>(admitted->second).days + (chance(0.15) ? 0 : between(1, 70))};
+    } else if (key == "caller")
+      f[key] = pick<std::string>({"police", "ngo", "victim"});
+    else if (key == "outcome")
+      f[key] = pick<std::string>({"admitted", "advice-only", "referred-elsewhere"});
+    else if (key == "audience")
+      f[key] = pick<std::string>({"primary-school", "secondary-school"});
+    else if (key == "region")
+      f[key] = pick<std::string>({"gorenjska", "goriska", "podravska"});
+    else if (key == "topics")
+      f[key] = code_set{"thb"};
+    else if (key == "response_minutes")
+      f[key] = std::int64_t{between(0, 90)};
+    else
+      FAIL("no generator for " << type << "." << key);
   }
 
   static const std::vector<std::string>& keys(const std::string& type) {
     static const std::map<std::string, std::vector<std::string>> all{
-        {"pats_session", {"date", "site", "format", "participants", "person", "nationality", "sex", "topics"}},
-        {"assistance_case", {"programme", "person", "sex", "nationality", "exploitation", "admitted", "discharged"}},
+        {"pats_session",
+         {"date", "site", "format", "participants", "person", "nationality", "sex", "topics"}},
+        {"assistance_case",
+         {"programme", "person", "sex", "nationality", "exploitation", "admitted", "discharged"}},
         {"on_call_event", {"date", "caller", "outcome", "response_minutes"}},
         {"prevention_workshop", {"date", "audience", "region", "participants", "teachers"}},
     };
@@ -80,13 +102,15 @@ class record_maker {
   }
 
   std::string type() {
-    return pick<std::string>({"pats_session", "assistance_case", "on_call_event", "prevention_workshop"});
+    return pick<std::string>(
+        {"pats_session", "assistance_case", "on_call_event", "prevention_workshop"});
   }
 
   field_map record(const std::string& type) {
     field_map f;
     for (const auto& key : keys(type)) set_field(type, key, f);
-    if (type == "pats_session" && f.count("format") && std::get<std::string>(f["format"]) == "group" && chance(0.8))
+    if (type == "pats_session" && f.count("format") &&
+        std::get<std::string>(f["format"]) == "group" && chance(0.8))
       f.erase("person");
     return f;
   }
@@ -104,7 +128,8 @@ class record_maker {
 
 }  // namespace
 
-TEST_CASE("random edits in random batches: every report equals the oracle's recomputation", "[server][tally][property]") {
+TEST_CASE("random edits in random batches: every report equals the oracle's recomputation",
+          "[server][tally][property]") {
   const std::uint64_t seed = GENERATE(1, 2, 3, 4, 5, 6);
   INFO("seed " << seed);
   record_maker make(seed);
@@ -131,8 +156,10 @@ TEST_CASE("random edits in random batches: every report equals the oracle's reco
       f.note(name, type, fields);
       const std::string& kept_type = types.emplace_back(type);
       if (fields) fields = &states.emplace_back(*fields);
-      if (one_call) changes.push_back({f.id_of(name), kept_type, fields});
-      else f.book().update(f.id_of(name), kept_type, fields);
+      if (one_call)
+        changes.push_back({f.id_of(name), kept_type, fields});
+      else
+        f.book().update(f.id_of(name), kept_type, fields);
     };
     {
       sqlite::transaction tx(f.db());
@@ -163,13 +190,15 @@ TEST_CASE("random edits in random batches: every report equals the oracle's reco
     }
     if (roll_back) f.restore(before);
 
-    std::vector<std::pair<int, std::optional<int>>> periods{{2024, {}}, {2025, {}}, {2026, {}}, {2027, {}}};
+    std::vector<std::pair<int, std::optional<int>>> periods{
+        {2024, {}}, {2025, {}}, {2026, {}}, {2027, {}}};
     for (int i = 0; i < 3; ++i) periods.emplace_back(make.between(2025, 2027), make.between(1, 12));
     for (const auto& t : f.definitions().tallies()) {
       for (const auto& [year, month] : periods) {
         auto report = f.book().report_json(t.id, year, month);
         REQUIRE(report.ok());
-        const std::string problems = compare_report(report.value(), f.definitions(), t, f.records(), f.today, year, month);
+        const std::string problems =
+            compare_report(report.value(), f.definitions(), t, f.records(), f.today, year, month);
         INFO(report.value());
         REQUIRE(problems == "");
         ++checks;
@@ -180,7 +209,8 @@ TEST_CASE("random edits in random batches: every report equals the oracle's reco
   CHECK(names > 200);
 }
 
-TEST_CASE("a contribution depends only on the fields its tallies read and on today's month", "[server][tally][property]") {
+TEST_CASE("a contribution depends only on the fields its tallies read and on today's month",
+          "[server][tally][property]") {
   const auto s = shipped_schema();
   record_maker make(42);
   for (int i = 0; i < 400; ++i) {

@@ -1,7 +1,5 @@
 #include "cutting_proxy.hpp"
 
-#include "tcp.hpp"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,6 +9,8 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+
+#include "tcp.hpp"
 
 namespace haven::test {
 namespace {

@@ -1,10 +1,9 @@
 #include "fake_http_server.hpp"
 
-#include <thread>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <thread>
 
 namespace haven::test {
 namespace {
@@ -29,26 +28,30 @@ struct fake_http_server::impl {
       auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
       auto buffer = std::make_shared<beast::flat_buffer>();
       auto request = std::make_shared<http::request<http::string_body>>();
-      http::async_read(*stream, *buffer, *request, [this, stream, buffer, request](beast::error_code ec, std::size_t) {
-        if (ec) return serve();
-        {
-          std::lock_guard lock(mutex);
-          target = std::string(request->target());
-          body = request->body();
-        }
-        auto response = std::make_shared<http::response<http::string_body>>(
-            static_cast<http::status>(canned.status), request->version());
-        response->set(http::field::content_type, "application/json");
-        if (!canned.retry_after.empty()) response->set(http::field::retry_after, canned.retry_after);
-        response->body() = canned.body;
-        response->keep_alive(false);
-        response->prepare_payload();
-        http::async_write(*stream, *response, [this, stream, response](beast::error_code, std::size_t) {
-          beast::error_code ignored;
-          stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
-          serve();
-        });
-      });
+      http::async_read(*stream, *buffer, *request,
+                       [this, stream, buffer, request](beast::error_code ec, std::size_t) {
+                         if (ec) return serve();
+                         {
+                           std::lock_guard lock(mutex);
+                           target = std::string(request->target());
+                           body = request->body();
+                         }
+                         auto response = std::make_shared<http::response<http::string_body>>(
+                             static_cast<http::status>(canned.status), request->version());
+                         response->set(http::field::content_type, "application/json");
+                         if (!canned.retry_after.empty())
+                           response->set(http::field::retry_after, canned.retry_after);
+                         response->body() = canned.body;
+                         response->keep_alive(false);
+                         response->prepare_payload();
+                         http::async_write(
+                             *stream, *response,
+                             [this, stream, response](beast::error_code, std::size_t) {
+                               beast::error_code ignored;
+                               stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+                               serve();
+                             });
+                       });
     });
   }
 };

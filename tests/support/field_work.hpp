@@ -2,12 +2,11 @@
 // Random but valid field work for end-to-end tests: new records of every
 // type as a field worker would enter them, and edits of existing ones.
 
+#include <haven/client/store.hpp>
+#include <haven/schema/pseudonym.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <haven/client/store.hpp>
-#include <haven/schema/pseudonym.hpp>
 
 namespace haven::test {
 
@@ -27,7 +26,9 @@ class field_work {
   int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
 
  private:
-  std::string any(const std::vector<std::string>& codes) { return codes[static_cast<std::size_t>(pick(static_cast<int>(codes.size())))]; }
+  std::string any(const std::vector<std::string>& codes) {
+    return codes[static_cast<std::size_t>(pick(static_cast<int>(codes.size())))];
+  }
   std::string some(const std::vector<std::string>& codes);  // comma-separated, maybe empty
   std::string day(int year);                                // a date in that year
   std::string person() { return with_check_symbol("PK-" + std::to_string(1000 + pick(persons_))); }

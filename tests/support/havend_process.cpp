@@ -1,12 +1,12 @@
 #include "havend_process.hpp"
 
-#include "tcp.hpp"
-
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <stdexcept>
+
+#include "tcp.hpp"
 
 namespace haven::test {
 
@@ -79,12 +79,14 @@ http_response exchange(int fd, const std::string& address, const std::string& me
     connection = connection || name == "Connection";
   }
   if (!connection) request += "Connection: close\r\n";
-  if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   request += "\r\n" + body;
   (void)!write(fd, request.data(), request.size());
   std::string raw;
   char buf[8192];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+    raw.append(buf, static_cast<std::size_t>(n));
   close(fd);
   http_response r;
   if (raw.size() > 12) r.status = std::stoi(raw.substr(9, 3));

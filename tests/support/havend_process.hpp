@@ -58,8 +58,8 @@ struct http_response {
 };
 http_response http_get(const std::string& address, const std::string& path);
 // Any request: `headers` as (name, value), a body sent with Content-Length.
-http_response http_send(const std::string& address, const std::string& method, const std::string& path,
-                        const std::string& body = "",
+http_response http_send(const std::string& address, const std::string& method,
+                        const std::string& path, const std::string& body = "",
                         const std::vector<std::pair<std::string, std::string>>& headers = {});
 // GET from local address `source` (e.g. 127.0.0.2: an observer that havend
 // counts apart from the clients on 127.0.0.1).

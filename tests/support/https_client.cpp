@@ -1,13 +1,12 @@
 #include "https_client.hpp"
 
-#include <chrono>
-#include <stdexcept>
-
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <stdexcept>
 
 namespace haven::test {
 namespace {
@@ -18,7 +17,8 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 }  // namespace
 
-http_response https_get(const std::string& address, const std::string& path, const std::string& ca_pem) {
+http_response https_get(const std::string& address, const std::string& path,
+                        const std::string& ca_pem) {
   const auto colon = address.rfind(':');
   const std::string host = address.substr(0, colon);
   net::io_context ioc;
@@ -44,16 +44,20 @@ http_response https_get(const std::string& address, const std::string& path, con
     };
   };
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
-  beast::get_lowest_layer(stream).async_connect(endpoint, on("handshake", [&] {
-    stream.async_handshake(ssl::stream_base::client, on("write", [&] {
-      http::async_write(stream, request, on("read", [&] {
-        http::async_read(stream, buffer, response, on("done", [] {}));
+  beast::get_lowest_layer(stream).async_connect(
+      endpoint, on("handshake", [&] {
+        stream.async_handshake(ssl::stream_base::client, on("write", [&] {
+                                 http::async_write(stream, request, on("read", [&] {
+                                                     http::async_read(stream, buffer, response,
+                                                                      on("done", [] {}));
+                                                   }));
+                               }));
       }));
-    }));
-  }));
   ioc.run();
-  if (failed) throw std::runtime_error(std::string("https_get ") + step + " failed: " + failed.message());
-  return {.status = static_cast<int>(response.result_int()), .headers = {}, .body = response.body()};
+  if (failed)
+    throw std::runtime_error(std::string("https_get ") + step + " failed: " + failed.message());
+  return {
+      .status = static_cast<int>(response.result_int()), .headers = {}, .body = response.body()};
 }
 
 }  // namespace haven::test

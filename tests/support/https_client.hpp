@@ -11,6 +11,7 @@ namespace haven::test {
 // GET https://address/path, verifying the server against `ca_pem`. Throws
 // std::runtime_error (with OpenSSL's reason) if the connection, the TLS
 // handshake or the exchange fails; every step is bounded by a timeout.
-http_response https_get(const std::string& address, const std::string& path, const std::string& ca_pem);
+http_response https_get(const std::string& address, const std::string& path,
+                        const std::string& ca_pem);
 
 }  // namespace haven::test

@@ -56,8 +56,9 @@ struct manual_time {
 
 // "hello", "welcome", "push", ... for a frame; "garbage" if it does not decode.
 inline std::string name_of(std::string_view frame) {
-  static constexpr const char* names[] = {"hello", "welcome", "push",      "ack",       "pull",
-                                          "changes", "error", "challenge", "wipe order", "wipe done"};
+  static constexpr const char* names[] = {"hello",      "welcome",  "push",  "ack",
+                                          "pull",       "changes",  "error", "challenge",
+                                          "wipe order", "wipe done"};
   auto m = sync::decode(frame);
   return m ? names[m.value().index()] : "garbage";
 }
@@ -240,7 +241,8 @@ class device final : public sync::client_backend {
   // field written twice is sent once, at its last value; a cell that lost a
   // merge or whose record was deleted is not sent), in seq order, grouping
   // consecutive cells of one record, at most max_cells and max_records.
-  push_batch outbox(std::size_t max_cells, std::size_t max_records = std::numeric_limits<std::size_t>::max()) const {
+  push_batch outbox(std::size_t max_cells,
+                    std::size_t max_records = std::numeric_limits<std::size_t>::max()) const {
     push_batch b;
     std::size_t cells = 0;
     // As the device's store does: a record's consecutive cells stay together,
@@ -316,7 +318,8 @@ class central final : public sync::server_backend {
   sync::admission admit(const sync::hello& h, const sync::handshake& hs) override {
     maybe_fail("admit");
     handshakes.push_back(hs);
-    if (h.proof != hs.nonce) throw failure(errc::unauthorized, "the hello does not answer this connection's challenge");
+    if (h.proof != hs.nonce)
+      throw failure(errc::unauthorized, "the hello does not answer this connection's challenge");
     const auto order = wipe_orders.find(h.device_id);
     const std::string wipe = order == wipe_orders.end() ? "" : order->second;
     if (wipe == "revoked") return {{}, wipe};

@@ -1,13 +1,11 @@
 #include "raw_ws_client.hpp"
 
-#include <haven/sync/protocol.hpp>
-
-#include <optional>
-#include <stdexcept>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <haven/sync/protocol.hpp>
+#include <optional>
+#include <stdexcept>
 
 namespace haven::test {
 namespace {

@@ -1,10 +1,9 @@
 #include "tally_oracle.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <boost/json.hpp>
 
 namespace haven::test {
 namespace {
@@ -46,7 +45,8 @@ struct report_period {
 report_period period_of(int year, std::optional<int> month) {
   if (!month) return {from_civil(year, 1, 1), from_civil(year, 12, 31)};
   const date first = from_civil(year, static_cast<unsigned>(*month), 1);
-  const date next = *month == 12 ? from_civil(year + 1, 1, 1) : from_civil(year, static_cast<unsigned>(*month + 1), 1);
+  const date next = *month == 12 ? from_civil(year + 1, 1, 1)
+                                 : from_civil(year, static_cast<unsigned>(*month + 1), 1);
   return {first, date{next.days - 1}};
 }
 
@@ -63,8 +63,8 @@ struct record_share {
 };
 
 // Measure values of `r` for period `p`, or nullopt if it does not count in `p`.
-std::optional<record_share> share_of(const tally_def& t, const record_type& type, const oracle_record& r,
-                                     date today, const report_period& p) {
+std::optional<record_share> share_of(const tally_def& t, const record_type& type,
+                                     const oracle_record& r, date today, const report_period& p) {
   if (r.deleted || r.type != t.type) return std::nullopt;
   for (const auto& f : t.filter) {
     const auto held = codes(field_value(r, f.field));
@@ -106,7 +106,8 @@ std::optional<record_share> share_of(const tally_def& t, const record_type& type
             for (date day = *a; day < *b; day.days++) amount += p.contains(day) ? 1 : 0;
           }
         }
-      } else if (const value* v = field_value(r, m.field); v && std::holds_alternative<std::int64_t>(*v)) {
+      } else if (const value* v = field_value(r, m.field);
+                 v && std::holds_alternative<std::int64_t>(*v)) {
         amount = std::get<std::int64_t>(*v);
       }
       share.sums[m.id] = amount;
@@ -136,7 +137,9 @@ std::set<oracle_cell_key> cells_of(const tally_def& t, const oracle_record& r) {
   for (const auto& leaf : leaves)
     for (std::size_t depth = 0; depth <= leaf.size(); ++depth)
       for (const auto& column : columns)
-        out.insert({std::vector<std::string>(leaf.begin(), leaf.begin() + static_cast<std::ptrdiff_t>(depth)), column});
+        out.insert({std::vector<std::string>(leaf.begin(),
+                                             leaf.begin() + static_cast<std::ptrdiff_t>(depth)),
+                    column});
   return out;
 }
 
@@ -154,7 +157,8 @@ std::string describe(const oracle_cell_key& k) {
 
 std::string describe(const oracle_values& v) {
   std::string out = "{";
-  for (const auto& [id, n] : v) out += (out.size() > 1 ? ", " : "") + id + ": " + std::to_string(static_cast<long long>(n));
+  for (const auto& [id, n] : v)
+    out += (out.size() > 1 ? ", " : "") + id + ": " + std::to_string(static_cast<long long>(n));
   return out + "}";
 }
 
@@ -178,8 +182,9 @@ std::vector<std::string> strings_from_json(const json::value& v) {
 
 }  // namespace
 
-oracle_cell_map oracle_all_cells(const schema& s, const tally_def& t, const std::vector<oracle_record>& records,
-                                 date today, int year, std::optional<int> month) {
+oracle_cell_map oracle_all_cells(const schema& s, const tally_def& t,
+                                 const std::vector<oracle_record>& records, date today, int year,
+                                 std::optional<int> month) {
   const record_type* type = s.type(t.type);
   if (!type) return {};
   const report_period p = period_of(year, month);
@@ -199,8 +204,12 @@ oracle_cell_map oracle_all_cells(const schema& s, const tally_def& t, const std:
     oracle_values& v = out[key];
     for (const auto& m : t.measures) {
       switch (m.kind) {
-        case measure_kind::count: v[m.id] = static_cast<double>(c.records.size()); break;
-        case measure_kind::sum: v[m.id] = c.sums.count(m.id) ? static_cast<double>(c.sums.at(m.id)) : 0; break;
+        case measure_kind::count:
+          v[m.id] = static_cast<double>(c.records.size());
+          break;
+        case measure_kind::sum:
+          v[m.id] = c.sums.count(m.id) ? static_cast<double>(c.sums.at(m.id)) : 0;
+          break;
         case measure_kind::distinct:
           v[m.id] = c.persons.count(m.id) ? static_cast<double>(c.persons.at(m.id).size()) : 0;
           break;
@@ -210,16 +219,19 @@ oracle_cell_map oracle_all_cells(const schema& s, const tally_def& t, const std:
   return out;
 }
 
-oracle_cell_map oracle_cells(const schema& s, const tally_def& t, const std::vector<oracle_record>& records,
-                             date today, int year, std::optional<int> month) {
+oracle_cell_map oracle_cells(const schema& s, const tally_def& t,
+                             const std::vector<oracle_record>& records, date today, int year,
+                             std::optional<int> month) {
   oracle_cell_map out;
   for (const auto& [key, v] : oracle_all_cells(s, t, records, today, year, month))
-    if (key.row.size() == t.rows.size() && key.column.has_value() == t.column.has_value()) out.emplace(key, v);
+    if (key.row.size() == t.rows.size() && key.column.has_value() == t.column.has_value())
+      out.emplace(key, v);
   return out;
 }
 
-oracle_values oracle_total(const schema& s, const tally_def& t, const std::vector<oracle_record>& records,
-                           date today, int year, std::optional<int> month) {
+oracle_values oracle_total(const schema& s, const tally_def& t,
+                           const std::vector<oracle_record>& records, date today, int year,
+                           std::optional<int> month) {
   const auto all = oracle_all_cells(s, t, records, today, year, month);
   auto it = all.find(oracle_cell_key{{}, std::nullopt});
   return it == all.end() ? zeros(t) : it->second;
@@ -269,9 +281,11 @@ std::string compare_report(const std::string& report_json, const schema& s, cons
   std::set<std::string> listed_columns;
   for (const auto& [code, v] : report.at("column_totals").as_object()) {
     listed_columns.insert(std::string(code));
-    differ("column total " + std::string(code), values_from_json(v), expected({{}, std::string(code)}));
+    differ("column total " + std::string(code), values_from_json(v),
+           expected({{}, std::string(code)}));
   }
-  if (listed_columns != columns && ++count <= 12) problems << t.id << ": column_totals lists other columns\n";
+  if (listed_columns != columns && ++count <= 12)
+    problems << t.id << ": column_totals lists other columns\n";
 
   // "table": every non-empty prefix row, subtotals first.
   std::set<std::vector<std::string>> rows, seen;
@@ -280,23 +294,29 @@ std::string compare_report(const std::string& report_json, const schema& s, cons
   for (const auto& r : report.at("table").as_array()) {
     const json::object& row = r.as_object();
     const auto codes = strings_from_json(row.at("row"));
-    if (codes.size() > 1 && !seen.count(std::vector<std::string>(codes.begin(), codes.end() - 1)) && ++count <= 12)
-      problems << t.id << ": table row " << describe({codes, std::nullopt}) << " comes before its subtotal\n";
+    if (codes.size() > 1 && !seen.count(std::vector<std::string>(codes.begin(), codes.end() - 1)) &&
+        ++count <= 12)
+      problems << t.id << ": table row " << describe({codes, std::nullopt})
+               << " comes before its subtotal\n";
     seen.insert(codes);
-    if (!rows.count(codes) && ++count <= 12) problems << t.id << ": extra table row " << describe({codes, std::nullopt}) << "\n";
-    differ("table " + describe({codes, std::nullopt}), values_from_json(row.at("total")), expected({codes, std::nullopt}));
+    if (!rows.count(codes) && ++count <= 12)
+      problems << t.id << ": extra table row " << describe({codes, std::nullopt}) << "\n";
+    differ("table " + describe({codes, std::nullopt}), values_from_json(row.at("total")),
+           expected({codes, std::nullopt}));
     if (!t.column) continue;
     std::set<std::string> shown;
     for (const auto& [code, v] : row.at("by_column").as_object()) {
       shown.insert(std::string(code));
-      differ("table " + describe({codes, std::string(code)}), values_from_json(v), expected({codes, std::string(code)}));
+      differ("table " + describe({codes, std::string(code)}), values_from_json(v),
+             expected({codes, std::string(code)}));
     }
     for (const auto& [key, v] : all)
       if (key.row == codes && key.column && !shown.count(*key.column))
         differ("table (missing) " + describe(key), {}, v);
   }
   for (const auto& r : rows)
-    if (!seen.count(r) && ++count <= 12) problems << t.id << ": table lacks row " << describe({r, std::nullopt}) << "\n";
+    if (!seen.count(r) && ++count <= 12)
+      problems << t.id << ": table lacks row " << describe({r, std::nullopt}) << "\n";
   return problems.str();
 }
 

@@ -13,12 +13,11 @@
 // stay giving 0; a set field puts the record under each element; an empty
 // field under ""; a cell is non-empty when a record counts in it.
 
+#include <haven/schema/schema.hpp>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <haven/schema/schema.hpp>
 
 namespace haven::test {
 
@@ -43,17 +42,20 @@ using oracle_cell_map = std::map<oracle_cell_key, oracle_values>;
 
 // Every non-empty cell of tally `t` for `year` (or one `month` of it), at
 // every level: each row prefix, per column code and for all columns.
-oracle_cell_map oracle_all_cells(const schema& s, const tally_def& t, const std::vector<oracle_record>& records,
-                                 date today, int year, std::optional<int> month);
+oracle_cell_map oracle_all_cells(const schema& s, const tally_def& t,
+                                 const std::vector<oracle_record>& records, date today, int year,
+                                 std::optional<int> month);
 
 // The non-empty leaf cells, as a report's "cells" lists them: full row
 // paths, with a column code when the tally has a column field, else nullopt.
-oracle_cell_map oracle_cells(const schema& s, const tally_def& t, const std::vector<oracle_record>& records,
-                             date today, int year, std::optional<int> month);
+oracle_cell_map oracle_cells(const schema& s, const tally_def& t,
+                             const std::vector<oracle_record>& records, date today, int year,
+                             std::optional<int> month);
 
 // The grand total (zeros when nothing counts).
-oracle_values oracle_total(const schema& s, const tally_def& t, const std::vector<oracle_record>& records,
-                           date today, int year, std::optional<int> month);
+oracle_values oracle_total(const schema& s, const tally_def& t,
+                           const std::vector<oracle_record>& records, date today, int year,
+                           std::optional<int> month);
 
 // Checks a tally_book report (its JSON) against the oracle: "cells",
 // "total", every "table" row with its "by_column" and "total" (and that

@@ -2,11 +2,10 @@
 
 #include <array>
 #include <atomic>
-#include <stdexcept>
-#include <thread>
-
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <stdexcept>
+#include <thread>
 
 namespace haven::test {
 namespace {
@@ -26,7 +25,8 @@ tcp::endpoint endpoint_of(const std::string& address) {
 // One device's connection and the relay's own to the server.
 class relayed_connection : public std::enable_shared_from_this<relayed_connection> {
  public:
-  relayed_connection(tcp::socket device, ssl::context& as_server, ssl::context& as_client, net::io_context& ioc)
+  relayed_connection(tcp::socket device, ssl::context& as_server, ssl::context& as_client,
+                     net::io_context& ioc)
       : device_(std::move(device), as_server), server_(ioc, as_client) {}
 
   void start(const tcp::endpoint& upstream, std::atomic<int>& relayed) {
@@ -50,12 +50,14 @@ class relayed_connection : public std::enable_shared_from_this<relayed_connectio
 
   // Reads from `from` and writes it all to `to`, until either ends.
   void pump(tls_socket& from, tls_socket& to, buffer& buf) {
-    from.async_read_some(net::buffer(buf), [self = shared_from_this(), &from, &to, &buf](error_code ec, std::size_t n) {
+    from.async_read_some(net::buffer(buf), [self = shared_from_this(), &from, &to, &buf](
+                                               error_code ec, std::size_t n) {
       if (ec) return self->close();
-      net::async_write(to, net::buffer(buf.data(), n), [self, &from, &to, &buf](error_code ec, std::size_t) {
-        if (ec) return self->close();
-        self->pump(from, to, buf);
-      });
+      net::async_write(to, net::buffer(buf.data(), n),
+                       [self, &from, &to, &buf](error_code ec, std::size_t) {
+                         if (ec) return self->close();
+                         self->pump(from, to, buf);
+                       });
     });
   }
 
@@ -84,13 +86,15 @@ struct tls_relay::impl {
   void accept() {
     acceptor.async_accept([this](error_code ec, tcp::socket device) {
       if (ec) return;
-      std::make_shared<relayed_connection>(std::move(device), as_server, as_client, ioc)->start(upstream, relayed);
+      std::make_shared<relayed_connection>(std::move(device), as_server, as_client, ioc)
+          ->start(upstream, relayed);
       accept();
     });
   }
 };
 
-tls_relay::tls_relay(const std::string& upstream, const std::string& cert_file, const std::string& key_file)
+tls_relay::tls_relay(const std::string& upstream, const std::string& cert_file,
+                     const std::string& key_file)
     : impl_(std::make_unique<impl>()) {
   try {
     impl_->upstream = endpoint_of(upstream);
@@ -114,8 +118,12 @@ tls_relay::~tls_relay() {
   impl_->thread.join();
 }
 
-const std::string& tls_relay::address() const { return impl_->address; }
+const std::string& tls_relay::address() const {
+  return impl_->address;
+}
 
-int tls_relay::relayed() const { return impl_->relayed; }
+int tls_relay::relayed() const {
+  return impl_->relayed;
+}
 
 }  // namespace haven::test

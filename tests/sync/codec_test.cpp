@@ -121,7 +121,8 @@ std::vector<message> sample_messages() {
                   .message = "refused: 3 days ahead"},
       error_frame{},
       sync::challenge{.version = protocol_version, .nonce = std::string(32, '\x9c')},
-      sync::challenge{.version = protocol_version, .nonce = std::string(32, '\x9d'), .channel_bound = true},
+      sync::challenge{
+          .version = protocol_version, .nonce = std::string(32, '\x9d'), .channel_bound = true},
       sync::wipe_order{.reason = "revoked"},
       sync::wipe_done{},
   };
@@ -205,7 +206,8 @@ TEST_CASE("every frame is byte for byte what protocol version 1 sends (golden fr
   if (std::getenv("HAVEN_WRITE_GOLDEN_FRAMES")) {
     std::ofstream out(HAVEN_GOLDEN_FRAMES);
     for (const message& m : messages) out << hex_of(encode(m)) << "\n";
-    FAIL("wrote " HAVEN_GOLDEN_FRAMES "; check it in and run the test without HAVEN_WRITE_GOLDEN_FRAMES");
+    FAIL("wrote " HAVEN_GOLDEN_FRAMES
+         "; check it in and run the test without HAVEN_WRITE_GOLDEN_FRAMES");
   }
   std::ifstream in(HAVEN_GOLDEN_FRAMES);
   REQUIRE(in);
@@ -567,8 +569,9 @@ TEST_CASE("decode never crashes on random or mutated frames", "[sync][codec]") {
   CHECK(refused > 10'000);
 }
 
-TEST_CASE("a hello's proof message covers the nonce, the channel binding and every field but the proof",
-          "[sync][codec]") {
+TEST_CASE(
+    "a hello's proof message covers the nonce, the channel binding and every field but the proof",
+    "[sync][codec]") {
   const hello h = full_hello();
   const std::string base = sync::proof_message(h, "nonce-0000000000000001");
   CHECK(base.find("nonce-0000000000000001") != std::string::npos);
@@ -578,7 +581,8 @@ TEST_CASE("a hello's proof message covers the nonce, the channel binding and eve
   const std::string bound = sync::proof_message(h, "nonce-0000000000000001", std::string(32, 'b'));
   CHECK(bound != base);
   CHECK(sync::proof_message(h, "nonce-0000000000000001", std::string(32, 'c')) != bound);
-  CHECK(sync::proof_message(h, "nonce-000000000000000", "1") != sync::proof_message(h, "nonce-0000000000000001"));
+  CHECK(sync::proof_message(h, "nonce-000000000000000", "1") !=
+        sync::proof_message(h, "nonce-0000000000000001"));
   hello signed_again = h;
   signed_again.proof = "another signature";
   CHECK(sync::proof_message(signed_again, "nonce-0000000000000001") == base);

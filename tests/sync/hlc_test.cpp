@@ -212,6 +212,7 @@ TEST_CASE("describe_duration says how far apart two clocks are", "[sync][hlc]") 
   CHECK(describe_duration(4 * 3'600'000 + 59 * 60'000) == "5 hours");
   CHECK(describe_duration(86'400'000) == "1 day");
   CHECK(describe_duration(3 * 86'400'000ull) == "3 days");
-  CHECK(describe_duration(3 * 86'400'000ull - 50) == "3 days");  // a clock set 3 days ahead, measured a moment later
+  CHECK(describe_duration(3 * 86'400'000ull - 50) ==
+        "3 days");  // a clock set 3 days ahead, measured a moment later
   CHECK(describe_duration(400 * 86'400'000ull) == "400 days");
 }

@@ -127,7 +127,8 @@ TEST_CASE("a full session pushes the outbox, pulls the team's changes and ends d
 
   connection link(w.a, w.server);
   link.run();
-  CHECK(link.transcript() == names{"challenge", "hello", "welcome", "push", "ack", "pull", "changes"});
+  CHECK(link.transcript() ==
+        names{"challenge", "hello", "welcome", "push", "ack", "pull", "changes"});
   CHECK(link.client().current() == state::done);
   CHECK(link.line().device_end().closed());
   CHECK(link.server().current() == server_session::state::live);
@@ -712,7 +713,8 @@ TEST_CASE("the server refuses out-of-order and malformed frames with a protocol 
   }
   SECTION("another protocol version") {
     s.say(hello{protocol_version + 1, "dev-x", "team-a", 1, 1, 0, 0, s.nonce});
-    check_protocol_refusal(s, "protocol version " + std::to_string(protocol_version + 1) + " is not supported");
+    check_protocol_refusal(
+        s, "protocol version " + std::to_string(protocol_version + 1) + " is not supported");
     CHECK(s.store.devices().empty());  // refused before the backend heard of it
   }
 }
@@ -778,8 +780,7 @@ TEST_CASE("the client refuses out-of-order and malformed frames from the server"
   CHECK(s.line.device_end().sent.size() == sent);
 }
 
-TEST_CASE("the client tells the server why it refused a frame",
-          "[sync][session][refusal]") {
+TEST_CASE("the client tells the server why it refused a frame", "[sync][session][refusal]") {
   // protocol.hpp: an error_frame ends the session from "either side", and
   // server_session handles one from a device; but client_session::fail()
   // only closes the transport, so the server never learns why.
@@ -952,8 +953,9 @@ TEST_CASE("device backend exceptions outside on_frame fail the session too",
 
 // ---------------------------------------------------------------- identity and wipe
 
-TEST_CASE("a session over TLS asks the device to sign the channel binding, and hands it to the backend",
-          "[sync][session][auth]") {
+TEST_CASE(
+    "a session over TLS asks the device to sign the channel binding, and hands it to the backend",
+    "[sync][session][auth]") {
   three_devices w;
   const std::string binding(32, '\xb1');
   for (const bool tls : {false, true}) {
@@ -994,7 +996,8 @@ TEST_CASE("a hello that answers another connection's challenge is refused before
   CHECK(w.server.head() == 0);
 }
 
-TEST_CASE("a retired device pushes everything, then is told to wipe and confirms", "[sync][session][wipe]") {
+TEST_CASE("a retired device pushes everything, then is told to wipe and confirms",
+          "[sync][session][wipe]") {
   three_devices w;
   w.a.write(id_of(1), "pats_session", group_session("vic", 12));
   w.a.write(id_of(2), "pats_session", group_session("logatec", 3));
@@ -1012,7 +1015,8 @@ TEST_CASE("a retired device pushes everything, then is told to wipe and confirms
   CHECK(link.server().current() == server_session::state::closed);
 }
 
-TEST_CASE("a revoked device is told to wipe instead of welcomed, and pushes nothing", "[sync][session][wipe]") {
+TEST_CASE("a revoked device is told to wipe instead of welcomed, and pushes nothing",
+          "[sync][session][wipe]") {
   three_devices w;
   w.a.write(id_of(1), "pats_session", group_session("vic", 12));
   w.server.wipe_orders["dev-a"] = "revoked";
@@ -1052,7 +1056,8 @@ TEST_CASE("wipe frames out of place are protocol errors", "[sync][session][wipe]
   }
 }
 
-TEST_CASE("a device pushes no more records per batch than the server's welcome allows", "[sync][session][limits]") {
+TEST_CASE("a device pushes no more records per batch than the server's welcome allows",
+          "[sync][session][limits]") {
   manual_time time;
   central server(time);
   device a{"dev-a", "team-a", 0xa1, time};
@@ -1067,8 +1072,10 @@ TEST_CASE("a device pushes no more records per batch than the server's welcome a
   for (int steps = 0; steps < 100 && !line.queue().empty(); ++steps) {
     auto f = std::move(line.queue().front());
     line.queue().pop_front();
-    if (f.from == wire::side::device) session.on_frame(f.bytes);
-    else client.on_frame(f.bytes);
+    if (f.from == wire::side::device)
+      session.on_frame(f.bytes);
+    else
+      client.on_frame(f.bytes);
   }
   CHECK(client.current() == state::done);
   CHECK(decoded_as<welcome>(line.server_end().sent.at(1)).max_batch_records == 2);
@@ -1077,8 +1084,9 @@ TEST_CASE("a device pushes no more records per batch than the server's welcome a
   CHECK(team_view(server.merged(), "team-a").size() == 5);
 }
 
-TEST_CASE("a device revoked while connected is told to wipe at its next step, and nothing more is taken",
-          "[sync][session][wipe]") {
+TEST_CASE(
+    "a device revoked while connected is told to wipe at its next step, and nothing more is taken",
+    "[sync][session][wipe]") {
   live_devices w;  // a and b (team-a) and c are live
   const std::uint64_t head = w.server.head();
   w.server.wipe_orders["dev-a"] = "revoked";
@@ -1111,5 +1119,6 @@ TEST_CASE("a device retired while live is told to wipe with its next live batch,
   w.pump_all();
   CHECK(w.la.client().current() == state::wiped);
   CHECK(w.la.client().wipe_reason() == "retired");
-  CHECK(team_view(w.server.merged(), "team-a").count(id_of(1)) == 1);  // its work reached the server
+  CHECK(team_view(w.server.merged(), "team-a").count(id_of(1)) ==
+        1);  // its work reached the server
 }

@@ -3,15 +3,14 @@
 // every session (the server joins its threads before destroying it).
 
 #include <algorithm>
-#include <string>
-#include <vector>
-
 #include <haven/server/access_registry.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/connection_budget.hpp>
 #include <haven/server/http_api.hpp>
 #include <haven/server/metrics.hpp>
 #include <haven/server/sync_service.hpp>
+#include <string>
+#include <vector>
 
 #include "net.hpp"
 #include "session_registry.hpp"
@@ -29,8 +28,8 @@ struct server_context {
   // To a valid hello, and to each HTTP request of a connection not signed in.
   std::chrono::seconds handshake_timeout;
   std::chrono::seconds idle_timeout;
-  access_registry* access;  // nullptr when authentication is off (--dev-no-auth)
-  login_guard& guard;       // failed authentications per address
+  access_registry* access;    // nullptr when authentication is off (--dev-no-auth)
+  login_guard& guard;         // failed authentications per address
   connection_budget& budget;  // open connections per client address, per credential, in all
   // The --trusted-proxy addresses, canonical (proxy_protocol.hpp).
   std::vector<std::string> trusted_proxies;

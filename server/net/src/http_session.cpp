@@ -1,7 +1,6 @@
 #include "http_session.hpp"
 
 #include <chrono>
-
 #include <haven/server/log.hpp>
 #include <haven/server/proxy_protocol.hpp>
 
@@ -18,10 +17,12 @@ void basic_http_session<Stream>::run() {
   watch_slot();
   if constexpr (is_tls<Stream>) {
     beast::get_lowest_layer(stream_).expires_at(deadline_);
-    stream_.async_handshake(ssl::stream_base::server,
-                            beast::bind_front_handler(&basic_http_session::on_handshake, shared_from_this()));
+    stream_.async_handshake(
+        ssl::stream_base::server,
+        beast::bind_front_handler(&basic_http_session::on_handshake, shared_from_this()));
   } else {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&basic_http_session::do_read, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&basic_http_session::do_read, shared_from_this()));
   }
 }
 
@@ -91,7 +92,8 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
       // with their key inside the session.
       http::response<http::string_body> res{http::status::forbidden, req.version()};
       res.set(http::field::content_type, "application/json");
-      res.body() = R"({"error":"refused: /sync is for enrolled devices, which sign in with their key; a coordinator token reads tallies under /api/tallies"})";
+      res.body() =
+          R"({"error":"refused: /sync is for enrolled devices, which sign in with their key; a coordinator token reads tallies under /api/tallies"})";
       res.keep_alive(false);
       return write(std::move(res));
     }
@@ -197,9 +199,9 @@ void basic_http_session<Stream>::write(http::response<http::string_body> respons
   response_ = std::make_shared<http::response<http::string_body>>(std::move(response));
   beast::get_lowest_layer(stream_).expires_after(signed_in_ ? request_timeout
                                                             : ctx_.handshake_timeout);
-  http::async_write(
-      stream_, *response_,
-      beast::bind_front_handler(&basic_http_session::on_write, shared_from_this(), response_->keep_alive()));
+  http::async_write(stream_, *response_,
+                    beast::bind_front_handler(&basic_http_session::on_write, shared_from_this(),
+                                              response_->keep_alive()));
 }
 
 template <class Stream>

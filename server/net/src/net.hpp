@@ -7,7 +7,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-
 #include <haven/net/streams.hpp>
 
 namespace haven::server {

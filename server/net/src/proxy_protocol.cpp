@@ -1,8 +1,6 @@
-#include <haven/server/proxy_protocol.hpp>
-
 #include <algorithm>
-
 #include <boost/asio/ip/address.hpp>
+#include <haven/server/proxy_protocol.hpp>
 
 namespace haven::server {
 namespace {

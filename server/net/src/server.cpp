@@ -1,12 +1,10 @@
-#include <haven/server/server.hpp>
-
 #include <sys/resource.h>
 
 #include <array>
-#include <thread>
-
 #include <haven/server/log.hpp>
 #include <haven/server/proxy_protocol.hpp>
+#include <haven/server/server.hpp>
+#include <thread>
 
 #include "context.hpp"
 #include "http_session.hpp"
@@ -24,7 +22,8 @@ std::unique_ptr<ssl::context> tls_context_for(const server_config& config) {
   if (!is_loopback_host(config.host))
     throw failure(errc::invalid_input,
                   "refusing to listen on " + config.host +
-                      " without TLS: devices would send records unencrypted; give --tls-cert FILE --tls-key FILE "
+                      " without TLS: devices would send records unencrypted; give --tls-cert FILE "
+                      "--tls-key FILE "
                       "(havend dev-cert makes a pair for testing), or listen on 127.0.0.1");
   return nullptr;
 }
@@ -94,7 +93,8 @@ struct server::impl {
   net::signal_set signals;
   net::steady_timer tally_refresh;
   net::steady_timer standing_watch;
-  std::int64_t standings_seen = 0;  // standing_watch's store job only: the registry's standings_version
+  std::int64_t standings_seen =
+      0;  // standing_watch's store job only: the registry's standings_version
   net::steady_timer grace;
   // Accepting again after the process ran out of file descriptors (or
   // buffers, or memory): a back-off from 100 ms doubling to 1 s, reset by an
@@ -141,16 +141,19 @@ struct server::impl {
         suppressed_flush(control) {
     service.on_team_changed([this](std::string_view team) { registry.notify(team); });
     beast::error_code ec;
-    const auto address = net::ip::make_address(config.host == "localhost" ? "127.0.0.1" : config.host, ec);
-    if (ec) throw failure(errc::invalid_input, "cannot listen on \"" + config.host + "\": not an IP address");
+    const auto address =
+        net::ip::make_address(config.host == "localhost" ? "127.0.0.1" : config.host, ec);
+    if (ec)
+      throw failure(errc::invalid_input,
+                    "cannot listen on \"" + config.host + "\": not an IP address");
     const tcp::endpoint endpoint{address, config.port};
     acceptor.open(endpoint.protocol(), ec);
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec)
-      throw failure(errc::unavailable, "cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
-                                           ec.message());
+      throw failure(errc::unavailable, "cannot listen on " + config.host + ":" +
+                                           std::to_string(config.port) + ": " + ec.message());
   }
 
   unsigned thread_count() const {
@@ -342,7 +345,8 @@ struct server::impl {
       in_background(
           "standing watch",
           [this] {
-            if (const std::int64_t version = access->standings_version(); version != standings_seen) {
+            if (const std::int64_t version = access->standings_version();
+                version != standings_seen) {
               standings_seen = version;
               registry.notify_all();
             }
@@ -356,7 +360,9 @@ struct server::impl {
     tally_refresh.expires_after(std::chrono::hours(1));
     tally_refresh.async_wait([this](beast::error_code ec) {
       if (ec) return;
-      in_background("tally refresh", [this] { store->refresh_tally(); }, [this] { schedule_tally_refresh(); });
+      in_background(
+          "tally refresh", [this] { store->refresh_tally(); },
+          [this] { schedule_tally_refresh(); });
     });
   }
 

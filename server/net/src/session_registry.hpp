@@ -39,7 +39,8 @@ class session_registry {
  private:
   mutable std::mutex mutex_;
   std::map<const ws_session*, std::weak_ptr<ws_session>> all_;  // guarded by mutex_
-  std::map<std::string, std::map<const ws_session*, std::weak_ptr<ws_session>>, std::less<>> teams_;  // guarded by mutex_
+  std::map<std::string, std::map<const ws_session*, std::weak_ptr<ws_session>>, std::less<>>
+      teams_;  // guarded by mutex_
 };
 
 }  // namespace haven::server

@@ -7,15 +7,16 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
-
 #include <haven/core/result.hpp>
+#include <sstream>
 
 namespace haven::server {
 namespace {
 
-[[noreturn]] void cannot_load(const char* flag, const std::filesystem::path& file, const std::string& why) {
-  throw failure(errc::invalid_input, std::string("cannot load ") + flag + " " + file.string() + ": " + why);
+[[noreturn]] void cannot_load(const char* flag, const std::filesystem::path& file,
+                              const std::string& why) {
+  throw failure(errc::invalid_input,
+                std::string("cannot load ") + flag + " " + file.string() + ": " + why);
 }
 
 std::string read_pem(const char* flag, const std::filesystem::path& file) {
@@ -32,9 +33,9 @@ std::string read_pem(const char* flag, const std::filesystem::path& file) {
 std::unique_ptr<ssl::context> make_server_tls_context(const std::filesystem::path& cert,
                                                       const std::filesystem::path& key) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::no_compression |
-                   ssl::context::single_dh_use);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::no_compression | ssl::context::single_dh_use);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -48,10 +49,12 @@ std::unique_ptr<ssl::context> make_server_tls_context(const std::filesystem::pat
   if (ec) cannot_load("--tls-cert", cert, "not a PEM certificate (" + ec.message() + ")");
   ERR_clear_error();
   ctx->use_private_key(net::buffer(key_pem), ssl::context::pem, ec);
-  const bool mismatch = ec && ec.category() == net::error::get_ssl_category() &&
-                        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
+  const bool mismatch =
+      ec && ec.category() == net::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
   if (mismatch || (!ec && SSL_CTX_check_private_key(native) != 1))
-    cannot_load("--tls-key", key, "it is not the private key of the certificate in " + cert.string());
+    cannot_load("--tls-key", key,
+                "it is not the private key of the certificate in " + cert.string());
   if (ec) cannot_load("--tls-key", key, "not a PEM private key (" + ec.message() + ")");
   return ctx;
 }

@@ -1,7 +1,6 @@
 #include "ws_session.hpp"
 
 #include <algorithm>
-
 #include <haven/server/log.hpp>
 
 namespace haven::server {
@@ -61,7 +60,8 @@ void basic_ws_session<Stream>::run(http::request<http::string_body> request) {
     if (auto self = weak.lock())
       net::post(self->ws_.get_executor(), [self, why] { self->on_notice(why); });
   });
-  ws_.async_accept(request, beast::bind_front_handler(&basic_ws_session::on_accept, shared_from_this()));
+  ws_.async_accept(request,
+                   beast::bind_front_handler(&basic_ws_session::on_accept, shared_from_this()));
 }
 
 template <class Stream>
@@ -101,7 +101,9 @@ void basic_ws_session<Stream>::expect_hello() {
     if (ec || !self) return;
     net::post(self->logic_strand_, [self] {
       const auto state = self->logic_.current();
-      if (state != sync::server_session::state::idle && state != sync::server_session::state::awaiting_hello) return;
+      if (state != sync::server_session::state::idle &&
+          state != sync::server_session::state::awaiting_hello)
+        return;
       self->logic_.fail(errc::protocol, "no hello within " +
                                             std::to_string(self->ctx_.handshake_timeout.count()) +
                                             " s of connecting: a session starts with hello");
@@ -114,7 +116,8 @@ void basic_ws_session<Stream>::expect_hello() {
 
 template <class Stream>
 void basic_ws_session<Stream>::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&basic_ws_session::on_read, shared_from_this()));
+  ws_.async_read(buffer_,
+                 beast::bind_front_handler(&basic_ws_session::on_read, shared_from_this()));
 }
 
 template <class Stream>
@@ -147,8 +150,8 @@ void basic_ws_session<Stream>::handle(std::string frame) {
     // device's oldest session).
     slot_.sign_in("device:" + logic_.device().device_id);
     ctx_.registry.join(logic_.device().team, shared_from_this());
-    log(log_level::info, "device connected remote=" + remote_ + " device=" + logic_.device().device_id +
-                             " team=" + logic_.device().team);
+    log(log_level::info, "device connected remote=" + remote_ + " device=" +
+                             logic_.device().device_id + " team=" + logic_.device().team);
   }
   // Posted after any frame this one produced (same strand, in order), so the
   // queue already holds them when the stream strand decides to read on.
@@ -210,7 +213,8 @@ void basic_ws_session<Stream>::close() {
 
 template <class Stream>
 void basic_ws_session<Stream>::do_write() {
-  ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&basic_ws_session::on_write, shared_from_this()));
+  ws_.async_write(net::buffer(queue_.front()),
+                  beast::bind_front_handler(&basic_ws_session::on_write, shared_from_this()));
 }
 
 template <class Stream>
@@ -235,8 +239,9 @@ void basic_ws_session<Stream>::do_close() {
 template <class Stream>
 void basic_ws_session<Stream>::fail(beast::error_code ec, const char* what) {
   closed_ = true;
-  if (ec == websocket::error::closed || ec == net::error::operation_aborted || ec == net::error::eof ||
-      ec == net::error::connection_reset || ec == ssl::error::stream_truncated)
+  if (ec == websocket::error::closed || ec == net::error::operation_aborted ||
+      ec == net::error::eof || ec == net::error::connection_reset ||
+      ec == ssl::error::stream_truncated)
     return;
   log_repeated(log_level::warn, std::string("session ") + what + " failed", slot_.address(),
                std::string("session ") + what + " failed remote=" + remote_ + " error=\"" +

@@ -14,16 +14,15 @@
 // against its device. Given notice by the budget, it ends with an error
 // frame that says why. Lives through shared_from_this() in its handlers.
 //
-// basic_ws_session<Stream> is the ws_session (session_registry.hpp) over a plain or a TLS stream (instantiated for plain_stream
-// and tls_stream in ws_session.cpp).
+// basic_ws_session<Stream> is the ws_session (session_registry.hpp) over a plain or a TLS stream
+// (instantiated for plain_stream and tls_stream in ws_session.cpp).
 
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <haven/sync/session.hpp>
 #include <memory>
 #include <string>
-
-#include <haven/sync/session.hpp>
 
 #include "context.hpp"
 
@@ -64,7 +63,7 @@ class basic_ws_session : public ws_session,
   void read_when_room();  // stream strand
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string frame);  // on the logic strand
-  void forward_if_idle();           // on the logic strand
+  void forward_if_idle();          // on the logic strand
   void send(std::string frame) override;
   void close() override;
   void do_write();
@@ -85,10 +84,10 @@ class basic_ws_session : public ws_session,
   std::deque<std::string> queue_;  // stream strand only
   std::size_t queued_bytes_ = 0;   // stream strand only: the bytes in queue_
   bool read_wanted_ =
-      false;  // stream strand only: the last frame is handled, the next not yet read
-  bool accepted_ = false;          // stream strand only: the WebSocket handshake is done
-  bool closing_ = false;           // stream strand only
-  bool closed_ = false;            // stream strand only
+      false;               // stream strand only: the last frame is handled, the next not yet read
+  bool accepted_ = false;  // stream strand only: the WebSocket handshake is done
+  bool closing_ = false;   // stream strand only
+  bool closed_ = false;    // stream strand only
   std::atomic<std::size_t> unsent_{0};
   std::atomic<bool> dirty_{false};
 };

@@ -1,25 +1,27 @@
-#include <haven/server/http_api.hpp>
-
-#include <charconv>
-#include <map>
-#include <optional>
-
 #include <boost/json.hpp>
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
+#include <charconv>
 #include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
+#include <haven/server/http_api.hpp>
 #include <haven/server/log.hpp>
+#include <haven/server/report_year.hpp>
+#include <map>
+#include <optional>
 
 #include "dashboard.hpp"
-#include <haven/server/report_year.hpp>
 
 namespace haven::server {
 namespace {
 
 http_reply json_error(unsigned status, const std::string& message) {
-  return {status, "application/json", boost::json::serialize(boost::json::object{{"error", message}}), {}, {}};
+  return {status,
+          "application/json",
+          boost::json::serialize(boost::json::object{{"error", message}}),
+          {},
+          {}};
 }
 
 // The parameters of a query string "a=1&b=2", percent-decoded; nullopt for
@@ -90,21 +92,30 @@ http_reply http_api::handle(const http_request& request) const {
 http_reply http_api::route(const http_request& request) const {
   const std::string_view method = request.method;
   const auto target = boost::urls::parse_origin_form(request.target);
-  if (!target) return json_error(400, "the request target is not valid: a path with an optional ?query, percent-encoded (RFC 3986)");
-  const std::string path = target->path();  // percent-decoded
+  if (!target)
+    return json_error(400,
+                      "the request target is not valid: a path with an optional ?query, "
+                      "percent-encoded (RFC 3986)");
+  const std::string path = target->path();                 // percent-decoded
   const std::string_view query = target->encoded_query();  // decoded parameter by parameter
   if (path == "/api/enroll") {
-    if (method != "POST") return json_error(405, "enroll with POST and a JSON body {\"code\", \"public_key\"}");
+    if (method != "POST")
+      return json_error(405, "enroll with POST and a JSON body {\"code\", \"public_key\"}");
     return enroll(request);
   }
   if (method != "GET" && method != "HEAD") return json_error(405, "only GET is served here");
 
   if (path == "/healthz") {
     const auto c = store_.counts();
-    return {200, "application/json",
-            boost::json::serialize(boost::json::object{{"status", "ok"}, {"head", c.head}, {"records", c.records}}), {}, {}};
+    return {200,
+            "application/json",
+            boost::json::serialize(
+                boost::json::object{{"status", "ok"}, {"head", c.head}, {"records", c.records}}),
+            {},
+            {}};
   }
-  if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_.render(store_.counts()), {}, {}};
+  if (path == "/metrics")
+    return {200, "text/plain; version=0.0.4", metrics_.render(store_.counts()), {}, {}};
   constexpr std::string_view prefix = "/api/tallies/";
   if (path == "/api/tallies" || path.starts_with(prefix)) {
     std::string coordinator;
@@ -115,7 +126,8 @@ http_reply http_api::route(const http_request& request) const {
     reply.coordinator = std::move(coordinator);
     return reply;
   }
-  if (path == "/" || path == "/index.html") return {200, "text/html; charset=utf-8", std::string(dashboard_html()), {}, {}};
+  if (path == "/" || path == "/index.html")
+    return {200, "text/html; charset=utf-8", std::string(dashboard_html()), {}, {}};
   return json_error(404, "no such page: " + std::string(path) + " (see /api/tallies)");
 }
 
@@ -158,23 +170,28 @@ std::optional<http_reply> http_api::refuse_tallies(const http_request& request,
                  "a bearer token that matches no coordinator was refused"});
   if (wait) return wait;
   return unauthorized(
-      "this coordinator token is not valid (mistyped, or replaced by a newer one); ask for a new one "
+      "this coordinator token is not valid (mistyped, or replaced by a newer one); ask for a new "
+      "one "
       "(havend --db PATH token --name NAME)");
 }
 
 http_reply http_api::enroll(const http_request& request) const {
   if (!access_)
-    return json_error(404, "enrollment is off: this server runs with --dev-no-auth and admits any device");
+    return json_error(
+        404, "enrollment is off: this server runs with --dev-no-auth and admits any device");
   boost::json::error_code ec;
   const boost::json::value body = boost::json::parse(request.body, ec);
   const auto* fields = ec ? nullptr : body.if_object();
   const auto* code = fields ? fields->if_contains("code") : nullptr;
   const auto* key = fields ? fields->if_contains("public_key") : nullptr;
   if (!code || !code->is_string() || !key || !key->is_string())
-    return json_error(400, "send a JSON object {\"code\": \"XXXX-XXXX-XXXX\", \"public_key\": \"<64 hex digits>\"}");
+    return json_error(
+        400,
+        "send a JSON object {\"code\": \"XXXX-XXXX-XXXX\", \"public_key\": \"<64 hex digits>\"}");
   const auto public_key = from_hex(key->as_string());
   if (!public_key || public_key.value().size() != crypto::ed25519_key_bytes)
-    return json_error(400, "public_key must be the device's raw Ed25519 public key as 64 hex digits");
+    return json_error(400,
+                      "public_key must be the device's raw Ed25519 public key as 64 hex digits");
   const std::int64_t now = unix_ms_now();
   // Codes keep the address's back-off even for a right one: a code has 60
   // bits and redeeming it enrolls a device, so while an address is backed off
@@ -187,8 +204,9 @@ http_reply http_api::enroll(const http_request& request) const {
   if (guard_)
     if (const auto wait = guard_->wait(credential, now); wait.count() > 0)
       return too_many(wait, "with this code");
-  auto grant = capture(
-      [&] { return access_->redeem(code->as_string(), public_key.value(), request.remote_address, now); });
+  auto grant = capture([&] {
+    return access_->redeem(code->as_string(), public_key.value(), request.remote_address, now);
+  });
   if (!grant) {
     if (grant.err().code != errc::unauthorized)
       return json_error(grant.err().code == errc::invalid_input ? 400 : 500, grant.err().message);
@@ -223,13 +241,20 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
   std::optional<int> month;
   if (auto m = params->find("month"); m != params->end()) {
     month = parse_int(m->second);
-    if (!month || *month < 1 || *month > 12) return json_error(400, "month must be 1-12, or left out for the whole year");
+    if (!month || *month < 1 || *month > 12)
+      return json_error(400, "month must be 1-12, or left out for the whole year");
   }
   auto report = csv ? store_.tally_csv(id, *year, month) : store_.tally_json(id, *year, month);
-  if (!report) return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
+  if (!report)
+    return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
   if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};
-  const std::string file = std::string(id) + "-" + std::to_string(*year) + (month ? "-" + std::to_string(*month) : "") + ".csv";
-  return {200, "text/csv; charset=utf-8", std::move(report).value(), "attachment; filename=\"" + file + "\"", {}};
+  const std::string file = std::string(id) + "-" + std::to_string(*year) +
+                           (month ? "-" + std::to_string(*month) : "") + ".csv";
+  return {200,
+          "text/csv; charset=utf-8",
+          std::move(report).value(),
+          "attachment; filename=\"" + file + "\"",
+          {}};
 }
 
 }  // namespace haven::server

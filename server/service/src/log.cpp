@@ -1,13 +1,11 @@
-#include <haven/server/log.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <haven/server/log.hpp>
+#include <haven/server/rate_limit.hpp>
 #include <limits>
 #include <mutex>
-
-#include <haven/server/rate_limit.hpp>
 
 namespace haven::server {
 namespace {
@@ -24,7 +22,9 @@ std::string repeat_key(std::string_view kind, std::string_view address) {
 }
 }  // namespace
 
-void set_log_level(log_level level) { threshold = level; }
+void set_log_level(log_level level) {
+  threshold = level;
+}
 
 void log(log_level level, std::string_view line) {
   if (level < threshold.load()) return;
@@ -38,8 +38,8 @@ void log(log_level level, std::string_view line) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
   std::lock_guard lock(stderr_mutex);
-  std::fprintf(stderr, "%s.%03dZ %s %.*s\n", stamp, static_cast<int>(ms), names[static_cast<int>(level)],
-               static_cast<int>(line.size()), line.data());
+  std::fprintf(stderr, "%s.%03dZ %s %.*s\n", stamp, static_cast<int>(ms),
+               names[static_cast<int>(level)], static_cast<int>(line.size()), line.data());
   std::fflush(stderr);
 }
 

@@ -1,16 +1,14 @@
 // Failed authentications per remote address and per credential. Memory stays
 // bounded: a key whose last failure is older than max_backoff is forgotten,
 // and when a table is full the entry with the oldest last failure goes.
-#include <haven/server/login_guard.hpp>
-
 #include <algorithm>
+#include <haven/core/hex.hpp>
+#include <haven/crypto/crypto.hpp>
+#include <haven/server/login_guard.hpp>
+#include <haven/server/rate_limit.hpp>
 #include <limits>
 #include <map>
 #include <mutex>
-
-#include <haven/core/hex.hpp>
-#include <haven/crypto/crypto.hpp>
-#include <haven/server/rate_limit.hpp>
 
 namespace haven::server {
 namespace {
@@ -47,12 +45,14 @@ struct login_guard::impl {
   std::int64_t backoff_ms(unsigned count) const {
     if (count < config.free_failures) return 0;
     std::int64_t ms = config.first_backoff.count();
-    for (unsigned i = config.free_failures; i < count && ms < config.max_backoff.count(); ++i) ms *= 2;
+    for (unsigned i = config.free_failures; i < count && ms < config.max_backoff.count(); ++i)
+      ms *= 2;
     return std::min<std::int64_t>(ms, config.max_backoff.count());
   }
 
   bool forgotten(const failures& f, std::int64_t now_ms) const {
-    return now_ms - f.last_ms > std::max(backoff_ms(f.count), static_cast<std::int64_t>(config.max_backoff.count()));
+    return now_ms - f.last_ms >
+           std::max(backoff_ms(f.count), static_cast<std::int64_t>(config.max_backoff.count()));
   }
 
   // Requires: mutex held.
@@ -122,9 +122,12 @@ rate_limiter::verdict login_guard::audit_now(std::string_view event, std::string
 namespace {
 
 // The row that sums up `count` held-back rows of `event` from `address`.
-audit_entry summary_row(std::int64_t now_ms, std::string event, std::string address, std::uint64_t count) {
-  std::string detail = std::to_string(count) + " more " + event + " from this address, not audited one by one";
-  return {now_ms, std::move(event), std::string(suppressed_subject), std::move(address), std::move(detail)};
+audit_entry summary_row(std::int64_t now_ms, std::string event, std::string address,
+                        std::uint64_t count) {
+  std::string detail =
+      std::to_string(count) + " more " + event + " from this address, not audited one by one";
+  return {now_ms, std::move(event), std::string(suppressed_subject), std::move(address),
+          std::move(detail)};
 }
 
 }  // namespace

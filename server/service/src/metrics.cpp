@@ -1,8 +1,6 @@
-#include <haven/server/metrics.hpp>
-
-#include <sstream>
-
 #include <haven/server/central_store.hpp>
+#include <haven/server/metrics.hpp>
+#include <sstream>
 
 namespace haven::server {
 
@@ -17,14 +15,19 @@ void metrics::observe_push_seconds(double seconds) {
 std::string metrics::render(const store_counts& store) const {
   std::ostringstream out;
   auto metric = [&](const char* name, const char* type, const char* help, auto value) {
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value << '\n';
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+        << name << ' ' << value << '\n';
   };
-  metric("haven_connected_devices", "gauge", "Devices with an open sync session.", connected_devices.load());
+  metric("haven_connected_devices", "gauge", "Devices with an open sync session.",
+         connected_devices.load());
   metric("haven_sessions_total", "counter", "Sync sessions opened.", sessions_total.load());
-  metric("haven_changes_received_total", "counter", "Cells received in pushes.", changes_received.load());
-  metric("haven_changes_applied_total", "counter", "Received cells that changed the store.", changes_applied.load());
+  metric("haven_changes_received_total", "counter", "Cells received in pushes.",
+         changes_received.load());
+  metric("haven_changes_applied_total", "counter", "Received cells that changed the store.",
+         changes_applied.load());
   metric("haven_changes_sent_total", "counter", "Cells sent to devices.", changes_sent.load());
-  metric("haven_refused_frames_total", "counter", "Sessions ended with an error frame.", refused_frames.load());
+  metric("haven_refused_frames_total", "counter", "Sessions ended with an error frame.",
+         refused_frames.load());
   metric("haven_open_connections", "gauge", "Open connections.", open_connections.load());
   metric("haven_waiting_connections", "gauge", "Open connections not signed in yet.",
          waiting_connections.load());
@@ -38,7 +41,8 @@ std::string metrics::render(const store_counts& store) const {
          "Connections refused: the server held its most, every one signed in.",
          refused_connections.load());
   metric("haven_http_requests_total", "counter", "HTTP requests served.", http_requests.load());
-  metric("haven_store_records", "gauge", "Records in the central store, deleted ones included.", store.records);
+  metric("haven_store_records", "gauge", "Records in the central store, deleted ones included.",
+         store.records);
   metric("haven_store_cells", "gauge", "Cells in the central store.", store.cells);
   metric("haven_store_log_head", "gauge", "The last log position.", store.head);
   metric("haven_store_bytes", "gauge", "Size of the central store on disk.", store.bytes);

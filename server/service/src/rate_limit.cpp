@@ -1,6 +1,5 @@
-#include <haven/server/rate_limit.hpp>
-
 #include <algorithm>
+#include <haven/server/rate_limit.hpp>
 
 namespace haven::server {
 

@@ -1,15 +1,14 @@
-#include <haven/server/sync_service.hpp>
-
 #include <algorithm>
 #include <chrono>
-
 #include <haven/crypto/crypto.hpp>
 #include <haven/server/log.hpp>
+#include <haven/server/sync_service.hpp>
 
 namespace haven::server {
 
-sync_service::sync_service(central_store& store, std::shared_ptr<const schema> record_schema, metrics& counters,
-                           access_registry* access, login_guard& guard, sync::hlc_clock clock)
+sync_service::sync_service(central_store& store, std::shared_ptr<const schema> record_schema,
+                           metrics& counters, access_registry* access, login_guard& guard,
+                           sync::hlc_clock clock)
     : store_(store),
       schema_(std::move(record_schema)),
       metrics_(counters),
@@ -32,7 +31,9 @@ std::string wipe_order_for(const enrolled_device& d) {
 
 }  // namespace
 
-std::string sync_service::nonce() { return crypto::random_bytes(32); }
+std::string sync_service::nonce() {
+  return crypto::random_bytes(32);
+}
 
 std::string sync_service::authenticate(const sync::hello& h, const sync::handshake& hs) {
   const std::int64_t now = unix_ms_now();
@@ -50,29 +51,34 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
   const auto d = access_->device(h.device_id);
   // A genuine signature is let in even while its address is backed off (a
   // neighbour behind the same NAT may have failed); anything else waits.
-  if (!d || !crypto::verify(d->public_key, sync::proof_message(h, hs.nonce, hs.channel_binding), h.proof)) {
+  if (!d || !crypto::verify(d->public_key, sync::proof_message(h, hs.nonce, hs.channel_binding),
+                            h.proof)) {
     const auto wait = std::max(guard_.wait(hs.address, now), guard_.wait(credential, now));
     if (wait.count() > 0)
       refuse(errc::unauthorized,
              "too many failed sign-ins from this address or for this device; try again in " +
                  std::to_string((wait.count() + 999) / 1000) + " s");
-    refuse(errc::unauthorized, d ? "the device's signature does not verify (a forged, replayed or relayed hello, or "
-                                   "another key); enroll the device again"
-                                 : "this device is not enrolled here; enroll it with haven enroll");
+    refuse(errc::unauthorized,
+           d ? "the device's signature does not verify (a forged, replayed or relayed hello, or "
+               "another key); enroll the device again"
+             : "this device is not enrolled here; enroll it with haven enroll");
   }
   guard_.succeeded(credential);
   if (d->wiped_ms)
-    refuse(errc::unauthorized, "this device erased its store after it was " + std::string(to_string(d->standing)) +
+    refuse(errc::unauthorized, "this device erased its store after it was " +
+                                   std::string(to_string(d->standing)) +
                                    "; enroll it again with haven enroll");
   if (d->role == device_role::coordinator)
-    refuse(errc::forbidden, "a coordinator reads tallies over HTTP with a token and cannot sync records");
+    refuse(errc::forbidden,
+           "a coordinator reads tallies over HTTP with a token and cannot sync records");
   if (h.team != d->team)
     refuse(errc::forbidden, "this device is enrolled in team " + d->team + ", not " + h.team);
   const std::string wipe = wipe_order_for(*d);
   if (wipe == "revoked") {
     std::string last_sync = "never";
     for (const auto& seen : store_.devices())
-      if (seen.device_id == d->device_id && seen.last_sync_ms) last_sync = utc_time(*seen.last_sync_ms);
+      if (seen.device_id == d->device_id && seen.last_sync_ms)
+        last_sync = utc_time(*seen.last_sync_ms);
     const std::string why = "revoked device \"" + d->name + "\" of team " + d->team +
                             " connected; refused and told to wipe; its last sync was " + last_sync +
                             ", so what it recorded after that is lost";
@@ -107,7 +113,8 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
     if (change.team != p.team)
       refuse_push(p, "record " + change.id.hex() + " is of team " +
                          (valid_team(change.team) ? change.team : std::string("(invalid)")) +
-                         ", and this device syncs team " + p.team + " only; nothing of this push was saved");
+                         ", and this device syncs team " + p.team +
+                         " only; nothing of this push was saved");
   {
     std::lock_guard lock(clock_mutex_);
     for (const auto& change : batch.changes) {
@@ -129,12 +136,14 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
     }
   }();
   metrics_.changes_applied += r.stats.applied;
-  metrics_.observe_push_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  metrics_.observe_push_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (r.stats.applied > 0 && notify_) notify_(p.team);
   return sync::push_ack{r.acked_seq};
 }
 
-sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since, std::uint32_t max_cells) {
+sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
+                                      std::uint32_t max_cells) {
   sync::change_batch batch = store_.pull(p.team, p.node, since, max_cells);
   std::size_t cells = 0;
   for (const auto& change : batch.changes) cells += change.cells.size();
@@ -142,7 +151,9 @@ sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since, 
   return batch;
 }
 
-void sync_service::caught_up(const sync::peer& p) { store_.synced(p.device_id, unix_ms_now()); }
+void sync_service::caught_up(const sync::peer& p) {
+  store_.synced(p.device_id, unix_ms_now());
+}
 
 std::string sync_service::standing(const sync::peer& p) {
   if (!access_) return "";

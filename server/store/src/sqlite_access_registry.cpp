@@ -1,20 +1,18 @@
 // The SQLite access registry: its own connection to the central store's
 // file, behind a mutex, and tables of its own. Codes and tokens are kept as
 // SHA-256 digests only.
-#include <haven/server/access_registry.hpp>
-
 #include <array>
-#include <mutex>
-#include <set>
-
-#include <haven/core/hex.hpp>
-#include <haven/crypto/crypto.hpp>
-#include <haven/core/crockford.hpp>
-#include <haven/schema/schema.hpp>
-#include <haven/core/terminal_text.hpp>
 #include <haven/core/clock.hpp>
+#include <haven/core/crockford.hpp>
+#include <haven/core/hex.hpp>
+#include <haven/core/terminal_text.hpp>
+#include <haven/crypto/crypto.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/server/access_registry.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
+#include <mutex>
+#include <set>
 
 namespace haven::server {
 namespace {
@@ -51,9 +49,13 @@ CREATE TABLE IF NOT EXISTS audit_log(
 std::span<const std::uint8_t> blob_of(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
-std::string string_of(std::span<const std::uint8_t> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+std::string string_of(std::span<const std::uint8_t> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
-std::string utc_text(std::int64_t ms) { return utc_time(ms, "%Y-%m-%d %H:%M:%S UTC"); }
+std::string utc_text(std::int64_t ms) {
+  return utc_time(ms, "%Y-%m-%d %H:%M:%S UTC");
+}
 
 // The code as typed, upper-cased, without dashes or spaces, and with the
 // letters Crockford reads as digits (O as 0, I and L as 1); nullopt if it
@@ -70,7 +72,9 @@ std::optional<std::string> normalise_code(std::string_view typed) {
   return out;
 }
 
-std::string new_code() { return crockford_groups(crypto::random_bytes(code_length), 4); }
+std::string new_code() {
+  return crockford_groups(crypto::random_bytes(code_length), 4);
+}
 
 // What the audit log may show of a secret someone typed: its first characters.
 
@@ -97,9 +101,10 @@ std::string audit_subject(std::string_view event, std::string_view subject) {
   static const std::set<std::string_view> about_a_device{
       "login_failed", "push_refused", "wipe_ordered", "enrolled",
       "retired",      "revoked",      "reactivated",  "wiped"};
-  const bool valid = subject == suppressed_subject || (about_a_device.count(event) ? valid_device_id(subject)
-                                                 : !subject.empty() && subject.size() <= 100 &&
-                                                       printable(subject) == subject);
+  const bool valid = subject == suppressed_subject ||
+                     (about_a_device.count(event) ? valid_device_id(subject)
+                                                  : !subject.empty() && subject.size() <= 100 &&
+                                                        printable(subject) == subject);
   if (valid) return std::string(subject);
   const std::string_view head = subject.substr(0, 32);
   return "(invalid: " + std::to_string(subject.size()) + " bytes" +
@@ -116,21 +121,25 @@ class sqlite_access_registry final : public access_registry {
     db_.exec(schema_sql);
   }
 
-  enrollment_code issue_code(std::string_view name, std::string_view team, device_role role, std::chrono::seconds ttl,
-                             std::int64_t now_ms) override {
+  enrollment_code issue_code(std::string_view name, std::string_view team, device_role role,
+                             std::chrono::seconds ttl, std::int64_t now_ms) override {
     if (name.empty() || name.size() > max_name_bytes)
-      throw failure(errc::invalid_input, "give the device a name of 1-100 characters (e.g. --name \"Ana's phone\")");
+      throw failure(errc::invalid_input,
+                    "give the device a name of 1-100 characters (e.g. --name \"Ana's phone\")");
     if (!valid_team(team))
-      throw failure(errc::invalid_input, "\"" + std::string(team) +
-                                             "\" is not a team code: 1-32 characters of a-z, 0-9 and -, "
-                                             "starting with a letter or digit");
-    if (ttl.count() <= 0) throw failure(errc::invalid_input, "the code must stay valid for some time (e.g. 24h)");
+      throw failure(errc::invalid_input,
+                    "\"" + std::string(team) +
+                        "\" is not a team code: 1-32 characters of a-z, 0-9 and -, "
+                        "starting with a letter or digit");
+    if (ttl.count() <= 0)
+      throw failure(errc::invalid_input, "the code must stay valid for some time (e.g. 24h)");
     const enrollment_code code{new_code(), now_ms + ttl.count() * 1000};
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
-    sqlite::statement(db_,
-                      "INSERT INTO enrollment_codes(code_hash, name, team, role, issued_ms, expires_ms) "
-                      "VALUES(?, ?, ?, ?, ?, ?)")
+    sqlite::statement(
+        db_,
+        "INSERT INTO enrollment_codes(code_hash, name, team, role, issued_ms, expires_ms) "
+        "VALUES(?, ?, ?, ?, ?, ?)")
         .bind(1, blob_of(crypto::sha256(*normalise_code(code.code))))
         .bind(2, name)
         .bind(3, team)
@@ -140,16 +149,17 @@ class sqlite_access_registry final : public access_registry {
         .run();
     team_key(team, now_ms);
     write_audit({now_ms, "code_issued", std::string(name), "",
-                 "an enrollment code for a " + std::string(to_string(role)) + " of team " + std::string(team) +
-                     ", valid until " + utc_text(code.expires_ms)});
+                 "an enrollment code for a " + std::string(to_string(role)) + " of team " +
+                     std::string(team) + ", valid until " + utc_text(code.expires_ms)});
     tx.commit();
     return code;
   }
 
-  enrollment_grant redeem(std::string_view typed, std::string_view public_key, std::string_view address,
-                          std::int64_t now_ms) override {
+  enrollment_grant redeem(std::string_view typed, std::string_view public_key,
+                          std::string_view address, std::int64_t now_ms) override {
     if (public_key.size() != crypto::ed25519_key_bytes)
-      throw failure(errc::invalid_input, "the device's public key must be a raw Ed25519 key of 32 bytes");
+      throw failure(errc::invalid_input,
+                    "the device's public key must be a raw Ed25519 key of 32 bytes");
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
     // Not audited here: the caller audits refusals within the rate limit.
@@ -158,15 +168,18 @@ class sqlite_access_registry final : public access_registry {
     };
     const auto code = normalise_code(typed);
     if (!code)
-      refuse("not a valid enrollment code: it has 12 letters and digits, like 7KQ4-M2XH-9PRT; check what you "
-             "typed, or ask your coordinator for a new one");
+      refuse(
+          "not a valid enrollment code: it has 12 letters and digits, like 7KQ4-M2XH-9PRT; check "
+          "what you "
+          "typed, or ask your coordinator for a new one");
     const std::string code_hash = crypto::sha256(*code);
     enrolled_device d;
     std::int64_t expires = 0;
     bool found = false, used = false;
     {
-      sqlite::statement find(db_,
-                             "SELECT name, team, role, expires_ms, used_ms FROM enrollment_codes WHERE code_hash = ?");
+      sqlite::statement find(
+          db_,
+          "SELECT name, team, role, expires_ms, used_ms FROM enrollment_codes WHERE code_hash = ?");
       find.bind(1, blob_of(code_hash));
       if ((found = find.step())) {
         d.name = find.text(0);
@@ -177,17 +190,20 @@ class sqlite_access_registry final : public access_registry {
       }
     }
     if (!found)
-      refuse("not a valid enrollment code: no such code was issued; check what you typed, or ask your "
-             "coordinator for a new one");
+      refuse(
+          "not a valid enrollment code: no such code was issued; check what you typed, or ask your "
+          "coordinator for a new one");
     if (used) refuse("this enrollment code was already used; ask your coordinator for a new one");
     if (expires <= now_ms)
-      refuse("this enrollment code expired at " + utc_text(expires) + "; ask your coordinator for a new one");
+      refuse("this enrollment code expired at " + utc_text(expires) +
+             "; ask your coordinator for a new one");
 
     d.device_id = "d" + to_hex(crypto::random_bytes(8));
     d.public_key = std::string(public_key);
     d.enrolled_ms = now_ms;
     sqlite::statement(db_,
-                      "INSERT INTO enrolled_devices(device_id, name, team, role, public_key, standing, enrolled_ms) "
+                      "INSERT INTO enrolled_devices(device_id, name, team, role, public_key, "
+                      "standing, enrolled_ms) "
                       "VALUES(?, ?, ?, ?, ?, 'active', ?)")
         .bind(1, d.device_id)
         .bind(2, d.name)
@@ -196,15 +212,18 @@ class sqlite_access_registry final : public access_registry {
         .bind(5, blob_of(d.public_key))
         .bind(6, now_ms)
         .run();
-    sqlite::statement(db_, "UPDATE enrollment_codes SET used_ms = ?, device_id = ? WHERE code_hash = ?")
+    sqlite::statement(db_,
+                      "UPDATE enrollment_codes SET used_ms = ?, device_id = ? WHERE code_hash = ?")
         .bind(1, now_ms)
         .bind(2, d.device_id)
         .bind(3, blob_of(code_hash))
         .run();
     enrollment_grant grant{d.device_id, d.team, d.role, team_key(d.team, now_ms), {}};
-    if (d.role == device_role::coordinator) grant.token = store_token(d.device_id, d.device_id, now_ms);
+    if (d.role == device_role::coordinator)
+      grant.token = store_token(d.device_id, d.device_id, now_ms);
     write_audit({now_ms, "enrolled", d.device_id, std::string(address),
-                 "\"" + d.name + "\" enrolled as a " + std::string(to_string(d.role)) + " of team " + d.team});
+                 "\"" + d.name + "\" enrolled as a " + std::string(to_string(d.role)) +
+                     " of team " + d.team});
     tx.commit();
     return grant;
   }
@@ -227,20 +246,26 @@ class sqlite_access_registry final : public access_registry {
     return read.step() ? read.integer(0) : 0;
   }
 
-  enrolled_device set_standing(std::string_view device_id, device_standing standing, std::int64_t now_ms) override {
+  enrolled_device set_standing(std::string_view device_id, device_standing standing,
+                               std::int64_t now_ms) override {
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
     auto found = select_devices("WHERE device_id = ?", device_id);
-    if (found.empty()) throw failure(errc::not_found, "no enrolled device has the id " + std::string(device_id));
+    if (found.empty())
+      throw failure(errc::not_found, "no enrolled device has the id " + std::string(device_id));
     enrolled_device d = std::move(found.front());
     if (d.standing == standing) return d;
     if (d.standing == device_standing::revoked)
-      throw failure(errc::invalid_input, "device " + d.device_id +
-                                             " is revoked, for good; enroll it again with a new code if it is found");
+      throw failure(errc::invalid_input,
+                    "device " + d.device_id +
+                        " is revoked, for good; enroll it again with a new code if it is found");
     if (standing == device_standing::active && d.wiped_ms)
-      throw failure(errc::invalid_input, "device " + d.device_id +
-                                             " has erased its store; enroll it again with a new code");
-    sqlite::statement(db_, "UPDATE enrolled_devices SET standing = ?, standing_changed_ms = ? WHERE device_id = ?")
+      throw failure(
+          errc::invalid_input,
+          "device " + d.device_id + " has erased its store; enroll it again with a new code");
+    sqlite::statement(
+        db_,
+        "UPDATE enrolled_devices SET standing = ?, standing_changed_ms = ? WHERE device_id = ?")
         .bind(1, to_string(standing))
         .bind(2, now_ms)
         .bind(3, device_id)
@@ -248,9 +273,11 @@ class sqlite_access_registry final : public access_registry {
     sqlite::statement(db_, "UPDATE standings_version SET version = version + 1").run();
     d.standing = standing;
     d.standing_changed_ms = now_ms;
-    const std::string event = standing == device_standing::active ? "reactivated" : std::string(to_string(standing));
-    write_audit({now_ms, event, d.device_id, "",
-                 "\"" + d.name + "\" of team " + d.team + " is now " + std::string(to_string(standing))});
+    const std::string event =
+        standing == device_standing::active ? "reactivated" : std::string(to_string(standing));
+    write_audit(
+        {now_ms, event, d.device_id, "",
+         "\"" + d.name + "\" of team " + d.team + " is now " + std::string(to_string(standing))});
     tx.commit();
     return d;
   }
@@ -259,25 +286,30 @@ class sqlite_access_registry final : public access_registry {
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
     auto found = select_devices("WHERE device_id = ?", device_id);
-    if (found.empty()) throw failure(errc::not_found, "no enrolled device has the id " + std::string(device_id));
+    if (found.empty())
+      throw failure(errc::not_found, "no enrolled device has the id " + std::string(device_id));
     if (found.front().standing == device_standing::active)
-      throw failure(errc::invalid_input, "device " + std::string(device_id) + " is active and was not told to wipe");
+      throw failure(errc::invalid_input,
+                    "device " + std::string(device_id) + " is active and was not told to wipe");
     if (found.front().wiped_ms) return;
     sqlite::statement(db_, "UPDATE enrolled_devices SET wiped_ms = ? WHERE device_id = ?")
         .bind(1, now_ms)
         .bind(2, device_id)
         .run();
-    write_audit({now_ms, "wiped", std::string(device_id), "", "\"" + found.front().name + "\" confirmed its wipe"});
+    write_audit({now_ms, "wiped", std::string(device_id), "",
+                 "\"" + found.front().name + "\" confirmed its wipe"});
     tx.commit();
   }
 
   std::string issue_token(std::string_view name, std::int64_t now_ms) override {
     if (name.empty() || name.size() > max_name_bytes)
-      throw failure(errc::invalid_input, "give the coordinator a name of 1-100 characters (e.g. --name maja)");
+      throw failure(errc::invalid_input,
+                    "give the coordinator a name of 1-100 characters (e.g. --name maja)");
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
     std::string token = store_token(name, std::nullopt, now_ms);
-    write_audit({now_ms, "token_issued", std::string(name), "", "a coordinator token was issued; it replaces any earlier one"});
+    write_audit({now_ms, "token_issued", std::string(name), "",
+                 "a coordinator token was issued; it replaces any earlier one"});
     tx.commit();
     return token;
   }
@@ -288,12 +320,14 @@ class sqlite_access_registry final : public access_registry {
     sqlite::transaction tx(db_, sqlite::transaction::kind::read);
     // Every row is compared, in constant time, so that the time taken does
     // not tell how close a guess came.
-    sqlite::statement all(db_,
-                          "SELECT t.name, t.token_hash, t.device_id IS NULL OR d.standing = 'active' "
-                          "FROM coordinator_tokens t LEFT JOIN enrolled_devices d ON d.device_id = t.device_id");
+    sqlite::statement all(
+        db_,
+        "SELECT t.name, t.token_hash, t.device_id IS NULL OR d.standing = 'active' "
+        "FROM coordinator_tokens t LEFT JOIN enrolled_devices d ON d.device_id = t.device_id");
     std::optional<std::string> holder;
     while (all.step())
-      if (crypto::equal(string_of(all.blob(1)), digest) && all.integer(2) != 0) holder = all.text(0);
+      if (crypto::equal(string_of(all.blob(1)), digest) && all.integer(2) != 0)
+        holder = all.text(0);
     return holder;
   }
 
@@ -306,10 +340,13 @@ class sqlite_access_registry final : public access_registry {
 
   std::vector<audit_entry> audit_log(std::size_t limit) override {
     std::lock_guard lock(mutex_);
-    sqlite::statement st(db_, "SELECT at_ms, event, subject, address, detail FROM audit_log ORDER BY id DESC LIMIT ?");
+    sqlite::statement st(
+        db_,
+        "SELECT at_ms, event, subject, address, detail FROM audit_log ORDER BY id DESC LIMIT ?");
     st.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
     std::vector<audit_entry> out;
-    while (st.step()) out.push_back({st.integer(0), st.text(1), st.text(2), st.text(3), st.text(4)});
+    while (st.step())
+      out.push_back({st.integer(0), st.text(1), st.text(2), st.text(3), st.text(4)});
     return out;
   }
 
@@ -343,11 +380,13 @@ class sqlite_access_registry final : public access_registry {
   }
 
   // A new token for `name`, replacing its earlier one. Requires: as write_audit.
-  std::string store_token(std::string_view name, std::optional<std::string_view> device_id, std::int64_t now_ms) {
+  std::string store_token(std::string_view name, std::optional<std::string_view> device_id,
+                          std::int64_t now_ms) {
     std::string token = to_hex(crypto::random_bytes(token_bytes));
-    sqlite::statement st(db_,
-                         "INSERT OR REPLACE INTO coordinator_tokens(name, token_hash, issued_ms, device_id) "
-                         "VALUES(?, ?, ?, ?)");
+    sqlite::statement st(
+        db_,
+        "INSERT OR REPLACE INTO coordinator_tokens(name, token_hash, issued_ms, device_id) "
+        "VALUES(?, ?, ?, ?)");
     st.bind(1, name).bind(2, blob_of(crypto::sha256(token))).bind(3, now_ms);
     if (device_id)
       st.bind(4, *device_id);
@@ -358,9 +397,11 @@ class sqlite_access_registry final : public access_registry {
   }
 
   // Requires: mutex_ held. `where` may hold one parameter, bound to `arg`.
-  std::vector<enrolled_device> select_devices(std::string_view where, std::optional<std::string_view> arg) {
+  std::vector<enrolled_device> select_devices(std::string_view where,
+                                              std::optional<std::string_view> arg) {
     sqlite::statement st(db_,
-                         "SELECT device_id, name, team, role, public_key, standing, enrolled_ms, standing_changed_ms, "
+                         "SELECT device_id, name, team, role, public_key, standing, enrolled_ms, "
+                         "standing_changed_ms, "
                          "wiped_ms FROM enrolled_devices " +
                              std::string(where));
     if (arg) st.bind(1, *arg);
@@ -391,7 +432,9 @@ class sqlite_access_registry final : public access_registry {
 
 }  // namespace
 
-std::string_view to_string(device_role r) { return r == device_role::coordinator ? "coordinator" : "worker"; }
+std::string_view to_string(device_role r) {
+  return r == device_role::coordinator ? "coordinator" : "worker";
+}
 
 std::string_view to_string(device_standing s) {
   switch (s) {

@@ -1,20 +1,18 @@
 // The embedded SQLite central store: one writer connection behind a mutex
 // (SQLite has one writer at a time anyway) and a pool of reader connections,
 // so pulls read a committed snapshot without waiting for a push's fsync.
-#include <haven/server/central_store.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <set>
-
 #include <haven/core/clock.hpp>
+#include <haven/server/central_store.hpp>
 #include <haven/server/tally_book.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
-#include <haven/sync/validate.hpp>
 #include <haven/sqlite/store_identity.hpp>
+#include <haven/sync/validate.hpp>
+#include <mutex>
+#include <set>
 
 namespace haven::server {
 namespace {
@@ -29,16 +27,17 @@ using sqlite::bytes;
 class reader_pool {
  public:
   reader_pool(const std::filesystem::path& file, std::size_t n) {
-    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i)
-    {
-      free_.push_back(std::make_unique<sqlite::database>(file, sqlite::database::mode::open_existing));
+    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) {
+      free_.push_back(
+          std::make_unique<sqlite::database>(file, sqlite::database::mode::open_existing));
       free_.back()->exec(cache_pragma);
     }
   }
 
   class lease {
    public:
-    lease(reader_pool& pool, std::unique_ptr<sqlite::database> db) : pool_(pool), db_(std::move(db)) {}
+    lease(reader_pool& pool, std::unique_ptr<sqlite::database> db)
+        : pool_(pool), db_(std::move(db)) {}
     ~lease() { pool_.give_back(std::move(db_)); }
     sqlite::database& operator*() { return *db_; }
 
@@ -86,7 +85,8 @@ class sqlite_central_store final : public central_store {
 
   device_info admit(const sync::peer& p, std::int64_t now_ms) override {
     std::lock_guard lock(write_mutex_);
-    sqlite::transaction tx(db_, sqlite::transaction::kind::write, sqlite::transaction::durability::relaxed);
+    sqlite::transaction tx(db_, sqlite::transaction::kind::write,
+                           sqlite::transaction::durability::relaxed);
     db_.cached(
            "INSERT INTO devices(device_id, team, node, acked_seq, first_seen_ms, last_seen_ms) "
            "VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT(device_id) DO UPDATE SET "
@@ -100,7 +100,8 @@ class sqlite_central_store final : public central_store {
     return *device(p.device_id);
   }
 
-  push_result push(const sync::peer& p, const sync::push_batch& batch, std::int64_t now_ms) override {
+  push_result push(const sync::peer& p, const sync::push_batch& batch,
+                   std::int64_t now_ms) override {
     for (const auto& change : batch.changes) check(change);
     std::lock_guard lock(write_mutex_);
     const std::uint64_t head_before = head_;
@@ -118,7 +119,8 @@ class sqlite_central_store final : public central_store {
       update_tally(touched, created);
       set_head();
       db_.cached(
-             "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id = ?1")
+             "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id "
+             "= ?1")
           .bind(1, std::string_view(p.device_id))
           .bind(2, static_cast<std::int64_t>(batch.last_seq))
           .bind(3, now_ms)
@@ -155,14 +157,17 @@ class sqlite_central_store final : public central_store {
     auto& st = db.cached(
         "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
         "FROM cells c JOIN records r ON r.id = c.record_id "
-        "WHERE c.seq > ?1 AND c.seq <= ?4 AND +r.team = ?2 ORDER BY c.seq LIMIT ?3");  // + : walk the log index
+        "WHERE c.seq > ?1 AND c.seq <= ?4 AND +r.team = ?2 ORDER BY c.seq LIMIT ?3");  // + : walk
+                                                                                       // the log
+                                                                                       // index
     const std::size_t room = std::size_t{max_cells} + limits_.max_cells_per_record;
     st.bind(1, static_cast<std::int64_t>(since))
         .bind(2, team)
         .bind(3, static_cast<std::int64_t>(room))
         .bind(4, static_cast<std::int64_t>(head_seq));
-    sqlite::log_batch log = sqlite::read_log(st, max_cells, limits_.max_records,
-                                             [&](const sync::cell& c) { return c.at.node == skip_node; });
+    sqlite::log_batch log =
+        sqlite::read_log(st, max_cells, limits_.max_records,
+                         [&](const sync::cell& c) { return c.at.node == skip_node; });
     st.reset();
     snapshot.commit();
     sync::change_batch batch;
@@ -174,7 +179,8 @@ class sqlite_central_store final : public central_store {
 
   void synced(std::string_view device_id, std::int64_t now_ms) override {
     std::lock_guard lock(write_mutex_);
-    sqlite::transaction tx(db_, sqlite::transaction::kind::write, sqlite::transaction::durability::relaxed);
+    sqlite::transaction tx(db_, sqlite::transaction::kind::write,
+                           sqlite::transaction::durability::relaxed);
     db_.cached("UPDATE devices SET last_sync_ms = ?2, last_seen_ms = ?2 WHERE device_id = ?1")
         .bind(1, device_id)
         .bind(2, now_ms)
@@ -187,7 +193,8 @@ class sqlite_central_store final : public central_store {
     sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
     std::vector<device_info> out;
     auto& st = db_.cached(
-        "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM devices "
+        "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM "
+        "devices "
         "ORDER BY team, device_id");
     while (st.step()) out.push_back(read_device(st));
     snapshot.commit();
@@ -248,20 +255,26 @@ class sqlite_central_store final : public central_store {
       sqlite::cell_table::create(db_);
       db_.exec(
           "CREATE INDEX records_by_team ON records(team);"
-          "CREATE TABLE devices(device_id TEXT PRIMARY KEY, team TEXT NOT NULL, node INTEGER NOT NULL,"
-          " acked_seq INTEGER NOT NULL, first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+          "CREATE TABLE devices(device_id TEXT PRIMARY KEY, team TEXT NOT NULL, node INTEGER NOT "
+          "NULL,"
+          " acked_seq INTEGER NOT NULL, first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT "
+          "NULL,"
           " last_sync_ms INTEGER) STRICT;"
           "INSERT INTO meta(key, value) VALUES ('role', 'havend'), ('head', 0);");
-      db_.cached("INSERT INTO meta(key, value) VALUES ('store_format', ?)").bind(1, store_format).run();
+      db_.cached("INSERT INTO meta(key, value) VALUES ('store_format', ?)")
+          .bind(1, store_format)
+          .run();
     }
-    sqlite::statement meta(db_, "SELECT (SELECT value FROM meta WHERE key = 'role'), "
-                                "(SELECT value FROM meta WHERE key = 'store_format'), "
-                                "(SELECT value FROM meta WHERE key = 'head')");
+    sqlite::statement meta(db_,
+                           "SELECT (SELECT value FROM meta WHERE key = 'role'), "
+                           "(SELECT value FROM meta WHERE key = 'store_format'), "
+                           "(SELECT value FROM meta WHERE key = 'head')");
     meta.step();
     if (meta.text(0) != "havend")
       throw failure(errc::store, file_.string() + " is not a havend store (is it a device store?)");
     if (meta.integer(1) != store_format)
-      throw failure(errc::store, file_.string() + ": store format " + std::to_string(meta.integer(1)) +
+      throw failure(errc::store, file_.string() + ": store format " +
+                                     std::to_string(meta.integer(1)) +
                                      " is not supported by this havend");
     head_ = static_cast<std::uint64_t>(meta.integer(2));
     tx.commit();
@@ -270,16 +283,15 @@ class sqlite_central_store final : public central_store {
 
   // Updates the tally for records whose merged state changed, in one batch
   // (a record listed twice counts by its final state either way); refuses
-  // (errc::invalid_input, before the tally changes) a record of `created` whose state as this batch made it
-  // breaks a cross-field rule of its type (a person for a group session,
-  // participants 3 for an individual one, a stay longer than its maximum).
-  // Nothing is required of it, since a device may push a record's cells in
-  // two batches. Edits are not checked: one merged with another device's
-  // concurrent edit can break a rule that each device's state kept (a person
-  // set on one, the format changed to group on the other), and refusing it
-  // would leave both devices unable to sync.
-  // Requires: write_mutex_ held, inside the write transaction.
-  void update_tally(const std::vector<sync::record_id>& ids, const std::set<sync::record_id>& created = {}) {
+  // (errc::invalid_input, before the tally changes) a record of `created` whose state as this batch
+  // made it breaks a cross-field rule of its type (a person for a group session, participants 3 for
+  // an individual one, a stay longer than its maximum). Nothing is required of it, since a device
+  // may push a record's cells in two batches. Edits are not checked: one merged with another
+  // device's concurrent edit can break a rule that each device's state kept (a person set on one,
+  // the format changed to group on the other), and refusing it would leave both devices unable to
+  // sync. Requires: write_mutex_ held, inside the write transaction.
+  void update_tally(const std::vector<sync::record_id>& ids,
+                    const std::set<sync::record_id>& created = {}) {
     std::vector<std::string> types;
     std::vector<field_map> fields;
     std::vector<tally_book::change> changes;
@@ -295,17 +307,20 @@ class sqlite_central_store final : public central_store {
     tally_.update(changes);
   }
 
-  void check_created(const sync::record_id& id, const std::string& type, const field_map& fields) const {
+  void check_created(const sync::record_id& id, const std::string& type,
+                     const field_map& fields) const {
     const record_type* t = schema_->type(type);
     if (!t) return;  // check() refused it already
-    if (const auto issues = t->validate(fields, tomorrow(), record_type::extent::part); !issues.empty())
+    if (const auto issues = t->validate(fields, tomorrow(), record_type::extent::part);
+        !issues.empty())
       refuse(id, type, issues);
   }
 
   [[noreturn]] void refuse(const sync::record_id& id, std::string_view type,
                            const std::vector<field_issue>& issues) const {
-    throw failure(errc::invalid_input, "refused: " + sync::describe_issues(*schema_, id, type, issues) +
-                                           "; nothing of this push was saved");
+    throw failure(errc::invalid_input,
+                  "refused: " + sync::describe_issues(*schema_, id, type, issues) +
+                      "; nothing of this push was saved");
   }
 
   // Recounts the tally from the records when its declarations changed
@@ -345,7 +360,9 @@ class sqlite_central_store final : public central_store {
   date tomorrow() const { return date{today_().days + 1}; }
 
   void set_head() {
-    db_.cached("UPDATE meta SET value = ? WHERE key = 'head'").bind(1, static_cast<std::int64_t>(head_)).run();
+    db_.cached("UPDATE meta SET value = ? WHERE key = 'head'")
+        .bind(1, static_cast<std::int64_t>(head_))
+        .run();
   }
 
   static device_info read_device(const sqlite::statement& st) {
@@ -363,12 +380,14 @@ class sqlite_central_store final : public central_store {
   // Requires: write_mutex_ held.
   std::optional<device_info> device(std::string_view id) {
     auto& st = db_.cached(
-        "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM devices "
+        "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM "
+        "devices "
         "WHERE device_id = ?");
     st.bind(1, id);
     std::optional<device_info> out;
     if (st.step()) out = read_device(st);
-    st.reset();  // called outside transactions too: an unfinished statement would hold a read snapshot
+    st.reset();  // called outside transactions too: an unfinished statement would hold a read
+                 // snapshot
     return out;
   }
 

@@ -1,9 +1,7 @@
-#include <haven/server/tally_book.hpp>
-
 #include <algorithm>
 #include <chrono>
-
 #include <haven/core/clock.hpp>
+#include <haven/server/tally_book.hpp>
 #include <haven/tally/contribution.hpp>
 
 #include "tally_delta.hpp"
@@ -120,9 +118,15 @@ field_map decode(std::string_view blob) {
     std::string key(in.part());
     value v;
     switch (in.tag()) {
-      case 'i': v = in.number(); break;
-      case 'd': v = date{static_cast<std::int32_t>(in.number())}; break;
-      case 'b': v = in.number() != 0; break;
+      case 'i':
+        v = in.number();
+        break;
+      case 'd':
+        v = date{static_cast<std::int32_t>(in.number())};
+        break;
+      case 'b':
+        v = in.number() != 0;
+        break;
       case 'S': {
         code_set set;
         decoder codes(in.part());
@@ -130,7 +134,8 @@ field_map decode(std::string_view blob) {
         v = std::move(set);
         break;
       }
-      default: v = std::string(in.part());
+      default:
+        v = std::string(in.part());
     }
     out.emplace(std::move(key), std::move(v));
   }
@@ -152,16 +157,19 @@ std::string declarations_of(const schema& s) {
   for (const auto& t : s.tallies()) {
     out += "\ntally " + t.id + " " + t.type + " rows";
     for (const auto& r : t.rows) out += " " + r;
-    out += " column " + t.column.value_or("-") + " dates " + t.dates.date + "|" + t.dates.from + "|" + t.dates.to;
+    out += " column " + t.column.value_or("-") + " dates " + t.dates.date + "|" + t.dates.from +
+           "|" + t.dates.to;
     for (const auto& f : t.filter) {
       out += " filter " + f.field;
       for (const auto& c : f.codes) out += " " + c;
     }
-    for (const auto& m : t.measures) out += " measure " + m.id + " " + std::string(to_string(m.kind)) + " " + m.field;
+    for (const auto& m : t.measures)
+      out += " measure " + m.id + " " + std::string(to_string(m.kind)) + " " + m.field;
   }
   for (const auto& type : s.types())
     for (const auto& d : type.derived)
-      out += "\nderived " + type.name + "." + d.key + " " + d.from + " " + d.to + " " + std::to_string(d.min);
+      out += "\nderived " + type.name + "." + d.key + " " + d.from + " " + d.to + " " +
+             std::to_string(d.min);
   return out;
 }
 
@@ -206,7 +214,10 @@ class savepoint {
 }  // namespace
 
 tally_book::tally_book(sqlite::database& db, std::shared_ptr<const schema> s, clock today)
-    : db_(db), schema_(std::move(s)), today_(std::move(today)), declarations_(declarations_of(*schema_)) {
+    : db_(db),
+      schema_(std::move(s)),
+      today_(std::move(today)),
+      declarations_(declarations_of(*schema_)) {
   for (const auto& t : schema_->tallies())
     if (!read_fields_.count(t.type)) read_fields_.emplace(t.type, tally_fields(*schema_, t.type));
   db_.exec(tally_tables::create_sql);
@@ -217,7 +228,9 @@ tally_book::tally_book(sqlite::database& db, std::shared_ptr<const schema> s, cl
   replay_pending_ = needs_replay();
 }
 
-bool tally_book::needs_replay() const { return stored_declarations(db_) != declarations_; }
+bool tally_book::needs_replay() const {
+  return stored_declarations(db_) != declarations_;
+}
 
 void tally_book::reset() {
   db_.exec("DELETE FROM tally_value; DELETE FROM tally_person; DELETE FROM tally_record;");
@@ -232,7 +245,8 @@ void tally_book::update(const sync::record_id& id, std::string_view type, const 
 
 void tally_book::update(std::span<const change> changes) {
   if (replay_pending_) return;  // the replay will count it
-  // A contribution is a function of the record's state: only the last change of each record matters.
+  // A contribution is a function of the record's state: only the last change of each record
+  // matters.
   std::map<sync::record_id, const change*> last;
   for (const auto& c : changes)
     if (read_fields_.count(c.type)) last[c.id] = &c;
@@ -241,7 +255,8 @@ void tally_book::update(std::span<const change> changes) {
   tally_delta delta(schema_->tallies());
   for (const auto& [id, next] : last) {
     const auto key = std::span<const std::uint8_t>(id.bytes);
-    const field_map fields = next->fields ? project(*next->fields, read_fields_.find(next->type)->second) : field_map{};
+    const field_map fields =
+        next->fields ? project(*next->fields, read_fields_.find(next->type)->second) : field_map{};
     const std::string text = encode(fields);
 
     std::optional<std::string> was_text;
@@ -256,9 +271,13 @@ void tally_book::update(std::span<const change> changes) {
     st.reset();
     if (!was_text && !next->fields) continue;
     // An open stay's contribution depends on the month of today only.
-    if (was_text && next->fields && *was_text == text && (!was_today || same_month(*was_today, now))) continue;
+    if (was_text && next->fields && *was_text == text &&
+        (!was_today || same_month(*was_today, now)))
+      continue;
 
-    if (was_text) delta.add(contribution_of(*schema_, next->type, decode(*was_text), was_today.value_or(now)), -1);
+    if (was_text)
+      delta.add(contribution_of(*schema_, next->type, decode(*was_text), was_today.value_or(now)),
+                -1);
     tally_contribution after;
     if (next->fields) after = contribution_of(*schema_, next->type, fields, now);
     delta.add(after, 1);
@@ -267,9 +286,14 @@ void tally_book::update(std::span<const change> changes) {
       if (was_text) db_.cached(drop_record_sql).bind(1, key).run();
       continue;
     }
-    auto& store = db_.cached(was_text ? update_record_sql : insert_record_sql).bind(1, key).bind(2, next->type).bind(3, bytes(text));
-    if (after.depends_on_today) store.bind(4, std::int64_t{now.days});
-    else store.bind_null(4);
+    auto& store = db_.cached(was_text ? update_record_sql : insert_record_sql)
+                      .bind(1, key)
+                      .bind(2, next->type)
+                      .bind(3, bytes(text));
+    if (after.depends_on_today)
+      store.bind(4, std::int64_t{now.days});
+    else
+      store.bind_null(4);
     store.run();
   }
   delta.write(db_);
@@ -290,8 +314,10 @@ void tally_book::refresh_open_stays() {
     const date then{static_cast<std::int32_t>(st.integer(3))};
     if (same_month(then, now)) continue;
     const auto record = st.blob(0), fields = st.blob(2);
-    moved.push_back({{record.begin(), record.end()}, st.text(1),
-                     {reinterpret_cast<const char*>(fields.data()), fields.size()}, then});
+    moved.push_back({{record.begin(), record.end()},
+                     st.text(1),
+                     {reinterpret_cast<const char*>(fields.data()), fields.size()},
+                     then});
   }
   st.reset();
   tally_delta delta(schema_->tallies());
@@ -299,7 +325,10 @@ void tally_book::refresh_open_stays() {
     const field_map fields = decode(stay.fields);
     delta.add(contribution_of(*schema_, stay.type, fields, stay.today), -1);
     delta.add(contribution_of(*schema_, stay.type, fields, now), 1);
-    db_.cached(move_record_sql).bind(1, std::span<const std::uint8_t>(stay.record)).bind(2, std::int64_t{now.days}).run();
+    db_.cached(move_record_sql)
+        .bind(1, std::span<const std::uint8_t>(stay.record))
+        .bind(2, std::int64_t{now.days})
+        .run();
   }
   delta.write(db_);
   sp.release();

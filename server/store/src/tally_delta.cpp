@@ -10,26 +10,33 @@ namespace {
 
 // Plain statements: an UPSERT ... RETURNING costs SQLite an ephemeral table per run.
 constexpr const char* read_amount_sql =
-    "SELECT value FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3 AND col = ?4 AND measure = ?5";
+    "SELECT value FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3 AND col = ?4 AND "
+    "measure = ?5";
 constexpr const char* set_amount_sql =
-    "INSERT INTO tally_value(tally, period, path, col, measure, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "INSERT INTO tally_value(tally, period, path, col, measure, value) VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6) "
     "ON CONFLICT DO UPDATE SET value = excluded.value";
 constexpr const char* add_amount_sql =
-    "INSERT INTO tally_value(tally, period, path, col, measure, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "INSERT INTO tally_value(tally, period, path, col, measure, value) VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6) "
     "ON CONFLICT DO UPDATE SET value = value + excluded.value";
 constexpr const char* drop_amount_sql =
-    "DELETE FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3 AND col = ?4 AND measure = ?5";
+    "DELETE FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3 AND col = ?4 AND "
+    "measure = ?5";
 constexpr const char* read_person_sql =
-    "SELECT period, path, col, n FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = ?3";
+    "SELECT period, path, col, n FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = "
+    "?3";
 constexpr const char* set_person_sql =
-    "INSERT INTO tally_person(tally, measure, person, period, path, col, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "INSERT INTO tally_person(tally, measure, person, period, path, col, n) VALUES (?1, ?2, ?3, "
+    "?4, ?5, ?6, ?7) "
     "ON CONFLICT DO UPDATE SET n = excluded.n";
 constexpr const char* drop_person_sql =
     "DELETE FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = ?3 AND period = ?4 "
     "AND path = ?5 AND col = ?6";
 
 [[noreturn]] void lost_track() {
-  throw failure(errc::store, "store: the tally retracted what it never counted (reset and replay it)");
+  throw failure(errc::store,
+                "store: the tally retracted what it never counted (reset and replay it)");
 }
 
 // a + b, refusing what a 64-bit tally cannot hold (values are bounded by the
@@ -37,9 +44,10 @@ constexpr const char* drop_person_sql =
 std::int64_t checked_sum(std::int64_t a, std::int64_t b) {
   std::int64_t out = 0;
   if (__builtin_add_overflow(a, b, &out))
-    throw failure(errc::invalid_input, "refused: a tally sum would pass the largest number a tally holds (" +
-                                           std::to_string(a) + " + " + std::to_string(b) +
-                                           "); nothing of this push was saved");
+    throw failure(errc::invalid_input,
+                  "refused: a tally sum would pass the largest number a tally holds (" +
+                      std::to_string(a) + " + " + std::to_string(b) +
+                      "); nothing of this push was saved");
   return out;
 }
 
@@ -72,7 +80,8 @@ void tally_delta::add(const tally_contribution& c, std::int64_t sign) {
     sum = checked_sum(sum, sign * amount);
   }
   for (const auto& [key, person] : c.persons)
-    if (is_leaf(key)) persons_[{key.tally, key.measure, person}][{key.period, key.path, key.column}] += sign;
+    if (is_leaf(key))
+      persons_[{key.tally, key.measure, person}][{key.period, key.path, key.column}] += sign;
 }
 
 void tally_delta::write(sqlite::database& db) {
@@ -103,8 +112,12 @@ void tally_delta::write_person(sqlite::database& db, const person_key& who,
                                const std::map<leaf, std::int64_t>& change) {
   const auto tally = std::int64_t{who.tally}, measure = tally_tables::measure_number(who.measure);
   std::map<leaf, std::int64_t> before;
-  auto& st = db.cached(read_person_sql).bind(1, tally).bind(2, measure).bind(3, std::string_view(who.person));
-  while (st.step()) before[{tally_tables::period_of_number(st.integer(0)), st.text(1), st.text(2)}] = st.integer(3);
+  auto& st = db.cached(read_person_sql)
+                 .bind(1, tally)
+                 .bind(2, measure)
+                 .bind(3, std::string_view(who.person));
+  while (st.step())
+    before[{tally_tables::period_of_number(st.integer(0)), st.text(1), st.text(2)}] = st.integer(3);
 
   std::set<tally_period> periods;
   std::map<leaf, std::int64_t> after = before;

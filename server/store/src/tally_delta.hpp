@@ -4,13 +4,12 @@
 // many records of a batch share is written once. Not thread-safe.
 
 #include <cstdint>
+#include <haven/schema/tally.hpp>
+#include <haven/sqlite/sqlite.hpp>
+#include <haven/tally/contribution.hpp>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <haven/schema/tally.hpp>
-#include <haven/tally/contribution.hpp>
-#include <haven/sqlite/sqlite.hpp>
 
 #include "tally_tables.hpp"
 
@@ -44,7 +43,8 @@ class tally_delta {
 
   bool is_leaf(const tally_key& key) const;
   bool counts_up(const tally_key& key) const;
-  void write_person(sqlite::database& db, const person_key& who, const std::map<leaf, std::int64_t>& change);
+  void write_person(sqlite::database& db, const person_key& who,
+                    const std::map<leaf, std::int64_t>& change);
 
   const std::vector<tally_def>& tallies_;
   std::map<tally_key, std::int64_t> amounts_;

@@ -1,7 +1,6 @@
 // The reports of tally_book: the stored amounts of a period, rendered by haven::tally.
 
 #include <haven/server/tally_book.hpp>
-
 #include <haven/tally/report.hpp>
 
 #include "tally_tables.hpp"
@@ -15,8 +14,8 @@ constexpr const char* replay_message =
     "tally: the tallies were counted under other declarations and wait for a replay";
 
 // The stored period of tally `id`, or the error a report gives instead.
-tally::period_report read_report(sqlite::database& db, const schema& s, bool replay_pending, std::string_view id,
-                                 int year, std::optional<int> month) {
+tally::period_report read_report(sqlite::database& db, const schema& s, bool replay_pending,
+                                 std::string_view id, int year, std::optional<int> month) {
   const tally_def* t = s.tally(id);
   if (!t) throw failure(tally::unknown_tally(s, id));
   if (replay_pending) throw failure(errc::store, replay_message);
@@ -28,9 +27,12 @@ tally::period_report read_report(sqlite::database& db, const schema& s, bool rep
                    .bind(2, tally_tables::period_number({year, month.value_or(0)}));
     while (st.step()) {
       const std::int64_t m = st.integer(2);
-      if (m != tally_tables::records_column && (m < 0 || m >= static_cast<std::int64_t>(t->measures.size()))) continue;
+      if (m != tally_tables::records_column &&
+          (m < 0 || m >= static_cast<std::int64_t>(t->measures.size())))
+        continue;
       amounts.push_back({st.text(0), st.text(1),
-                         m == tally_tables::records_column ? tally::records_measure : static_cast<std::uint32_t>(m),
+                         m == tally_tables::records_column ? tally::records_measure
+                                                           : static_cast<std::uint32_t>(m),
                          st.integer(3)});
     }
   }
@@ -39,14 +41,20 @@ tally::period_report read_report(sqlite::database& db, const schema& s, bool rep
 
 }  // namespace
 
-std::string tally_book::list_json() const { return tally::list_json(*schema_); }
-
-result<std::string> tally_book::report_json(std::string_view id, int year, std::optional<int> month) const {
-  return capture([&] { return tally::to_json(read_report(db_, *schema_, replay_pending_, id, year, month)); });
+std::string tally_book::list_json() const {
+  return tally::list_json(*schema_);
 }
 
-result<std::string> tally_book::report_csv(std::string_view id, int year, std::optional<int> month) const {
-  return capture([&] { return tally::to_csv(read_report(db_, *schema_, replay_pending_, id, year, month)); });
+result<std::string> tally_book::report_json(std::string_view id, int year,
+                                            std::optional<int> month) const {
+  return capture(
+      [&] { return tally::to_json(read_report(db_, *schema_, replay_pending_, id, year, month)); });
+}
+
+result<std::string> tally_book::report_csv(std::string_view id, int year,
+                                           std::optional<int> month) const {
+  return capture(
+      [&] { return tally::to_csv(read_report(db_, *schema_, replay_pending_, id, year, month)); });
 }
 
 }  // namespace haven::server

@@ -19,7 +19,6 @@
 // be reset whenever the declarations change (tally_book::needs_replay).
 
 #include <cstdint>
-
 #include <haven/tally/contribution.hpp>
 
 namespace haven::server {
@@ -63,7 +62,9 @@ inline std::int64_t measure_number(std::uint32_t measure) {
 }
 
 // 202600 for the year 2026, 202603 for March 2026.
-inline std::int64_t period_number(tally_period p) { return std::int64_t{p.year} * 100 + p.month; }
+inline std::int64_t period_number(tally_period p) {
+  return std::int64_t{p.year} * 100 + p.month;
+}
 inline tally_period period_of_number(std::int64_t n) {
   return {static_cast<int>(n / 100), static_cast<int>(n % 100)};
 }

@@ -3,10 +3,9 @@
 // trades a one-time enrollment code and its public key for a device id, a
 // team, a role and the team's pseudonym key, and keeps them in its store.
 
+#include <haven/client/store.hpp>
 #include <string>
 #include <string_view>
-
-#include <haven/client/store.hpp>
 
 namespace haven::client {
 
@@ -25,7 +24,8 @@ struct enrollment_result {
 // server calls malformed; errc::unauthorized for a code the server refuses
 // or an untrusted certificate; errc::unavailable when the server cannot be
 // reached or is busy (try again later); each with the server's message.
-result<enrollment_result> enroll(store& db, std::string_view server_url, std::string_view code, std::string ca_pem);
+result<enrollment_result> enroll(store& db, std::string_view server_url, std::string_view code,
+                                 std::string ca_pem);
 
 // The team's pseudonym key `db` was enrolled with (see pseudonym.hpp), for
 // person_code(). errc::not_found if the store is not enrolled or was wiped.

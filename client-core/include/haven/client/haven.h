@@ -34,9 +34,10 @@ typedef enum haven_status {
   HAVEN_CLOCK_SKEW = 6,
   HAVEN_ALREADY_EXISTS = 7,
   HAVEN_UNAVAILABLE = 8, /* server unreachable, busy or shutting down: try again later */
-  HAVEN_UNAUTHORIZED = 9, /* a code, device or certificate the server (or the device) refuses; a wiped store */
-  HAVEN_FORBIDDEN = 10,   /* known, but not allowed: another team's record, a role's limits */
-  HAVEN_CANCELLED = 11,   /* the caller cancelled (haven_sync_observed's callback): nothing is lost */
+  HAVEN_UNAUTHORIZED =
+      9, /* a code, device or certificate the server (or the device) refuses; a wiped store */
+  HAVEN_FORBIDDEN = 10, /* known, but not allowed: another team's record, a role's limits */
+  HAVEN_CANCELLED = 11, /* the caller cancelled (haven_sync_observed's callback): nothing is lost */
   HAVEN_INTERNAL_ERROR = 99
 } haven_status;
 
@@ -48,7 +49,8 @@ typedef struct haven_error {
 typedef struct haven_store haven_store;
 
 /* Creates a new store file with a default team (1-32 chars of a-z, 0-9, -). */
-bool haven_store_create(const char* path, const char* team, haven_store** out, haven_error* err) HAVEN_NOEXCEPT;
+bool haven_store_create(const char* path, const char* team, haven_store** out,
+                        haven_error* err) HAVEN_NOEXCEPT;
 /* Opens an existing store; HAVEN_NOT_FOUND if there is none. */
 bool haven_store_open(const char* path, haven_store** out, haven_error* err) HAVEN_NOEXCEPT;
 /* Closes the store; NULL is allowed. */
@@ -57,18 +59,23 @@ void haven_store_close(haven_store* store) HAVEN_NOEXCEPT;
 /* Adds a record. fields_json: {"date": "2026-03-01", "site": "vic", ...}.
  * team may be NULL for the store's default team. On success writes the new
  * id (32 hex chars + NUL) to out_id. */
-bool haven_record_add(haven_store* store, const char* type, const char* team, const char* fields_json,
-                      char out_id[33], haven_error* err) HAVEN_NOEXCEPT;
-/* Edits a record: {"site": "vic", "services+": ["escort"], "services-": ["food"], "discharged": null}. */
-bool haven_record_edit(haven_store* store, const char* id, const char* edits_json, haven_error* err) HAVEN_NOEXCEPT;
+bool haven_record_add(haven_store* store, const char* type, const char* team,
+                      const char* fields_json, char out_id[33], haven_error* err) HAVEN_NOEXCEPT;
+/* Edits a record: {"site": "vic", "services+": ["escort"], "services-": ["food"], "discharged":
+ * null}. */
+bool haven_record_edit(haven_store* store, const char* id, const char* edits_json,
+                       haven_error* err) HAVEN_NOEXCEPT;
 /* Deletes a record; its values are erased. */
 bool haven_record_delete(haven_store* store, const char* id, haven_error* err) HAVEN_NOEXCEPT;
 /* The record as JSON: {"id", "type", "team", "deleted", "pending", "fields", "derived"}. */
-bool haven_record_get(haven_store* store, const char* id, char** out_json, haven_error* err) HAVEN_NOEXCEPT;
+bool haven_record_get(haven_store* store, const char* id, char** out_json,
+                      haven_error* err) HAVEN_NOEXCEPT;
 /* Live records as a JSON array; type may be NULL for all types. */
-bool haven_record_list(haven_store* store, const char* type, char** out_json, haven_error* err) HAVEN_NOEXCEPT;
+bool haven_record_list(haven_store* store, const char* type, char** out_json,
+                       haven_error* err) HAVEN_NOEXCEPT;
 /* Imports JSON lines ({"type", "team", "fields"} each), all or none. */
-bool haven_import_jsonl(haven_store* store, const char* jsonl, size_t* out_count, haven_error* err) HAVEN_NOEXCEPT;
+bool haven_import_jsonl(haven_store* store, const char* jsonl, size_t* out_count,
+                        haven_error* err) HAVEN_NOEXCEPT;
 /* Pending changes, cursors and counts as a JSON object: {"node", "default_team",
  * "schema_version", "records", "pending_records", "pending_changes", "local_seq",
  * "acked_seq", "pulled_seq", "last_sync_ms", "device_id", "wiped"}. device_id is
@@ -91,8 +98,8 @@ bool haven_store_status(haven_store* store, char** out_json, haven_error* err) H
  * a store holding another team's records; HAVEN_UNAUTHORIZED for a refused
  * code or an untrusted certificate; HAVEN_UNAVAILABLE when the server cannot be
  * reached; each with the server's message. Nothing is kept unless it succeeds. */
-bool haven_enroll(haven_store* store, const char* server_url, const char* code, const char* ca_pem, char** out_json,
-                  haven_error* err) HAVEN_NOEXCEPT;
+bool haven_enroll(haven_store* store, const char* server_url, const char* code, const char* ca_pem,
+                  char** out_json, haven_error* err) HAVEN_NOEXCEPT;
 
 /* One sync session: pushes every pending change, pulls until caught up, closes.
  * The same as haven_sync_observed with no progress callback.
@@ -156,11 +163,13 @@ bool haven_sync_observed(haven_store* store, const char* server_url, const char*
  * char array in Swift/JNI) as soon as this returns; the library wipes its own
  * copies. Errors: HAVEN_NOT_FOUND if the device is not enrolled (or was wiped),
  * HAVEN_INVALID_INPUT naming the attribute that is wrong. */
-bool haven_person_code(haven_store* store, const char* given_name, const char* family_name, const char* birth_date,
-                       const char* nationality, char** out_code, haven_error* err) HAVEN_NOEXCEPT;
+bool haven_person_code(haven_store* store, const char* given_name, const char* family_name,
+                       const char* birth_date, const char* nationality, char** out_code,
+                       haven_error* err) HAVEN_NOEXCEPT;
 
 void haven_string_free(char* s) HAVEN_NOEXCEPT;
-/* The message of this thread's last failure, "" if none. Valid until the next call on this thread. */
+/* The message of this thread's last failure, "" if none. Valid until the next call on this thread.
+ */
 const char* haven_last_error(void) HAVEN_NOEXCEPT;
 
 #ifdef __cplusplus

@@ -32,12 +32,11 @@
 // All functions are pure and thread-safe, except that person_code() without
 // `today` reads the system clock and card_code() draws random bytes.
 
+#include <haven/core/result.hpp>
+#include <haven/core/value.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <haven/core/result.hpp>
-#include <haven/core/value.hpp>
 
 namespace haven::client {
 

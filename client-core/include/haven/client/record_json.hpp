@@ -5,14 +5,13 @@
 // arrays of codes.
 
 #include <cstddef>
+#include <haven/client/enrollment.hpp>
+#include <haven/client/store.hpp>
+#include <haven/client/sync_client.hpp>
 #include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <haven/client/enrollment.hpp>
-#include <haven/client/store.hpp>
-#include <haven/client/sync_client.hpp>
 
 namespace haven::client {
 

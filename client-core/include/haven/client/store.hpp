@@ -9,18 +9,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <haven/core/result.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/sync/change.hpp>
+#include <haven/sync/merge.hpp>
+#include <haven/sync/protocol.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <haven/core/result.hpp>
-#include <haven/schema/schema.hpp>
-#include <haven/sync/change.hpp>
-#include <haven/sync/merge.hpp>
-#include <haven/sync/protocol.hpp>
 
 namespace haven::client {
 
@@ -29,9 +28,9 @@ struct record {
   sync::record_id id;
   std::string type;
   std::string team;
-  field_map fields;      // set fields as code_set; unknown (newer-schema) fields kept
+  field_map fields;  // set fields as code_set; unknown (newer-schema) fields kept
   std::vector<std::pair<std::string, std::int64_t>> derived;  // e.g. care_days, when defined
-  bool deleted = false;  // only the deletion marker is left
+  bool deleted = false;                                       // only the deletion marker is left
   bool pending = false;  // has changes the server has not acknowledged
 };
 
@@ -74,12 +73,12 @@ struct store_status {
   sync::node_id node = 0;
   std::string default_team;
   std::int64_t schema_version = 0;
-  std::size_t records = 0;          // live (not deleted)
-  std::size_t pending_records = 0;  // records with unacknowledged changes
-  std::size_t pending_cells = 0;    // outbox size
-  std::uint64_t local_seq = 0;      // last local sequence number issued
-  std::uint64_t acked_seq = 0;      // server has acknowledged pushes up to here
-  std::uint64_t pulled_seq = 0;     // pulled the server log up to here
+  std::size_t records = 0;                   // live (not deleted)
+  std::size_t pending_records = 0;           // records with unacknowledged changes
+  std::size_t pending_cells = 0;             // outbox size
+  std::uint64_t local_seq = 0;               // last local sequence number issued
+  std::uint64_t acked_seq = 0;               // server has acknowledged pushes up to here
+  std::uint64_t pulled_seq = 0;              // pulled the server log up to here
   std::optional<std::int64_t> last_sync_ms;  // unix ms of the last completed sync
   std::optional<std::string> device_id;      // set once enrolled
   std::optional<wipe_mark> wiped;            // set once erased on the server's order

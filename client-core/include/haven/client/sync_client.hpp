@@ -6,12 +6,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <haven/client/store.hpp>
+#include <haven/sync/session.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <haven/client/store.hpp>
-#include <haven/sync/session.hpp>
 
 namespace haven::client {
 
@@ -25,9 +24,9 @@ struct sync_options {
   // server_url: a sync that succeeds keeps it as the device's server.
   bool remember_server = false;
   std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{60'000};   // no frame for this long: the connection is dead
-  std::chrono::milliseconds poll_interval{1'000};   // watch: how often to look for new local records
-  std::chrono::milliseconds max_backoff{30'000};    // watch: the longest wait between reconnects
+  std::chrono::milliseconds idle_timeout{60'000};  // no frame for this long: the connection is dead
+  std::chrono::milliseconds poll_interval{1'000};  // watch: how often to look for new local records
+  std::chrono::milliseconds max_backoff{30'000};   // watch: the longest wait between reconnects
   // Called after each batch up or down, and with one line per connection event.
   std::function<void(const sync::sync_progress&)> on_progress;
   std::function<void(std::string_view)> on_event;

@@ -4,9 +4,8 @@
 // take a function returning these values instead of calling them directly.
 
 #include <cstdint>
-#include <string>
-
 #include <haven/core/value.hpp>
+#include <string>
 
 namespace haven {
 

@@ -2,10 +2,9 @@
 // Lower-case hexadecimal, the one spelling of bytes shown as text (record
 // ids, keys, digests). Pure and thread-safe.
 
+#include <haven/core/result.hpp>
 #include <string>
 #include <string_view>
-
-#include <haven/core/result.hpp>
 
 namespace haven {
 

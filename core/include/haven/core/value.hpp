@@ -36,7 +36,9 @@ using code_set = std::set<std::string, std::less<>>;
 // Cells never hold a code_set: a set field is one boolean cell per element.
 using value = std::variant<std::monostate, std::int64_t, std::string, date, bool, code_set>;
 
-inline bool is_null(const value& v) { return std::holds_alternative<std::monostate>(v); }
+inline bool is_null(const value& v) {
+  return std::holds_alternative<std::monostate>(v);
+}
 
 // The value as a user would type it: "", "12", "vic", "2025-03-01", "true", "food,escort".
 std::string to_text(const value& v);

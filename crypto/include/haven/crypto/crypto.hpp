@@ -5,10 +5,9 @@
 // are thread-safe; failures of the library itself throw haven::failure
 // (errc::internal).
 
+#include <haven/core/result.hpp>
 #include <string>
 #include <string_view>
-
-#include <haven/core/result.hpp>
 
 namespace haven::crypto {
 

@@ -4,13 +4,12 @@
 // which hosts count as loopback. Includes Beast: for the private network code
 // of the components, never for their public headers.
 
-#include <string>
-#include <string_view>
-#include <type_traits>
-
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <haven/net/loopback.hpp>
+#include <string>
+#include <string_view>
+#include <type_traits>
 
 namespace haven::streams {
 

@@ -18,11 +18,10 @@
 //
 // All functions are pure and thread-safe.
 
+#include <haven/core/crockford.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <haven/core/crockford.hpp>
 
 namespace haven {
 

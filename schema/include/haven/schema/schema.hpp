@@ -5,17 +5,16 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <haven/core/result.hpp>
+#include <haven/core/value.hpp>
+#include <haven/schema/pseudonym.hpp>
+#include <haven/schema/tally.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <haven/schema/pseudonym.hpp>
-#include <haven/core/result.hpp>
-#include <haven/schema/tally.hpp>
-#include <haven/core/value.hpp>
 
 namespace haven {
 
@@ -65,10 +64,10 @@ struct date_range {
 // listed codes; then each check must hold.
 struct rule_def {
   std::vector<std::pair<std::string, std::vector<std::string>>> when;
-  std::vector<std::string> require;  // fields that must be set
-  std::vector<std::string> forbid;   // fields that must be empty
-  std::vector<std::pair<std::string, std::int64_t>> equals;  // integer field == n (if set)
-  std::vector<std::pair<std::string, std::int64_t>> max;     // field or derived <= n (if set)
+  std::vector<std::string> require;                               // fields that must be set
+  std::vector<std::string> forbid;                                // fields that must be empty
+  std::vector<std::pair<std::string, std::int64_t>> equals;       // integer field == n (if set)
+  std::vector<std::pair<std::string, std::int64_t>> max;          // field or derived <= n (if set)
   std::optional<std::pair<std::string, std::string>> not_before;  // first >= second (if both set)
 };
 
@@ -96,11 +95,13 @@ class record_type {
   // nothing is required; every other rule holds of any part of a valid
   // record, since each one only forbids what is there.
   enum class extent { whole, part };
-  std::vector<field_issue> validate(const field_map& fields, std::optional<date> today = std::nullopt,
+  std::vector<field_issue> validate(const field_map& fields,
+                                    std::optional<date> today = std::nullopt,
                                     extent of = extent::whole) const;
   // Why `v` cannot be the value of field `f` of this type (kind, code list,
   // bounds, date range as in validate), or nullopt if it can. Null always can.
-  std::optional<std::string> check_value(const field_def& f, const value& v, std::optional<date> today) const;
+  std::optional<std::string> check_value(const field_def& f, const value& v,
+                                         std::optional<date> today) const;
 };
 
 class schema {

@@ -5,16 +5,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <haven/sqlite/sqlite.hpp>
+#include <haven/sync/change.hpp>
+#include <haven/sync/merge.hpp>
+#include <haven/sync/protocol.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <haven/sqlite/sqlite.hpp>
-#include <haven/sync/change.hpp>
-#include <haven/sync/merge.hpp>
-#include <haven/sync/protocol.hpp>
 
 namespace haven::sqlite {
 
@@ -68,7 +67,9 @@ void bind_value(statement& st, int kind_index, const value& v);  // binds kind, 
 value read_value(const statement& st, int kind_index);
 // A cell from columns key, kind, value, hlc, node starting at `first`.
 sync::cell read_cell(const statement& st, int first);
-inline std::span<const std::uint8_t> bytes(const sync::record_id& id) { return id.bytes; }
+inline std::span<const std::uint8_t> bytes(const sync::record_id& id) {
+  return id.bytes;
+}
 sync::record_id read_id(const statement& st, int col);
 
 }  // namespace haven::sqlite

@@ -5,14 +5,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <haven/core/result.hpp>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <haven/core/result.hpp>
 
 struct sqlite3;
 struct sqlite3_stmt;

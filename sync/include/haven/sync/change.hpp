@@ -5,13 +5,12 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <haven/core/value.hpp>
+#include <haven/sync/hlc.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <haven/core/value.hpp>
-#include <haven/sync/hlc.hpp>
 
 namespace haven::sync {
 
@@ -49,7 +48,8 @@ inline constexpr std::string_view deleted_key = "_deleted";
 // "services.food" for element "food" of set field "services".
 std::string element_key(std::string_view field, std::string_view code);
 // Splits "services.food" into {"services", "food"}; nullopt for a plain key.
-std::optional<std::pair<std::string_view, std::string_view>> split_element_key(std::string_view key);
+std::optional<std::pair<std::string_view, std::string_view>> split_element_key(
+    std::string_view key);
 
 // The cells of one record that a replica sends or applies together.
 struct record_change {

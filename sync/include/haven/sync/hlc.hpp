@@ -7,7 +7,6 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
-
 #include <haven/core/result.hpp>
 
 namespace haven::sync {

@@ -3,10 +3,9 @@
 // a deletion wins over everything, erases the record's other cells, and
 // discards any cell that arrives later. Pure, deterministic, never throws.
 
+#include <haven/sync/change.hpp>
 #include <map>
 #include <string>
-
-#include <haven/sync/change.hpp>
 
 namespace haven::sync {
 

@@ -5,13 +5,12 @@
 // it allocates, so a hostile frame can neither make it allocate much nor loop.
 
 #include <cstdint>
+#include <haven/core/result.hpp>
+#include <haven/sync/change.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <haven/core/result.hpp>
-#include <haven/sync/change.hpp>
 
 namespace haven::sync {
 
@@ -19,10 +18,10 @@ inline constexpr std::uint32_t protocol_version = 2;
 
 struct frame_limits {
   std::size_t max_frame_bytes = 4 << 20;
-  std::size_t max_records = 2000;         // record_changes in one batch
+  std::size_t max_records = 2000;  // record_changes in one batch
   std::size_t max_cells_per_record = 512;
-  std::size_t max_key_bytes = 128;        // field keys, types, teams, codes
-  std::size_t max_text_bytes = 256;       // device ids, error messages, proofs
+  std::size_t max_key_bytes = 128;   // field keys, types, teams, codes
+  std::size_t max_text_bytes = 256;  // device ids, error messages, proofs
   std::size_t max_schema_bytes = 1 << 20;
 };
 
@@ -55,7 +54,8 @@ struct hello {
 // channel binding (net's channel_binding() of the connection, when the
 // challenge is channel_bound; else empty) and every other field of its hello,
 // so that none of them can be changed, replayed or relayed.
-std::string proof_message(const hello& h, std::string_view nonce, std::string_view channel_binding = {});
+std::string proof_message(const hello& h, std::string_view nonce,
+                          std::string_view channel_binding = {});
 
 // Server -> device, reply to hello.
 struct welcome {
@@ -64,7 +64,8 @@ struct welcome {
   std::string schema_json;  // the schema, when the hello named an older schema_version; else empty
   hlc server_time;
   std::uint64_t acked_seq = 0;  // highest local seq of this device the server has committed
-  std::uint32_t max_batch_records = 0;  // the most records the server takes in one push (0: frame_limits' default)
+  std::uint32_t max_batch_records =
+      0;  // the most records the server takes in one push (0: frame_limits' default)
   bool operator==(const welcome&) const = default;
 };
 
@@ -116,8 +117,8 @@ struct wipe_done {
   bool operator==(const wipe_done&) const = default;
 };
 
-using message = std::variant<hello, welcome, push_batch, push_ack, pull_request, change_batch, error_frame,
-                             challenge, wipe_order, wipe_done>;
+using message = std::variant<hello, welcome, push_batch, push_ack, pull_request, change_batch,
+                             error_frame, challenge, wipe_order, wipe_done>;
 
 // The frame for a message. Throws haven::failure (errc::protocol) if the
 // message breaks `limits` (a too long string, too many cells, a code_set value):

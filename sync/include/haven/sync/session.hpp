@@ -8,12 +8,11 @@
 // A session is not thread-safe: feed it from one thread or strand at a time.
 
 #include <cstdint>
+#include <haven/core/result.hpp>
+#include <haven/sync/protocol.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <haven/core/result.hpp>
-#include <haven/sync/protocol.hpp>
 
 namespace haven::sync {
 
@@ -89,8 +88,8 @@ class server_session {
   // `address` is the device's remote address (for the audit log and
   // back-off); `channel_binding` the connection's TLS channel binding, or
   // empty for a plain connection.
-  server_session(server_backend& backend, transport& out, frame_limits limits = {}, std::string address = {},
-                 std::string channel_binding = {});
+  server_session(server_backend& backend, transport& out, frame_limits limits = {},
+                 std::string address = {}, std::string channel_binding = {});
 
   // Sends the challenge; the session then awaits the device's hello.
   void start();
@@ -126,7 +125,7 @@ class server_session {
   handshake handshake_;
   state state_ = state::idle;
   peer peer_;
-  std::string wipe_;  // the admission's wipe order, if any
+  std::string wipe_;               // the admission's wipe order, if any
   std::uint64_t live_cursor_ = 0;  // server position sent to a live device
   bool behind_ = false;
   std::string refusal_;
@@ -171,7 +170,8 @@ class client_session {
   };
 
   client_session(client_backend& backend, transport& out, options opts, frame_limits limits = {});
-  client_session(client_backend& backend, transport& out) : client_session(backend, out, options{}) {}
+  client_session(client_backend& backend, transport& out)
+      : client_session(backend, out, options{}) {}
 
   // Starts the session: the hello follows the server's challenge.
   void start();

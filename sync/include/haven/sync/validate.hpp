@@ -4,12 +4,11 @@
 // one, with the same schema code the devices use for what they record. Pure
 // and thread-safe.
 
-#include <optional>
-#include <vector>
-
 #include <haven/core/result.hpp>
 #include <haven/schema/schema.hpp>
 #include <haven/sync/change.hpp>
+#include <optional>
+#include <vector>
 
 namespace haven::sync {
 
@@ -28,7 +27,8 @@ namespace haven::sync {
 // could be a field name and its value is inert: null, a boolean, a bounded
 // integer, a date, or a code of [A-Za-z0-9_-] (never free text).
 enum class unknown_fields { refuse, keep_inert_values };
-std::vector<field_issue> check_change(const schema& s, const record_change& change, std::optional<date> today,
+std::vector<field_issue> check_change(const schema& s, const record_change& change,
+                                      std::optional<date> today,
                                       unknown_fields unknown = unknown_fields::refuse);
 
 // One line for a refusal: "record ID (TYPE): KEY: WHY; KEY: WHY", printable;

@@ -32,14 +32,13 @@
 
 #include <compare>
 #include <cstdint>
+#include <haven/schema/schema.hpp>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <haven/schema/schema.hpp>
 
 namespace haven::tally {
 
@@ -66,7 +65,7 @@ struct tally_key {
   // The codes of a prefix of the row fields, each followed by '/';
   // "" is the grand total, "crisis-accommodation/SI/" a leaf.
   std::string path;
-  std::string column;  // a code of the column field, or all_columns
+  std::string column;                       // a code of the column field, or all_columns
   std::uint32_t measure = records_measure;  // index in tally_def::measures, or records_measure
 
   auto operator<=>(const tally_key&) const = default;

@@ -4,6 +4,8 @@
 // Pure; a report is a plain value.
 
 #include <cstdint>
+#include <haven/core/result.hpp>
+#include <haven/schema/schema.hpp>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,15 +13,12 @@
 #include <utility>
 #include <vector>
 
-#include <haven/core/result.hpp>
-#include <haven/schema/schema.hpp>
-
 namespace haven::tally {
 
 // One amount a store holds for a period of a tally: a measure in one cell.
 struct stored_amount {
-  std::string path;     // row codes, each followed by '/'; "" is the grand total
-  std::string column;   // a column code, or all_columns
+  std::string path;           // row codes, each followed by '/'; "" is the grand total
+  std::string column;         // a column code, or all_columns
   std::uint32_t measure = 0;  // index in tally_def::measures, or records_measure
   std::int64_t value = 0;
 };
@@ -47,7 +46,8 @@ class period_report {
   // Whether the cell holds any record.
   bool has(const std::string& path, std::string_view column) const;
   // The measures of a cell in declaration order, by measure id; zeros for an empty cell.
-  std::vector<std::pair<std::string, std::int64_t>> values(const std::string& path, std::string_view column) const;
+  std::vector<std::pair<std::string, std::int64_t>> values(const std::string& path,
+                                                           std::string_view column) const;
 
  private:
   using amounts = std::map<std::string, std::int64_t, std::less<>>;  // by measure id, "#" = records

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <haven/schema/schema.hpp>
 #include <haven/server/access_registry.hpp>
-#include <haven/server/login_guard.hpp>
 #include <haven/server/connection_budget.hpp>
+#include <haven/server/login_guard.hpp>
 #include <haven/sync/protocol.hpp>
 #include <memory>
 #include <string>
@@ -20,7 +20,7 @@ namespace haven::server {
 struct server_config {
   std::filesystem::path db;
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;  // 0: a free port
+  std::uint16_t port = 0;                       // 0: a free port
   std::shared_ptr<const schema> record_schema;  // nullptr: the built-in schema
   unsigned threads = 0;                         // 0: hardware threads
   unsigned store_threads = 2;
@@ -31,7 +31,7 @@ struct server_config {
   // together), and to each complete HTTP request of a connection that has
   // shown no coordinator token.
   std::chrono::seconds handshake_timeout{10};
-  std::chrono::seconds idle_timeout{300};        // a silent sync connection is closed
+  std::chrono::seconds idle_timeout{300};  // a silent sync connection is closed
   // Connections not signed in per client address, signed in per device or
   // coordinator, and in all (connection_budget.hpp).
   connection_budget::settings connections;
@@ -41,7 +41,7 @@ struct server_config {
   // per-address limit, the login back-off and the audit log then see the
   // client's address. From any other peer both are ignored.
   std::vector<std::string> trusted_proxies;
-  login_guard::settings login;                   // failed sign-ins per address, then a back-off
+  login_guard::settings login;  // failed sign-ins per address, then a back-off
   // false (--dev-no-auth): no access registry is opened; any device may sync
   // and the tallies need no token. For development on loopback only.
   bool authenticate = true;

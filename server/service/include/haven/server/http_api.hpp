@@ -8,16 +8,15 @@
 // store, metrics, registry and guard are.
 
 #include <cstdint>
+#include <haven/server/access_registry.hpp>
+#include <haven/server/central_store.hpp>
+#include <haven/server/login_guard.hpp>
+#include <haven/server/metrics.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <haven/server/access_registry.hpp>
-#include <haven/server/login_guard.hpp>
-#include <haven/server/central_store.hpp>
-#include <haven/server/metrics.hpp>
 
 namespace haven::server {
 
@@ -25,7 +24,7 @@ namespace haven::server {
 struct http_request {
   std::string_view method;
   std::string_view target;
-  std::string_view authorization;   // the Authorization header's value, or ""
+  std::string_view authorization;  // the Authorization header's value, or ""
   std::string_view body;
   std::string_view remote_address;  // the peer's IP address
 };
@@ -35,7 +34,8 @@ struct http_reply {
   std::string content_type;
   std::string body;
   std::string content_disposition;  // for downloads, else empty
-  std::vector<std::pair<std::string, std::string>> headers;  // further headers (WWW-Authenticate, Retry-After)
+  std::vector<std::pair<std::string, std::string>>
+      headers;  // further headers (WWW-Authenticate, Retry-After)
   // The coordinator whose valid token the request carried, else "": the
   // connection has then signed in (connection_budget.hpp). (With its
   // initializer, the replies above need not name it.)

@@ -3,10 +3,9 @@
 // Thread-safe.
 
 #include <cstdint>
+#include <haven/core/clock.hpp>
 #include <string>
 #include <string_view>
-
-#include <haven/core/clock.hpp>
 
 namespace haven::server {
 

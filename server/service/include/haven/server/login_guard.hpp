@@ -4,13 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <haven/server/access_registry.hpp>
+#include <haven/server/rate_limit.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <haven/server/access_registry.hpp>
-#include <haven/server/rate_limit.hpp>
 
 namespace haven::server {
 
@@ -62,7 +61,8 @@ class login_guard {
   // Whether this failure of `event` from `address` gets an audit row of its
   // own, and (when it does) how many of its kind were held back in an
   // interval that ended before it and not yet summed up.
-  rate_limiter::verdict audit_now(std::string_view event, std::string_view address, std::int64_t now_ms);
+  rate_limiter::verdict audit_now(std::string_view event, std::string_view address,
+                                  std::int64_t now_ms);
   // Rows, stamped `now_ms`, that sum up the failures audit_now() held back in
   // intervals that ended by then (in every interval when `everything`, e.g.
   // at shutdown): the event, subject "(suppressed)", the address, the count.

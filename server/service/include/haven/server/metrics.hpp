@@ -37,11 +37,12 @@ class metrics {
   std::string render(const store_counts& store) const;
 
  private:
-  static constexpr std::array<double, 10> bounds_{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+  static constexpr std::array<double, 10> bounds_{0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,  0.1,    0.25,  1,    5};
   mutable std::mutex mutex_;
   std::array<std::uint64_t, bounds_.size()> buckets_{};  // guarded by mutex_
-  std::uint64_t push_count_ = 0;                          // guarded by mutex_
-  double push_sum_ = 0;                                   // guarded by mutex_
+  std::uint64_t push_count_ = 0;                         // guarded by mutex_
+  double push_sum_ = 0;                                  // guarded by mutex_
 };
 
 }  // namespace haven::server

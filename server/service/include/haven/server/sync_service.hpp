@@ -7,16 +7,15 @@
 // shared by all sessions.
 
 #include <functional>
-#include <memory>
-#include <mutex>
-#include <string_view>
-
 #include <haven/server/access_registry.hpp>
-#include <haven/server/login_guard.hpp>
 #include <haven/server/central_store.hpp>
+#include <haven/server/login_guard.hpp>
 #include <haven/server/metrics.hpp>
 #include <haven/sync/hlc.hpp>
 #include <haven/sync/session.hpp>
+#include <memory>
+#include <mutex>
+#include <string_view>
 
 namespace haven::server {
 
@@ -27,7 +26,8 @@ class sync_service final : public sync::server_backend {
   // `access` nullptr: development mode without authentication (any hello is
   // taken at its word). `guard` counts failed sign-ins per address.
   sync_service(central_store& store, std::shared_ptr<const schema> record_schema, metrics& counters,
-               access_registry* access, login_guard& guard, sync::hlc_clock clock = sync::hlc_clock{});
+               access_registry* access, login_guard& guard,
+               sync::hlc_clock clock = sync::hlc_clock{});
 
   // Called after every commit that changed a team's records.
   void on_team_changed(team_notifier notify) { notify_ = std::move(notify); }
@@ -35,7 +35,8 @@ class sync_service final : public sync::server_backend {
   std::string nonce() override;
   sync::admission admit(const sync::hello& h, const sync::handshake& hs) override;
   sync::push_ack push(const sync::peer& p, const sync::push_batch& batch) override;
-  sync::change_batch pull(const sync::peer& p, std::uint64_t since, std::uint32_t max_cells) override;
+  sync::change_batch pull(const sync::peer& p, std::uint64_t since,
+                          std::uint32_t max_cells) override;
   void caught_up(const sync::peer& p) override;
   void wiped(const sync::peer& p) override;
   std::string standing(const sync::peer& p) override;
@@ -45,7 +46,8 @@ class sync_service final : public sync::server_backend {
   std::string authenticate(const sync::hello& h, const sync::handshake& hs);
   // Audits and throws `code`: a push the device may not make (forbidden) or
   // whose values the schema does not allow (invalid_input).
-  [[noreturn]] void refuse_push(const sync::peer& p, const std::string& why, errc code = errc::forbidden);
+  [[noreturn]] void refuse_push(const sync::peer& p, const std::string& why,
+                                errc code = errc::forbidden);
 
   central_store& store_;
   std::shared_ptr<const schema> schema_;

@@ -9,13 +9,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <haven/core/result.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <haven/core/result.hpp>
 
 namespace haven::server {
 
@@ -84,8 +83,8 @@ class access_registry {
   // which, and what to do), not audited here: a stranger can repeat it, so
   // the caller audits it within the rate limit (audit_limited, with subject
   // code_prefix()); errc::invalid_input for a malformed key.
-  virtual enrollment_grant redeem(std::string_view code, std::string_view public_key, std::string_view address,
-                                  std::int64_t now_ms) = 0;
+  virtual enrollment_grant redeem(std::string_view code, std::string_view public_key,
+                                  std::string_view address, std::int64_t now_ms) = 0;
 
   virtual std::optional<enrolled_device> device(std::string_view device_id) = 0;
   virtual std::vector<enrolled_device> devices() = 0;
@@ -93,7 +92,8 @@ class access_registry {
   // errc::invalid_input to make a revoked device anything else, or to
   // reactivate a device that has confirmed its wipe. A standing set again is
   // a no-op.
-  virtual enrolled_device set_standing(std::string_view device_id, device_standing standing, std::int64_t now_ms) = 0;
+  virtual enrolled_device set_standing(std::string_view device_id, device_standing standing,
+                                       std::int64_t now_ms) = 0;
   // Grows with every change of any device's standing (retire, revoke,
   // reactivate): a cheap way for a long-running server to notice one made by
   // another process.

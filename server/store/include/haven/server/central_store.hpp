@@ -7,17 +7,16 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <haven/core/result.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/sync/merge.hpp>
+#include <haven/sync/protocol.hpp>
+#include <haven/sync/session.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <haven/core/result.hpp>
-#include <haven/schema/schema.hpp>
-#include <haven/sync/protocol.hpp>
-#include <haven/sync/merge.hpp>
-#include <haven/sync/session.hpp>
 
 namespace haven::server {
 
@@ -38,7 +37,7 @@ struct push_result {
 
 struct store_counts {
   std::uint64_t records = 0, deleted_records = 0, cells = 0, devices = 0;
-  std::uint64_t head = 0;  // the last log position
+  std::uint64_t head = 0;   // the last log position
   std::uint64_t bytes = 0;  // on disk
 };
 
@@ -54,14 +53,15 @@ class central_store {
   // max(acked, batch.last_seq). Durable when it returns. A batch whose record
   // breaks the store's rules (unknown type, bad team, set value) is refused
   // whole with errc::invalid_input and changes nothing.
-  virtual push_result push(const sync::peer& device, const sync::push_batch& batch, std::int64_t now_ms) = 0;
+  virtual push_result push(const sync::peer& device, const sync::push_batch& batch,
+                           std::int64_t now_ms) = 0;
   // Cells of `team` after log position `since`, oldest first, at most
   // max_cells, grouped by record; cells written by `skip_node` are left out
   // (unless more than one device has been admitted with that node: a store
   // enrolled again under an old node has lost them) but still move up_to.
   // more = there are further cells.
-  virtual sync::change_batch pull(std::string_view team, sync::node_id skip_node, std::uint64_t since,
-                                  std::uint32_t max_cells) = 0;
+  virtual sync::change_batch pull(std::string_view team, sync::node_id skip_node,
+                                  std::uint64_t since, std::uint32_t max_cells) = 0;
   // The device caught up with the log at this time.
   virtual void synced(std::string_view device_id, std::int64_t now_ms) = 0;
 
@@ -70,8 +70,10 @@ class central_store {
 
   // The tally (see tally_book): the list of tallies, and one as JSON or CSV.
   virtual std::string tally_list_json() = 0;
-  virtual result<std::string> tally_json(std::string_view id, int year, std::optional<int> month) = 0;
-  virtual result<std::string> tally_csv(std::string_view id, int year, std::optional<int> month) = 0;
+  virtual result<std::string> tally_json(std::string_view id, int year,
+                                         std::optional<int> month) = 0;
+  virtual result<std::string> tally_csv(std::string_view id, int year,
+                                        std::optional<int> month) = 0;
   // Recomputes contributions that depend on today's date (open stays).
   virtual void refresh_tally() = 0;
 };

@@ -20,6 +20,11 @@
 // must outlive it.
 
 #include <functional>
+#include <haven/core/clock.hpp>
+#include <haven/core/result.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/sqlite/sqlite.hpp>
+#include <haven/sync/change.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,12 +32,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <haven/core/clock.hpp>
-#include <haven/core/result.hpp>
-#include <haven/schema/schema.hpp>
-#include <haven/sqlite/sqlite.hpp>
-#include <haven/sync/change.hpp>
 
 namespace haven::server {
 
