@@ -26,7 +26,11 @@ export ASAN_OPTIONS="$common:detect_leaks=1:abort_on_error=0:strict_init_order=1
 export UBSAN_OPTIONS="$common"
 
 status=0
-ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 900 || status=$?
+# One test is left to the plain build: it runs havend out of file descriptors
+# on purpose, and UBSan's vptr check, which asks a pipe whether a vtable is
+# readable, then takes every virtual call for a bad vptr and aborts havend.
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 900 \
+  -E 'file descriptors run out' || status=$?
 if compgen -G "$reports/report.*" >/dev/null; then
   echo "sanitize: sanitizer reports (from the tests or the programs they ran):" >&2
   for f in "$reports"/report.*; do echo "--- $f" >&2; cat "$f" >&2; done

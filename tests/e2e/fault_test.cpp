@@ -157,7 +157,10 @@ TEST_CASE(
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < f.devices().size(); ++i)
       threads.emplace_back([&, i] {
-        auto r = sync_to_be_cut(*f.devices()[i], f.server().sync_url(), std::chrono::seconds(3),
+        // A generous idle timeout: the kill ends every connection at once
+        // (the kernel resets them), and under the sanitizers a push batch
+        // with its tally update can take seconds.
+        auto r = sync_to_be_cut(*f.devices()[i], f.server().sync_url(), std::chrono::seconds(60),
                                 [&, i](const sync::sync_progress& p) {
                                   if (p.batches_up != batch) return;
                                   std::unique_lock lock(m);
