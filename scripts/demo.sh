@@ -13,8 +13,8 @@ echo "building haven and havend (the first time takes a few minutes)..."
 TARGETS="haven havend" scripts/build.sh >/dev/null
 
 build="$PWD/${BUILD_DIR:-build}"
-haven="$build/shells/haven/haven"
-havend="$build/server/havend"
+haven="$build/bin/haven"
+havend="$build/bin/havend"
 work=$(mktemp -d)
 server_pid=
 cleanup() { [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; rm -rf "$work"; }
