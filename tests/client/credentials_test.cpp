@@ -114,7 +114,7 @@ TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes",
   CHECK_FALSE(must(db->get(crisis)).has_value());
 }
 
-TEST_CASE("store: a retired wipe keeps unsent work; a revoked one does not",
+TEST_CASE("store: a retired wipe keeps unsent work, and a revoked one does not",
           "[client][credentials]") {
   scratch_store db("team-a");
   must(db->enroll(sample_credentials()));

@@ -99,8 +99,9 @@ TEST_CASE("push merges a batch in one transaction and moves acked_seq to the gre
   }
 }
 
-TEST_CASE("a new record's cells may come in two batches; an edit is merged whatever the rules say",
-          "[server][central_store]") {
+TEST_CASE(
+    "a new record's cells may come in two batches, and an edit is merged whatever the rules say",
+    "[server][central_store]") {
   central_fixture f;
   auto a = f.enroll("dev-a", "team-a", 1), b = f.enroll("dev-b", "team-a", 2);
   // The device's outbox may end a batch inside a new record's cells (when a
@@ -390,7 +391,7 @@ TEST_CASE("pull keeps to the frame's record limit", "[server][central_store]") {
 }
 
 TEST_CASE(
-    "a deletion leaves only the deletion cell, which pulls deliver; later cells are discarded",
+    "a deletion leaves only the deletion cell, which pulls deliver, and later cells are discarded",
     "[server][central_store]") {
   central_fixture f;
   auto a = f.enroll("dev-a", "team-a", 0xa), b = f.enroll("dev-b", "team-a", 0xb);

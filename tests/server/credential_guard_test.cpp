@@ -11,7 +11,7 @@ namespace {
 using ms = std::chrono::milliseconds;
 
 TEST_CASE(
-    "login_guard: failures count per address and per credential; a success clears only its "
+    "login_guard: failures count per address and per credential, and a success clears only its "
     "credential",
     "[server][guard]") {
   server::login_guard guard({2, ms(1000), ms(8000)});

