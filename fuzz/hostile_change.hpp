@@ -57,7 +57,7 @@ enum value_pick : std::uint8_t {
 // Text for a field that has no code list: each the kind of value another field holds.
 inline const std::vector<std::string>& other_values() {
   static const std::vector<std::string> values = {
-      "vic", "SI", "si", "P-7f3a9c21", "true", "2026-03-01", "12", "services.food", "", "x"};
+      "vic", "SI", "si", "P-SYNCED-00016", "true", "2026-03-01", "12", "services.food", "", "x"};
   return values;
 }
 

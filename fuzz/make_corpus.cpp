@@ -222,7 +222,7 @@ std::vector<std::pair<std::string, std::string>> validator_scripts() {
   code(individual, "pats_session", "site", "vic");
   code(individual, "pats_session", "format", "individual");
   integer(individual, "pats_session", "participants", 0);  // its min, 1
-  code(individual, "pats_session", "person", "P-7f3a9c21");
+  code(individual, "pats_session", "person", "P-SYNCED-00016");
   code(individual, "pats_session", "nationality", "SI");
   element(individual, "pats_session", "topics", "thb", true);
 
@@ -245,7 +245,7 @@ std::vector<std::pair<std::string, std::string>> validator_scripts() {
 
   auto stay = start("assistance_case");
   code(stay, "assistance_case", "programme", "crisis-accommodation");
-  code(stay, "assistance_case", "person", "P-7f3a9c21");
+  code(stay, "assistance_case", "person", "P-SYNCED-00016");
   code(stay, "assistance_case", "sex", "female");
   code(stay, "assistance_case", "nationality", "NG");
   day(stay, "assistance_case", "admitted", -3);

@@ -63,10 +63,16 @@ std::optional<std::string> check_cell(const record_type& t, const cell& c,
                ? std::nullopt
                : std::optional<std::string>("must be true");
   if (const auto element = split_element_key(c.key)) {
+    // An element a newer schema may know: kept only if it is code-like itself
+    // (not empty, no '.'), since a device lists it as a code of its set.
+    auto element_not_known = [&](std::string why) -> std::optional<std::string> {
+      if (!is_inert(value{std::string(element->second)})) return why;
+      return not_known(std::move(why));
+    };
     const field_def* f = t.field(element->first);
-    if (!f) return not_known("is not a set field of " + t.name);
+    if (!f) return element_not_known("is not a set field of " + t.name);
     if (!f->is_set()) return "is not a set field of " + t.name;
-    if (!f->has_code(element->second)) return not_known("is not a code of " + f->key);
+    if (!f->has_code(element->second)) return element_not_known("is not a code of " + f->key);
     if (!std::holds_alternative<bool>(c.val) && !is_null(c.val))
       return "a set element holds true or false";
     return std::nullopt;

@@ -1,6 +1,8 @@
 // Record ids, cell keys of set elements, and folding cells into fields.
 
 #include <catch2/catch.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/sync/validate.hpp>
 #include <set>
 #include <string>
 
@@ -86,3 +88,24 @@ TEST_CASE("fields_from_cells folds element cells into sets", "[sync][change]") {
   CHECK((it == removed.end() || it->second == value{code_set{}}));
   CHECK(fields_from_cells({}).empty());
 }
+
+namespace haven::sync {
+namespace {
+
+TEST_CASE("a device keeps a newer schema's set element only when the element is code-like",
+          "[sync][validate]") {
+  const auto s = schema::builtin();
+  auto issues_of = [&](const std::string& key) {
+    const record_change change{record_id{}, "pats_session", "outreach", {{key, value{true}, {}}}};
+    return check_change(*s, change, std::nullopt, unknown_fields::keep_inert_values).size();
+  };
+  CHECK(issues_of("exploitation.forced-labour") == 0);  // an unknown set, a code-like element
+  CHECK(issues_of("topics.new-topic") == 0);            // a known set, a newer code
+  CHECK(issues_of("exploitation.") == 1);               // no element
+  CHECK(issues_of("exploitation.a.b") == 1);            // an element that is no code
+  CHECK(issues_of("topics.") == 1);
+  CHECK(issues_of("topics.x.y") == 1);
+}
+
+}  // namespace
+}  // namespace haven::sync
