@@ -19,24 +19,23 @@ tally::period_report read_report(sqlite::database& db, const schema& s, bool rep
   const tally_def* t = s.tally(id);
   if (!t) throw failure(tally::unknown_tally(s, id));
   if (replay_pending) throw failure(errc::store, replay_message);
+  // A year or month out of range finds no rows; period_report refuses it.
   std::vector<tally::stored_amount> amounts;
-  if (year >= 1 && year <= 9999 && (!month || (*month >= 1 && *month <= 12))) {
-    const auto index = static_cast<std::int64_t>(t - s.tallies().data());
-    auto& st = db.cached(read_period_sql)
-                   .bind(1, index)
-                   .bind(2, tally_tables::period_number({year, month.value_or(0)}));
-    while (st.step()) {
-      const std::int64_t m = st.integer(2);
-      if (m != tally_tables::records_column &&
-          (m < 0 || m >= static_cast<std::int64_t>(t->measures.size())))
-        continue;
-      amounts.push_back({st.text(0), st.text(1),
-                         m == tally_tables::records_column ? tally::records_measure
-                                                           : static_cast<std::uint32_t>(m),
-                         st.integer(3)});
-    }
+  const auto index = static_cast<std::int64_t>(t - s.tallies().data());
+  auto& st = db.cached(read_period_sql)
+                 .bind(1, index)
+                 .bind(2, tally_tables::period_number({year, month.value_or(0)}));
+  while (st.step()) {
+    const std::int64_t m = st.integer(2);
+    if (m != tally_tables::records_column &&
+        (m < 0 || m >= static_cast<std::int64_t>(t->measures.size())))
+      continue;
+    amounts.push_back(
+        {st.text(0), st.text(1),
+         m == tally_tables::records_column ? tally::records_measure : static_cast<std::uint32_t>(m),
+         st.integer(3)});
   }
-  return tally::period_report(s, *t, year, month, amounts);  // refuses a bad year or month
+  return tally::period_report(s, *t, year, month, amounts);
 }
 
 }  // namespace
