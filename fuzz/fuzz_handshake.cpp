@@ -65,6 +65,13 @@ record_change some_change() {
   return c;
 }
 
+// The standing the mode gives the device: bit 16 retired, bit 32 revoked.
+sync::standing standing_of(unsigned mode) {
+  return mode & 16   ? sync::standing::retired
+         : mode & 32 ? sync::standing::revoked
+                     : sync::standing::active;
+}
+
 class stub_server_backend : public server_backend {
  public:
   explicit stub_server_backend(unsigned mode) : mode_(mode) {}
@@ -75,7 +82,7 @@ class stub_server_backend : public server_backend {
     welcome w;
     w.schema_version = h.schema_version;
     w.acked_seq = h.acked_seq;
-    return {w, mode_ & 16 ? "retired" : mode_ & 32 ? "revoked" : ""};
+    return {w, standing_of(mode_)};
   }
   push_ack push(const peer&, const push_batch& batch) override {
     if (mode_ & 2) throw failure(errc::clock_skew, "refused: the sending device's clock is ahead");
@@ -89,9 +96,7 @@ class stub_server_backend : public server_backend {
   }
   void caught_up(const peer&) override {}
   void wiped(const peer&) override {}
-  std::string standing(const peer&) override {
-    return mode_ & 16 ? "retired" : mode_ & 32 ? "revoked" : "";
-  }
+  sync::standing standing(const peer&) override { return standing_of(mode_); }
 
  private:
   unsigned mode_;
@@ -110,7 +115,7 @@ class stub_client_backend : public client_backend {
     return h;
   }
   void wipe(const wipe_order& order) override {
-    if (order.reason == "retired" && pending_ > 0)
+    if (order.reason == sync::standing::retired && pending_ > 0)
       throw failure(errc::invalid_input, "changes unsent");
     pending_ = 0;
   }

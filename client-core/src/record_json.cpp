@@ -76,7 +76,7 @@ result<std::string> as_text(std::string_view key, const json::value& v) {
 // {"reason", "at_ms"}, or null when the store was not wiped.
 json::value wipe_value(const std::optional<wipe_mark>& w) {
   if (!w) return nullptr;
-  return json::object{{"reason", w->reason}, {"at_ms", w->at_ms}};
+  return json::object{{"reason", sync::to_string(w->reason)}, {"at_ms", w->at_ms}};
 }
 
 // A basic_parser handler that notes the first key an object gives twice

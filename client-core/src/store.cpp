@@ -598,8 +598,9 @@ result<store_status> store::status() {
       out.last_sync_ms = s.meta_int("last_sync_ms");
       if (std::string id = s.meta_text("enrolled_device_id"); !id.empty())
         out.device_id = std::move(id);
-      if (std::string reason = s.meta_text("wiped_reason"); !reason.empty())
-        out.wiped = wipe_mark{std::move(reason), s.meta_int("wiped_at_ms").value_or(0)};
+      if (const std::string reason = s.meta_text("wiped_reason"); !reason.empty())
+        out.wiped = wipe_mark{sync::parse_standing(reason).value_or(sync::standing::revoked),
+                              s.meta_int("wiped_at_ms").value_or(0)};
       auto& records = s.db.cached("SELECT count(*) FROM records WHERE deleted = 0");
       records.step();
       out.records = static_cast<std::size_t>(records.integer(0));
@@ -807,11 +808,14 @@ result<void> store::move_server(std::string_view server_url) {
   });
 }
 
-result<void> store::wipe(std::string_view reason, std::int64_t now_ms) {
+result<void> store::wipe(sync::standing reason, std::int64_t now_ms) {
   return capture([&] {
+    if (reason == sync::standing::active)
+      throw failure(errc::invalid_input, "an active device's store is not erased");
     impl& s = *impl_;
     s.in_transaction([&] {
-      if (reason == "retired") {  // a device handed back keeps its unsent work until it is sent
+      if (reason ==
+          sync::standing::retired) {  // a device handed back keeps its unsent work until it is sent
         auto& pending = s.db.cached("SELECT count(*) FROM cells WHERE seq > ?");
         pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
         pending.step();
@@ -833,7 +837,7 @@ result<void> store::wipe(std::string_view reason, std::int64_t now_ms) {
       s.save_clock();
       s.set_meta("acked_seq", 0);
       s.set_meta("pulled_seq", 0);
-      s.set_meta("wiped_reason", reason);
+      s.set_meta("wiped_reason", sync::to_string(reason));
       s.set_meta("wiped_at_ms", now_ms);
     });
     // The WAL still holds the old pages: copy the erased state into the

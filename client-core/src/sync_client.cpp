@@ -74,10 +74,7 @@ class store_backend final : public sync::client_backend {
   // A retired device erases its store only once nothing is left to send; a
   // revoked one at once (what it has not sent is lost with the device).
   void wipe(const sync::wipe_order& order) override {
-    if (order.reason != "retired" && order.reason != "revoked")
-      throw failure(errc::protocol,
-                    "the server sent a wipe order for an unknown reason \"" + order.reason + "\"");
-    unwrap(db_.wipe(order.reason, now_ms()));  // "retired" refuses while changes are unsent
+    unwrap(db_.wipe(order.reason, now_ms()));  // retired refuses while changes are unsent
   }
 
   void welcomed(const sync::welcome& w) override {
@@ -318,7 +315,7 @@ sync_summary summarize(store& db, const sync::sync_progress& progress) {
 void check_not_wiped(store& db) {
   if (const auto w = unwrap(db.status()).wiped)
     throw failure(errc::unauthorized, "this device's store was erased because the device was " +
-                                          w->reason +
+                                          std::string(sync::to_string(w->reason)) +
                                           "; enroll it again (haven enroll) before syncing");
 }
 

@@ -17,6 +17,7 @@
 #include <haven/server/proxy_protocol.hpp>
 #include <haven/server/report_year.hpp>
 #include <haven/server/server.hpp>
+#include <haven/server/tally_reports.hpp>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -287,9 +288,8 @@ int set_standing(const po::variables_map& o, const std::vector<std::string>& res
                  "its store.\n";
     return exit_ok;
   }
-  std::optional<std::int64_t> last_sync;
-  for (const auto& seen : server::open_sqlite_store(text(o, "db"), load_schema(o))->devices())
-    if (seen.device_id == d.device_id) last_sync = seen.last_sync_ms;
+  const auto seen = server::open_sqlite_store(text(o, "db"), load_schema(o))->device(d.device_id);
+  const std::optional<std::int64_t> last_sync = seen ? seen->last_sync_ms : std::nullopt;
   std::cout << "It can no longer sync; if it connects, it is told to erase its store.\n";
   if (last_sync)
     std::cout << "Its last sync was " << when(last_sync) << ": changes it recorded after "
@@ -478,10 +478,12 @@ int tally(const po::variables_map& o, const std::vector<std::string>& rest) {
   std::optional<int> month;
   if (o.count("month")) month = static_cast<int>(o["month"].as<long long>());
   const std::string format = text(o, "format");
-  auto store = server::open_sqlite_store(text(o, "db"), load_schema(o));
-  store->refresh_tally();
-  auto report = format == "csv" ? store->tally_csv(rest[1], year, month)
-                                : store->tally_json(rest[1], year, month);
+  const auto record_schema = load_schema(o);
+  auto store = server::open_sqlite_store(text(o, "db"), record_schema);
+  store->refresh();
+  const server::tally_reports tallies(*store, record_schema);
+  auto report =
+      format == "csv" ? tallies.csv(rest[1], year, month) : tallies.json(rest[1], year, month);
   if (!report) throw failure(report.err());
   if (format == "table")
     print_tally_table(boost::json::parse(report.value()).as_object());
@@ -491,8 +493,9 @@ int tally(const po::variables_map& o, const std::vector<std::string>& rest) {
 }
 
 int tallies(const po::variables_map& o, const std::vector<std::string>&) {
-  const std::string list =
-      server::open_sqlite_store(text(o, "db"), load_schema(o))->tally_list_json();
+  const auto record_schema = load_schema(o);
+  const auto store = server::open_sqlite_store(text(o, "db"), record_schema);
+  const std::string list = server::tally_reports(*store, record_schema).list_json();
   if (text(o, "format") == "json") {
     std::cout << list << "\n";
     return exit_ok;

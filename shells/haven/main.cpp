@@ -395,20 +395,20 @@ int cmd_sync(const global_options& g, const arguments& a) {
   auto r = a.has("watch") ? client::sync_watch(*db, o) : client::sync_now(*db, o);
   if (!r) return fail(error{r.err().code, "sync failed: " + r.err().message, r.err().issues});
   const auto& p = r->progress;
-  if (!r->wiped || r->wiped->reason != "revoked")
+  if (!r->wiped || r->wiped->reason != sync::standing::revoked)
     std::cout << "synced: pushed " << plural(p.changes_up, "change") << " in "
               << plural(p.batches_up, "batch") << ", pulled " << plural(p.changes_down, "change")
               << " in " << plural(p.batches_down, "batch") << "; " << r->pending_after
               << " pending\n";
   if (r->wiped) {
-    std::cout << (r->wiped->reason == "retired"
+    std::cout << (r->wiped->reason == sync::standing::retired
                       ? "this device was retired: everything it recorded reached the server, and "
                         "its local store "
                         "(records, outbox, keys) has been erased\n"
                       : "this device was revoked: the server refused it, and its local store "
                         "(records, outbox, "
                         "keys) has been erased; changes it had not synced are lost\n");
-    return r->wiped->reason == "retired" ? exit_ok : exit_failed;
+    return r->wiped->reason == sync::standing::retired ? exit_ok : exit_failed;
   }
   return exit_ok;
 }
@@ -437,7 +437,7 @@ int cmd_status(const global_options& g, const arguments& a) {
     std::cout << "records         " << s->records << "\n"
               << "device          not enrolled\n"
               << "erased          " << format_time(s->wiped->at_ms)
-              << ", on the server's order: the device was " << printable(s->wiped->reason)
+              << ", on the server's order: the device was " << sync::to_string(s->wiped->reason)
               << "; enroll it again (haven enroll) to record\n";
     return exit_ok;
   }

@@ -268,9 +268,28 @@ template <class A>
 void serialize(A& ar, challenge& m) {
   ar(m.version, bounded_string{m.nonce, bound::text}, strict_bool{m.channel_bound});
 }
+// A wipe order's reason as its text, the one place the wire spells a standing.
+struct wipe_reason_io {
+  standing& s;
+  template <class A>
+  void save(A& ar) const {
+    if (s == standing::active) throw failure(errc::protocol, "a wipe order for an active device");
+    std::string text(to_string(s));
+    ar(bounded_string{text, bound::key});
+  }
+  template <class A>
+  void load(A& ar) {
+    std::string text;
+    ar(bounded_string{text, bound::key});
+    const auto parsed = parse_standing(text);
+    if (!parsed || *parsed == standing::active)
+      bad_frame("a wipe order for an unknown reason (neither retired nor revoked)");
+    s = *parsed;
+  }
+};
 template <class A>
 void serialize(A& ar, wipe_order& m) {
-  ar(bounded_string{m.reason, bound::key});
+  ar(wipe_reason_io{m.reason});
 }
 template <class A>
 void serialize(A&, wipe_done&) {}
@@ -336,6 +355,24 @@ result<message> decode(std::string_view frame, const frame_limits& limits) {
       bad_frame(std::to_string(buf.remaining()) + " unexpected bytes after the message");
     return m;
   });
+}
+
+std::string_view to_string(standing s) {
+  switch (s) {
+    case standing::retired:
+      return "retired";
+    case standing::revoked:
+      return "revoked";
+    case standing::active:
+      break;
+  }
+  return "active";
+}
+
+std::optional<standing> parse_standing(std::string_view text) {
+  for (const standing s : {standing::active, standing::retired, standing::revoked})
+    if (text == to_string(s)) return s;
+  return std::nullopt;
 }
 
 }  // namespace haven::sync

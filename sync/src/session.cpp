@@ -65,11 +65,9 @@ void server_session::order_wipe() {
 }
 
 bool server_session::wipe_now(bool drained) {
-  if (wipe_.empty())
-    wipe_ = backend_.standing(peer_);
-  else if (wipe_ == "retired" && backend_.standing(peer_) == "revoked")
-    wipe_ = "revoked";
-  if (wipe_ != "revoked" && !(wipe_ == "retired" && drained)) return false;
+  // A standing only ever moves towards revoked within a session.
+  if (wipe_ != standing::revoked) wipe_ = std::max(wipe_, backend_.standing(peer_));
+  if (wipe_ != standing::revoked && !(wipe_ == standing::retired && drained)) return false;
   order_wipe();
   return true;
 }
@@ -122,8 +120,8 @@ void server_session::on_frame(std::string_view frame) {
                     throw failure(errc::protocol, "hello with an invalid team \"" + h.team + "\"");
                   admission a = backend_.admit(h, handshake_);
                   peer_ = {h.device_id, h.team, h.node, handshake_.address};
-                  wipe_ = std::move(a.wipe);
-                  if (wipe_ == "revoked") return order_wipe();  // before any data moves
+                  wipe_ = a.wipe;
+                  if (wipe_ == standing::revoked) return order_wipe();  // before any data moves
                   state_ = state::open;
                   a.greeting.max_batch_records = static_cast<std::uint32_t>(limits_.max_records);
                   send(a.greeting);

@@ -267,4 +267,25 @@ std::vector<std::string> tally_fields(const schema& s, std::string_view type) {
   return {keys.begin(), keys.end()};
 }
 
+std::string declarations(const schema& s) {
+  std::string out;
+  for (const auto& t : s.tallies()) {
+    out += "\ntally " + t.id + " " + t.type + " rows";
+    for (const auto& r : t.rows) out += " " + r;
+    out += " column " + t.column.value_or("-") + " dates " + t.dates.date + "|" + t.dates.from +
+           "|" + t.dates.to;
+    for (const auto& f : t.filter) {
+      out += " filter " + f.field;
+      for (const auto& c : f.codes) out += " " + c;
+    }
+    for (const auto& m : t.measures)
+      out += " measure " + m.id + " " + std::string(to_string(m.kind)) + " " + m.field;
+  }
+  for (const auto& type : s.types())
+    for (const auto& d : type.derived)
+      out += "\nderived " + type.name + "." + d.key + " " + d.from + " " + d.to + " " +
+             std::to_string(d.min);
+  return out;
+}
+
 }  // namespace haven::tally

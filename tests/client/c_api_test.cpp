@@ -146,7 +146,7 @@ TEST_CASE("c_api: status shows the device id, then the wipe mark and no keys aft
   CHECK(enrolled.at("default_team").as_string() == "outreach");
   CHECK(enrolled.at("wiped").is_null());
 
-  must(s.cpp->wipe("retired", 1'772'323'200'000));
+  must(s.cpp->wipe(haven::sync::standing::retired, 1'772'323'200'000));
   const auto wiped = object_of(status_of(s.db));
   CHECK(wiped.at("device_id").is_null());
   REQUIRE(wiped.at("wiped").is_object());
@@ -244,7 +244,7 @@ TEST_CASE("c_api: the sync summary JSON says whether the store was wiped", "[cli
   CHECK(o.at("pulled_seq").as_int64() == 17);
   CHECK(o.at("wiped").is_null());
 
-  summary.wiped = haven::client::wipe_mark{"revoked", 1'772'323'200'000};
+  summary.wiped = haven::client::wipe_mark{haven::sync::standing::revoked, 1'772'323'200'000};
   o = object_of(haven::client::to_json(summary));
   CHECK(o.at("wiped").at("reason").as_string() == "revoked");
   CHECK(o.at("wiped").at("at_ms").as_int64() == 1'772'323'200'000);

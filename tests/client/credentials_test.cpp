@@ -94,7 +94,7 @@ TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes",
   REQUIRE(store_files_contain(db.file(), "C-5ECA-11EDW"));
   REQUIRE(store_files_contain(db.file(), to_hex(c.private_key)));
 
-  must(db->wipe("revoked", 1'772'323'200'000));
+  must(db->wipe(haven::sync::standing::revoked, 1'772'323'200'000));
   for (std::string_view secret : {"C-19B2-E04DT", "C-5ECA-11EDW", "P-7F3A-9C21J", "art113-thb"}) {
     INFO(secret);
     CHECK_FALSE(store_files_contain(db.file(), secret));
@@ -109,7 +109,7 @@ TEST_CASE("store: a wipe erases records, outbox and keys from the files' bytes",
   CHECK(s.records == 0);
   CHECK(s.pending_cells == 0);
   REQUIRE(s.wiped.has_value());
-  CHECK(s.wiped->reason == "revoked");
+  CHECK(s.wiped->reason == haven::sync::standing::revoked);
   CHECK_FALSE(must(db->enrollment()).has_value());
   CHECK_FALSE(must(db->get(crisis)).has_value());
 }
@@ -120,11 +120,12 @@ TEST_CASE("store: a retired wipe keeps unsent work, and a revoked one does not",
   must(db->enroll(sample_credentials()));
   must(db->add(workshop()));
   const std::string before = state_of(*db);
-  const auto e = must_fail(db->wipe("retired", 1'772'323'200'000), errc::invalid_input);
+  const auto e =
+      must_fail(db->wipe(haven::sync::standing::retired, 1'772'323'200'000), errc::invalid_input);
   CHECK_THAT(e.message, Catch::Matchers::Contains("not sent yet"));
   CHECK(state_of(*db) == before);
   CHECK(must(db->enrollment()).has_value());
-  must(db->wipe("revoked", 1'772'323'200'000));
+  must(db->wipe(haven::sync::standing::revoked, 1'772'323'200'000));
   CHECK(must(db->status()).records == 0);
 }
 
@@ -132,7 +133,7 @@ TEST_CASE("store: a wiped store refuses records until it is enrolled again",
           "[client][credentials]") {
   scratch_store db("team-a");
   must(db->enroll(sample_credentials()));
-  must(db->wipe("retired", 1'772'323'200'000));
+  must(db->wipe(haven::sync::standing::retired, 1'772'323'200'000));
   const auto e = must_fail(db->add(workshop()), errc::unauthorized);
   CHECK(e.message.find("enroll") != std::string::npos);
   CHECK(must(db->status()).records == 0);
@@ -166,7 +167,7 @@ TEST_CASE(
   const auto before = must(db->status());
   REQUIRE(before.local_seq > 0);
 
-  must(db->wipe("retired", 1'772'323'200'000));
+  must(db->wipe(haven::sync::standing::retired, 1'772'323'200'000));
   const auto wiped = must(db->status());
   CHECK(wiped.node != before.node);
   CHECK(wiped.node != 0);

@@ -70,7 +70,7 @@ TEST_CASE("haven status shows the device it is enrolled as, and a wipe", "[e2e][
   {
     auto db = client::store::open(device.db());
     REQUIRE(db.ok());
-    REQUIRE(db.value()->wipe("revoked", 1'772'323'200'000).ok());
+    REQUIRE(db.value()->wipe(haven::sync::standing::revoked, 1'772'323'200'000).ok());
   }
   const std::string status = device.ok({"status"});
   CHECK(has(status, "device          not enrolled"));

@@ -1,13 +1,16 @@
 #pragma once
-// What the central store, sync service and HTTP API tests share: the SQLite
-// central store on a fresh file with a fixed today, closed and reopened at
-// will, and a device that turns typed records into stamped cells and push
-// batches the way a client would send them.
+// What the central store, sync service and HTTP API tests share: a central
+// store (SQLite unless a test names another backend) in a fresh directory
+// with a fixed today, closed and reopened at will, the tally reports over it,
+// and a device that turns typed records into stamped cells and push batches
+// the way a client would send them.
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <functional>
 #include <haven/server/central_store.hpp>
+#include <haven/server/tally_reports.hpp>
 #include <memory>
 #include <string>
 #include <utility>
@@ -83,19 +86,37 @@ class field_device {
   std::uint64_t seq_ = 0;
 };
 
+// Opens the central store kept in directory `dir` (creating it when new),
+// over the shipped schema, with `today` as its date: one backend.
+using store_opener = std::function<std::unique_ptr<server::central_store>(
+    const temp_dir& dir, std::function<date()> today)>;
+
+inline std::unique_ptr<server::central_store> open_sqlite_in(const temp_dir& dir,
+                                                             std::function<date()> today) {
+  server::sqlite_store_options options;
+  options.today = std::move(today);
+  return server::open_sqlite_store(dir.file("central.db"), shipped_schema(), options);
+}
+
 class central_fixture {
  public:
-  central_fixture() { reopen(); }
+  explicit central_fixture(store_opener open = open_sqlite_in) : open_(std::move(open)) {
+    reopen();
+  }
 
   server::central_store& store() { return *store_; }
+  const server::tally_reports& tallies() const { return *tallies_; }
+  // The SQLite backend's file (the access registry shares it).
   std::string file() const { return dir_.file("central.db"); }
   const temp_dir& dir() const { return dir_; }
-  void close() { store_.reset(); }
-  void reopen() {
+  void close() {
+    tallies_.reset();
     store_.reset();
-    server::sqlite_store_options options;
-    options.today = [] { return from_civil(2026, 6, 15); };
-    store_ = server::open_sqlite_store(file(), shipped_schema(), options);
+  }
+  void reopen() {
+    close();
+    store_ = open_(dir_, [] { return from_civil(2026, 6, 15); });
+    tallies_ = std::make_unique<server::tally_reports>(*store_, shipped_schema());
   }
 
   // A device of `team` that the store has admitted.
@@ -113,15 +134,28 @@ class central_fixture {
 
   // A tally report as JSON; FAILs if the store refuses it.
   boost::json::object report(const std::string& id, int year) {
-    auto r = store_->tally_json(id, year, std::nullopt);
+    auto r = tallies_->json(id, year, std::nullopt);
     if (!r) FAIL(r.err().describe());
     return boost::json::parse(r.value()).as_object();
   }
 
  private:
   temp_dir dir_;
+  store_opener open_;
   std::unique_ptr<server::central_store> store_;
+  std::unique_ptr<server::tally_reports> tallies_;
 };
+
+// The error a call throws; FAILs if it does not throw.
+template <class F>
+haven::error error_of(F&& fn) {
+  auto r = capture([&] {
+    fn();
+    return 0;
+  });
+  REQUIRE_FALSE(r.ok());
+  return r.err();
+}
 
 // A group session on `date` at `site`.
 inline typed_fields group_session(const char* date, const char* site, const char* participants) {

@@ -19,7 +19,7 @@ using Catch::Matchers::StartsWith;
 // A store with a few records of 2026 (and one of 2025), metrics, and the API over them.
 struct api_fixture : central_fixture {
   server::metrics counters;
-  server::http_api api{store(), counters};
+  server::http_api api{store(), store(), tallies(), counters};
 
   api_fixture() {
     auto a = enroll("dev-a", "team-a", 1);
@@ -151,7 +151,7 @@ TEST_CASE("http: a tally report as CSV is a download named after the tally and p
   CHECK(r.content_disposition == "attachment; filename=\"pats-group-by-site-2026.csv\"");
   CHECK_THAT(r.body, StartsWith("site,"));
   CHECK_THAT(r.body, Contains("\ntotal,50,3\n"));
-  CHECK(r.body == f.store().tally_csv("pats-group-by-site", 2026, {}).value());
+  CHECK(r.body == f.tallies().csv("pats-group-by-site", 2026, {}).value());
 
   const auto march = f.get("/api/tallies/pats-group-by-site.csv?year=2026&month=3");
   CHECK(march.status == 200);

@@ -21,7 +21,7 @@ struct auth_fixture : central_fixture {
   std::unique_ptr<server::access_registry> registry = server::open_sqlite_registry(file());
   server::login_guard guard{
       {3, std::chrono::milliseconds(60'000), std::chrono::milliseconds(600'000)}};
-  server::http_api api{store(), counters, registry.get(), &guard};
+  server::http_api api{store(), store(), tallies(), counters, registry.get(), &guard};
 
   std::int64_t now() const {
     using namespace std::chrono;
@@ -119,7 +119,7 @@ TEST_CASE("http auth: refused codes are audited a few at a time per address, the
   server::login_guard guard({100, std::chrono::milliseconds(1000),
                              std::chrono::milliseconds(60'000), 2,
                              std::chrono::milliseconds(60'000)});
-  server::http_api api{f.store(), f.counters, f.registry.get(), &guard};
+  server::http_api api{f.store(), f.store(), f.tallies(), f.counters, f.registry.get(), &guard};
   auto refused_rows = [&] {
     int n = 0;
     for (const auto& e : f.registry->audit_log(100)) n += e.event == "enrollment_refused";
@@ -202,7 +202,7 @@ TEST_CASE("http auth: wrong tokens count towards back-off, and a valid one is le
 TEST_CASE("http auth: without a registry the tallies are open and enrollment is off",
           "[server][http][registry]") {
   auth_fixture f;
-  server::http_api open{f.store(), f.counters};
+  server::http_api open{f.store(), f.store(), f.tallies(), f.counters};
   CHECK(open.handle({"GET", "/api/tallies", "", "", "10.0.0.5"}).status == 200);
   const auto r =
       open.handle({"POST", "/api/enroll", "", auth_fixture::enroll_body(f.new_code()), "10.0.0.5"});

@@ -38,7 +38,7 @@ struct auth_fixture : central_fixture {
   server::metrics counters;
   std::unique_ptr<server::access_registry> access = server::open_sqlite_registry(file());
   server::login_guard guard;
-  server::sync_service service{store(), shipped_schema(), counters, access.get(), guard};
+  server::sync_service service{store(), store(), shipped_schema(), counters, access.get(), guard};
 
   enrolled enroll_device(const std::string& name, const std::string& team,
                          server::device_role role = server::device_role::worker) {
@@ -86,9 +86,10 @@ TEST_CASE(
   const auto hs = f.handshake();
   CHECK(hs.nonce.size() == 32);
   const auto admitted = f.service.admit(a.hello(hs.nonce), hs);
-  CHECK(admitted.wipe.empty());
+  CHECK(admitted.wipe == sync::standing::active);
   const auto tls = f.handshake(std::string(32, 'a'));
-  CHECK(f.service.admit(a.hello(tls.nonce, tls.channel_binding), tls).wipe.empty());
+  CHECK(f.service.admit(a.hello(tls.nonce, tls.channel_binding), tls).wipe ==
+        sync::standing::active);
   CHECK(f.store().devices().size() == 1);
   CHECK(f.handshake().nonce != hs.nonce);  // fresh every time
 }
@@ -162,7 +163,7 @@ TEST_CASE("sync auth: failed sign-ins from one address are backed off", "[server
   CHECK_THAT(message, Contains("try again in"));
   // ... but a genuine signature is let in (a neighbour behind the same NAT).
   hs = f.handshake();
-  CHECK(f.service.admit(a.hello(hs.nonce), hs).wipe.empty());
+  CHECK(f.service.admit(a.hello(hs.nonce), hs).wipe == sync::standing::active);
 }
 
 TEST_CASE(
@@ -175,7 +176,7 @@ TEST_CASE(
   SECTION("revoked") {
     f.access->set_standing(a.grant.device_id, server::device_standing::revoked, f.now());
     const auto hs = f.handshake();
-    CHECK(f.service.admit(a.hello(hs.nonce), hs).wipe == "revoked");
+    CHECK(f.service.admit(a.hello(hs.nonce), hs).wipe == sync::standing::revoked);
     CHECK(f.store().devices().empty());  // not even its cursor was read
     f.service.wiped(a.peer());
     CHECK(f.access->device(a.grant.device_id)->wiped_ms.has_value());
@@ -184,7 +185,7 @@ TEST_CASE(
     f.access->set_standing(a.grant.device_id, server::device_standing::retired, f.now());
     const auto hs = f.handshake();
     const auto admitted = f.service.admit(a.hello(hs.nonce), hs);
-    CHECK(admitted.wipe == "retired");
+    CHECK(admitted.wipe == sync::standing::retired);
     f.service.push(a.peer(),
                    a.device.batch({a.device.record(test_id(1), "pats_session",
                                                    group_session("2026-03-01", "vic", "12"))}));
@@ -201,7 +202,8 @@ TEST_CASE(
   f.access->set_standing(a.grant.device_id, server::device_standing::revoked, f.now());
   for (int i = 0; i < 20; ++i) {
     const auto hs = f.handshake();
-    CHECK(f.service.admit(a.hello(hs.nonce), hs).wipe == "revoked");  // told every time
+    CHECK(f.service.admit(a.hello(hs.nonce), hs).wipe ==
+          sync::standing::revoked);  // told every time
   }
   const auto events = f.events();
   CHECK(std::count(events.begin(), events.end(), "wipe_ordered") == 5);  // the guard's default

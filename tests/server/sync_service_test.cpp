@@ -27,9 +27,13 @@ struct service_fixture : central_fixture {
   server::login_guard guard;
   server::sync_service service{
       // without authentication (--dev-no-auth): see sync_auth_test.cpp
-      store(),  shipped_schema(),
-      counters, nullptr,
-      guard,    sync::hlc_clock(sync::hlc_clock::default_max_skew_ms, [this] { return now_ms; })};
+      store(),
+      store(),
+      shipped_schema(),
+      counters,
+      nullptr,
+      guard,
+      sync::hlc_clock(sync::hlc_clock::default_max_skew_ms, [this] { return now_ms; })};
   std::vector<std::string> notified;
 
   service_fixture() {
@@ -123,7 +127,8 @@ TEST_CASE("sync_service tells the team of a push that changed something, and no 
   CHECK(f.notified.empty());
   CHECK(f.counters.changes_received == 5);
   CHECK(f.counters.changes_applied == 3);
-  CHECK_THAT(f.counters.render(f.store().counts()), Contains("haven_push_seconds_count 3\n"));
+  CHECK_THAT(f.counters.render(f.store().counts(), f.store().device_count()),
+             Contains("haven_push_seconds_count 3\n"));
 }
 
 TEST_CASE("sync_service pulls leave out the device's own cells, and caught_up records the sync",

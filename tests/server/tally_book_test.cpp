@@ -514,7 +514,7 @@ TEST_CASE(
 
 TEST_CASE("reports: shape, list, unknown ids and bad periods", "[server][tally]") {
   tally_fixture f;
-  const auto list = boost::json::parse(f.book().list_json()).as_array();
+  const auto list = boost::json::parse(f.reports().list_json()).as_array();
   REQUIRE(list.size() == f.definitions().tallies().size());
   CHECK(list[0].at("id").as_string() == "pats-individual-by-site");
   CHECK(list[0].at("type").as_string() == "pats_session");
@@ -533,13 +533,13 @@ TEST_CASE("reports: shape, list, unknown ids and bad periods", "[server][tally]"
   CHECK(r.at("table").as_array().empty());
   CHECK(r.at("column_totals").as_object().empty());
 
-  auto missing = f.book().report_json("no-such-tally", 2026, std::nullopt);
+  auto missing = f.reports().json("no-such-tally", 2026, std::nullopt);
   REQUIRE(!missing.ok());
   CHECK(missing.err().code == errc::not_found);
   CHECK(missing.err().message.find("on-call-by-outcome") != std::string::npos);
-  CHECK(f.book().report_csv("no-such-tally", 2026, std::nullopt).err().code == errc::not_found);
-  CHECK(f.book().report_json("on-call-by-outcome", 2026, 13).err().code == errc::invalid_input);
-  CHECK(f.book().report_json("on-call-by-outcome", 2026, 0).err().code == errc::invalid_input);
+  CHECK(f.reports().csv("no-such-tally", 2026, std::nullopt).err().code == errc::not_found);
+  CHECK(f.reports().json("on-call-by-outcome", 2026, 13).err().code == errc::invalid_input);
+  CHECK(f.reports().json("on-call-by-outcome", 2026, 0).err().code == errc::invalid_input);
 }
 
 TEST_CASE("updates are idempotent and ignore types and fields no tally reads", "[server][tally]") {
@@ -589,10 +589,12 @@ TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]")
   auto changed = schema::parse(doc);
   REQUIRE(changed.ok());
   server::tally_book book(f.db(), changed.value(), [] { return from_civil(2026, 6, 15); });
+  book_store store(book);
+  const server::tally_reports reports(store, changed.value());
   CHECK(book.needs_replay());
   // Until the replay, its reports refuse rather than show stale figures.
-  CHECK(book.report_json("pats-individual-by-site", 2026, std::nullopt).err().code == errc::store);
-  CHECK(book.report_csv("pats-individual-by-site", 2026, std::nullopt).err().code == errc::store);
+  CHECK(reports.json("pats-individual-by-site", 2026, std::nullopt).err().code == errc::store);
+  CHECK(reports.csv("pats-individual-by-site", 2026, std::nullopt).err().code == errc::store);
   {
     sqlite::transaction tx(f.db());
     book.reset();
@@ -603,7 +605,7 @@ TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]")
   }
   CHECK(!book.needs_replay());
   const auto r =
-      boost::json::parse(book.report_json("pats-individual-by-site", 2026, std::nullopt).value())
+      boost::json::parse(reports.json("pats-individual-by-site", 2026, std::nullopt).value())
           .as_object();
   CHECK(cell(r, {"vic"}) == values{{"persons", 1}, {"sessions", 1}});
   // The original book now sees other declarations.

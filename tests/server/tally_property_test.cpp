@@ -195,7 +195,7 @@ TEST_CASE("random edits in random batches: every report equals the oracle's reco
     for (int i = 0; i < 3; ++i) periods.emplace_back(make.between(2025, 2027), make.between(1, 12));
     for (const auto& t : f.definitions().tallies()) {
       for (const auto& [year, month] : periods) {
-        auto report = f.book().report_json(t.id, year, month);
+        auto report = f.reports().json(t.id, year, month);
         REQUIRE(report.ok());
         const std::string problems =
             compare_report(report.value(), f.definitions(), t, f.records(), f.today, year, month);

@@ -174,11 +174,11 @@ class device final : public sync::client_backend {
     maybe_fail("greeting");
     return sync::hello{sync::protocol_version, name_, team_, node_, 1, acked_, pulled_, c.nonce};
   }
-  // Erases the replica and every own cell; refuses a "retired" order while
+  // Erases the replica and every own cell; refuses a retired order while
   // own cells are unsent (nothing is erased then).
   void wipe(const sync::wipe_order& order) override {
     maybe_fail("wipe");
-    if (order.reason == "retired" && outbox_cells() > 0)
+    if (order.reason == sync::standing::retired && outbox_cells() > 0)
       throw failure(errc::invalid_input, "refusing to wipe: changes are unsent");
     replica_ = {};
     own_.clear();
@@ -186,7 +186,8 @@ class device final : public sync::client_backend {
     pulled_ = 0;
     wiped_ = order.reason;
   }
-  const std::string& wiped() const { return wiped_; }
+  // The reason of the wipe carried out; active if none was.
+  sync::standing wiped() const { return wiped_; }
   void welcomed(const welcome& w) override {
     maybe_fail("welcomed");
     welcomes_.push_back(w);
@@ -272,7 +273,7 @@ class device final : public sync::client_backend {
   std::vector<welcome> welcomes_;
   std::vector<push_ack> acks_;
   std::vector<change_batch> batches_;
-  std::string wiped_;
+  sync::standing wiped_ = sync::standing::active;
 };
 
 // ------------------------------------------------------------------ the central store
@@ -303,8 +304,8 @@ class central final : public sync::server_backend {
   // Throws from the named backend function before it does anything.
   std::function<void(const char* what)> fault;
 
-  // Wipe orders by device id: "retired" or "revoked".
-  std::map<std::string, std::string> wipe_orders;
+  // Wipe orders by device id: retired or revoked.
+  std::map<std::string, sync::standing> wipe_orders;
   // Devices that confirmed a wipe.
   std::vector<std::string> wipe_confirmations;
   // What admit() was told of each connection.
@@ -321,8 +322,8 @@ class central final : public sync::server_backend {
     if (h.proof != hs.nonce)
       throw failure(errc::unauthorized, "the hello does not answer this connection's challenge");
     const auto order = wipe_orders.find(h.device_id);
-    const std::string wipe = order == wipe_orders.end() ? "" : order->second;
-    if (wipe == "revoked") return {{}, wipe};
+    const sync::standing wipe = order == wipe_orders.end() ? sync::standing::active : order->second;
+    if (wipe == sync::standing::revoked) return {{}, wipe};
     device_entry& d = devices_[h.device_id];
     d.team = h.team;
     d.node = h.node;
@@ -380,9 +381,9 @@ class central final : public sync::server_backend {
 
   void caught_up(const sync::peer& p) override { ++devices_[p.device_id].caught_up; }
   void wiped(const sync::peer& p) override { wipe_confirmations.push_back(p.device_id); }
-  std::string standing(const sync::peer& p) override {
+  sync::standing standing(const sync::peer& p) override {
     const auto order = wipe_orders.find(p.device_id);
-    return order == wipe_orders.end() ? "" : order->second;
+    return order == wipe_orders.end() ? sync::standing::active : order->second;
   }
 
  private:

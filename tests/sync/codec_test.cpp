@@ -123,7 +123,7 @@ std::vector<message> sample_messages() {
       sync::challenge{.version = protocol_version, .nonce = std::string(32, '\x9c')},
       sync::challenge{
           .version = protocol_version, .nonce = std::string(32, '\x9d'), .channel_bound = true},
-      sync::wipe_order{.reason = "revoked"},
+      sync::wipe_order{.reason = sync::standing::revoked},
       sync::wipe_done{},
   };
 }
@@ -463,6 +463,23 @@ TEST_CASE("decode refuses an unknown value kind", "[sync][codec]") {
     const haven::error e = refusal(with_byte(b.frame, b.kind_at, kind));
     CHECK(e.message == "unknown value kind " + std::to_string(kind));
   }
+}
+
+TEST_CASE("a wipe order's reason is the text retired or revoked on the wire, and nothing else",
+          "[sync][codec]") {
+  for (const standing s : {standing::retired, standing::revoked}) {
+    const std::string frame = encode(sync::wipe_order{.reason = s});
+    CHECK(frame.substr(body_at + 8) == to_string(s));
+    CHECK(std::get<sync::wipe_order>(decode(frame).value()).reason == s);
+  }
+  const std::string revoked = encode(sync::wipe_order{.reason = standing::revoked});
+  const std::string prefix = revoked.substr(0, body_at);
+  for (const std::string text : {"active", "Revoked", "", "gone"}) {
+    std::string frame = prefix;
+    for (int i = 0; i < 8; ++i) frame += static_cast<char>(i == 0 ? text.size() : 0);
+    CHECK_THAT(refusal(frame + text).message, Contains("a wipe order for an unknown reason"));
+  }
+  CHECK_THROWS_AS(encode(sync::wipe_order{.reason = standing::active}), haven::failure);
 }
 
 TEST_CASE("encode refuses what a peer would refuse", "[sync][codec]") {

@@ -1001,14 +1001,14 @@ TEST_CASE("a retired device pushes everything, then is told to wipe and confirms
   three_devices w;
   w.a.write(id_of(1), "pats_session", group_session("vic", 12));
   w.a.write(id_of(2), "pats_session", group_session("logatec", 3));
-  w.server.wipe_orders["dev-a"] = "retired";
+  w.server.wipe_orders["dev-a"] = sync::standing::retired;
   connection link(w.a, w.server);
   link.run();
   CHECK(link.transcript() ==
         names{"challenge", "hello", "welcome", "push", "ack", "pull", "wipe order", "wipe done"});
   CHECK(link.client().current() == state::wiped);
-  CHECK(link.client().wipe_reason() == "retired");
-  CHECK(w.a.wiped() == "retired");
+  CHECK(link.client().wipe_reason() == sync::standing::retired);
+  CHECK(w.a.wiped() == sync::standing::retired);
   CHECK(w.a.replica().records().empty());
   CHECK(team_view(w.server.merged(), "team-a").size() == 2);  // nothing was lost
   CHECK(w.server.wipe_confirmations == std::vector<std::string>{"dev-a"});
@@ -1019,7 +1019,7 @@ TEST_CASE("a revoked device is told to wipe instead of welcomed, and pushes noth
           "[sync][session][wipe]") {
   three_devices w;
   w.a.write(id_of(1), "pats_session", group_session("vic", 12));
-  w.server.wipe_orders["dev-a"] = "revoked";
+  w.server.wipe_orders["dev-a"] = sync::standing::revoked;
   connection link(w.a, w.server);
   link.run();
   CHECK(link.transcript() == names{"challenge", "hello", "wipe order", "wipe done"});
@@ -1041,17 +1041,17 @@ TEST_CASE("wipe frames out of place are protocol errors", "[sync][session][wipe]
   SECTION("a wipe order before the hello") {
     scripted_server s;
     s.session.start();
-    s.say(sync::wipe_order{"revoked"});
+    s.say(sync::wipe_order{sync::standing::revoked});
     check_client_failed(s, errc::protocol, "unexpected wipe order");
-    CHECK(s.d.wiped().empty());
+    CHECK(s.d.wiped() == sync::standing::active);
   }
   SECTION("a device that cannot wipe says why and stays failed") {
     scripted_server s;
     s.d.write(id_of(1), "pats_session", group_session("vic", 12));
     s.start();
-    s.say(sync::wipe_order{"retired"});  // with changes unsent
+    s.say(sync::wipe_order{sync::standing::retired});  // with changes unsent
     check_client_failed(s, errc::invalid_input, "unsent");
-    CHECK(s.d.wiped().empty());
+    CHECK(s.d.wiped() == sync::standing::active);
     CHECK(s.d.outbox_cells() == 3);
   }
 }
@@ -1089,7 +1089,7 @@ TEST_CASE(
     "[sync][session][wipe]") {
   live_devices w;  // a and b (team-a) and c are live
   const std::uint64_t head = w.server.head();
-  w.server.wipe_orders["dev-a"] = "revoked";
+  w.server.wipe_orders["dev-a"] = sync::standing::revoked;
   SECTION("its next push") {
     w.write_live(w.a, w.la, 1, group_session("vic", 12));
     CHECK(w.server.head() == head);  // the push was not applied
@@ -1103,7 +1103,7 @@ TEST_CASE(
   }
   w.la.pump();
   CHECK(w.la.client().current() == state::wiped);
-  CHECK(w.la.client().wipe_reason() == "revoked");
+  CHECK(w.la.client().wipe_reason() == sync::standing::revoked);
   CHECK(w.server.wipe_confirmations == std::vector<std::string>{"dev-a"});
 }
 
@@ -1112,13 +1112,13 @@ TEST_CASE("a device retired while live is told to wipe with its next live batch,
   live_devices w;
   w.write_live(w.a, w.la, 1, group_session("vic", 12));  // pushed while still active
   w.la.pump();
-  w.server.wipe_orders["dev-a"] = "retired";
+  w.server.wipe_orders["dev-a"] = sync::standing::retired;
   w.write_live(w.b, w.lb, 2, group_session("logatec", 4));
   w.lb.pump();
   w.notify();
   w.pump_all();
   CHECK(w.la.client().current() == state::wiped);
-  CHECK(w.la.client().wipe_reason() == "retired");
+  CHECK(w.la.client().wipe_reason() == sync::standing::retired);
   CHECK(team_view(w.server.merged(), "team-a").count(id_of(1)) ==
         1);  // its work reached the server
 }

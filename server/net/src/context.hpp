@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <haven/server/access_registry.hpp>
-#include <haven/server/central_store.hpp>
 #include <haven/server/connection_budget.hpp>
 #include <haven/server/http_api.hpp>
 #include <haven/server/metrics.hpp>
@@ -18,7 +17,6 @@
 namespace haven::server {
 
 struct server_context {
-  central_store& store;
   sync_service& service;
   http_api& api;
   metrics& counters;

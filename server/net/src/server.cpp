@@ -1,9 +1,11 @@
 #include <sys/resource.h>
 
 #include <array>
+#include <haven/server/central_store.hpp>
 #include <haven/server/log.hpp>
 #include <haven/server/proxy_protocol.hpp>
 #include <haven/server/server.hpp>
+#include <haven/server/tally_reports.hpp>
 #include <thread>
 
 #include "context.hpp"
@@ -72,6 +74,7 @@ struct server::impl {
   std::shared_ptr<const schema> record_schema;
   metrics counters;
   std::unique_ptr<central_store> store;
+  tally_reports tallies;
   std::unique_ptr<access_registry> access;  // nullptr when config.authenticate is false
   login_guard guard;
   sync_service service;
@@ -112,13 +115,13 @@ struct server::impl {
         store(open_sqlite_store(config.db, record_schema, store_options_for(config))),
         access(config.authenticate ? open_sqlite_registry(config.db) : nullptr),
         guard(config.login),
-        service(*store, record_schema, counters, access.get(), guard,
+        tallies(*store, record_schema),
+        service(*store, *store, record_schema, counters, access.get(), guard,
                 sync::hlc_clock(config.max_skew_ms)),
-        api(*store, counters, access.get(), &guard),
+        api(*store, *store, tallies, counters, access.get(), &guard),
         budget(config.connections, &counters),
         store_pool(std::max(1u, config.store_threads)),
-        ctx{*store,
-            service,
+        ctx{service,
             api,
             counters,
             registry,
@@ -361,8 +364,7 @@ struct server::impl {
     tally_refresh.async_wait([this](beast::error_code ec) {
       if (ec) return;
       in_background(
-          "tally refresh", [this] { store->refresh_tally(); },
-          [this] { schedule_tally_refresh(); });
+          "tally refresh", [this] { store->refresh(); }, [this] { schedule_tally_refresh(); });
     });
   }
 
@@ -400,7 +402,7 @@ std::string server::address() const {
 void server::run() {
   impl& s = *impl_;
   check_open_file_limit(s.config);
-  s.store->refresh_tally();
+  s.store->refresh();
   s.signals.async_wait([&s](beast::error_code ec, int) {
     if (!ec) s.begin_shutdown();
   });

@@ -106,7 +106,7 @@ http_reply http_api::route(const http_request& request) const {
   if (method != "GET" && method != "HEAD") return json_error(405, "only GET is served here");
 
   if (path == "/healthz") {
-    const auto c = store_.counts();
+    const auto c = log_.counts();
     return {200,
             "application/json",
             boost::json::serialize(
@@ -115,13 +115,17 @@ http_reply http_api::route(const http_request& request) const {
             {}};
   }
   if (path == "/metrics")
-    return {200, "text/plain; version=0.0.4", metrics_.render(store_.counts()), {}, {}};
+    return {200,
+            "text/plain; version=0.0.4",
+            metrics_.render(log_.counts(), devices_.device_count()),
+            {},
+            {}};
   constexpr std::string_view prefix = "/api/tallies/";
   if (path == "/api/tallies" || path.starts_with(prefix)) {
     std::string coordinator;
     if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
     http_reply reply = path == "/api/tallies" || path == "/api/tallies/"
-                           ? http_reply{200, "application/json", store_.tally_list_json(), {}, {}}
+                           ? http_reply{200, "application/json", tallies_.list_json(), {}, {}}
                            : tally(std::string_view(path).substr(prefix.size()), query);
     reply.coordinator = std::move(coordinator);
     return reply;
@@ -244,7 +248,7 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
     if (!month || *month < 1 || *month > 12)
       return json_error(400, "month must be 1-12, or left out for the whole year");
   }
-  auto report = csv ? store_.tally_csv(id, *year, month) : store_.tally_json(id, *year, month);
+  auto report = csv ? tallies_.csv(id, *year, month) : tallies_.json(id, *year, month);
   if (!report)
     return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
   if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};

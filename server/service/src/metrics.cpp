@@ -1,4 +1,4 @@
-#include <haven/server/central_store.hpp>
+#include <haven/server/change_log.hpp>
 #include <haven/server/metrics.hpp>
 #include <sstream>
 
@@ -12,7 +12,7 @@ void metrics::observe_push_seconds(double seconds) {
   push_sum_ += seconds;
 }
 
-std::string metrics::render(const store_counts& store) const {
+std::string metrics::render(const log_counts& store, std::uint64_t devices_known) const {
   std::ostringstream out;
   auto metric = [&](const char* name, const char* type, const char* help, auto value) {
     out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
@@ -46,7 +46,7 @@ std::string metrics::render(const store_counts& store) const {
   metric("haven_store_cells", "gauge", "Cells in the central store.", store.cells);
   metric("haven_store_log_head", "gauge", "The last log position.", store.head);
   metric("haven_store_bytes", "gauge", "Size of the central store on disk.", store.bytes);
-  metric("haven_devices_known", "gauge", "Devices that ever connected.", store.devices);
+  metric("haven_devices_known", "gauge", "Devices that ever connected.", devices_known);
   std::lock_guard lock(mutex_);
   out << "# HELP haven_push_seconds Time from receiving a push batch to its commit.\n"
          "# TYPE haven_push_seconds histogram\n";

@@ -6,10 +6,11 @@
 
 namespace haven::server {
 
-sync_service::sync_service(central_store& store, std::shared_ptr<const schema> record_schema,
-                           metrics& counters, access_registry* access, login_guard& guard,
-                           sync::hlc_clock clock)
-    : store_(store),
+sync_service::sync_service(change_log& log, device_cursors& devices,
+                           std::shared_ptr<const schema> record_schema, metrics& counters,
+                           access_registry* access, login_guard& guard, sync::hlc_clock clock)
+    : log_(log),
+      devices_(devices),
       schema_(std::move(record_schema)),
       metrics_(counters),
       access_(access),
@@ -22,20 +23,11 @@ void sync_service::refuse_push(const sync::peer& p, const std::string& why, errc
   throw failure(code, why.rfind("refused", 0) == 0 ? why : "refused: " + why);
 }
 
-namespace {
-
-// The wipe order a device's standing calls for: "", "retired" or "revoked".
-std::string wipe_order_for(const enrolled_device& d) {
-  return d.standing == device_standing::active ? "" : std::string(to_string(d.standing));
-}
-
-}  // namespace
-
 std::string sync_service::nonce() {
   return crypto::random_bytes(32);
 }
 
-std::string sync_service::authenticate(const sync::hello& h, const sync::handshake& hs) {
+device_standing sync_service::authenticate(const sync::hello& h, const sync::handshake& hs) {
   const std::int64_t now = unix_ms_now();
   const std::string device_id = h.device_id.substr(0, 64);
   // Failures count against the address and the device id both; a success
@@ -73,12 +65,10 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
            "a coordinator reads tallies over HTTP with a token and cannot sync records");
   if (h.team != d->team)
     refuse(errc::forbidden, "this device is enrolled in team " + d->team + ", not " + h.team);
-  const std::string wipe = wipe_order_for(*d);
-  if (wipe == "revoked") {
-    std::string last_sync = "never";
-    for (const auto& seen : store_.devices())
-      if (seen.device_id == d->device_id && seen.last_sync_ms)
-        last_sync = utc_time(*seen.last_sync_ms);
+  if (d->standing == device_standing::revoked) {
+    const auto seen = devices_.device(d->device_id);
+    const std::string last_sync =
+        seen && seen->last_sync_ms ? utc_time(*seen->last_sync_ms) : "never";
     const std::string why = "revoked device \"" + d->name + "\" of team " + d->team +
                             " connected; refused and told to wipe; its last sync was " + last_sync +
                             ", so what it recorded after that is lost";
@@ -88,13 +78,13 @@ std::string sync_service::authenticate(const sync::hello& h, const sync::handsha
                  "wipe ordered device=" + d->device_id + " remote=" + hs.address + " reason=\"" +
                      why + "\"");
   }
-  return wipe;
+  return d->standing;
 }
 
 sync::admission sync_service::admit(const sync::hello& h, const sync::handshake& hs) {
-  const std::string wipe = access_ ? authenticate(h, hs) : "";
-  if (wipe == "revoked") return {{}, wipe};  // no data moves, not even the cursor
-  const device_info d = store_.admit({h.device_id, h.team, h.node, hs.address}, unix_ms_now());
+  const device_standing wipe = access_ ? authenticate(h, hs) : device_standing::active;
+  if (wipe == device_standing::revoked) return {{}, wipe};  // no data moves, not even the cursor
+  const device_info d = devices_.admit({h.device_id, h.team, h.node, hs.address}, unix_ms_now());
   sync::welcome w;
   w.schema_version = schema_->version();
   // Only a device with an older schema needs it (8 KB, on every connection
@@ -128,7 +118,7 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
   metrics_.changes_received += cells;
   const push_result r = [&] {
     try {
-      return store_.push(p, batch, unix_ms_now());
+      return log_.push(p, batch, unix_ms_now());
     } catch (const failure& f) {
       if (f.err().code == errc::forbidden || f.err().code == errc::invalid_input)
         refuse_push(p, f.err().message, f.err().code);
@@ -144,7 +134,7 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
 
 sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
                                       std::uint32_t max_cells) {
-  sync::change_batch batch = store_.pull(p.team, p.node, since, max_cells);
+  sync::change_batch batch = log_.pull(p.team, p.node, since, max_cells);
   std::size_t cells = 0;
   for (const auto& change : batch.changes) cells += change.cells.size();
   metrics_.changes_sent += cells;
@@ -152,13 +142,13 @@ sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
 }
 
 void sync_service::caught_up(const sync::peer& p) {
-  store_.synced(p.device_id, unix_ms_now());
+  devices_.synced(p.device_id, unix_ms_now());
 }
 
-std::string sync_service::standing(const sync::peer& p) {
-  if (!access_) return "";
+device_standing sync_service::standing(const sync::peer& p) {
+  if (!access_) return device_standing::active;
   const auto d = access_->device(p.device_id);
-  return d ? wipe_order_for(*d) : "revoked";
+  return d ? d->standing : device_standing::revoked;
 }
 
 void sync_service::wiped(const sync::peer& p) {

@@ -78,12 +78,6 @@ std::string new_code() {
 
 // What the audit log may show of a secret someone typed: its first characters.
 
-device_standing parse_standing(std::string_view text) {
-  if (text == "retired") return device_standing::retired;
-  if (text == "revoked") return device_standing::revoked;
-  return device_standing::active;
-}
-
 // A device id as havend gives them ("d" and 16 hex digits), or the node id an
 // unenrolled device names itself by (16 hex digits).
 bool valid_device_id(std::string_view id) {
@@ -417,7 +411,10 @@ class sqlite_access_registry final : public access_registry {
       d.team = st.text(2);
       d.role = parse_role(st.text(3)).value_or(device_role::worker);
       d.public_key = string_of(st.blob(4));
-      d.standing = parse_standing(st.text(5));
+      const auto standing = sync::parse_standing(st.text(5));
+      if (!standing)
+        throw failure(errc::store, "store: device " + d.device_id + " has an unknown standing");
+      d.standing = *standing;
       d.enrolled_ms = st.integer(6);
       d.standing_changed_ms = optional_int(7);
       d.wiped_ms = optional_int(8);
@@ -434,18 +431,6 @@ class sqlite_access_registry final : public access_registry {
 
 std::string_view to_string(device_role r) {
   return r == device_role::coordinator ? "coordinator" : "worker";
-}
-
-std::string_view to_string(device_standing s) {
-  switch (s) {
-    case device_standing::retired:
-      return "retired";
-    case device_standing::revoked:
-      return "revoked";
-    case device_standing::active:
-      break;
-  }
-  return "active";
 }
 
 std::optional<device_role> parse_role(std::string_view text) {

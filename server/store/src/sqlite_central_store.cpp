@@ -97,7 +97,7 @@ class sqlite_central_store final : public central_store {
         .bind(4, now_ms)
         .run();
     tx.commit();
-    return *device(p.device_id);
+    return *find_device(p.device_id);
   }
 
   push_result push(const sync::peer& p, const sync::push_batch& batch,
@@ -126,7 +126,7 @@ class sqlite_central_store final : public central_store {
           .bind(3, now_ms)
           .run();
       tx.commit();
-      out.acked_seq = device(p.device_id).value_or(device_info{}).acked_seq;
+      out.acked_seq = find_device(p.device_id).value_or(device_info{}).acked_seq;
       out.head = head_;
       return out;
     } catch (...) {
@@ -188,6 +188,11 @@ class sqlite_central_store final : public central_store {
     tx.commit();
   }
 
+  std::optional<device_info> device(std::string_view device_id) override {
+    std::lock_guard lock(write_mutex_);
+    return find_device(device_id);
+  }
+
   std::vector<device_info> devices() override {
     std::lock_guard lock(write_mutex_);
     sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
@@ -201,10 +206,19 @@ class sqlite_central_store final : public central_store {
     return out;
   }
 
-  store_counts counts() override {
+  std::uint64_t device_count() override {
+    std::lock_guard lock(write_mutex_);
+    auto& st = db_.cached("SELECT count(*) FROM devices");
+    st.step();
+    const auto n = static_cast<std::uint64_t>(st.integer(0));
+    st.reset();
+    return n;
+  }
+
+  log_counts counts() override {
     std::lock_guard lock(write_mutex_);
     sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
-    store_counts c;
+    log_counts c;
     auto& records = db_.cached("SELECT count(*), coalesce(sum(deleted), 0) FROM records");
     records.step();
     c.records = static_cast<std::uint64_t>(records.integer(0));
@@ -212,9 +226,6 @@ class sqlite_central_store final : public central_store {
     auto& cells = db_.cached("SELECT count(*) FROM cells");
     cells.step();
     c.cells = static_cast<std::uint64_t>(cells.integer(0));
-    auto& devices = db_.cached("SELECT count(*) FROM devices");
-    devices.step();
-    c.devices = static_cast<std::uint64_t>(devices.integer(0));
     snapshot.commit();
     c.head = head_;
     std::error_code ec;
@@ -225,17 +236,16 @@ class sqlite_central_store final : public central_store {
     return c;
   }
 
-  std::string tally_list_json() override {
+  result<std::vector<tally::stored_amount>> amounts(std::string_view id,
+                                                    tally::tally_period period) override {
     std::lock_guard lock(write_mutex_);
-    return tally_.list_json();
+    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
+    auto out = tally_.amounts(id, period);
+    snapshot.commit();
+    return out;
   }
-  result<std::string> tally_json(std::string_view id, int year, std::optional<int> month) override {
-    return read_tally([&] { return tally_.report_json(id, year, month); });
-  }
-  result<std::string> tally_csv(std::string_view id, int year, std::optional<int> month) override {
-    return read_tally([&] { return tally_.report_csv(id, year, month); });
-  }
-  void refresh_tally() override {
+
+  void refresh() override {
     std::lock_guard lock(write_mutex_);
     sqlite::transaction tx(db_);
     tally_.refresh_open_stays();
@@ -339,16 +349,6 @@ class sqlite_central_store final : public central_store {
     tx.commit();
   }
 
-  // A tally report read in one snapshot.
-  template <class F>
-  result<std::string> read_tally(F&& report) {
-    std::lock_guard lock(write_mutex_);
-    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
-    auto out = report();
-    snapshot.commit();
-    return out;
-  }
-
   // Refuses a change the central store must never hold.
   // Every cell as the devices' own validator would take it; tomorrow in UTC
   // is today somewhere a device may be.
@@ -378,7 +378,7 @@ class sqlite_central_store final : public central_store {
   }
 
   // Requires: write_mutex_ held.
-  std::optional<device_info> device(std::string_view id) {
+  std::optional<device_info> find_device(std::string_view id) {
     auto& st = db_.cached(
         "SELECT device_id, team, node, acked_seq, first_seen_ms, last_seen_ms, last_sync_ms FROM "
         "devices "

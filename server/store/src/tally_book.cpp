@@ -151,26 +151,10 @@ bool same_month(date a, date b) {
   return x.year == y.year && x.month == y.month;
 }
 
-// A canonical text of everything the stored tallies depend on.
+// A canonical text of everything the stored tallies depend on: the engine
+// (this book's tables and the contribution rules) and the declarations.
 std::string declarations_of(const schema& s) {
-  std::string out(engine_version);
-  for (const auto& t : s.tallies()) {
-    out += "\ntally " + t.id + " " + t.type + " rows";
-    for (const auto& r : t.rows) out += " " + r;
-    out += " column " + t.column.value_or("-") + " dates " + t.dates.date + "|" + t.dates.from +
-           "|" + t.dates.to;
-    for (const auto& f : t.filter) {
-      out += " filter " + f.field;
-      for (const auto& c : f.codes) out += " " + c;
-    }
-    for (const auto& m : t.measures)
-      out += " measure " + m.id + " " + std::string(to_string(m.kind)) + " " + m.field;
-  }
-  for (const auto& type : s.types())
-    for (const auto& d : type.derived)
-      out += "\nderived " + type.name + "." + d.key + " " + d.from + " " + d.to + " " +
-             std::to_string(d.min);
-  return out;
+  return std::string(engine_version) + tally::declarations(s);
 }
 
 bool has_row(sqlite::database& db, const char* sql) {
@@ -252,7 +236,7 @@ void tally_book::update(std::span<const change> changes) {
     if (read_fields_.count(c.type)) last[c.id] = &c;
   if (last.empty()) return;
   const date now = today_();
-  tally_delta delta(schema_->tallies());
+  tally::delta delta(schema_->tallies());
   for (const auto& [id, next] : last) {
     const auto key = std::span<const std::uint8_t>(id.bytes);
     const field_map fields =
@@ -296,7 +280,7 @@ void tally_book::update(std::span<const change> changes) {
       store.bind_null(4);
     store.run();
   }
-  delta.write(db_);
+  write_delta(db_, delta);
 }
 
 void tally_book::refresh_open_stays() {
@@ -320,7 +304,7 @@ void tally_book::refresh_open_stays() {
                      then});
   }
   st.reset();
-  tally_delta delta(schema_->tallies());
+  tally::delta delta(schema_->tallies());
   for (const auto& stay : moved) {
     const field_map fields = decode(stay.fields);
     delta.add(contribution_of(*schema_, stay.type, fields, stay.today), -1);
@@ -330,7 +314,7 @@ void tally_book::refresh_open_stays() {
         .bind(2, std::int64_t{now.days})
         .run();
   }
-  delta.write(db_);
+  write_delta(db_, delta);
   sp.release();
 }
 

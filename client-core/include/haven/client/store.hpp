@@ -65,7 +65,7 @@ struct credentials {
 
 // The store was erased on the server's order (see store::wipe).
 struct wipe_mark {
-  std::string reason;  // "retired" or "revoked"
+  sync::standing reason = sync::standing::revoked;  // retired or revoked
   std::int64_t at_ms = 0;
 };
 
@@ -193,10 +193,11 @@ class store {
   // overwritten (secure_delete), then
   // truncates the WAL and vacuums, so neither file keeps a record's value.
   // The store stays, marked wiped: writes are refused (errc::unauthorized)
-  // until it is enrolled again. For reason "retired" (a device handed back)
+  // until it is enrolled again. For reason retired (a device handed back)
   // it refuses with errc::invalid_input, erasing nothing, while any local
-  // change is unsent; the check and the erasure are one transaction.
-  result<void> wipe(std::string_view reason, std::int64_t now_ms);
+  // change is unsent; the check and the erasure are one transaction. A reason
+  // of active is refused (errc::invalid_input).
+  result<void> wipe(sync::standing reason, std::int64_t now_ms);
 
   const haven::schema& schema() const;
   sync::node_id node() const;

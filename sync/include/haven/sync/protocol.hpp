@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <haven/core/result.hpp>
 #include <haven/sync/change.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -104,11 +105,23 @@ struct error_frame {
   bool operator==(const error_frame&) const = default;
 };
 
-// Server -> device: erase the local store, then answer wipe_done. "retired":
-// sent once the device has pushed everything; "revoked": sent instead of a
-// welcome, before any data moves.
+// A device's standing with its server, and so the wipe order it is given.
+// active: may sync. retired: handed back; its pending changes are accepted,
+// then it is told to wipe. revoked: lost or stolen; refused, told to wipe.
+enum class standing : std::uint8_t { active, retired, revoked };
+
+// "active", "retired" or "revoked": how frames, the registry and people spell it.
+std::string_view to_string(standing s);
+// The standing spelt `text` by to_string, or nullopt.
+std::optional<standing> parse_standing(std::string_view text);
+
+// Server -> device: erase the local store, then answer wipe_done. retired:
+// sent once the device has pushed everything; revoked: sent instead of a
+// welcome, before any data moves. On the wire the reason is the text
+// "retired" or "revoked"; encode() refuses an order for an active device and
+// decode() any other text (errc::protocol).
 struct wipe_order {
-  std::string reason;
+  standing reason = standing::revoked;
   bool operator==(const wipe_order&) const = default;
 };
 

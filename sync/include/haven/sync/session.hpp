@@ -44,12 +44,12 @@ struct handshake {
   std::string channel_binding;
 };
 
-// The server's answer to a hello. A device with a wipe order "retired" may
-// still push; once it has pushed everything (its first pull) it is told to
-// wipe. With "revoked" it is told to wipe at once: no welcome, no data.
+// The server's answer to a hello. A retired device may still push; once it
+// has pushed everything (its first pull) it is told to wipe. A revoked one is
+// told to wipe at once: no welcome, no data.
 struct admission {
   welcome greeting;
-  std::string wipe;  // "", "retired" or "revoked"
+  standing wipe = standing::active;  // the device's standing
 };
 
 // The central store as a server session needs it. Each call is one durable
@@ -75,10 +75,10 @@ class server_backend {
   virtual void caught_up(const peer& p) = 0;
   // The device confirmed that it erased its store after a wipe order.
   virtual void wiped(const peer& p) = 0;
-  // The device's standing now: "" (may sync), "retired" or "revoked". A
+  // The device's standing now (an unknown device: revoked). A
   // session asks again before every push, pull and live batch, so a device
   // retired or revoked while connected is told to wipe at its next step.
-  virtual std::string standing(const peer& p) = 0;
+  virtual sync::standing standing(const peer& p) = 0;
 };
 
 class server_session {
@@ -125,8 +125,8 @@ class server_session {
   handshake handshake_;
   state state_ = state::idle;
   peer peer_;
-  std::string wipe_;               // the admission's wipe order, if any
-  std::uint64_t live_cursor_ = 0;  // server position sent to a live device
+  standing wipe_ = standing::active;  // the wipe order the device's standing calls for, if any
+  std::uint64_t live_cursor_ = 0;     // server position sent to a live device
   bool behind_ = false;
   std::string refusal_;
 };
@@ -184,8 +184,8 @@ class client_session {
   const sync_progress& progress() const { return progress_; }
   // Why the session failed (state failed), e.g. the server's refusal.
   const std::optional<error>& failure_reason() const { return failure_; }
-  // The wipe order carried out (state wiped): "retired" or "revoked".
-  const std::string& wipe_reason() const { return wipe_reason_; }
+  // The wipe order carried out (state wiped): retired or revoked; active before.
+  standing wipe_reason() const { return wipe_reason_; }
 
  private:
   void push_next();
@@ -204,7 +204,7 @@ class client_session {
   std::size_t batch_records_ = 0;  // the most records per push: ours and the server's limit
   sync_progress progress_;
   std::optional<error> failure_;
-  std::string wipe_reason_;
+  standing wipe_reason_ = standing::active;
 };
 
 }  // namespace haven::sync

@@ -93,4 +93,9 @@ tally_contribution contribution_of(const schema& s, std::string_view type, const
 // depends on these fields only.
 std::vector<std::string> tally_fields(const schema& s, std::string_view type);
 
+// A canonical text of the schema's declarations that contributions depend
+// on (tallies, derived fields), each line starting with "\n": a store that
+// keeps it with its tallies knows they need a replay when it changes.
+std::string declarations(const schema& s);
+
 }  // namespace haven::tally

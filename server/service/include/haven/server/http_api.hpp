@@ -9,9 +9,11 @@
 
 #include <cstdint>
 #include <haven/server/access_registry.hpp>
-#include <haven/server/central_store.hpp>
+#include <haven/server/change_log.hpp>
+#include <haven/server/device_cursors.hpp>
 #include <haven/server/login_guard.hpp>
 #include <haven/server/metrics.hpp>
+#include <haven/server/tally_reports.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,10 +48,15 @@ class http_api {
  public:
   // `access` nullptr: no authentication (--dev-no-auth). `guard` counts failed
   // enrollments and tokens per address; nullptr: no back-off. Both, when
-  // given, must outlive the api.
-  http_api(central_store& store, const metrics& counters, access_registry* access = nullptr,
-           login_guard* guard = nullptr)
-      : store_(store), metrics_(counters), access_(access), guard_(guard) {}
+  // given, must outlive the api, as must the store and the reports.
+  http_api(change_log& log, device_cursors& devices, const tally_reports& tallies,
+           const metrics& counters, access_registry* access = nullptr, login_guard* guard = nullptr)
+      : log_(log),
+        devices_(devices),
+        tallies_(tallies),
+        metrics_(counters),
+        access_(access),
+        guard_(guard) {}
 
   // The reply to a request. Unknown paths give 404, wrong methods 405, bad
   // parameters 400, a missing or wrong token or enrollment code 401, an
@@ -73,7 +80,9 @@ class http_api {
   // 429 if the address must still wait, else nullopt.
   std::optional<http_reply> backoff(std::string_view address, std::int64_t now_ms) const;
 
-  central_store& store_;
+  change_log& log_;
+  device_cursors& devices_;
+  const tally_reports& tallies_;
   const metrics& metrics_;
   access_registry* access_;
   login_guard* guard_;

@@ -10,7 +10,7 @@
 
 namespace haven::server {
 
-struct store_counts;
+struct log_counts;
 
 class metrics {
  public:
@@ -33,8 +33,9 @@ class metrics {
 
   // Records the time from receiving a push to its commit.
   void observe_push_seconds(double seconds);
-  // The exposition text, with the store's counts as gauges.
-  std::string render(const store_counts& store) const;
+  // The exposition text, with the change log's counts and the number of
+  // devices known as gauges.
+  std::string render(const log_counts& store, std::uint64_t devices_known) const;
 
  private:
   static constexpr std::array<double, 10> bounds_{0.001, 0.0025, 0.005, 0.01, 0.025,

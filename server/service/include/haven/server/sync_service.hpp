@@ -7,8 +7,10 @@
 // shared by all sessions.
 
 #include <functional>
+#include <haven/schema/schema.hpp>
 #include <haven/server/access_registry.hpp>
-#include <haven/server/central_store.hpp>
+#include <haven/server/change_log.hpp>
+#include <haven/server/device_cursors.hpp>
 #include <haven/server/login_guard.hpp>
 #include <haven/server/metrics.hpp>
 #include <haven/sync/hlc.hpp>
@@ -25,7 +27,9 @@ class sync_service final : public sync::server_backend {
 
   // `access` nullptr: development mode without authentication (any hello is
   // taken at its word). `guard` counts failed sign-ins per address.
-  sync_service(central_store& store, std::shared_ptr<const schema> record_schema, metrics& counters,
+  // The log and the devices must outlive the service.
+  sync_service(change_log& log, device_cursors& devices,
+               std::shared_ptr<const schema> record_schema, metrics& counters,
                access_registry* access, login_guard& guard,
                sync::hlc_clock clock = sync::hlc_clock{});
 
@@ -39,17 +43,19 @@ class sync_service final : public sync::server_backend {
                           std::uint32_t max_cells) override;
   void caught_up(const sync::peer& p) override;
   void wiped(const sync::peer& p) override;
-  std::string standing(const sync::peer& p) override;
+  device_standing standing(const sync::peer& p) override;
 
  private:
-  // The registry's verdict on a hello; throws to refuse it. Requires: access_.
-  std::string authenticate(const sync::hello& h, const sync::handshake& hs);
+  // The registry's verdict on a hello: the device's standing; throws to
+  // refuse it. Requires: access_.
+  device_standing authenticate(const sync::hello& h, const sync::handshake& hs);
   // Audits and throws `code`: a push the device may not make (forbidden) or
   // whose values the schema does not allow (invalid_input).
   [[noreturn]] void refuse_push(const sync::peer& p, const std::string& why,
                                 errc code = errc::forbidden);
 
-  central_store& store_;
+  change_log& log_;
+  device_cursors& devices_;
   std::shared_ptr<const schema> schema_;
   metrics& metrics_;
   access_registry* access_;

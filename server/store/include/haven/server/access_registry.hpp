@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <haven/core/result.hpp>
+#include <haven/sync/protocol.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,12 +20,12 @@
 namespace haven::server {
 
 enum class device_role { worker, coordinator };
-// active: may sync. retired: handed back; its pending changes are accepted,
-// then it is told to wipe. revoked: lost or stolen; refused, told to wipe.
-enum class device_standing { active, retired, revoked };
+// The protocol's standing (active, retired, revoked), the one enum from the
+// registry's table to the wire.
+using device_standing = sync::standing;
+using sync::to_string;
 
 std::string_view to_string(device_role r);
-std::string_view to_string(device_standing s);
 std::optional<device_role> parse_role(std::string_view text);
 
 struct enrolled_device {

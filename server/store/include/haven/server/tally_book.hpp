@@ -12,8 +12,8 @@
 // is the number of persons in the cell, kept as they enter and leave it. An
 // update retracts a record's old contribution and adds its new one; the
 // writes of a batch of updates are summed first, so a cell that many records
-// of a batch share is written once. Reports read the amounts; they never scan
-// records.
+// of a batch share is written once. Reports are made from the amounts; they
+// never scan records. This is the SQLite implementation's tally_store.
 //
 // Not thread-safe: it uses its connection from one thread at a time, like the
 // connection itself. Holds references to the database and the schema, which
@@ -25,6 +25,8 @@
 #include <haven/schema/schema.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/change.hpp>
+#include <haven/tally/contribution.hpp>
+#include <haven/tally/report.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -83,34 +85,12 @@ class tally_book {
   // replay (if that transaction rolls back, construct the book again).
   void reset();
 
-  // [{"id", "title", "type"}, ...] of the declared tallies, in schema order.
-  std::string list_json() const;
-
-  // The report of tally `id` for `year`, or for one `month` (1-12) of it:
-  //   {"id", "title", "type", "period": "2026" | "2026-03", "year", "month": n | null,
-  //    "rows": [row field keys], "column": field key | null,
-  //    "measures": [{"id", "title", "kind", "field"}],
-  //    "columns": [{"code", "label"}] (the column codes present, in code order),
-  //    "cells": [{"row": [codes], "column": code | null, "values": {measure: n}}]
-  //      (every non-empty leaf cell; "column" is null when there is no column field),
-  //    "total": {measure: n},
-  //    "table": [{"row": [codes], "label", "depth", "subtotal", "by_column": {code: {measure: n}},
-  //               "total": {measure: n}}] (subtotal rows before their children;
-  //      by_column only with a column field, holding every present column),
-  //    "column_totals": {code: {measure: n}}}
-  // The code "" stands for an empty field, labelled "not recorded". Codes are
-  // ordered as the schema lists them, "" last.
-  // Errors: errc::not_found for an unknown tally (the message lists the
-  // ids), errc::invalid_input for a month outside 1-12, errc::store.
-  result<std::string> report_json(std::string_view id, int year, std::optional<int> month) const;
-
-  // The same report as CSV (RFC 4180 quoting, "\n" line ends): a header of
-  // the row field keys, then "code:measure" for each column code and
-  // measure followed by "total:measure" for each measure (without a column
-  // field: the measure ids); one line per table row, subtotals included
-  // (their deeper row codes empty); a last line "total". An empty field's
-  // code is written "not recorded".
-  result<std::string> report_csv(std::string_view id, int year, std::optional<int> month) const;
+  // The stored amounts of tally `id` for `period` ({year, 0} or {year,
+  // month}): what tally_store::amounts returns, with its errors
+  // (errc::not_found for an unknown tally, errc::store while a replay is
+  // pending or if the database fails).
+  result<std::vector<tally::stored_amount>> amounts(std::string_view id,
+                                                    tally::tally_period period) const;
 
  private:
   sqlite::database& db_;

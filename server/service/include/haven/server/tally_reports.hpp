@@ -1,0 +1,39 @@
+#pragma once
+// The tallies as a coordinator reads them: a tally_store's amounts made into
+// a period's report (haven::tally::period_report) and rendered as JSON or
+// CSV, for the HTTP API and `havend tally`. Thread-safe as its store; holds a
+// reference to the store, which must outlive it.
+
+#include <haven/core/result.hpp>
+#include <haven/schema/schema.hpp>
+#include <haven/server/tally_store.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace haven::server {
+
+class tally_reports {
+ public:
+  tally_reports(tally_store& store, std::shared_ptr<const schema> s)
+      : store_(store), schema_(std::move(s)) {}
+
+  // [{"id", "title", "type"}, ...] of the declared tallies (tally::list_json).
+  std::string list_json() const;
+  // The report of tally `id` for `year`, or one `month` (1-12) of it, as
+  // tally::to_json or tally::to_csv renders it. Errors: errc::not_found for
+  // an unknown tally (the message lists the ids), errc::invalid_input for a
+  // year outside 1-9999 or a month outside 1-12, and the store's errors.
+  result<std::string> json(std::string_view id, int year, std::optional<int> month) const;
+  result<std::string> csv(std::string_view id, int year, std::optional<int> month) const;
+
+ private:
+  // The period's report; throws the errors above.
+  tally::period_report report(std::string_view id, int year, std::optional<int> month) const;
+
+  tally_store& store_;
+  std::shared_ptr<const schema> schema_;
+};
+
+}  // namespace haven::server

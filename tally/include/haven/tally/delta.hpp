@@ -1,0 +1,73 @@
+#pragma once
+// The net change of a batch of contributions, summed in memory before a
+// tally store writes it, so that a cell many records of a batch share is
+// written once; and, for distinct measures, which cells a person enters or
+// leaves as the records that put them in a leaf come and go. Pure: the store
+// reads and writes what it asks for. Not thread-safe.
+
+#include <cstdint>
+#include <haven/schema/tally.hpp>
+#include <haven/tally/contribution.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace haven::tally {
+
+class delta {
+ public:
+  // One distinct measure of one person.
+  struct person_key {
+    std::uint32_t tally = 0, measure = 0;
+    std::string person;
+    auto operator<=>(const person_key&) const = default;
+  };
+  // A leaf cell (a full row path, one column code; all_columns without a column field).
+  struct leaf {
+    tally_period period;
+    std::string path, column;
+    auto operator<=>(const leaf&) const = default;
+  };
+  // Records per leaf: those that put a person there, or a change of them.
+  using leaf_counts = std::map<leaf, std::int64_t>;
+
+  // Requires: `tallies` (the schema's) outlives this.
+  explicit delta(const std::vector<tally_def>& tallies) : tallies_(tallies) {}
+
+  // Adds the contribution (sign +1) or retracts it (sign -1). Throws
+  // failure(errc::invalid_input) when a sum would pass what 64 bits hold.
+  void add(const tally_contribution& c, std::int64_t sign);
+
+  // Each person's change of records per leaf; some changes may be 0.
+  const std::map<person_key, leaf_counts>& persons() const { return persons_; }
+
+  // Applies person `who`'s change to the leaf counts stored for them
+  // (`before`, within the periods the change touches or more) and counts
+  // the person in or out of each cell, at any level, they enter or leave.
+  // Returns the counts after (leaves of 0 left out). Throws
+  // failure(errc::store) when a count would go below 0 (a retraction of
+  // what was never counted: the stored tally must be replayed).
+  leaf_counts apply_person(const person_key& who, const leaf_counts& before);
+
+  // The net change of every amount: count and sum measures, and distinct
+  // measures once apply_person has run for every person. Some may be 0.
+  const std::map<tally_key, std::int64_t>& amounts() const { return amounts_; }
+
+  // Whether the amount only ever grows from 0 (records and persons), so
+  // that adding a positive change to it cannot reach 0.
+  bool counts_up(const tally_key& key) const;
+
+  // a + b; throws failure(errc::invalid_input) past what 64 bits hold.
+  static std::int64_t checked_sum(std::int64_t a, std::int64_t b);
+
+  void clear();
+
+ private:
+  bool is_leaf(const tally_key& key) const;
+
+  const std::vector<tally_def>& tallies_;
+  std::map<tally_key, std::int64_t> amounts_;
+  std::map<person_key, leaf_counts> persons_;
+};
+
+}  // namespace haven::tally

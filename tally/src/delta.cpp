@@ -1,0 +1,81 @@
+#include <algorithm>
+#include <haven/core/result.hpp>
+#include <haven/tally/delta.hpp>
+#include <set>
+
+namespace haven::tally {
+
+std::int64_t delta::checked_sum(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out))
+    throw failure(errc::invalid_input,
+                  "refused: a tally sum would pass the largest number a tally holds (" +
+                      std::to_string(a) + " + " + std::to_string(b) +
+                      "); nothing of this push was saved");
+  return out;
+}
+
+bool delta::is_leaf(const tally_key& key) const {
+  const tally_def& t = tallies_[key.tally];
+  const auto depth = static_cast<std::size_t>(std::count(key.path.begin(), key.path.end(), '/'));
+  return depth == t.rows.size() && (key.column == all_columns) != t.column.has_value();
+}
+
+// Record counts and numbers of persons are never negative; a sum may be.
+bool delta::counts_up(const tally_key& key) const {
+  return key.measure == records_measure ||
+         tallies_[key.tally].measures[key.measure].kind == measure_kind::distinct;
+}
+
+void delta::add(const tally_contribution& c, std::int64_t sign) {
+  for (const auto& [key, amount] : c.amounts) {
+    std::int64_t& sum = amounts_[key];
+    sum = checked_sum(sum, sign * amount);
+  }
+  for (const auto& [key, person] : c.persons)
+    if (is_leaf(key))
+      persons_[{key.tally, key.measure, person}][{key.period, key.path, key.column}] += sign;
+}
+
+delta::leaf_counts delta::apply_person(const person_key& who, const leaf_counts& before) {
+  std::set<tally_period> periods;
+  leaf_counts after = before;
+  if (const auto it = persons_.find(who); it != persons_.end())
+    for (const auto& [l, n] : it->second) {
+      if (n == 0) continue;
+      periods.insert(l.period);
+      const std::int64_t now = (after[l] += n);
+      if (now < 0)
+        throw failure(errc::store,
+                      "store: the tally retracted what it never counted (reset and replay it)");
+      if (now == 0) after.erase(l);
+    }
+  // The cells the person is in, within the periods that change.
+  auto cells = [&](const leaf_counts& leaves) {
+    std::set<tally_key> out;
+    for (const auto& [l, n] : leaves) {
+      if (!periods.count(l.period)) continue;
+      for (std::size_t end = 0;;) {
+        const std::string prefix = l.path.substr(0, end);
+        out.insert({who.tally, l.period, prefix, l.column, who.measure});
+        out.insert({who.tally, l.period, prefix, std::string(all_columns), who.measure});
+        if (end == l.path.size()) break;
+        end = l.path.find('/', end) + 1;
+      }
+    }
+    return out;
+  };
+  const auto was = cells(before), is = cells(after);
+  for (const auto& key : is)
+    if (!was.count(key)) amounts_[key] += 1;
+  for (const auto& key : was)
+    if (!is.count(key)) amounts_[key] -= 1;
+  return after;
+}
+
+void delta::clear() {
+  amounts_.clear();
+  persons_.clear();
+}
+
+}  // namespace haven::tally
