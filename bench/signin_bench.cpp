@@ -13,7 +13,6 @@
 // Prints one JSON object; no thresholds.
 //   signin_bench [sign-ins-each-way] [devices]   (default 500 10)
 #include <algorithm>
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -88,30 +87,12 @@ std::unique_ptr<client::store> enrolled_device(const bench::scratch_dir& dir,
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace po = boost::program_options;
-  namespace cl = haven::command_line;
-  po::options_description options(
-      "signin_bench [rounds [devices]]: sign-ins to havend in process, as JSON");
-  options.add_options()("help,h", po::bool_switch(), "print this help")(
-      "rounds",
-      po::value<long long>()->default_value(500)->value_name("N")->notifier(
-          [](long long n) { cl::require_range("--rounds", n, 1, 1000000); }),
-      "sign-ins per device, 1-1000000")(
-      "devices",
-      po::value<long long>()->default_value(10)->value_name("N")->notifier(
-          [](long long n) { cl::require_range("--devices", n, 1, 1000); }),
-      "enrolled devices, 1-1000");
-  po::positional_options_description positional;
-  positional.add("rounds", 1).add("devices", 1);
-  po::variables_map given;
-  try {
-    cl::parse({argv + 1, argv + argc}, options, positional, given);
-  } catch (const cl::usage_error& e) {
-    return cl::report("signin_bench", e.what());
-  }
-  if (given["help"].as<bool>()) return std::cout << options, 0;
-  const auto rounds = static_cast<std::size_t>(given["rounds"].as<long long>());
-  const auto devices = static_cast<std::size_t>(given["devices"].as<long long>());
+  const auto args = haven::command_line::parse_counts(
+      argc, argv, "signin_bench", "[rounds [devices]]: sign-ins to havend in process, as JSON",
+      {{"rounds", 500, 1, 1000000, "sign-ins per device"},
+       {"devices", 10, 1, 1000, "enrolled devices"}});
+  if (args.exit_code) return *args.exit_code;
+  const std::size_t rounds = args.values[0], devices = args.values[1];
   const bench::scratch_dir dir("signin");
   bench::in_process_havend secured(dir.file("secured.db"), true);
   bench::in_process_havend open(dir.file("open.db"), false);

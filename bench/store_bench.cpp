@@ -2,7 +2,6 @@
 //   store_bench [records]   (default 20000; --help)
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -37,25 +36,11 @@ client::record_input workshop(std::mt19937& rng) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace po = boost::program_options;
-  namespace cl = haven::command_line;
-  po::options_description options(
-      "store_bench [records]: benchmarks of the device store, printed as JSON");
-  options.add_options()("help,h", po::bool_switch(), "print this help")(
-      "records",
-      po::value<long long>()->default_value(20000)->value_name("N")->notifier(
-          [](long long n) { cl::require_range("--records", n, 1, 10000000); }),
-      "records to write, import and list, 1-10000000");
-  po::positional_options_description positional;
-  positional.add("records", 1);
-  po::variables_map given;
-  try {
-    cl::parse({argv + 1, argv + argc}, options, positional, given);
-  } catch (const cl::usage_error& e) {
-    return cl::report("store_bench", e.what());
-  }
-  if (given["help"].as<bool>()) return std::cout << options, 0;
-  const auto n = static_cast<std::size_t>(given["records"].as<long long>());
+  const auto args = haven::command_line::parse_counts(
+      argc, argv, "store_bench", "[records]: benchmarks of the device store, printed as JSON",
+      {{"records", 20000, 1, 10000000, "records to write, import and list"}});
+  if (args.exit_code) return *args.exit_code;
+  const std::size_t n = args.values[0];
   const auto dir =
       std::filesystem::temp_directory_path() / ("haven-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

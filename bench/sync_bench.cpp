@@ -3,7 +3,6 @@
 // once, then fresh devices, one per team in turn, pulling everything. Prints
 // one JSON object; no thresholds.
 //   sync_bench [devices] [records-per-device]   (default 10 10000)
-#include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <haven/client/store.hpp>
@@ -74,30 +73,13 @@ client::record_input random_record(std::mt19937& rng, std::size_t device, std::s
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace po = boost::program_options;
-  namespace cl = haven::command_line;
-  po::options_description usage(
-      "sync_bench [devices [records]]: devices pushing through havend in process, as JSON");
-  usage.add_options()("help,h", po::bool_switch(), "print this help")(
-      "devices",
-      po::value<long long>()->default_value(10)->value_name("N")->notifier(
-          [](long long n) { cl::require_range("--devices", n, 1, 1000); }),
-      "devices that push at once, 1-1000")(
-      "records",
-      po::value<long long>()->default_value(10000)->value_name("N")->notifier(
-          [](long long n) { cl::require_range("--records", n, 1, 10000000); }),
-      "records each device pushes, 1-10000000");
-  po::positional_options_description positional;
-  positional.add("devices", 1).add("records", 1);
-  po::variables_map given;
-  try {
-    cl::parse({argv + 1, argv + argc}, usage, positional, given);
-  } catch (const cl::usage_error& e) {
-    return cl::report("sync_bench", e.what());
-  }
-  if (given["help"].as<bool>()) return std::cout << usage, 0;
-  const auto devices = static_cast<std::size_t>(given["devices"].as<long long>());
-  const auto per_device = static_cast<std::size_t>(given["records"].as<long long>());
+  const auto args = haven::command_line::parse_counts(
+      argc, argv, "sync_bench",
+      "[devices [records]]: devices pushing through havend in process, as JSON",
+      {{"devices", 10, 1, 1000, "devices that push at once"},
+       {"records", 10000, 1, 10000000, "records each device pushes"}});
+  if (args.exit_code) return *args.exit_code;
+  const std::size_t devices = args.values[0], per_device = args.values[1];
   const bench::scratch_dir dir("sync");
   bench::in_process_havend havend(dir.file("central.db"),
                                   false);  // the bench's devices are not enrolled

@@ -11,6 +11,7 @@ packages=(
   bsdextrautils curl
   clang-14 libclang-rt-14-dev clang-format
   libqrencode-dev
+  coinor-libclp-dev
 )
 
 missing=()

@@ -24,6 +24,7 @@ static_assert(HAVEN_INVALID_INPUT == static_cast<int>(haven::errc::invalid_input
               HAVEN_UNAUTHORIZED == static_cast<int>(haven::errc::unauthorized) &&
               HAVEN_FORBIDDEN == static_cast<int>(haven::errc::forbidden) &&
               HAVEN_CANCELLED == static_cast<int>(haven::errc::cancelled) &&
+              HAVEN_AMBIGUOUS == static_cast<int>(haven::errc::ambiguous) &&
               HAVEN_INTERNAL_ERROR == static_cast<int>(haven::errc::internal));
 
 namespace {

@@ -1,3 +1,36 @@
+// How it works:
+// Person pseudonyms derived on the device (`haven person-code`): a keyed hash
+// of what identifies a person, so that the tally counts each person once
+// without a name ever being stored or sent.
+//
+// person_code = HMAC-SHA-256(team pseudonym key,
+//     "haven-person-v1" || for each of given name, family name, birth date,
+//     nationality in that order: its normalised UTF-8 bytes, preceded by
+//     their length as 4 bytes big-endian)
+// shown as "P-" and the first 75 bits in 15 Crockford base32 characters and
+// their check symbol, in groups of four: P-XXXX-XXXX-XXXX-XXXC (the format of
+// haven/schema/pseudonym.hpp, which valid_pseudonym checks).
+//
+// What it protects against: the store, the server and anyone who reads the
+// records, a backup or the wire without the key learn no name or birth date
+// from a code, and codes of two teams (two keys) cannot be linked.
+// What it does not: anyone holding the team's key (every enrolled device of
+// the team, and whoever takes one) can test guesses — compute the code of a
+// suspected name, birth date and nationality and look for it in the records.
+// Names and birth dates are guessable, so the key is what keeps codes
+// pseudonymous, not the hash. Two different people with the same normalised
+// attributes share a code (75 bits make accidental collisions negligible: in
+// a team of a million persons, about one chance in 75 million).
+//
+// Normalisation (normalise_name) makes the same person typed differently give
+// the same code: case, accents and spacing are folded. It does not
+// transliterate between scripts or spellings: "Müller" and "Mueller",
+// "Olena" and "Олена", "O'Brien" and "OBrien" give different codes. A birth
+// date known only as YYYY or YYYY-MM gives a different code from the full
+// date: record the same precision for the same person every time.
+//
+// All functions are pure and thread-safe, except that person_code() without
+// `today` reads the system clock and card_code() draws random bytes.
 #include <algorithm>
 #include <array>
 #include <cstdint>

@@ -538,10 +538,9 @@ result<sync::record_id> store::resolve_id(std::string_view prefix) {
         throw failure(errc::not_found, "no record " + std::string(prefix) +
                                            (prefix.size() < 32 ? "..." : "") + " in this store");
       if (found.size() > 1)
-        throw failure(errc::invalid_input, "the id prefix " + std::string(prefix) +
-                                               " is ambiguous: " + found[0].hex() + " and " +
-                                               found[1].hex() +
-                                               " (at least) begin with it; give more characters");
+        throw failure(errc::ambiguous, "the id prefix " + std::string(prefix) + " is ambiguous: " +
+                                           found[0].hex() + " and " + found[1].hex() +
+                                           " (at least) begin with it; give more characters");
       return found.front();
     });
   });

@@ -106,6 +106,38 @@ void require_range(std::string_view flag, long long value, long long min, long l
                       std::to_string(max) + " (got " + std::to_string(value) + ")");
 }
 
+counts parse_counts(int argc, const char* const* argv, std::string_view program,
+                    std::string_view summary, const std::vector<count_option>& options) {
+  po::options_description described(std::string(program) + " " + std::string(summary));
+  described.add_options()("help,h", po::bool_switch(), "print this help");
+  po::positional_options_description positional;
+  for (const auto& o : options) {
+    const std::string flag = std::string("--") + o.name;
+    described.add_options()(
+        o.name,
+        po::value<long long>()
+            ->default_value(o.fallback)
+            ->value_name("N")
+            ->notifier([flag, o](long long n) { require_range(flag, n, o.min, o.max); }),
+        (std::string(o.help) + ", " + std::to_string(o.min) + "-" + std::to_string(o.max)).c_str());
+    positional.add(o.name, 1);
+  }
+  po::variables_map given;
+  try {
+    parse({argv + 1, argv + argc}, described, positional, given);
+  } catch (const usage_error& e) {
+    return {{}, report(program, e.what())};
+  }
+  if (given["help"].as<bool>()) {
+    std::cout << described;
+    return {{}, exit_ok};
+  }
+  counts out;
+  for (const auto& o : options)
+    out.values.push_back(static_cast<std::size_t>(given[o.name].as<long long>()));
+  return out;
+}
+
 std::optional<host_port> parse_host_port(std::string_view text) {
   const auto authority = boost::urls::parse_authority(text);
   if (!authority || authority->has_userinfo() || !authority->has_port()) return std::nullopt;

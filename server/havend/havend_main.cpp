@@ -50,11 +50,12 @@ po::typed_value<long long>* number(const char* flag, T& into, long long min, lon
       });
 }
 
-// Seconds from min to max, as number() does.
-po::typed_value<long long>* seconds(const char* flag, std::chrono::seconds& into, long long min,
+// Seconds from min to max, as number() does, into a duration of any unit.
+template <class Duration>
+po::typed_value<long long>* seconds(const char* flag, Duration& into, long long min,
                                     long long max) {
   return po::value<long long>()
-      ->default_value(into.count())
+      ->default_value(std::chrono::duration_cast<std::chrono::seconds>(into).count())
       ->value_name("S")
       ->notifier([flag, &into, min, max](long long n) {
         cl::require_range(flag, n, min, max);
@@ -119,6 +120,8 @@ po::options_description serve_options(server::server_config& c) {
       "seconds from connecting to a valid hello")(
       "idle-timeout", seconds("--idle-timeout", c.idle_timeout, 1, int_max),
       "seconds a silent sync connection stays open")(
+      "public-k", number("--public-k", c.public_k, 2, 1000),
+      "the public view of a tally hides cells of fewer than K persons (or records), 2-1000")(
       "max-connections-per-address",
       number("--max-connections-per-address", c.connections.per_address, 1, int_max),
       "connections not signed in yet, per address (one more closes the address's oldest)")(
@@ -129,16 +132,10 @@ po::options_description serve_options(server::server_config& c) {
       "connections in all")("max-failed-logins",
                             number("--max-failed-logins", c.login.free_failures, 1, int_max),
                             "failed sign-ins per address before the back-off")(
-      "login-backoff-max",
-      po::value<long long>()
-          ->default_value(
-              std::chrono::duration_cast<std::chrono::seconds>(c.login.max_backoff).count())
-          ->value_name("S")
-          ->notifier([&c](long long n) {
-            cl::require_range("--login-backoff-max", n, 1, std::numeric_limits<int>::max());
-            c.login.max_backoff = std::chrono::seconds(n);
-          }),
-      "the longest back-off, in seconds; it doubles from 1 s")(
+      "login-backoff-first", seconds("--login-backoff-first", c.login.first_backoff, 1, int_max),
+      "the first back-off, in seconds (at most --login-backoff-max)")(
+      "login-backoff-max", seconds("--login-backoff-max", c.login.max_backoff, 1, int_max),
+      "the longest back-off, in seconds; it doubles from the first")(
       "trusted-proxy",
       po::value<std::vector<std::string>>()->composing()->value_name("ADDRESS")->notifier(
           [&c](const std::vector<std::string>& proxies) {
@@ -289,7 +286,8 @@ int set_standing(const po::variables_map& o, const std::vector<std::string>& res
     return exit_ok;
   }
   const auto seen = server::open_sqlite_store(text(o, "db"), load_schema(o))->device(d.device_id);
-  const std::optional<std::int64_t> last_sync = seen ? seen->last_sync_ms : std::nullopt;
+  std::optional<std::int64_t> last_sync;
+  if (seen) last_sync = seen->last_sync_ms;
   std::cout << "It can no longer sync; if it connects, it is told to erase its store.\n";
   if (last_sync)
     std::cout << "Its last sync was " << when(last_sync) << ": changes it recorded after "
@@ -423,7 +421,7 @@ void print_tally_table(const boost::json::object& report) {
     std::vector<std::string> out;
     for (const auto& m : measures) {
       const auto* n = values.as_object().if_contains(m);
-      out.push_back(n ? json::serialize(*n) : "0");
+      out.push_back(!n ? "0" : n->is_string() ? std::string(n->get_string()) : json::serialize(*n));
     }
     return out;
   };
@@ -481,9 +479,11 @@ int tally(const po::variables_map& o, const std::vector<std::string>& rest) {
   const auto record_schema = load_schema(o);
   auto store = server::open_sqlite_store(text(o, "db"), record_schema);
   store->refresh();
-  const server::tally_reports tallies(*store, record_schema);
-  auto report =
-      format == "csv" ? tallies.csv(rest[1], year, month) : tallies.json(rest[1], year, month);
+  const server::tally_reports tallies(*store, record_schema, o["public-k"].as<long long>());
+  const auto view =
+      text(o, "view") == "public" ? server::tally_view::published : server::tally_view::internal;
+  auto report = format == "csv" ? tallies.csv(rest[1], year, month, view)
+                                : tallies.json(rest[1], year, month, view);
   if (!report) throw failure(report.err());
   if (format == "table")
     print_tally_table(boost::json::parse(report.value()).as_object());
@@ -528,7 +528,8 @@ po::options_description with_store(po::options_description own) {
 const std::map<std::string, command>& commands() {
   static const std::map<std::string, command> table{
       {"tally",
-       {"havend --db PATH tally ID --year YYYY [--month M] [--format table|json|csv]",
+       {"havend --db PATH tally ID --year YYYY [--month M] [--format table|json|csv] [--view "
+        "internal|public]",
         "Prints a tally from the store, without a running server: a table, or the JSON and CSV the "
         "HTTP API\n"
         "serves. In CSV, a text cell beginning with = + - @ tab or CR is prefixed with '.",
@@ -540,7 +541,13 @@ const std::map<std::string, command>& commands() {
                 cl::require_range("--month", m, 1, 12);
               }),
               "one month, 1-12 (default: the whole year)")(
-              "format", one_of("--format", {"table", "json", "csv"}, "table"), "how to print it");
+              "format", one_of("--format", {"table", "json", "csv"}, "table"), "how to print it")(
+              "view", one_of("--view", {"internal", "public"}, "internal"),
+              "internal: every figure; public: safe to publish (small cells hidden, audited)")(
+              "public-k",
+              po::value<long long>()->default_value(5)->value_name("K")->notifier(
+                  [](long long k) { cl::require_range("--public-k", k, 2, 1000); }),
+              "the public view hides cells of fewer than K persons (or records)");
           return with_store(o);
         },
         {"ID"},

@@ -133,8 +133,7 @@ std::unique_ptr<store> open_store(const global_options& g) {
 // The record `text` names: its id, or a unique prefix of 4 or more hex characters.
 sync::record_id resolve_id(store& db, const std::string& text) {
   auto id = db.resolve_id(text);
-  if (!id && id.err().code == errc::invalid_input && !id.err().message.starts_with("the id prefix"))
-    throw usage_error(id.err().message);
+  if (!id && id.err().code == errc::invalid_input) throw usage_error(id.err().message);
   return unwrap(std::move(id));
 }
 

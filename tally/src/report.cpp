@@ -3,6 +3,7 @@
 #include <haven/core/terminal_text.hpp>
 #include <haven/tally/contribution.hpp>
 #include <haven/tally/report.hpp>
+#include <sstream>
 #include <tuple>
 
 namespace haven::tally {
@@ -101,6 +102,11 @@ bool period_report::has(const std::string& path, std::string_view column) const 
   return find(path, column);
 }
 
+std::int64_t period_report::records(const std::string& path, std::string_view column) const {
+  const amounts* a = find(path, column);
+  return a ? a->find(records_id)->second : 0;
+}
+
 std::vector<std::pair<std::string, std::int64_t>> period_report::values(
     const std::string& path, std::string_view column) const {
   const amounts* a = find(path, column);
@@ -118,10 +124,29 @@ std::vector<std::pair<std::string, std::int64_t>> period_report::values(
 
 namespace {
 
-json::object values_json(const period_report& r, const std::string& path, std::string_view column) {
+std::string hidden_mark(const report_view& view) {
+  return "<" + std::to_string(view.k);
+}
+
+json::object values_json(const period_report& r, const report_view& view, const std::string& path,
+                         std::string_view column) {
   json::object out;
-  for (const auto& [id, n] : r.values(path, column)) out[id] = n;
+  const bool hidden = view.hides(path, column);
+  for (const auto& [id, n] : r.values(path, column))
+    out[id] = hidden ? json::value(hidden_mark(view)) : json::value(n);
   return out;
+}
+
+json::object view_json(const report_view& view, std::size_t hidden_cells) {
+  if (!view.is_public()) return {{"name", "internal"}};
+  return {{"name", "public"},
+          {"k", view.k},
+          {"hidden_cells", hidden_cells},
+          {"audit",
+           {{"passed", true},
+            {"hidden_figures", view.hidden_figures},
+            {"narrowest_range",
+             view.narrowest ? json::value(*view.narrowest) : json::value(nullptr)}}}};
 }
 
 json::array strings_json(const std::vector<std::string>& items) {
@@ -130,7 +155,7 @@ json::array strings_json(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string report_json_of(const period_report& r) {
+std::string report_json_of(const period_report& r, const report_view& view) {
   const tally_def& t = r.def();
   json::object out;
   out["id"] = t.id;
@@ -158,12 +183,13 @@ std::string report_json_of(const period_report& r) {
       if (!t.column) {
         cells.push_back(json::object{{"row", strings_json(codes)},
                                      {"column", nullptr},
-                                     {"values", values_json(r, path, all_columns)}});
+                                     {"values", values_json(r, view, path, all_columns)}});
       } else {
         for (const auto& c : r.columns())
           if (r.has(path, c))
-            cells.push_back(json::object{
-                {"row", strings_json(codes)}, {"column", c}, {"values", values_json(r, path, c)}});
+            cells.push_back(json::object{{"row", strings_json(codes)},
+                                         {"column", c},
+                                         {"values", values_json(r, view, path, c)}});
       }
     }
     json::object row{{"row", strings_json(codes)},
@@ -172,18 +198,19 @@ std::string report_json_of(const period_report& r) {
                      {"subtotal", codes.size() < r.def().rows.size()}};
     if (t.column) {
       json::object by_column;
-      for (const auto& c : r.columns()) by_column[c] = values_json(r, path, c);
+      for (const auto& c : r.columns()) by_column[c] = values_json(r, view, path, c);
       row["by_column"] = std::move(by_column);
     }
-    row["total"] = values_json(r, path, all_columns);
+    row["total"] = values_json(r, view, path, all_columns);
     table.push_back(std::move(row));
   }
   out["cells"] = std::move(cells);
-  out["total"] = values_json(r, "", all_columns);
+  out["total"] = values_json(r, view, "", all_columns);
   out["table"] = std::move(table);
   json::object column_totals;
-  for (const auto& c : r.columns()) column_totals[c] = values_json(r, "", c);
+  for (const auto& c : r.columns()) column_totals[c] = values_json(r, view, "", c);
   out["column_totals"] = std::move(column_totals);
+  out["view"] = view_json(view, view.hidden.size());
   return json::serialize(out);
 }
 
@@ -216,13 +243,18 @@ void csv_line(std::string& out, const std::vector<std::string>& fields) {
 }
 
 // The numbers of one table line: by column, then the total.
-void csv_values(std::vector<std::string>& line, const period_report& r, const std::string& path) {
-  for (const auto& c : r.columns())
-    for (const auto& [id, n] : r.values(path, c)) line.push_back(std::to_string(n));
-  for (const auto& [id, n] : r.values(path, all_columns)) line.push_back(std::to_string(n));
+void csv_values(std::vector<std::string>& line, const period_report& r, const report_view& view,
+                const std::string& path) {
+  const auto add = [&](std::string_view column) {
+    const bool hidden = view.hides(path, column);
+    for (const auto& [id, n] : r.values(path, column))
+      line.push_back(hidden ? hidden_mark(view) : std::to_string(n));
+  };
+  for (const auto& c : r.columns()) add(c);
+  add(all_columns);
 }
 
-std::string report_csv_of(const period_report& r) {
+std::string report_csv_of(const period_report& r, const report_view& view) {
   const tally_def& t = r.def();
   std::string out;
   std::vector<std::string> header;
@@ -236,23 +268,42 @@ std::string report_csv_of(const period_report& r) {
     std::vector<std::string> line;
     for (std::size_t i = 0; i < r.def().rows.size(); ++i)
       line.push_back(i < codes.size() ? csv_text(label(codes[i])) : "");
-    csv_values(line, r, path);
+    csv_values(line, r, view, path);
     csv_line(out, line);
   }
   std::vector<std::string> total{"total"};
   total.resize(r.def().rows.size());
-  csv_values(total, r, "");
+  csv_values(total, r, view, "");
   csv_line(out, total);
+  if (view.is_public()) {
+    std::ostringstream narrowest;
+    if (view.narrowest)
+      narrowest << "at least " << *view.narrowest << " wide";
+    else
+      narrowest << "without an upper bound";
+    csv_line(out, {"view", "public", "k=" + std::to_string(view.k),
+                   csv_field("cells of fewer than " + std::to_string(view.k) +
+                             " persons or records, and cells that would reveal them, show as " +
+                             hidden_mark(view)),
+                   csv_field("audit passed: " + std::to_string(view.hidden_figures) +
+                             " hidden figures, each could be any of a range " + narrowest.str())});
+  } else {
+    csv_line(out, {"view", "internal"});
+  }
   return out;
 }
 
 }  // namespace
 
-std::string to_json(const period_report& r) {
-  return report_json_of(r);
+bool report_view::hides(const std::string& path, std::string_view column) const {
+  return is_public() && hidden.find(std::make_pair(path, std::string(column))) != hidden.end();
 }
-std::string to_csv(const period_report& r) {
-  return report_csv_of(r);
+
+std::string to_json(const period_report& r, const report_view& view) {
+  return report_json_of(r, view);
+}
+std::string to_csv(const period_report& r, const report_view& view) {
+  return report_csv_of(r, view);
 }
 
 std::string list_json(const schema& s) {

@@ -711,7 +711,7 @@ TEST_CASE("store: resolve_id takes a record's id or a unique prefix of 4 or more
   // Ambiguous: named with two of the ids it could be.
   const auto ambiguous = db->resolve_id(one.hex().substr(0, 4));
   REQUIRE_FALSE(ambiguous);
-  CHECK(ambiguous.err().code == errc::invalid_input);
+  CHECK(ambiguous.err().code == errc::ambiguous);
   CHECK_THAT(ambiguous.err().message, Catch::Matchers::Contains("ambiguous") &&
                                           Catch::Matchers::Contains(one.hex().substr(0, 4)));
   // A deleted record is still named (show says it is deleted).

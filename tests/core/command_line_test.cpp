@@ -89,4 +89,28 @@ TEST_CASE("command line: a bad value names the flag and what it takes", "[core][
   CHECK_THAT(parse({"--count", "3"}), Contains("--name"));
   CHECK(parse({"--name", "a", "extra"}) == "too many arguments");
 }
+
+TEST_CASE("command line: a benchmark's counts, by position or by flag, each in its range",
+          "[core][command_line]") {
+  const std::vector<cl::count_option> options{{"devices", 10, 1, 1000, "devices"},
+                                              {"records", 500, 1, 100000, "records"}};
+  const auto run = [&](std::vector<const char*> argv) {
+    argv.insert(argv.begin(), "bench");
+    return cl::parse_counts(static_cast<int>(argv.size()), argv.data(), "bench", "[devices]",
+                            options);
+  };
+  CHECK(run({}).values == std::vector<std::size_t>{10, 500});
+  CHECK(run({"3"}).values == std::vector<std::size_t>{3, 500});
+  CHECK(run({"3", "7"}).values == std::vector<std::size_t>{3, 7});
+  CHECK(run({"--records", "7"}).values == std::vector<std::size_t>{10, 7});
+  const auto help = run({"--help"});
+  CHECK(help.exit_code == cl::exit_ok);
+  CHECK(help.values.empty());
+  const auto out_of_range = run({"0"});
+  CHECK(out_of_range.exit_code == cl::exit_usage);
+  CHECK(out_of_range.values.empty());
+  CHECK(run({"--records", "x"}).exit_code == cl::exit_usage);
+  CHECK(run({"1", "2", "3"}).exit_code == cl::exit_usage);
+}
+
 }  // namespace haven::test

@@ -51,7 +51,9 @@ struct proxied_server {
   std::string db = dir.file("central.db");
   havend_process server{db,
                         {"--trusted-proxy", proxy_address, "--trusted-proxy", "10.0.0.9",
-                         "--max-connections-per-address", "2"},
+                         "--max-connections-per-address", "2",
+                         // A back-off outlasts the test, however slowly it runs.
+                         "--login-backoff-first", "3600"},
                         havend_process::authentication::on};
 
   // GET `path` on a new connection from `source`, after `preamble`.

@@ -288,7 +288,8 @@ TEST_CASE(
   REQUIRE(s.havend({"revoke", watching.id}).exit_code == 0);
 
   bool erased = false;
-  for (int i = 0; i < 80 && !erased; ++i) {  // at most 20 s; havend looks at standings every 2 s
+  for (int i = 0; i < 80 && !erased;
+       ++i) {  // at most 20 s; havend looks at standings when the store is written
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     erased = has(watching.haven.ok({"status"}), "erased");
   }

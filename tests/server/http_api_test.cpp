@@ -159,6 +159,26 @@ TEST_CASE("http: a tally report as CSV is a download named after the tally and p
   CHECK_THAT(march.body, Contains("\ntotal,42,2\n"));
 }
 
+TEST_CASE("http: the public view of a tally hides what fewer than k records make, and says so",
+          "[server][http]") {
+  api_fixture f;
+  // Three group sessions: every cell counts fewer than 5 records.
+  const auto r = f.json("/api/tallies/pats-group-by-site?year=2026&view=public").as_object();
+  CHECK(r.at("view").at("name") == "public");
+  CHECK(r.at("view").at("k") == 5);
+  CHECK(r.at("total").at("sessions") == "<5");
+  CHECK(r.at("total").at("participants") == "<5");
+  const auto csv = f.get("/api/tallies/pats-group-by-site.csv?year=2026&view=public");
+  CHECK(csv.status == 200);
+  CHECK_THAT(csv.body, Contains("\ntotal,<5,<5\n") && Contains("\nview,public,k=5,"));
+  CHECK_THAT(csv.body, !Contains("50"));
+  // The internal view is the default, and unchanged.
+  CHECK(f.json("/api/tallies/pats-group-by-site?year=2026&view=internal").at("view").at("name") ==
+        "internal");
+  CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site?year=2026&view=secret", 400),
+             Contains("view must be internal") && Contains("public"));
+}
+
 TEST_CASE("http: a missing or bad year or month is 400 with an error that says what to give",
           "[server][http]") {
   api_fixture f;

@@ -419,7 +419,8 @@ TEST_CASE("workshops-by-audience-region: counts and sums with subtotals", "[serv
         "primary-school,osrednjeslovenska,2,55,2\n"
         "secondary-school,,1,40,3\n"
         "secondary-school,podravska,1,40,3\n"
-        "total,,4,115,6\n");
+        "total,,4,115,6\n"
+        "view,internal\n");
   f.check_all(2026);
 }
 
@@ -442,7 +443,8 @@ TEST_CASE("missing values count under \"not recorded\", so totals stay complete"
         "outcome,police:events,victim:events,not recorded:events,total:events\n"
         "admitted,0,1,1,2\n"
         "not recorded,1,0,0,1\n"
-        "total,1,1,1,3\n");
+        "total,1,1,1,3\n"
+        "view,internal\n");
   // A record without a pseudonym counts as a record, not as a person.
   f.put("e", "assistance_case",
         {{"programme", "crisis-accommodation"},
@@ -468,8 +470,9 @@ TEST_CASE("CSV of a tally with a column field", "[server][tally]") {
         "crisis-accommodation,UA,1,0,1\n"
         "reintegration,,1,1,2\n"
         "reintegration,SI,1,1,2\n"
-        "total,,2,1,3\n");
-  CHECK(f.csv("pats-individual-by-site", 2026) == "site,persons\ntotal,0\n");
+        "total,,2,1,3\n"
+        "view,internal\n");
+  CHECK(f.csv("pats-individual-by-site", 2026) == "site,persons\ntotal,0\nview,internal\n");
 }
 
 TEST_CASE(

@@ -10,6 +10,7 @@
 
 #include "context.hpp"
 #include "http_session.hpp"
+#include "store_file_watch.hpp"
 #include "tls_context.hpp"
 
 namespace haven::server {
@@ -95,9 +96,12 @@ struct server::impl {
   tcp::acceptor acceptor;
   net::signal_set signals;
   net::steady_timer tally_refresh;
-  net::steady_timer standing_watch;
-  std::int64_t standings_seen =
-      0;  // standing_watch's store job only: the registry's standings_version
+  // Standings: looked at when the store's file is written (store_writes),
+  // and every standing_poll in case the watch misses a write.
+  net::steady_timer standing_poll;
+  store_file_watch store_writes;
+  bool standings_checking = false, standings_check_again = false;  // on `control`
+  std::int64_t standings_seen = 0;  // the standings job only: the registry's standings_version
   net::steady_timer grace;
   // Accepting again after the process ran out of file descriptors (or
   // buffers, or memory): a back-off from 100 ms doubling to 1 s, reset by an
@@ -113,9 +117,9 @@ struct server::impl {
         tls(tls_context_for(config)),
         record_schema(config.record_schema ? config.record_schema : schema::builtin()),
         store(open_sqlite_store(config.db, record_schema, store_options_for(config))),
+        tallies(*store, record_schema, config.public_k),
         access(config.authenticate ? open_sqlite_registry(config.db) : nullptr),
         guard(config.login),
-        tallies(*store, record_schema),
         service(*store, *store, record_schema, counters, access.get(), guard,
                 sync::hlc_clock(config.max_skew_ms)),
         api(*store, *store, tallies, counters, access.get(), &guard),
@@ -138,7 +142,8 @@ struct server::impl {
         acceptor(control),
         signals(control, SIGINT, SIGTERM),
         tally_refresh(control),
-        standing_watch(control),
+        standing_poll(control),
+        store_writes(control, config.db, [this] { check_standings(); }),
         grace(control),
         accept_pause(control),
         suppressed_flush(control) {
@@ -337,24 +342,40 @@ struct server::impl {
     });
   }
 
-  // `havend retire` and `revoke` run as other processes: every 2 s the
-  // registry is read, and when a standing changed every live session looks
-  // at its device's standing again (one told to wipe is then told at once).
-  void schedule_standing_watch() {
+  // `havend retire` and `revoke` run as other processes and write the
+  // registry: when a standing changed, every live session looks at its
+  // device's standing again (one told to wipe is then told at once). One
+  // check at a time; a write during one asks for one more.
+  void check_standings() {
     if (!access || stopping) return;
-    standing_watch.expires_after(std::chrono::seconds(2));
-    standing_watch.async_wait([this](beast::error_code ec) {
+    if (standings_checking) {
+      standings_check_again = true;
+      return;
+    }
+    standings_checking = true;
+    in_background(
+        "standing watch",
+        [this] {
+          if (const std::int64_t version = access->standings_version(); version != standings_seen) {
+            standings_seen = version;
+            registry.notify_all();
+          }
+        },
+        [this] {
+          standings_checking = false;
+          if (std::exchange(standings_check_again, false)) check_standings();
+        });
+  }
+
+  // The safety net beside the store's watch (every 2 s where there is none).
+  void schedule_standing_poll() {
+    if (!access || stopping) return;
+    standing_poll.expires_after(store_writes.watching() ? std::chrono::seconds(60)
+                                                        : std::chrono::seconds(2));
+    standing_poll.async_wait([this](beast::error_code ec) {
       if (ec) return;
-      in_background(
-          "standing watch",
-          [this] {
-            if (const std::int64_t version = access->standings_version();
-                version != standings_seen) {
-              standings_seen = version;
-              registry.notify_all();
-            }
-          },
-          [this] { schedule_standing_watch(); });
+      check_standings();
+      schedule_standing_poll();
     });
   }
 
@@ -378,7 +399,8 @@ struct server::impl {
     acceptor.close(ec);
     signals.cancel();
     tally_refresh.cancel();
-    standing_watch.cancel();
+    standing_poll.cancel();
+    store_writes.cancel();
     accept_pause.cancel();
     suppressed_flush.cancel();
     registry.close_all();
@@ -408,7 +430,8 @@ void server::run() {
   });
   s.do_accept();
   s.schedule_tally_refresh();
-  s.schedule_standing_watch();
+  if (s.access) s.store_writes.start();
+  s.schedule_standing_poll();
   s.schedule_suppressed_flush();
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.thread_count(); ++i) threads.emplace_back([&s] { s.ioc.run(); });

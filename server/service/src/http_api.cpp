@@ -248,7 +248,13 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
     if (!month || *month < 1 || *month > 12)
       return json_error(400, "month must be 1-12, or left out for the whole year");
   }
-  auto report = csv ? tallies_.csv(id, *year, month) : tallies_.json(id, *year, month);
+  auto view = tally_view::internal;
+  if (auto v = params->find("view"); v != params->end()) {
+    if (v->second != "internal" && v->second != "public")
+      return json_error(400, "view must be internal (every figure) or public (safe to publish)");
+    if (v->second == "public") view = tally_view::published;
+  }
+  auto report = csv ? tallies_.csv(id, *year, month, view) : tallies_.json(id, *year, month, view);
   if (!report)
     return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
   if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};

@@ -1,4 +1,5 @@
 #include <haven/server/tally_reports.hpp>
+#include <haven/tally/publication.hpp>
 
 namespace haven::server {
 
@@ -16,14 +17,33 @@ tally::period_report tally_reports::report(std::string_view id, int year,
   return tally::period_report(*schema_, *t, year, month, amounts);  // refuses a bad year or month
 }
 
-result<std::string> tally_reports::json(std::string_view id, int year,
-                                        std::optional<int> month) const {
-  return capture([&] { return tally::to_json(report(id, year, month)); });
+tally::report_view tally_reports::view_of(const tally::period_report& r, tally_view view) const {
+  if (view == tally_view::internal) return {};
+  std::vector<tally::period_report> all;
+  all.reserve(schema_->tallies().size());
+  std::vector<const tally::period_report*> reports;
+  std::size_t index = 0;
+  for (const auto& t : schema_->tallies()) {
+    if (&t == &r.def()) index = reports.size();
+    reports.push_back(&all.emplace_back(report(t.id, r.year(), r.month())));
+  }
+  return tally::public_views(*schema_, reports, k_).at(index);
 }
 
-result<std::string> tally_reports::csv(std::string_view id, int year,
-                                       std::optional<int> month) const {
-  return capture([&] { return tally::to_csv(report(id, year, month)); });
+result<std::string> tally_reports::json(std::string_view id, int year, std::optional<int> month,
+                                        tally_view view) const {
+  return capture([&] {
+    const auto r = report(id, year, month);
+    return tally::to_json(r, view_of(r, view));
+  });
+}
+
+result<std::string> tally_reports::csv(std::string_view id, int year, std::optional<int> month,
+                                       tally_view view) const {
+  return capture([&] {
+    const auto r = report(id, year, month);
+    return tally::to_csv(r, view_of(r, view));
+  });
 }
 
 }  // namespace haven::server

@@ -38,6 +38,7 @@ typedef enum haven_status {
       9, /* a code, device or certificate the server (or the device) refuses; a wiped store */
   HAVEN_FORBIDDEN = 10, /* known, but not allowed: another team's record, a role's limits */
   HAVEN_CANCELLED = 11, /* the caller cancelled (haven_sync_observed's callback): nothing is lost */
+  HAVEN_AMBIGUOUS = 12, /* a name that fits more than one thing, e.g. a record id prefix */
   HAVEN_INTERNAL_ERROR = 99
 } haven_status;
 

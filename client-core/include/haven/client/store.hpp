@@ -134,8 +134,8 @@ class store {
   result<std::optional<record>> get(const sync::record_id& id);
   // The id of the one record (live or deleted) whose id begins with `prefix`,
   // 4 to 32 hex characters in either case, as git takes a commit's. Errors:
-  // errc::invalid_input for a prefix that is not that, or that several
-  // records' ids begin with (naming two); errc::not_found when none does.
+  // errc::invalid_input for a prefix that is not that; errc::ambiguous when
+  // several records' ids begin with it (naming two); errc::not_found when none does.
   result<sync::record_id> resolve_id(std::string_view prefix);
   // Live records, optionally of one type, oldest first.
   result<std::vector<record>> list(std::optional<std::string_view> type = std::nullopt);

@@ -60,6 +60,22 @@ void parse(const std::vector<std::string>& args, const po::options_description& 
 // min <= value <= max.
 void require_range(std::string_view flag, long long value, long long min, long long max);
 
+// A count a benchmark takes, positionally in the order declared or as --NAME N.
+struct count_option {
+  const char* name;
+  long long fallback, min, max;
+  const char* help;  // the range is added to it
+};
+
+// A benchmark's counts, in the order declared, or the exit code to end with:
+// exit_ok after printing --help, exit_usage after a usage error on stderr.
+struct counts {
+  std::vector<std::size_t> values;
+  std::optional<int> exit_code;
+};
+counts parse_counts(int argc, const char* const* argv, std::string_view program,
+                    std::string_view summary, const std::vector<count_option>& options);
+
 // A listening address.
 struct host_port {
   std::string host;  // a name or an IP address, IPv6 without its brackets

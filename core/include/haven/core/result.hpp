@@ -26,6 +26,7 @@ enum class errc {
   unauthorized = 9,    // unknown or revoked device, bad signature, code or token
   forbidden = 10,      // known, but not allowed: another team's record, a role's limits
   cancelled = 11,      // the caller asked to stop (e.g. a sync cancelled by the user)
+  ambiguous = 12,      // a name that fits more than one thing, e.g. a record id prefix
   internal = 99,
 };
 

@@ -1,34 +1,7 @@
 #pragma once
 // What one record adds to the declared tallies: the pure half of the
-// incremental tally. No SQL, no clock, no I/O: the contribution is a function
-// of the schema, the record's type and fields, and the date taken as today.
-// The tally book of the server store keeps the sum of all records' contributions.
-//
-// Rules (the test oracle in tests/support/tally_oracle.hpp restates them):
-// - A record counts in a tally when the tally counts its type and every
-//   filter field holds one of the listed codes.
-// - "date": the record counts in the year and the month of that date; with
-//   no date it counts nowhere.
-// - "period": the record counts in every year and every month that overlaps
-//   its stay from `from` to `to`, both days included. While `to` is empty the
-//   stay is open and runs to today (an admission after today counts in its
-//   own month and year only). With no `from` it counts nowhere. A `to` before
-//   `from` counts as a stay of the single day `from`.
-// - A sum of a derived field that is the days between the period's own
-//   `from` and `to` (care_days) is split across periods: each gets the days
-//   of [from, to) that fall in it; a stay shorter than the derived minimum
-//   gives the whole derived value to the year and month of `from`; an open
-//   stay has no derived value and adds 0. Any other sum adds the record's
-//   full value (missing = 0) in every period it counts in.
-// - Row and column codes: a code field gives its code, a boolean "true" or
-//   "false", a set field each element it holds (the record counts once under
-//   each), and an empty field the code "" (shown as "not recorded"). A value
-//   holding '/', '*' or '%', which no valid code does, is percent-escaped.
-// - Every row prefix is a cell too (the empty prefix is the grand total), and
-//   each is counted once per column code and once for all columns together,
-//   so subtotals and totals count a record, or a person, once.
-// - Distinct measures add the record's pseudonym to each cell; a record
-//   without one adds none.
+// incremental tally (no SQL, clock or I/O). Its rules head contribution.cpp;
+// the test oracle in tests/support/tally_oracle.hpp restates them.
 
 #include <compare>
 #include <cstdint>

@@ -8,6 +8,7 @@
 #include <haven/schema/schema.hpp>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,6 +46,8 @@ class period_report {
   const std::vector<std::string>& columns() const { return columns_; }
   // Whether the cell holds any record.
   bool has(const std::string& path, std::string_view column) const;
+  // The records counted in a cell; 0 for an empty cell.
+  std::int64_t records(const std::string& path, std::string_view column) const;
   // The measures of a cell in declaration order, by measure id; zeros for an empty cell.
   std::vector<std::pair<std::string, std::int64_t>> values(const std::string& path,
                                                            std::string_view column) const;
@@ -63,6 +66,21 @@ class period_report {
   std::vector<std::string> columns_;
 };
 
+// How a report is shown: every figure (the internal view, k = 0), or the
+// public view, in which every measure of a `hidden` cell shows as "<k".
+struct report_view {
+  std::int64_t k = 0;
+  std::set<std::pair<std::string, std::string>, std::less<>> hidden;  // (row path, column)
+  // The audit that let it be published: the hidden figures of every tally of
+  // the period, and the least range of values any of them could take
+  // (nullopt: none has an upper bound).
+  std::size_t hidden_figures = 0;
+  std::optional<double> narrowest;
+
+  bool is_public() const { return k > 0; }
+  bool hides(const std::string& path, std::string_view column) const;
+};
+
 // "a/b/" -> {"a", "b"}
 std::vector<std::string> codes_of_path(std::string_view path);
 
@@ -77,18 +95,23 @@ std::vector<std::string> codes_of_path(std::string_view path);
 //    "table": [{"row": [codes], "label", "depth", "subtotal", "by_column": {code: {measure: n}},
 //               "total": {measure: n}}] (subtotal rows before their children;
 //      by_column only with a column field, holding every present column),
-//    "column_totals": {code: {measure: n}}}
-// The code "" stands for an empty field, labelled "not recorded".
-std::string to_json(const period_report& r);
+//    "column_totals": {code: {measure: n}},
+//    "view": {"name": "internal"} | {"name": "public", "k", "hidden_cells",
+//             "audit": {"passed": true, "hidden_figures", "narrowest_range"}}}
+// The code "" stands for an empty field, labelled "not recorded". In the
+// public view a hidden cell's every measure is the string "<k".
+std::string to_json(const period_report& r, const report_view& view = {});
 
 // The report as CSV (RFC 4180 quoting, "\n" line ends): a header of the row
 // field keys, then "code:measure" for each column code and measure followed
 // by "total:measure" for each measure (without a column field: the measure
 // ids); one line per table row, subtotals included (their deeper row codes
 // empty); a last line "total". An empty field's code is written "not
-// recorded". Text cells are made safe for a spreadsheet: control characters
-// escaped, and one beginning with = + - @ tab or CR prefixed with ' (OWASP).
-std::string to_csv(const period_report& r);
+// recorded", and a hidden cell's figures "<k"; a last line says the view
+// ("view,internal" or "view,public,k=K,..."). Text cells are made safe for a
+// spreadsheet: control characters escaped, and one beginning with = + - @
+// tab or CR prefixed with ' (OWASP).
+std::string to_csv(const period_report& r, const report_view& view = {});
 
 // [{"id", "title", "type"}, ...] of the schema's tallies, in schema order.
 std::string list_json(const schema& s);

@@ -1,30 +1,7 @@
 #pragma once
-// Who holds havend's connections, so that no one can crowd out the rest.
-// Every open connection holds a slot, in one of two pools:
-//
-// - Until it signs in, a connection counts against its client address: at
-//   most `per_address` at once. One more from that address takes the place
-//   of the address's oldest connection not signed in, which is given notice
-//   (closed). An honest device signs in within milliseconds of connecting,
-//   so the oldest is the one most likely stalled; refusing the newcomer
-//   instead would let 32 silent connections lock every device behind an
-//   asylum centre's NAT out of syncing.
-// - Once a device's hello verifies, or an HTTP request carries a valid
-//   coordinator token, the connection counts against that credential
-//   instead (`sign_in`): at most `per_credential` at once, and a newer one
-//   replaces the credential's oldest. A device whose network changed leaves
-//   a dead connection open until the idle timeout; its newest connection is
-//   the live one, so refusing that one would lock the device out for minutes.
-//
-// Every connection counts against `total`: at the total, a newcomer takes
-// the place of the server's oldest connection not signed in; if every one
-// has signed in, the newcomer is refused.
-//
-// A slot given notice stops counting at once, so its room goes to the
-// newcomer; closing is the connection's own business: its closer is called,
-// outside the budget's lock, on whichever thread gave the notice, and must
-// only post the close to the connection's executor. Thread-safe. The budget
-// must outlive its slots.
+// Who holds havend's connections: per client address until sign-in, per
+// credential after, and a total, a newcomer evicting the oldest unsigned
+// connection rather than being refused. Thread-safe; outlives its slots.
 
 #include <cstdint>
 #include <functional>

@@ -42,6 +42,9 @@ struct server_config {
   // client's address. From any other peer both are ignored.
   std::vector<std::string> trusted_proxies;
   login_guard::settings login;  // failed sign-ins per address, then a back-off
+  // The public view of the tallies hides cells of fewer than public_k persons
+  // (or, in a tally without persons, records), and what would reveal them.
+  std::int64_t public_k = 5;
   // false (--dev-no-auth): no access registry is opened; any device may sync
   // and the tallies need no token. For development on loopback only.
   bool authenticate = true;

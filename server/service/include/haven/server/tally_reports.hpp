@@ -14,26 +14,36 @@
 
 namespace haven::server {
 
+// Every figure, or the figures safe to publish (tally::public_views).
+enum class tally_view { internal, published };
+
 class tally_reports {
  public:
-  tally_reports(tally_store& store, std::shared_ptr<const schema> s)
-      : store_(store), schema_(std::move(s)) {}
+  // k: the public view hides cells of fewer than k persons (or records).
+  tally_reports(tally_store& store, std::shared_ptr<const schema> s, std::int64_t k = 5)
+      : store_(store), schema_(std::move(s)), k_(k) {}
 
   // [{"id", "title", "type"}, ...] of the declared tallies (tally::list_json).
   std::string list_json() const;
   // The report of tally `id` for `year`, or one `month` (1-12) of it, as
   // tally::to_json or tally::to_csv renders it. Errors: errc::not_found for
   // an unknown tally (the message lists the ids), errc::invalid_input for a
-  // year outside 1-9999 or a month outside 1-12, and the store's errors.
-  result<std::string> json(std::string_view id, int year, std::optional<int> month) const;
-  result<std::string> csv(std::string_view id, int year, std::optional<int> month) const;
+  // year outside 1-9999 or a month outside 1-12, and the store's errors. The
+  // public view is chosen over every tally of the period at once.
+  result<std::string> json(std::string_view id, int year, std::optional<int> month,
+                           tally_view view = tally_view::internal) const;
+  result<std::string> csv(std::string_view id, int year, std::optional<int> month,
+                          tally_view view = tally_view::internal) const;
 
  private:
   // The period's report; throws the errors above.
   tally::period_report report(std::string_view id, int year, std::optional<int> month) const;
+  // The view of report `r` (of tally `id`): every figure, or the public view.
+  tally::report_view view_of(const tally::period_report& r, tally_view view) const;
 
   tally_store& store_;
   std::shared_ptr<const schema> schema_;
+  std::int64_t k_;
 };
 
 }  // namespace haven::server

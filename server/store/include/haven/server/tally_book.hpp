@@ -1,23 +1,7 @@
 #pragma once
-// The incremental tally: every declared tally of every period, kept in the
-// central store's SQLite database in tables named tally_*, so that it commits
-// and rolls back with the changes that move it.
-//
-// The book stores each counted record's current state (the few fields its
-// tallies read; contribution_of turns them into its contribution), the
-// amounts per (tally, period, row path, column, measure) at every level, and
-// for each distinct measure a reference count per (leaf cell, person): the
-// records that put the person there. A person is in a subtotal or total cell
-// when some leaf below it holds them, and the amount of a distinct measure
-// is the number of persons in the cell, kept as they enter and leave it. An
-// update retracts a record's old contribution and adds its new one; the
-// writes of a batch of updates are summed first, so a cell that many records
-// of a batch share is written once. Reports are made from the amounts; they
-// never scan records. This is the SQLite implementation's tally_store.
-//
-// Not thread-safe: it uses its connection from one thread at a time, like the
-// connection itself. Holds references to the database and the schema, which
-// must outlive it.
+// The SQLite tally_store: every declared tally of every period in tally_*
+// tables of the central store, committed and rolled back with the changes
+// that move them. Not thread-safe; the database and schema must outlive it.
 
 #include <functional>
 #include <haven/core/clock.hpp>
