@@ -96,39 +96,39 @@ class range_solver {
   ClpSimplex model_;
 };
 
-// The first hidden cell whose range is under k, if any.
-std::optional<std::size_t> first_unsafe(const table& t, const std::vector<bool>& hidden,
-                                        std::int64_t k) {
-  range_solver solver(t, hidden);
-  for (std::size_t i = 0; i < t.cells.size(); ++i)
-    if (hidden[i] && !solver.range(i).at_least(k)) return i;
-  return std::nullopt;
+// The relations each cell is in.
+std::vector<std::vector<std::size_t>> relations_of(const table& t) {
+  std::vector<std::vector<std::size_t>> out(t.cells.size());
+  for (std::size_t r = 0; r < t.relations.size(); ++r) {
+    out[t.relations[r].total].push_back(r);
+    for (auto p : t.relations[r].parts) out[p].push_back(r);
+  }
+  return out;
+}
+
+std::vector<std::size_t> members(const relation& r) {
+  std::vector<std::size_t> out{r.total};
+  out.insert(out.end(), r.parts.begin(), r.parts.end());
+  return out;
 }
 
 // The visible cells that share a relation with `from` or, through hidden
 // cells, with the hidden cells around it (nearest first).
-std::vector<std::size_t> visible_neighbours(const table& t, const std::vector<bool>& hidden,
-                                            std::size_t from) {
-  std::vector<std::vector<std::size_t>> relations_of(t.cells.size());
-  for (std::size_t r = 0; r < t.relations.size(); ++r) {
-    relations_of[t.relations[r].total].push_back(r);
-    for (auto p : t.relations[r].parts) relations_of[p].push_back(r);
-  }
+std::vector<std::size_t> visible_neighbours(const table& t,
+                                            const std::vector<std::vector<std::size_t>>& relations,
+                                            const std::vector<bool>& hidden, std::size_t from) {
   std::vector<bool> seen(t.cells.size(), false);
   std::vector<std::size_t> frontier{from}, visible;
   seen[from] = true;
   while (!frontier.empty() && visible.empty()) {
     std::vector<std::size_t> next;
     for (auto cell : frontier)
-      for (auto r : relations_of[cell]) {
-        std::vector<std::size_t> members{t.relations[r].total};
-        members.insert(members.end(), t.relations[r].parts.begin(), t.relations[r].parts.end());
-        for (auto m : members) {
+      for (auto r : relations[cell])
+        for (auto m : members(t.relations[r])) {
           if (seen[m]) continue;
           seen[m] = true;
           (hidden[m] ? next : visible).push_back(m);
         }
-      }
     frontier = std::move(next);
   }
   return visible;
@@ -153,14 +153,17 @@ audit_result audit(const table& t, const std::vector<bool>& hidden, std::int64_t
 }
 
 std::vector<bool> suppress(const table& t, std::int64_t k) {
-  std::multimap<std::size_t, std::size_t> members;  // group -> cells
+  std::multimap<std::size_t, std::size_t> group_members;
   for (std::size_t i = 0; i < t.cells.size(); ++i)
-    if (t.cells[i].group != cell::alone) members.emplace(t.cells[i].group, i);
+    if (t.cells[i].group != cell::alone) group_members.emplace(t.cells[i].group, i);
+  const auto relations = relations_of(t);
   std::vector<bool> hidden(t.cells.size(), false);
+  std::vector<std::size_t> newly_hidden;
   const auto hide = [&](std::size_t i) {
-    hidden[i] = true;
-    const auto [from, to] = members.equal_range(t.cells[i].group);
-    for (auto m = from; m != to; ++m) hidden[m->second] = true;
+    const auto [from, to] = group_members.equal_range(t.cells[i].group);
+    for (auto m = from; m != to; ++m) newly_hidden.push_back(m->second);
+    newly_hidden.push_back(i);
+    for (auto h : newly_hidden) hidden[h] = true;
   };
   for (std::size_t i = 0; i < t.cells.size(); ++i)
     if (sensitive(t.cells[i], k)) hide(i);
@@ -172,14 +175,55 @@ std::vector<bool> suppress(const table& t, std::int64_t k) {
     const auto v = t.cells[i].value;
     return std::make_tuple(totals.count(i) ? 1 : 0, v >= k ? 0 : v > 0 ? 1 : 2, v, i);
   };
-  while (const auto unsafe = first_unsafe(t, hidden, k)) {
-    const auto candidates = visible_neighbours(t, hidden, *unsafe);
-    if (candidates.empty())
-      throw failure(errc::internal, "disclosure: a hidden cell stays unsafe with nothing to hide");
-    hide(*std::min_element(candidates.begin(), candidates.end(),
-                           [&](auto a, auto b) { return cost(a) < cost(b); }));
+  const auto cheapest = [&](const std::vector<std::size_t>& candidates) {
+    return *std::min_element(candidates.begin(), candidates.end(),
+                             [&](auto a, auto b) { return cost(a) < cost(b); });
+  };
+  // First, without a solver, the patterns every sum must avoid: one hidden
+  // cell alone (found by subtraction), and hidden parts of a published total
+  // that together are under k (each lies between 0 and their sum).
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const auto& r : t.relations) {
+      if (r.kind != relation_kind::sum) continue;
+      std::vector<std::size_t> visible;
+      std::size_t hidden_count = 0;
+      std::int64_t hidden_parts = 0;
+      for (auto m : members(r)) {
+        if (!hidden[m]) {
+          visible.push_back(m);
+          continue;
+        }
+        ++hidden_count;
+        if (m != r.total) hidden_parts += t.cells[m].value;
+      }
+      if (hidden_count == 0 || visible.empty()) continue;
+      if (hidden_count == 1 || (!hidden[r.total] && hidden_parts < k)) {
+        hide(cheapest(visible));
+        changed = true;
+      }
+    }
   }
-  return hidden;
+  // Then rounds: audit every hidden cell, then give each unsafe one a partner,
+  // unless a partner given this round already shares a relation with it.
+  for (;;) {
+    const auto result = audit(t, hidden, k);
+    if (result.safe) return hidden;
+    newly_hidden.clear();
+    std::vector<bool> helped(t.cells.size(), false);
+    for (const auto& h : result.hidden) {
+      if (h.range.at_least(k) || helped[h.index]) continue;
+      const auto candidates = visible_neighbours(t, relations, hidden, h.index);
+      if (candidates.empty())
+        throw failure(errc::internal,
+                      "disclosure: a hidden cell stays unsafe with nothing to hide");
+      const std::size_t before = newly_hidden.size();
+      hide(cheapest(candidates));
+      for (std::size_t n = before; n < newly_hidden.size(); ++n)
+        for (auto r : relations[newly_hidden[n]])
+          for (auto m : members(t.relations[r])) helped[m] = true;
+    }
+  }
 }
 
 }  // namespace haven::tally::disclosure

@@ -75,8 +75,8 @@ class builder {
                                  [&](const auto& v) { return v.first == persons->id; })
                         ->second
                   : r.records(path, column);
-      const auto [it, added] = cells_.try_emplace(position + "#" + measure_key(t.measures[m]),
-                                                  table_.cells.size());
+      const auto [it, added] =
+          cells_.try_emplace(position + "#" + measure_key(t.measures[m]), table_.cells.size());
       if (added)
         table_.cells.push_back({values[m].second, contributors, group});
       else
@@ -91,9 +91,8 @@ class builder {
       for (const auto& parent : paths) {
         const auto depth = codes_of_path(parent).size();
         if (depth >= t.rows.size()) continue;
-        const auto kind =
-            distinct || is_set(schema_, t, t.rows[depth]) ? dc::relation_kind::cover
-                                                          : dc::relation_kind::sum;
+        const auto kind = distinct || is_set(schema_, t, t.rows[depth]) ? dc::relation_kind::cover
+                                                                        : dc::relation_kind::sum;
         for (const auto& column : columns) {
           dc::relation rel{kind, figure(parent, column, m), {}};
           for (const auto& child : r.rows())
@@ -134,7 +133,8 @@ class builder {
     view.hidden_figures = audit.hidden.size();
     for (const auto& h : audit.hidden)
       if (h.range.high)
-        view.narrowest = std::min(view.narrowest.value_or(*h.range.high), *h.range.high - h.range.low);
+        view.narrowest =
+            std::min(view.narrowest.value_or(*h.range.high), *h.range.high - h.range.low);
     std::vector<bool> group_hidden(groups_.size(), false);
     for (std::size_t i = 0; i < table_.cells.size(); ++i)
       if (hidden[i]) group_hidden[table_.cells[i].group] = true;

@@ -37,7 +37,8 @@ std::vector<tally::stored_amount> amounts_of(const tally_def& t,
   for (const auto& c : cases) {
     bool counts = true;
     for (const auto& f : t.filter)
-      counts = counts && std::find(f.codes.begin(), f.codes.end(), code(c, f.field)) != f.codes.end();
+      counts =
+          counts && std::find(f.codes.begin(), f.codes.end(), code(c, f.field)) != f.codes.end();
     if (!counts) continue;
     std::vector<std::string> columns{std::string(tally::all_columns)};
     if (t.column) columns.push_back(code(c, *t.column));
@@ -59,7 +60,8 @@ std::vector<tally::stored_amount> amounts_of(const tally_def& t,
       out.push_back({where.first, where.second, m,
                      t.measures[m].kind == measure_kind::distinct
                          ? static_cast<std::int64_t>(c.persons.size())
-                         : t.measures[m].kind == measure_kind::sum ? c.care_days : c.records});
+                     : t.measures[m].kind == measure_kind::sum ? c.care_days
+                                                               : c.records});
   }
   return out;
 }
@@ -90,9 +92,10 @@ std::vector<std::int64_t> shown_persons(const json::value& report) {
 
 }  // namespace
 
-TEST_CASE("public view: a figure two tallies publish is hidden in both, no shown figure is under "
-          "k, and the audit passes",
-          "[tally][publication]") {
+TEST_CASE(
+    "public view: a figure two tallies publish is hidden in both, no shown figure is under "
+    "k, and the audit passes",
+    "[tally][publication]") {
   const auto s = schema::builtin();
   const tally_def& by_sex = *s->tally("assisted-by-nationality-sex");
   const tally_def& care_days = *s->tally("care-days-by-nationality");

@@ -1,7 +1,6 @@
 #include "store_file_watch.hpp"
 
 #include <sys/inotify.h>
-
 #include <unistd.h>
 
 #include <cstring>
@@ -9,8 +8,8 @@
 
 namespace haven::server {
 
-store_file_watch::store_file_watch(net::any_io_executor executor,
-                                   const std::filesystem::path& db, std::function<void()> on_write)
+store_file_watch::store_file_watch(net::any_io_executor executor, const std::filesystem::path& db,
+                                   std::function<void()> on_write)
     : name_(db.filename().string()), on_write_(std::move(on_write)) {
   const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return;
@@ -32,22 +31,21 @@ void store_file_watch::cancel() {
 }
 
 void store_file_watch::read() {
-  descriptor_->async_read_some(
-      net::buffer(events_), [this](const boost::system::error_code& ec, std::size_t size) {
-        if (ec) return;  // cancelled, or the watch broke: the caller's slow poll remains
-        bool written = false;
-        for (std::size_t at = 0; at + sizeof(inotify_event) <= size;) {
-          inotify_event event;
-          std::memcpy(&event, events_.data() + at, sizeof event);
-          const std::string_view name(events_.data() + at + sizeof event,
-                                      ::strnlen(events_.data() + at + sizeof event, event.len));
-          written = written || (event.mask & IN_Q_OVERFLOW) || name == name_ ||
-                    name == name_ + "-wal";
-          at += sizeof event + event.len;
-        }
-        if (written) on_write_();
-        read();
-      });
+  descriptor_->async_read_some(net::buffer(events_), [this](const boost::system::error_code& ec,
+                                                            std::size_t size) {
+    if (ec) return;  // cancelled, or the watch broke: the caller's slow poll remains
+    bool written = false;
+    for (std::size_t at = 0; at + sizeof(inotify_event) <= size;) {
+      inotify_event event;
+      std::memcpy(&event, events_.data() + at, sizeof event);
+      const std::string_view name(events_.data() + at + sizeof event,
+                                  ::strnlen(events_.data() + at + sizeof event, event.len));
+      written = written || (event.mask & IN_Q_OVERFLOW) || name == name_ || name == name_ + "-wal";
+      at += sizeof event + event.len;
+    }
+    if (written) on_write_();
+    read();
+  });
 }
 
 }  // namespace haven::server

@@ -32,7 +32,7 @@ enum class relation_kind {
 
 struct relation {
   relation_kind kind = relation_kind::sum;
-  std::size_t total = 0;            // index into table::cells
+  std::size_t total = 0;           // index into table::cells
   std::vector<std::size_t> parts;  // indices into table::cells
 };
 
@@ -46,7 +46,9 @@ struct table {
 struct interval {
   double low = 0;
   std::optional<double> high;
-  bool at_least(std::int64_t k) const { return !high || *high - low >= static_cast<double>(k) - 1e-6; }
+  bool at_least(std::int64_t k) const {
+    return !high || *high - low >= static_cast<double>(k) - 1e-6;
+  }
 };
 
 struct hidden_cell {
@@ -56,7 +58,7 @@ struct hidden_cell {
 
 struct audit_result {
   std::int64_t k = 0;
-  bool safe = true;                  // every hidden cell's range is at least k wide
+  bool safe = true;                 // every hidden cell's range is at least k wide
   std::vector<hidden_cell> hidden;  // in cell order
 };
 
