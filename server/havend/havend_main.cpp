@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <haven/core/command_line.hpp>
 #include <haven/core/terminal_text.hpp>
@@ -401,6 +402,22 @@ int serve(const po::variables_map& o, server::server_config& config) {
   return exit_ok;
 }
 
+// The options a published figure depends on: the view and k.
+po::options_description view_options() {
+  po::options_description o("View");
+  o.add_options()("view", one_of("--view", {"internal", "public"}, "internal"),
+                  "internal: every figure; public: safe to publish (small cells hidden, audited)")(
+      "public-k",
+      po::value<long long>()->default_value(5)->value_name("K")->notifier(
+          [](long long k) { cl::require_range("--public-k", k, 2, 1000); }),
+      "the public view hides cells of fewer than K persons (or records)");
+  return o;
+}
+
+server::tally_view view_of(const po::variables_map& o) {
+  return text(o, "view") == "public" ? server::tally_view::published : server::tally_view::internal;
+}
+
 // A tally report (report_json's shape) as an aligned table: a title line,
 // then a header, a line per row (subtotal rows first, their rows indented
 // under them) and the total, numbers right-aligned.
@@ -480,15 +497,36 @@ int tally(const po::variables_map& o, const std::vector<std::string>& rest) {
   auto store = server::open_sqlite_store(text(o, "db"), record_schema);
   store->refresh();
   const server::tally_reports tallies(*store, record_schema, o["public-k"].as<long long>());
-  const auto view =
-      text(o, "view") == "public" ? server::tally_view::published : server::tally_view::internal;
-  auto report = format == "csv" ? tallies.csv(rest[1], year, month, view)
-                                : tallies.json(rest[1], year, month, view);
+  auto report = format == "csv" ? tallies.csv(rest[1], year, month, view_of(o))
+                                : tallies.json(rest[1], year, month, view_of(o));
   if (!report) throw failure(report.err());
   if (format == "table")
     print_tally_table(boost::json::parse(report.value()).as_object());
   else
     std::cout << report.value() << (format == "json" ? "\n" : "");
+  return exit_ok;
+}
+
+int annual_report(const po::variables_map& o, const std::vector<std::string>&) {
+  const std::string year_text = text(o, "year");
+  if (const auto problem = server::year_problem("--year", year_text); !problem.empty())
+    throw usage_error(problem);
+  const auto record_schema = load_schema(o);
+  auto store = server::open_sqlite_store(text(o, "db"), record_schema);
+  store->refresh();
+  const server::tally_reports tallies(*store, record_schema, o["public-k"].as<long long>());
+  auto html = tallies.html(*server::four_digit_year(year_text), view_of(o));
+  if (!html) throw failure(html.err());
+  if (!o.count("out")) {
+    std::cout << html.value();
+    return exit_ok;
+  }
+  const std::string out = text(o, "out");
+  std::ofstream file(out, std::ios::binary | std::ios::trunc);
+  if (!(file << html.value()) || !file.flush())
+    throw failure(errc::store, "cannot write " + out + ": check the folder exists and is writable");
+  std::cout << "wrote " << out << " (" << text(o, "view") << " view; open it in a browser, print "
+            << "to PDF for A4)\n";
   return exit_ok;
 }
 
@@ -541,17 +579,28 @@ const std::map<std::string, command>& commands() {
                 cl::require_range("--month", m, 1, 12);
               }),
               "one month, 1-12 (default: the whole year)")(
-              "format", one_of("--format", {"table", "json", "csv"}, "table"), "how to print it")(
-              "view", one_of("--view", {"internal", "public"}, "internal"),
-              "internal: every figure; public: safe to publish (small cells hidden, audited)")(
-              "public-k",
-              po::value<long long>()->default_value(5)->value_name("K")->notifier(
-                  [](long long k) { cl::require_range("--public-k", k, 2, 1000); }),
-              "the public view hides cells of fewer than K persons (or records)");
+              "format", one_of("--format", {"table", "json", "csv"}, "table"), "how to print it");
+          o.add(view_options());
           return with_store(o);
         },
         {"ID"},
         tally}},
+      {"report",
+       {"havend --db PATH report --year YYYY [--view internal|public] [--out FILE]",
+        "Writes the annual report: every tally of the year with a chart, what it counts, and the "
+        "view\n(the public view with its disclosure rule and audit), as one HTML file that prints "
+        "to A4.",
+        [] {
+          po::options_description o("Options");
+          o.add_options()("year", po::value<std::string>()->required()->value_name("YYYY"),
+                          "the year, four digits, 1900-2200")(
+              "out", po::value<std::string>()->value_name("FILE"),
+              "the file to write (default: standard output)");
+          o.add(view_options());
+          return with_store(o);
+        },
+        {},
+        annual_report}},
       {"tallies",
        {"havend --db PATH tallies [--format table|json]",
         "Lists the tallies: id, the record type they count, title.",

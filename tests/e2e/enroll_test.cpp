@@ -11,6 +11,7 @@
 #include <haven/schema/schema.hpp>
 #include <string>
 
+#include "../support/file_bytes.hpp"
 #include "../support/havend_process.hpp"
 #include "shell_fixture.hpp"
 #include "sync_fixture.hpp"
@@ -340,6 +341,47 @@ TEST_CASE(
                StartsWith("havend: --listen takes HOST:PORT") && Contains("(got \"" + bad + "\")"));
   }
   CHECK_FALSE(std::filesystem::exists(db));
+}
+
+TEST_CASE("havend report writes every tally of a year as one HTML document, internal or public",
+          "[e2e][tally][report]") {
+  enroll_fixture f;
+  const std::string code(f.issue("tablet").at("code").as_string());
+  shell device;
+  device.ok({"enroll", "--server", "ws://" + f.server.address(), "--code", code});
+  for (int i = 0; i < 3; ++i)
+    device.ok({"add", "pats_session", "date=2026-03-0" + std::to_string(i + 1), "site=vic",
+               "format=group", "participants=17"});
+  device.ok({"sync"});
+
+  const std::string internal_file = f.dir.file("internal.html"),
+                    public_file = f.dir.file("public.html");
+  const auto internal = f.havend({"report", "--year", "2026", "--out", internal_file});
+  INFO(internal.out << internal.err);
+  REQUIRE(internal.exit_code == 0);
+  CHECK_THAT(internal.out, Contains("wrote " + internal_file));
+  const std::string internal_html = file_bytes(internal_file);
+  CHECK_THAT(internal_html,
+             StartsWith("<!doctype html>") && Contains("Internal: not for publication"));
+  for (const auto& t : haven::schema::builtin()->tallies())
+    CHECK_THAT(internal_html, Contains(t.title));
+  CHECK_THAT(internal_html, Contains("<svg") && Contains("<td>51</td>"));  // 3 x 17 participants
+
+  REQUIRE(
+      f.havend({"report", "--year", "2026", "--view", "public", "--out", public_file}).exit_code ==
+      0);
+  const std::string public_html = file_bytes(public_file);
+  CHECK_THAT(public_html, Contains("Safe to publish") && Contains("Audit passed"));
+  CHECK_THAT(public_html, Contains("<td>&lt;5</td>"));  // three sessions: fewer than 5 records
+  CHECK(public_html.find("<td>51</td>") == std::string::npos);
+
+  const auto bad = f.havend({"report", "--year", "26"});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Contains("--year"));
+  const auto unwritable =
+      f.havend({"report", "--year", "2026", "--out", f.dir.file("no/such.html")});
+  CHECK(unwritable.exit_code == 1);
+  CHECK_THAT(unwritable.err, Contains("cannot write"));
 }
 
 TEST_CASE("enroll: --dev-no-auth is refused off loopback", "[e2e][enroll]") {

@@ -10,6 +10,7 @@
 #include <haven/server/report_year.hpp>
 #include <map>
 #include <optional>
+#include <variant>
 
 #include "dashboard.hpp"
 
@@ -130,6 +131,13 @@ http_reply http_api::route(const http_request& request) const {
     reply.coordinator = std::move(coordinator);
     return reply;
   }
+  if (path == "/report" || path == "/api/report") {
+    std::string coordinator;
+    if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
+    http_reply reply = annual_report(query);
+    reply.coordinator = std::move(coordinator);
+    return reply;
+  }
   if (path == "/" || path == "/index.html")
     return {200, "text/html; charset=utf-8", std::string(dashboard_html()), {}, {}};
   return json_error(404, "no such page: " + std::string(path) + " (see /api/tallies)");
@@ -229,9 +237,17 @@ http_reply http_api::enroll(const http_request& request) const {
   return {200, "application/json", boost::json::serialize(out), {}, {}};
 }
 
-http_reply http_api::tally(std::string_view id, std::string_view query) const {
-  const bool csv = id.size() > 4 && id.substr(id.size() - 4) == ".csv";
-  if (csv) id.remove_suffix(4);
+namespace {
+
+// What a tally or report request asks for: ?year=YYYY[&month=M][&view=internal|public].
+struct period_request {
+  int year = 0;
+  std::optional<int> month;
+  tally_view view = tally_view::internal;
+};
+
+// The request's period and view, or the 400 that says what to give.
+std::variant<period_request, http_reply> period_of(std::string_view query, bool monthly) {
   const auto params = query_params(query);
   if (!params)
     return json_error(
@@ -241,30 +257,50 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
     return json_error(400, "give the report's year as ?year=YYYY, e.g. ?year=2026");
   if (const auto problem = year_problem("year", year_text->second); !problem.empty())
     return json_error(400, problem);
-  const auto year = four_digit_year(year_text->second);
-  std::optional<int> month;
+  period_request out;
+  out.year = *four_digit_year(year_text->second);
   if (auto m = params->find("month"); m != params->end()) {
-    month = parse_int(m->second);
-    if (!month || *month < 1 || *month > 12)
+    if (!monthly) return json_error(400, "the report is of a whole year: leave out month");
+    out.month = parse_int(m->second);
+    if (!out.month || *out.month < 1 || *out.month > 12)
       return json_error(400, "month must be 1-12, or left out for the whole year");
   }
-  auto view = tally_view::internal;
   if (auto v = params->find("view"); v != params->end()) {
     if (v->second != "internal" && v->second != "public")
       return json_error(400, "view must be internal (every figure) or public (safe to publish)");
-    if (v->second == "public") view = tally_view::published;
+    if (v->second == "public") out.view = tally_view::published;
   }
-  auto report = csv ? tallies_.csv(id, *year, month, view) : tallies_.json(id, *year, month, view);
+  return out;
+}
+
+}  // namespace
+
+http_reply http_api::tally(std::string_view id, std::string_view query) const {
+  const bool csv = id.size() > 4 && id.substr(id.size() - 4) == ".csv";
+  if (csv) id.remove_suffix(4);
+  auto asked = period_of(query, true);
+  if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
+  const auto& [year, month, view] = std::get<period_request>(asked);
+  auto report = csv ? tallies_.csv(id, year, month, view) : tallies_.json(id, year, month, view);
   if (!report)
     return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
   if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};
-  const std::string file = std::string(id) + "-" + std::to_string(*year) +
+  const std::string file = std::string(id) + "-" + std::to_string(year) +
                            (month ? "-" + std::to_string(*month) : "") + ".csv";
   return {200,
           "text/csv; charset=utf-8",
           std::move(report).value(),
           "attachment; filename=\"" + file + "\"",
           {}};
+}
+
+http_reply http_api::annual_report(std::string_view query) const {
+  auto asked = period_of(query, false);
+  if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
+  const auto& asked_period = std::get<period_request>(asked);
+  auto html = tallies_.html(asked_period.year, asked_period.view);
+  if (!html) return json_error(500, html.err().message);
+  return {200, "text/html; charset=utf-8", std::move(html).value(), {}, {}};
 }
 
 }  // namespace haven::server

@@ -1,4 +1,6 @@
+#include <haven/core/clock.hpp>
 #include <haven/server/tally_reports.hpp>
+#include <haven/tally/annual_report.hpp>
 #include <haven/tally/publication.hpp>
 
 namespace haven::server {
@@ -17,17 +19,36 @@ tally::period_report tally_reports::report(std::string_view id, int year,
   return tally::period_report(*schema_, *t, year, month, amounts);  // refuses a bad year or month
 }
 
+std::vector<tally::period_report> tally_reports::all_reports(int year,
+                                                             std::optional<int> month) const {
+  std::vector<tally::period_report> out;
+  for (const auto& t : schema_->tallies()) out.push_back(report(t.id, year, month));
+  return out;
+}
+
+std::vector<tally::report_view> tally_reports::views_of(
+    const std::vector<tally::period_report>& reports, tally_view view) const {
+  if (view == tally_view::internal) return std::vector<tally::report_view>(reports.size());
+  std::vector<const tally::period_report*> all;
+  for (const auto& r : reports) all.push_back(&r);
+  return tally::public_views(*schema_, all, k_);
+}
+
 tally::report_view tally_reports::view_of(const tally::period_report& r, tally_view view) const {
   if (view == tally_view::internal) return {};
-  std::vector<tally::period_report> all;
-  all.reserve(schema_->tallies().size());
-  std::vector<const tally::period_report*> reports;
-  std::size_t index = 0;
-  for (const auto& t : schema_->tallies()) {
-    if (&t == &r.def()) index = reports.size();
-    reports.push_back(&all.emplace_back(report(t.id, r.year(), r.month())));
-  }
-  return tally::public_views(*schema_, reports, k_).at(index);
+  const auto all = all_reports(r.year(), r.month());
+  const auto index = static_cast<std::size_t>(&r.def() - schema_->tallies().data());
+  return views_of(all, view).at(index);
+}
+
+result<std::string> tally_reports::html(int year, tally_view view) const {
+  return capture([&] {
+    const auto all = all_reports(year, std::nullopt);
+    std::vector<const tally::period_report*> reports;
+    for (const auto& r : all) reports.push_back(&r);
+    return tally::annual_report_html(*schema_, reports, views_of(all, view),
+                                     utc_time(unix_ms_now(), "%Y-%m-%d %H:%M UTC"));
+  });
 }
 
 result<std::string> tally_reports::json(std::string_view id, int year, std::optional<int> month,

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace haven::server {
 
@@ -34,11 +35,19 @@ class tally_reports {
                            tally_view view = tally_view::internal) const;
   result<std::string> csv(std::string_view id, int year, std::optional<int> month,
                           tally_view view = tally_view::internal) const;
+  // Every tally of `year` as the annual report (tally::annual_report_html),
+  // stamped with the time now. Errors: as json's.
+  result<std::string> html(int year, tally_view view = tally_view::internal) const;
 
  private:
   // The period's report; throws the errors above.
   tally::period_report report(std::string_view id, int year, std::optional<int> month) const;
-  // The view of report `r` (of tally `id`): every figure, or the public view.
+  // Every tally's report of the period, in schema order.
+  std::vector<tally::period_report> all_reports(int year, std::optional<int> month) const;
+  // The view of each of `reports` (one period): every figure, or the public view.
+  std::vector<tally::report_view> views_of(const std::vector<tally::period_report>& reports,
+                                           tally_view view) const;
+  // The view of report `r`: every figure, or its public view among all the period's tallies.
   tally::report_view view_of(const tally::period_report& r, tally_view view) const;
 
   tally_store& store_;

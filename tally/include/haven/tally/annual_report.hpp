@@ -1,0 +1,21 @@
+#pragma once
+// The annual report: every tally of a period as one self-contained HTML
+// document (tables with subtotals, an SVG chart each, what each tally
+// counts, and the view with its disclosure rule and audit), printable on A4.
+// Pure; a document is a string.
+
+#include <haven/schema/schema.hpp>
+#include <haven/tally/report.hpp>
+#include <string>
+#include <vector>
+
+namespace haven::tally {
+
+// The document for `reports` (one period, in schema order) shown as `views`
+// (one each: all internal, or the public views of publication.hpp), stamped
+// `produced` (e.g. "2026-12-06 18:58 UTC"). Every text from the schema or
+// the records is HTML-escaped. Requires: views.size() == reports.size().
+std::string annual_report_html(const schema& s, const std::vector<const period_report*>& reports,
+                               const std::vector<report_view>& views, const std::string& produced);
+
+}  // namespace haven::tally
