@@ -7,17 +7,29 @@ namespace haven::tally {
 namespace {
 
 constexpr std::size_t chart_rows = 12;  // the longest bars; the rest are "other"
-constexpr const char* palette[] = {"#1f5fa8", "#e07b00", "#2e8540", "#8f3f97", "#b8312f", "#5b6b7f"};
+constexpr const char* palette[] = {"#1f5fa8", "#e07b00", "#2e8540",
+                                   "#8f3f97", "#b8312f", "#5b6b7f"};
 
 std::string escape(std::string_view text) {
   std::string out;
   for (char c : text) switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   return out;
 }
@@ -56,8 +68,12 @@ std::string definition_html(const schema& s, const tally_def& t) {
   for (const auto& m : t.measures) {
     out << "<li><b>" << escape(m.title) << "</b>: ";
     switch (m.kind) {
-      case measure_kind::count: out << "the records"; break;
-      case measure_kind::sum: out << "the sum of " << escape(m.field); break;
+      case measure_kind::count:
+        out << "the records";
+        break;
+      case measure_kind::sum:
+        out << "the sum of " << escape(m.field);
+        break;
       case measure_kind::distinct:
         out << "the persons (distinct " << escape(m.field)
             << "), each counted once in every cell, subtotal and total";
@@ -89,8 +105,7 @@ std::string table_html(const period_report& r, const report_view& view) {
   out << "</tr></thead><tbody>";
   const auto line = [&](const std::string& path, const std::string& name, const char* cls,
                         std::size_t depth) {
-    out << "<tr class=\"" << cls << "\"><td class=\"d" << depth << "\">" << escape(name)
-        << "</td>";
+    out << "<tr class=\"" << cls << "\"><td class=\"d" << depth << "\">" << escape(name) << "</td>";
     for (const auto& c : r.columns())
       for (std::size_t m = 0; m < t.measures.size(); ++m)
         out << "<td>" << figure(r, view, path, c, m) << "</td>";
@@ -158,8 +173,8 @@ std::string chart_svg(const period_report& r, const report_view& view) {
       << escape(t.measures[0].title) << " by " << escape(t.rows[0]) << "</title>";
   int y = 4;
   for (const auto& b : bars) {
-    out << "<text x=\"" << label_width - 6 << "\" y=\"" << y + 14
-        << "\" text-anchor=\"end\">" << escape(b.name) << "</text>";
+    out << "<text x=\"" << label_width - 6 << "\" y=\"" << y + 14 << "\" text-anchor=\"end\">"
+        << escape(b.name) << "</text>";
     double x = label_width;
     for (std::size_t c = 0; c < b.parts.size(); ++c) {
       // Without a column, or with hidden parts, the bar is the row's total.
@@ -229,7 +244,10 @@ std::string annual_report_html(const schema& s, const std::vector<const period_r
         << v.hidden_figures
         << " hidden figures, two linear programs over every published figure found the range of "
            "values it could take; none is narrower than "
-        << v.k << (v.narrowest ? " (the narrowest: " + std::to_string(static_cast<long long>(*v.narrowest)) + ")" : std::string())
+        << v.k
+        << (v.narrowest
+                ? " (the narrowest: " + std::to_string(static_cast<long long>(*v.narrowest)) + ")"
+                : std::string())
         << ".</div>";
   } else {
     out << "<div class=\"banner internal\"><b>Internal: not for publication.</b> Every figure is "
@@ -242,8 +260,8 @@ std::string annual_report_html(const schema& s, const std::vector<const period_r
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& r = *reports[i];
     out << "<section id=\"t" << i << "\"><h2>" << escape(r.def().title) << "</h2>"
-        << chart_svg(r, views[i]) << table_html(r, views[i])
-        << "<h3>What it counts</h3>" << definition_html(s, r.def()) << "</section>";
+        << chart_svg(r, views[i]) << table_html(r, views[i]) << "<h3>What it counts</h3>"
+        << definition_html(s, r.def()) << "</section>";
   }
   out << "</body></html>\n";
   return out.str();

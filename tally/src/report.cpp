@@ -39,6 +39,26 @@ class code_order {
 
 }  // namespace
 
+std::vector<std::string> display_order(const schema& s, const tally_def& t,
+                                       const std::set<std::string>& paths) {
+  const record_type* type = s.type(t.type);
+  std::vector<code_order> orders;
+  for (const auto& key : t.rows) orders.emplace_back(type ? type->field(key) : nullptr);
+  using sort_key = std::vector<std::tuple<int, int, std::string>>;
+  std::vector<std::pair<sort_key, std::string>> rows;
+  for (const auto& path : paths) {
+    const auto codes = codes_of_path(path);
+    sort_key k;
+    for (std::size_t i = 0; i < codes.size() && i < orders.size(); ++i)
+      k.push_back(orders[i].key(codes[i]));
+    rows.emplace_back(std::move(k), path);
+  }
+  std::sort(rows.begin(), rows.end());  // a prefix sorts before its extensions
+  std::vector<std::string> out;
+  for (auto& row : rows) out.push_back(std::move(row.second));
+  return out;
+}
+
 std::vector<std::string> codes_of_path(std::string_view path) {
   std::vector<std::string> out;
   while (!path.empty()) {
@@ -63,20 +83,12 @@ period_report::period_report(const schema& s, const tally_def& t, int year,
     cells_[a.path][a.column][std::string(measure)] = a.value;
   }
 
+  std::set<std::string> paths;
+  for (const auto& [path, by_column] : cells_)
+    if (!path.empty() && codes_of_path(path).size() <= t.rows.size() && find(path, all_columns))
+      paths.insert(path);
+  rows_ = display_order(s, t, paths);
   const record_type* type = s.type(t.type);
-  std::vector<code_order> orders;
-  for (const auto& key : t.rows) orders.emplace_back(type ? type->field(key) : nullptr);
-  using sort_key = std::vector<std::tuple<int, int, std::string>>;
-  std::vector<std::pair<sort_key, std::string>> rows;
-  for (const auto& [path, by_column] : cells_) {
-    const auto codes = codes_of_path(path);
-    if (path.empty() || codes.size() > orders.size() || !find(path, all_columns)) continue;
-    sort_key k;
-    for (std::size_t i = 0; i < codes.size(); ++i) k.push_back(orders[i].key(codes[i]));
-    rows.emplace_back(std::move(k), path);
-  }
-  std::sort(rows.begin(), rows.end());  // a prefix sorts before its extensions
-  for (auto& row : rows) rows_.push_back(std::move(row.second));
 
   if (t.column) {
     const code_order order(type ? type->field(*t.column) : nullptr);
@@ -304,6 +316,86 @@ std::string to_json(const period_report& r, const report_view& view) {
 }
 std::string to_csv(const period_report& r, const report_view& view) {
   return report_csv_of(r, view);
+}
+
+namespace {
+
+// The rows of any of the years, in display order.
+std::vector<std::string> rows_of_years(const schema& s, const std::vector<period_report>& years) {
+  std::set<std::string> paths;
+  for (const auto& y : years) paths.insert(y.rows().begin(), y.rows().end());
+  return display_order(s, years.at(0).def(), paths);
+}
+
+}  // namespace
+
+std::string years_to_json(const schema& s, const std::vector<period_report>& years,
+                          const std::vector<report_view>& views) {
+  const tally_def& t = years.at(0).def();
+  json::object out;
+  out["id"] = t.id;
+  out["title"] = t.title;
+  out["rows"] = strings_json(t.rows);
+  json::array measures, year_list;
+  for (const auto& m : t.measures)
+    measures.push_back(json::object{{"id", m.id}, {"title", m.title}, {"kind", to_string(m.kind)}});
+  out["measures"] = std::move(measures);
+  for (const auto& y : years) year_list.push_back(y.year());
+  out["years"] = std::move(year_list);
+  const auto by_year = [&](const std::string& path) {
+    json::object values;
+    for (std::size_t i = 0; i < years.size(); ++i)
+      values[std::to_string(years[i].year())] = values_json(years[i], views[i], path, all_columns);
+    return values;
+  };
+  json::array table;
+  for (const auto& path : rows_of_years(s, years)) {
+    const auto codes = codes_of_path(path);
+    table.push_back(json::object{{"row", strings_json(codes)},
+                                 {"label", label(codes.back())},
+                                 {"depth", codes.size()},
+                                 {"subtotal", codes.size() < t.rows.size()},
+                                 {"by_year", by_year(path)}});
+  }
+  out["table"] = std::move(table);
+  out["total"] = by_year("");
+  out["view"] = view_json(views.at(0), 0);
+  return json::serialize(out);
+}
+
+std::string years_to_csv(const schema& s, const std::vector<period_report>& years,
+                         const std::vector<report_view>& views) {
+  const tally_def& t = years.at(0).def();
+  std::string out;
+  std::vector<std::string> header;
+  for (const auto& row : t.rows) header.push_back(csv_text(row));
+  for (const auto& y : years)
+    for (const auto& m : t.measures)
+      header.push_back(csv_text(std::to_string(y.year()) + ":" + m.id));
+  csv_line(out, header);
+  const auto figures = [&](std::vector<std::string>& line, const std::string& path) {
+    for (std::size_t i = 0; i < years.size(); ++i) {
+      const bool hidden = views[i].hides(path, all_columns);
+      for (const auto& [id, n] : years[i].values(path, all_columns))
+        line.push_back(hidden ? hidden_mark(views[i]) : std::to_string(n));
+    }
+  };
+  for (const auto& path : rows_of_years(s, years)) {
+    const auto codes = codes_of_path(path);
+    std::vector<std::string> line;
+    for (std::size_t i = 0; i < t.rows.size(); ++i)
+      line.push_back(i < codes.size() ? csv_text(label(codes[i])) : "");
+    figures(line, path);
+    csv_line(out, line);
+  }
+  std::vector<std::string> total{"total"};
+  total.resize(t.rows.size());
+  figures(total, "");
+  csv_line(out, total);
+  csv_line(out, views.at(0).is_public()
+                    ? std::vector<std::string>{"view", "public", "k=" + std::to_string(views[0].k)}
+                    : std::vector<std::string>{"view", "internal"});
+  return out;
 }
 
 std::string list_json(const schema& s) {

@@ -179,6 +179,29 @@ TEST_CASE("http: the public view of a tally hides what fewer than k records make
              Contains("view must be internal") && Contains("public"));
 }
 
+TEST_CASE("http: a tally for a range of years side by side, as JSON and CSV", "[server][http]") {
+  api_fixture f;
+  const auto r = f.json("/api/tallies/pats-group-by-site?from=2025&to=2026").as_object();
+  CHECK(r.at("years") == boost::json::array{2025, 2026});
+  CHECK(r.at("total").at("2025").at("participants") == 100);
+  CHECK(r.at("total").at("2026").at("participants") == 50);
+  CHECK(r.at("view").at("name") == "internal");
+  const auto csv = f.get("/api/tallies/pats-group-by-site.csv?from=2025&to=2026");
+  CHECK(csv.status == 200);
+  CHECK_THAT(csv.body, StartsWith("site,2025:participants,2025:sessions,2026:participants,"));
+  CHECK_THAT(csv.body, Contains("\ntotal,100,"));
+  CHECK_THAT(csv.content_disposition, Contains("pats-group-by-site-2025-2026.csv"));
+  const auto published =
+      f.json("/api/tallies/pats-group-by-site?from=2025&to=2026&view=public").as_object();
+  CHECK(published.at("total").at("2026").at("sessions") == "<5");
+  for (const std::string query : {"?from=2026&to=2025", "?from=2026", "?to=2026",
+                                  "?from=1990&to=2026", "?from=2025&to=2026&year=2026"}) {
+    CAPTURE(query);
+    CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site" + query, 400),
+               Contains("from") || Contains("year"));
+  }
+}
+
 TEST_CASE("http: a missing or bad year or month is 400 with an error that says what to give",
           "[server][http]") {
   api_fixture f;

@@ -241,10 +241,13 @@ namespace {
 
 // What a tally or report request asks for: ?year=YYYY[&month=M][&view=internal|public].
 struct period_request {
-  int year = 0;
+  int year = 0;  // or, for years side by side, from `year` to `to`
   std::optional<int> month;
+  std::optional<int> to;
   tally_view view = tally_view::internal;
 };
+
+constexpr int max_years_side_by_side = 30;
 
 // The request's period and view, or the 400 that says what to give.
 std::variant<period_request, http_reply> period_of(std::string_view query, bool monthly) {
@@ -252,13 +255,28 @@ std::variant<period_request, http_reply> period_of(std::string_view query, bool 
   if (!params)
     return json_error(
         400, "the query string is not valid, or names a parameter twice (e.g. ?year=2026&month=3)");
-  const auto year_text = params->find("year");
-  if (year_text == params->end())
-    return json_error(400, "give the report's year as ?year=YYYY, e.g. ?year=2026");
-  if (const auto problem = year_problem("year", year_text->second); !problem.empty())
-    return json_error(400, problem);
   period_request out;
-  out.year = *four_digit_year(year_text->second);
+  const auto from = params->find("from"), to = params->find("to");
+  if (monthly && (from != params->end() || to != params->end())) {
+    if (from == params->end() || to == params->end() || params->count("year") ||
+        params->count("month"))
+      return json_error(400, "years side by side are ?from=YYYY&to=YYYY, e.g. ?from=2019&to=2023");
+    for (const auto& [name, text] : {*from, *to})
+      if (const auto problem = year_problem(name, text); !problem.empty())
+        return json_error(400, problem);
+    out.year = *four_digit_year(from->second);
+    out.to = *four_digit_year(to->second);
+    if (*out.to < out.year || *out.to - out.year >= max_years_side_by_side)
+      return json_error(400, "to must be from's year or later, and at most " +
+                                 std::to_string(max_years_side_by_side) + " years in all");
+  } else {
+    const auto year_text = params->find("year");
+    if (year_text == params->end())
+      return json_error(400, "give the report's year as ?year=YYYY, e.g. ?year=2026");
+    if (const auto problem = year_problem("year", year_text->second); !problem.empty())
+      return json_error(400, problem);
+    out.year = *four_digit_year(year_text->second);
+  }
   if (auto m = params->find("month"); m != params->end()) {
     if (!monthly) return json_error(400, "the report is of a whole year: leave out month");
     out.month = parse_int(m->second);
@@ -280,12 +298,16 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
   if (csv) id.remove_suffix(4);
   auto asked = period_of(query, true);
   if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
-  const auto& [year, month, view] = std::get<period_request>(asked);
-  auto report = csv ? tallies_.csv(id, year, month, view) : tallies_.json(id, year, month, view);
+  const auto& [year, month, to, view] = std::get<period_request>(asked);
+  auto report = to    ? (csv ? tallies_.years_csv(id, year, *to, view)
+                             : tallies_.years_json(id, year, *to, view))
+                : csv ? tallies_.csv(id, year, month, view)
+                      : tallies_.json(id, year, month, view);
   if (!report)
     return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
   if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};
   const std::string file = std::string(id) + "-" + std::to_string(year) +
+                           (to ? "-" + std::to_string(*to) : "") +
                            (month ? "-" + std::to_string(*month) : "") + ".csv";
   return {200,
           "text/csv; charset=utf-8",

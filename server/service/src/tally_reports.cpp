@@ -41,6 +41,33 @@ tally::report_view tally_reports::view_of(const tally::period_report& r, tally_v
   return views_of(all, view).at(index);
 }
 
+std::pair<std::vector<tally::period_report>, std::vector<tally::report_view>> tally_reports::years(
+    std::string_view id, int from, int to, tally_view view) const {
+  std::vector<tally::period_report> reports;
+  std::vector<tally::report_view> views;
+  for (int year = from; year <= to; ++year) {
+    reports.push_back(report(id, year, std::nullopt));
+    views.push_back(view_of(reports.back(), view));
+  }
+  return {std::move(reports), std::move(views)};
+}
+
+result<std::string> tally_reports::years_json(std::string_view id, int from, int to,
+                                              tally_view view) const {
+  return capture([&] {
+    const auto [reports, views] = years(id, from, to, view);
+    return tally::years_to_json(*schema_, reports, views);
+  });
+}
+
+result<std::string> tally_reports::years_csv(std::string_view id, int from, int to,
+                                             tally_view view) const {
+  return capture([&] {
+    const auto [reports, views] = years(id, from, to, view);
+    return tally::years_to_csv(*schema_, reports, views);
+  });
+}
+
 result<std::string> tally_reports::html(int year, tally_view view) const {
   return capture([&] {
     const auto all = all_reports(year, std::nullopt);

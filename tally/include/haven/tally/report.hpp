@@ -113,6 +113,23 @@ std::string to_json(const period_report& r, const report_view& view = {});
 // tab or CR prefixed with ' (OWASP).
 std::string to_csv(const period_report& r, const report_view& view = {});
 
+// Row paths of tally `t` in display order: codes as the schema lists them,
+// unknown codes after them by name, "" (not recorded) last, each subtotal
+// before its children.
+std::vector<std::string> display_order(const schema& s, const tally_def& t,
+                                       const std::set<std::string>& paths);
+
+// One tally's reports of consecutive years side by side (each year's total
+// over columns), shown as `views` (one each):
+//   {"id", "title", "rows", "measures", "years": [y...], "table": [{"row", "label", "depth",
+//    "subtotal", "by_year": {"YYYY": {measure: n | "<k"}}}], "total": {"YYYY": {...}}, "view"}
+// and as CSV with a column "YYYY:measure" per year and measure. Requires:
+// 1+ reports of one tally, views.size() == years.size().
+std::string years_to_json(const schema& s, const std::vector<period_report>& years,
+                          const std::vector<report_view>& views);
+std::string years_to_csv(const schema& s, const std::vector<period_report>& years,
+                         const std::vector<report_view>& views);
+
 // [{"id", "title", "type"}, ...] of the schema's tallies, in schema order.
 std::string list_json(const schema& s);
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace haven::server {
@@ -35,6 +36,12 @@ class tally_reports {
                            tally_view view = tally_view::internal) const;
   result<std::string> csv(std::string_view id, int year, std::optional<int> month,
                           tally_view view = tally_view::internal) const;
+  // Tally `id` for the years `from` to `to` side by side (tally::years_to_json
+  // and years_to_csv), each year's public view its own. Errors: as json's.
+  result<std::string> years_json(std::string_view id, int from, int to,
+                                 tally_view view = tally_view::internal) const;
+  result<std::string> years_csv(std::string_view id, int from, int to,
+                                tally_view view = tally_view::internal) const;
   // Every tally of `year` as the annual report (tally::annual_report_html),
   // stamped with the time now. Errors: as json's.
   result<std::string> html(int year, tally_view view = tally_view::internal) const;
@@ -42,6 +49,9 @@ class tally_reports {
  private:
   // The period's report; throws the errors above.
   tally::period_report report(std::string_view id, int year, std::optional<int> month) const;
+  // Tally `id` for each year from `from` to `to`, and the view of each.
+  std::pair<std::vector<tally::period_report>, std::vector<tally::report_view>> years(
+      std::string_view id, int from, int to, tally_view view) const;
   // Every tally's report of the period, in schema order.
   std::vector<tally::period_report> all_reports(int year, std::optional<int> month) const;
   // The view of each of `reports` (one period): every figure, or the public view.
