@@ -2,16 +2,16 @@
 //   store_bench [records]   (default 20000; --help)
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <haven/client/store.hpp>
-#include <haven/core/command_line.hpp>
 #include <haven/core/result.hpp>
 #include <iostream>
 #include <random>
 #include <string>
+
+#include "record_count.hpp"
 
 namespace {
 
@@ -37,25 +37,12 @@ client::record_input workshop(std::mt19937& rng) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace po = boost::program_options;
-  namespace cl = haven::command_line;
-  po::options_description options(
-      "store_bench [records]: benchmarks of the device store, printed as JSON");
-  options.add_options()("help,h", po::bool_switch(), "print this help")(
-      "records",
-      po::value<long long>()->default_value(20000)->value_name("N")->notifier(
-          [](long long n) { cl::require_range("--records", n, 1, 10000000); }),
-      "records to write, import and list, 1-10000000");
-  po::positional_options_description positional;
-  positional.add("records", 1);
-  po::variables_map given;
-  try {
-    cl::parse({argv + 1, argv + argc}, options, positional, given);
-  } catch (const cl::usage_error& e) {
-    return cl::report("store_bench", e.what());
-  }
-  if (given["help"].as<bool>()) return std::cout << options, 0;
-  const auto n = static_cast<std::size_t>(given["records"].as<long long>());
+  int exit_code = 0;
+  const auto count =
+      bench::record_count(argc, argv, "store_bench", "benchmarks of the device store", 20000,
+                          10000000, "records to write, import and list", exit_code);
+  if (!count) return exit_code;
+  const std::size_t n = *count;
   const auto dir =
       std::filesystem::temp_directory_path() / ("haven-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

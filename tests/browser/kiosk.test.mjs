@@ -312,6 +312,18 @@ try {
   for (const r of refused) assert.equal(r.status, 403, r.text);
   assert.match(JSON.parse(refused[0].text).error, /X-Haven-Kiosk/);
   assert.equal((await records()).total, count);
+
+  // --- revoked ---------------------------------------------------------------
+  step('the device is revoked: its data is erased and the app says so');
+  const deviceId = (await localApi('GET', '/api/status')).body.device_id;
+  await stop(havend.child);
+  execFileSync(args.havend, ['--db', central, 'revoke', deviceId], { encoding: 'utf8' });
+  havend = await start(args.havend, ['--db', central, '--listen', serverAddress]);
+  await page.locator('#wiped').waitFor({ timeout: 90_000 });
+  assert.match(await page.locator('#wiped').textContent(), /revoked.*erased/);
+  assert.ok(!existsSync(`${device}.kiosk-pin`), 'the PIN of an erased device was kept');
+  assert.equal((await records()).total, 0);
+  await shot('revoked-portrait');
   console.log('browser test: passed');
 } catch (e) {
   console.error(`browser test FAILED: ${e.stack ?? e}`);

@@ -15,14 +15,14 @@ const messages = {
     delete_confirm: 'Delete this record? This cannot be undone.', keep: 'Keep it',
     edit_title: 'Edit', required: 'required', search: 'Search', more: 'Show all',
     derive: 'From name and birth date…', person_title: 'Person code',
-    person_note: 'Type what identifies the person. Only the code is kept: the name and birth date are never stored or sent.',
+    person_note: 'Type what identifies the person. Only the code is kept: the name and birth date are never stored, and never leave this device.',
     given_name: 'Given name', family_name: 'Family name', birth_date: 'Birth date (YYYY-MM-DD, or YYYY-MM or YYYY)',
     nationality: 'Nationality', use_code: 'Use this code', card_note: 'Or type the code from the person’s card into the field.',
     all_sent: 'All sent', nothing_sent: 'Nothing to send yet', waiting: (n) => `${n} waiting to send`,
     no_network_since: (t) => `no network since ${t}`, sending: 'sending…', not_enrolled: 'Not set up yet',
     enroll_title: 'Set up this device', server: 'Server address',
     enroll_code: 'One-time code from your coordinator', pin: 'Staff PIN (4 to 12 digits)',
-    pin_again: 'Staff PIN again', pin_mismatch: 'The two PINs differ: type the same PIN twice.',
+    pin_again: 'Staff PIN again', choose_pin: 'Choose the staff PIN for this device', pin_mismatch: 'The two PINs differ: type the same PIN twice.',
     enroll: 'Set up', enrolled: 'This device is set up. Tap a button to record a contact.',
     scan: 'Scan code', wiped_retired: 'This device was retired: everything it recorded reached the server, and its data was erased from it. Set it up again with a new code to keep recording.',
     wiped_revoked: 'This device was revoked (reported lost or stolen): the server refused it and its data was erased from it. Records it had not sent are lost. Set it up again with a new code.',
@@ -38,14 +38,14 @@ const messages = {
     delete_confirm: 'Izbrišem ta zapis? Tega ni mogoče razveljaviti.', keep: 'Obdrži',
     edit_title: 'Urejanje', required: 'obvezno', search: 'Iskanje', more: 'Pokaži vse',
     derive: 'Iz imena in datuma rojstva …', person_title: 'Šifra osebe',
-    person_note: 'Vpišite podatke, ki osebo določajo. Ohrani se le šifra: ime in datum rojstva se nikoli ne shranita ali pošljeta.',
+    person_note: 'Vpišite podatke, ki osebo določajo. Ohrani se le šifra: ime in datum rojstva se nikoli ne shranita in nikoli ne zapustita te naprave.',
     given_name: 'Ime', family_name: 'Priimek', birth_date: 'Datum rojstva (LLLL-MM-DD ali LLLL-MM ali LLLL)',
     nationality: 'Državljanstvo', use_code: 'Uporabi to šifro', card_note: 'Ali v polje vpišite šifro s kartice osebe.',
     all_sent: 'Vse poslano', nothing_sent: 'Ničesar za pošiljanje', waiting: (n) => `${n} čaka na pošiljanje`,
     no_network_since: (t) => `brez omrežja od ${t}`, sending: 'pošiljam …', not_enrolled: 'Naprava še ni nastavljena',
     enroll_title: 'Nastavitev naprave', server: 'Naslov strežnika',
     enroll_code: 'Enkratna koda koordinatorja', pin: 'PIN osebja (4 do 12 števk)',
-    pin_again: 'PIN osebja še enkrat', pin_mismatch: 'PIN-a se razlikujeta: dvakrat vpišite isti PIN.',
+    pin_again: 'PIN osebja še enkrat', choose_pin: 'Izberite PIN osebja za to napravo', pin_mismatch: 'PIN-a se razlikujeta: dvakrat vpišite isti PIN.',
     enroll: 'Nastavi', enrolled: 'Naprava je nastavljena. Za vpis stika tapnite gumb.',
     scan: 'Skeniraj kodo', wiped_retired: 'Ta naprava je bila upokojena: vse zapisano je prispelo na strežnik, podatki na njej so izbrisani. Za nadaljnje delo jo nastavite z novo kodo.',
     wiped_revoked: 'Ta naprava je bila preklicana (prijavljena kot izgubljena ali ukradena): strežnik jo je zavrnil, podatki na njej so izbrisani. Neposlani zapisi so izgubljeni. Nastavite jo z novo kodo.',
@@ -104,7 +104,7 @@ async function api(method, path, body) {
     return { ok: false, status: 0, data: { error: t('unreachable'), issues: [] } };
   }
   const data = await response.json().catch(() => ({ error: response.statusText, issues: [] }));
-  if (response.status === 423) showLock();
+  if (response.status === 423) refreshStatus();  // locked: the lock (or choose-PIN) screen
   return { ok: response.ok, status: response.status, data };
 }
 
@@ -124,6 +124,7 @@ function el(tag, attrs = {}, ...children) {
 const main = document.getElementById('main');
 function show(draw) {
   app.screen = draw;
+  document.getElementById('toast').hidden = true;
   main.replaceChildren();
   draw();
   main.focus({ preventScroll: true });
@@ -172,7 +173,8 @@ async function refreshStatus() {
   app.status = r.data;
   drawBar();
   if (!r.data.enrolled && before?.enrolled !== false) show(enrollScreen);
-  else if (r.data.locked && !document.getElementById('pin-entry')) showLock();
+  else if (r.data.enrolled && !r.data.pin_set && !document.getElementById('choose-pin')) show(choosePinScreen);
+  else if (r.data.locked && r.data.pin_set && !document.getElementById('pin-entry')) showLock();
   else if (r.data.enrolled && !r.data.locked && document.getElementById('pin-entry')) show(homeScreen);  // unlocked elsewhere
 }
 
@@ -237,6 +239,32 @@ async function scanCode(into) {
   };
   dialog.addEventListener('close', () => { stream.getTracks().forEach((tr) => tr.stop()); dialog.remove(); });
   look();
+}
+
+// A device enrolled elsewhere (haven enroll) gets its staff PIN here, before anything else.
+function choosePinScreen() {
+  const error = el('p', { class: 'error-box', role: 'alert', hidden: true });
+  const pin = el('input', { id: 'choose-pin', type: 'password', inputmode: 'numeric', autocomplete: 'new-password' });
+  const again = el('input', { id: 'choose-pin-again', type: 'password', inputmode: 'numeric', autocomplete: 'new-password' });
+  main.append(el('form', {
+    class: 'centre',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      if (pin.value !== again.value) { error.textContent = t('pin_mismatch'); error.hidden = false; return; }
+      const r = await api('POST', '/api/pin', { pin: pin.value });
+      pin.value = again.value = '';
+      if (!r.ok) { error.textContent = r.data.error; error.hidden = false; return; }
+      app.status = r.data;
+      drawBar();
+      show(homeScreen);
+    },
+  },
+  el('h1', { text: t('choose_pin') }),
+  el('label', { for: 'choose-pin', text: t('pin') }), pin,
+  el('label', { for: 'choose-pin-again', text: t('pin_again') }), again,
+  error,
+  el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'primary', text: t('save') }))));
+  pin.focus();
 }
 
 // --- lock ----------------------------------------------------------------
@@ -434,9 +462,9 @@ function formScreen(type, existing) {
         main.querySelector('.bad button, .bad input')?.focus();
         return;
       }
+      show(homeScreen);
       toast(t('saved'));
       refreshStatus();
-      show(homeScreen);
     },
   });
   const actions = el('div', { class: 'actions' }, save,
@@ -589,9 +617,9 @@ function confirmDelete(record) {
           const r = await api('DELETE', `/api/records/${record.id}`);
           close();
           if (!r.ok) { toast(r.data.error); return; }
+          show(homeScreen);
           toast(t('deleted'));
           refreshStatus();
-          show(homeScreen);
         } }),
       el('button', { type: 'button', class: 'quiet', text: t('keep'), onclick: close })));
   document.body.append(dialog);
@@ -621,6 +649,7 @@ async function start() {
   if (r.ok) app.status = r.data;
   drawBar();
   if (!app.status?.enrolled) show(enrollScreen);
+  else if (!app.status.pin_set) show(choosePinScreen);
   else if (app.status.locked) showLock();
   else show(homeScreen);
   watchIdle();

@@ -34,11 +34,8 @@ unsigned http_status(errc code) {
 }
 
 api_response error_response(const error& e) {
-  json::array issues;
-  for (const auto& i : e.issues)
-    issues.push_back(json::object{{"field", i.field}, {"message", i.message}});
-  return {http_status(e.code),
-          json::serialize(json::object{{"error", e.message}, {"issues", issues}})};
+  return {http_status(e.code), "{\"error\":" + json::serialize(json::value(e.message)) +
+                                   ",\"issues\":" + client::to_json(e.issues) + "}"};
 }
 
 const char* kind_name(field_kind k) {
@@ -108,7 +105,8 @@ local_api::local_api(client::store& db, staff_pin& pin, sync_loop& sync, api_set
     : db_(db), pin_(pin), sync_(sync), settings_(std::move(settings)) {}
 
 bool local_api::locked(clock::time_point now) {
-  if (!pin_.is_set()) return false;
+  // Enrolled without a PIN (by haven enroll): locked until one is chosen.
+  if (!pin_.is_set()) return unwrap(db_.enrollment()).has_value();
   if (now - last_activity_ > settings_.idle_lock) locked_ = true;
   return locked_;
 }
@@ -137,6 +135,18 @@ api_response local_api::route(const api_request& request, clock::time_point now)
     locked_ = true;
     return {200, status_json(now)};
   }
+  if (path == "/api/pin" && method == "POST") {
+    if (pin_.is_set() || !unwrap(db_.enrollment()))
+      throw failure(errc::forbidden,
+                    "a staff PIN is chosen once, when the device is set up: unlock with it");
+    auto body = parse_object(request.body);
+    auto chosen = pin_.choose(member(body, "pin"));
+    wipe_strings(body);
+    unwrap(std::move(chosen));
+    locked_ = false;
+    last_activity_ = now;
+    return {200, status_json(now)};
+  }
   if (path == "/api/unlock" && method == "POST") {
     auto body = parse_object(request.body);
     auto verified = pin_.verify(member(body, "pin"), now);
@@ -159,10 +169,8 @@ api_response local_api::route(const api_request& request, clock::time_point now)
     return {201, json::serialize(json::object{{"id", id.hex()}})};
   }
   if (path == "/api/check" && method == "POST") {
-    json::array issues;
-    for (const auto& i : unwrap(db_.check(unwrap(client::parse_record_json(request.body)))))
-      issues.push_back(json::object{{"field", i.field}, {"message", i.message}});
-    return {200, json::serialize(json::object{{"issues", issues}})};
+    const auto issues = unwrap(db_.check(unwrap(client::parse_record_json(request.body))));
+    return {200, "{\"issues\":" + client::to_json(issues) + "}"};
   }
   if (path == "/api/person-code" && method == "POST") return {200, person_code(request.body)};
   if (path.starts_with("/api/records/")) {
