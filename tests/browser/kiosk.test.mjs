@@ -216,6 +216,7 @@ try {
   const individual = saved.find((r) => r.fields.format === 'individual');
   assert.equal(individual.fields.person, code);
   assert.deepEqual(saved.find((r) => r.type === 'assistance_case').fields.services, ['food', 'interpreting']);
+  await page.locator('#toast').waitFor({ state: 'hidden' });  // "Saved" fades after 2.5 s
   await shot('home-portrait');
   await shot('home-landscape', landscape);
   await page.setViewportSize(portrait);

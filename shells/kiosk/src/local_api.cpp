@@ -58,20 +58,6 @@ const char* kind_name(field_kind k) {
   return "";
 }
 
-// The date that places a record in the lists: its type's first date field.
-std::optional<date> record_day(const client::record& r, const schema& s) {
-  const record_type* t = s.type(r.type);
-  if (!t) return std::nullopt;
-  for (const auto& f : t->fields) {
-    if (f.kind != field_kind::date) continue;
-    const auto it = r.fields.find(f.key);
-    if (it != r.fields.end() && std::holds_alternative<date>(it->second))
-      return std::get<date>(it->second);
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 std::optional<date> query_date(const boost::urls::url_view& u, std::string_view key) {
   const auto it = u.params().find(key);
   if (it == u.params().end()) return std::nullopt;
@@ -101,8 +87,9 @@ void wipe_strings(json::object& o) {
 
 }  // namespace
 
-local_api::local_api(client::store& db, staff_pin& pin, sync_loop& sync, api_settings settings)
-    : db_(db), pin_(pin), sync_(sync), settings_(std::move(settings)) {}
+local_api::local_api(client::store& db, record_index& index, staff_pin& pin, sync_loop& sync,
+                     api_settings settings)
+    : db_(db), index_(index), pin_(pin), sync_(sync), settings_(std::move(settings)) {}
 
 bool local_api::locked(clock::time_point now) {
   // Enrolled without a PIN (by haven enroll): locked until one is chosen.
@@ -166,6 +153,7 @@ api_response local_api::route(const api_request& request, clock::time_point now)
     return {200, records_json(std::string(url.query()))};
   if (path == "/api/records" && method == "POST") {
     const auto id = unwrap(db_.add(unwrap(client::parse_record_json(request.body))));
+    if (const auto r = unwrap(db_.get(id))) index_.note_written(*r);
     return {201, json::serialize(json::object{{"id", id.hex()}})};
   }
   if (path == "/api/check" && method == "POST") {
@@ -182,7 +170,9 @@ api_response local_api::route(const api_request& request, clock::time_point now)
     }
     if (method == "PUT") return {200, save_edit(id_text, request.body)};
     if (method == "DELETE") {
-      unwrap(db_.remove(unwrap(db_.resolve_id(id_text))));
+      const auto id = unwrap(db_.resolve_id(id_text));
+      unwrap(db_.remove(id));
+      index_.note_deleted(id);
       return {200, R"({"deleted":true})"};
     }
   }
@@ -214,21 +204,15 @@ std::string local_api::schema_json() {
   json::object labels;
   if (auto doc = json::parse(s.source()).as_object(); const auto* l = doc.if_contains("labels"))
     labels = l->as_object();
-  // How often each code of each field was recorded here: the page offers the most used first.
-  std::map<std::string, std::map<std::string, std::int64_t>> usage;
-  for (const auto& r : unwrap(db_.list()))
-    for (const auto& [key, v] : r.fields) {
-      if (const auto* code = std::get_if<std::string>(&v)) ++usage[key][*code];
-      if (const auto* set = std::get_if<code_set>(&v))
-        for (const auto& c : *set) ++usage[key][c];
-    }
+  const code_usage& usage = index_.usage();  // the page offers the most used codes first
   json::array types;
   for (const auto& t : s.types()) {
     json::array fields;
     for (const auto& f : t.fields) {
       json::array codes(f.codes.begin(), f.codes.end());
       json::object used;
-      for (const auto& [code, n] : usage[f.key]) used[code] = n;
+      if (const auto it = usage.find(f.key); it != usage.end())
+        for (const auto& [code, n] : it->second) used[code] = n;
       fields.push_back(json::object{
           {"key", f.key},
           {"kind", kind_name(f.kind)},
@@ -266,23 +250,11 @@ std::string local_api::records_json(const std::string& query) {
   if (auto it = url.params().find("limit"); it != url.params().end())
     limit = std::clamp<std::size_t>(std::strtoul(std::string((*it).value).c_str(), nullptr, 10), 1,
                                     5000);
-  auto all = unwrap(db_.list(type ? std::optional<std::string_view>(*type) : std::nullopt));
-  std::vector<std::pair<date, client::record*>> matching;
-  for (auto& r : all) {
-    const auto day = record_day(r, db_.schema()).value_or(date{});
-    if ((from && day < *from) || (to && day > *to)) continue;
-    matching.emplace_back(day, &r);
-  }
-  // Newest first: by date, then the later written.
-  std::stable_sort(matching.begin(), matching.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  const auto [ids, total] = index_.find(type, from, to, limit);
   std::vector<client::record> shown;
-  for (const auto& [day, r] : matching) {
-    if (shown.size() == limit) break;
-    shown.push_back(std::move(*r));
-  }
-  return "{\"total\":" + std::to_string(matching.size()) +
-         ",\"records\":" + client::to_json(shown) + "}";
+  for (const auto& id : ids)
+    if (auto r = unwrap(db_.get(id)); r && !r->deleted) shown.push_back(std::move(*r));
+  return "{\"total\":" + std::to_string(total) + ",\"records\":" + client::to_json(shown) + "}";
 }
 
 std::string local_api::enroll(const std::string& body, clock::time_point now) {
@@ -343,7 +315,10 @@ std::string local_api::save_edit(const std::string& id_text, const std::string& 
     if (!given || given.value() != held)
       edits.push_back({f.key, client::field_edit::op::set, text});
   }
-  if (!edits.empty()) unwrap(db_.edit(id, edits));
+  if (!edits.empty()) {
+    unwrap(db_.edit(id, edits));
+    if (const auto r = unwrap(db_.get(id))) index_.note_written(*r);
+  }
   return json::serialize(json::object{{"id", id.hex()}, {"changed", edits.size()}});
 }
 

@@ -10,6 +10,7 @@
 #include <haven/client/store.hpp>
 #include <string>
 
+#include "record_index.hpp"
 #include "staff_pin.hpp"
 #include "sync_loop.hpp"
 
@@ -36,7 +37,8 @@ class local_api {
  public:
   using clock = std::chrono::steady_clock;
   // All references must outlive the api.
-  local_api(client::store& db, staff_pin& pin, sync_loop& sync, api_settings settings);
+  local_api(client::store& db, record_index& index, staff_pin& pin, sync_loop& sync,
+            api_settings settings);
 
   // The answer to one request. Record routes answer 423 while the app is
   // locked. Never throws: an unexpected failure is a 500 with its message.
@@ -53,6 +55,7 @@ class local_api {
   bool locked(clock::time_point now);
 
   client::store& db_;
+  record_index& index_;
   staff_pin& pin_;
   sync_loop& sync_;
   api_settings settings_;

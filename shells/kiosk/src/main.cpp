@@ -11,6 +11,7 @@
 
 #include "http_listener.hpp"
 #include "local_api.hpp"
+#include "record_index.hpp"
 #include "staff_pin.hpp"
 #include "sync_loop.hpp"
 
@@ -80,12 +81,13 @@ int run(int argc, char** argv) {
   auto db = std::filesystem::exists(db_path) ? unwrap(client::store::open(db_path))
                                              : unwrap(client::store::create(db_path, "unenrolled"));
   kiosk::staff_pin pin(db_path + ".kiosk-pin");
-  kiosk::sync_loop sync(db_path, {});
+  kiosk::record_index index(*db);
+  kiosk::sync_loop sync(db_path, {}, [&index] { index.note_remote_changes(); });
   kiosk::api_settings settings;
   settings.idle_lock = std::chrono::seconds(o["idle-lock"].as<long long>());
   settings.default_server = o["server"].as<std::string>();
   if (o.count("ca")) settings.ca_pem = read_file(o["ca"].as<std::string>());
-  kiosk::local_api api(*db, pin, sync, settings);
+  kiosk::local_api api(*db, index, pin, sync, settings);
   auto listener = unwrap(kiosk::http_listener::bind(listen->host, listen->port, api));
   std::cout << "http://" << listener->authority() << "/" << std::endl;
   listener->run();

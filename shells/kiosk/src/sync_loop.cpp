@@ -14,8 +14,12 @@ std::int64_t now_ms() {
 
 }  // namespace
 
-sync_loop::sync_loop(std::filesystem::path db, client::store_options options)
-    : db_(std::move(db)), options_(std::move(options)), thread_([this] { run(); }) {}
+sync_loop::sync_loop(std::filesystem::path db, client::store_options options,
+                     std::function<void()> on_remote_changes)
+    : db_(std::move(db)),
+      options_(std::move(options)),
+      on_remote_changes_(std::move(on_remote_changes)),
+      thread_([this] { run(); }) {}
 
 sync_loop::~sync_loop() {
   stopping_ = true;
@@ -69,13 +73,16 @@ void sync_loop::run() {
       continue;
     }
     options->on_event = [this](std::string_view e) { note_event(e); };
-    options->on_progress = [this](const sync::sync_progress&) {
+    options->on_progress = [this, seen = std::size_t{0}](const sync::sync_progress& p) mutable {
+      if (p.changes_down != seen && p.changes_down > 0) on_remote_changes_();  // more came down
+      seen = p.changes_down;
       std::lock_guard lock(mutex_);
       state_.offline_since_ms.reset();
       state_.last_exchange_ms = now_ms();
     };
     options->should_stop = [this] { return stopping_.load(); };
     auto ended = client::sync_watch(*db, options.value());
+    on_remote_changes_();  // a wipe ends the watch; whatever else ended it, look again
     {
       std::lock_guard lock(mutex_);
       state_.online = false;

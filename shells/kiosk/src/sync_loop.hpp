@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <haven/client/store.hpp>
 #include <mutex>
 #include <optional>
@@ -28,7 +29,10 @@ struct sync_state {
 class sync_loop {
  public:
   // Starts the thread on the store at `db` (opened with `options`).
-  sync_loop(std::filesystem::path db, client::store_options options);
+  // `on_remote_changes` is called on that thread whenever changes from the
+  // server were applied or the store was erased.
+  sync_loop(std::filesystem::path db, client::store_options options,
+            std::function<void()> on_remote_changes);
   ~sync_loop();  // stops the sync and joins the thread
   sync_loop(const sync_loop&) = delete;
   sync_loop& operator=(const sync_loop&) = delete;
@@ -44,6 +48,7 @@ class sync_loop {
 
   std::filesystem::path db_;
   client::store_options options_;
+  std::function<void()> on_remote_changes_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::condition_variable woken_;
