@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <haven/crypto/crypto.hpp>
 
 #include "assets.hpp"
@@ -47,12 +48,8 @@ response answer(const request& req, unsigned status, std::string_view type, std:
 }
 
 std::string error_body(const std::string& message) {
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
-  }
-  return "{\"error\":\"" + escaped + "\",\"issues\":[]}";
+  return boost::json::serialize(
+      boost::json::object{{"error", message}, {"issues", boost::json::array{}}});
 }
 
 }  // namespace

@@ -257,7 +257,7 @@ std::string local_api::records_json(const std::string& query) {
   return "{\"total\":" + std::to_string(total) + ",\"records\":" + client::to_json(shown) + "}";
 }
 
-std::string local_api::enroll(const std::string& body, clock::time_point now) {
+std::string local_api::enroll(std::string_view body, clock::time_point now) {
   auto request = parse_object(body);
   const std::string server =
       member(request, "server").empty() ? settings_.default_server : member(request, "server");
@@ -282,7 +282,7 @@ std::string local_api::enroll(const std::string& body, clock::time_point now) {
   return client::to_json(enrolled.value());
 }
 
-std::string local_api::person_code(const std::string& body) {
+std::string local_api::person_code(std::string_view body) {
   auto request = parse_object(body);
   client::person_attributes person(member(request, "given_name"), member(request, "family_name"),
                                    member(request, "birth_date"), member(request, "nationality"));
@@ -294,7 +294,7 @@ std::string local_api::person_code(const std::string& body) {
   return json::serialize(json::object{{"code", unwrap(client::person_code(key.value(), person))}});
 }
 
-std::string local_api::save_edit(const std::string& id_text, const std::string& body) {
+std::string local_api::save_edit(const std::string& id_text, std::string_view body) {
   const auto id = unwrap(db_.resolve_id(id_text));
   const auto current = unwrap(db_.get(id));
   if (!current || current->deleted)

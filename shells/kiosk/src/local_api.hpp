@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <haven/client/store.hpp>
 #include <string>
+#include <string_view>
 
 #include "record_index.hpp"
 #include "staff_pin.hpp"
@@ -17,9 +18,9 @@
 namespace haven::kiosk {
 
 struct api_request {
-  std::string method;  // "GET", "POST", "PUT", "DELETE"
-  std::string target;  // "/api/records?type=pats_session"
-  std::string body;    // JSON, or ""
+  std::string method;     // "GET", "POST", "PUT", "DELETE"
+  std::string target;     // "/api/records?type=pats_session"
+  std::string_view body;  // JSON, or "": the caller's buffer, which it overwrites after handle()
 };
 
 struct api_response {
@@ -49,9 +50,9 @@ class local_api {
   std::string status_json(clock::time_point now);
   std::string schema_json();
   std::string records_json(const std::string& query);
-  std::string enroll(const std::string& body, clock::time_point now);
-  std::string person_code(const std::string& body);
-  std::string save_edit(const std::string& id, const std::string& body);
+  std::string enroll(std::string_view body, clock::time_point now);
+  std::string person_code(std::string_view body);
+  std::string save_edit(const std::string& id, std::string_view body);
   bool locked(clock::time_point now);
 
   client::store& db_;
