@@ -3,42 +3,29 @@
 // with a message saying so, and changes nothing.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
-#include <regex>
 
-#include "../support/havend_process.hpp"
-#include "../support/process.hpp"
+#include "kiosk_process.hpp"
 
 namespace haven::test {
 namespace {
 
 using Catch::Matchers::Contains;
-using header_list = std::vector<std::pair<std::string, std::string>>;
+using header_list = kiosk_process::header_list;
 
-// A haven-kiosk on a new store in a temporary folder, port 0.
+// A haven-kiosk on a new store in a temporary folder.
 struct kiosk {
   temp_dir dir;
-  child process{{HAVEN_KIOSK_PATH, "--db", dir.file("device.db"), "--listen", "127.0.0.1:0"}};
-  std::string url, address, secret;
+  kiosk_process process{dir.file("device.db")};
+  const std::string& address = process.address();
+  const std::string& secret = process.secret();
 
-  kiosk() {
-    REQUIRE(process.read_line(url));
-    REQUIRE(url.starts_with("http://127.0.0.1:"));
-    address = url.substr(7, url.size() - 8);
-    const auto page = http_get(address, "/");
-    REQUIRE(page.status == 200);
-    std::smatch m;
-    REQUIRE(std::regex_search(page.body, m,
-                              std::regex("name=\"haven-secret\" content=\"([0-9a-f]{64})\"")));
-    secret = m[1];
-  }
   http_response call(const std::string& method, const std::string& path, const std::string& body,
                      header_list headers) {
-    headers.emplace_back("Content-Type", "application/json");
-    return http_send(address, method, path, body, headers);
+    return process.call(method, path, body, std::move(headers));
   }
   header_list own() const { return {{"X-Haven-Kiosk", secret}, {"Origin", "http://" + address}}; }
   std::int64_t total() {
-    const auto r = call("GET", "/api/records", "", own());
+    const auto r = process.own("GET", "/api/records");
     REQUIRE(r.status == 200);
     return boost::json::parse(r.body).at("total").as_int64();
   }
