@@ -149,9 +149,8 @@ function syncLine(s) {
   const pending = s.pending_records;
   const last = Math.max(s.last_sync_ms ?? 0, s.last_exchange_ms ?? 0);
   if (pending === 0) return [last ? `${t('all_sent')} · ${clock(last)}` : t('nothing_sent'), 'sent'];
-  const why = s.offline_since_ms ? t('no_network_since', clock(s.offline_since_ms))
-    : s.online ? t('sending') : t('no_network_since', clock(Date.now()));
-  return [`${t('waiting', pending)} · ${why}`, 'waiting'];
+  if (s.offline_since_ms) return [`${t('waiting', pending)} · ${t('no_network_since', clock(s.offline_since_ms))}`, 'waiting'];
+  return [s.online ? `${t('waiting', pending)} · ${t('sending')}` : t('waiting', pending), 'waiting'];
 }
 
 function drawBar() {
