@@ -166,6 +166,20 @@ bool haven_record_add(haven_store* store, const char* type, const char* team,
   });
 }
 
+bool haven_record_check(haven_store* store, const char* type, const char* fields_json,
+                        char** out_json, haven_error* err) noexcept {
+  if (!store || !type || !fields_json || !out_json)
+    return report(haven::result<void>(missing("store, type, fields_json and out_json")), err);
+  return call(err, [&]() -> haven::result<void> {
+    auto fields = haven::client::parse_fields_json(fields_json);
+    if (!fields) return fields.err();
+    auto issues = store->impl->check({type, "", std::move(fields).value()});
+    if (!issues) return issues.err();
+    *out_json = duplicate(haven::client::to_json(issues.value()));
+    return {};
+  });
+}
+
 bool haven_record_edit(haven_store* store, const char* id, const char* edits_json,
                        haven_error* err) noexcept {
   if (!store || !edits_json)

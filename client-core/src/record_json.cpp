@@ -183,6 +183,13 @@ std::string to_json(const sync_summary& s) {
   return json::serialize(o);
 }
 
+std::string to_json(const std::vector<field_issue>& issues) {
+  json::array a;
+  for (const auto& i : issues)
+    a.push_back(json::object{{"field", i.field}, {"message", i.message}});
+  return json::serialize(a);
+}
+
 std::string to_json(const enrollment_result& r) {
   json::object o{{"device_id", r.device.device_id},
                  {"team", r.device.team},

@@ -251,7 +251,29 @@ int main(int argc, char** argv) {
   CHECK_FAILS(haven_record_list(db, NULL, NULL, &err), err, HAVEN_INVALID_INPUT, "NULL");
   CHECK_FAILS(haven_import_jsonl(db, NULL, NULL, &err), err, HAVEN_INVALID_INPUT, "NULL");
   CHECK_FAILS(haven_store_status(db, NULL, &err), err, HAVEN_INVALID_INPUT, "NULL");
+  CHECK_FAILS(haven_record_check(db, "on_call_event", "{}", NULL, &err), err, HAVEN_INVALID_INPUT,
+              "NULL");
   CHECK(json == NULL);
+
+  /* --- checking as a form does, nothing written -------------------------------- */
+  char* before_check = status_json(db);
+  CHECK_OK(haven_record_check(db, "pats_session",
+                              "{\"date\": \"2026-03-01\", \"site\": \"vic\", \"format\": "
+                              "\"individual\", \"participants\": 2}",
+                              &json, &err),
+           err);
+  CHECK(strstr(json, "\"field\":\"participants\"") != NULL);
+  CHECK(strstr(json, "\"field\":\"person\"") != NULL);
+  haven_string_free(json);
+  CHECK_OK(haven_record_check(db, "on_call_event",
+                              "{\"date\": \"2026-03-01\", \"caller\": \"police\", "
+                              "\"outcome\": \"admitted\"}",
+                              &json, &err),
+           err);
+  CHECK(strcmp(json, "[]") == 0);
+  haven_string_free(json);
+  json = NULL;
+  CHECK_UNCHANGED(before_check, db);
   /* err may be NULL: the failure is still reported through haven_last_error. */
   CHECK(!haven_record_add(db, "on_call_event", NULL, "{\"caller\": \"ghost\"}", id, NULL));
   CHECK(strstr(haven_last_error(), "caller") != NULL);

@@ -72,12 +72,14 @@ http_response exchange(int fd, const std::string& address, const std::string& me
                        const std::string& path, const std::string& body,
                        const std::vector<std::pair<std::string, std::string>>& headers) {
   if (fd < 0) throw std::runtime_error("cannot connect to " + address);
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\n";
-  bool connection = false;  // the caller's Connection header, or close
+  std::string request = method + " " + path + " HTTP/1.1\r\n";
+  bool connection = false, host = false;  // the caller's Connection and Host headers
   for (const auto& [name, value] : headers) {
     request += name + ": " + value + "\r\n";
     connection = connection || name == "Connection";
+    host = host || name == "Host";
   }
+  if (!host) request += "Host: " + address + "\r\n";
   if (!connection) request += "Connection: close\r\n";
   if (!body.empty() || method == "POST")
     request += "Content-Length: " + std::to_string(body.size()) + "\r\n";

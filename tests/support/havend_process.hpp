@@ -57,7 +57,8 @@ struct http_response {
   std::string body;
 };
 http_response http_get(const std::string& address, const std::string& path);
-// Any request: `headers` as (name, value), a body sent with Content-Length.
+// Any request: `headers` as (name, value), a body sent with Content-Length;
+// a "Host" among them replaces the default (`address`).
 http_response http_send(const std::string& address, const std::string& method,
                         const std::string& path, const std::string& body = "",
                         const std::vector<std::pair<std::string, std::string>>& headers = {});

@@ -62,6 +62,11 @@ void haven_store_close(haven_store* store) HAVEN_NOEXCEPT;
  * id (32 hex chars + NUL) to out_id. */
 bool haven_record_add(haven_store* store, const char* type, const char* team,
                       const char* fields_json, char out_id[33], haven_error* err) HAVEN_NOEXCEPT;
+/* The problems haven_record_add would report for these fields, with nothing
+ * written, for a form that checks as the person types: a JSON array
+ * [{"field", "message"}, ...], "[]" when the record would be valid. */
+bool haven_record_check(haven_store* store, const char* type, const char* fields_json,
+                        char** out_json, haven_error* err) HAVEN_NOEXCEPT;
 /* Edits a record: {"site": "vic", "services+": ["escort"], "services-": ["food"], "discharged":
  * null}. */
 bool haven_record_edit(haven_store* store, const char* id, const char* edits_json,

@@ -27,6 +27,9 @@ std::string to_json(const store_status& s);
 //  "pending_changes", "pulled_seq", "wiped": {"reason", "at_ms"} or null}:
 // "wiped" set means the server ordered the store erased, and it was.
 std::string to_json(const sync_summary& s);
+// [{"field", "message"}, ...]: the problems of a record (store::check), as a
+// form shows them beside their fields ("field" empty for the whole record).
+std::string to_json(const std::vector<field_issue>& issues);
 // {"device_id", "team", "role", "server_url", "token"}: "token" only for a
 // coordinator. No key is ever part of it.
 std::string to_json(const enrollment_result& r);
