@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <haven/client/store.hpp>
+#include <haven/core/command_line.hpp>
 #include <haven/core/result.hpp>
 #include <iostream>
 #include <random>
