@@ -122,9 +122,8 @@ std::string table_html(const period_report& r, const report_view& view) {
   return out.str();
 }
 
-// Horizontal bars of the first figure of each top-level row, stacked by
-// column: the longest chart_rows, the rest of the shown rows as "other".
-// Hidden rows get no bar; the note under the chart counts them.
+}  // namespace
+
 std::string chart_svg(const period_report& r, const report_view& view) {
   const tally_def& t = r.def();
   struct bar {
@@ -159,17 +158,16 @@ std::string chart_svg(const period_report& r, const report_view& view) {
     bars.resize(chart_rows);
     bars.push_back(std::move(other));
   }
-  if (bars.empty())
-    return hidden ? "<p class=\"meta\">Every row is hidden in the public view (&lt;" +
-                        std::to_string(view.k) + "); no chart.</p>"
-                  : "<p class=\"meta\">No records in this period.</p>";
   std::int64_t most = 1;
   for (const auto& b : bars) most = std::max(most, b.total);
   constexpr int label_width = 190, bar_area = 380, row_height = 22, legend_height = 24;
-  const int height = static_cast<int>(bars.size()) * row_height + legend_height + 8;
+  const int width = label_width + bar_area + 70;
+  const int height = static_cast<int>(bars.size()) * row_height + legend_height + 8 +
+                     (hidden || bars.empty() ? row_height : 0);
   std::ostringstream out;
-  out << "<figure><svg class=\"chart\" role=\"img\" viewBox=\"0 0 " << label_width + bar_area + 70
-      << " " << height << "\" width=\"" << label_width + bar_area + 70 << "\"><title>"
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" viewBox=\"0 0 "
+      << width << " " << height << "\" width=\"" << width
+      << "\" font-family=\"system-ui, sans-serif\" font-size=\"12\"><title>"
       << escape(t.measures[0].title) << " by " << escape(t.rows[0]) << "</title>";
   int y = 4;
   for (const auto& b : bars) {
@@ -190,7 +188,7 @@ std::string chart_svg(const period_report& r, const report_view& view) {
     out << "<text x=\"" << x + 4 << "\" y=\"" << y + 14 << "\">" << b.total << "</text>";
     y += row_height;
   }
-  if (t.column) {
+  if (t.column && !bars.empty()) {
     int x = label_width;
     for (std::size_t c = 0; c < columns.size(); ++c) {
       out << "<rect x=\"" << x << "\" y=\"" << y + 6 << "\" width=\"12\" height=\"12\" fill=\""
@@ -199,13 +197,19 @@ std::string chart_svg(const period_report& r, const report_view& view) {
       x += 20 + 8 * static_cast<int>(label(columns[c]).size()) + 12;
     }
   }
-  out << "</svg>";
+  if (bars.empty() && !hidden)
+    out << "<text x=\"" << label_width << "\" y=\"" << y + 14
+        << "\">No records in this period.</text>";
+  if (t.column) y += legend_height;
   if (hidden)
-    out << "<figcaption>" << hidden << " row" << (hidden == 1 ? " is" : "s are")
-        << " hidden in the public view (&lt;" << view.k << ") and not drawn.</figcaption>";
-  out << "</figure>";
+    out << "<text class=\"note\" x=\"" << label_width << "\" y=\"" << y + 14 << "\">" << hidden
+        << " row" << (hidden == 1 ? " is" : "s are") << " hidden in the public view (&lt;" << view.k
+        << ") and not drawn.</text>";
+  out << "</svg>";
   return out.str();
 }
+
+namespace {
 
 constexpr const char* style = R"css(
 body { font: 15px/1.45 system-ui, sans-serif; color: #1b1f24; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
@@ -260,8 +264,8 @@ std::string annual_report_html(const schema& s, const std::vector<const period_r
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& r = *reports[i];
     out << "<section id=\"t" << i << "\"><h2>" << escape(r.def().title) << "</h2>"
-        << chart_svg(r, views[i]) << table_html(r, views[i]) << "<h3>What it counts</h3>"
-        << definition_html(s, r.def()) << "</section>";
+        << "<figure>" << chart_svg(r, views[i]) << "</figure>" << table_html(r, views[i])
+        << "<h3>What it counts</h3>" << definition_html(s, r.def()) << "</section>";
   }
   out << "</body></html>\n";
   return out.str();

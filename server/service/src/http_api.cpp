@@ -294,11 +294,18 @@ std::variant<period_request, http_reply> period_of(std::string_view query, bool 
 }  // namespace
 
 http_reply http_api::tally(std::string_view id, std::string_view query) const {
-  const bool csv = id.size() > 4 && id.substr(id.size() - 4) == ".csv";
-  if (csv) id.remove_suffix(4);
+  const bool csv = id.ends_with(".csv"), svg = id.ends_with(".svg");
+  if (csv || svg) id.remove_suffix(4);
   auto asked = period_of(query, true);
   if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
   const auto& [year, month, to, view] = std::get<period_request>(asked);
+  if (svg) {
+    if (to) return json_error(400, "a chart is of one year or month: give ?year=YYYY");
+    auto chart = tallies_.svg(id, year, month, view);
+    if (!chart)
+      return json_error(chart.err().code == errc::not_found ? 404 : 500, chart.err().message);
+    return {200, "image/svg+xml", std::move(chart).value(), {}, {}};
+  }
   auto report = to    ? (csv ? tallies_.years_csv(id, year, *to, view)
                              : tallies_.years_json(id, year, *to, view))
                 : csv ? tallies_.csv(id, year, month, view)

@@ -41,6 +41,14 @@ tally::report_view tally_reports::view_of(const tally::period_report& r, tally_v
   return views_of(all, view).at(index);
 }
 
+result<std::string> tally_reports::svg(std::string_view id, int year, std::optional<int> month,
+                                       tally_view view) const {
+  return capture([&] {
+    const auto r = report(id, year, month);
+    return tally::chart_svg(r, view_of(r, view));
+  });
+}
+
 std::pair<std::vector<tally::period_report>, std::vector<tally::report_view>> tally_reports::years(
     std::string_view id, int from, int to, tally_view view) const {
   std::vector<tally::period_report> reports;

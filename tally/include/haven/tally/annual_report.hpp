@@ -11,6 +11,11 @@
 
 namespace haven::tally {
 
+// A chart of one report as a standalone SVG element: horizontal bars of its
+// first figure for each top-level row, stacked by column, the longest 12 and
+// the rest as "other"; rows the view hides are counted in a note, not drawn.
+std::string chart_svg(const period_report& r, const report_view& view);
+
 // The document for `reports` (one period, in schema order) shown as `views`
 // (one each: all internal, or the public views of publication.hpp), stamped
 // `produced` (e.g. "2026-12-06 18:58 UTC"). Every text from the schema or

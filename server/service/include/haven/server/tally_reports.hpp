@@ -36,6 +36,9 @@ class tally_reports {
                            tally_view view = tally_view::internal) const;
   result<std::string> csv(std::string_view id, int year, std::optional<int> month,
                           tally_view view = tally_view::internal) const;
+  // The chart of tally `id`'s period (tally::chart_svg). Errors: as json's.
+  result<std::string> svg(std::string_view id, int year, std::optional<int> month,
+                          tally_view view = tally_view::internal) const;
   // Tally `id` for the years `from` to `to` side by side (tally::years_to_json
   // and years_to_csv), each year's public view its own. Errors: as json's.
   result<std::string> years_json(std::string_view id, int from, int to,

@@ -1,0 +1,129 @@
+// The coordinator's dashboard in a real browser: Debian's chromium (headless)
+// driven by playwright-core, against a real havend filled by a real device
+// (haven enroll, import, sync) on 127.0.0.1. The table shows the figures an
+// independent count of the imported records gives, the chart has a bar per
+// category, the public view shows no cell under k, and the annual report
+// opens. Screenshots go to --out.
+// Usage: node dashboard.test.mjs --havend PATH --haven PATH --chromium PATH --out DIR
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) =>
+  (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
+for (const need of ['havend', 'haven', 'chromium', 'out'])
+  if (!args[need]) throw new Error(`missing --${need}`);
+mkdirSync(args.out, { recursive: true });
+
+const deadline = setTimeout(() => { console.error('dashboard test: timed out after 180 s'); cleanup(); process.exit(1); }, 180_000);
+const dir = mkdtempSync(join(tmpdir(), 'haven-dashboard-browser-'));
+const children = [];
+function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}
+const step = (what) => console.log(`-- ${what}`);
+
+let browser;
+try {
+  const central = join(dir, 'central.db');
+  const device = join(dir, 'device.db');
+  const havend = spawn(args.havend, ['--db', central, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(havend);
+  const address = (await new Promise((resolve, reject) => {
+    createInterface({ input: havend.stdout }).once('line', resolve);
+    havend.once('exit', (code) => reject(new Error(`havend exited (${code})`)));
+  })).replace('listening on ', '');
+  const run = (program, argv) => execFileSync(program, argv, { encoding: 'utf8' });
+
+  step('a device enrolls, records assistance cases and syncs');
+  const { code } = JSON.parse(run(args.havend, ['--db', central, 'enroll', '--name', 'shelter', '--team', 'crisis', '--json']));
+  run(args.haven, ['--db', device, 'enroll', '--server', `ws://${address}`, '--code', code]);
+  const token = /Authorization: Bearer (\S+)/.exec(run(args.havend, ['--db', central, 'token', '--name', 'coordinator']))[1];
+  const year = new Date().getFullYear() - 1;  // a whole past year: every date is valid
+  const persons = run(args.haven, ['card-codes', '--count', '60']).split('\n').filter((l) => l.startsWith('K-'));
+  // [programme, nationality, sex, persons]
+  const groups = [
+    ['crisis-accommodation', 'UA', 'female', 12], ['crisis-accommodation', 'UA', 'male', 9],
+    ['crisis-accommodation', 'SY', 'female', 7], ['crisis-accommodation', 'SY', 'male', 6],
+    ['crisis-accommodation', 'RS', 'female', 2],
+    ['reintegration', 'UA', 'female', 8], ['reintegration', 'UA', 'male', 6], ['reintegration', 'AF', 'male', 1],
+  ];
+  const lines = [];
+  let next = 0;
+  for (const [programme, nationality, sex, n] of groups)
+    for (let i = 0; i < n; ++i, ++next)
+      lines.push(JSON.stringify({ type: 'assistance_case', fields: {
+        programme, nationality, sex, person: persons[next],
+        admitted: `${year}-0${1 + (next % 9)}-10`, discharged: `${year}-0${1 + (next % 9)}-20` } }));
+  writeFileSync(join(dir, 'cases.jsonl'), lines.join('\n') + '\n');
+  run(args.haven, ['--db', device, 'import', join(dir, 'cases.jsonl')]);
+  run(args.haven, ['--db', device, 'sync']);
+  // The oracle: persons per programme, counted from the groups above.
+  const byProgramme = {};
+  for (const [programme, , , n] of groups) byProgramme[programme] = (byProgramme[programme] ?? 0) + n;
+
+  browser = await chromium.launch({ executablePath: args.chromium, headless: true });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); process.exitCode = 1; });
+
+  step('the coordinator signs in with the token and picks the table');
+  await page.goto(`http://${address}/`);
+  await page.locator('#token').fill(token);
+  await page.locator('#token').press('Enter');
+  await page.locator('#tally option[value="assisted-by-nationality-sex"]').waitFor({ state: 'attached' });
+  await page.locator('#tally').selectOption('assisted-by-nationality-sex');
+  await page.locator('#year').fill(String(year));
+  await page.locator('#year').dispatchEvent('change');
+  const rowTotal = async (name) => {
+    const row = page.locator('#report tr', { has: page.locator('td.row', { hasText: new RegExp(`^${name}$`) }) }).first();
+    return (await row.locator('td').last().textContent()).trim();
+  };
+  await page.locator('#report table').waitFor();
+  await page.waitForFunction((y) => document.getElementById('title').textContent.includes(String(y)), year);
+  for (const [programme, n] of Object.entries(byProgramme))
+    assert.equal(await rowTotal(programme), String(n), `persons in ${programme}`);
+  assert.equal(await rowTotal('Total'), String(next));
+
+  step('the chart has a bar per programme, stacked by sex');
+  await page.locator('#chart svg').waitFor();
+  const chartLabels = await page.locator('#chart svg > text').allTextContents();
+  for (const programme of Object.keys(byProgramme)) assert.ok(chartLabels.includes(programme), `chart label ${programme}`);
+  const barRows = new Set(await page.locator('#chart svg rect.bar').evaluateAll((rects) => rects.map((r) => r.getAttribute('y'))));
+  assert.equal(barRows.size, Object.keys(byProgramme).length);
+  await page.screenshot({ path: join(args.out, 'dashboard-internal.png'), fullPage: true });
+
+  step('the public view: no figure under 5, and the audit stated');
+  await page.locator('#view').selectOption('public');
+  await page.locator('#view-note', { hasText: 'Public view' }).waitFor();
+  const cells = await page.locator('#report td:not(.row)').allTextContents();
+  assert.ok(cells.includes('<5'), 'some cell is hidden');
+  for (const text of cells) {
+    const n = Number(text);
+    assert.ok(text === '<5' || n === 0 || n >= 5, `a shown figure under 5: ${text}`);
+  }
+  assert.match(await page.locator('#view-note').textContent(), /Audit passed/);
+  await page.screenshot({ path: join(args.out, 'dashboard-public.png'), fullPage: true });
+
+  step('the annual report opens in a new tab, in the public view');
+  const [report] = await Promise.all([context.waitForEvent('page'), page.locator('#annual').click()]);
+  await report.waitForLoadState();
+  await report.locator('h1', { hasText: String(year) }).waitFor();
+  assert.ok(await report.locator('text=Safe to publish').count() > 0);
+  assert.ok(await report.locator('svg.chart').count() >= 1);
+  await report.screenshot({ path: join(args.out, 'report-public.png') });
+  console.log('dashboard test: passed');
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(deadline);
+  if (browser) await browser.close();
+  cleanup();
+}
