@@ -47,6 +47,11 @@ struct enroll_fixture {
     REQUIRE(r.exit_code == 0);
     return boost::json::parse(r.out).as_object();
   }
+  // `device`, enrolled with a code of its own (`haven enroll` over ws://).
+  void enroll_shell(shell& device, const std::string& name) {
+    const std::string code(issue(name).at("code").as_string());
+    device.ok({"enroll", "--server", "ws://" + server.address(), "--code", code});
+  }
   http_response enroll(const std::string& code) {
     const std::string body = boost::json::serialize(
         boost::json::object{{"code", code}, {"public_key", std::string(64, '1')}});
@@ -220,9 +225,8 @@ TEST_CASE("havend tally takes the year as four digits", "[e2e][tally]") {
 TEST_CASE("havend tally and tallies print aligned tables, JSON and CSV on request",
           "[e2e][tally]") {
   enroll_fixture f;
-  const std::string code(f.issue("tablet").at("code").as_string());
   shell device;
-  device.ok({"enroll", "--server", "ws://" + f.server.address(), "--code", code});
+  f.enroll_shell(device, "tablet");
   device.ok(
       {"add", "pats_session", "date=2026-03-02", "site=vic", "format=group", "participants=12"});
   device.ok({"add", "pats_session", "date=2026-03-09", "site=postojna", "format=group",
@@ -346,9 +350,8 @@ TEST_CASE(
 TEST_CASE("havend report writes every tally of a year as one HTML document, internal or public",
           "[e2e][tally][report]") {
   enroll_fixture f;
-  const std::string code(f.issue("tablet").at("code").as_string());
   shell device;
-  device.ok({"enroll", "--server", "ws://" + f.server.address(), "--code", code});
+  f.enroll_shell(device, "tablet");
   for (int i = 0; i < 3; ++i)
     device.ok({"add", "pats_session", "date=2026-03-0" + std::to_string(i + 1), "site=vic",
                "format=group", "participants=17"});
