@@ -6,38 +6,21 @@
 // opens. Screenshots go to --out.
 // Usage: node dashboard.test.mjs --havend PATH --haven PATH --chromium PATH --out DIR
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { options, run, step } from './harness.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) =>
-  (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
-for (const need of ['havend', 'haven', 'chromium', 'out'])
-  if (!args[need]) throw new Error(`missing --${need}`);
-mkdirSync(args.out, { recursive: true });
-
-const deadline = setTimeout(() => { console.error('dashboard test: timed out after 180 s'); cleanup(); process.exit(1); }, 180_000);
-const dir = mkdtempSync(join(tmpdir(), 'haven-dashboard-browser-'));
-const children = [];
-function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
-}
-const step = (what) => console.log(`-- ${what}`);
+const args = options(['havend', 'haven', 'chromium', 'out']);
+const { dir, start, finish } = run('dashboard-browser', 180);
 
 let browser;
 try {
   const central = join(dir, 'central.db');
   const device = join(dir, 'device.db');
-  const havend = spawn(args.havend, ['--db', central, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(havend);
-  const address = (await new Promise((resolve, reject) => {
-    createInterface({ input: havend.stdout }).once('line', resolve);
-    havend.once('exit', (code) => reject(new Error(`havend exited (${code})`)));
-  })).replace('listening on ', '');
+  const address = (await start(args.havend, ['--db', central, '--listen', '127.0.0.1:0'])).line
+    .replace('listening on ', '');
   const run = (program, argv) => execFileSync(program, argv, { encoding: 'utf8' });
 
   step('a device enrolls, records assistance cases and syncs');
@@ -123,7 +106,6 @@ try {
   console.error(e);
   process.exitCode = 1;
 } finally {
-  clearTimeout(deadline);
   if (browser) await browser.close();
-  cleanup();
+  finish();
 }

@@ -6,69 +6,15 @@
 // Usage: node kiosk.test.mjs --kiosk PATH --havend PATH --haven PATH
 //        --chromium PATH --out DIR   (screenshots go to DIR)
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { options, run, step, request, eventually } from './harness.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) =>
-  (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
-for (const need of ['kiosk', 'havend', 'haven', 'chromium', 'out'])
-  if (!args[need]) throw new Error(`missing --${need}`);
-mkdirSync(args.out, { recursive: true });
-
+const args = options(['kiosk', 'havend', 'haven', 'chromium', 'out']);
 // The whole run is bounded: a hang fails instead of blocking CI.
-const deadline = setTimeout(() => { console.error('browser test: timed out after 300 s'); cleanup(); process.exit(1); }, 300_000);
-
-const dir = mkdtempSync(join(tmpdir(), 'haven-kiosk-browser-'));
-const children = [];
-function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
-}
-const step = (what) => console.log(`-- ${what}`);
-
-// Starts a program and resolves with its first line on stdout.
-function start(program, argv) {
-  const child = spawn(program, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.once('line', (line) => resolve({ child, line }));
-    child.once('exit', (code) => reject(new Error(`${program} exited (${code}) before its first line`)));
-  });
-}
-const stop = (child) => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); });
-
-// A raw HTTP request, with exactly the headers given (Host included).
-function request(address, method, path, headers = {}, body) {
-  const [hostname, port] = address.split(':');
-  return new Promise((resolve, reject) => {
-    const r = http.request({ hostname, port, method, path, headers, setHost: !('Host' in headers), timeout: 10_000 }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-    });
-    r.on('timeout', () => r.destroy(new Error('request timed out')));
-    r.on('error', reject);
-    if (body !== undefined) r.write(body);
-    r.end();
-  });
-}
-
-// Polls `probe` until it returns a truthy value, at most `seconds`.
-async function eventually(what, probe, seconds = 60) {
-  const until = Date.now() + seconds * 1000;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const { dir, start, stop, finish } = run('kiosk-browser', 300);
 
 let browser;
 let page;
@@ -332,6 +278,5 @@ try {
   process.exitCode = 1;
 } finally {
   await browser?.close();
-  clearTimeout(deadline);
-  cleanup();
+  finish();
 }
