@@ -10,6 +10,26 @@
 namespace haven {
 namespace json = boost::json;
 
+std::string_view to_string(field_kind kind) {
+  switch (kind) {
+    case field_kind::date:
+      return "date";
+    case field_kind::integer:
+      return "integer";
+    case field_kind::code:
+      return "code";
+    case field_kind::code_set:
+      return "set";
+    case field_kind::boolean:
+      return "boolean";
+    case field_kind::country:
+      return "country";
+    case field_kind::pseudonym:
+      return "pseudonym";
+  }
+  return "code";
+}
+
 namespace {
 
 std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
@@ -69,15 +89,14 @@ class reader {
 
 using detail::is_code;
 
+constexpr field_kind field_kinds[] = {
+    field_kind::date,    field_kind::integer, field_kind::code,     field_kind::code_set,
+    field_kind::boolean, field_kind::country, field_kind::pseudonym};
+
 field_kind kind_of(const reader& r) {
   const std::string t = r.string();
-  if (t == "date") return field_kind::date;
-  if (t == "integer") return field_kind::integer;
-  if (t == "code") return field_kind::code;
-  if (t == "set") return field_kind::code_set;
-  if (t == "boolean") return field_kind::boolean;
-  if (t == "country") return field_kind::country;
-  if (t == "pseudonym") return field_kind::pseudonym;
+  for (const auto kind : field_kinds)
+    if (t == to_string(kind)) return kind;
   bad_schema(r.path(), "unknown field type \"" + t +
                            "\" (use date, integer, code, set, boolean, country or pseudonym)");
 }

@@ -38,26 +38,6 @@ api_response error_response(const error& e) {
                                    ",\"issues\":" + client::to_json(e.issues) + "}"};
 }
 
-const char* kind_name(field_kind k) {
-  switch (k) {
-    case field_kind::date:
-      return "date";
-    case field_kind::integer:
-      return "integer";
-    case field_kind::code:
-      return "code";
-    case field_kind::code_set:
-      return "set";
-    case field_kind::boolean:
-      return "boolean";
-    case field_kind::country:
-      return "country";
-    case field_kind::pseudonym:
-      return "pseudonym";
-  }
-  return "";
-}
-
 std::optional<date> query_date(const boost::urls::url_view& u, std::string_view key) {
   const auto it = u.params().find(key);
   if (it == u.params().end()) return std::nullopt;
@@ -215,7 +195,7 @@ std::string local_api::schema_json() {
         for (const auto& [code, n] : it->second) used[code] = n;
       fields.push_back(json::object{
           {"key", f.key},
-          {"kind", kind_name(f.kind)},
+          {"kind", to_string(f.kind)},
           {"required", f.required},
           {"min", f.min ? json::value(*f.min) : nullptr},
           {"max", f.max ? json::value(*f.max) : nullptr},

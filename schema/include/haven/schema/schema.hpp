@@ -20,6 +20,10 @@ namespace haven {
 
 enum class field_kind { date, integer, code, code_set, boolean, country, pseudonym };
 
+// The field type's name in a schema file: "date", "integer", "code", "set",
+// "boolean", "country" or "pseudonym".
+std::string_view to_string(field_kind kind);
+
 // No integer value is larger in magnitude, whatever a schema declares, so
 // that sums over millions of records cannot overflow 64 bits.
 inline constexpr std::int64_t max_integer_magnitude = 1'000'000'000'000;
