@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   const auto k = static_cast<std::int64_t>(args.values[1]);
 
   auto start = clock_type::now();
-  const auto hidden = suppress(t, k);
+  const auto hidden = suppress(t, k).hidden;
   const double suppress_s = std::chrono::duration<double>(clock_type::now() - start).count();
   start = clock_type::now();
   const auto result = audit(t, hidden, k);

@@ -152,7 +152,7 @@ audit_result audit(const table& t, const std::vector<bool>& hidden, std::int64_t
   return out;
 }
 
-std::vector<bool> suppress(const table& t, std::int64_t k) {
+suppression suppress(const table& t, std::int64_t k) {
   std::multimap<std::size_t, std::size_t> group_members;
   for (std::size_t i = 0; i < t.cells.size(); ++i)
     if (t.cells[i].group != cell::alone) group_members.emplace(t.cells[i].group, i);
@@ -208,7 +208,7 @@ std::vector<bool> suppress(const table& t, std::int64_t k) {
   // unless a partner given this round already shares a relation with it.
   for (;;) {
     const auto result = audit(t, hidden, k);
-    if (result.safe) return hidden;
+    if (result.safe) return {std::move(hidden), result};
     newly_hidden.clear();
     std::vector<bool> helped(t.cells.size(), false);
     for (const auto& h : result.hidden) {

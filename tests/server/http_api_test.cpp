@@ -239,6 +239,8 @@ TEST_CASE(
 TEST_CASE("http: an unknown tally or page is 404, a method other than GET or HEAD is 405",
           "[server][http]") {
   api_fixture f;
+  CHECK_THAT(f.error_of("/api/tallies/no-such-tally?year=2026&view=public", 404),
+             Contains("no-such-tally"));
   const std::string unknown = f.error_of("/api/tallies/no-such-tally?year=2026", 404);
   CHECK_THAT(unknown, Contains("no-such-tally"));
   CHECK_THAT(unknown, Contains("pats-group-by-site"));  // the ids one could have meant

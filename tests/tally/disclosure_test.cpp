@@ -154,7 +154,7 @@ TEST_CASE(
   CHECK(unsafe.hidden[0].range.low == Approx(2));
   CHECK(unsafe.hidden[0].range.high == Approx(2));
 
-  const auto shipped = suppress(t, 5);
+  const auto shipped = suppress(t, 5).hidden;
   CHECK(shipped[0]);
   CHECK(count(shipped) == 2);
   CHECK(shipped[2]);  // the smaller partner of at least k, not the total
@@ -169,7 +169,7 @@ TEST_CASE("disclosure: two small cells of a row that together are under k are hi
   REQUIRE(count(naive) == 2);
   CHECK_FALSE(audit(t, naive, 5).safe);  // each lies in [0, 3]
   CHECK_FALSE(exhaustively_safe(t, naive, 5));
-  const auto shipped = suppress(t, 5);
+  const auto shipped = suppress(t, 5).hidden;
   CHECK(count(shipped) == 3);
   CHECK(shipped[3]);
   CHECK(audit(t, shipped, 5).safe);
@@ -189,7 +189,7 @@ TEST_CASE(
   CHECK_FALSE(audit(t, row_partner, 5).safe);
   CHECK_FALSE(exhaustively_safe(t, row_partner, 5));
 
-  const auto shipped = suppress(t, 5);
+  const auto shipped = suppress(t, 5).hidden;
   CHECK(shipped[0]);
   CHECK(shipped[1]);
   CHECK(shipped[2]);
@@ -221,7 +221,7 @@ TEST_CASE("disclosure: a table that publishes another's margin is protected with
   CHECK_FALSE(audit(joint, naive, 6).safe);
   CHECK_FALSE(exhaustively_safe(joint, naive, 6));
 
-  const auto shipped = suppress(joint, 6);
+  const auto shipped = suppress(joint, 6).hidden;
   CHECK(shipped[9] == shipped[4]);
   CHECK(shipped[10] == shipped[5]);
   CHECK(audit(joint, shipped, 6).safe);
@@ -232,7 +232,7 @@ TEST_CASE("disclosure: distinct persons are bounded, not added: a person met at 
           "[tally][disclosure]") {
   // 2 + 9 + 9 persons at three sites, 18 persons in all.
   const table t = row({2, 9, 9}, relation_kind::cover, 18);
-  const auto shipped = suppress(t, 5);
+  const auto shipped = suppress(t, 5).hidden;
   CHECK(count(shipped) == 1);  // 18 <= x + 18 and x <= 18: anything from 0 to 18
   const auto result = audit(t, shipped, 5);
   CHECK(result.safe);
@@ -254,15 +254,15 @@ TEST_CASE("disclosure: a hidden zero is revealed when the visible cells make up 
   with_zero[0] = true;
   const auto result = audit(t, with_zero, 5);
   CHECK_FALSE(result.safe);
-  const auto shipped = suppress(t, 5);
+  const auto shipped = suppress(t, 5).hidden;
   CHECK_FALSE(shipped[0]);  // the zero protects nothing; the 30 does
   CHECK(shipped[2]);
   CHECK(audit(t, shipped, 5).safe);
 }
 
 TEST_CASE("disclosure: an empty or an all-large table hides nothing", "[tally][disclosure]") {
-  CHECK(count(suppress(row({0, 0, 0}), 5)) == 0);
-  CHECK(count(suppress(grid({{5, 9}, {12, 30}}), 5)) == 0);
+  CHECK(count(suppress(row({0, 0, 0}), 5).hidden) == 0);
+  CHECK(count(suppress(grid({{5, 9}, {12, 30}}), 5).hidden) == 0);
   CHECK(audit(grid({{5, 9}, {12, 30}}), std::vector<bool>(9, false), 5).safe);
 }
 
@@ -290,7 +290,7 @@ TEST_CASE(
       t = grid(v);
     }
     INFO("round " << round << ", k " << k);
-    const auto hidden = suppress(t, k);
+    const auto hidden = suppress(t, k).hidden;
     for (std::size_t i = 0; i < t.cells.size(); ++i)
       if (sensitive(t.cells[i], k)) CHECK(hidden[i]);
     CHECK(audit(t, hidden, k).safe);

@@ -122,19 +122,14 @@ http_reply http_api::route(const http_request& request) const {
             {},
             {}};
   constexpr std::string_view prefix = "/api/tallies/";
-  if (path == "/api/tallies" || path.starts_with(prefix)) {
+  const bool report = path == "/report" || path == "/api/report";
+  if (report || path == "/api/tallies" || path.starts_with(prefix)) {
     std::string coordinator;
     if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
-    http_reply reply = path == "/api/tallies" || path == "/api/tallies/"
+    http_reply reply = report ? annual_report(query)
+                       : path == "/api/tallies" || path == "/api/tallies/"
                            ? http_reply{200, "application/json", tallies_.list_json(), {}, {}}
                            : tally(std::string_view(path).substr(prefix.size()), query);
-    reply.coordinator = std::move(coordinator);
-    return reply;
-  }
-  if (path == "/report" || path == "/api/report") {
-    std::string coordinator;
-    if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
-    http_reply reply = annual_report(query);
     reply.coordinator = std::move(coordinator);
     return reply;
   }

@@ -34,18 +34,23 @@ std::vector<tally::report_view> tally_reports::views_of(
   return tally::public_views(*schema_, all, k_);
 }
 
-tally::report_view tally_reports::view_of(const tally::period_report& r, tally_view view) const {
-  if (view == tally_view::internal) return {};
-  const auto all = all_reports(r.year(), r.month());
-  const auto index = static_cast<std::size_t>(&r.def() - schema_->tallies().data());
-  return views_of(all, view).at(index);
+std::pair<tally::period_report, tally::report_view> tally_reports::shown(std::string_view id,
+                                                                         int year,
+                                                                         std::optional<int> month,
+                                                                         tally_view view) const {
+  if (view == tally_view::internal) return {report(id, year, month), {}};
+  const tally_def* t = schema_->tally(id);
+  if (!t) throw failure(tally::unknown_tally(*schema_, id));
+  auto all = all_reports(year, month);
+  const auto index = static_cast<std::size_t>(t - schema_->tallies().data());
+  return {std::move(all.at(index)), views_of(all, view).at(index)};
 }
 
 result<std::string> tally_reports::svg(std::string_view id, int year, std::optional<int> month,
                                        tally_view view) const {
   return capture([&] {
-    const auto r = report(id, year, month);
-    return tally::chart_svg(r, view_of(r, view));
+    const auto [r, shown_as] = shown(id, year, month, view);
+    return tally::chart_svg(r, shown_as);
   });
 }
 
@@ -54,8 +59,9 @@ std::pair<std::vector<tally::period_report>, std::vector<tally::report_view>> ta
   std::vector<tally::period_report> reports;
   std::vector<tally::report_view> views;
   for (int year = from; year <= to; ++year) {
-    reports.push_back(report(id, year, std::nullopt));
-    views.push_back(view_of(reports.back(), view));
+    auto [r, shown_as] = shown(id, year, std::nullopt, view);
+    reports.push_back(std::move(r));
+    views.push_back(std::move(shown_as));
   }
   return {std::move(reports), std::move(views)};
 }
@@ -89,16 +95,16 @@ result<std::string> tally_reports::html(int year, tally_view view) const {
 result<std::string> tally_reports::json(std::string_view id, int year, std::optional<int> month,
                                         tally_view view) const {
   return capture([&] {
-    const auto r = report(id, year, month);
-    return tally::to_json(r, view_of(r, view));
+    const auto [r, shown_as] = shown(id, year, month, view);
+    return tally::to_json(r, shown_as);
   });
 }
 
 result<std::string> tally_reports::csv(std::string_view id, int year, std::optional<int> month,
                                        tally_view view) const {
   return capture([&] {
-    const auto r = report(id, year, month);
-    return tally::to_csv(r, view_of(r, view));
+    const auto [r, shown_as] = shown(id, year, month, view);
+    return tally::to_csv(r, shown_as);
   });
 }
 

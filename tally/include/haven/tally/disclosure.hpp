@@ -73,8 +73,12 @@ audit_result audit(const table& t, const std::vector<bool>& hidden, std::int64_t
 // The cells to hide: every sensitive cell, and then, one at a time, the
 // cell (with its group) that protects an unsafe hidden cell at the least cost (a leaf before
 // a total, a value of k or more before a smaller one, the smallest first),
-// until audit() finds every hidden cell safe. Always ends: with every cell
-// of a relation hidden, nothing bounds them from above.
-std::vector<bool> suppress(const table& t, std::int64_t k);
+// until audit() finds every hidden cell safe; that audit with them. Always
+// ends: with every cell of a relation hidden, nothing bounds them from above.
+struct suppression {
+  std::vector<bool> hidden;  // hidden[i] for cells[i]
+  audit_result audit;        // safe
+};
+suppression suppress(const table& t, std::int64_t k);
 
 }  // namespace haven::tally::disclosure

@@ -15,7 +15,7 @@ namespace haven::tally {
 // records (one without) are hidden, then the cells that would reveal them,
 // until the audit passes; the view of each report, in the order given.
 // Requires: reports of `s`, all of one period; k >= 1. Throws
-// failure(errc::internal) if the audit fails after all (nothing is published).
+// failure(errc::internal) if the solver fails (nothing is published).
 std::vector<report_view> public_views(const schema& s,
                                       const std::vector<const period_report*>& reports,
                                       std::int64_t k);

@@ -60,8 +60,11 @@ class tally_reports {
   // The view of each of `reports` (one period): every figure, or the public view.
   std::vector<tally::report_view> views_of(const std::vector<tally::period_report>& reports,
                                            tally_view view) const;
-  // The view of report `r`: every figure, or its public view among all the period's tallies.
-  tally::report_view view_of(const tally::period_report& r, tally_view view) const;
+  // Tally `id`'s report of the period and its view: every figure, or its
+  // public view among all the period's tallies (read once).
+  std::pair<tally::period_report, tally::report_view> shown(std::string_view id, int year,
+                                                            std::optional<int> month,
+                                                            tally_view view) const;
 
   tally_store& store_;
   std::shared_ptr<const schema> schema_;
