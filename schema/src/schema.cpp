@@ -5,7 +5,7 @@
 #include <haven/schema/schema.hpp>
 #include <sstream>
 
-#include "tally_parse.hpp"
+#include "parse.hpp"
 
 namespace haven {
 namespace json = boost::json;
@@ -213,6 +213,55 @@ rule_def parse_rule(const reader& r, const record_type& t) {
   return rule;
 }
 
+// A mapped field: {"map": SOURCE, "to": {CODE: [codes] | "else"}, "not_recorded": CODE}.
+mapped_def parse_mapped(const std::string& key, const reader& d, const record_type& t) {
+  for (const auto& [member, v] : d.object())
+    if (member != "map" && member != "to" && member != "not_recorded")
+      bad_schema(d.path(), "unknown member \"" + std::string(member) +
+                               "\" of a mapped field (use map, to, not_recorded)");
+  mapped_def m;
+  m.source = d.at("map").string();
+  const field_def* source = t.field(m.source);
+  if (!source || (source->kind != field_kind::code && source->kind != field_kind::code_set &&
+                  source->kind != field_kind::country))
+    bad_schema(d.path() + ".map",
+               "names \"" + m.source + "\", which is not a code, set or country field of the type");
+  m.field.key = key;
+  m.field.kind = source->is_set() ? field_kind::code_set : field_kind::code;
+  const reader to = d.at("to");
+  for (const auto& [target, sources] : to.object()) {
+    const std::string code(target), where = to.path() + "." + code;
+    if (!is_code(code)) bad_schema(where, "\"" + code + "\" is not a code ([A-Za-z0-9_-], 1-64)");
+    m.field.codes.push_back(code);
+    if (sources.is_string() && sources.get_string() == "else") {
+      if (m.otherwise)
+        bad_schema(where, "only one code may take every other code (\"else\"): " + *m.otherwise +
+                              " does already");
+      m.otherwise = code;
+      continue;
+    }
+    if (!sources.is_array())
+      bad_schema(where, "expected a list of codes of " + m.source + ", or \"else\"");
+    for (const auto& c : reader(sources, where).strings()) {
+      if (!source->has_code(c)) bad_schema(where, "\"" + c + "\" is not a code of " + m.source);
+      if (auto [at, fresh] = m.target_of.emplace(c, code); !fresh)
+        bad_schema(where, "\"" + c + "\" maps to " + at->second + " already");
+    }
+  }
+  if (m.field.codes.empty()) bad_schema(to.path(), "needs at least one code");
+  if (!m.otherwise)
+    for (const auto& c : source->codes)
+      if (!m.target_of.count(c))
+        bad_schema(to.path(), "does not map \"" + c + "\" of " + m.source +
+                                  " (list it under a code, or give one code \"else\")");
+  if (auto* n = d.find("not_recorded")) {
+    m.not_recorded = reader(*n, d.path() + ".not_recorded").string();
+    if (!m.field.has_code(*m.not_recorded))
+      bad_schema(d.path() + ".not_recorded", "\"" + *m.not_recorded + "\" is not one of its codes");
+  }
+  return m;
+}
+
 record_type parse_type(const std::string& name, const reader& r, const json::object& code_lists,
                        const date_range& dates) {
   record_type t;
@@ -229,6 +278,11 @@ record_type parse_type(const std::string& name, const reader& r, const json::obj
     const reader derived(*v, r.path() + ".derived");
     for (const auto& [key, def] : derived.object()) {
       const reader d(def, derived.path() + "." + std::string(key));
+      if (t.field(key)) bad_schema(d.path(), "a derived field may not share a stored field's key");
+      if (d.find("map")) {
+        t.mapped.push_back(parse_mapped(std::string(key), d, t));
+        continue;
+      }
       derived_def dd;
       dd.key = key;
       auto between = d.at("days_between").strings();
@@ -244,8 +298,6 @@ record_type parse_type(const std::string& name, const reader& r, const json::obj
       if (auto* m = d.find("max")) dd.max = reader(*m, d.path() + ".max").integer();
       if (dd.max && *dd.max < dd.min)
         bad_schema(d.path(), "max is below min: no value could be valid");
-      if (t.field(dd.key))
-        bad_schema(d.path(), "a derived field may not share a stored field's key");
       t.derived.push_back(std::move(dd));
     }
   }
@@ -369,6 +421,49 @@ const field_def* record_type::field(std::string_view key) const {
   for (const auto& f : fields)
     if (f.key == key) return &f;
   return nullptr;
+}
+
+const mapped_def* record_type::mapping(std::string_view key) const {
+  for (const auto& m : mapped)
+    if (m.field.key == key) return &m;
+  return nullptr;
+}
+
+const field_def* record_type::dimension(std::string_view key) const {
+  if (const field_def* f = field(key)) return f;
+  const mapped_def* m = mapping(key);
+  return m ? &m->field : nullptr;
+}
+
+value mapped_def::map(const value& v) const {
+  const auto code_for = [&](const std::string& source_code) -> std::string {
+    if (auto it = target_of.find(source_code); it != target_of.end()) return it->second;
+    return otherwise.value_or(source_code);
+  };
+  const bool empty = std::holds_alternative<std::monostate>(v) ||
+                     (std::holds_alternative<std::string>(v) && std::get<std::string>(v).empty()) ||
+                     (std::holds_alternative<code_set>(v) && std::get<code_set>(v).empty());
+  if (empty) {
+    if (!not_recorded) return std::monostate{};
+    if (field.is_set()) return code_set{*not_recorded};
+    return *not_recorded;
+  }
+  if (const auto* code = std::get_if<std::string>(&v)) {
+    if (field.is_set()) return code_set{code_for(*code)};
+    return code_for(*code);
+  }
+  if (const auto* codes = std::get_if<code_set>(&v)) {
+    code_set out;
+    for (const auto& c : *codes) out.insert(code_for(c));
+    return out;
+  }
+  return std::monostate{};  // not a value of a code field
+}
+
+bool mapped_def::recorded(std::string_view code) const {
+  if (otherwise == code || not_recorded == code) return true;
+  return std::any_of(target_of.begin(), target_of.end(),
+                     [&](const auto& source_target) { return source_target.second == code; });
 }
 
 std::optional<std::int64_t> record_type::derive(std::string_view key,
@@ -539,6 +634,7 @@ result<std::shared_ptr<const schema>> schema::parse(std::string_view text) {
                                      *lists, dates));
     if (s->types_.empty()) bad_schema("schema.record_types", "declares no record type");
     if (auto* v = root.find("tallies")) s->tallies_ = detail::parse_tallies(*v, s->types_);
+    s->labels_ = detail::parse_labels(root.find("labels"), s->types_, s->tallies_);
     return std::shared_ptr<const schema>(std::move(s));
   });
 }

@@ -3,7 +3,7 @@
 #include <haven/schema/tally.hpp>
 #include <set>
 
-#include "tally_parse.hpp"
+#include "parse.hpp"
 
 namespace haven {
 namespace json = boost::json;
@@ -135,9 +135,12 @@ class tally_reader {
     return *f;
   }
 
-  // Rows, columns and filters break records down by codes.
-  const field_def& breakdown_field(std::string_view key, const std::string& where) const {
-    const field_def& f = field(key, where);
+  // Rows, columns and filters break records down by codes; rows and
+  // columns may name a mapped field too.
+  const field_def& breakdown_field(std::string_view key, const std::string& where,
+                                   bool mapped_ok = true) const {
+    const field_def* mapped = mapped_ok ? type_->dimension(key) : nullptr;
+    const field_def& f = mapped ? *mapped : field(key, where);
     switch (f.kind) {
       case field_kind::code:
       case field_kind::code_set:
@@ -156,7 +159,7 @@ class tally_reader {
     if (!v) return out;
     if (!v->is_object()) fail("filter must be an object {field: [codes]}");
     for (const auto& [key, codes] : v->get_object()) {
-      const field_def& f = breakdown_field(key, "filter");
+      const field_def& f = breakdown_field(key, "filter", false);
       tally_filter flt{std::string(key), strings(codes, "filter." + std::string(key))};
       if (flt.codes.empty()) fail("filter." + flt.field + " lists no code");
       for (const auto& c : flt.codes) {

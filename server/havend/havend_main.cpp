@@ -402,11 +402,13 @@ int serve(const po::variables_map& o, server::server_config& config) {
   return exit_ok;
 }
 
-// The options a published figure depends on: the view and k.
+// The options a published figure depends on: the view and k, and the
+// language of its labels.
 po::options_description view_options() {
   po::options_description o("View");
   o.add_options()("view", one_of("--view", {"internal", "public"}, "internal"),
                   "internal: every figure; public: safe to publish (small cells hidden, audited)")(
+      "lang", one_of("--lang", {"en", "sl"}, "en"), "the labels' language: English or Slovenian")(
       "public-k",
       po::value<long long>()->default_value(5)->value_name("K")->notifier(
           [](long long k) { cl::require_range("--public-k", k, 2, 1000); }),
@@ -414,8 +416,10 @@ po::options_description view_options() {
   return o;
 }
 
-server::tally_view view_of(const po::variables_map& o) {
-  return text(o, "view") == "public" ? server::tally_view::published : server::tally_view::internal;
+server::presentation view_of(const po::variables_map& o) {
+  return {
+      text(o, "view") == "public" ? server::tally_view::published : server::tally_view::internal,
+      *parse_language(text(o, "lang"))};
 }
 
 // A tally report (report_json's shape) as an aligned table: a title line,
@@ -426,13 +430,17 @@ void print_tally_table(const boost::json::object& report) {
   const auto str = [](const json::value& v) {
     return v.is_string() ? std::string(v.get_string()) : std::string();
   };
-  std::vector<std::string> measures;
-  for (const auto& m : report.at("measures").as_array()) measures.push_back(str(m.at("id")));
+  std::vector<std::string> measures, titles;  // ids, labels
+  for (const auto& m : report.at("measures").as_array()) {
+    measures.push_back(str(m.at("id")));
+    titles.push_back(str(m.at("title")));
+  }
+  const std::string total = str(report.at("total_label"));
   std::vector<std::pair<std::string, std::string>> columns;  // code, label
   for (const auto& c : report.at("columns").as_array())
     columns.emplace_back(str(c.at("code")), str(c.at("label")));
   std::string rows_title;
-  for (const auto& r : report.at("rows").as_array())
+  for (const auto& r : report.at("row_labels").as_array())
     rows_title += (rows_title.empty() ? "" : " / ") + str(r);
   const auto numbers = [&](const json::value& values) {
     std::vector<std::string> out;
@@ -444,10 +452,9 @@ void print_tally_table(const boost::json::object& report) {
   };
   std::vector<std::vector<std::string>> table{{rows_title}};
   for (const auto& [code, label] : columns)
-    for (const auto& m : measures)
-      table[0].push_back(measures.size() == 1 ? label : label + ":" + m);
-  for (const auto& m : measures)
-    table[0].push_back(columns.empty() ? m : measures.size() == 1 ? "total" : "total:" + m);
+    for (const auto& m : titles) table[0].push_back(titles.size() == 1 ? label : label + ": " + m);
+  for (const auto& m : titles)
+    table[0].push_back(columns.empty() ? m : titles.size() == 1 ? total : total + ": " + m);
   const auto line = [&](std::string first, const json::object& row_or_totals,
                         const json::value& total) {
     std::vector<std::string> cells{std::move(first)};
@@ -464,7 +471,7 @@ void print_tally_table(const boost::json::object& report) {
   }
   json::object totals;
   if (!columns.empty()) totals["by_column"] = report.at("column_totals");
-  line("total", totals, report.at("total"));
+  line(total, totals, report.at("total"));
 
   for (auto& row : table)
     for (auto& cell : row) cell = printable(cell);
@@ -497,8 +504,9 @@ int tally(const po::variables_map& o, const std::vector<std::string>& rest) {
   auto store = server::open_sqlite_store(text(o, "db"), record_schema);
   store->refresh();
   const server::tally_reports tallies(*store, record_schema, o["public-k"].as<long long>());
-  auto report = format == "csv" ? tallies.csv(rest[1], year, month, view_of(o))
-                                : tallies.json(rest[1], year, month, view_of(o));
+  auto report = format == "csv"     ? tallies.csv(rest[1], year, month, view_of(o))
+                : format == "codes" ? tallies.codes_csv(rest[1], year, month, view_of(o))
+                                    : tallies.json(rest[1], year, month, view_of(o));
   if (!report) throw failure(report.err());
   if (format == "table")
     print_tally_table(boost::json::parse(report.value()).as_object());
@@ -566,8 +574,8 @@ po::options_description with_store(po::options_description own) {
 const std::map<std::string, command>& commands() {
   static const std::map<std::string, command> table{
       {"tally",
-       {"havend --db PATH tally ID --year YYYY [--month M] [--format table|json|csv] [--view "
-        "internal|public]",
+       {"havend --db PATH tally ID --year YYYY [--month M] [--format "
+        "table|json|csv|codes] [--view internal|public] [--lang en|sl]",
         "Prints a tally from the store, without a running server: a table, or the JSON and CSV the "
         "HTTP API\n"
         "serves. In CSV, a text cell beginning with = + - @ tab or CR is prefixed with '.",
@@ -579,14 +587,15 @@ const std::map<std::string, command>& commands() {
                 cl::require_range("--month", m, 1, 12);
               }),
               "one month, 1-12 (default: the whole year)")(
-              "format", one_of("--format", {"table", "json", "csv"}, "table"), "how to print it");
+              "format", one_of("--format", {"table", "json", "csv", "codes"}, "table"),
+              "how to print it (codes: a CSV of codes for a machine, e.g. the Eurostat return)");
           o.add(view_options());
           return with_store(o);
         },
         {"ID"},
         tally}},
       {"report",
-       {"havend --db PATH report --year YYYY [--view internal|public] [--out FILE]",
+       {"havend --db PATH report --year YYYY [--view internal|public] [--lang en|sl] [--out FILE]",
         "Writes the annual report: every tally of the year with a chart, what it counts, and the "
         "view\n(the public view with its disclosure rule and audit), as one HTML file that prints "
         "to A4.",

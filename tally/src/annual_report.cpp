@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <haven/tally/annual_report.hpp>
 #include <haven/tally/contribution.hpp>
 #include <sstream>
@@ -34,49 +35,185 @@ std::string escape(std::string_view text) {
   return out;
 }
 
-std::string label(const std::string& code) {
-  return code.empty() ? "not recorded" : code;
+// The report's own sentences in one language; "{}" stands for what `fill`
+// puts in, in order.
+struct phrases {
+  std::string_view html_lang, heading, produced, public_view, internal_view, public_banner,
+      narrowest, internal_banner, what_it_counts, counts, records_of, where_is, period, stay_rule,
+      date_rule, rows, in_columns, empty_field, each_code, figures, count, sum, distinct,
+      chart_title, no_records, hidden_rows, months_title, hidden_months, mapped_from, every_other,
+      several_forms;
+  std::array<std::string_view, 12> month_names;
+};
+
+constexpr phrases english{
+    "en",
+    "Contacts with victims of trafficking: report {}",
+    "Produced {} from the central store.",
+    "Public view",
+    "Internal view",
+    "<b>Safe to publish.</b> Cells counted from fewer than {} persons (or, in a table without "
+    "persons, records) are shown as &lt;{}, with the cells that would reveal them by subtraction "
+    "from a row, column, subtotal, total or another table. Audit passed: for each of the {} "
+    "hidden figures, two linear programs over every published figure found the range of values "
+    "it could take; none is narrower than {}{}.",
+    " (the narrowest: {})",
+    "<b>Internal: not for publication.</b> Every figure is exact, including cells of one or two "
+    "persons. Publish the public view instead.",
+    "What it counts",
+    "Counts",
+    "Records of “{}”",
+    ", where {} is {}",
+    "Period",
+    "A record counts in every month and year its stay from {} to {} overlaps (an open stay up to "
+    "today); its days are split across them.",
+    "A record counts in the month and year of its {}.",
+    "Rows",
+    ", and in columns by {}",
+    ". An empty field counts as “{}”",
+    "; a record counts under each {} it holds",
+    "Figures",
+    "the records",
+    "the sum of {}",
+    "the persons (distinct {}), each counted once in every cell, subtotal and total",
+    "{} by {}",
+    "No records in this period.",
+    "Rows hidden in the public view, not drawn: {} (&lt;{}).",
+    "{} by month",
+    "Months hidden in the public view, not drawn: {} (&lt;{}).",
+    "; {} comes from {}: {}",
+    "every other",
+    " (a record with several counts under each of their codes once)",
+    {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}};
+
+constexpr phrases slovenian{
+    "sl",
+    "Stiki z žrtvami trgovine z ljudmi: poročilo {}",
+    "Pripravljeno {} iz osrednje zbirke.",
+    "Javni pogled",
+    "Notranji pogled",
+    "<b>Primerno za objavo.</b> Celice, štete iz manj kot {} oseb (ali, v tabeli brez oseb, "
+    "zapisov), so prikazane kot &lt;{}, skupaj s celicami, iz katerih bi jih lahko izračunali z "
+    "odštevanjem od vrstice, stolpca, vmesnega seštevka, vsote ali druge tabele. Revizija "
+    "uspešna: za vsakega od {} skritih podatkov sta dva linearna programa nad vsemi objavljenimi "
+    "podatki našla razpon vrednosti, ki jih lahko ima; noben ni ožji od {}{}.",
+    " (najožji: {})",
+    "<b>Notranje: ni za objavo.</b> Vsi podatki so točni, tudi celice z eno ali dvema osebama. "
+    "Objavite javni pogled.",
+    "Kaj šteje",
+    "Šteje",
+    "Zapise vrste »{}«",
+    ", kjer je {} {}",
+    "Obdobje",
+    "Zapis šteje v vsakem mesecu in letu, ki ga prekriva bivanje od {} do {} (odprto bivanje do "
+    "danes); njegovi dnevi se razdelijo mednje.",
+    "Zapis šteje v mesecu in letu polja {}.",
+    "Vrstice",
+    ", v stolpcih po {}",
+    ". Prazno polje šteje kot »{}«",
+    "; zapis šteje pri vsaki vrednosti polja {}, ki jo ima",
+    "Podatki",
+    "zapisi",
+    "vsota polja {}",
+    "osebe (različne vrednosti polja {}), vsaka šteta enkrat v vsaki celici, vmesnem seštevku "
+    "in skupaj",
+    "{} po {}",
+    "V tem obdobju ni zapisov.",
+    "Vrstice, skrite v javnem pogledu, ki niso narisane: {} (&lt;{}).",
+    "{} po mesecih",
+    "Meseci, skriti v javnem pogledu, ki niso narisani: {} (&lt;{}).",
+    "; {} izhaja iz polja {}: {}",
+    "vse druge",
+    " (zapis z več vrednostmi šteje pri vsaki njihovi kodi enkrat)",
+    {"jan", "feb", "mar", "apr", "maj", "jun", "jul", "avg", "sep", "okt", "nov", "dec"}};
+
+const phrases& phrases_of(language lang) {
+  return lang == language::sl ? slovenian : english;
 }
 
-std::string codes_text(const std::vector<std::string>& codes) {
+// `text` with each "{}" replaced by the next of `parts`.
+std::string fill(std::string_view text, std::initializer_list<std::string> parts) {
   std::string out;
-  for (const auto& c : codes) out += (out.empty() ? "" : ", ") + c;
+  auto part = parts.begin();
+  for (std::size_t at = 0;;) {
+    const auto hole = text.find("{}", at);
+    if (hole == std::string_view::npos || part == parts.end()) return out += text.substr(at);
+    out += text.substr(at, hole - at);
+    out += *part++;
+    at = hole + 2;
+  }
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& c : items) out += (out.empty() ? "" : ", ") + c;
+  return out;
+}
+
+// A mapping in words: "Nationals: Slovenia; ...; Unknown: Unknown or
+// stateless, Not recorded".
+std::string mapping_text(const labels& l, language lang, const mapped_def& m) {
+  const phrases& say = phrases_of(lang);
+  std::vector<std::string> parts;
+  for (const auto& code : m.field.codes) {
+    std::vector<std::string> sources;
+    for (const auto& [source, target] : m.target_of)
+      if (target == code) sources.push_back(escape(l.code(lang, m.source, source)));
+    if (m.otherwise == code) sources.emplace_back(say.every_other);
+    if (m.not_recorded == code) sources.push_back(escape(l.word(lang, "not_recorded")));
+    if (!sources.empty())
+      parts.push_back(escape(l.code(lang, m.field.key, code)) + " (" + joined(sources) + ")");
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
   return out;
 }
 
 // What a tally counts, in words, from its declaration.
-std::string definition_html(const schema& s, const tally_def& t) {
+std::string definition_html(const schema& s, const tally_def& t, language lang) {
+  const phrases& say = phrases_of(lang);
+  const labels& l = s.labels();
+  const auto field = [&](const std::string& key) { return escape(l.field(lang, key)); };
   std::ostringstream out;
-  out << "<dl><dt>Counts</dt><dd>" << escape(t.type) << " records";
-  for (const auto& f : t.filter)
-    out << ", where " << escape(f.field) << " is " << escape(codes_text(f.codes));
-  out << ".</dd><dt>Period</dt><dd>";
+  out << "<dl><dt>" << say.counts << "</dt><dd>"
+      << fill(say.records_of, {escape(l.type(lang, t.type))});
+  for (const auto& f : t.filter) {
+    std::vector<std::string> codes;
+    for (const auto& c : f.codes) codes.push_back(escape(l.code(lang, f.field, c)));
+    out << fill(say.where_is, {field(f.field), joined(codes)});
+  }
+  out << ".</dd><dt>" << say.period << "</dt><dd>";
   if (t.dates.is_period())
-    out << "A record counts in every month and year its stay from " << escape(t.dates.from)
-        << " to " << escape(t.dates.to)
-        << " overlaps (an open stay up to today); its days are split across them.";
+    out << fill(say.stay_rule, {field(t.dates.from), field(t.dates.to)});
   else
-    out << "A record counts in the month and year of its " << escape(t.dates.date) << ".";
-  out << "</dd><dt>Rows</dt><dd>" << escape(codes_text(t.rows));
-  if (t.column) out << ", and in columns by " << escape(*t.column);
-  out << ". An empty field counts as “not recorded”";
+    out << fill(say.date_rule, {field(t.dates.date)});
+  std::vector<std::string> rows;
+  for (const auto& key : t.rows) rows.push_back(field(key));
+  out << "</dd><dt>" << say.rows << "</dt><dd>" << joined(rows);
+  if (t.column) out << fill(say.in_columns, {field(*t.column)});
+  out << fill(say.empty_field, {escape(l.word(lang, "not_recorded"))});
   const record_type* type = s.type(t.type);
   for (const auto& key : t.rows)
-    if (const auto* f = type ? type->field(key) : nullptr; f && f->is_set())
-      out << "; a record counts under each " << escape(key) << " it holds";
-  out << ".</dd><dt>Figures</dt><dd><ul>";
+    if (const auto* f = type ? type->dimension(key) : nullptr; f && f->is_set())
+      out << fill(say.each_code, {field(key)});
+  std::vector<std::string> dimensions = t.rows;
+  if (t.column) dimensions.push_back(*t.column);
+  for (const auto& key : dimensions)
+    if (const mapped_def* m = type ? type->mapping(key) : nullptr)
+      out << fill(say.mapped_from, {field(key), field(m->source), mapping_text(l, lang, *m)})
+          << (m->field.is_set() ? std::string(say.several_forms) : std::string());
+  out << ".</dd><dt>" << say.figures << "</dt><dd><ul>";
   for (const auto& m : t.measures) {
-    out << "<li><b>" << escape(m.title) << "</b>: ";
+    out << "<li><b>" << escape(l.measure(lang, t.id, m.id)) << "</b>: ";
     switch (m.kind) {
       case measure_kind::count:
-        out << "the records";
+        out << say.count;
         break;
       case measure_kind::sum:
-        out << "the sum of " << escape(m.field);
+        out << fill(say.sum, {field(m.field)});
         break;
       case measure_kind::distinct:
-        out << "the persons (distinct " << escape(m.field)
-            << "), each counted once in every cell, subtotal and total";
+        out << fill(say.distinct, {field(m.field)});
         break;
     }
     out << "</li>";
@@ -93,19 +230,30 @@ std::string figure(const period_report& r, const report_view& view, const std::s
 
 std::string table_html(const period_report& r, const report_view& view) {
   const tally_def& t = r.def();
+  const labels& l = r.labels();
+  const language lang = view.lang;
   std::ostringstream out;
-  out << "<table><thead><tr><th>" << escape(codes_text(t.rows)) << "</th>";
+  std::vector<std::string> rows;
+  for (const auto& key : t.rows) rows.push_back(escape(l.field(lang, key)));
+  out << "<table><thead><tr><th>" << joined(rows) << "</th>";
+  const auto measure = [&](const measure_def& m) { return escape(l.measure(lang, t.id, m.id)); };
   for (const auto& c : r.columns())
     for (const auto& m : t.measures)
-      out << "<th>" << escape(label(c))
-          << (t.measures.size() > 1 ? " · " + escape(m.title) : std::string()) << "</th>";
+      out << "<th>" << escape(column_label(r, lang, c))
+          << (t.measures.size() > 1 ? " · " + measure(m) : std::string()) << "</th>";
   for (const auto& m : t.measures)
-    out << "<th>" << (t.column ? "Total" : "") << (t.column && t.measures.size() > 1 ? " · " : "")
-        << (t.column && t.measures.size() == 1 ? "" : escape(m.title)) << "</th>";
+    out << "<th>"
+        << (!t.column ? measure(m)
+                      : escape(column_label(r, lang, all_columns)) +
+                            (t.measures.size() > 1 ? " · " + measure(m) : std::string()))
+        << "</th>";
   out << "</tr></thead><tbody>";
-  const auto line = [&](const std::string& path, const std::string& name, const char* cls,
-                        std::size_t depth) {
-    out << "<tr class=\"" << cls << "\"><td class=\"d" << depth << "\">" << escape(name) << "</td>";
+  const auto line = [&](const std::string& path, const char* cls, std::size_t depth) {
+    out << "<tr class=\"" << cls << "\"><td class=\"d" << depth << "\">"
+        << escape(row_label(r, lang, path));
+    if (*cls == 's')
+      out << " <span class=\"tag\">" << escape(l.word(lang, "subtotal")) << "</span>";
+    out << "</td>";
     for (const auto& c : r.columns())
       for (std::size_t m = 0; m < t.measures.size(); ++m)
         out << "<td>" << figure(r, view, path, c, m) << "</td>";
@@ -114,10 +262,10 @@ std::string table_html(const period_report& r, const report_view& view) {
     out << "</tr>";
   };
   for (const auto& path : r.rows()) {
-    const auto codes = codes_of_path(path);
-    line(path, label(codes.back()), codes.size() < t.rows.size() ? "subtotal" : "", codes.size());
+    const auto depth = codes_of_path(path).size();
+    line(path, depth < t.rows.size() ? "subtotal" : "", depth);
   }
-  line("", "Total", "total", 1);
+  line("", "total", 1);
   out << "</tbody></table>";
   return out.str();
 }
@@ -131,6 +279,8 @@ std::string chart_svg(const period_report& r, const report_view& view) {
     std::vector<std::int64_t> parts;  // by column (one part without a column field)
     std::int64_t total = 0;
   };
+  const language lang = view.lang;
+  const phrases& say = phrases_of(lang);
   std::vector<std::string> columns = r.columns();
   if (!t.column) columns = {std::string(all_columns)};
   std::vector<bar> bars;
@@ -141,7 +291,7 @@ std::string chart_svg(const period_report& r, const report_view& view) {
       ++hidden;
       continue;
     }
-    bar b{label(codes_of_path(path)[0]), {}, r.values(path, all_columns)[0].second};
+    bar b{row_label(r, lang, path), {}, r.values(path, all_columns)[0].second};
     for (const auto& c : columns)
       b.parts.push_back(view.hides(path, c) ? 0 : r.values(path, c)[0].second);
     bars.push_back(std::move(b));
@@ -149,7 +299,8 @@ std::string chart_svg(const period_report& r, const report_view& view) {
   std::stable_sort(bars.begin(), bars.end(),
                    [](const bar& a, const bar& b) { return a.total > b.total; });
   if (bars.size() > chart_rows + 1) {
-    bar other{"other (" + std::to_string(bars.size() - chart_rows) + ")",
+    bar other{std::string(r.labels().word(lang, "other")) + " (" +
+                  std::to_string(bars.size() - chart_rows) + ")",
               std::vector<std::int64_t>(columns.size(), 0), 0};
     for (std::size_t i = chart_rows; i < bars.size(); ++i) {
       other.total += bars[i].total;
@@ -168,7 +319,10 @@ std::string chart_svg(const period_report& r, const report_view& view) {
   out << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" viewBox=\"0 0 "
       << width << " " << height << "\" width=\"" << width
       << "\" font-family=\"system-ui, sans-serif\" font-size=\"12\"><title>"
-      << escape(t.measures[0].title) << " by " << escape(t.rows[0]) << "</title>";
+      << escape(
+             fill(say.chart_title, {std::string(r.labels().measure(lang, t.id, t.measures[0].id)),
+                                    std::string(r.labels().field(lang, t.rows[0]))}))
+      << "</title>";
   int y = 4;
   for (const auto& b : bars) {
     out << "<text x=\"" << label_width - 6 << "\" y=\"" << y + 14 << "\" text-anchor=\"end\">"
@@ -181,7 +335,8 @@ std::string chart_svg(const period_report& r, const report_view& view) {
       if (w > 0)
         out << "<rect class=\"bar\" x=\"" << x << "\" y=\"" << y + 3 << "\" width=\"" << w
             << "\" height=\"" << row_height - 6 << "\" fill=\"" << palette[c % 6] << "\"><title>"
-            << escape(b.name) << (t.column ? " · " + escape(label(columns[c])) : std::string())
+            << escape(b.name)
+            << (t.column ? " · " + escape(column_label(r, lang, columns[c])) : std::string())
             << ": " << part << "</title></rect>";
       x += w;
     }
@@ -191,20 +346,79 @@ std::string chart_svg(const period_report& r, const report_view& view) {
   if (t.column && !bars.empty()) {
     int x = label_width;
     for (std::size_t c = 0; c < columns.size(); ++c) {
+      const std::string name = column_label(r, lang, columns[c]);
       out << "<rect x=\"" << x << "\" y=\"" << y + 6 << "\" width=\"12\" height=\"12\" fill=\""
           << palette[c % 6] << "\"/><text x=\"" << x + 16 << "\" y=\"" << y + 16 << "\">"
-          << escape(label(columns[c])) << "</text>";
-      x += 20 + 8 * static_cast<int>(label(columns[c]).size()) + 12;
+          << escape(name) << "</text>";
+      x += 20 + 7 * static_cast<int>(name.size()) + 12;
     }
   }
   if (bars.empty() && !hidden)
-    out << "<text x=\"" << label_width << "\" y=\"" << y + 14
-        << "\">No records in this period.</text>";
+    out << "<text x=\"" << label_width << "\" y=\"" << y + 14 << "\">" << say.no_records
+        << "</text>";
   if (t.column) y += legend_height;
   if (hidden)
-    out << "<text class=\"note\" x=\"" << label_width << "\" y=\"" << y + 14 << "\">" << hidden
-        << " row" << (hidden == 1 ? " is" : "s are") << " hidden in the public view (&lt;" << view.k
-        << ") and not drawn.</text>";
+    out << "<text class=\"note\" x=\"" << label_width << "\" y=\"" << y + 14 << "\">"
+        << fill(say.hidden_rows, {std::to_string(hidden), std::to_string(view.k)}) << "</text>";
+  out << "</svg>";
+  return out.str();
+}
+
+std::string months_svg(const std::vector<period_report>& months,
+                       const std::vector<report_view>& views) {
+  const period_report& first = months.at(0);
+  const tally_def& t = first.def();
+  const language lang = views.at(0).lang;
+  const phrases& say = phrases_of(lang);
+  std::vector<std::optional<std::int64_t>> totals;  // nullopt: hidden
+  std::int64_t most = 1;
+  std::vector<std::string> hidden;
+  for (std::size_t m = 0; m < months.size(); ++m) {
+    if (views.at(m).hides("", all_columns)) {
+      totals.emplace_back();
+      hidden.emplace_back(say.month_names.at(m));
+      continue;
+    }
+    totals.emplace_back(months[m].values("", all_columns)[0].second);
+    most = std::max(most, *totals.back());
+  }
+  constexpr int left = 48, top = 28, plot_width = 560, plot_height = 150, step = plot_width / 11;
+  const int height = top + plot_height + 30 + (hidden.empty() ? 0 : 20);
+  const std::string caption = escape(
+      fill(say.months_title, {std::string(first.labels().measure(lang, t.id, t.measures[0].id))}));
+  const auto x = [&](std::size_t m) { return left + static_cast<int>(m) * step; };
+  const auto y = [&](std::int64_t n) {
+    return top + plot_height - static_cast<double>(n) * plot_height / static_cast<double>(most);
+  };
+  std::ostringstream out;
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart months\" role=\"img\" "
+         "viewBox=\"0 0 "
+      << left + plot_width + 24 << " " << height << "\" width=\"" << left + plot_width + 24
+      << "\" font-family=\"system-ui, sans-serif\" font-size=\"12\"><title>" << caption
+      << "</title><text x=\"" << left << "\" y=\"14\" font-weight=\"600\">" << caption << "</text>";
+  for (const std::int64_t n : {std::int64_t{0}, most})
+    out << "<line x1=\"" << left << "\" x2=\"" << left + plot_width << "\" y1=\"" << y(n)
+        << "\" y2=\"" << y(n) << "\" stroke=\"#d5d9e0\"/><text x=\"" << left - 6 << "\" y=\""
+        << y(n) + 4 << "\" text-anchor=\"end\">" << n << "</text>";
+  std::string path;  // a gap at each hidden month
+  for (std::size_t m = 0; m < totals.size(); ++m) {
+    out << "<text x=\"" << x(m) << "\" y=\"" << top + plot_height + 18
+        << "\" text-anchor=\"middle\">" << say.month_names.at(m) << "</text>";
+    if (!totals[m]) continue;
+    path += (m > 0 && totals[m - 1] ? " L" : " M") + std::to_string(x(m)) + " " +
+            std::to_string(y(*totals[m]));
+  }
+  if (!path.empty())
+    out << "<path class=\"line\" d=\"" << path.substr(1)
+        << "\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\"/>";
+  for (std::size_t m = 0; m < totals.size(); ++m)
+    if (totals[m])
+      out << "<circle class=\"point\" cx=\"" << x(m) << "\" cy=\"" << y(*totals[m])
+          << "\" r=\"3.5\" fill=\"#1f5fa8\"><title>" << say.month_names.at(m) << ": " << *totals[m]
+          << "</title></circle>";
+  if (!hidden.empty())
+    out << "<text class=\"note\" x=\"" << left << "\" y=\"" << height - 6 << "\">"
+        << fill(say.hidden_months, {joined(hidden), std::to_string(views[0].k)}) << "</text>";
   out << "</svg>";
   return out.str();
 }
@@ -219,6 +433,7 @@ h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-
 table { border-collapse: collapse; margin: .8rem 0; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #d5d9e0; padding: 3px 10px; text-align: right; }
 th:first-child, td:first-child { text-align: left; } tr.subtotal td { font-weight: 600; background: #f3f5f8; }
+.tag { font-size: .75em; font-weight: 400; color: #4a5360; text-transform: lowercase; }
 tr.total td { font-weight: 700; border-top: 2px solid #1b1f24; } td.d2 { padding-left: 1.6rem; } td.d3 { padding-left: 2.6rem; }
 svg.chart { max-width: 100%; height: auto; font-size: 12px; } figcaption { color: #4a5360; font-size: .9rem; }
 dl { display: grid; grid-template-columns: 7rem 1fr; gap: .2rem .8rem; } dt { font-weight: 600; } dd { margin: 0; } dd ul { margin: 0; padding-left: 1.1rem; }
@@ -232,40 +447,41 @@ std::string annual_report_html(const schema& s, const std::vector<const period_r
                                const std::vector<report_view>& views, const std::string& produced) {
   const std::string period = reports.empty() ? std::string() : reports[0]->period();
   const bool published = !views.empty() && views[0].is_public();
+  const language lang = views.empty() ? language::en : views[0].lang;
+  const phrases& say = phrases_of(lang);
+  const std::string heading = fill(say.heading, {escape(period)});
   std::ostringstream out;
-  out << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-         "content=\"width=device-width, initial-scale=1\"><title>Haven report "
-      << escape(period) << "</title><style>" << style << "</style></head><body>";
-  out << "<h1>Contacts with victims of trafficking: report " << escape(period) << "</h1>";
-  out << "<p class=\"meta\">Produced " << escape(produced) << " from the central store. "
-      << (published ? "Public view" : "Internal view") << ".</p>";
+  out << "<!doctype html><html lang=\"" << say.html_lang
+      << "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+         "content=\"width=device-width, initial-scale=1\"><title>"
+      << heading << "</title><style>" << style << "</style></head><body>";
+  out << "<h1>" << heading << "</h1>";
+  out << "<p class=\"meta\">" << fill(say.produced, {escape(produced)}) << " "
+      << (published ? say.public_view : say.internal_view) << ".</p>";
   if (published) {
     const auto& v = views[0];
-    out << "<div class=\"banner public\"><b>Safe to publish.</b> Cells counted from fewer than "
-        << v.k << " persons (or, in a table without persons, records) are shown as &lt;" << v.k
-        << ", with the cells that would reveal them by subtraction from a row, column, subtotal, "
-           "total or another table. Audit passed: for each of the "
-        << v.hidden_figures
-        << " hidden figures, two linear programs over every published figure found the range of "
-           "values it could take; none is narrower than "
-        << v.k
-        << (v.narrowest
-                ? " (the narrowest: " + std::to_string(static_cast<long long>(*v.narrowest)) + ")"
-                : std::string())
-        << ".</div>";
+    const std::string k = std::to_string(v.k);
+    out << "<div class=\"banner public\">"
+        << fill(say.public_banner,
+                {k, k, std::to_string(v.hidden_figures), k,
+                 v.narrowest
+                     ? fill(say.narrowest, {std::to_string(static_cast<long long>(*v.narrowest))})
+                     : std::string()})
+        << "</div>";
   } else {
-    out << "<div class=\"banner internal\"><b>Internal: not for publication.</b> Every figure is "
-           "exact, including cells of one or two persons. Publish the public view instead.</div>";
+    out << "<div class=\"banner internal\">" << say.internal_banner << "</div>";
   }
   out << "<nav><ol>";
   for (std::size_t i = 0; i < reports.size(); ++i)
-    out << "<li><a href=\"#t" << i << "\">" << escape(reports[i]->def().title) << "</a></li>";
+    out << "<li><a href=\"#t" << i << "\">" << escape(s.labels().tally(lang, reports[i]->def().id))
+        << "</a></li>";
   out << "</ol></nav>";
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& r = *reports[i];
-    out << "<section id=\"t" << i << "\"><h2>" << escape(r.def().title) << "</h2>"
-        << "<figure>" << chart_svg(r, views[i]) << "</figure>" << table_html(r, views[i])
-        << "<h3>What it counts</h3>" << definition_html(s, r.def()) << "</section>";
+    out << "<section id=\"t" << i << "\"><h2>" << escape(s.labels().tally(lang, r.def().id))
+        << "</h2>"
+        << "<figure>" << chart_svg(r, views[i]) << "</figure>" << table_html(r, views[i]) << "<h3>"
+        << say.what_it_counts << "</h3>" << definition_html(s, r.def(), lang) << "</section>";
   }
   out << "</body></html>\n";
   return out.str();

@@ -22,7 +22,9 @@
 //   full value (missing = 0) in every period it counts in.
 // - Row and column codes: a code field gives its code, a boolean "true" or
 //   "false", a set field each element it holds (the record counts once under
-//   each), and an empty field the code "" (shown as "not recorded"). A value
+//   each), and an empty field the code "" (shown as "not recorded"). A mapped
+//   field gives the code its source field's value maps to (each mapped code
+//   of a set once; an empty source its not_recorded code, else ""). A value
 //   holding '/', '*' or '%', which no valid code does, is percent-escaped.
 // - Every row prefix is a cell too (the empty prefix is the grand total), and
 //   each is counted once per column code and once for all columns together,
@@ -76,6 +78,17 @@ std::vector<std::string> codes_of(const value* v) {
     return out;
   }
   return {element(to_text(*v))};
+}
+
+// The codes a row or column field puts a record under: a stored field's, or
+// a mapped field's, mapped from its source field.
+std::vector<std::string> codes_by(const record_type& type, const field_map& fields,
+                                  const std::string& key) {
+  const mapped_def* m = type.mapping(key);
+  if (!m) return codes_of(find(fields, key));
+  const value* source = find(fields, m->source);
+  const value mapped = m->map(source ? *source : value{});
+  return codes_of(std::holds_alternative<std::monostate>(mapped) ? nullptr : &mapped);
 }
 
 bool passes(const tally_def& t, const field_map& fields) {
@@ -165,23 +178,25 @@ placement place(const tally_def& t, const record_type& type, const field_map& fi
 
 // Every row path the record counts under: each prefix of the cross product
 // of the row fields' codes, the grand total "" first.
-std::vector<std::string> paths_of(const tally_def& t, const field_map& fields) {
+std::vector<std::string> paths_of(const tally_def& t, const record_type& type,
+                                  const field_map& fields) {
   std::vector<std::string> all{""};
   std::vector<std::string> level{""};
   for (const auto& key : t.rows) {
     std::set<std::string> next;
     for (const auto& prefix : level)
-      for (const auto& code : codes_of(find(fields, key))) next.insert(prefix + code + "/");
+      for (const auto& code : codes_by(type, fields, key)) next.insert(prefix + code + "/");
     level.assign(next.begin(), next.end());
     all.insert(all.end(), level.begin(), level.end());
   }
   return all;
 }
 
-std::vector<std::string> columns_of(const tally_def& t, const field_map& fields) {
+std::vector<std::string> columns_of(const tally_def& t, const record_type& type,
+                                    const field_map& fields) {
   std::vector<std::string> out{std::string(all_columns)};
   if (t.column) {
-    const auto codes = codes_of(find(fields, *t.column));
+    const auto codes = codes_by(type, fields, *t.column);
     out.insert(out.end(), codes.begin(), codes.end());
   }
   return out;
@@ -232,8 +247,8 @@ void add_tally(tally_contribution& out, std::uint32_t index, const tally_def& t,
   const placement where = place(t, type, fields, today);
   if (where.periods.empty()) return;
   out.depends_on_today = out.depends_on_today || where.open;
-  const auto paths = paths_of(t, fields);
-  const auto columns = columns_of(t, fields);
+  const auto paths = paths_of(t, type, fields);
+  const auto columns = columns_of(t, type, fields);
   const auto readings = read_measures(t, type, fields);
 
   for (const auto& [period, split] : where.periods) {
@@ -281,8 +296,12 @@ std::vector<std::string> tally_fields(const schema& s, std::string_view type) {
   for (const auto& t : s.tallies()) {
     if (t.type != type || !rt) continue;
     for (const auto& f : t.filter) keys.insert(f.field);
-    keys.insert(t.rows.begin(), t.rows.end());
-    if (t.column) keys.insert(*t.column);
+    const auto read_by = [&](const std::string& key) {
+      const mapped_def* m = rt->mapping(key);
+      keys.insert(m ? m->source : key);
+    };
+    for (const auto& key : t.rows) read_by(key);
+    if (t.column) read_by(*t.column);
     for (const auto& m : t.measures) {
       if (m.field.empty()) continue;
       if (const derived_def* d = derived_of(*rt, m.field)) {
@@ -316,6 +335,12 @@ std::string declarations(const schema& s) {
     for (const auto& d : type.derived)
       out += "\nderived " + type.name + "." + d.key + " " + d.from + " " + d.to + " " +
              std::to_string(d.min);
+  for (const auto& type : s.types())
+    for (const auto& m : type.mapped) {
+      out += "\nmapped " + type.name + "." + m.field.key + " " + m.source;
+      for (const auto& [source, target] : m.target_of) out += " " + source + ">" + target;
+      out += " else>" + m.otherwise.value_or("-") + " none>" + m.not_recorded.value_or("-");
+    }
   return out;
 }
 

@@ -38,7 +38,7 @@ std::string measure_key(const measure_def& m) {
 
 bool is_set(const schema& s, const tally_def& t, const std::string& field) {
   const record_type* type = s.type(t.type);
-  const field_def* f = type ? type->field(field) : nullptr;
+  const field_def* f = type ? type->dimension(field) : nullptr;
   return f && f->is_set();
 }
 

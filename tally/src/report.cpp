@@ -11,11 +11,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view records_id = "#";  // records_measure, as the amounts below name it
-constexpr std::string_view not_recorded = "not recorded";
-
-std::string label(const std::string& code) {
-  return code.empty() ? std::string(not_recorded) : code;
-}
 
 // Orders a field's codes as the schema lists them, unknown codes after them
 // by name, and "" (not recorded) last.
@@ -43,7 +38,7 @@ std::vector<std::string> display_order(const schema& s, const tally_def& t,
                                        const std::set<std::string>& paths) {
   const record_type* type = s.type(t.type);
   std::vector<code_order> orders;
-  for (const auto& key : t.rows) orders.emplace_back(type ? type->field(key) : nullptr);
+  for (const auto& key : t.rows) orders.emplace_back(type ? type->dimension(key) : nullptr);
   using sort_key = std::vector<std::tuple<int, int, std::string>>;
   std::vector<std::pair<sort_key, std::string>> rows;
   for (const auto& path : paths) {
@@ -71,7 +66,7 @@ std::vector<std::string> codes_of_path(std::string_view path) {
 
 period_report::period_report(const schema& s, const tally_def& t, int year,
                              std::optional<int> month, const std::vector<stored_amount>& amounts)
-    : def_(&t), year_(year), month_(month) {
+    : schema_(&s), def_(&t), year_(year), month_(month) {
   if (year < 1 || year > 9999) throw failure(errc::invalid_input, "year must be 1-9999");
   if (month && (*month < 1 || *month > 12))
     throw failure(errc::invalid_input, "month must be 1-12");
@@ -91,7 +86,7 @@ period_report::period_report(const schema& s, const tally_def& t, int year,
   const record_type* type = s.type(t.type);
 
   if (t.column) {
-    const code_order order(type ? type->field(*t.column) : nullptr);
+    const code_order order(type ? type->dimension(*t.column) : nullptr);
     if (auto total = cells_.find(""); total != cells_.end())
       for (const auto& [column, a] : total->second)
         if (column != all_columns && a.count(records_id)) columns_.push_back(column);
@@ -167,25 +162,72 @@ json::array strings_json(const std::vector<std::string>& items) {
   return out;
 }
 
+}  // namespace
+
+std::string row_label(const period_report& r, language lang, const std::string& path) {
+  const auto codes = codes_of_path(path);
+  if (codes.empty()) return std::string(r.labels().word(lang, "total"));
+  return std::string(r.labels().code(lang, r.def().rows.at(codes.size() - 1), codes.back()));
+}
+
+std::string column_label(const period_report& r, language lang, std::string_view column) {
+  if (column == all_columns || !r.def().column) return std::string(r.labels().word(lang, "total"));
+  return std::string(r.labels().code(lang, *r.def().column, column));
+}
+
+namespace {
+
+// What the rows of a report are: the row fields, the column field, the
+// measures, in the view's language.
+void describe(json::object& out, const period_report& r, language lang) {
+  const tally_def& t = r.def();
+  const labels& l = r.labels();
+  out["id"] = t.id;
+  out["title"] = l.tally(lang, t.id);
+  out["lang"] = to_string(lang);
+  out["rows"] = strings_json(t.rows);
+  json::array row_labels;
+  for (const auto& key : t.rows) row_labels.emplace_back(l.field(lang, key));
+  out["row_labels"] = std::move(row_labels);
+  out["total_label"] = l.word(lang, "total");
+  out["subtotal_label"] = l.word(lang, "subtotal");
+  json::array measures;
+  for (const auto& m : t.measures)
+    measures.push_back(json::object{{"id", m.id},
+                                    {"title", l.measure(lang, t.id, m.id)},
+                                    {"kind", to_string(m.kind)},
+                                    {"field", m.field}});
+  out["measures"] = std::move(measures);
+}
+
+// One line of a report's table: its codes, their labels, depth and whether
+// it is a subtotal.
+json::object table_line(const period_report& r, language lang, const std::string& path) {
+  const auto codes = codes_of_path(path);
+  json::array labels;
+  for (std::size_t i = 0; i < codes.size(); ++i)
+    labels.emplace_back(r.labels().code(lang, r.def().rows.at(i), codes[i]));
+  return {{"row", strings_json(codes)},
+          {"labels", std::move(labels)},
+          {"label", row_label(r, lang, path)},
+          {"depth", codes.size()},
+          {"subtotal", codes.size() < r.def().rows.size()}};
+}
+
 std::string report_json_of(const period_report& r, const report_view& view) {
   const tally_def& t = r.def();
   json::object out;
-  out["id"] = t.id;
-  out["title"] = t.title;
+  describe(out, r, view.lang);
   out["type"] = t.type;
   out["period"] = r.period();
   out["year"] = r.year();
   out["month"] = r.month() ? json::value(*r.month()) : json::value(nullptr);
-  out["rows"] = strings_json(t.rows);
   out["column"] = t.column ? json::value(*t.column) : json::value(nullptr);
-  json::array measures;
-  for (const auto& m : t.measures)
-    measures.push_back(json::object{
-        {"id", m.id}, {"title", m.title}, {"kind", to_string(m.kind)}, {"field", m.field}});
-  out["measures"] = std::move(measures);
+  out["column_label"] =
+      t.column ? json::value(r.labels().field(view.lang, *t.column)) : json::value(nullptr);
   json::array columns;
   for (const auto& c : r.columns())
-    columns.push_back(json::object{{"code", c}, {"label", label(c)}});
+    columns.push_back(json::object{{"code", c}, {"label", column_label(r, view.lang, c)}});
   out["columns"] = std::move(columns);
 
   json::array cells, table;
@@ -204,10 +246,7 @@ std::string report_json_of(const period_report& r, const report_view& view) {
                                          {"values", values_json(r, view, path, c)}});
       }
     }
-    json::object row{{"row", strings_json(codes)},
-                     {"label", label(codes.back())},
-                     {"depth", codes.size()},
-                     {"subtotal", codes.size() < r.def().rows.size()}};
+    json::object row = table_line(r, view.lang, path);
     if (t.column) {
       json::object by_column;
       for (const auto& c : r.columns()) by_column[c] = values_json(r, view, path, c);
@@ -266,46 +305,174 @@ void csv_values(std::vector<std::string>& line, const period_report& r, const re
   add(all_columns);
 }
 
+// The CSV's last line: which view it is, its k and its audit.
+std::vector<std::string> view_line(const report_view& view) {
+  if (!view.is_public()) return {"view", "internal"};
+  std::ostringstream narrowest;
+  if (view.narrowest)
+    narrowest << "at least " << *view.narrowest << " wide";
+  else
+    narrowest << "without an upper bound";
+  return {"view", "public", "k=" + std::to_string(view.k),
+          csv_field("cells of fewer than " + std::to_string(view.k) +
+                    " persons or records, and cells that would reveal them, show as " +
+                    hidden_mark(view)),
+          csv_field("audit passed: " + std::to_string(view.hidden_figures) +
+                    " hidden figures, each could be any of a range " + narrowest.str())};
+}
+
+// The row cells of a CSV line: each row field's label, a subtotal's first
+// missing field "Subtotal", the grand total's first field "Total".
+std::vector<std::string> csv_row(const period_report& r, language lang, const std::string& path) {
+  const auto codes = codes_of_path(path);
+  const auto& rows = r.def().rows;
+  std::vector<std::string> line;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (i < codes.size())
+      line.push_back(csv_text(r.labels().code(lang, rows[i], codes[i])));
+    else if (i == codes.size())
+      line.push_back(csv_text(r.labels().word(lang, codes.empty() ? "total" : "subtotal")));
+    else
+      line.emplace_back();
+  return line;
+}
+
+// The header's row cells: each row field's label.
+std::vector<std::string> csv_row_header(const period_report& r, language lang) {
+  std::vector<std::string> header;
+  for (const auto& key : r.def().rows) header.push_back(csv_text(r.labels().field(lang, key)));
+  return header;
+}
+
+// "Female: Persons"
+std::string csv_figure_header(const period_report& r, language lang, std::string_view over,
+                              const measure_def& m) {
+  return csv_text(std::string(over) + ": " +
+                  std::string(r.labels().measure(lang, r.def().id, m.id)));
+}
+
 std::string report_csv_of(const period_report& r, const report_view& view) {
   const tally_def& t = r.def();
   std::string out;
-  std::vector<std::string> header;
-  for (const auto& row : t.rows) header.push_back(csv_text(row));
+  std::vector<std::string> header = csv_row_header(r, view.lang);
   for (const auto& c : r.columns())
-    for (const auto& m : t.measures) header.push_back(csv_text(label(c) + ":" + m.id));
-  for (const auto& m : t.measures) header.push_back(csv_text(t.column ? "total:" + m.id : m.id));
+    for (const auto& m : t.measures)
+      header.push_back(csv_figure_header(r, view.lang, column_label(r, view.lang, c), m));
+  for (const auto& m : t.measures)
+    header.push_back(
+        t.column ? csv_figure_header(r, view.lang, column_label(r, view.lang, all_columns), m)
+                 : csv_text(r.labels().measure(view.lang, t.id, m.id)));
   csv_line(out, header);
   for (const auto& path : r.rows()) {
-    auto codes = codes_of_path(path);
-    std::vector<std::string> line;
-    for (std::size_t i = 0; i < r.def().rows.size(); ++i)
-      line.push_back(i < codes.size() ? csv_text(label(codes[i])) : "");
+    std::vector<std::string> line = csv_row(r, view.lang, path);
     csv_values(line, r, view, path);
     csv_line(out, line);
   }
-  std::vector<std::string> total{"total"};
-  total.resize(r.def().rows.size());
+  std::vector<std::string> total = csv_row(r, view.lang, "");
   csv_values(total, r, view, "");
   csv_line(out, total);
-  if (view.is_public()) {
-    std::ostringstream narrowest;
-    if (view.narrowest)
-      narrowest << "at least " << *view.narrowest << " wide";
-    else
-      narrowest << "without an upper bound";
-    csv_line(out, {"view", "public", "k=" + std::to_string(view.k),
-                   csv_field("cells of fewer than " + std::to_string(view.k) +
-                             " persons or records, and cells that would reveal them, show as " +
-                             hidden_mark(view)),
-                   csv_field("audit passed: " + std::to_string(view.hidden_figures) +
-                             " hidden figures, each could be any of a range " + narrowest.str())});
-  } else {
-    csv_line(out, {"view", "internal"});
+  csv_line(out, view_line(view));
+  return out;
+}
+
+constexpr std::string_view total_code = "TOTAL";
+
+// The codes of a row or column field that a full grid crosses: the declared
+// ones (of a country field only those present), any other present, in
+// display order.
+std::vector<std::string> grid_codes(const record_type* type, const std::string& key,
+                                    std::set<std::string> codes) {
+  const field_def* f = type ? type->dimension(key) : nullptr;
+  if (f && f->kind == field_kind::boolean) codes.insert({"false", "true"});
+  if (f && f->kind != field_kind::country) codes.insert(f->codes.begin(), f->codes.end());
+  std::vector<std::string> out(codes.begin(), codes.end());
+  const code_order order(f);
+  std::sort(out.begin(), out.end(), [&](const std::string& a, const std::string& b) {
+    return order.key(a) < order.key(b);
+  });
+  return out;
+}
+
+// Every row prefix of the grid crossing `levels`: the grand total {} first,
+// then each depth in turn.
+std::vector<std::vector<std::string>> grid_rows(
+    const std::vector<std::vector<std::string>>& levels) {
+  std::vector<std::vector<std::string>> all{{}}, deepest{{}};
+  for (const auto& level : levels) {
+    std::vector<std::vector<std::string>> next;
+    for (const auto& prefix : deepest)
+      for (const auto& code : level) {
+        next.push_back(prefix);
+        next.back().push_back(code);
+      }
+    all.insert(all.end(), next.begin(), next.end());
+    deepest = std::move(next);
   }
+  return all;
+}
+
+std::string report_codes_csv_of(const period_report& r, const report_view& view) {
+  const tally_def& t = r.def();
+  const record_type* type = r.definitions().type(t.type);
+  std::string out;
+  std::vector<std::string> header{"period"};
+  for (const auto& key : t.rows) header.push_back(csv_text(key));
+  if (t.column) header.push_back(csv_text(*t.column));
+  header.insert(header.end(), {"measure", "value", "flag"});
+  csv_line(out, header);
+
+  std::vector<std::set<std::string>> present(t.rows.size());
+  for (const auto& path : r.rows()) {
+    const auto codes = codes_of_path(path);
+    for (std::size_t i = 0; i < codes.size() && i < present.size(); ++i)
+      present[i].insert(codes[i]);
+  }
+  std::vector<std::vector<std::string>> levels;
+  for (std::size_t i = 0; i < t.rows.size(); ++i)
+    levels.push_back(grid_codes(type, t.rows[i], present[i]));
+  std::vector<std::string> columns;
+  if (t.column) columns = grid_codes(type, *t.column, {r.columns().begin(), r.columns().end()});
+  columns.emplace_back(all_columns);
+  // A mapped code nothing maps to: its count is not known.
+  const auto unrecordable = [&](const std::string& key, const std::string& code) {
+    const mapped_def* m = type ? type->mapping(key) : nullptr;
+    return m && !code.empty() && !m->recorded(code);
+  };
+
+  for (const auto& codes : grid_rows(levels)) {
+    std::string path;
+    bool missing = false;
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+      path += codes[i] + "/";
+      missing = missing || unrecordable(t.rows[i], codes[i]);
+    }
+    for (const auto& column : columns) {
+      const bool hidden = view.hides(path, column);
+      const bool unknown = missing || (column != all_columns && unrecordable(*t.column, column));
+      for (const auto& [id, n] : r.values(path, column)) {
+        std::vector<std::string> line{r.period()};
+        for (std::size_t i = 0; i < t.rows.size(); ++i)
+          line.push_back(i < codes.size() ? csv_text(codes[i]) : std::string(total_code));
+        if (t.column)
+          line.push_back(column == all_columns ? std::string(total_code) : csv_text(column));
+        line.push_back(csv_text(id));
+        line.insert(line.end(), hidden ? std::initializer_list<std::string>{"", "c"}
+                                : unknown
+                                    ? std::initializer_list<std::string>{"", "m"}
+                                    : std::initializer_list<std::string>{std::to_string(n), ""});
+        csv_line(out, line);
+      }
+    }
+  }
+  csv_line(out, view_line(view));
   return out;
 }
 
 }  // namespace
+
+std::string to_codes_csv(const period_report& r, const report_view& view) {
+  return report_codes_csv_of(r, view);
+}
 
 bool report_view::hides(const std::string& path, std::string_view column) const {
   return is_public() && hidden.find(std::make_pair(path, std::string(column))) != hidden.end();
@@ -331,15 +498,11 @@ std::vector<std::string> rows_of_years(const schema& s, const std::vector<period
 
 std::string years_to_json(const schema& s, const std::vector<period_report>& years,
                           const std::vector<report_view>& views) {
-  const tally_def& t = years.at(0).def();
+  const period_report& first = years.at(0);
+  const language lang = views.at(0).lang;
   json::object out;
-  out["id"] = t.id;
-  out["title"] = t.title;
-  out["rows"] = strings_json(t.rows);
-  json::array measures, year_list;
-  for (const auto& m : t.measures)
-    measures.push_back(json::object{{"id", m.id}, {"title", m.title}, {"kind", to_string(m.kind)}});
-  out["measures"] = std::move(measures);
+  describe(out, first, lang);
+  json::array year_list;
   for (const auto& y : years) year_list.push_back(y.year());
   out["years"] = std::move(year_list);
   const auto by_year = [&](const std::string& path) {
@@ -350,12 +513,9 @@ std::string years_to_json(const schema& s, const std::vector<period_report>& yea
   };
   json::array table;
   for (const auto& path : rows_of_years(s, years)) {
-    const auto codes = codes_of_path(path);
-    table.push_back(json::object{{"row", strings_json(codes)},
-                                 {"label", label(codes.back())},
-                                 {"depth", codes.size()},
-                                 {"subtotal", codes.size() < t.rows.size()},
-                                 {"by_year", by_year(path)}});
+    json::object row = table_line(first, lang, path);
+    row["by_year"] = by_year(path);
+    table.push_back(std::move(row));
   }
   out["table"] = std::move(table);
   out["total"] = by_year("");
@@ -365,13 +525,13 @@ std::string years_to_json(const schema& s, const std::vector<period_report>& yea
 
 std::string years_to_csv(const schema& s, const std::vector<period_report>& years,
                          const std::vector<report_view>& views) {
-  const tally_def& t = years.at(0).def();
+  const period_report& first = years.at(0);
+  const language lang = views.at(0).lang;
   std::string out;
-  std::vector<std::string> header;
-  for (const auto& row : t.rows) header.push_back(csv_text(row));
+  std::vector<std::string> header = csv_row_header(first, lang);
   for (const auto& y : years)
-    for (const auto& m : t.measures)
-      header.push_back(csv_text(std::to_string(y.year()) + ":" + m.id));
+    for (const auto& m : first.def().measures)
+      header.push_back(csv_figure_header(first, lang, std::to_string(y.year()), m));
   csv_line(out, header);
   const auto figures = [&](std::vector<std::string>& line, const std::string& path) {
     for (std::size_t i = 0; i < years.size(); ++i) {
@@ -381,27 +541,22 @@ std::string years_to_csv(const schema& s, const std::vector<period_report>& year
     }
   };
   for (const auto& path : rows_of_years(s, years)) {
-    const auto codes = codes_of_path(path);
-    std::vector<std::string> line;
-    for (std::size_t i = 0; i < t.rows.size(); ++i)
-      line.push_back(i < codes.size() ? csv_text(label(codes[i])) : "");
+    std::vector<std::string> line = csv_row(first, lang, path);
     figures(line, path);
     csv_line(out, line);
   }
-  std::vector<std::string> total{"total"};
-  total.resize(t.rows.size());
+  std::vector<std::string> total = csv_row(first, lang, "");
   figures(total, "");
   csv_line(out, total);
-  csv_line(out, views.at(0).is_public()
-                    ? std::vector<std::string>{"view", "public", "k=" + std::to_string(views[0].k)}
-                    : std::vector<std::string>{"view", "internal"});
+  csv_line(out, view_line(views.at(0)));
   return out;
 }
 
-std::string list_json(const schema& s) {
+std::string list_json(const schema& s, language lang) {
   json::array out;
   for (const auto& t : s.tallies())
-    out.push_back(json::object{{"id", t.id}, {"title", t.title}, {"type", t.type}});
+    out.push_back(
+        json::object{{"id", t.id}, {"title", s.labels().tally(lang, t.id)}, {"type", t.type}});
   return json::serialize(out);
 }
 

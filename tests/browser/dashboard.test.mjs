@@ -46,9 +46,10 @@ try {
   writeFileSync(join(dir, 'cases.jsonl'), lines.join('\n') + '\n');
   run(args.haven, ['--db', device, 'import', join(dir, 'cases.jsonl')]);
   run(args.haven, ['--db', device, 'sync']);
-  // The oracle: persons per programme, counted from the groups above.
+  // The oracle: persons per programme, counted from the groups above, by the programme's label.
+  const label = { 'crisis-accommodation': 'Crisis accommodation', reintegration: 'Reintegration' };
   const byProgramme = {};
-  for (const [programme, , , n] of groups) byProgramme[programme] = (byProgramme[programme] ?? 0) + n;
+  for (const [programme, , , n] of groups) byProgramme[label[programme]] = (byProgramme[label[programme]] ?? 0) + n;
 
   browser = await chromium.launch({ executablePath: args.chromium, headless: true });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
@@ -65,7 +66,8 @@ try {
   await page.locator('#year').fill(String(year));
   await page.locator('#year').dispatchEvent('change');
   const rowTotal = async (name) => {
-    const row = page.locator('#report tr', { has: page.locator('td.row', { hasText: new RegExp(`^${name}$`) }) }).first();
+    // a subtotal line's name is followed by its "subtotal" tag
+    const row = page.locator('#report tr', { has: page.locator('td.row', { hasText: new RegExp(`^${name}(subtotal|vmesni seštevek)?$`, 'i') }) }).first();
     return (await row.locator('td').last().textContent()).trim();
   };
   await page.locator('#report table').waitFor();
@@ -77,9 +79,12 @@ try {
   step('the chart has a bar per programme, stacked by sex');
   await page.locator('#chart svg').waitFor();
   const chartLabels = await page.locator('#chart svg > text').allTextContents();
-  for (const programme of Object.keys(byProgramme)) assert.ok(chartLabels.includes(programme), `chart label ${programme}`);
+  for (const programme of Object.keys(byProgramme)) assert.ok(chartLabels.includes(programme), `chart label ${programme} in ${chartLabels}`);
   const barRows = new Set(await page.locator('#chart svg rect.bar').evaluateAll((rects) => rects.map((r) => r.getAttribute('y'))));
   assert.equal(barRows.size, Object.keys(byProgramme).length);
+  // and a line through the months: the cases were admitted from January to September
+  await page.locator('#months svg path.line').waitFor();
+  assert.equal(await page.locator('#months svg circle.point').count(), 12);
   await page.screenshot({ path: join(args.out, 'dashboard-internal.png'), fullPage: true });
 
   step('the public view: no figure under 5, and the audit stated');
@@ -93,6 +98,31 @@ try {
   }
   assert.match(await page.locator('#view-note').textContent(), /Audit passed/);
   await page.screenshot({ path: join(args.out, 'dashboard-public.png'), fullPage: true });
+
+  step('years side by side: the year before and this one');
+  await page.locator('#from').fill(String(year - 1));
+  await page.locator('#from').dispatchEvent('change');
+  await page.waitForFunction((y) => document.getElementById('title').textContent.includes(`${y - 1}–${y}`), year);
+  const years = await page.locator('#report th').allTextContents();
+  assert.ok(years.includes(String(year - 1)) && years.includes(String(year)), `year columns: ${years}`);
+  await page.locator('#from').fill('');
+  await page.locator('#from').dispatchEvent('change');
+  await page.waitForFunction((y) => !document.getElementById('title').textContent.includes(`${y - 1}–`), year);
+
+  step('in Slovenian: the labels, the words and the figures');
+  await page.locator('#view').selectOption('internal');
+  await page.locator('#lang').selectOption('sl');
+  await page.locator('#view-note', { hasText: 'Notranji pogled' }).waitFor();
+  await page.waitForFunction(() => document.getElementById('title').textContent.startsWith('Osebe v programih pomoči'));
+  assert.equal(await rowTotal('Krizna namestitev'), String(byProgramme['Crisis accommodation']));
+  assert.equal(await rowTotal('Skupaj'), String(next));
+  assert.ok((await page.locator('#report td.row').allTextContents()).some((t) => t.startsWith('Ukrajina')), 'Ukraine as Ukrajina');
+  assert.ok((await page.locator('#report th').allTextContents()).some((t) => t.startsWith('Ženski')), 'the column female as Ženski');
+  assert.equal(await page.locator('label span[data-say="year"]').textContent(), 'Leto');
+  await page.screenshot({ path: join(args.out, 'dashboard-sl.png'), fullPage: true });
+  await page.locator('#lang').selectOption('en');
+  await page.locator('#view').selectOption('public');
+  await page.locator('#view-note', { hasText: 'Public view' }).waitFor();
 
   step('the annual report opens in a new tab, in the public view');
   const [report] = await Promise.all([context.waitForEvent('page'), page.locator('#annual').click()]);

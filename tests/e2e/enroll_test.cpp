@@ -239,13 +239,13 @@ TEST_CASE("havend tally and tallies print aligned tables, JSON and CSV on reques
   INFO(table.out << table.err);
   REQUIRE(table.exit_code == 0);
   // A title, a header, a line per site and the total, the numbers right-aligned in their columns.
-  CHECK_THAT(table.out, Contains(", 2026\n\nsite"));
+  CHECK_THAT(table.out, Contains(", 2026\n\nSite"));
   const auto line_of = [&](const std::string& first) {
     const auto at = table.out.find("\n" + first + " ");
     REQUIRE(at != std::string::npos);
     return table.out.substr(at + 1, table.out.find('\n', at + 1) - at - 1);
   };
-  const std::string vic = line_of("vic"), postojna = line_of("postojna"), total = line_of("total");
+  const std::string vic = line_of("Vič"), postojna = line_of("Postojna"), total = line_of("Total");
   CHECK(vic.size() == total.size());
   CHECK(postojna.size() == total.size());
   CHECK_THAT(total, Contains(" 50") && Contains(" 3"));
@@ -256,12 +256,13 @@ TEST_CASE("havend tally and tallies print aligned tables, JSON and CSV on reques
   const auto json = f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "json"});
   CHECK(boost::json::parse(json.out).at("total").at("participants").as_int64() == 50);
   CHECK_THAT(f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "csv"}).out,
-             Contains("\ntotal,50,3\n"));
+             Contains("\nTotal,50,3\n"));
   const auto bad_format =
       f.havend({"tally", "pats-group-by-site", "--year", "2026", "--format", "xml"});
   CHECK(bad_format.exit_code == 2);
-  CHECK(bad_format.err ==
-        "havend tally: --format is table|json|csv (got \"xml\")\nsee 'havend tally --help'\n");
+  CHECK(
+      bad_format.err ==
+      "havend tally: --format is table|json|csv|codes (got \"xml\")\nsee 'havend tally --help'\n");
 
   const auto list = f.havend({"tallies"});
   CHECK_THAT(list.out, StartsWith("TALLY "));

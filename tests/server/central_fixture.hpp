@@ -22,12 +22,14 @@ namespace haven::test {
 
 constexpr std::uint64_t field_time_ms = 1'780'000'000'000;  // May 2026
 
-// The seven tallies the issue names, in the schema's order.
+// The tallies of the contract (README), in the schema's order.
 inline const std::vector<std::string>& required_tally_ids() {
   static const std::vector<std::string> ids = {
-      "pats-individual-by-site",      "pats-group-by-site",       "assisted-by-nationality-sex",
-      "assisted-by-exploitation-sex", "care-days-by-nationality", "on-call-by-outcome",
-      "workshops-by-audience-region"};
+      "pats-individual-by-site",      "pats-group-by-site",
+      "assisted-by-nationality-sex",  "assisted-by-exploitation-sex",
+      "care-days-by-nationality",     "on-call-by-outcome",
+      "workshops-by-audience-region", "eurostat-victims-by-citizenship",
+      "eurostat-victims-by-age",      "eurostat-victims-by-exploitation"};
   return ids;
 }
 

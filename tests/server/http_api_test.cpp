@@ -99,7 +99,7 @@ TEST_CASE("http: /metrics is Prometheus text with every documented metric and th
   CHECK_THAT(r.body, Contains("haven_push_seconds_count 2\n"));
 }
 
-TEST_CASE("http: /api/tallies lists the seven tallies with titles", "[server][http]") {
+TEST_CASE("http: /api/tallies lists the contract tallies with titles", "[server][http]") {
   api_fixture f;
   for (const std::string target : {"/api/tallies", "/api/tallies/"}) {
     CAPTURE(target);
@@ -149,14 +149,14 @@ TEST_CASE("http: a tally report as CSV is a download named after the tally and p
   CHECK(r.status == 200);
   CHECK_THAT(r.content_type, StartsWith("text/csv"));
   CHECK(r.content_disposition == "attachment; filename=\"pats-group-by-site-2026.csv\"");
-  CHECK_THAT(r.body, StartsWith("site,"));
-  CHECK_THAT(r.body, Contains("\ntotal,50,3\n"));
+  CHECK_THAT(r.body, StartsWith("Site,"));
+  CHECK_THAT(r.body, Contains("\nTotal,50,3\n"));
   CHECK(r.body == f.tallies().csv("pats-group-by-site", 2026, {}).value());
 
   const auto march = f.get("/api/tallies/pats-group-by-site.csv?year=2026&month=3");
   CHECK(march.status == 200);
   CHECK_THAT(march.content_disposition, Contains("filename=\"pats-group-by-site-2026-3.csv\""));
-  CHECK_THAT(march.body, Contains("\ntotal,42,2\n"));
+  CHECK_THAT(march.body, Contains("\nTotal,42,2\n"));
 }
 
 TEST_CASE("http: the public view of a tally hides what fewer than k records make, and says so",
@@ -170,7 +170,7 @@ TEST_CASE("http: the public view of a tally hides what fewer than k records make
   CHECK(r.at("total").at("participants") == "<5");
   const auto csv = f.get("/api/tallies/pats-group-by-site.csv?year=2026&view=public");
   CHECK(csv.status == 200);
-  CHECK_THAT(csv.body, Contains("\ntotal,<5,<5\n") && Contains("\nview,public,k=5,"));
+  CHECK_THAT(csv.body, Contains("\nTotal,<5,<5\n") && Contains("\nview,public,k=5,"));
   CHECK_THAT(csv.body, !Contains("50"));
   // The internal view is the default, and unchanged.
   CHECK(f.json("/api/tallies/pats-group-by-site?year=2026&view=internal").at("view").at("name") ==
@@ -188,8 +188,9 @@ TEST_CASE("http: a tally for a range of years side by side, as JSON and CSV", "[
   CHECK(r.at("view").at("name") == "internal");
   const auto csv = f.get("/api/tallies/pats-group-by-site.csv?from=2025&to=2026");
   CHECK(csv.status == 200);
-  CHECK_THAT(csv.body, StartsWith("site,2025:participants,2025:sessions,2026:participants,"));
-  CHECK_THAT(csv.body, Contains("\ntotal,100,"));
+  CHECK_THAT(csv.body,
+             StartsWith("Site,2025: Participants,2025: Group sessions,2026: Participants,"));
+  CHECK_THAT(csv.body, Contains("\nTotal,100,"));
   CHECK_THAT(csv.content_disposition, Contains("pats-group-by-site-2025-2026.csv"));
   const auto published =
       f.json("/api/tallies/pats-group-by-site?from=2025&to=2026&view=public").as_object();
@@ -199,6 +200,70 @@ TEST_CASE("http: a tally for a range of years side by side, as JSON and CSV", "[
     CAPTURE(query);
     CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site" + query, 400),
                Contains("from") || Contains("year"));
+  }
+}
+
+TEST_CASE("http: a tally through the year as a line chart, and the CSV of codes",
+          "[server][http]") {
+  api_fixture f;
+  const auto line = f.get("/api/tallies/pats-group-by-site.svg?year=2026&by=month");
+  CHECK(line.status == 200);
+  CHECK(line.content_type == "image/svg+xml");
+  CHECK_THAT(line.body, Contains("class=\"chart months\"") && Contains(">Mar: ") &&
+                            Contains("<path class=\"line\""));
+  const auto points = [](const std::string& svg) {
+    std::size_t n = 0;
+    for (auto at = svg.find("class=\"point\""); at != std::string::npos;
+         at = svg.find("class=\"point\"", at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(points(line.body) == 12);
+  // In the public view a month of fewer than 5 is a gap, and said so.
+  const auto published =
+      f.get("/api/tallies/pats-group-by-site.svg?year=2026&by=month&view=public");
+  CHECK(points(published.body) < 12);
+  CHECK_THAT(published.body, Contains("Months hidden in the public view"));
+  CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site.csv?year=2026&by=month", 400),
+             Contains("by=month is a chart of a whole year"));
+  CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site.svg?year=2026&by=week", 400),
+             Contains("by must be row"));
+
+  const auto codes = f.get("/api/tallies/pats-group-by-site.csv?year=2026&format=codes");
+  CHECK(codes.status == 200);
+  CHECK_THAT(codes.body, StartsWith("period,site,measure,value,flag\n") &&
+                             Contains("\n2026,TOTAL,participants,50,\n") &&
+                             Contains("\n2026,logatec,sessions,0,\n"));
+  CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site?year=2026&format=codes", 400),
+             Contains("format=codes is a CSV"));
+  CHECK_THAT(f.error_of("/api/tallies/pats-group-by-site.csv?year=2026&format=xml", 400),
+             Contains("format must be labels"));
+}
+
+TEST_CASE("http: ?lang=sl labels a tally, its CSV and the list in Slovenian; codes stay codes",
+          "[server][http]") {
+  api_fixture f;
+  const auto r = f.json("/api/tallies/pats-group-by-site?year=2026&lang=sl").as_object();
+  CHECK(r.at("lang") == "sl");
+  CHECK(r.at("title") == "Osebe, informirane v skupinah, po lokaciji");
+  CHECK(r.at("row_labels") == boost::json::array{"Lokacija"});
+  CHECK(r.at("measures").as_array()[1].at("title") == "Skupinska srečanja");
+  CHECK(r.at("measures").as_array()[1].at("id") == "sessions");
+  const auto& first = r.at("table").as_array().at(0);
+  CHECK(first.at("row") == boost::json::array{"vic"});
+  CHECK(first.at("label") == "Vič");
+  CHECK(f.json("/api/tallies/pats-group-by-site?year=2026").at("title") ==
+        "People informed in groups, by site");
+  CHECK_THAT(f.get("/api/tallies/pats-group-by-site.csv?year=2026&lang=sl").body,
+             StartsWith("Lokacija,Udeleženci,Skupinska srečanja\n") && Contains("\nSkupaj,50,3\n"));
+  CHECK(f.json("/api/tallies?lang=sl").as_array().at(0).at("title") ==
+        "Individualno informirane osebe po lokaciji");
+  CHECK_THAT(f.get("/report?year=2026&lang=sl").body,
+             Contains("<html lang=\"sl\">") && Contains("Kaj šteje") && Contains("Skupaj"));
+  for (const std::string target : {"/api/tallies/pats-group-by-site?year=2026&lang=de",
+                                   "/api/tallies?lang=EN", "/report?year=2026&lang="}) {
+    CAPTURE(target);
+    CHECK_THAT(f.error_of(target, 400), Contains("lang must be en (English) or sl (Slovenian)"));
   }
 }
 

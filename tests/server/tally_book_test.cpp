@@ -202,7 +202,7 @@ TEST_CASE("a set-valued row counts once per element, once in the total", "[serve
   CHECK(cell_count(r) == 3);
   CHECK(total(r, "persons") == 2);
   CHECK(table_rows(r) == std::vector<std::string>{"sexual/", "forced-labour/", "/"});
-  CHECK(r.at("table").as_array()[2].at("label").as_string() == "not recorded");
+  CHECK(r.at("table").as_array()[2].at("label").as_string() == "Not recorded");
   // Dropping an element retracts only that row.
   f.put("a", "assistance_case",
         stay("safe-accommodation", "P-0001H", "female", "NG", "2026-01-10", "2026-02-20",
@@ -413,13 +413,13 @@ TEST_CASE("workshops-by-audience-region: counts and sums with subtotals", "[serv
   CHECK(r.at("column").is_null());
   CHECK(r.at("cells").as_array()[0].at("column").is_null());
   CHECK(f.csv("workshops-by-audience-region", 2026) ==
-        "audience,region,workshops,participants,teachers\n"
-        "primary-school,,3,75,3\n"
-        "primary-school,gorenjska,1,20,1\n"
-        "primary-school,osrednjeslovenska,2,55,2\n"
-        "secondary-school,,1,40,3\n"
-        "secondary-school,podravska,1,40,3\n"
-        "total,,4,115,6\n"
+        "Audience,Region,Workshops,Participants,Teachers\n"
+        "Primary school,Subtotal,3,75,3\n"
+        "Primary school,Gorenjska,1,20,1\n"
+        "Primary school,Central Slovenia,2,55,2\n"
+        "Secondary school,Subtotal,1,40,3\n"
+        "Secondary school,Podravska,1,40,3\n"
+        "Total,,4,115,6\n"
         "view,internal\n");
   f.check_all(2026);
 }
@@ -440,10 +440,10 @@ TEST_CASE("missing values count under \"not recorded\", so totals stay complete"
   CHECK(cell(r, {"admitted"}, "victim") == values{{"events", 1}});
   CHECK(total(r, "events") == 3);
   CHECK(f.csv("on-call-by-outcome", 2026) ==
-        "outcome,police:events,victim:events,not recorded:events,total:events\n"
-        "admitted,0,1,1,2\n"
-        "not recorded,1,0,0,1\n"
-        "total,1,1,1,3\n"
+        "Outcome,Police: Calls,Victim: Calls,Not recorded: Calls,Total: Calls\n"
+        "Admitted,0,1,1,2\n"
+        "Not recorded,1,0,0,1\n"
+        "Total,1,1,1,3\n"
         "view,internal\n");
   // A record without a pseudonym counts as a record, not as a person.
   f.put("e", "assistance_case",
@@ -465,14 +465,26 @@ TEST_CASE("CSV of a tally with a column field", "[server][tally]") {
   f.put("c", "assistance_case",
         stay("reintegration", "P-0003D", "female", "SI", "2026-03-01", "2026-04-01"));
   CHECK(f.csv("assisted-by-nationality-sex", 2026) ==
-        "programme,nationality,female:persons,male:persons,total:persons\n"
-        "crisis-accommodation,,1,0,1\n"
-        "crisis-accommodation,UA,1,0,1\n"
-        "reintegration,,1,1,2\n"
-        "reintegration,SI,1,1,2\n"
-        "total,,2,1,3\n"
+        "Programme,Nationality,Female: Persons,Male: Persons,Total: Persons\n"
+        "Crisis accommodation,Subtotal,1,0,1\n"
+        "Crisis accommodation,Ukraine,1,0,1\n"
+        "Reintegration,Subtotal,1,1,2\n"
+        "Reintegration,Slovenia,1,1,2\n"
+        "Total,,2,1,3\n"
         "view,internal\n");
-  CHECK(f.csv("pats-individual-by-site", 2026) == "site,persons\ntotal,0\nview,internal\n");
+  CHECK(f.reports()
+            .csv("assisted-by-nationality-sex", 2026, std::nullopt,
+                 {server::tally_view::internal, language::sl})
+            .value() ==
+        "Program,Državljanstvo,Ženski: Osebe,Moški: Osebe,Skupaj: Osebe\n"
+        "Krizna namestitev,Vmesni seštevek,1,0,1\n"
+        "Krizna namestitev,Ukrajina,1,0,1\n"
+        "Reintegracija,Vmesni seštevek,1,1,2\n"
+        "Reintegracija,Slovenija,1,1,2\n"
+        "Skupaj,,2,1,3\n"
+        "view,internal\n");
+  CHECK(f.csv("pats-individual-by-site", 2026) ==
+        "Site,Persons informed\nTotal,0\nview,internal\n");
 }
 
 TEST_CASE(
@@ -511,8 +523,8 @@ TEST_CASE(
     CHECK(csv.find(raw) == std::string::npos);
   }
   // Numbers are numbers, never quoted: the totals are written as they are.
-  CHECK_THAT(csv, Contains("\ncrisis-accommodation,,6,6\n"));
-  CHECK_THAT(csv, Contains("\ntotal,,6,6\n"));
+  CHECK_THAT(csv, Contains("\nCrisis accommodation,Subtotal,6,6\n"));
+  CHECK_THAT(csv, Contains("\nTotal,,6,6\n"));
 }
 
 TEST_CASE("reports: shape, list, unknown ids and bad periods", "[server][tally]") {

@@ -37,6 +37,24 @@ std::set<std::string> codes(const value* v) {
   return out;
 }
 
+// The codes a row or column field files a record under; a mapped field's are
+// its source's codes, each looked up in the declared mapping.
+std::set<std::string> codes_by(const record_type* type, const oracle_record& r,
+                               const std::string& key) {
+  const mapped_def* m = type ? type->mapping(key) : nullptr;
+  if (!m) return codes(field_value(r, key));
+  std::set<std::string> out;
+  for (const auto& c : codes(field_value(r, m->source))) {
+    if (c.empty())
+      out.insert(m->not_recorded.value_or(""));
+    else if (m->target_of.count(c))
+      out.insert(m->target_of.at(c));
+    else
+      out.insert(m->otherwise.value_or(c));
+  }
+  return out;
+}
+
 struct report_period {
   date first, last;
   bool contains(date d) const { return first <= d && d <= last; }
@@ -118,12 +136,13 @@ std::optional<record_share> share_of(const tally_def& t, const record_type& type
 
 // Every cell the record is in: the prefixes of each combination of row codes,
 // each with every column code and with all columns.
-std::set<oracle_cell_key> cells_of(const tally_def& t, const oracle_record& r) {
+std::set<oracle_cell_key> cells_of(const tally_def& t, const record_type* type,
+                                   const oracle_record& r) {
   std::vector<std::vector<std::string>> leaves{{}};
   for (const auto& key : t.rows) {
     std::vector<std::vector<std::string>> longer;
     for (const auto& leaf : leaves)
-      for (const auto& c : codes(field_value(r, key))) {
+      for (const auto& c : codes_by(type, r, key)) {
         auto l = leaf;
         l.push_back(c);
         longer.push_back(std::move(l));
@@ -132,7 +151,7 @@ std::set<oracle_cell_key> cells_of(const tally_def& t, const oracle_record& r) {
   }
   std::vector<std::optional<std::string>> columns{std::nullopt};
   if (t.column)
-    for (const auto& c : codes(field_value(r, *t.column))) columns.emplace_back(c);
+    for (const auto& c : codes_by(type, r, *t.column)) columns.emplace_back(c);
   std::set<oracle_cell_key> out;
   for (const auto& leaf : leaves)
     for (std::size_t depth = 0; depth <= leaf.size(); ++depth)
@@ -192,7 +211,7 @@ oracle_cell_map oracle_all_cells(const schema& s, const tally_def& t,
   for (const auto& r : records) {
     const auto share = share_of(t, *type, r, today, p);
     if (!share) continue;
-    for (const auto& cell : cells_of(t, r)) {
+    for (const auto& cell : cells_of(t, type, r)) {
       cell_content& c = contents[cell];
       c.records.insert(r.id);
       for (const auto& [id, n] : share->sums) c.sums[id] += n;

@@ -27,9 +27,10 @@ http_reply json_error(unsigned status, const std::string& message) {
 
 // The parameters of a query string "a=1&b=2", percent-decoded; nullopt for
 // a query that is not one (RFC 3986), or that gives a name twice.
-std::optional<std::map<std::string, std::string, std::less<>>> query_params(
-    std::string_view query) {
-  std::map<std::string, std::string, std::less<>> out;
+using params = std::map<std::string, std::string, std::less<>>;
+
+std::optional<params> query_params(std::string_view query) {
+  params out;
   if (query.empty()) return out;  // (Boost.URL would read the null pointer of an empty view)
   auto parsed = boost::urls::parse_query(query);
   if (!parsed) return std::nullopt;
@@ -128,7 +129,7 @@ http_reply http_api::route(const http_request& request) const {
     if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
     http_reply reply = report ? annual_report(query)
                        : path == "/api/tallies" || path == "/api/tallies/"
-                           ? http_reply{200, "application/json", tallies_.list_json(), {}, {}}
+                           ? tally_list(query)
                            : tally(std::string_view(path).substr(prefix.size()), query);
     reply.coordinator = std::move(coordinator);
     return reply;
@@ -234,13 +235,24 @@ http_reply http_api::enroll(const http_request& request) const {
 
 namespace {
 
-// What a tally or report request asks for: ?year=YYYY[&month=M][&view=internal|public].
+// What a tally or report request asks for:
+// ?year=YYYY[&month=M][&view=internal|public][&lang=en|sl].
 struct period_request {
   int year = 0;  // or, for years side by side, from `year` to `to`
   std::optional<int> month;
   std::optional<int> to;
-  tally_view view = tally_view::internal;
+  presentation as;
+  bool codes = false;     // &format=codes: a CSV of codes, for a machine
+  bool by_month = false;  // &by=month: a chart through the year
 };
+
+// ?lang=en|sl (English when not given), or the 400 that says what to give.
+std::variant<language, http_reply> language_of(const params& given) {
+  const auto lang = given.find("lang");
+  if (lang == given.end()) return language::en;
+  if (auto l = parse_language(lang->second)) return *l;
+  return json_error(400, "lang must be en (English) or sl (Slovenian)");
+}
 
 constexpr int max_years_side_by_side = 30;
 
@@ -281,7 +293,20 @@ std::variant<period_request, http_reply> period_of(std::string_view query, bool 
   if (auto v = params->find("view"); v != params->end()) {
     if (v->second != "internal" && v->second != "public")
       return json_error(400, "view must be internal (every figure) or public (safe to publish)");
-    if (v->second == "public") out.view = tally_view::published;
+    if (v->second == "public") out.as.view = tally_view::published;
+  }
+  auto lang = language_of(*params);
+  if (auto* refusal = std::get_if<http_reply>(&lang)) return std::move(*refusal);
+  out.as.lang = std::get<language>(lang);
+  if (auto f = params->find("format"); f != params->end()) {
+    if (f->second != "labels" && f->second != "codes")
+      return json_error(400, "format must be labels (for people) or codes (for a machine)");
+    out.codes = f->second == "codes";
+  }
+  if (auto by = params->find("by"); by != params->end()) {
+    if (by->second != "row" && by->second != "month")
+      return json_error(400, "by must be row (a bar per row) or month (a line through the year)");
+    out.by_month = by->second == "month";
   }
   return out;
 }
@@ -293,18 +318,27 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
   if (csv || svg) id.remove_suffix(4);
   auto asked = period_of(query, true);
   if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
-  const auto& [year, month, to, view] = std::get<period_request>(asked);
+  const auto& [year, month, to, view, codes, by_month] = std::get<period_request>(asked);
+  if (by_month && (!svg || month))
+    return json_error(
+        400, "by=month is a chart of a whole year: /api/tallies/ID.svg?year=YYYY&by=month");
   if (svg) {
     if (to) return json_error(400, "a chart is of one year or month: give ?year=YYYY");
-    auto chart = tallies_.svg(id, year, month, view);
+    auto chart =
+        by_month ? tallies_.months_svg(id, year, view) : tallies_.svg(id, year, month, view);
     if (!chart)
       return json_error(chart.err().code == errc::not_found ? 404 : 500, chart.err().message);
     return {200, "image/svg+xml", std::move(chart).value(), {}, {}};
   }
-  auto report = to    ? (csv ? tallies_.years_csv(id, year, *to, view)
-                             : tallies_.years_json(id, year, *to, view))
-                : csv ? tallies_.csv(id, year, month, view)
-                      : tallies_.json(id, year, month, view);
+  if (codes && (!csv || to))
+    return json_error(
+        400,
+        "format=codes is a CSV of one year or month: /api/tallies/ID.csv?year=YYYY&format=codes");
+  auto report = to      ? (csv ? tallies_.years_csv(id, year, *to, view)
+                               : tallies_.years_json(id, year, *to, view))
+                : codes ? tallies_.codes_csv(id, year, month, view)
+                : csv   ? tallies_.csv(id, year, month, view)
+                        : tallies_.json(id, year, month, view);
   if (!report)
     return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
   if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};
@@ -318,11 +352,19 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
           {}};
 }
 
+http_reply http_api::tally_list(std::string_view query) const {
+  const auto given = query_params(query);
+  if (!given) return json_error(400, "the query string is not valid (e.g. ?lang=sl)");
+  auto lang = language_of(*given);
+  if (auto* refusal = std::get_if<http_reply>(&lang)) return std::move(*refusal);
+  return {200, "application/json", tallies_.list_json(std::get<language>(lang)), {}, {}};
+}
+
 http_reply http_api::annual_report(std::string_view query) const {
   auto asked = period_of(query, false);
   if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
   const auto& asked_period = std::get<period_request>(asked);
-  auto html = tallies_.html(asked_period.year, asked_period.view);
+  auto html = tallies_.html(asked_period.year, asked_period.as);
   if (!html) return json_error(500, html.err().message);
   return {200, "text/html; charset=utf-8", std::move(html).value(), {}, {}};
 }

@@ -5,8 +5,8 @@
 
 namespace haven::server {
 
-std::string tally_reports::list_json() const {
-  return tally::list_json(*schema_);
+std::string tally_reports::list_json(language lang) const {
+  return tally::list_json(*schema_, lang);
 }
 
 tally::period_report tally_reports::report(std::string_view id, int year,
@@ -27,39 +27,61 @@ std::vector<tally::period_report> tally_reports::all_reports(int year,
 }
 
 std::vector<tally::report_view> tally_reports::views_of(
-    const std::vector<tally::period_report>& reports, tally_view view) const {
-  if (view == tally_view::internal) return std::vector<tally::report_view>(reports.size());
-  std::vector<const tally::period_report*> all;
-  for (const auto& r : reports) all.push_back(&r);
-  return tally::public_views(*schema_, all, k_);
+    const std::vector<tally::period_report>& reports, presentation as) const {
+  std::vector<tally::report_view> views(reports.size());
+  if (as.view == tally_view::published) {
+    std::vector<const tally::period_report*> all;
+    for (const auto& r : reports) all.push_back(&r);
+    views = tally::public_views(*schema_, all, k_);
+  }
+  for (auto& v : views) v.lang = as.lang;
+  return views;
 }
 
 std::pair<tally::period_report, tally::report_view> tally_reports::shown(std::string_view id,
                                                                          int year,
                                                                          std::optional<int> month,
-                                                                         tally_view view) const {
-  if (view == tally_view::internal) return {report(id, year, month), {}};
+                                                                         presentation as) const {
+  if (as.view == tally_view::internal) {
+    tally::report_view every_figure;
+    every_figure.lang = as.lang;
+    return {report(id, year, month), every_figure};
+  }
   const tally_def* t = schema_->tally(id);
   if (!t) throw failure(tally::unknown_tally(*schema_, id));
   auto all = all_reports(year, month);
   const auto index = static_cast<std::size_t>(t - schema_->tallies().data());
-  return {std::move(all.at(index)), views_of(all, view).at(index)};
+  return {std::move(all.at(index)), views_of(all, as).at(index)};
 }
 
 result<std::string> tally_reports::svg(std::string_view id, int year, std::optional<int> month,
-                                       tally_view view) const {
+                                       presentation as) const {
   return capture([&] {
-    const auto [r, shown_as] = shown(id, year, month, view);
+    const auto [r, shown_as] = shown(id, year, month, as);
     return tally::chart_svg(r, shown_as);
   });
 }
 
+result<std::string> tally_reports::months_svg(std::string_view id, int year,
+                                              presentation as) const {
+  return capture([&] {
+    std::vector<tally::period_report> months;
+    std::vector<tally::report_view> views;
+    for (int month = 1; month <= 12; ++month) {
+      auto [r, shown_as] = shown(id, year, month, as);
+      months.push_back(std::move(r));
+      views.push_back(std::move(shown_as));
+    }
+    return tally::months_svg(months, views);
+  });
+}
+
 std::pair<std::vector<tally::period_report>, std::vector<tally::report_view>> tally_reports::years(
-    std::string_view id, int from, int to, tally_view view) const {
+    std::string_view id, int from, int to, presentation as) const {
   std::vector<tally::period_report> reports;
   std::vector<tally::report_view> views;
   for (int year = from; year <= to; ++year) {
-    auto [r, shown_as] = shown(id, year, std::nullopt, view);
+    auto [r, shown_as] = shown(id, year, std::nullopt, as);
     reports.push_back(std::move(r));
     views.push_back(std::move(shown_as));
   }
@@ -67,43 +89,51 @@ std::pair<std::vector<tally::period_report>, std::vector<tally::report_view>> ta
 }
 
 result<std::string> tally_reports::years_json(std::string_view id, int from, int to,
-                                              tally_view view) const {
+                                              presentation as) const {
   return capture([&] {
-    const auto [reports, views] = years(id, from, to, view);
+    const auto [reports, views] = years(id, from, to, as);
     return tally::years_to_json(*schema_, reports, views);
   });
 }
 
 result<std::string> tally_reports::years_csv(std::string_view id, int from, int to,
-                                             tally_view view) const {
+                                             presentation as) const {
   return capture([&] {
-    const auto [reports, views] = years(id, from, to, view);
+    const auto [reports, views] = years(id, from, to, as);
     return tally::years_to_csv(*schema_, reports, views);
   });
 }
 
-result<std::string> tally_reports::html(int year, tally_view view) const {
+result<std::string> tally_reports::html(int year, presentation as) const {
   return capture([&] {
     const auto all = all_reports(year, std::nullopt);
     std::vector<const tally::period_report*> reports;
     for (const auto& r : all) reports.push_back(&r);
-    return tally::annual_report_html(*schema_, reports, views_of(all, view),
+    return tally::annual_report_html(*schema_, reports, views_of(all, as),
                                      utc_time(unix_ms_now(), "%Y-%m-%d %H:%M UTC"));
   });
 }
 
 result<std::string> tally_reports::json(std::string_view id, int year, std::optional<int> month,
-                                        tally_view view) const {
+                                        presentation as) const {
   return capture([&] {
-    const auto [r, shown_as] = shown(id, year, month, view);
+    const auto [r, shown_as] = shown(id, year, month, as);
     return tally::to_json(r, shown_as);
   });
 }
 
-result<std::string> tally_reports::csv(std::string_view id, int year, std::optional<int> month,
-                                       tally_view view) const {
+result<std::string> tally_reports::codes_csv(std::string_view id, int year,
+                                             std::optional<int> month, presentation as) const {
   return capture([&] {
-    const auto [r, shown_as] = shown(id, year, month, view);
+    const auto [r, shown_as] = shown(id, year, month, as);
+    return tally::to_codes_csv(r, shown_as);
+  });
+}
+
+result<std::string> tally_reports::csv(std::string_view id, int year, std::optional<int> month,
+                                       presentation as) const {
+  return capture([&] {
+    const auto [r, shown_as] = shown(id, year, month, as);
     return tally::to_csv(r, shown_as);
   });
 }

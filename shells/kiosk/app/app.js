@@ -69,7 +69,8 @@ const t = (key, ...args) => {
   return typeof m === 'function' ? m(...args) : m;
 };
 
-// A label from the schema's "labels" (type.X, field.X, code.FIELD.CODE), else the key made readable.
+// A label from the schema's labels (type.X, field.X, code.FIELD.CODE; every one resolved by
+// the schema loader), else the key made readable.
 function label(key, fallback) {
   const own = app.schema?.labels?.[app.lang]?.[key] ?? app.schema?.labels?.en?.[key];
   if (own) return own;
@@ -77,16 +78,10 @@ function label(key, fallback) {
 }
 const typeLabel = (type) => label(`type.${type.name ?? type}`, type.title);
 const fieldLabel = (f) => label(`field.${f.key ?? f}`);
+// A country as its name in the app's language (from the schema) and its ISO code.
 function codeLabel(field, code) {
-  const own = app.schema?.labels?.[app.lang]?.[`code.${field.key}.${code}`];
-  if (own) return own;
-  if (field.kind === 'country') {
-    try {
-      const name = new Intl.DisplayNames([app.lang], { type: 'region' }).of(code);
-      if (name && name !== code) return `${name} (${code})`;
-    } catch { /* not a region Intl knows */ }
-  }
-  return label(`code.${field.key}.${code}`, code);
+  const name = label(`code.${field.key}.${code}`, code);
+  return field.kind === 'country' && name !== code ? `${name} (${code})` : name;
 }
 
 // --- the local API -------------------------------------------------------

@@ -182,8 +182,11 @@ std::string local_api::status_json(clock::time_point now) {
 std::string local_api::schema_json() {
   const schema& s = db_.schema();
   json::object labels;
-  if (auto doc = json::parse(s.source()).as_object(); const auto* l = doc.if_contains("labels"))
-    labels = l->as_object();
+  for (language lang : languages) {
+    json::object by_key;
+    for (const auto& [key, label] : s.labels().all(lang)) by_key[key] = label;
+    labels[to_string(lang)] = std::move(by_key);
+  }
   const code_usage& usage = index_.usage();  // the page offers the most used codes first
   json::array types;
   for (const auto& t : s.types()) {

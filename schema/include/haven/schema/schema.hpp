@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <haven/core/result.hpp>
 #include <haven/core/value.hpp>
+#include <haven/schema/labels.hpp>
 #include <haven/schema/pseudonym.hpp>
 #include <haven/schema/tally.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +58,33 @@ struct derived_def {
   std::optional<std::int64_t> max;
 };
 
+// A code field computed from another by a mapping the schema declares, e.g.
+// eurostat_citizenship from nationality (SI -> NAT, AT -> EU27_2020_FOR, ...):
+//   "derived": {KEY: {"map": SOURCE, "to": {CODE: [source codes] | "else", ...},
+//                     "not_recorded": CODE}}
+// Each code of the source (a code, set or country field) maps to one code;
+// "else" takes every code not listed; an empty source maps to not_recorded,
+// or stays empty. A set maps element by element (two elements with one code
+// give it once). Tallies read it as they read a field; devices never store it.
+struct mapped_def {
+  field_def field;  // its key, kind code (code_set for a set source) and codes, in order
+  std::string source;
+  std::map<std::string, std::string, std::less<>> target_of;  // source code -> code
+  std::optional<std::string> otherwise;                       // "else"
+  std::optional<std::string> not_recorded;
+
+  // The value of this field for the source field's value `v` (null when the
+  // field is absent). A source code the schema does not list (a stored value
+  // from an older schema) maps through "else" if there is one, else stays as
+  // it is.
+  value map(const value& v) const;
+  // Whether a record can hold `code`: some source code, "else" or an empty
+  // source maps to it. A code nothing maps to (e.g. STLS when the schema
+  // cannot tell stateless persons apart) is not recorded: its count is not 0
+  // but unknown.
+  bool recorded(std::string_view code) const;
+};
+
 // The dates any date field may hold: from `earliest` to `years_ahead` years
 // after today ("dates": {"earliest", "years_ahead"} in the schema; by default
 // 1990-01-01 and 1). Bounds what one record can cost the tally.
@@ -81,11 +110,16 @@ class record_type {
   std::string title;
   std::vector<field_def> fields;  // in schema order
   std::vector<derived_def> derived;
+  std::vector<mapped_def> mapped;
   std::vector<rule_def> rules;
   date_range dates;  // the schema's
 
   // nullptr if the type has no such field.
   const field_def* field(std::string_view key) const;
+  // A field a tally can count by: a stored field, or a mapped one; nullptr if none.
+  const field_def* dimension(std::string_view key) const;
+  // nullptr if no mapped field has this key.
+  const mapped_def* mapping(std::string_view key) const;
   // The derived value `key` of these fields, or nullopt when undefined.
   std::optional<std::int64_t> derive(std::string_view key, const field_map& fields) const;
   // Every problem with a complete record of this type: unknown fields, wrong
@@ -128,12 +162,15 @@ class schema {
   const std::vector<tally_def>& tallies() const { return tallies_; }
   // nullptr if no tally has this id.
   const tally_def* tally(std::string_view id) const;
+  // What a person reads for its codes, in every language.
+  const haven::labels& labels() const { return labels_; }
 
  private:
   std::int64_t version_ = 0;
   std::string source_;
   std::vector<record_type> types_;
   std::vector<tally_def> tallies_;
+  haven::labels labels_;
 };
 
 // A team code: 1-32 characters of [a-z0-9-], starting with a letter or digit.

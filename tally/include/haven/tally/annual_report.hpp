@@ -16,6 +16,14 @@ namespace haven::tally {
 // the rest as "other"; rows the view hides are counted in a note, not drawn.
 std::string chart_svg(const period_report& r, const report_view& view);
 
+// A line chart of one tally through a year as a standalone SVG element: the
+// grand total of its first figure in each month (`months`: January to
+// December, each shown as its `views` entry). A month whose total the view
+// hides is a gap in the line and is named in a note. Requires: 12 reports of
+// one tally and year, views.size() == 12.
+std::string months_svg(const std::vector<period_report>& months,
+                       const std::vector<report_view>& views);
+
 // The document for `reports` (one period, in schema order) shown as `views`
 // (one each: all internal, or the public views of publication.hpp), stamped
 // `produced` (e.g. "2026-12-06 18:58 UTC"). Every text from the schema or

@@ -35,6 +35,9 @@ class period_report {
                 const std::vector<stored_amount>& amounts);
 
   const tally_def& def() const { return *def_; }
+  // The schema the report was made with, and its labels.
+  const schema& definitions() const { return *schema_; }
+  const haven::labels& labels() const { return schema_->labels(); }
   // "2026" or "2026-03".
   const std::string& period() const { return period_; }
   int year() const { return year_; }
@@ -56,6 +59,7 @@ class period_report {
   using amounts = std::map<std::string, std::int64_t, std::less<>>;  // by measure id, "#" = records
   const amounts* find(const std::string& path, std::string_view column) const;
 
+  const schema* schema_;
   const tally_def* def_;
   std::string period_;
   int year_;
@@ -66,9 +70,11 @@ class period_report {
   std::vector<std::string> columns_;
 };
 
-// How a report is shown: every figure (the internal view, k = 0), or the
-// public view, in which every measure of a `hidden` cell shows as "<k".
+// How a report is shown: in which language, and every figure (the internal
+// view, k = 0) or the public view, in which every measure of a `hidden` cell
+// shows as "<k".
 struct report_view {
+  language lang = language::en;
   std::int64_t k = 0;
   std::set<std::pair<std::string, std::string>, std::less<>> hidden;  // (row path, column)
   // The audit that let it be published: the hidden figures of every tally of
@@ -81,37 +87,59 @@ struct report_view {
   bool hides(const std::string& path, std::string_view column) const;
 };
 
+// The label of a table line in `lang`: its last code's ("" and the grand
+// total's path "" are words: not recorded, total).
+std::string row_label(const period_report& r, language lang, const std::string& path);
+// The label of a column code in `lang`; all_columns is the word total.
+std::string column_label(const period_report& r, language lang, std::string_view column);
+
 // "a/b/" -> {"a", "b"}
 std::vector<std::string> codes_of_path(std::string_view path);
 
-// The report as JSON:
-//   {"id", "title", "type", "period": "2026" | "2026-03", "year", "month": n | null,
-//    "rows": [row field keys], "column": field key | null,
+// The report as JSON, codes for machines and labels in the view's language
+// for people:
+//   {"id", "title", "lang", "type", "period": "2026" | "2026-03", "year", "month": n | null,
+//    "rows": [row field keys], "row_labels": [their labels], "total_label" ("Total"),
+//    "subtotal_label" ("Subtotal"),
+//    "column": field key | null, "column_label": its label | null,
 //    "measures": [{"id", "title", "kind", "field"}],
 //    "columns": [{"code", "label"}] (the column codes present, in code order),
 //    "cells": [{"row": [codes], "column": code | null, "values": {measure: n}}]
 //      (every non-empty leaf cell; "column" is null when there is no column field),
 //    "total": {measure: n},
-//    "table": [{"row": [codes], "label", "depth", "subtotal", "by_column": {code: {measure: n}},
-//               "total": {measure: n}}] (subtotal rows before their children;
-//      by_column only with a column field, holding every present column),
+//    "table": [{"row": [codes], "labels": [their labels], "label" (the last one's), "depth",
+//               "subtotal", "by_column": {code: {measure: n}}, "total": {measure: n}}]
+//      (subtotal rows before their children; by_column only with a column
+//      field, holding every present column),
 //    "column_totals": {code: {measure: n}},
 //    "view": {"name": "internal"} | {"name": "public", "k", "hidden_cells",
 //             "audit": {"passed": true, "hidden_figures", "narrowest_range"}}}
-// The code "" stands for an empty field, labelled "not recorded". In the
+// The code "" stands for an empty field, labelled "Not recorded". In the
 // public view a hidden cell's every measure is the string "<k".
 std::string to_json(const period_report& r, const report_view& view = {});
 
-// The report as CSV (RFC 4180 quoting, "\n" line ends): a header of the row
-// field keys, then "code:measure" for each column code and measure followed
-// by "total:measure" for each measure (without a column field: the measure
-// ids); one line per table row, subtotals included (their deeper row codes
-// empty); a last line "total". An empty field's code is written "not
-// recorded", and a hidden cell's figures "<k"; a last line says the view
-// ("view,internal" or "view,public,k=K,..."). Text cells are made safe for a
-// spreadsheet: control characters escaped, and one beginning with = + - @
-// tab or CR prefixed with ' (OWASP).
+// The report as CSV for a spreadsheet (RFC 4180 quoting, "\n" line ends), in
+// the view's language: a header of the row fields' labels, then "Column:
+// Measure" for each column and measure and "Total: Measure" for each measure
+// (without a column field: the measures' labels); one line per table row
+// with its codes' labels, a subtotal's first missing field saying
+// "Subtotal"; a last line "Total". A hidden cell's figures are "<k"; a last
+// line says the view ("view,internal" or "view,public,k=K,..."). Text cells
+// are made safe for a spreadsheet: control characters escaped, and one
+// beginning with = + - @ tab or CR prefixed with ' (OWASP).
 std::string to_csv(const period_report& r, const report_view& view = {});
+
+// The report as a long CSV of codes, for a machine (the Eurostat return):
+// a header "period,ROW FIELD...,COLUMN FIELD,measure,value,flag" and a line
+// per measure of every cell of the full grid: each row field's codes (the
+// declared codes of a code, set, boolean or mapped field; a country field's
+// codes present), "" for not recorded when present and TOTAL for all,
+// crossed likewise with the column's. A figure no record counts in is 0. A
+// figure that is not known has no value: flag "c" (confidential) for a cell
+// the public view hides, "m" (missing) for a mapped code the schema cannot
+// record (nothing maps to it, e.g. STLS). A last line names the view, as
+// to_csv's.
+std::string to_codes_csv(const period_report& r, const report_view& view = {});
 
 // Row paths of tally `t` in display order: codes as the schema lists them,
 // unknown codes after them by name, "" (not recorded) last, each subtotal
@@ -121,17 +149,20 @@ std::vector<std::string> display_order(const schema& s, const tally_def& t,
 
 // One tally's reports of consecutive years side by side (each year's total
 // over columns), shown as `views` (one each):
-//   {"id", "title", "rows", "measures", "years": [y...], "table": [{"row", "label", "depth",
-//    "subtotal", "by_year": {"YYYY": {measure: n | "<k"}}}], "total": {"YYYY": {...}}, "view"}
-// and as CSV with a column "YYYY:measure" per year and measure. Requires:
+//   {"id", "title", "lang", "rows", "row_labels", "total_label", "subtotal_label",
+//    "measures", "years": [y...],
+//    "table": [{"row", "labels", "label", "depth", "subtotal",
+//               "by_year": {"YYYY": {measure: n | "<k"}}}], "total": {"YYYY": {...}}, "view"}
+// and as CSV with a column "YYYY: Measure" per year and measure. Requires:
 // 1+ reports of one tally, views.size() == years.size().
 std::string years_to_json(const schema& s, const std::vector<period_report>& years,
                           const std::vector<report_view>& views);
 std::string years_to_csv(const schema& s, const std::vector<period_report>& years,
                          const std::vector<report_view>& views);
 
-// [{"id", "title", "type"}, ...] of the schema's tallies, in schema order.
-std::string list_json(const schema& s);
+// [{"id", "title", "type"}, ...] of the schema's tallies, in schema order,
+// titles in `lang`.
+std::string list_json(const schema& s, language lang = language::en);
 
 // errc::not_found for an unknown tally id; the message lists the ids.
 error unknown_tally(const schema& s, std::string_view id);

@@ -74,6 +74,8 @@ class http_api {
   http_reply tally(std::string_view id, std::string_view query) const;
   // GET /report?year=YYYY[&view=public]: every tally of the year as one HTML document.
   http_reply annual_report(std::string_view query) const;
+  // GET /api/tallies[?lang=en|sl]: the declared tallies.
+  http_reply tally_list(std::string_view query) const;
   http_reply enroll(const http_request& request) const;
   // nullopt if the request may read the tallies (with `coordinator` set to
   // the token's holder, when a token was needed), else the refusal.
