@@ -32,7 +32,6 @@ std::string completeness_json(const std::vector<team_sync>& teams, std::string_v
                    std::to_string(stale_after_days) + " days ago, or never"},
       {"record_type", record_type},
       {"stale_after_days", stale_after_days},
-      {"as_of", utc_time(now_ms, "%Y-%m-%dT%H:%M:%SZ")},
       {"teams", std::move(listed)},
       {"stale_teams", stale_teams}});
 }

@@ -19,7 +19,7 @@
 
 namespace haven::server {
 
-// {"rule", "record_type", "stale_after_days", "as_of", "teams": [{"team",
+// {"rule", "record_type", "stale_after_days", "teams": [{"team",
 // "last_sync" (UTC, ISO 8601, or null), "last_sync_ms", "days_since" (or
 // null), "stale"}], "stale_teams"} as JSON, for `teams` (device_cursors::
 // team_syncs of `record_type`) at `now_ms`.
