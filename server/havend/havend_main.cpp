@@ -123,6 +123,10 @@ po::options_description serve_options(server::server_config& c) {
       "seconds a silent sync connection stays open")(
       "public-k", number("--public-k", c.public_k, 2, 1000),
       "the public view of a tally hides cells of fewer than K persons (or records), 2-1000")(
+      "stale-after-days", number("--stale-after-days", c.stale_after_days, 1, 3650),
+      "a team that has not synced for N days is flagged in each tally's completeness, 1-3650")(
+      "max-event-streams", number("--max-event-streams", c.max_event_streams, 1, 100000),
+      "live dashboard streams (/api/events) open at once; one more is answered 503")(
       "max-connections-per-address",
       number("--max-connections-per-address", c.connections.per_address, 1, int_max),
       "connections not signed in yet, per address (one more closes the address's oldest)")(

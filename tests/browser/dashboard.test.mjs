@@ -3,7 +3,10 @@
 // (haven enroll, import, sync) on 127.0.0.1. The table shows the figures an
 // independent count of the imported records gives, the chart has a bar per
 // category, the public view shows no cell under k, and the annual report
-// opens. Screenshots go to --out.
+// opens. Live: a sync while the page is open shows its figures without a
+// reload, and after havend restarts the page reconnects and shows a later
+// sync; each table says which teams it has and when they last synced.
+// Screenshots go to --out.
 // Usage: node dashboard.test.mjs --havend PATH --haven PATH --chromium PATH --out DIR
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,14 +16,14 @@ import { chromium } from 'playwright-core';
 import { options, run, step } from './harness.mjs';
 
 const args = options(['havend', 'haven', 'chromium', 'out']);
-const { dir, start, finish } = run('dashboard-browser', 180);
+const { dir, start, stop, finish } = run('dashboard-browser', 210);
 
 let browser;
 try {
   const central = join(dir, 'central.db');
   const device = join(dir, 'device.db');
-  const address = (await start(args.havend, ['--db', central, '--listen', '127.0.0.1:0'])).line
-    .replace('listening on ', '');
+  let havend = await start(args.havend, ['--db', central, '--listen', '127.0.0.1:0']);
+  const address = havend.line.replace('listening on ', '');
   const run = (program, argv) => execFileSync(program, argv, { encoding: 'utf8' });
 
   step('a device enrolls, records assistance cases and syncs');
@@ -131,6 +134,53 @@ try {
   assert.ok(await report.locator('text=Safe to publish').count() > 0);
   assert.ok(await report.locator('svg.chart').count() >= 1);
   await report.screenshot({ path: join(args.out, 'report-public.png') });
+  await report.close();
+
+  // More cases of crisis accommodation, recorded and synced by the device.
+  let added = 0;
+  const pushCases = (n) => {
+    const more = [];
+    for (let i = 0; i < n; ++i, ++next, ++added)
+      more.push(JSON.stringify({ type: 'assistance_case', fields: {
+        programme: 'crisis-accommodation', nationality: 'UA', sex: 'female', person: persons[next],
+        admitted: `${year}-10-0${1 + i}`, discharged: `${year}-10-2${1 + i}` } }));
+    const file = join(dir, `more-${added}.jsonl`);
+    writeFileSync(file, more.join('\n') + '\n');
+    run(args.haven, ['--db', device, 'import', file]);
+    run(args.haven, ['--db', device, 'sync']);
+  };
+  const totalShown = (n) => page.waitForFunction((want) => {
+    const row = [...document.querySelectorAll('#report tr.total')][0];
+    return row && row.lastElementChild.textContent.trim() === String(want);
+  }, n, { timeout: 10_000 });
+
+  step('live: a device syncs while the dashboard is open; the new figure appears without a reload');
+  await page.locator('#view').selectOption('internal');
+  await page.locator('#view-note', { hasText: 'Internal view' }).waitFor();
+  await page.locator('#live.live').waitFor();
+  await page.evaluate(() => { window.notReloaded = true; });
+  assert.equal(await rowTotal('Total'), String(next));
+  pushCases(3);
+  await totalShown(next);  // the bound is a timeout: the figure comes with the sync's event
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
+  assert.equal(await rowTotal('crisis-accommodation'), String(byProgramme['crisis-accommodation'] + added));
+
+  step('completeness: the team that synced is listed under the table, not stale');
+  const team = page.locator('#completeness li[data-team="crisis"]');
+  await team.waitFor();
+  assert.match(await team.textContent(), /crisis: last sync \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(within the last day\)$/);
+  assert.match(await page.locator('#completeness').textContent(), /every team .* has synced within 14 days/);
+
+  step('havend restarts: the dashboard shows it is reconnecting, reconnects, and shows a later push');
+  await stop(havend.child);
+  await page.locator('#live.reconnecting').waitFor();
+  await page.screenshot({ path: join(args.out, 'dashboard-reconnecting.png'), clip: { x: 0, y: 0, width: 1280, height: 120 } });
+  havend = await start(args.havend, ['--db', central, '--listen', address]);
+  await page.locator('#live.live').waitFor({ timeout: 40_000 });
+  pushCases(2);
+  await totalShown(next);
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
+  await page.screenshot({ path: join(args.out, 'dashboard-live.png'), fullPage: true });
   console.log('dashboard test: passed');
 } catch (e) {
   console.error(e);

@@ -478,6 +478,30 @@ inline void admit_and_synced(const store_opener& open) {
   CHECK(f.store().device_count() == 2);
 }
 
+// team_syncs lists the teams holding records of a type, with their devices' latest sync
+inline void team_syncs_of_a_type(const store_opener& open) {
+  central_fixture f(open);
+  CHECK(f.store().team_syncs("on_call_event").empty());
+  auto a1 = f.enroll("dev-a1", "team-a", 1), a2 = f.enroll("dev-a2", "team-a", 2);
+  auto b = f.enroll("dev-b", "team-b", 3);
+  f.enroll("dev-c", "team-c", 4);  // no records at all
+  f.push(a1, {a1.record(test_id(1), "on_call_event", {{"caller", "police"}})}, 1000);
+  f.push(b, {b.record(test_id(2), "pats_session", group_session("2026-03-01", "vic", "12"))}, 1000);
+  f.store().synced("dev-a1", 2000);
+  f.store().synced("dev-a2", 5000);
+  CHECK(f.store().team_syncs("on_call_event") == std::vector<server::team_sync>{{"team-a", 5000}});
+  CHECK(f.store().team_syncs("pats_session") ==
+        std::vector<server::team_sync>{{"team-b", std::nullopt}});  // pushed, never caught up
+  // A record deleted since still says that its team records the type.
+  f.push(a2, {a2.record(test_id(3), "pats_session", group_session("2026-03-02", "vic", "3"))},
+         6000);
+  f.push(a2, {a2.deletion(test_id(3), "pats_session")}, 6100);
+  f.store().synced("dev-b", 7000);
+  CHECK(f.store().team_syncs("pats_session") ==
+        std::vector<server::team_sync>{{"team-a", 5000}, {"team-b", 7000}});
+  CHECK(f.store().team_syncs("no_such_type").empty());
+}
+
 // counts() numbers records, deletions, cells, devices, head and bytes
 inline void counts_of_the_log(const store_opener& open) {
   central_fixture f(open);
@@ -820,6 +844,10 @@ inline void standing_transitions(const registry_opener& open) {
   TEST_CASE(backend ": admit registers a device and updates it, and synced records the last sync", \
             "[server][store_conformance]") {                                                       \
     ::haven::test::conformance::admit_and_synced(opener);                                          \
+  }                                                                                                \
+  TEST_CASE(backend ": team_syncs lists a type's teams with their devices' latest sync",           \
+            "[server][store_conformance]") {                                                       \
+    ::haven::test::conformance::team_syncs_of_a_type(opener);                                      \
   }                                                                                                \
   TEST_CASE(backend ": counts() numbers records, deletions, cells, devices, head and bytes",       \
             "[server][store_conformance]") {                                                       \

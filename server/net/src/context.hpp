@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "event_streams.hpp"
 #include "net.hpp"
 #include "session_registry.hpp"
 
@@ -31,6 +32,7 @@ struct server_context {
   connection_budget& budget;  // open connections per client address, per credential, in all
   // The --trusted-proxy addresses, canonical (proxy_protocol.hpp).
   std::vector<std::string> trusted_proxies;
+  event_streams& events;  // the coordinators' live streams (GET /api/events)
 
   bool trusted_proxy(const std::string& address) const {
     return std::find(trusted_proxies.begin(), trusted_proxies.end(), address) !=

@@ -4,6 +4,7 @@
 #include <haven/server/log.hpp>
 #include <haven/server/proxy_protocol.hpp>
 
+#include "event_stream.hpp"
 #include "ws_session.hpp"
 
 namespace haven::server {
@@ -127,6 +128,11 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
                               remote = std::move(remote)] {
     http_reply reply = self->ctx_.api.handle({method, target, authorization, body, remote});
     ++self->ctx_.counters.http_requests;
+    if (reply.status == 200 && reply.content_type == "text/event-stream" && method == "GET")
+      return net::post(self->stream_.get_executor(),
+                       [self, version, authorization, coordinator = std::move(reply.coordinator)] {
+                         self->start_events(version, coordinator, authorization);
+                       });
     http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
     res.set(http::field::server, "havend");
     res.set(http::field::content_type, reply.content_type);
@@ -148,6 +154,20 @@ void basic_http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
                 self->write(std::move(res));
               });
   });
+}
+
+template <class Stream>
+void basic_http_session<Stream>::start_events(unsigned version, const std::string& coordinator,
+                                              const std::string& authorization) {
+  if (!slot_) return;
+  // Streams count against their coordinator apart from the requests, so
+  // that a dashboard's fetches do not replace its own stream.
+  if (!coordinator.empty()) slot_->sign_in("events:coordinator:" + coordinator);
+  auto slot = std::move(*slot_);
+  slot_.reset();
+  std::make_shared<basic_event_stream<Stream>>(std::move(stream_), ctx_, std::move(slot), version,
+                                               authorization)
+      ->run();
 }
 
 template <class Stream>

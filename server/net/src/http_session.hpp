@@ -49,6 +49,10 @@ class basic_http_session : public std::enable_shared_from_this<basic_http_sessio
   // proxy's own address without one); false after answering a refusal.
   bool take_forwarded_client(const http::request<http::string_body>& req);
   void refuse(http::status status, unsigned version, const std::string& body);
+  // Hands the connection over to a live event stream (GET /api/events,
+  // authorised by http_api), counted against `coordinator`'s streams.
+  void start_events(unsigned version, const std::string& coordinator,
+                    const std::string& authorization);
   void write(http::response<http::string_body> response);
   void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
   void do_close();

@@ -1,6 +1,7 @@
 #include <sys/resource.h>
 
 #include <array>
+#include <atomic>
 #include <haven/server/central_store.hpp>
 #include <haven/server/log.hpp>
 #include <haven/server/proxy_protocol.hpp>
@@ -81,6 +82,7 @@ struct server::impl {
   sync_service service;
   http_api api;
   session_registry registry;
+  event_streams events;
   connection_budget budget;
   // Sessions still open when the threads stop are destroyed with the
   // handlers that hold them, when `ioc` is: everything a session uses (the
@@ -110,6 +112,17 @@ struct server::impl {
   std::chrono::milliseconds accept_delay{0};
   // Writes the counts of suppressed log lines and audit rows now and then.
   net::steady_timer suppressed_flush;
+  // Live events (GET /api/events), on `control`: a change is published at
+  // once, or event_interval after the last event, one event for every change
+  // in between; a heartbeat comment every heartbeat_interval.
+  static constexpr auto event_interval = std::chrono::milliseconds(150);
+  static constexpr auto heartbeat_interval = std::chrono::seconds(15);
+  net::steady_timer event_due;
+  bool event_scheduled = false;
+  std::chrono::steady_clock::time_point last_event{};
+  std::uint64_t event_version = 0;
+  std::atomic<std::uint64_t> head{0};  // the store's head as last seen
+  net::steady_timer heartbeat;
   bool stopping = false;  // on `control`
 
   explicit impl(server_config c)
@@ -123,6 +136,7 @@ struct server::impl {
         service(*store, *store, record_schema, counters, access.get(), guard,
                 sync::hlc_clock(config.max_skew_ms)),
         api(*store, *store, tallies, counters, access.get(), &guard),
+        events(config.max_event_streams),
         budget(config.connections, &counters),
         store_pool(std::max(1u, config.store_threads)),
         ctx{service,
@@ -136,18 +150,31 @@ struct server::impl {
             access.get(),
             guard,
             budget,
-            trusted_proxies_of(config)},
+            trusted_proxies_of(config),
+            events},
         ioc(static_cast<int>(thread_count())),
         control(net::make_strand(ioc)),
         acceptor(control),
         signals(control, SIGINT, SIGTERM),
         tally_refresh(control),
         standing_poll(control),
-        store_writes(control, config.db, [this] { check_standings(); }),
+        store_writes(control, config.db,
+                     [this] {
+                       check_standings();
+                       tallies_changed();  // perhaps another process's write
+                     }),
         grace(control),
         accept_pause(control),
-        suppressed_flush(control) {
+        suppressed_flush(control),
+        event_due(control),
+        heartbeat(control) {
     service.on_team_changed([this](std::string_view team) { registry.notify(team); });
+    service.on_committed([this](std::uint64_t at) {
+      for (auto seen = head.load(); at > seen && !head.compare_exchange_weak(seen, at);) {
+      }
+      net::post(control, [this] { tallies_changed(); });
+    });
+    api.stale_after_days(config.stale_after_days);
     beast::error_code ec;
     const auto address =
         net::ip::make_address(config.host == "localhost" ? "127.0.0.1" : config.host, ec);
@@ -389,6 +416,65 @@ struct server::impl {
     });
   }
 
+  // On `control`: the tallies may have changed; an event is published now,
+  // or when event_interval has passed since the last (one for all changes
+  // meanwhile).
+  void tallies_changed() {
+    if (stopping || event_scheduled) return;
+    event_scheduled = true;
+    event_due.expires_at(std::max(std::chrono::steady_clock::now(), last_event + event_interval));
+    event_due.async_wait([this](beast::error_code ec) {
+      event_scheduled = false;
+      if (ec || stopping) return;
+      last_event = std::chrono::steady_clock::now();
+      const std::string version = std::to_string(++event_version);
+      const auto event = std::make_shared<const std::string>(
+          "id: " + version + "\nevent: tally\ndata: {\"head\":" + std::to_string(head.load()) +
+          ",\"version\":" + version + "}\n\n");
+      // A write by another process may have replaced a coordinator's token.
+      in_background(
+          "event",
+          [this, event] {
+            check_tokens();
+            events.publish(event);
+          },
+          [] {});
+    });
+  }
+
+  // On the store pool: ends the streams whose token is no longer valid.
+  void check_tokens() {
+    if (!access || events.size() == 0) return;
+    static const auto last = std::make_shared<const std::string>(
+        "event: end\ndata: {\"reason\":\"the coordinator token is no longer valid\"}\n\n");
+    events.end_if(
+        [this](const event_stream& s) {
+          try {
+            return !api.token_still_valid(s.authorization());
+          } catch (const std::exception& e) {  // the registry failed: the next check decides
+            log(log_level::error, std::string("token check failed error=\"") + e.what() + "\"");
+            return false;
+          }
+        },
+        last);
+  }
+
+  void schedule_heartbeat() {
+    if (stopping) return;
+    heartbeat.expires_after(heartbeat_interval);
+    heartbeat.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      static const auto comment = std::make_shared<const std::string>(": heartbeat\n\n");
+      in_background(
+          "heartbeat",
+          [this] {
+            check_tokens();
+            events.broadcast(comment);
+          },
+          [this] { schedule_heartbeat(); });
+    });
+  }
+
   // Stops accepting, ends the sessions with an error frame, and gives them a
   // moment to flush before the io_context stops.
   void begin_shutdown() {
@@ -403,9 +489,14 @@ struct server::impl {
     store_writes.cancel();
     accept_pause.cancel();
     suppressed_flush.cancel();
+    event_due.cancel();
+    heartbeat.cancel();
     registry.close_all();
+    events.end_all(std::make_shared<const std::string>(
+        "event: end\ndata: {\"reason\":\"the server is shutting down\"}\n\n"));
     // Give the sessions' error frames a moment to leave; none open: stop now.
-    grace.expires_after(registry.size() == 0 ? std::chrono::seconds(0) : std::chrono::seconds(2));
+    grace.expires_after(registry.size() + events.size() == 0 ? std::chrono::seconds(0)
+                                                             : std::chrono::seconds(2));
     grace.async_wait([this](beast::error_code) { ioc.stop(); });
   }
 };
@@ -425,13 +516,15 @@ void server::run() {
   impl& s = *impl_;
   check_open_file_limit(s.config);
   s.store->refresh();
+  s.head = s.store->counts().head;
   s.signals.async_wait([&s](beast::error_code ec, int) {
     if (!ec) s.begin_shutdown();
   });
   s.do_accept();
   s.schedule_tally_refresh();
-  if (s.access) s.store_writes.start();
+  s.store_writes.start();  // standings, and tallies another process wrote
   s.schedule_standing_poll();
+  s.schedule_heartbeat();
   s.schedule_suppressed_flush();
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < s.thread_count(); ++i) threads.emplace_back([&s] { s.ioc.run(); });

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <haven/core/hex.hpp>
 #include <haven/crypto/crypto.hpp>
+#include <haven/server/completeness.hpp>
 #include <haven/server/http_api.hpp>
 #include <haven/server/log.hpp>
 #include <haven/server/report_year.hpp>
@@ -134,6 +135,13 @@ http_reply http_api::route(const http_request& request) const {
     reply.coordinator = std::move(coordinator);
     return reply;
   }
+  if (path == "/api/events") {  // the stream itself is the HTTP session's (event_stream.hpp)
+    std::string coordinator;
+    if (auto refusal = refuse_tallies(request, coordinator)) return std::move(*refusal);
+    http_reply reply{200, "text/event-stream", {}, {}, {}};
+    reply.coordinator = std::move(coordinator);
+    return reply;
+  }
   if (path == "/" || path == "/index.html")
     return {200, "text/html; charset=utf-8", std::string(dashboard_html()), {}, {}};
   return json_error(404, "no such page: " + std::string(path) + " (see /api/tallies)");
@@ -181,6 +189,12 @@ std::optional<http_reply> http_api::refuse_tallies(const http_request& request,
       "this coordinator token is not valid (mistyped, or replaced by a newer one); ask for a new "
       "one "
       "(havend --db PATH token --name NAME)");
+}
+
+bool http_api::token_still_valid(std::string_view authorization) const {
+  if (!access_) return true;
+  const std::string_view token = bearer_token(authorization);
+  return !token.empty() && access_->token_holder(token).has_value();
 }
 
 http_reply http_api::enroll(const http_request& request) const {
@@ -341,7 +355,8 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
                         : tallies_.json(id, year, month, view);
   if (!report)
     return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
-  if (!csv) return {200, "application/json", std::move(report).value(), {}, {}};
+  if (!csv)
+    return {200, "application/json", with_completeness(std::move(report).value(), id), {}, {}};
   const std::string file = std::string(id) + "-" + std::to_string(year) +
                            (to ? "-" + std::to_string(*to) : "") +
                            (month ? "-" + std::to_string(*month) : "") + ".csv";
@@ -358,6 +373,17 @@ http_reply http_api::tally_list(std::string_view query) const {
   auto lang = language_of(*given);
   if (auto* refusal = std::get_if<http_reply>(&lang)) return std::move(*refusal);
   return {200, "application/json", tallies_.list_json(std::get<language>(lang)), {}, {}};
+}
+
+std::string http_api::with_completeness(std::string json, std::string_view id) const {
+  const tally_def* t = tallies_.record_schema().tally(id);
+  if (!t || json.empty() || json.back() != '}') return json;
+  json.pop_back();
+  json +=
+      ",\"completeness\":" +
+      completeness_json(devices_.team_syncs(t->type), t->type, stale_after_days_, unix_ms_now()) +
+      "}";
+  return json;
 }
 
 http_reply http_api::annual_report(std::string_view query) const {

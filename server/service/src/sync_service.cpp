@@ -129,6 +129,7 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
   metrics_.observe_push_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (r.stats.applied > 0 && notify_) notify_(p.team);
+  if (r.stats.applied > 0 && committed_) committed_(r.head);
   return sync::push_ack{r.acked_seq};
 }
 
@@ -143,6 +144,7 @@ sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
 
 void sync_service::caught_up(const sync::peer& p) {
   devices_.synced(p.device_id, unix_ms_now());
+  if (committed_) committed_(0);
 }
 
 device_standing sync_service::standing(const sync::peer& p) {

@@ -206,6 +206,29 @@ class sqlite_central_store final : public central_store {
     return out;
   }
 
+  std::vector<team_sync> team_syncs(std::string_view record_type) override {
+    std::lock_guard lock(write_mutex_);
+    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
+    // The type's teams by skipping through records_by_type_team (one index
+    // seek a team, however many records), then each team's latest sync.
+    auto& st = db_.cached(
+        "WITH RECURSIVE t(team) AS ("
+        " SELECT (SELECT min(team) FROM records WHERE type = ?1)"
+        " UNION ALL SELECT (SELECT min(team) FROM records WHERE type = ?1 AND team > t.team)"
+        " FROM t WHERE t.team IS NOT NULL) "
+        "SELECT t.team, (SELECT max(last_sync_ms) FROM devices d WHERE d.team = t.team) "
+        "FROM t WHERE t.team IS NOT NULL ORDER BY t.team");
+    st.bind(1, record_type);
+    std::vector<team_sync> out;
+    while (st.step()) {
+      team_sync t{st.text(0), std::nullopt};
+      if (st.type(1) != sqlite::statement::column_type::null) t.last_sync_ms = st.integer(1);
+      out.push_back(std::move(t));
+    }
+    snapshot.commit();
+    return out;
+  }
+
   std::uint64_t device_count() override {
     std::lock_guard lock(write_mutex_);
     auto& st = db_.cached("SELECT count(*) FROM devices");
@@ -287,6 +310,8 @@ class sqlite_central_store final : public central_store {
                                      std::to_string(meta.integer(1)) +
                                      " is not supported by this havend");
     head_ = static_cast<std::uint64_t>(meta.integer(2));
+    // For team_syncs (added to existing stores when first opened).
+    db_.exec("CREATE INDEX IF NOT EXISTS records_by_type_team ON records(type, team)");
     tx.commit();
     return db_;
   }

@@ -45,6 +45,12 @@ struct server_config {
   // The public view of the tallies hides cells of fewer than public_k persons
   // (or, in a tally without persons, records), and what would reveal them.
   std::int64_t public_k = 5;
+  // A team that has not synced for this many days is flagged stale in each
+  // tally's completeness (completeness.hpp).
+  std::int64_t stale_after_days = 14;
+  // Coordinators' live event streams (GET /api/events) open at once; one
+  // more is answered 503. Each also counts as a connection.
+  unsigned max_event_streams = 64;
   // false (--dev-no-auth): no access registry is opened; any device may sync
   // and the tallies need no token. For development on loopback only.
   bool authenticate = true;

@@ -2,7 +2,8 @@
 // havend's HTTP routes as a plain function of a request, so they are tested
 // without sockets: /healthz, /metrics, POST /api/enroll, /api/tallies,
 // /api/tallies/{id} (JSON) and /api/tallies/{id}.csv with
-// ?year=YYYY[&month=M], and / (the coordinator dashboard). With an access
+// ?year=YYYY[&month=M], and / (the coordinator dashboard); GET /api/events
+// is only authorised here (the HTTP session keeps the stream). With an access
 // registry the tallies need a coordinator's bearer token; without one
 // (--dev-no-auth) they are open and enrollment is off. Thread-safe as its
 // store, metrics, registry and guard are.
@@ -69,6 +70,16 @@ class http_api {
     return handle(http_request{method, target, {}, {}, "127.0.0.1"});
   }
 
+  // GET /api/events answers 200 with content type text/event-stream and no
+  // body once its token is checked (as /api/tallies'); the HTTP session then
+  // keeps the connection as the live stream. Whether the Authorization
+  // header a stream was opened with still names a coordinator (true without
+  // authentication). Counts no failure. Throws the registry's errors.
+  bool token_still_valid(std::string_view authorization) const;
+  // A team whose last sync is older than this many days is flagged stale in
+  // each tally's completeness (default 14). Set before serving.
+  void stale_after_days(std::int64_t days) { stale_after_days_ = days; }
+
  private:
   http_reply route(const http_request& request) const;  // handle(), which may throw
   http_reply tally(std::string_view id, std::string_view query) const;
@@ -84,12 +95,16 @@ class http_api {
   // 429 if the address must still wait, else nullopt.
   std::optional<http_reply> backoff(std::string_view address, std::int64_t now_ms) const;
 
+  // `json` (a tally's JSON object) with "completeness" (completeness.hpp) added.
+  std::string with_completeness(std::string json, std::string_view id) const;
+
   change_log& log_;
   device_cursors& devices_;
   const tally_reports& tallies_;
   const metrics& metrics_;
   access_registry* access_;
   login_guard* guard_;
+  std::int64_t stale_after_days_ = 14;
 };
 
 }  // namespace haven::server

@@ -35,6 +35,12 @@ class sync_service final : public sync::server_backend {
 
   // Called after every commit that changed a team's records.
   void on_team_changed(team_notifier notify) { notify_ = std::move(notify); }
+  // Called after every commit that changes what a tally or its completeness
+  // shows: a push that changed records (with the head after it), and a
+  // device that caught up (its last sync moved; with 0: the head did not).
+  void on_committed(std::function<void(std::uint64_t head)> notify) {
+    committed_ = std::move(notify);
+  }
 
   std::string nonce() override;
   sync::admission admit(const sync::hello& h, const sync::handshake& hs) override;
@@ -61,6 +67,7 @@ class sync_service final : public sync::server_backend {
   access_registry* access_;
   login_guard& guard_;
   team_notifier notify_;
+  std::function<void(std::uint64_t head)> committed_;
   std::mutex clock_mutex_;
   sync::hlc_clock clock_;  // guarded by clock_mutex_
 };

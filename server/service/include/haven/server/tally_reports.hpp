@@ -33,6 +33,7 @@ class tally_reports {
   tally_reports(tally_store& store, std::shared_ptr<const schema> s, std::int64_t k = 5)
       : store_(store), schema_(std::move(s)), k_(k) {}
 
+  const schema& record_schema() const { return *schema_; }
   // [{"id", "title", "type"}, ...] of the declared tallies (tally::list_json).
   std::string list_json(language lang = language::en) const;
   // The report of tally `id` for `year`, or one `month` (1-12) of it, as

@@ -23,6 +23,14 @@ struct device_info {
   bool operator==(const device_info&) const = default;
 };
 
+// A team that holds records of some type, and when one of its devices last
+// caught up (tally completeness: http_api's completeness()).
+struct team_sync {
+  std::string team;
+  std::optional<std::int64_t> last_sync_ms;  // the latest of its devices'; none: never
+  bool operator==(const team_sync&) const = default;
+};
+
 class device_cursors {
  public:
   virtual ~device_cursors() = default;
@@ -41,6 +49,10 @@ class device_cursors {
   virtual std::vector<device_info> devices() = 0;
   // How many devices devices() would list.
   virtual std::uint64_t device_count() = 0;
+  // The teams that hold records of `record_type` (deleted ones included: the
+  // team recorded that type), ordered by team, each with the latest
+  // last_sync_ms of the devices now in it. A committed snapshot.
+  virtual std::vector<team_sync> team_syncs(std::string_view record_type) = 0;
 };
 
 }  // namespace haven::server
