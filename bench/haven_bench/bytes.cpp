@@ -2,12 +2,12 @@
 // records into havend and a fresh device of its team pulls them, both
 // through a relay that counts the bytes at the socket (HTTP upgrade,
 // WebSocket framing and every frame). Beside them: the same records as JSON
-// lines ({"type", "fields"}; sets as arrays, integers as numbers), plain and
-// gzip'd, and the plain-rows floor on disk.
+// lines ({"id", "type", "fields"}), plain and gzip'd as one file, and the
+// plain-rows floor on disk.
 #include <zlib.h>
 
 #include <boost/json.hpp>
-#include <charconv>
+#include <haven/client/record_json.hpp>
 #include <haven/core/command_line.hpp>
 #include <stdexcept>
 
@@ -20,33 +20,15 @@
 namespace haven::bench {
 namespace {
 
-boost::json::value json_value(const std::string& text, bool set) {
-  if (set) {
-    boost::json::array codes;
-    for (std::size_t at = 0; at <= text.size();) {
-      const auto comma = std::min(text.find(',', at), text.size());
-      if (comma > at) codes.emplace_back(text.substr(at, comma - at));
-      at = comma + 1;
-    }
-    return codes;
-  }
-  std::int64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec == std::errc{} && end == text.data() + text.size()) return n;
-  return boost::json::string(text);
-}
-
-std::string json_lines(const std::vector<client::record_input>& records, const schema& s) {
+// The records as JSON lines: {"id", "type", "fields"} of each, as the
+// shells' JSON gives them (client::to_json: codes and dates as strings,
+// integers as numbers, sets as arrays of codes).
+std::string json_lines(const std::vector<client::record>& records) {
   std::string out;
   for (const auto& r : records) {
-    boost::json::object fields;
-    const auto* type = s.type(r.type);
-    for (const auto& [name, text] : r.fields) {
-      if (text.empty()) continue;
-      const auto* field = type ? type->field(name) : nullptr;
-      fields[name] = json_value(text, field && field->is_set());
-    }
-    out += boost::json::serialize(boost::json::object{{"type", r.type}, {"fields", fields}});
+    const auto full = boost::json::parse(client::to_json(r)).as_object();
+    out += boost::json::serialize(boost::json::object{
+        {"id", full.at("id")}, {"type", full.at("type")}, {"fields", full.at("fields")}});
     out += '\n';
   }
   return out;
@@ -96,7 +78,7 @@ int bytes(int argc, const char* const* argv) {
     pull_down = relay.bytes(test::cutting_proxy::direction::down);
   }
   const auto& records = recorder.inputs(0);
-  const std::string lines = json_lines(records, recorder.stores()[0]->schema());
+  const std::string lines = json_lines(unwrap(recorder.stores()[0]->list()));
   const double gz = static_cast<double>(gzip_size(lines));
   recorder.stores().clear();  // closed: their WAL checkpointed
   const double recording = static_cast<double>(store_bytes(dir.file("recorder-0.db"))),

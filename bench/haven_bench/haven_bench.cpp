@@ -3,6 +3,7 @@
 //   haven_bench SCENARIO [sizes…]     haven_bench SCENARIO --help
 #include <exception>
 #include <haven/core/command_line.hpp>
+#include <haven/core/result.hpp>
 #include <iostream>
 #include <string_view>
 
@@ -49,6 +50,9 @@ int main(int argc, char** argv) {
   for (const auto& s : scenarios)
     if (name == s.name) try {
         return s.run(argc - 1, argv + 1);
+      } catch (const haven::failure& e) {
+        std::cerr << "haven_bench " << name << ": " << e.err().describe() << '\n';
+        return haven::command_line::exit_failed;
       } catch (const std::exception& e) {
         std::cerr << "haven_bench " << name << ": " << e.what() << '\n';
         return haven::command_line::exit_failed;

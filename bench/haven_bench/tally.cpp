@@ -5,6 +5,7 @@
 // tally update. The floor: the same records as plain rows, and one tally
 // (persons by nationality and sex) as a GROUP BY over them.
 #include <algorithm>
+#include <cmath>
 #include <haven/core/command_line.hpp>
 
 #include "havend_process.hpp"
@@ -54,7 +55,7 @@ int tally(int argc, const char* const* argv) {
       if (test::http_get(havend.address(), path).status != 200)
         throw failure(errc::internal, "GET " + path + " failed");
     });
-    each[t.id] = ms;
+    each[t.id] = std::round(ms * 1000) / 1000;
     slowest = std::max(slowest, ms);
   }
 

@@ -29,6 +29,13 @@ std::string some(std::mt19937& rng, const char* const (&codes)[N]) {
   return out;
 }
 
+// A person code of a card, one of 100,000 per seed.
+std::string person(unsigned seed, unsigned n) {
+  char code[32];
+  std::snprintf(code, sizeof code, "K-%04u-%05u", seed % 10000, n);
+  return with_check_symbol(code);
+}
+
 }  // namespace
 
 std::vector<client::record_input> assistance_cases(std::size_t n, unsigned seed) {
@@ -56,8 +63,7 @@ std::vector<client::record_input> assistance_cases(std::size_t n, unsigned seed)
     out.push_back({"assistance_case",
                    "",
                    {{"programme", any(rng, programmes)},
-                    {"person", with_check_symbol("PK-" + std::to_string(seed) + "-" +
-                                                 std::to_string(rng() % 100000))},
+                    {"person", person(seed, static_cast<unsigned>(rng() % 100000))},
                     {"sex", any(rng, sexes)},
                     {"age_band", any(rng, ages)},
                     {"nationality", any(rng, nations)},
