@@ -29,16 +29,28 @@ fi
 
 TARGETS="haven_bench havend" scripts/build.sh -DHAVEN_BUILD_TESTS=ON -DHAVEN_BUILD_BENCH=ON
 
-results=()
+# Each run's object is kept as it comes (in $out.runs), so that a run that
+# fails, or one stopped by hand, loses only itself.
+runs_file=$out.runs
+: >"$runs_file"
+failed=0
 for run in "${runs[@]}"; do
   read -r scenario _ <<<"$run"
   if ((${#only[@]})) && [[ " ${only[*]} " != *" $scenario "* ]]; then continue; fi
   echo "haven_bench $run" >&2
   # shellcheck disable=SC2086  # the sizes are words
-  line=$(nice -n 10 "$build_dir/bench/haven_bench/haven_bench" $run | tail -n 1)
-  results+=("$(jq -c --arg command "build/bench/haven_bench/haven_bench $run" '{command: $command} + .' <<<"$line")")
+  if line=$(nice -n 10 "$build_dir/bench/haven_bench/haven_bench" $run | tail -n 1); then
+    jq -c --arg command "build/bench/haven_bench/haven_bench $run" '{command: $command} + .' \
+      <<<"$line" >>"$runs_file"
+  else
+    echo "haven_bench $run failed" >&2
+    failed=1
+  fi
 done
 
-printf '%s\n' "${results[@]}" | jq -s --arg commit "$(git rev-parse --short HEAD)" \
-  --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" '{commit: $commit, date: $date, runs: .}' >"$out"
+jq -s --arg commit "$(git rev-parse --short HEAD)" \
+  --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" '{commit: $commit, date: $date, runs: .}' \
+  "$runs_file" >"$out"
+rm "$runs_file"
 echo "wrote $out" >&2
+exit $failed

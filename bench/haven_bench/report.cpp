@@ -44,6 +44,13 @@ boost::json::value rounded(double x) {
   return std::round(x * 1000) / 1000;
 }
 
+// `x` to 3 significant digits (a ratio of 0.0015 stays 0.0015).
+double significant(double x) {
+  if (x == 0) return 0;
+  const double scale = std::pow(10, 2 - std::floor(std::log10(std::fabs(x))));
+  return std::round(x * scale) / scale;
+}
+
 }  // namespace
 
 boost::json::object figure(double value, std::string_view unit, double floor, bool higher_is_better,
@@ -51,7 +58,7 @@ boost::json::object figure(double value, std::string_view unit, double floor, bo
   boost::json::object f = figure(value, unit, target);
   f["floor"] = rounded(floor);
   const double ratio = higher_is_better ? floor / value : value / floor;
-  f["ratio"] = value > 0 && floor > 0 ? std::round(ratio * 100) / 100 : 0.0;
+  f["ratio"] = value > 0 && floor > 0 ? significant(ratio) : 0.0;
   return f;
 }
 
