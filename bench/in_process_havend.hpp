@@ -1,46 +1,16 @@
 #pragma once
-// What the benchmarks that talk to a server share: a scratch directory,
-// havend served in this process on 127.0.0.1, and a stopwatch.
+// havend served in this process on 127.0.0.1, for the benchmarks that talk
+// to a server and need no separate process.
 
-#include <unistd.h>
-
-#include <chrono>
 #include <filesystem>
 #include <haven/server/server.hpp>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "scratch_dir.hpp"
+
 namespace haven::bench {
-
-using clock_type = std::chrono::steady_clock;
-
-inline double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
-// A fresh directory under the system's temp directory, named after the
-// benchmark and the process id; removed, with everything in it, when this is
-// destroyed (so declare it before the stores and servers that use it).
-class scratch_dir {
- public:
-  explicit scratch_dir(const std::string& benchmark)
-      : path_(std::filesystem::temp_directory_path() /
-              ("haven-" + benchmark + "-bench-" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-
-  std::filesystem::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // havend with its store at `db`, on 127.0.0.1 and a free port, run on a
 // thread of its own from construction until stop() or destruction. Owned by
