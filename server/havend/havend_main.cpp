@@ -527,7 +527,17 @@ int annual_report(const po::variables_map& o, const std::vector<std::string>&) {
   auto store = server::open_sqlite_store(text(o, "db"), record_schema);
   store->refresh();
   const server::tally_reports tallies(*store, record_schema, o["public-k"].as<long long>());
-  auto html = tallies.html(*server::four_digit_year(year_text), view_of(o));
+  const int year = *server::four_digit_year(year_text);
+  std::optional<int> from;
+  if (o.count("from")) {
+    const std::string from_text = text(o, "from");
+    if (const auto problem = server::year_problem("--from", from_text); !problem.empty())
+      throw usage_error(problem);
+    from = *server::four_digit_year(from_text);
+    if (*from > year || year - *from >= 30)
+      throw usage_error("--from must be --year or earlier, and at most 30 years in all");
+  }
+  auto html = tallies.html(year, view_of(o), from);
   if (!html) throw failure(html.err());
   if (!o.count("out")) {
     std::cout << html.value();
@@ -599,7 +609,8 @@ const std::map<std::string, command>& commands() {
         {"ID"},
         tally}},
       {"report",
-       {"havend --db PATH report --year YYYY [--view internal|public] [--lang en|sl] [--out FILE]",
+       {"havend --db PATH report --year YYYY [--from YYYY] [--view internal|public] [--lang en|sl] "
+        "[--out FILE]",
         "Writes the annual report: every tally of the year with a chart, what it counts, and the "
         "view\n(the public view with its disclosure rule and audit), as one HTML file that prints "
         "to A4.",
@@ -607,6 +618,8 @@ const std::map<std::string, command>& commands() {
           po::options_description o("Options");
           o.add_options()("year", po::value<std::string>()->required()->value_name("YYYY"),
                           "the year, four digits, 1900-2200")(
+              "from", po::value<std::string>()->value_name("YYYY"),
+              "with each tally's years from YYYY to --year side by side")(
               "out", po::value<std::string>()->value_name("FILE"),
               "the file to write (default: standard output)");
           o.add(view_options());

@@ -2,6 +2,7 @@
 #include <array>
 #include <haven/tally/annual_report.hpp>
 #include <haven/tally/contribution.hpp>
+#include <set>
 #include <sstream>
 
 namespace haven::tally {
@@ -42,7 +43,7 @@ struct phrases {
       narrowest, internal_banner, what_it_counts, counts, records_of, where_is, period, stay_rule,
       date_rule, rows, in_columns, empty_field, each_code, figures, count, sum, distinct,
       chart_title, no_records, hidden_rows, months_title, hidden_months, mapped_from, every_other,
-      several_forms;
+      several_forms, year_by_year;
   std::array<std::string_view, 12> month_names;
 };
 
@@ -84,6 +85,7 @@ constexpr phrases english{
     "; {} comes from {}: {}",
     "every other",
     " (a record with several counts under each of their codes once)",
+    "Year by year",
     {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}};
 
 constexpr phrases slovenian{
@@ -125,6 +127,7 @@ constexpr phrases slovenian{
     "; {} izhaja iz polja {}: {}",
     "vse druge",
     " (zapis z več vrednostmi šteje pri vsaki njihovi kodi enkrat)",
+    "Po letih",
     {"jan", "feb", "mar", "apr", "maj", "jun", "jul", "avg", "sep", "okt", "nov", "dec"}};
 
 const phrases& phrases_of(language lang) {
@@ -262,6 +265,42 @@ std::string table_html(const period_report& r, const report_view& view) {
     out << "</tr>";
   };
   for (const auto& path : r.rows()) {
+    const auto depth = codes_of_path(path).size();
+    line(path, depth < t.rows.size() ? "subtotal" : "", depth);
+  }
+  line("", "total", 1);
+  out << "</tbody></table>";
+  return out.str();
+}
+
+// Tally `i` of every year of `history` side by side: a line per row (of
+// any year), a column per year and measure, each year's total over columns.
+std::string years_html(const schema& s, const report_history& history, std::size_t i) {
+  std::vector<const period_report*> years;
+  for (const auto& y : history.years) years.push_back(&y.at(i));
+  const period_report& last = *years.back();
+  const tally_def& t = last.def();
+  const language lang = history.views.back().at(i).lang;
+  std::set<std::string> paths;
+  for (const auto* y : years) paths.insert(y->rows().begin(), y->rows().end());
+  std::ostringstream out;
+  out << "<table class=\"years\"><thead><tr><th></th>";
+  for (const auto* y : years)
+    for (const auto& m : t.measures)
+      out << "<th>" << y->year()
+          << (t.measures.size() > 1 ? " · " + escape(last.labels().measure(lang, t.id, m.id))
+                                    : std::string())
+          << "</th>";
+  out << "</tr></thead><tbody>";
+  const auto line = [&](const std::string& path, const char* cls, std::size_t depth) {
+    out << "<tr class=\"" << cls << "\"><td class=\"d" << depth << "\">"
+        << escape(row_label(last, lang, path)) << "</td>";
+    for (std::size_t y = 0; y < years.size(); ++y)
+      for (std::size_t m = 0; m < t.measures.size(); ++m)
+        out << "<td>" << figure(*years[y], history.views[y].at(i), path, all_columns, m) << "</td>";
+    out << "</tr>";
+  };
+  for (const auto& path : display_order(s, t, paths)) {
     const auto depth = codes_of_path(path).size();
     line(path, depth < t.rows.size() ? "subtotal" : "", depth);
   }
@@ -444,7 +483,8 @@ section { break-inside: avoid-page; }
 }  // namespace
 
 std::string annual_report_html(const schema& s, const std::vector<const period_report*>& reports,
-                               const std::vector<report_view>& views, const std::string& produced) {
+                               const std::vector<report_view>& views, const std::string& produced,
+                               const report_history& history) {
   const std::string period = reports.empty() ? std::string() : reports[0]->period();
   const bool published = !views.empty() && views[0].is_public();
   const language lang = views.empty() ? language::en : views[0].lang;
@@ -480,8 +520,11 @@ std::string annual_report_html(const schema& s, const std::vector<const period_r
     const auto& r = *reports[i];
     out << "<section id=\"t" << i << "\"><h2>" << escape(s.labels().tally(lang, r.def().id))
         << "</h2>"
-        << "<figure>" << chart_svg(r, views[i]) << "</figure>" << table_html(r, views[i]) << "<h3>"
-        << say.what_it_counts << "</h3>" << definition_html(s, r.def(), lang) << "</section>";
+        << "<figure>" << chart_svg(r, views[i]) << "</figure>" << table_html(r, views[i]);
+    if (history.years.size() > 1)
+      out << "<h3>" << say.year_by_year << "</h3>" << years_html(s, history, i);
+    out << "<h3>" << say.what_it_counts << "</h3>" << definition_html(s, r.def(), lang)
+        << "</section>";
   }
   out << "</body></html>\n";
   return out.str();

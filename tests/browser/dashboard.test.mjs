@@ -163,7 +163,7 @@ try {
   pushCases(3);
   await totalShown(next);  // the bound is a timeout: the figure comes with the sync's event
   assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
-  assert.equal(await rowTotal('crisis-accommodation'), String(byProgramme['crisis-accommodation'] + added));
+  assert.equal(await rowTotal('Crisis accommodation'), String(byProgramme['Crisis accommodation'] + added));
 
   step('completeness: the team that synced is listed under the table, not stale');
   const team = page.locator('#completeness li[data-team="crisis"]');

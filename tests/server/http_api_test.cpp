@@ -240,6 +240,34 @@ TEST_CASE("http: a tally through the year as a line chart, and the CSV of codes"
              Contains("format must be labels"));
 }
 
+TEST_CASE("http: the annual report with each tally's years side by side", "[server][http]") {
+  api_fixture f;
+  const auto report = f.get("/report?year=2026&from=2025");
+  CHECK(report.status == 200);
+  CHECK_THAT(report.body,
+             Contains("<h3>Year by year</h3><table class=\"years\"><thead><tr><th></th>"
+                      "<th>2025 · Participants</th>"));
+  CHECK_THAT(f.get("/report?year=2026").body, !Contains("Year by year"));
+  CHECK_THAT(f.error_of("/report?year=2026&from=2027", 400), Contains("from must be"));
+  CHECK_THAT(f.error_of("/report?year=2026&from=26", 400), Contains("from"));
+}
+
+TEST_CASE("http: the public view follows the figures: a sync that changes them audits again",
+          "[server][http]") {
+  api_fixture f;
+  const auto before = f.json("/api/tallies/pats-group-by-site?year=2025&view=public");
+  CHECK(before.at("total").at("sessions") == "<5");
+  CHECK(f.json("/api/tallies/pats-group-by-site?year=2025&view=public") == before);  // kept
+  auto b = f.enroll("dev-b", "team-a", 2);
+  std::vector<sync::record_change> more;
+  for (const char* day : {"2025-06-01", "2025-06-02", "2025-06-03", "2025-06-04", "2025-06-05"})
+    more.push_back(
+        b.record(test_id(10 + more.size()), "pats_session", group_session(day, "logatec", "10")));
+  f.push(b, more);
+  const auto after = f.json("/api/tallies/pats-group-by-site?year=2025&view=public");
+  CHECK(after.at("total").at("sessions") == 6);
+}
+
 TEST_CASE("http: ?lang=sl labels a tally, its CSV and the list in Slovenian; codes stay codes",
           "[server][http]") {
   api_fixture f;

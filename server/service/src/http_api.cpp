@@ -390,7 +390,18 @@ http_reply http_api::annual_report(std::string_view query) const {
   auto asked = period_of(query, false);
   if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
   const auto& asked_period = std::get<period_request>(asked);
-  auto html = tallies_.html(asked_period.year, asked_period.as);
+  // &from=YYYY: each tally's years from then to the report's side by side.
+  std::optional<int> from;
+  if (const auto given = query_params(query); given && given->count("from")) {
+    const std::string& text = given->at("from");
+    if (const auto problem = year_problem("from", text); !problem.empty())
+      return json_error(400, problem);
+    from = *four_digit_year(text);
+    if (*from > asked_period.year || asked_period.year - *from >= max_years_side_by_side)
+      return json_error(400, "from must be the report's year or earlier, and at most " +
+                                 std::to_string(max_years_side_by_side) + " years in all");
+  }
+  auto html = tallies_.html(asked_period.year, asked_period.as, from);
   if (!html) return json_error(500, html.err().message);
   return {200, "text/html; charset=utf-8", std::move(html).value(), {}, {}};
 }

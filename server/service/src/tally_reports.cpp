@@ -30,9 +30,19 @@ std::vector<tally::report_view> tally_reports::views_of(
     const std::vector<tally::period_report>& reports, presentation as) const {
   std::vector<tally::report_view> views(reports.size());
   if (as.view == tally_view::published) {
-    std::vector<const tally::period_report*> all;
-    for (const auto& r : reports) all.push_back(&r);
-    views = tally::public_views(*schema_, all, k_);
+    std::string figures;  // what the views depend on: every figure of the period
+    for (const auto& r : reports) figures += tally::to_json(r) + "\n";
+    const std::lock_guard lock(audited_->mutex);  // one audit at a time, none twice
+    auto& cache = audited_->by_figures;
+    if (auto it = cache.find(figures); it != cache.end()) {
+      views = it->second;
+    } else {
+      std::vector<const tally::period_report*> all;
+      for (const auto& r : reports) all.push_back(&r);
+      views = tally::public_views(*schema_, all, k_);
+      if (cache.size() >= 64) cache.clear();
+      cache.emplace(std::move(figures), views);
+    }
   }
   for (auto& v : views) v.lang = as.lang;
   return views;
@@ -104,13 +114,17 @@ result<std::string> tally_reports::years_csv(std::string_view id, int from, int 
   });
 }
 
-result<std::string> tally_reports::html(int year, presentation as) const {
+result<std::string> tally_reports::html(int year, presentation as, std::optional<int> from) const {
   return capture([&] {
-    const auto all = all_reports(year, std::nullopt);
+    tally::report_history history;
+    for (int y = from.value_or(year); y <= year; ++y) {
+      history.years.push_back(all_reports(y, std::nullopt));
+      history.views.push_back(views_of(history.years.back(), as));
+    }
     std::vector<const tally::period_report*> reports;
-    for (const auto& r : all) reports.push_back(&r);
-    return tally::annual_report_html(*schema_, reports, views_of(all, as),
-                                     utc_time(unix_ms_now(), "%Y-%m-%d %H:%M UTC"));
+    for (const auto& r : history.years.back()) reports.push_back(&r);
+    return tally::annual_report_html(*schema_, reports, history.views.back(),
+                                     utc_time(unix_ms_now(), "%Y-%m-%d %H:%M UTC"), history);
   });
 }
 

@@ -24,11 +24,21 @@ std::string chart_svg(const period_report& r, const report_view& view);
 std::string months_svg(const std::vector<period_report>& months,
                        const std::vector<report_view>& views);
 
+// The years before a report's, for a table per tally of every year side by
+// side: years[y] holds every tally's report of one year, in schema order,
+// oldest first and the report's own year last, and views[y] their views.
+// Empty: the document has no such tables.
+struct report_history {
+  std::vector<std::vector<period_report>> years;
+  std::vector<std::vector<report_view>> views;
+};
+
 // The document for `reports` (one period, in schema order) shown as `views`
 // (one each: all internal, or the public views of publication.hpp), stamped
 // `produced` (e.g. "2026-12-06 18:58 UTC"). Every text from the schema or
 // the records is HTML-escaped. Requires: views.size() == reports.size().
 std::string annual_report_html(const schema& s, const std::vector<const period_report*>& reports,
-                               const std::vector<report_view>& views, const std::string& produced);
+                               const std::vector<report_view>& views, const std::string& produced,
+                               const report_history& history = {});
 
 }  // namespace haven::tally

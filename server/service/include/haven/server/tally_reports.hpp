@@ -7,7 +7,9 @@
 #include <haven/core/result.hpp>
 #include <haven/schema/schema.hpp>
 #include <haven/server/tally_store.hpp>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,8 +62,10 @@ class tally_reports {
   result<std::string> years_json(std::string_view id, int from, int to, presentation as = {}) const;
   result<std::string> years_csv(std::string_view id, int from, int to, presentation as = {}) const;
   // Every tally of `year` as the annual report (tally::annual_report_html),
+  // with each tally's years from `from` side by side when given,
   // stamped with the time now. Errors: as json's.
-  result<std::string> html(int year, presentation as = {}) const;
+  result<std::string> html(int year, presentation as = {},
+                           std::optional<int> from = std::nullopt) const;
 
  private:
   // The period's report; throws the errors above.
@@ -80,9 +84,19 @@ class tally_reports {
                                                             std::optional<int> month,
                                                             presentation as) const;
 
+  // The public views audited last, by the figures they were audited for
+  // (every report of a period): a dashboard that asks again after each sync,
+  // or for another tally of the same period, waits for no solver when the
+  // figures are the same.
+  struct audited_views {
+    std::mutex mutex;
+    std::map<std::string, std::vector<tally::report_view>> by_figures;
+  };
+
   tally_store& store_;
   std::shared_ptr<const schema> schema_;
   std::int64_t k_;
+  std::shared_ptr<audited_views> audited_ = std::make_shared<audited_views>();
 };
 
 }  // namespace haven::server
