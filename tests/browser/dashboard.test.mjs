@@ -181,6 +181,12 @@ try {
   await totalShown(next);
   assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
   await page.screenshot({ path: join(args.out, 'dashboard-live.png'), fullPage: true });
+
+  step('on a tablet (820 × 1180, portrait): no part of the page wider than the screen');
+  await page.setViewportSize({ width: 820, height: 1180 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than a tablet`);
+  await page.screenshot({ path: join(args.out, 'dashboard-tablet.png'), fullPage: true });
   console.log('dashboard test: passed');
 } catch (e) {
   console.error(e);
