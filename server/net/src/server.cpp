@@ -161,7 +161,12 @@ struct server::impl {
         store_writes(control, config.db,
                      [this] {
                        check_standings();
-                       tallies_changed();  // perhaps another process's write
+                       // Another process (havend token, revoke) may have replaced
+                       // a coordinator's token; it writes no record, so no tally
+                       // changed, and any write (an audit row, a checkpoint) is no
+                       // reason for every dashboard to fetch again.
+                       in_background(
+                           "token check", [this] { check_tokens(); }, [] {});
                      }),
         grace(control),
         accept_pause(control),

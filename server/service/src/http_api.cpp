@@ -336,6 +336,12 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
   if (by_month && (!svg || month))
     return json_error(
         400, "by=month is a chart of a whole year: /api/tallies/ID.svg?year=YYYY&by=month");
+  // Each month's public view is audited apart from the year's, so months
+  // drawn beside the year's total could reveal a hidden month by difference.
+  if (by_month && view.view == tally_view::published)
+    return json_error(400,
+                      "the chart by month is of the internal view only: a month hidden in the "
+                      "public view could be worked out from the year's total and the other months");
   if (svg) {
     if (to) return json_error(400, "a chart is of one year or month: give ?year=YYYY");
     auto chart =
@@ -357,9 +363,9 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
     return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
   if (!csv)
     return {200, "application/json", with_completeness(std::move(report).value(), id), {}, {}};
-  const std::string file = std::string(id) + "-" + std::to_string(year) +
-                           (to ? "-" + std::to_string(*to) : "") +
-                           (month ? "-" + std::to_string(*month) : "") + ".csv";
+  const std::string file =
+      std::string(id) + "-" + std::to_string(year) + (to ? "-" + std::to_string(*to) : "") +
+      (month ? "-" + std::to_string(*month) : "") + (codes ? "-codes" : "") + ".csv";
   return {200,
           "text/csv; charset=utf-8",
           std::move(report).value(),

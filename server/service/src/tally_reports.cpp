@@ -32,15 +32,19 @@ std::vector<tally::report_view> tally_reports::views_of(
   if (as.view == tally_view::published) {
     std::string figures;  // what the views depend on: every figure of the period
     for (const auto& r : reports) figures += tally::to_json(r) + "\n";
-    const std::lock_guard lock(audited_->mutex);  // one audit at a time, none twice
+    std::unique_lock lock(audited_->mutex);
     auto& cache = audited_->by_figures;
     if (auto it = cache.find(figures); it != cache.end()) {
       views = it->second;
     } else {
+      // The audit runs unlocked: a slow one holds up no other request (two
+      // requests for new figures at once may both audit them).
+      lock.unlock();
       std::vector<const tally::period_report*> all;
       for (const auto& r : reports) all.push_back(&r);
       views = tally::public_views(*schema_, all, k_);
-      if (cache.size() >= 64) cache.clear();
+      lock.lock();
+      if (cache.size() >= 64) cache.erase(cache.begin());
       cache.emplace(std::move(figures), views);
     }
   }
