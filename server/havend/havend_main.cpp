@@ -534,8 +534,9 @@ int annual_report(const po::variables_map& o, const std::vector<std::string>&) {
     if (const auto problem = server::year_problem("--from", from_text); !problem.empty())
       throw usage_error(problem);
     from = *server::four_digit_year(from_text);
-    if (*from > year || year - *from >= 30)
-      throw usage_error("--from must be --year or earlier, and at most 30 years in all");
+    if (const auto problem = server::years_problem("--from", *from, "--year", year);
+        !problem.empty())
+      throw usage_error(problem);
   }
   auto html = tallies.html(year, view_of(o), from);
   if (!html) throw failure(html.err());

@@ -34,9 +34,10 @@ basic_event_stream<Stream>::~basic_event_stream() {
 }
 
 template <class Stream>
-void basic_event_stream<Stream>::run() {
+void basic_event_stream<Stream>::run(const std::string& credential) {
   registered_ = ctx_.events.add(this->shared_from_this());
   if (!registered_) return refuse();
+  if (!credential.empty()) slot_.sign_in(credential);
   log_repeated(log_level::info, "event stream opened", slot_.address(),
                "event stream opened remote=" + slot_.address());
   slot_.on_notice([weak = weak_from_this(),

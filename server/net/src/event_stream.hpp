@@ -28,15 +28,17 @@ template <class Stream>
 class basic_event_stream : public event_stream,
                            public std::enable_shared_from_this<basic_event_stream<Stream>> {
  public:
-  // Takes over the connection's stream and slot (signed in). `version`: the
-  // request's HTTP version (11 for HTTP/1.1: chunked; 10: until close).
+  // Takes over the connection's stream and slot. `version`: the request's
+  // HTTP version (11 for HTTP/1.1: chunked; 10: until close).
   basic_event_stream(Stream&& stream, server_context& ctx, connection_budget::slot slot,
                      unsigned version, std::string authorization);
   ~basic_event_stream() override;
 
-  // Registers the stream and writes the response's header and the latest
-  // event; or, when the server holds its most streams, answers 503.
-  void run();
+  // Registers the stream, signs its slot in as `credential` ("" for none:
+  // only once admitted, so that a refused stream replaces none of its
+  // coordinator's), and writes the response's header and the latest event;
+  // or, when the server holds its most streams, answers 503.
+  void run(const std::string& credential);
   void send(std::shared_ptr<const std::string> event) override;
   void end(std::shared_ptr<const std::string> last) override;
   const std::string& authorization() const override { return authorization_; }

@@ -160,14 +160,13 @@ template <class Stream>
 void basic_http_session<Stream>::start_events(unsigned version, const std::string& coordinator,
                                               const std::string& authorization) {
   if (!slot_) return;
-  // Streams count against their coordinator apart from the requests, so
-  // that a dashboard's fetches do not replace its own stream.
-  if (!coordinator.empty()) slot_->sign_in("events:coordinator:" + coordinator);
   auto slot = std::move(*slot_);
   slot_.reset();
+  // Streams count against their coordinator apart from the requests, so
+  // that a dashboard's fetches do not replace its own stream.
   std::make_shared<basic_event_stream<Stream>>(std::move(stream_), ctx_, std::move(slot), version,
                                                authorization)
-      ->run();
+      ->run(coordinator.empty() ? std::string() : "events:coordinator:" + coordinator);
 }
 
 template <class Stream>

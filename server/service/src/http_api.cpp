@@ -268,8 +268,6 @@ std::variant<language, http_reply> language_of(const params& given) {
   return json_error(400, "lang must be en (English) or sl (Slovenian)");
 }
 
-constexpr int max_years_side_by_side = 30;
-
 // The request's period and view, or the 400 that says what to give.
 std::variant<period_request, http_reply> period_of(std::string_view query, bool monthly) {
   const auto params = query_params(query);
@@ -287,9 +285,8 @@ std::variant<period_request, http_reply> period_of(std::string_view query, bool 
         return json_error(400, problem);
     out.year = *four_digit_year(from->second);
     out.to = *four_digit_year(to->second);
-    if (*out.to < out.year || *out.to - out.year >= max_years_side_by_side)
-      return json_error(400, "to must be from's year or later, and at most " +
-                                 std::to_string(max_years_side_by_side) + " years in all");
+    if (const auto problem = years_problem("from", out.year, "to", *out.to); !problem.empty())
+      return json_error(400, problem);
   } else {
     const auto year_text = params->find("year");
     if (year_text == params->end())
@@ -403,9 +400,9 @@ http_reply http_api::annual_report(std::string_view query) const {
     if (const auto problem = year_problem("from", text); !problem.empty())
       return json_error(400, problem);
     from = *four_digit_year(text);
-    if (*from > asked_period.year || asked_period.year - *from >= max_years_side_by_side)
-      return json_error(400, "from must be the report's year or earlier, and at most " +
-                                 std::to_string(max_years_side_by_side) + " years in all");
+    if (const auto problem = years_problem("from", *from, "year", asked_period.year);
+        !problem.empty())
+      return json_error(400, problem);
   }
   auto html = tallies_.html(asked_period.year, asked_period.as, from);
   if (!html) return json_error(500, html.err().message);

@@ -37,4 +37,18 @@ inline std::string year_problem(std::string_view name, std::string_view text) {
   return {};
 }
 
+// Years side by side (a tally's ?from=&to=, the report's from): at most this many.
+inline constexpr int max_years_side_by_side = 30;
+
+// What is wrong with the years from `from` to `to` side by side, said of
+// their names ("from", "--year"), or "" when `from` is `to` or earlier and
+// they span at most max_years_side_by_side years.
+inline std::string years_problem(std::string_view from_name, int from, std::string_view to_name,
+                                 int to) {
+  if (from <= to && to - from < max_years_side_by_side) return {};
+  return std::string(from_name) + " must be " + std::string(to_name) +
+         "'s year or earlier, and the years at most " + std::to_string(max_years_side_by_side) +
+         " in all";
+}
+
 }  // namespace haven::server
