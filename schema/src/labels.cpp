@@ -154,33 +154,30 @@ labels::table given(const json::value& v, std::string_view where, const labels::
 
 labels parse_labels(const json::value* doc, const std::vector<record_type>& types,
                     const std::vector<tally_def>& tallies) {
-  std::array<labels::table, languages.size()> given_by{};
+  const auto index = [](language lang) { return static_cast<std::size_t>(lang); };
+  std::array<labels::table, languages.size()> fallback, given_by;
+  for (language lang : languages) fallback[index(lang)] = defaults(lang, types, tallies);
   if (doc) {
     if (!doc->is_object()) bad_labels("", "expected an object of languages (en, sl)");
     for (const auto& [code, by_key] : doc->get_object()) {
       const auto lang = parse_language(code);
       if (!lang)
         bad_labels("", "unknown language \"" + std::string(code) + "\" (Haven is shown in en, sl)");
-      given_by[static_cast<std::size_t>(*lang)] =
-          given(by_key, "." + std::string(code), defaults(*lang, types, tallies));
+      given_by[index(*lang)] = given(by_key, "." + std::string(code), fallback[index(*lang)]);
     }
   }
-  std::array<labels::table, languages.size()> tables;
+  const labels::table& english = fallback[index(language::en)];
+  const labels::table& given_in_english = given_by[index(language::en)];
+  std::array<labels::table, languages.size()> tables = given_by;
   for (language lang : languages) {
-    auto& t = tables[static_cast<std::size_t>(lang)];
-    t = given_by[static_cast<std::size_t>(lang)];
+    auto& t = tables[index(lang)];
     // What this language does not give: English where the schema gives it, as
     // long as the default is not a name of this language (a country, a word).
-    const auto fallback = defaults(lang, types, tallies);
-    const auto english = defaults(language::en, types, tallies);
-    for (const auto& [key, label] : fallback) {
+    for (const auto& [key, label] : fallback[index(lang)]) {
       if (t.count(key)) continue;
-      const auto& en = given_by[0];
       const bool own = label != english.at(key);
-      if (auto it = en.find(key); it != en.end() && !own)
-        t.emplace(key, it->second);
-      else
-        t.emplace(key, label);
+      const auto it = given_in_english.find(key);
+      t.emplace(key, it != given_in_english.end() && !own ? it->second : label);
     }
   }
   return labels(std::move(tables));
