@@ -250,11 +250,12 @@ http_reply http_api::enroll(const http_request& request) const {
 namespace {
 
 // What a tally or report request asks for:
-// ?year=YYYY[&month=M][&view=internal|public][&lang=en|sl].
+// ?year=YYYY[&month=M][&view=internal|public][&lang=en|sl], or the report's ?year=YYYY[&from=YYYY].
 struct period_request {
   int year = 0;  // or, for years side by side, from `year` to `to`
   std::optional<int> month;
   std::optional<int> to;
+  std::optional<int> from;  // the report's ?from=YYYY: its years from then to `year`
   presentation as;
   bool codes = false;     // &format=codes: a CSV of codes, for a machine
   bool by_month = false;  // &by=month: a chart through the year
@@ -294,6 +295,13 @@ std::variant<period_request, http_reply> period_of(std::string_view query, bool 
     if (const auto problem = year_problem("year", year_text->second); !problem.empty())
       return json_error(400, problem);
     out.year = *four_digit_year(year_text->second);
+    if (from != params->end()) {  // the report's: its tallies' years side by side
+      if (const auto problem = year_problem("from", from->second); !problem.empty())
+        return json_error(400, problem);
+      out.from = *four_digit_year(from->second);
+      if (const auto problem = years_problem("from", *out.from, "year", out.year); !problem.empty())
+        return json_error(400, problem);
+    }
   }
   if (auto m = params->find("month"); m != params->end()) {
     if (!monthly) return json_error(400, "the report is of a whole year: leave out month");
@@ -329,7 +337,8 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
   if (csv || svg) id.remove_suffix(4);
   auto asked = period_of(query, true);
   if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
-  const auto& [year, month, to, view, codes, by_month] = std::get<period_request>(asked);
+  const auto& [year, month, to, report_from, view, codes, by_month] =
+      std::get<period_request>(asked);
   if (by_month && (!svg || month))
     return json_error(
         400, "by=month is a chart of a whole year: /api/tallies/ID.svg?year=YYYY&by=month");
@@ -393,18 +402,7 @@ http_reply http_api::annual_report(std::string_view query) const {
   auto asked = period_of(query, false);
   if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
   const auto& asked_period = std::get<period_request>(asked);
-  // &from=YYYY: each tally's years from then to the report's side by side.
-  std::optional<int> from;
-  if (const auto given = query_params(query); given && given->count("from")) {
-    const std::string& text = given->at("from");
-    if (const auto problem = year_problem("from", text); !problem.empty())
-      return json_error(400, problem);
-    from = *four_digit_year(text);
-    if (const auto problem = years_problem("from", *from, "year", asked_period.year);
-        !problem.empty())
-      return json_error(400, problem);
-  }
-  auto html = tallies_.html(asked_period.year, asked_period.as, from);
+  auto html = tallies_.html(asked_period.year, asked_period.as, asked_period.from);
   if (!html) return json_error(500, html.err().message);
   return {200, "text/html; charset=utf-8", std::move(html).value(), {}, {}};
 }
