@@ -382,6 +382,14 @@ TEST_CASE("havend report writes every tally of a year as one HTML document, inte
   const auto bad = f.havend({"report", "--year", "26"});
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Contains("--year"));
+  // In Slovenian, with the years from 2025 side by side.
+  const auto sl = f.havend({"report", "--year", "2026", "--from", "2025", "--lang", "sl"});
+  REQUIRE(sl.exit_code == 0);
+  CHECK_THAT(sl.out, Contains("<html lang=\"sl\">") && Contains("<h3>Po letih</h3>") &&
+                         Contains("<th>2025 · Udeleženci</th>"));
+  const auto later = f.havend({"report", "--year", "2026", "--from", "2027"});
+  CHECK(later.exit_code == 2);
+  CHECK_THAT(later.err, Contains("--from must be no later than --year"));
   const auto unwritable =
       f.havend({"report", "--year", "2026", "--out", f.dir.file("no/such.html")});
   CHECK(unwritable.exit_code == 1);

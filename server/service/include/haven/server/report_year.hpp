@@ -46,9 +46,8 @@ inline constexpr int max_years_side_by_side = 30;
 inline std::string years_problem(std::string_view from_name, int from, std::string_view to_name,
                                  int to) {
   if (from <= to && to - from < max_years_side_by_side) return {};
-  return std::string(from_name) + " must be " + std::string(to_name) +
-         "'s year or earlier, and the years at most " + std::to_string(max_years_side_by_side) +
-         " in all";
+  return std::string(from_name) + " must be no later than " + std::string(to_name) +
+         ", and the years side by side at most " + std::to_string(max_years_side_by_side);
 }
 
 }  // namespace haven::server
