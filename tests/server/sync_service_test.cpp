@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <haven/server/sync_service.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -245,6 +246,133 @@ TEST_CASE("devices syncing through sync_service and the SQLite store end as with
   const auto report = s.real.report("pats-group-by-site", 2026);
   CHECK(total(report, "participants") == 12 + 8);
   CHECK(total(report, "sessions") == 2);
+}
+
+// ---------------------------------------------------------------- shared pulls
+
+namespace {
+
+// The central store as the service's change log, counting the pulls that
+// reach it.
+class counting_log final : public server::change_log {
+ public:
+  explicit counting_log(server::change_log& log) : log_(log) {}
+  server::push_result push(const sync::peer& d, const sync::push_batch& b,
+                           std::int64_t now_ms) override {
+    return log_.push(d, b, now_ms);
+  }
+  sync::change_batch pull(std::string_view team, sync::node_id skip, std::uint64_t since,
+                          std::uint32_t max_cells) override {
+    ++pulls;
+    return log_.pull(team, skip, since, max_cells);
+  }
+  server::log_counts counts() override { return log_.counts(); }
+  int pulls = 0;
+
+ private:
+  server::change_log& log_;
+};
+
+struct counted_service : central_fixture {
+  counting_log log{store()};
+  server::metrics counters;
+  server::login_guard guard;
+  server::sync_service service{
+      log,
+      store(),
+      shipped_schema(),
+      counters,
+      nullptr,
+      guard,
+      sync::hlc_clock(sync::hlc_clock::default_max_skew_ms, [] { return field_time_ms; })};
+};
+
+sync::record_change call(field_device& d, int id, const std::string& caller) {
+  return d.record(test_id(id), "on_call_event", {{"caller", caller}});
+}
+
+}  // namespace
+
+TEST_CASE(
+    "sync_service reads a push's cells once for all the team's devices at the cursor, "
+    "but the writer gets them without its own",
+    "[server][sync_service]") {
+  counted_service f;
+  field_device writer("dev-w", "team-a", 0x1), c("dev-c", "team-b", 0x9);
+  std::vector<field_device> team;
+  for (int i = 0; i < 5; ++i) team.emplace_back("dev-" + std::to_string(i), "team-a", 0x10 + i);
+  f.service.push(writer.peer(), writer.batch({call(writer, 1, "police")}));
+  const std::uint64_t cursor = f.store().counts().head;
+
+  f.service.push(writer.peer(), writer.batch({call(writer, 2, "ngo"), call(writer, 3, "police")}));
+  f.service.push(c.peer(), c.batch({call(c, 4, "ngo")}));
+  f.log.pulls = 0;
+  for (auto& d : team) {
+    const auto got = f.service.pull(d.peer(), cursor, 100);
+    CHECK(got == f.store().pull("team-a", d.peer().node, cursor, 100));
+    REQUIRE(got.changes.size() == 2);
+    CHECK(got.changes[0].id == test_id(2));
+  }
+  CHECK(f.log.pulls == 1);  // read once, shared with the other four
+  CHECK(f.counters.shared_pulls == 4);
+
+  // The writer's own cells are left out of its batch: read for it alone.
+  const auto for_writer = f.service.pull(writer.peer(), cursor, 100);
+  CHECK(for_writer.changes.empty());
+  CHECK(for_writer == f.store().pull("team-a", writer.peer().node, cursor, 100));
+  CHECK(f.log.pulls == 2);
+
+  // Another team at the same cursor: its own batch, never team-a's.
+  const auto for_c = f.service.pull(field_device("dev-d", "team-b", 0x8).peer(), cursor, 100);
+  REQUIRE(for_c.changes.size() == 1);
+  CHECK(for_c.changes[0].team == "team-b");
+  CHECK(f.log.pulls == 3);
+
+  // A push drops what was kept: the next pull reads the log again and sees it.
+  f.service.push(writer.peer(), writer.batch({call(writer, 5, "ngo")}));
+  const auto after = f.service.pull(team[0].peer(), cursor, 100);
+  CHECK(after.changes.size() == 3);
+  CHECK(f.log.pulls == 4);
+  CHECK(after == f.store().pull("team-a", team[0].peer().node, cursor, 100));
+}
+
+TEST_CASE(
+    "sync_service's pulls, shared or not, equal the store's own for random pushes and cursors",
+    "[server][sync_service][property]") {
+  const std::uint64_t seed = GENERATE(1, 2, 3);
+  INFO("seed " << seed);
+  counted_service f;
+  std::mt19937_64 rng(seed);
+  std::vector<field_device> devices;
+  for (int i = 0; i < 6; ++i)
+    devices.emplace_back("dev-" + std::to_string(i), i % 2 ? "team-b" : "team-a",
+                         static_cast<sync::node_id>(0x20 + i));
+  std::vector<std::uint64_t> heads{0};
+  int next_id = 1;
+  for (int step = 0; step < 300; ++step) {
+    auto& d = devices[rng() % devices.size()];
+    if (rng() % 3 == 0) {
+      // a new record, or an edit of one written before (by anyone of the team)
+      const int id =
+          rng() % 2 ? next_id++ : 1 + static_cast<int>(rng() % static_cast<unsigned>(next_id));
+      const auto change = call(d, id, rng() % 2 ? "police" : "ngo");
+      try {
+        f.service.push(d.peer(), d.batch({change}));
+      } catch (const failure&) {
+        // a record of the other team: refused whole, nothing changed
+      }
+      heads.push_back(f.store().counts().head);
+      continue;
+    }
+    // pull from a recent head (as woken devices do) or anywhere
+    const std::uint64_t since =
+        heads[heads.size() - 1 - rng() % std::min<std::size_t>(heads.size(), 3)];
+    const auto max_cells = static_cast<std::uint32_t>(1 + rng() % 4);
+    INFO("step " << step << " device " << d.peer().device_id << " since " << since);
+    CHECK(f.service.pull(d.peer(), since, max_cells) ==
+          f.store().pull(d.peer().team, d.peer().node, since, max_cells));
+  }
+  CHECK(f.counters.shared_pulls > 0);  // the property covered shared batches
 }
 
 }  // namespace haven::test

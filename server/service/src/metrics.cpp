@@ -26,6 +26,9 @@ std::string metrics::render(const log_counts& store, std::uint64_t devices_known
   metric("haven_changes_applied_total", "counter", "Received cells that changed the store.",
          changes_applied.load());
   metric("haven_changes_sent_total", "counter", "Cells sent to devices.", changes_sent.load());
+  metric("haven_shared_pulls_total", "counter",
+         "Batches read from the store once and sent to several devices of a team.",
+         shared_pulls.load());
   metric("haven_refused_frames_total", "counter", "Sessions ended with an error frame.",
          refused_frames.load());
   metric("haven_open_connections", "gauge", "Open connections.", open_connections.load());

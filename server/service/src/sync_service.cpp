@@ -128,6 +128,7 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
   metrics_.changes_applied += r.stats.applied;
   metrics_.observe_push_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (r.stats.applied > 0) shared_.changed(r.head);
   if (r.stats.applied > 0 && notify_) notify_(p.team);
   if (r.stats.applied > 0 && committed_) committed_(r.head);
   return sync::push_ack{r.acked_seq};
@@ -135,11 +136,27 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
 
 sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
                                       std::uint32_t max_cells) {
-  sync::change_batch batch = log_.pull(p.team, p.node, since, max_cells);
+  sync::change_batch batch = read_log(p, since, max_cells);
   std::size_t cells = 0;
   for (const auto& change : batch.changes) cells += change.cells.size();
   metrics_.changes_sent += cells;
   return batch;
+}
+
+sync::change_batch sync_service::read_log(const sync::peer& p, std::uint64_t since,
+                                          std::uint32_t max_cells) {
+  if (!shared_.near_head(since)) return log_.pull(p.team, p.node, since, max_cells);
+  std::optional<sync::change_batch> whole = shared_.find(p.team, since, max_cells);
+  const bool kept = whole.has_value();
+  if (!kept) {
+    const auto ticket = shared_.before_read();
+    whole = log_.pull(p.team, 0, since, max_cells);
+    shared_.keep(ticket, p.team, since, max_cells, *whole);
+  }
+  // A device is spared its own cells: it gets a batch of its own.
+  if (has_cells_of(*whole, p.node)) return log_.pull(p.team, p.node, since, max_cells);
+  if (kept) ++metrics_.shared_pulls;
+  return std::move(*whole);
 }
 
 void sync_service::caught_up(const sync::peer& p) {

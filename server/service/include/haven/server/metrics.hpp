@@ -19,6 +19,7 @@ class metrics {
   std::atomic<std::uint64_t> changes_received{0};  // cells pushed by devices
   std::atomic<std::uint64_t> changes_applied{0};   // of those, cells that changed the store
   std::atomic<std::uint64_t> changes_sent{0};      // cells sent to devices
+  std::atomic<std::uint64_t> shared_pulls{0};      // batches read once for several devices
   std::atomic<std::uint64_t> refused_frames{0};    // sessions ended by an error frame
   // The connection budget's (connection_budget.hpp): connections open, and
   // of those not signed in; connections not signed in closed to make room

@@ -13,6 +13,7 @@
 #include <haven/server/device_cursors.hpp>
 #include <haven/server/login_guard.hpp>
 #include <haven/server/metrics.hpp>
+#include <haven/server/shared_pulls.hpp>
 #include <haven/sync/hlc.hpp>
 #include <haven/sync/session.hpp>
 #include <memory>
@@ -57,6 +58,9 @@ class sync_service final : public sync::server_backend {
   device_standing authenticate(const sync::hello& h, const sync::handshake& hs);
   // Audits and throws `code`: a push the device may not make (forbidden) or
   // whose values the schema does not allow (invalid_input).
+  // The team's cells after `since` without the device's own, shared with
+  // the team's other devices at the same cursor where it can be.
+  sync::change_batch read_log(const sync::peer& p, std::uint64_t since, std::uint32_t max_cells);
   [[noreturn]] void refuse_push(const sync::peer& p, const std::string& why,
                                 errc code = errc::forbidden);
 
@@ -68,6 +72,7 @@ class sync_service final : public sync::server_backend {
   login_guard& guard_;
   team_notifier notify_;
   std::function<void(std::uint64_t head)> committed_;
+  shared_pulls shared_;
   std::mutex clock_mutex_;
   sync::hlc_clock clock_;  // guarded by clock_mutex_
 };
