@@ -29,6 +29,8 @@ constexpr scenario scenarios[] = {
     {"tally", haven::bench::tally,
      "every declared tally read for a year, and one incremental update"},
     {"bytes", haven::bench::bytes, "bytes on the wire and on disk per record"},
+    {"pull-into", haven::bench::pull_into,
+     "(part of initial-sync) a fresh device store pulls everything, in a process of its own"},
 };
 
 int usage(std::ostream& out) {

@@ -1,21 +1,69 @@
 // initial-sync: a fresh device pulls everything its team holds from havend
 // (the program, restarted after being filled so that its peak memory is the
-// pull's) over a real connection on 127.0.0.1. Peak RSS of both ends; bytes
-// on the wire counted by a relay at the socket, on a second fresh device's
-// pull (untimed). The floor: the same values as plain rows on the device, in
-// transactions of a pulled batch's records each. The device's peak is
-// reset before the pull, but the records were made and pushed in this
-// process first: a pull that needs less than that left behind shows no peak
-// of its own (to do: pull in a process of its own).
+// pull's) over a real connection on 127.0.0.1. The device is a process of its
+// own (haven_bench pull-into), so that its peak RSS is the pull's alone; peak
+// RSS of both ends; bytes on the wire counted by a relay at the socket, on a
+// second fresh device's pull (untimed). The floor: the same values as plain
+// rows on the device, in transactions of a pulled batch's records each.
+#include <boost/json.hpp>
 #include <haven/core/command_line.hpp>
+#include <iostream>
 
 #include "cutting_proxy.hpp"
 #include "plain_rows.hpp"
+#include "process.hpp"
 #include "report.hpp"
 #include "scenarios.hpp"
 #include "workload.hpp"
 
 namespace haven::bench {
+namespace {
+
+// What the device process reports of its pull.
+struct device_pull {
+  std::size_t records = 0, cells = 0, batches = 0;
+  double seconds = 0;
+  std::uint64_t rss_before = 0, peak_rss = 0;
+};
+
+// Runs `haven_bench pull-into DB URL` and reads its report.
+device_pull pull_in_own_process(const std::string& db, const std::string& url) {
+  test::child device({"/proc/self/exe", "pull-into", db, url});
+  std::string line;
+  if (!device.read_line(line) || device.wait() != 0)
+    throw failure(errc::unavailable, "the pulling device (haven_bench pull-into) failed");
+  const auto o = boost::json::parse(line).as_object();
+  auto count = [&](const char* key) { return boost::json::value_to<std::uint64_t>(o.at(key)); };
+  return {count("records"),    count("cells"),
+          count("batches"),    o.at("seconds").to_number<double>(),
+          count("rss_before"), count("peak_rss")};
+}
+
+}  // namespace
+
+int pull_into(int argc, const char* const* argv) {
+  if (argc != 3) {
+    std::cerr << "haven_bench pull-into DB URL: a fresh device store at DB pulls from URL; "
+                 "prints one line of JSON (used by initial-sync)\n";
+    return command_line::exit_usage;
+  }
+  const auto rss_before = rss_bytes();
+  const auto start = clock_type::now();
+  auto fresh = unwrap(client::store::create(argv[1], "field"));
+  client::sync_options options;
+  options.server_url = argv[2];
+  options.idle_timeout = std::chrono::minutes(10);
+  const auto pulled = unwrap(client::sync_now(*fresh, options));
+  const double seconds = seconds_since(start);
+  boost::json::object out{{"records", unwrap(fresh->status()).records},
+                          {"cells", pulled.progress.changes_down},
+                          {"batches", pulled.progress.batches_down},
+                          {"seconds", seconds},
+                          {"rss_before", rss_before},
+                          {"peak_rss", peak_rss_bytes()}};
+  std::cout << boost::json::serialize(out) << std::endl;
+  return 0;
+}
 
 int initial_sync(int argc, const char* const* argv) {
   const auto args = command_line::parse_counts(
@@ -36,15 +84,8 @@ int initial_sync(int argc, const char* const* argv) {
   }
   havend_child havend(dir.file("central.db"));
   const auto server_before = havend.rss_bytes();
-  reset_peak_rss();
-  const auto client_before = rss_bytes();
-
-  const auto start = clock_type::now();
-  auto fresh = unwrap(client::store::create(dir.file("fresh.db"), "field"));
-  const auto pulled = unwrap(client::sync_now(*fresh, havend.sync_options()));
-  const double pull_s = seconds_since(start);
-  const auto client_peak = peak_rss_bytes(), server_peak = havend.peak_rss_bytes();
-  const std::size_t pulled_records = unwrap(fresh->status()).records;
+  const auto device = pull_in_own_process(dir.file("fresh.db"), havend.sync_options().server_url);
+  const auto server_peak = havend.peak_rss_bytes();
 
   test::cutting_proxy relay(havend.address());
   auto counted = unwrap(client::store::create(dir.file("counted.db"), "field"));
@@ -62,14 +103,12 @@ int initial_sync(int argc, const char* const* argv) {
   const double plain_s = seconds_since(plain_start);
 
   print("initial-sync",
-        {{"records", pulled_records},
-         {"cells", pulled.progress.changes_down},
-         {"batches", pulled.progress.batches_down}},
-        {{"pull_s", figure(pull_s, "s", plain_s, false, "under 3 s for 1,000,000 cells")},
-         {"pull_cells_per_s", figure(pulled.progress.changes_down / pull_s, "cells/s",
-                                     pulled.progress.changes_down / plain_s, true)},
-         {"client_peak_rss_bytes", figure(static_cast<double>(client_peak), "bytes")},
-         {"client_rss_before_bytes", figure(static_cast<double>(client_before), "bytes")},
+        {{"records", device.records}, {"cells", device.cells}, {"batches", device.batches}},
+        {{"pull_s", figure(device.seconds, "s", plain_s, false, "under 3 s for 1,000,000 cells")},
+         {"pull_cells_per_s", figure(static_cast<double>(device.cells) / device.seconds, "cells/s",
+                                     static_cast<double>(device.cells) / plain_s, true)},
+         {"client_peak_rss_bytes", figure(static_cast<double>(device.peak_rss), "bytes")},
+         {"client_rss_before_bytes", figure(static_cast<double>(device.rss_before), "bytes")},
          {"server_peak_rss_bytes", figure(static_cast<double>(server_peak), "bytes")},
          {"server_rss_before_bytes", figure(static_cast<double>(server_before), "bytes")},
          {"bytes_down", figure(static_cast<double>(down), "bytes")},
