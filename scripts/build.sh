@@ -9,7 +9,13 @@ build_dir=${BUILD_DIR:-build}
 # made now; one configured earlier keeps its generator.
 generator=()
 [[ -f $build_dir/CMakeCache.txt ]] || ! command -v ninja >/dev/null || generator=(-G Ninja)
-cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
+# Debug information as line tables only (-g1): backtraces, sanitizer reports
+# and perf keep file and line, and the Beast-heavy files compile a third
+# faster than with -g (sync_client.cpp: 129 s -> 90 s). Give -DCMAKE_CXX_FLAGS_…=…
+# to build with more.
+line_tables=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG")
+cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} \
+  "${line_tables[@]}" "$@" >/dev/null
 targets=()
 for t in ${TARGETS:-}; do targets+=(--target "$t"); done
 cmake --build "$build_dir" -j "$(nproc)" "${targets[@]}"

@@ -15,7 +15,7 @@ build_dir=${BUILD_DIR:-build-asan}
 # -O0 and runs the suite in less than half of it (-O0: 4.6 + 6.5 min; -Og about
 # 5 + 2.8 min; -O1: twice the compile time of -O0 for 2.2 min of tests).
 BUILD_DIR=$build_dir BUILD_TYPE=Debug scripts/build.sh -DHAVEN_BUILD_TESTS=ON -DHAVEN_SANITIZE=ON \
-  "-DCMAKE_CXX_FLAGS_DEBUG=-g -Og" "-DCMAKE_C_FLAGS_DEBUG=-g -Og"
+  "-DCMAKE_CXX_FLAGS_DEBUG=-g1 -Og" "-DCMAKE_C_FLAGS_DEBUG=-g1 -Og"
 
 reports="$PWD/$build_dir/sanitizer"
 rm -rf "$reports"
