@@ -35,7 +35,9 @@ struct device {
 
 class sync_fixture {
  public:
-  sync_fixture() : server_(dir_.file("central.db")) {}
+  // havend started with `server_options` added to the fixture's own.
+  explicit sync_fixture(std::vector<std::string> server_options = {})
+      : server_(dir_.file("central.db"), std::move(server_options)) {}
 
   // A new device store enrolled in `team`.
   device& add_device(const std::string& team);

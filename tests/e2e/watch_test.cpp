@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "fair_share.hpp"
 #include "sync_fixture.hpp"
 
 namespace haven::test {
@@ -63,6 +64,37 @@ TEST_CASE("a watching device receives live changes, pushes its own, and reconnec
 
   watcher.kill_group(SIGTERM);
   CHECK(watcher.wait() == 0);  // a clean stop, with its summary
+}
+
+TEST_CASE("a push reaches every watching device of the team, read from the store once for them",
+          "[e2e][sync][watch]") {
+  sync_fixture f({"--threads", "1"});  // so that the watchers' pulls come one after another
+  device& office = f.add_device("outreach");
+  field_work work(12);
+  std::vector<std::string> tablets;
+  std::vector<std::unique_ptr<child>> watchers;
+  for (int i = 0; i < 3; ++i) {
+    tablets.push_back(f.dir().file("tablet-" + std::to_string(i) + ".db"));
+    REQUIRE(client::store::create(tablets.back(), "outreach").ok());
+    watchers.push_back(std::make_unique<child>(
+        std::vector<std::string>{HAVEN_SHELL_PATH, "--db", tablets.back(), "sync", "--server",
+                                 f.server().sync_url(), "--watch"}));
+  }
+  // Each watcher is live once it has pulled the (empty) log.
+  REQUIRE(eventually(
+      [&] { return metric(f.server().address(), "haven_connected_devices") == watchers.size(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  for (int i = 0; i < 4; ++i) REQUIRE(office.db->add(work.new_record()).ok());
+  REQUIRE(f.sync(office).ok());
+  for (const auto& db : tablets) CHECK(eventually([&] { return records_in(db) == 4; }));
+  // Three watchers at the same cursor: the first reads, the other two get
+  // its batch (and the third too when the office's own pull read it first).
+  CHECK(metric(f.server().address(), "haven_shared_pulls_total") >= 2);
+  for (auto& w : watchers) {
+    w->kill_group(SIGTERM);
+    CHECK(w->wait() == 0);
+  }
 }
 
 }  // namespace
