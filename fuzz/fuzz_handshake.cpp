@@ -108,6 +108,7 @@ class stub_client_backend : public client_backend {
   explicit stub_client_backend(unsigned mode) : pending_(mode & 8 ? 1 : 0) {}
   hello greeting(const challenge& c) override {
     hello h;
+    h.version = c.version;
     h.device_id = "fuzz-device";
     h.team = "pats";
     h.node = 7;

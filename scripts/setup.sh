@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-program-options1.81-dev
-  libsqlite3-dev sqlite3 libcereal-dev catch2 libssl-dev
+  libsqlite3-dev sqlite3 libcereal-dev catch2 libssl-dev zlib1g-dev
   bsdextrautils curl
   clang-14 libclang-rt-14-dev clang-format
   libqrencode-dev

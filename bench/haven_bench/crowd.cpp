@@ -32,6 +32,9 @@ class listener final : public sync::client_backend, public sync::transport {
       beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
       beast::get_lowest_layer(ws_).expires_never();
       ws_.binary(true);
+      ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+        req.set(sync::protocol_offer_header, std::to_string(sync::protocol_version));
+      }));
       ws_.async_handshake(server.address().to_string() + ":" + std::to_string(server.port()),
                           "/sync", [this, done](beast::error_code ec) {
                             if (ec) return done(false);
@@ -45,8 +48,8 @@ class listener final : public sync::client_backend, public sync::transport {
   std::atomic<std::int64_t> last_batch_ns{0};  // steady clock, when changes last arrived
 
   // sync::client_backend
-  sync::hello greeting(const sync::challenge&) override {
-    return {sync::protocol_version,
+  sync::hello greeting(const sync::challenge& c) override {
+    return {c.version,
             "crowd-" + std::to_string(n_),
             team_,
             0x4000'0000 + n_,

@@ -57,10 +57,10 @@ class store_backend final : public sync::client_backend {
     char node[17];
     std::snprintf(node, sizeof node, "%016llx", static_cast<unsigned long long>(s.node));
     pulled_ = s.pulled_seq;
-    sync::hello h{sync::protocol_version, enrolled ? enrolled->device_id : node,
-                  s.default_team,         s.node,
-                  s.schema_version,       s.acked_seq,
-                  s.pulled_seq,           {}};
+    sync::hello h{c.version,        enrolled ? enrolled->device_id : node,
+                  s.default_team,   s.node,
+                  s.schema_version, s.acked_seq,
+                  s.pulled_seq,     {}};
     if (c.channel_bound && channel_binding_.empty())
       throw failure(errc::protocol,
                     "the server asks to bind the sign-in to TLS, but this connection has no TLS");
@@ -131,7 +131,9 @@ class connection final : private sync::transport {
         poll_(ioc_),
         stop_check_(ioc_),
         backend_(db),
-        session_(backend_, *this, sync::client_session::options{.stay_live = live}) {}
+        session_(backend_, *this,
+                 sync::client_session::options{.stay_live = live,
+                                               .max_protocol = options.max_protocol}) {}
 
   // Runs the session to its end; returns how it ended.
   result<sync::sync_progress> run() {
@@ -161,6 +163,11 @@ class connection final : private sync::transport {
     ws_.set_option(timeouts);
     ws_.binary(true);
     ws_.read_message_max(sync::frame_limits{}.max_frame_bytes);
+    if (options_.max_protocol > sync::oldest_protocol_version)
+      ws_.set_option(websocket::stream_base::decorator(
+          [version = std::to_string(options_.max_protocol)](websocket::request_type& req) {
+            req.set(sync::protocol_offer_header, version);
+          }));
     ws_.async_handshake(address_.authority(), address_.target, [this](beast::error_code ec) {
       if (ec)
         return lost(ec, "the server at " + address_.authority() + " did not accept a sync session",
@@ -324,6 +331,7 @@ void add(sync::sync_progress& total, const sync::sync_progress& more) {
   total.batches_down += more.batches_down;
   total.changes_up += more.changes_up;
   total.changes_down += more.changes_down;
+  total.protocol = more.protocol;
 }
 
 // Runs one connection to `address`, plain or TLS: fn(connection&) with the

@@ -1,10 +1,15 @@
 // Frame encoding and bounded decoding of protocol messages with Cereal.
 #include <cereal/archives/portable_binary.hpp>
+#include <charconv>
 #include <haven/sync/protocol.hpp>
 #include <istream>
 #include <ostream>
 #include <sstream>
 #include <streambuf>
+
+#include "batch_codec.hpp"
+#include "frame_deflate.hpp"
+#include "wire_bytes.hpp"
 
 namespace haven::sync {
 namespace {
@@ -304,11 +309,71 @@ std::string proof_message(const hello& h, std::string_view nonce,
     out += static_cast<char>(part.size());
     out += part;
   }
-  out += encode(signed_fields, frame_limits{});
+  out +=
+      encode(signed_fields, frame_limits{}, oldest_protocol_version);  // a hello is the same in all
   return out;
 }
 
-std::string encode(const message& m, const frame_limits& limits) {
+namespace {
+
+// Version 3's batch frames: tag, compression (stored or deflate), then the
+// body, or its size and its deflated bytes.
+enum compact_tag : std::uint8_t { compact_push = 10, compact_changes = 11 };
+enum class compression : std::uint8_t { stored = 0, deflate = 1 };
+// Bodies shorter than this are sent as they are: deflate would not pay.
+constexpr std::size_t min_deflate_bytes = 128;
+
+void check_frame_size(std::size_t size, const frame_limits& limits, const char* what) {
+  if (size > limits.max_frame_bytes)
+    bad_frame(std::string(what) + " of " + std::to_string(size) + " bytes is over the limit of " +
+              std::to_string(limits.max_frame_bytes) + "; send smaller batches");
+}
+
+std::string compact_frame(compact_tag tag, const std::string& body, const frame_limits& limits) {
+  check_frame_size(body.size(), limits, "a batch body");
+  std::string frame(1, static_cast<char>(tag));
+  wire::byte_writer w(frame);
+  if (body.size() >= min_deflate_bytes) {
+    const std::string deflated = wire::deflate_body(body);
+    if (deflated.size() + 8 < body.size()) {
+      w.byte(static_cast<std::uint8_t>(compression::deflate));
+      w.varint(body.size());
+      w.bytes(deflated);
+      check_frame_size(frame.size(), limits, "frame");
+      return frame;
+    }
+  }
+  w.byte(static_cast<std::uint8_t>(compression::stored));
+  w.bytes(body);
+  check_frame_size(frame.size(), limits, "frame");
+  return frame;
+}
+
+// The body of a compact frame (after its tag), inflated if it is deflated.
+std::string compact_body(std::string_view rest, const frame_limits& limits) {
+  wire::byte_reader r(rest);
+  const std::uint8_t how = r.byte();
+  if (how == static_cast<std::uint8_t>(compression::stored))
+    return std::string(r.bytes(r.remaining()));
+  if (how != static_cast<std::uint8_t>(compression::deflate))
+    bad_frame("unknown compression " + std::to_string(how) + " (0 stored or 1 deflate expected)");
+  const std::uint64_t size = r.varint();
+  if (size == 0 || size > limits.max_frame_bytes)
+    bad_frame("a compressed body declares " + std::to_string(size) +
+              " bytes; at least 1 and at most the frame limit of " +
+              std::to_string(limits.max_frame_bytes) + " expected");
+  return wire::inflate_body(r.bytes(r.remaining()), static_cast<std::size_t>(size));
+}
+
+}  // namespace
+
+std::string encode(const message& m, const frame_limits& limits, std::uint32_t version) {
+  if (version >= 3) {
+    if (const auto* b = std::get_if<push_batch>(&m))
+      return compact_frame(compact_push, wire::encode_body(*b, limits), limits);
+    if (const auto* b = std::get_if<change_batch>(&m))
+      return compact_frame(compact_changes, wire::encode_body(*b, limits), limits);
+  }
   std::ostringstream out;
   out.put(static_cast<char>(m.index()));
   {
@@ -341,7 +406,12 @@ result<message> decode(std::string_view frame, const frame_limits& limits) {
     if (frame.size() > limits.max_frame_bytes)
       bad_frame("frame of " + std::to_string(frame.size()) + " bytes is over the limit of " +
                 std::to_string(limits.max_frame_bytes));
-    message m = default_message(static_cast<unsigned char>(frame.front()));
+    const auto tag = static_cast<unsigned char>(frame.front());
+    if (tag == compact_push)
+      return wire::decode_push_body(compact_body(frame.substr(1), limits), limits);
+    if (tag == compact_changes)
+      return wire::decode_change_body(compact_body(frame.substr(1), limits), limits);
+    message m = default_message(tag);
     frame_buf buf(frame.substr(1));
     std::istream in(&buf);
     codec_context ctx{limits, &buf};
@@ -355,6 +425,21 @@ result<message> decode(std::string_view frame, const frame_limits& limits) {
       bad_frame(std::to_string(buf.remaining()) + " unexpected bytes after the message");
     return m;
   });
+}
+
+std::uint32_t frame_version(std::string_view frame) {
+  if (!frame.empty() && (static_cast<unsigned char>(frame.front()) == compact_push ||
+                         static_cast<unsigned char>(frame.front()) == compact_changes))
+    return 3;
+  return oldest_protocol_version;
+}
+
+std::uint32_t parse_protocol_offer(std::string_view value) {
+  std::uint32_t v = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc{} || end != value.data() + value.size() || v < oldest_protocol_version)
+    return oldest_protocol_version;
+  return v;
 }
 
 std::string_view to_string(standing s) {

@@ -31,6 +31,12 @@ void guarded(Body&& body, OnError&& on_error) {
   }
 }
 
+// Why a frame of a newer protocol version than the session's is refused.
+std::string newer_frame(std::string_view frame, std::uint32_t version) {
+  return "a protocol version " + std::to_string(frame_version(frame)) + " frame in a version " +
+         std::to_string(version) + " session";
+}
+
 std::size_t cell_count(const std::vector<record_change>& changes) {
   std::size_t n = 0;
   for (const auto& c : changes) n += c.cells.size();
@@ -48,13 +54,14 @@ server_session::server_session(server_backend& backend, transport& out, frame_li
       limits_(limits),
       handshake_{{}, std::move(address), std::move(channel_binding)} {}
 
-void server_session::start() {
+void server_session::start(std::uint32_t device_offer) {
   if (state_ != state::idle) return;
   guarded(
       [&] {
         handshake_.nonce = backend_.nonce();
         state_ = state::awaiting_hello;
-        send(challenge{protocol_version, handshake_.nonce, !handshake_.channel_binding.empty()});
+        announced_ = std::max(oldest_protocol_version, std::min(device_offer, max_protocol));
+        send(challenge{announced_, handshake_.nonce, !handshake_.channel_binding.empty()});
       },
       [&](const error& e) { fail(e.code, e.message); });
 }
@@ -73,7 +80,7 @@ bool server_session::wipe_now(bool drained) {
 }
 
 void server_session::send(const message& m) {
-  out_.send(encode(m, limits_));
+  out_.send(encode(m, limits_, version_));
 }
 
 void server_session::fail(errc code, const std::string& message) {
@@ -91,6 +98,10 @@ void server_session::fail(errc code, const std::string& message) {
 
 void server_session::on_frame(std::string_view frame) {
   if (state_ == state::closed) return;
+  // Before the hello, the frames of any version the challenge announced.
+  const bool greeted = state_ != state::idle && state_ != state::awaiting_hello;
+  if (const std::uint32_t spoken = greeted ? version_ : announced_; frame_version(frame) > spoken)
+    return fail(errc::protocol, newer_frame(frame, spoken));
   auto decoded = decode(frame, limits_);
   if (!decoded) return fail(errc::protocol, decoded.err().message);
   auto require_open = [&](const char* what) {
@@ -109,20 +120,23 @@ void server_session::on_frame(std::string_view frame) {
                     throw failure(errc::protocol, "hello before the server's challenge");
                   if (state_ != state::awaiting_hello)
                     throw failure(errc::protocol, "a second hello in one session");
-                  if (h.version != protocol_version)
+                  if (h.version < oldest_protocol_version || h.version > announced_)
                     throw failure(errc::protocol, "protocol version " + std::to_string(h.version) +
                                                       " is not supported (this server speaks " +
-                                                      std::to_string(protocol_version) +
-                                                      "); update the app");
+                                                      std::to_string(oldest_protocol_version) +
+                                                      " to " + std::to_string(announced_) +
+                                                      " with this device); update the app");
                   if (h.device_id.empty())
                     throw failure(errc::protocol, "hello without a device id");
                   if (!valid_team(h.team))
                     throw failure(errc::protocol, "hello with an invalid team \"" + h.team + "\"");
                   admission a = backend_.admit(h, handshake_);
                   peer_ = {h.device_id, h.team, h.node, handshake_.address};
+                  version_ = h.version;  // signed in the hello's proof, so a relay cannot lower it
                   wipe_ = a.wipe;
                   if (wipe_ == standing::revoked) return order_wipe();  // before any data moves
                   state_ = state::open;
+                  a.greeting.version = version_;
                   a.greeting.max_batch_records = static_cast<std::uint32_t>(limits_.max_records);
                   send(a.greeting);
                 },
@@ -186,7 +200,7 @@ client_session::client_session(client_backend& backend, transport& out, options 
     : backend_(backend), out_(out), opts_(opts), limits_(limits) {}
 
 void client_session::send(const message& m) {
-  out_.send(encode(m, limits_));
+  out_.send(encode(m, limits_, version_));
 }
 
 void client_session::start() {
@@ -210,6 +224,8 @@ void client_session::fail(error e, bool tell_server) {
 
 void client_session::on_frame(std::string_view frame) {
   if (state_ == state::failed || state_ == state::done || state_ == state::wiped) return;
+  if (frame_version(frame) > version_)
+    return fail(error{errc::protocol, newer_frame(frame, version_), {}});
   auto decoded = decode(frame, limits_);
   if (!decoded) return fail(decoded.err());
   auto unexpected = [&] {
@@ -219,65 +235,77 @@ void client_session::on_frame(std::string_view frame) {
   guarded(
       [&] {
         std::visit(
-            overloaded{[&](const error_frame& e) {
-                         fail(error{static_cast<errc>(e.code), e.message, {}}, false);
-                       },
-                       [&](const challenge& c) {
-                         if (state_ != state::greeting || hello_sent_) unexpected();
-                         if (c.version != protocol_version)
-                           throw failure(errc::protocol, "the server speaks protocol version " +
-                                                             std::to_string(c.version) +
-                                                             "; update the app");
-                         if (c.nonce.size() < 16 || c.nonce.size() > 64)
-                           throw failure(errc::protocol, "the server's challenge has a nonce of " +
-                                                             std::to_string(c.nonce.size()) +
-                                                             " bytes (16-64 expected)");
-                         send(backend_.greeting(c));
-                         hello_sent_ = true;
-                       },
-                       [&](const wipe_order& order) {
-                         if (!hello_sent_) unexpected();
-                         backend_.wipe(order);
-                         wipe_reason_ = order.reason;
-                         send(wipe_done{});
-                         state_ = state::wiped;
-                         out_.close();
-                       },
-                       [&](const welcome& w) {
-                         if (state_ != state::greeting || !hello_sent_) unexpected();
-                         if (w.version != protocol_version)
-                           throw failure(errc::protocol, "the server speaks protocol version " +
-                                                             std::to_string(w.version) +
-                                                             "; update the app");
-                         backend_.welcomed(w);
-                         batch_records_ =
-                             w.max_batch_records == 0
-                                 ? limits_.max_records
-                                 : std::min<std::size_t>(w.max_batch_records, limits_.max_records);
-                         state_ = state::pushing;
-                         push_next();
-                       },
-                       [&](const push_ack& ack) {
-                         if (!push_in_flight_) unexpected();
-                         backend_.acknowledged(ack);
-                         push_in_flight_ = false;
-                         push_next();  // live too: whatever was written meanwhile
-                       },
-                       [&](const change_batch& batch) {
-                         if (state_ != state::pulling && state_ != state::live) unexpected();
-                         backend_.received(batch);
-                         ++progress_.batches_down;
-                         progress_.changes_down += cell_count(batch.changes);
-                         if (state_ != state::pulling) return;
-                         if (batch.more) return pull_next();
-                         if (opts_.stay_live) {
-                           state_ = state::live;
-                         } else {
-                           state_ = state::done;
-                           out_.close();
-                         }
-                       },
-                       [&](const auto&) { unexpected(); }},
+            overloaded{
+                [&](const error_frame& e) {
+                  fail(error{static_cast<errc>(e.code), e.message, {}}, false);
+                },
+                [&](const challenge& c) {
+                  if (state_ != state::greeting || hello_sent_) unexpected();
+                  if (c.version < oldest_protocol_version)
+                    throw failure(errc::protocol, "the server speaks protocol version " +
+                                                      std::to_string(c.version) +
+                                                      ", older than this app supports (" +
+                                                      std::to_string(oldest_protocol_version) +
+                                                      "); update the server");
+                  if (c.nonce.size() < 16 || c.nonce.size() > 64)
+                    throw failure(errc::protocol, "the server's challenge has a nonce of " +
+                                                      std::to_string(c.nonce.size()) +
+                                                      " bytes (16-64 expected)");
+                  version_ = std::min(c.version, opts_.max_protocol);
+                  progress_.protocol = version_;
+                  challenge spoken = c;
+                  spoken.version = version_;
+                  hello h = backend_.greeting(spoken);
+                  if (h.version != version_)
+                    throw failure(errc::internal, "the hello names protocol version " +
+                                                      std::to_string(h.version) + ", not " +
+                                                      std::to_string(version_));
+                  send(h);
+                  hello_sent_ = true;
+                },
+                [&](const wipe_order& order) {
+                  if (!hello_sent_) unexpected();
+                  backend_.wipe(order);
+                  wipe_reason_ = order.reason;
+                  send(wipe_done{});
+                  state_ = state::wiped;
+                  out_.close();
+                },
+                [&](const welcome& w) {
+                  if (state_ != state::greeting || !hello_sent_) unexpected();
+                  if (w.version != version_)
+                    throw failure(errc::protocol, "the server's welcome names protocol version " +
+                                                      std::to_string(w.version) + ", not the " +
+                                                      std::to_string(version_) + " of the hello");
+                  backend_.welcomed(w);
+                  batch_records_ =
+                      w.max_batch_records == 0
+                          ? limits_.max_records
+                          : std::min<std::size_t>(w.max_batch_records, limits_.max_records);
+                  state_ = state::pushing;
+                  push_next();
+                },
+                [&](const push_ack& ack) {
+                  if (!push_in_flight_) unexpected();
+                  backend_.acknowledged(ack);
+                  push_in_flight_ = false;
+                  push_next();  // live too: whatever was written meanwhile
+                },
+                [&](const change_batch& batch) {
+                  if (state_ != state::pulling && state_ != state::live) unexpected();
+                  backend_.received(batch);
+                  ++progress_.batches_down;
+                  progress_.changes_down += cell_count(batch.changes);
+                  if (state_ != state::pulling) return;
+                  if (batch.more) return pull_next();
+                  if (opts_.stay_live) {
+                    state_ = state::live;
+                  } else {
+                    state_ = state::done;
+                    out_.close();
+                  }
+                },
+                [&](const auto&) { unexpected(); }},
             decoded.value());
       },
       [&](const error& e) { fail(e); });

@@ -21,12 +21,16 @@ device& sync_fixture::add_device(const std::string& team) {
   return *devices_.back();
 }
 
-result<client::sync_summary> sync_fixture::sync(device& d, const std::string& url) {
+client::sync_options sync_fixture::sync_options(const std::string& url) {
   client::sync_options o;
   o.server_url = url.empty() ? server_.sync_url() : url;
   o.connect_timeout = std::chrono::seconds(5);
   o.idle_timeout = std::chrono::seconds(20);
-  return client::sync_now(*d.db, o);
+  return o;
+}
+
+result<client::sync_summary> sync_fixture::sync(device& d, const std::string& url) {
+  return client::sync_now(*d.db, sync_options(url));
 }
 
 void sync_fixture::sync_everyone() {

@@ -41,6 +41,8 @@ class sync_fixture {
 
   // A new device store enrolled in `team`.
   device& add_device(const std::string& team);
+  // The options sync() uses: the server (or `url`), short timeouts.
+  client::sync_options sync_options(const std::string& url = "");
   // One sync of `d` with the server (or through `url`); returns its result.
   result<client::sync_summary> sync(device& d, const std::string& url = "");
   // Syncs every device, twice over, so that all have everything.

@@ -160,9 +160,10 @@ TEST_CASE(
   long_id.device_id = std::string(300, 'x');
   sync::frame_limits loose;
   loose.max_text_bytes = 1000;
-  // A push frame with a forged record count: its tag, Cereal's byte order
-  // flag, last_seq, then the count.
-  const std::string push_head = sync::encode(sync::push_batch{1, {}});
+  // A push frame of version 2 (still read in a version 3 session) with a
+  // forged record count: its tag, Cereal's byte order flag, last_seq, then the count.
+  const std::string push_head =
+      sync::encode(sync::push_batch{1, {}}, {}, sync::oldest_protocol_version);
   auto push_claiming = [&](std::uint64_t records) {
     return push_head.substr(0, push_head.size() - 8) + count_bytes(records);
   };
@@ -177,8 +178,10 @@ TEST_CASE(
       {"an empty binary frame", frame(""), "empty frame"},
       {"a text frame", [](raw_ws_client& ws) { (void)ws.send_text("hello, server"); },
        "unknown message tag 104"},
-      {"a frame with an unknown tag", frame(std::string(1, '\x0a') + "1234"),
-       "unknown message tag 10"},
+      {"a frame with an unknown tag", frame(std::string(1, '\x0c') + "1234"),
+       "unknown message tag 12"},
+      {"a compact push with an unknown compression", frame(std::string(1, '\x0a') + "1234"),
+       "unknown compression 49"},
       {"a frame with tag 255", frame(std::string(1, '\xff')), "unknown message tag 255"},
       {"a truncated hello", frame(hello_frame.substr(0, hello_frame.size() - 5)),
        "truncated frame"},

@@ -172,7 +172,7 @@ class device final : public sync::client_backend {
   // that a hello answers the challenge of its own connection.
   sync::hello greeting(const sync::challenge& c) override {
     maybe_fail("greeting");
-    return sync::hello{sync::protocol_version, name_, team_, node_, 1, acked_, pulled_, c.nonce};
+    return sync::hello{c.version, name_, team_, node_, 1, acked_, pulled_, c.nonce};
   }
   // Erases the replica and every own cell; refuses a retired order while
   // own cells are unsent (nothing is erased then).
@@ -432,6 +432,7 @@ class connection {
   connection(device& d, sync::server_backend& c, client_session::options opts = {},
              sync::frame_limits limits = {})
       : device_(d),
+        offer_(opts.max_protocol),
         client_(d, wire_.device_end(), opts, limits),
         server_(c, wire_.server_end(), limits) {}
   connection(const connection&) = delete;
@@ -472,7 +473,8 @@ class connection {
   // frames are delivered; returns how many were delivered.
   std::size_t run(std::size_t limit = std::numeric_limits<std::size_t>::max()) {
     if (client_.current() == client_session::state::idle) client_.start();
-    if (server_.current() == server_session::state::idle) server_.start();  // the challenge
+    // The challenge, to the version the device announced when it connected.
+    if (server_.current() == server_session::state::idle) server_.start(offer_);
     return pump(limit);
   }
   std::size_t pump(std::size_t limit = std::numeric_limits<std::size_t>::max()) {
@@ -491,6 +493,7 @@ class connection {
   }
 
   device& device_;
+  std::uint32_t offer_;  // as the device's upgrade request announces it
   wire wire_;
   client_session client_;
   server_session server_;

@@ -58,6 +58,9 @@ raw_ws_client::raw_ws_client(const std::string& address, const std::string& path
           [&](auto handler) { ws.next_layer().async_connect(endpoint, handler); }, op_timeout))
     throw std::runtime_error("raw_ws_client cannot connect to " + address + ": " + ec.message());
   ws.read_message_max(64 << 20);
+  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+    req.set(sync::protocol_offer_header, std::to_string(sync::protocol_version));
+  }));
   if (const auto ec =
           impl_->run([&](auto handler) { ws.async_handshake(address, path, handler); }, op_timeout))
     throw std::runtime_error("raw_ws_client handshake with " + address +

@@ -22,8 +22,10 @@ class raw_ws_client {
     std::string error;       // why reading ended, when closed
   };
 
-  // Connects to ws://address/path and completes the WebSocket handshake.
-  // Throws std::runtime_error if that fails.
+  // Connects to ws://address/path and completes the WebSocket handshake,
+  // announcing sync::protocol_version as a device of this release does (so
+  // the challenge names it, and hellos and batches of sync::encode's default
+  // version are what the server expects). Throws std::runtime_error if that fails.
   explicit raw_ws_client(const std::string& address, const std::string& path = "/sync");
   ~raw_ws_client();
   raw_ws_client(const raw_ws_client&) = delete;

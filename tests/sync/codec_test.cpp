@@ -1,6 +1,7 @@
-// Protocol frames: every message round-trips, and decode() refuses hostile or
-// broken frames with errc::protocol, without crashing or allocating what a
-// frame merely claims.
+// Protocol version 2 frames (what devices of that release send and read):
+// every message round-trips, and decode() refuses hostile or broken frames
+// with errc::protocol, without crashing or allocating what a frame merely
+// claims. Version 3's compact batches: compact_codec_test.cpp.
 //
 // Frame layout (Cereal portable binary, little endian): byte 0 the message
 // tag, byte 1 the endianness flag (1), then the fields in declaration order;
@@ -10,13 +11,14 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <haven/sync/protocol.hpp>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "frame_checks.hpp"
+#include "sample_changes.hpp"
 #include "test_cells.hpp"
 
 using namespace haven;
@@ -27,6 +29,10 @@ using Catch::Matchers::Contains;
 namespace {
 
 constexpr std::size_t body_at = 2;  // after the tag and the endianness flag
+
+std::string encode_v2(const message& m, const frame_limits& limits = {}) {
+  return encode(m, limits, oldest_protocol_version);
+}
 
 std::uint64_t u64_at(const std::string& frame, std::size_t pos) {
   std::uint64_t v = 0;
@@ -45,35 +51,9 @@ std::string with_byte(std::string frame, std::size_t pos, std::uint8_t b) {
   return frame;
 }
 
-// Cells holding a value of every kind, at extreme stamps too.
-std::vector<cell> cells_of_every_kind() {
-  return {
-      make_cell("site", std::string("vic"), at(1'700'000'000'000, 0, 1)),
-      make_cell("participants", std::int64_t{2534}, at(1'700'000'000'000, 1, 1)),
-      make_cell("smallest", std::numeric_limits<std::int64_t>::min(), at(0, 0, 0)),
-      make_cell("largest", std::numeric_limits<std::int64_t>::max(),
-                at((std::uint64_t{1} << 48) - 1, 0xffff, ~node_id{0})),
-      make_cell("date", from_civil(2025, 3, 1), at(2, 3, 4)),
-      make_cell("before_epoch", from_civil(1900, 1, 1), at(2, 3, 4)),
-      make_cell("services.food", true, at(5, 0, 7)),
-      make_cell("services.escort", false, at(5, 0, 7)),
-      make_cell("referral", value{}, at(6, 0, 7)),
-      make_cell("", std::string(), at(6, 1, 7)),
-      make_cell("k", std::string(128, 'x'), at(6, 2, 7)),  // a code at the key limit
-      deletion(at(7, 0, 8)),
-  };
-}
-
-std::vector<record_change> sample_changes() {
-  return {
-      change_of(id_of(1), cells_of_every_kind()),
-      change_of(id_of(2), {deletion(at(9, 0, 2))}, "assistance_case", "crisis-team"),
-      change_of(id_of(3), {}, "on_call_event", ""),
-  };
-}
-
 hello device_hello() {
   hello h;
+  h.version = oldest_protocol_version;
   h.device_id = "tablet-07";
   h.team = "crisis-team";
   h.node = 0x0123456789abcdefull;
@@ -105,7 +85,7 @@ std::vector<message> sample_messages() {
   return {
       device_hello(),
       full_hello(),
-      welcome{.version = protocol_version,
+      welcome{.version = oldest_protocol_version,
               .schema_version = 1,
               .schema_json = R"({"version": 1})",
               .server_time = hlc::make(1'700'000'000'000, 3),
@@ -120,20 +100,13 @@ std::vector<message> sample_messages() {
       error_frame{.code = static_cast<std::uint16_t>(errc::clock_skew),
                   .message = "refused: 3 days ahead"},
       error_frame{},
-      sync::challenge{.version = protocol_version, .nonce = std::string(32, '\x9c')},
-      sync::challenge{
-          .version = protocol_version, .nonce = std::string(32, '\x9d'), .channel_bound = true},
+      sync::challenge{.version = oldest_protocol_version, .nonce = std::string(32, '\x9c')},
+      sync::challenge{.version = oldest_protocol_version,
+                      .nonce = std::string(32, '\x9d'),
+                      .channel_bound = true},
       sync::wipe_order{.reason = sync::standing::revoked},
       sync::wipe_done{},
   };
-}
-
-// The error of a frame that must be refused, as a protocol error.
-haven::error refusal(std::string_view frame, const frame_limits& limits = {}) {
-  auto r = decode(frame, limits);
-  if (r) FAIL("decode accepted a frame of " << frame.size() << " bytes");
-  CHECK(r.err().code == errc::protocol);
-  return r.err();
 }
 
 // A push_batch of one change with two cells, and where its fields sit.
@@ -151,7 +124,7 @@ struct batch_frame {
   std::size_t bool_at = second_cell_at + 8 + 13 + 1;
 
   batch_frame()
-      : frame(encode(push_batch{
+      : frame(encode_v2(push_batch{
             .last_seq = 5,
             .changes = {change_of(id_of(9), {make_cell("site", std::string("vic"), at(10, 0, 1)),
                                              make_cell("services.food", true, at(10, 0, 1))})}})) {
@@ -170,57 +143,36 @@ struct batch_frame {
   }
 };
 
-std::string hex_of(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 0xf];
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("every message round-trips through its frame", "[sync][codec]") {
   for (const message& m : sample_messages()) {
     CAPTURE(m.index());
-    const std::string frame = encode(m);
+    const std::string frame = encode_v2(m);
     REQUIRE(frame.size() >= 2);
     CHECK(static_cast<std::size_t>(frame[0]) == m.index());
     CHECK(frame[1] == 1);  // little endian
     const auto decoded = decode(frame);
     REQUIRE(decoded);
     CHECK(decoded.value() == m);
-    CHECK(encode(decoded.value()) == frame);
+    CHECK(encode_v2(decoded.value()) == frame);
   }
 }
 
-TEST_CASE("every frame is byte for byte what protocol version 1 sends (golden frames)",
+TEST_CASE("every frame is byte for byte what protocol version 2 sends (golden frames)",
           "[sync][codec][golden]") {
   // golden_frames.txt holds one frame of sample_messages() per line, as hex,
   // written once by this test (HAVEN_WRITE_GOLDEN_FRAMES=1) from the encoder
   // deployed devices run. A change to the codec or the message variant that
   // moves a byte fails here: devices in the field would no longer understand it.
   const auto messages = sample_messages();
-  if (std::getenv("HAVEN_WRITE_GOLDEN_FRAMES")) {
-    std::ofstream out(HAVEN_GOLDEN_FRAMES);
-    for (const message& m : messages) out << hex_of(encode(m)) << "\n";
-    FAIL("wrote " HAVEN_GOLDEN_FRAMES
-         "; check it in and run the test without HAVEN_WRITE_GOLDEN_FRAMES");
-  }
-  std::ifstream in(HAVEN_GOLDEN_FRAMES);
-  REQUIRE(in);
-  std::vector<std::string> golden;
-  for (std::string line; std::getline(in, line);) golden.push_back(line);
-  REQUIRE(golden.size() == messages.size());
+  std::vector<std::string> frames;
+  for (const message& m : messages) frames.push_back(encode_v2(m));
+  const auto golden = golden_frames(HAVEN_GOLDEN_FRAMES, "HAVEN_WRITE_GOLDEN_FRAMES", frames);
   for (std::size_t i = 0; i < messages.size(); ++i) {
     CAPTURE(i, messages[i].index());
-    CHECK(hex_of(encode(messages[i])) == golden[i]);
-    std::string frame;
-    for (std::size_t at = 0; at + 1 < golden[i].size(); at += 2)
-      frame += static_cast<char>(std::stoi(golden[i].substr(at, 2), nullptr, 16));
-    const auto decoded = decode(frame);
+    CHECK(hex_of(frames[i]) == hex_of(golden[i]));
+    const auto decoded = decode(golden[i]);
     REQUIRE(decoded);
     CHECK(decoded.value() == messages[i]);
   }
@@ -230,7 +182,7 @@ TEST_CASE("a welcome carries a whole schema document", "[sync][codec]") {
   const welcome w{.schema_version = 1,
                   .schema_json = std::string(200'000, '{'),
                   .server_time = hlc::make(1, 2)};
-  const auto decoded = decode(encode(w));
+  const auto decoded = decode(encode_v2(w));
   REQUIRE(decoded);
   CHECK(std::get<welcome>(decoded.value()) == w);
 }
@@ -238,10 +190,11 @@ TEST_CASE("a welcome carries a whole schema document", "[sync][codec]") {
 TEST_CASE("decode refuses an empty frame and unknown tags", "[sync][codec]") {
   const haven::error empty = refusal("");
   CHECK(empty.message == "empty frame");
-  constexpr int first_unknown = static_cast<int>(std::variant_size_v<message>);
+  // Tags 10 and 11 are version 3's compact batches (compact_codec_test.cpp).
+  constexpr int first_unknown = static_cast<int>(std::variant_size_v<message>) + 2;
   for (int tag : {first_unknown, first_unknown + 1, 0x7f, 0xff}) {
     CAPTURE(tag);
-    std::string frame = encode(push_ack{.acked_seq = 1});
+    std::string frame = encode_v2(push_ack{.acked_seq = 1});
     frame[0] = static_cast<char>(tag);
     const haven::error e = refusal(frame);
     CHECK(e.message == "unknown message tag " + std::to_string(tag));
@@ -251,7 +204,7 @@ TEST_CASE("decode refuses an empty frame and unknown tags", "[sync][codec]") {
 TEST_CASE("decode refuses every truncation of a valid frame", "[sync][codec]") {
   std::size_t prefixes = 0, wrong = 0;
   for (const message& m : sample_messages()) {
-    const std::string frame = encode(m);
+    const std::string frame = encode_v2(m);
     for (std::size_t n = 0; n < frame.size(); ++n, ++prefixes) {
       const auto r = decode(std::string_view(frame).substr(0, n));
       if (r || r.err().code != errc::protocol) {
@@ -268,16 +221,16 @@ TEST_CASE("decode refuses every truncation of a valid frame", "[sync][codec]") {
 TEST_CASE("decode refuses trailing bytes", "[sync][codec]") {
   for (const message& m : sample_messages()) {
     CAPTURE(m.index());
-    const haven::error e = refusal(encode(m) + std::string(1, '\0'));
+    const haven::error e = refusal(encode_v2(m) + std::string(1, '\0'));
     CHECK(e.message == "1 unexpected bytes after the message");
   }
-  CHECK_THAT(refusal(encode(push_ack{}) + "abc").message, Contains("3 unexpected bytes"));
+  CHECK_THAT(refusal(encode_v2(push_ack{}) + "abc").message, Contains("3 unexpected bytes"));
 }
 
 TEST_CASE("frames over max_frame_bytes are refused both ways", "[sync][codec]") {
   welcome big;
   big.schema_json = std::string(1000, 'x');
-  const std::string frame = encode(big);
+  const std::string frame = encode_v2(big);
   const frame_limits small{.max_frame_bytes = frame.size() - 1};
   const haven::error e = refusal(frame, small);
   CHECK_THAT(e.message, Contains("over the limit of " + std::to_string(frame.size() - 1)));
@@ -288,7 +241,7 @@ TEST_CASE("frames over max_frame_bytes are refused both ways", "[sync][codec]") 
   CHECK_THAT(refusal(huge).message, Contains("over the limit of 4194304"));
 
   try {
-    (void)encode(big, small);
+    (void)encode_v2(big, small);
     FAIL("encode wrote a frame over the limit");
   } catch (const haven::failure& f) {
     CHECK(f.err().code == errc::protocol);
@@ -318,7 +271,7 @@ constexpr std::uint64_t two_to_60 = std::uint64_t{1} << 60;
 constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
 
 TEST_CASE("decode refuses a string length over its limit or the frame", "[sync][codec]") {
-  const std::string frame = encode(device_hello());
+  const std::string frame = encode_v2(device_hello());
   const std::size_t len_at = body_at + 4;  // device_id, after the u32 version
   REQUIRE(u64_at(frame, len_at) == 9);
   const batch_frame b;
@@ -366,7 +319,7 @@ TEST_CASE("decode refuses a string length over its limit or the frame", "[sync][
 TEST_CASE("decode refuses a vector count over its limit or the frame", "[sync][codec]") {
   const batch_frame b;
   REQUIRE(decode(b.frame));
-  const std::string empty_batch = encode(change_batch{.up_to = 3, .more = false, .changes = {}});
+  const std::string empty_batch = encode_v2(change_batch{.up_to = 3, .more = false, .changes = {}});
   const std::size_t empty_count_at = body_at + 8 + 1;  // after up_to and more
   REQUIRE(u64_at(empty_batch, empty_count_at) == 0);
 
@@ -445,7 +398,7 @@ TEST_CASE("decode refuses a count whose size in bytes overflows", "[sync][codec]
 }
 
 TEST_CASE("decode refuses a bad boolean byte", "[sync][codec]") {
-  const std::string frame = encode(change_batch{.up_to = 3, .more = true, .changes = {}});
+  const std::string frame = encode_v2(change_batch{.up_to = 3, .more = true, .changes = {}});
   const std::size_t more_at = body_at + 8;
   REQUIRE(frame[more_at] == 1);
   CHECK(decode(with_byte(frame, more_at, 0)));
@@ -468,24 +421,24 @@ TEST_CASE("decode refuses an unknown value kind", "[sync][codec]") {
 TEST_CASE("a wipe order's reason is the text retired or revoked on the wire, and nothing else",
           "[sync][codec]") {
   for (const standing s : {standing::retired, standing::revoked}) {
-    const std::string frame = encode(sync::wipe_order{.reason = s});
+    const std::string frame = encode_v2(sync::wipe_order{.reason = s});
     CHECK(frame.substr(body_at + 8) == to_string(s));
     CHECK(std::get<sync::wipe_order>(decode(frame).value()).reason == s);
   }
-  const std::string revoked = encode(sync::wipe_order{.reason = standing::revoked});
+  const std::string revoked = encode_v2(sync::wipe_order{.reason = standing::revoked});
   const std::string prefix = revoked.substr(0, body_at);
   for (const std::string text : {"active", "Revoked", "", "gone"}) {
     std::string frame = prefix;
     for (int i = 0; i < 8; ++i) frame += static_cast<char>(i == 0 ? text.size() : 0);
     CHECK_THAT(refusal(frame + text).message, Contains("a wipe order for an unknown reason"));
   }
-  CHECK_THROWS_AS(encode(sync::wipe_order{.reason = standing::active}), haven::failure);
+  CHECK_THROWS_AS(encode_v2(sync::wipe_order{.reason = standing::active}), haven::failure);
 }
 
 TEST_CASE("encode refuses what a peer would refuse", "[sync][codec]") {
   auto protocol_failure = [](const message& m) {
     try {
-      (void)encode(m);
+      (void)encode_v2(m);
     } catch (const haven::failure& f) {
       return f.err();
     }
@@ -527,7 +480,7 @@ TEST_CASE("encode refuses what a peer would refuse", "[sync][codec]") {
 TEST_CASE("decode never crashes on random or mutated frames", "[sync][codec]") {
   std::mt19937_64 rng(20240229);
   std::vector<std::string> valid;
-  for (const message& m : sample_messages()) valid.push_back(encode(m));
+  for (const message& m : sample_messages()) valid.push_back(encode_v2(m));
 
   std::size_t accepted = 0, refused = 0, wrong = 0;
   std::string first_wrong;
@@ -540,7 +493,7 @@ TEST_CASE("decode never crashes on random or mutated frames", "[sync][codec]") {
     } else {
       ++accepted;
       // An accepted frame is a message this side would also send.
-      const auto again = haven::capture([&] { return encode(r.value()); });
+      const auto again = haven::capture([&] { return encode_v2(r.value()); });
       ok = again && decode(again.value()) && decode(again.value()).value() == r.value();
     }
     if (!ok && wrong++ == 0) first_wrong = hex_of(frame);

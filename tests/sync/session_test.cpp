@@ -770,7 +770,10 @@ TEST_CASE("the client refuses out-of-order and malformed frames from the server"
     welcome w = s.greeting();
     w.version = protocol_version + 1;
     s.say(w);
-    check_client_failed(s, errc::protocol, "update the app");
+    check_client_failed(s, errc::protocol,
+                        "the server's welcome names protocol version " +
+                            std::to_string(protocol_version + 1) + ", not the " +
+                            std::to_string(protocol_version) + " of the hello");
     CHECK(s.d.welcomes().empty());
   }
   // Nothing more happens once failed.
@@ -1121,4 +1124,133 @@ TEST_CASE("a device retired while live is told to wipe with its next live batch,
   CHECK(w.la.client().wipe_reason() == sync::standing::retired);
   CHECK(team_view(w.server.merged(), "team-a").count(id_of(1)) ==
         1);  // its work reached the server
+}
+
+// ---------------------------------------------------------------- versions
+
+namespace {
+
+// The protocol version of every frame `frames` holds of kind `name`.
+std::vector<std::uint32_t> versions_of(const std::vector<std::string>& frames,
+                                       const std::string& name) {
+  std::vector<std::uint32_t> out;
+  for (const auto& f : frames)
+    if (name_of(f) == name) out.push_back(frame_version(f));
+  return out;
+}
+
+void check_same_team_view(three_devices& w) {
+  CHECK(team_view(w.a.replica(), "team-a") == team_view(w.b.replica(), "team-a"));
+  CHECK(team_view(w.a.replica(), "team-a") == team_view(w.server.merged(), "team-a"));
+}
+
+}  // namespace
+
+TEST_CASE("a device and a server of version 3 send their batches as version 3 frames",
+          "[sync][session][version]") {
+  three_devices w;
+  w.b.write(id_of(2), "pats_session", group_session("vic", 3));
+  sync_once(w.b, w.server);
+  w.a.write(id_of(1), "pats_session", group_session("koper", 12));
+  connection link(w.a, w.server);
+  link.run();
+  REQUIRE(link.client().current() == state::done);
+  CHECK(link.client().version() == 3);
+  CHECK(link.server().version() == 3);
+  CHECK(decoded_as<sync::challenge>(link.sent_by_server().at(0)).version == 3);
+  CHECK(versions_of(link.sent_by_device(), "push") == std::vector<std::uint32_t>{3});
+  CHECK(versions_of(link.sent_by_server(), "changes") == std::vector<std::uint32_t>{3});
+  sync_once(w.b, w.server);
+  check_same_team_view(w);
+}
+
+TEST_CASE("a version 3 server serves a device of version 2 in version 2, and they converge",
+          "[sync][session][version]") {
+  three_devices w;
+  client_session::options old;
+  old.max_protocol = 2;  // announces nothing, as that release did
+  for (int round = 0; round < 2; ++round) {
+    w.a.write(id_of(static_cast<std::uint8_t>(1 + round)), "pats_session",
+              group_session("vic", round));
+    w.b.write(id_of(static_cast<std::uint8_t>(10 + round)), "pats_session",
+              group_session("koper", round));
+    connection a(w.a, w.server, old);
+    a.run();
+    REQUIRE(a.client().current() == state::done);
+    CHECK(a.server().version() == 2);
+    CHECK(decoded_as<sync::challenge>(a.sent_by_server().at(0)).version == 2);
+    CHECK(decoded_as<welcome>(a.sent_by_server().at(1)).version == 2);
+    for (const auto& f : a.sent_by_server()) CHECK(frame_version(f) == 2);
+    for (const auto& f : a.sent_by_device()) CHECK(frame_version(f) == 2);
+    connection b(w.b, w.server);
+    b.run();
+    REQUIRE(b.client().current() == state::done);
+    CHECK(b.server().version() == 3);
+  }
+  sync_once(w.a, w.server, old);
+  check_same_team_view(w);
+  CHECK(team_view(w.a.replica(), "team-a").size() == 4);
+}
+
+TEST_CASE("a device of version 3 speaks version 2 to a server of version 2",
+          "[sync][session][version]") {
+  three_devices w;
+  w.a.write(id_of(1), "pats_session", group_session("vic", 12));
+  w.b.write(id_of(2), "pats_session", group_session("koper", 3));
+  for (device* d : {&w.a, &w.b, &w.a}) {
+    connection link(*d, w.server);
+    link.server().max_protocol = 2;
+    link.run();
+    REQUIRE(link.client().current() == state::done);
+    CHECK(link.client().version() == 2);
+    for (const auto& f : link.sent_by_device()) CHECK(frame_version(f) == 2);
+  }
+  check_same_team_view(w);
+}
+
+TEST_CASE("a session refuses a hello above the announced version and frames above its own",
+          "[sync][session][version][refusal]") {
+  manual_time time;
+  central store{time};
+  wire line;
+  server_session session{store, line.server_end()};
+  session.start(2);  // the device announced no version
+  const std::string nonce = decoded_as<sync::challenge>(line.server_end().sent.at(0)).nonce;
+  auto last_error = [&] { return decoded_as<error_frame>(line.server_end().sent.back()).message; };
+  SECTION("a hello of version 3 after a challenge of version 2") {
+    session.on_frame(encode(hello{3, "dev-x", "team-a", 0x99, 1, 0, 0, nonce}));
+    CHECK(last_error() ==
+          "protocol version 3 is not supported (this server speaks 2 to 2 with this device); "
+          "update the app");
+    CHECK(store.devices().empty());
+  }
+  SECTION("a version 3 push in a version 2 session") {
+    session.on_frame(encode(hello{2, "dev-x", "team-a", 0x99, 1, 0, 0, nonce}));
+    REQUIRE(session.version() == 2);
+    session.on_frame(encode(push_batch{1, {change_of(id_of(1), {deletion(at(1, 0, 0x99))})}}));
+    CHECK(last_error() == "a protocol version 3 frame in a version 2 session");
+    CHECK(store.head() == 0);
+  }
+  CHECK(session.current() == server_session::state::closed);
+}
+
+TEST_CASE("a device of version 2 refuses version 3 frames, as that release does",
+          "[sync][session][version][refusal]") {
+  manual_time time;
+  device d{"dev-a", "team-a", 0xa1, time};
+  wire line;
+  client_session::options old;
+  old.max_protocol = 2;
+  client_session session{d, line.device_end(), old};
+  session.start();
+  session.on_frame(encode(sync::challenge{3, "nonce-0000000000000001"}));
+  REQUIRE(session.version() == 2);
+  CHECK(decoded_as<hello>(line.device_end().sent.at(0)).version == 2);
+  welcome w;
+  w.version = 2;
+  w.schema_version = 1;
+  session.on_frame(encode(w, {}, 2));
+  session.on_frame(encode(change_batch{1, false, {}}));
+  CHECK(session.current() == state::failed);
+  CHECK(session.failure_reason()->message == "a protocol version 3 frame in a version 2 session");
 }

@@ -60,6 +60,7 @@ void basic_ws_session<Stream>::run(http::request<http::string_body> request) {
     if (auto self = weak.lock())
       net::post(self->ws_.get_executor(), [self, why] { self->on_notice(why); });
   });
+  device_offer_ = sync::parse_protocol_offer(request[sync::protocol_offer_header]);
   ws_.async_accept(request,
                    beast::bind_front_handler(&basic_ws_session::on_accept, shared_from_this()));
 }
@@ -89,7 +90,9 @@ void basic_ws_session<Stream>::on_accept(beast::error_code ec) {
   log_repeated(log_level::info, "session opened", slot_.address(),
                "session opened remote=" + remote_);
   expect_hello();
-  net::post(logic_strand_, [self = shared_from_this()] { self->logic_.start(); });  // the challenge
+  net::post(logic_strand_, [self = shared_from_this()] {
+    self->logic_.start(self->device_offer_);
+  });  // the challenge
   do_read();
 }
 

@@ -78,8 +78,9 @@ class basic_ws_session : public ws_session,
   net::steady_timer hello_deadline_;  // stream strand only
   std::string remote_;
   net::strand<net::thread_pool::executor_type> logic_strand_;
-  sync::server_session logic_;  // used on logic_strand_ only
-  bool joined_ = false;         // logic_strand_ only
+  sync::server_session logic_;                                  // used on logic_strand_ only
+  std::uint32_t device_offer_ = sync::oldest_protocol_version;  // from the upgrade request
+  bool joined_ = false;                                         // logic_strand_ only
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;  // stream strand only
   std::size_t queued_bytes_ = 0;   // stream strand only: the bytes in queue_

@@ -23,6 +23,9 @@ struct sync_options {
   // Set by sync_options_for when an enrolled device follows its server to
   // server_url: a sync that succeeds keeps it as the device's server.
   bool remember_server = false;
+  // The newest protocol version to speak: lower only to test or measure a
+  // device of an older release (2: it announces no version, as those did).
+  std::uint32_t max_protocol = sync::protocol_version;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};  // no frame for this long: the connection is dead
   std::chrono::milliseconds poll_interval{1'000};  // watch: how often to look for new local records

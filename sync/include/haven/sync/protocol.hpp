@@ -1,8 +1,15 @@
 #pragma once
-// The sync protocol's messages and their binary frames (Cereal portable
-// binary behind a one-byte message tag). decode() checks every length and
-// count against `frame_limits` and against the bytes left in the frame before
-// it allocates, so a hostile frame can neither make it allocate much nor loop.
+// The sync protocol's messages and their binary frames, behind a one-byte
+// message tag. Version 2 frames are Cereal portable binary. Version 3 keeps
+// them for every message but the batches: push_batch and change_batch travel
+// as compact frames (tags 10 and 11: varints, a per-batch table of strings
+// and nodes, HLCs as deltas, see batch_codec.cpp), deflated when that pays.
+// decode() reads both, so a frame says how it is encoded; which encoding a
+// peer is sent follows the version negotiated in the handshake (session.hpp).
+// decode() checks every length and count against `frame_limits` and against
+// the bytes left in the frame before it allocates, so a hostile frame can
+// neither make it allocate much nor loop; a compressed body is inflated into
+// at most max_frame_bytes.
 
 #include <cstdint>
 #include <haven/core/result.hpp>
@@ -15,12 +22,28 @@
 
 namespace haven::sync {
 
-inline constexpr std::uint32_t protocol_version = 2;
+// The newest protocol version this build speaks, and the oldest it still
+// serves (devices of the previous release).
+inline constexpr std::uint32_t protocol_version = 3;
+inline constexpr std::uint32_t oldest_protocol_version = 2;
+
+// The WebSocket upgrade request's header in which a device announces the
+// newest protocol version it speaks (a decimal number), so that the
+// server's challenge can name a version that this device accepts: a device of
+// the release before version 3 sends none, and accepts only a challenge of
+// version 2. See parse_protocol_offer.
+inline constexpr std::string_view protocol_offer_header = "Haven-Protocol";
+// The version a device announced in protocol_offer_header's `value`:
+// oldest_protocol_version when there is none or it is no decimal number.
+std::uint32_t parse_protocol_offer(std::string_view value);
 
 struct frame_limits {
   std::size_t max_frame_bytes = 4 << 20;
   std::size_t max_records = 2000;  // record_changes in one batch
   std::size_t max_cells_per_record = 512;
+  // Cells in one batch (version 3 frames, where a cell can take 3 bytes, so
+  // that a frame cannot decode into far more memory than it takes).
+  std::size_t max_batch_cells = 16384;
   std::size_t max_key_bytes = 128;   // field keys, types, teams, codes
   std::size_t max_text_bytes = 256;  // device ids, error messages, proofs
   std::size_t max_schema_bytes = 1 << 20;
@@ -133,14 +156,23 @@ struct wipe_done {
 using message = std::variant<hello, welcome, push_batch, push_ack, pull_request, change_batch,
                              error_frame, challenge, wipe_order, wipe_done>;
 
-// The frame for a message. Throws haven::failure (errc::protocol) if the
-// message breaks `limits` (a too long string, too many cells, a code_set value):
-// a peer would refuse such a frame.
-std::string encode(const message& m, const frame_limits& limits = {});
+// The frame for a message in protocol `version` (2: every message as
+// Cereal; 3 or later: batches as compact frames). Throws haven::failure
+// (errc::protocol) if the message breaks `limits` (a too long string, too
+// many cells, a code_set value): a peer would refuse such a frame.
+std::string encode(const message& m, const frame_limits& limits = {},
+                   std::uint32_t version = protocol_version);
 
 // The message in a frame, or errc::protocol saying what is wrong with it:
-// too large, unknown tag, truncated, a count or length over its limit, a bad
-// value kind, trailing bytes. Never throws.
+// too large, unknown tag, truncated, a count or length over its limit, a
+// table index out of range, a bad value kind, a compressed body that is
+// corrupt or inflates to more than it declares, trailing bytes. Reads frames
+// of every version this build speaks. Never throws.
 result<message> decode(std::string_view frame, const frame_limits& limits = {});
+
+// The first protocol version that has a frame of this kind: 3 for a compact
+// batch frame, else 2. A session refuses a frame newer than its version, as
+// a peer of that release would.
+std::uint32_t frame_version(std::string_view frame);
 
 }  // namespace haven::sync

@@ -91,8 +91,13 @@ class server_session {
   server_session(server_backend& backend, transport& out, frame_limits limits = {},
                  std::string address = {}, std::string channel_binding = {});
 
-  // Sends the challenge; the session then awaits the device's hello.
-  void start();
+  // Sends the challenge, announcing the newest version both sides speak:
+  // the lower of `device_offer` (the highest version the device announced
+  // when it connected; oldest_protocol_version when it announced none, as a
+  // device of that release does) and max_protocol. The session then awaits
+  // the hello, whose version (oldest_protocol_version up to the announced
+  // one) is the version of every frame after it.
+  void start(std::uint32_t device_offer = protocol_version);
   // Handles one frame from the device. Anything malformed or out of order
   // sends an error frame and closes; backend failures likewise.
   void on_frame(std::string_view frame);
@@ -109,6 +114,10 @@ class server_session {
   // on_changes() again once the last frame is written.
   bool behind() const { return behind_; }
   std::uint32_t max_pull_cells = 8000;
+  // The newest protocol version this server speaks (lower only to test old servers).
+  std::uint32_t max_protocol = protocol_version;
+  // The version the hello chose; oldest_protocol_version before it.
+  std::uint32_t version() const { return version_; }
 
  private:
   void forward_live();
@@ -127,6 +136,8 @@ class server_session {
   peer peer_;
   standing wipe_ = standing::active;  // the wipe order the device's standing calls for, if any
   std::uint64_t live_cursor_ = 0;     // server position sent to a live device
+  std::uint32_t announced_ = oldest_protocol_version;  // in the challenge
+  std::uint32_t version_ = oldest_protocol_version;    // of the frames after the hello
   bool behind_ = false;
   std::string refusal_;
 };
@@ -139,6 +150,8 @@ class client_backend {
   virtual ~client_backend() = default;
   // The hello for the server's challenge, signed over its nonce (and the TLS
   // channel binding when it is channel_bound) when the device is enrolled.
+  // c.version is the version the session speaks (the lower of the server's
+  // and the device's): the hello carries it, inside what is signed.
   virtual hello greeting(const challenge& c) = 0;
   // The server's welcome: its schema and what it has committed of our pushes.
   virtual void welcomed(const welcome& w) = 0;
@@ -158,6 +171,7 @@ class client_backend {
 struct sync_progress {
   std::size_t batches_up = 0, batches_down = 0;
   std::size_t changes_up = 0, changes_down = 0;  // cells
+  std::uint32_t protocol = 0;                    // the version spoken; 0 before the challenge
 };
 
 class client_session {
@@ -167,6 +181,9 @@ class client_session {
     bool stay_live = false;  // after catching up, keep receiving live changes
     std::size_t max_push_cells = 4000;
     std::uint32_t max_pull_cells = 8000;
+    // The newest protocol version this device speaks (lower only to test or
+    // measure a device of an older release).
+    std::uint32_t max_protocol = protocol_version;
   };
 
   client_session(client_backend& backend, transport& out, options opts, frame_limits limits = {});
@@ -186,6 +203,8 @@ class client_session {
   const std::optional<error>& failure_reason() const { return failure_; }
   // The wipe order carried out (state wiped): retired or revoked; active before.
   standing wipe_reason() const { return wipe_reason_; }
+  // The protocol version spoken, chosen on the challenge.
+  std::uint32_t version() const { return version_; }
 
  private:
   void push_next();
@@ -201,6 +220,7 @@ class client_session {
   state state_ = state::idle;
   bool push_in_flight_ = false;
   bool hello_sent_ = false;
+  std::uint32_t version_ = oldest_protocol_version;  // chosen on the challenge
   std::size_t batch_records_ = 0;  // the most records per push: ours and the server's limit
   sync_progress progress_;
   std::optional<error> failure_;

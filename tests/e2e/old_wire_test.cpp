@@ -1,0 +1,49 @@
+// A device of the previous release (protocol version 2: Cereal batches, no
+// version announced in its upgrade request) keeps syncing with a version 3
+// havend over a real socket, and converges with a version 3 device of its team.
+#include <catch2/catch.hpp>
+
+#include "sync_fixture.hpp"
+
+namespace haven::test {
+namespace {
+
+// One sync of `d` speaking at most `max_protocol`; REQUIREs that it succeeded
+// and spoke exactly that version.
+void sync_speaking(sync_fixture& f, device& d, std::uint32_t max_protocol) {
+  client::sync_options o = f.sync_options();
+  o.max_protocol = max_protocol;
+  const auto r = client::sync_now(*d.db, o);
+  INFO(d.name << " at version " << max_protocol << ": " << (r.ok() ? "" : r.err().describe()));
+  REQUIRE(r.ok());
+  CHECK(r->progress.protocol == max_protocol);
+  CHECK(r->pending_after == 0);
+}
+
+}  // namespace
+
+TEST_CASE("a version 2 device and a version 3 device converge through one havend",
+          "[e2e][sync][version]") {
+  sync_fixture f;
+  field_work work(12);
+  device& old_device = f.add_device("outreach");
+  device& new_device = f.add_device("outreach");
+  for (int round = 0; round < 3; ++round) {
+    for (device* d : {&old_device, &new_device}) {
+      for (int i = 0; i < 20; ++i) REQUIRE(d->db->add(work.new_record()).ok());
+      auto list = d->db->list();
+      REQUIRE(list.ok());
+      const auto& some = list.value()[static_cast<std::size_t>(work.pick(
+          static_cast<int>(list->size())))];        // a record of either device, once both synced
+      (void)d->db->edit(some.id, work.edit(some));  // a refused edit changes nothing
+    }
+    sync_speaking(f, old_device, 2);
+    sync_speaking(f, new_device, 3);
+  }
+  sync_speaking(f, old_device, 2);
+  f.check_teams_agree();
+  f.check_tallies();
+  CHECK(old_device.db->list()->size() == 120);
+}
+
+}  // namespace haven::test
