@@ -1,5 +1,6 @@
 // Writes the fuzz targets' seed corpus: valid frames of every message, made
-// with encode(), so the seeds follow the codec when it changes.
+// with encode(), so the seeds follow the codec when it changes; batches in
+// both protocol versions (3: compact, stored and deflated; 2: Cereal).
 //   make_corpus DIR  ->  DIR/fuzz_frame_decoder/<message>   one frame each
 //                        DIR/fuzz_handshake/<sequence>      a mode byte, then
 //                        frames with a 2-byte length (fuzz_check.hpp)
@@ -326,6 +327,13 @@ int main(int argc, char** argv) try {
 
   std::filesystem::create_directories(dir / "fuzz_frame_decoder");
   for (const auto& [name, f] : frames) write(dir / "fuzz_frame_decoder" / name, f);
+  // The same messages as a device of version 2 sends and reads them, where they differ.
+  for (const auto& [name, m] : samples())
+    if (const std::string v2 = encode(m, {}, oldest_protocol_version); v2 != frame(name))
+      write(dir / "fuzz_frame_decoder" / (name + "_v2"), v2);
+  // A batch large enough to be deflated.
+  write(dir / "fuzz_frame_decoder" / "push_deflated",
+        encode(push_batch{7, fuzz::device_records()}));
 
   // Sessions as the other side would run them; the mode byte is explained in fuzz_handshake.cpp.
   const std::vector<std::pair<std::string, std::pair<int, std::vector<std::string>>>> sequences = {
@@ -359,6 +367,8 @@ int main(int argc, char** argv) try {
       {"push", frame("push")},
       {"changes", frame("changes")},
       {"push_every_type", encode(push_batch{7, fuzz::device_records()})},
+      {"push_every_type_v2",
+       encode(push_batch{7, fuzz::device_records()}, {}, oldest_protocol_version)},
   };
   for (const auto& [name, f] : batches)
     write(dir / "fuzz_push_validator" / ("frame_" + name), std::string(1, '\0') + f);

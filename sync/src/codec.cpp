@@ -1,4 +1,6 @@
-// Frame encoding and bounded decoding of protocol messages with Cereal.
+// Frame encoding and bounded decoding of protocol messages: Cereal for every
+// message of version 2 and all but the batches of version 3, whose compact
+// bodies are batch_codec.cpp's, deflated by frame_deflate.cpp.
 #include <cereal/archives/portable_binary.hpp>
 #include <charconv>
 #include <haven/sync/protocol.hpp>

@@ -167,6 +167,15 @@ TEST_CASE(
   auto push_claiming = [&](std::uint64_t records) {
     return push_head.substr(0, push_head.size() - 8) + count_bytes(records);
   };
+  // A deflated version 3 push (tag, compression 1, its inflated size as a
+  // varint, the deflate stream) that declares 100 bytes: inflating it must
+  // stop there, as it does for a deflate bomb.
+  const std::string deflated_push = sync::encode(valid_push(f, work, 40));
+  REQUIRE(deflated_push.substr(0, 2) == "\x0a\x01");
+  std::size_t size_end = 2;
+  while (static_cast<unsigned char>(deflated_push.at(size_end)) & 0x80) ++size_end;
+  const std::string understated_push =
+      deflated_push.substr(0, 2) + '\x64' + deflated_push.substr(size_end + 1);
   // At the limit, after hello: the WebSocket layer takes it, the decoder
   // finds a pull request and then padding. Before hello the limit is 16 KiB.
   std::string padded_pull = sync::encode(sync::pull_request{0, 100});
@@ -194,6 +203,8 @@ TEST_CASE(
       {"a push claiming more records than bytes left", frame(push_claiming(1000)),
        "truncated frame"},
       {"a push before hello", frame(sync::encode(push)), "push before hello"},
+      {"a deflated push inflating to more than it declares", after_hello(understated_push),
+       "a compressed body inflates to more than the 100 bytes it declares"},
       {"a pull before hello", frame(sync::encode(sync::pull_request{0, 100})), "pull before hello"},
       {"a second hello", after_hello(hello_frame), "a second hello"},
       {"a welcome sent by a device", after_hello(sync::encode(sync::welcome{})),
