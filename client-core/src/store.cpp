@@ -273,9 +273,10 @@ struct store::impl {
       if (!reported.count(i.field)) issues.push_back(std::move(i));
   }
 
-  // Cells for a new record: parsed, defaulted, validated. Throws invalid_input.
+  // Cells for a new record: parsed, defaulted, validated, for a store
+  // enrolled in `enrolled` (empty: none). Throws invalid_input.
   std::pair<std::string, std::vector<std::pair<std::string, value>>> prepare_new(
-      const record_input& in) {
+      const record_input& in, const std::string& enrolled) {
     const record_type& t = type_of(in.type);
     std::vector<field_issue> issues;
     std::string team = in.team.empty() ? default_team : in.team;
@@ -284,8 +285,7 @@ struct store::impl {
           {"team", team.empty()
                        ? "is required: give --team or set a default team with init"
                        : "must be 1-32 characters of a-z, 0-9 and - (got \"" + team + "\")"});
-    else if (const std::string enrolled = meta_text("enrolled_team");
-             !enrolled.empty() && team != enrolled)
+    else if (!enrolled.empty() && team != enrolled)
       issues.push_back({"team", "this device is enrolled in team " + enrolled +
                                     " and records for it only (got \"" + team + "\")"});
     field_map fields;
@@ -392,7 +392,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, op
 result<sync::record_id> store::add(const record_input& input) {
   return capture([&] {
     // Not a structured binding: clang 14 (the fuzz build's) cannot capture one in a lambda.
-    auto prepared = impl_->prepare_new(input);
+    auto prepared = impl_->prepare_new(input, impl_->meta_text("enrolled_team"));
     const sync::record_id id = sync::record_id::random();
     impl_->in_transaction(
         [&] { impl_->write_local(id, input.type, prepared.first, std::move(prepared.second)); });
@@ -403,7 +403,7 @@ result<sync::record_id> store::add(const record_input& input) {
 result<std::vector<field_issue>> store::check(const record_input& input) {
   return capture([&] {
     try {
-      impl_->prepare_new(input);
+      impl_->prepare_new(input, impl_->meta_text("enrolled_team"));
       return std::vector<field_issue>{};
     } catch (const failure& f) {
       if (f.err().code != errc::invalid_input) throw;
@@ -417,10 +417,11 @@ result<std::vector<sync::record_id>> store::add_all(const std::vector<record_inp
   return capture([&] {
     std::vector<std::pair<std::string, std::vector<std::pair<std::string, value>>>> prepared;
     std::vector<field_issue> issues;
+    const std::string enrolled = impl_->meta_text("enrolled_team");
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const std::string line = "line " + std::to_string(first_line + i);
       try {
-        prepared.push_back(impl_->prepare_new(inputs[i]));
+        prepared.push_back(impl_->prepare_new(inputs[i], enrolled));
       } catch (const failure& f) {
         if (f.err().issues.empty()) issues.push_back({line, f.err().message});
         for (const auto& issue : f.err().issues)
