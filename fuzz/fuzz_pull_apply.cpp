@@ -68,10 +68,11 @@ T must(result<T> r, const std::string& what) {
 
 // Every row of the store's tables, one text line each.
 constexpr const char* row_queries[] = {
-    "SELECT quote(id) || ' ' || quote(type) || ' ' || quote(team) || ' ' || deleted "
-    "FROM records ORDER BY id",
-    "SELECT quote(record_id) || ' ' || quote(key) || ' ' || kind || ' ' || quote(value) || ' ' "
-    "|| hlc || ' ' || node || ' ' || quote(seq) FROM cells ORDER BY record_id, key",
+    "SELECT quote(r.id) || ' ' || quote(t.name) || ' ' || quote(m.name) || ' ' || r.deleted "
+    "FROM records r JOIN names t ON t.id = r.type JOIN names m ON m.id = r.team ORDER BY r.id",
+    "SELECT quote(r.id) || ' ' || quote(k.name) || ' ' || c.kind || ' ' || quote(c.value) || ' ' "
+    "|| c.hlc || ' ' || c.node || ' ' || quote(c.seq) FROM cells c JOIN records r ON r.rid = "
+    "c.record JOIN names k ON k.id = c.key ORDER BY r.id, k.name",
     "SELECT quote(key) || ' ' || quote(value) FROM meta ORDER BY key",
 };
 
@@ -139,7 +140,9 @@ class device {
   std::vector<record_change> records() {
     std::vector<record_change> out;
     sqlite::transaction snapshot(*rows_db_, sqlite::transaction::kind::read);
-    sqlite::statement st(*rows_db_, "SELECT id, type, team, deleted FROM records ORDER BY id");
+    sqlite::statement st(*rows_db_,
+                         "SELECT r.id, t.name, m.name, r.deleted FROM records r JOIN names t ON "
+                         "t.id = r.type JOIN names m ON m.id = r.team ORDER BY r.id");
     std::vector<bool> deleted;
     while (st.step()) {
       out.push_back({sqlite::read_id(st, 0), st.text(1), st.text(2), {}});

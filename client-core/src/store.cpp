@@ -16,7 +16,9 @@
 namespace haven::client {
 namespace {
 
-constexpr std::int64_t store_format = 1;
+// 1: records and cells keyed by the 16-byte id and the key's text; 2: the
+// layout of sqlite::cell_table (integer ids, interned names).
+constexpr std::int64_t store_format = 2;
 
 using sqlite::bytes;
 constexpr auto relaxed = sqlite::transaction::durability::relaxed;
@@ -132,10 +134,13 @@ struct store::impl {
       throw failure(errc::store, "store: this file is not a Haven device store");
     const auto format = meta_int("store_format");
     if (!format) throw failure(errc::store, "store: this file is not a Haven store");
+    if (*format < 1) throw failure(errc::store, "store: this file's store format is damaged");
     if (*format != store_format)
       throw failure(errc::store, "store: format " + std::to_string(*format) +
-                                     " is not supported by this version of haven (" +
-                                     std::to_string(store_format) + ")");
+                                     " was written by a newer version of haven than this one "
+                                     "(which reads format " +
+                                     std::to_string(store_format) +
+                                     " and older); nothing was changed: update haven");
     node = static_cast<sync::node_id>(meta_int("node").value_or(0));
     default_team = meta_text("default_team");
     // The newest schema a server sent, if newer than the one this build has.
@@ -144,6 +149,23 @@ struct store::impl {
           adopted && adopted.value()->version() > schema->version())
         schema = std::move(adopted).value();
     refresh();
+  }
+
+  // Brings a store of an older format to this one, in one transaction: a
+  // failure or a crash leaves it as it was. A newer format is left for
+  // load_meta to refuse.
+  void upgrade() {
+    {
+      sqlite::transaction snapshot(db, sqlite::transaction::kind::read);
+      if (!sqlite::statement(db, "SELECT 1 FROM sqlite_master WHERE name = 'meta'").step() ||
+          meta_int("store_format") != 1)
+        return;  // load_meta says what is wrong with it, if anything
+    }
+    sqlite::transaction tx(db);
+    if (meta_int("store_format") != 1) return;  // another process did it
+    sqlite::cell_table::migrate_from_format_1(db);
+    set_meta("store_format", store_format);
+    tx.commit();
   }
 
   // A new node id: 63 random bits, never 0.
@@ -185,6 +207,14 @@ struct store::impl {
   // Requires: inside a transaction.
   void write_local(const sync::record_id& id, const std::string& type, const std::string& team,
                    std::vector<std::pair<std::string, value>> values) {
+    check_may_record();
+    merge_local(id, type, team, std::move(values));
+    save_clock();
+  }
+
+  // Throws unless this store may record: not erased, not a coordinator's.
+  // Requires: inside a transaction.
+  void check_may_record() {
     if (const std::string reason = meta_text("wiped_reason"); !reason.empty())
       throw failure(errc::unauthorized,
                     "not saved: this device's store was erased because the device was " + reason +
@@ -195,15 +225,22 @@ struct store::impl {
                         meta_text("enrolled_team") +
                         ", and a coordinator reads the tallies but never syncs records, so what it "
                         "recorded would never reach the server; record on a worker's device");
+  }
+
+  // write_local's merge, for a batch that checks and saves the clock once.
+  void merge_local(const sync::record_id& id, const std::string& type, const std::string& team,
+                   std::vector<std::pair<std::string, value>> values) {
     const sync::stamp at{clock.now(), node};
     sync::record_change change{id, type, team, {}};
-    for (auto& [key, v] : values) change.cells.push_back({key, std::move(v), at});
+    change.cells.reserve(values.size());
+    for (auto& [key, v] : values) change.cells.push_back({std::move(key), std::move(v), at});
     merge(change, true);
-    save_clock();
   }
 
   bool pending(const sync::record_id& id) {
-    auto& st = db.cached("SELECT 1 FROM cells WHERE record_id = ? AND seq > ? LIMIT 1");
+    auto& st = db.cached(
+        "SELECT 1 FROM records r JOIN cells c ON c.record = r.rid WHERE r.id = ? AND c.seq > ? "
+        "LIMIT 1");
     st.bind(1, bytes(id)).bind(2, static_cast<std::int64_t>(acked_seq));
     return st.step();
   }
@@ -236,9 +273,10 @@ struct store::impl {
       if (!reported.count(i.field)) issues.push_back(std::move(i));
   }
 
-  // Cells for a new record: parsed, defaulted, validated. Throws invalid_input.
+  // Cells for a new record: parsed, defaulted, validated, for a store
+  // enrolled in `enrolled` (empty: none). Throws invalid_input.
   std::pair<std::string, std::vector<std::pair<std::string, value>>> prepare_new(
-      const record_input& in) {
+      const record_input& in, const std::string& enrolled) {
     const record_type& t = type_of(in.type);
     std::vector<field_issue> issues;
     std::string team = in.team.empty() ? default_team : in.team;
@@ -247,8 +285,7 @@ struct store::impl {
           {"team", team.empty()
                        ? "is required: give --team or set a default team with init"
                        : "must be 1-32 characters of a-z, 0-9 and - (got \"" + team + "\")"});
-    else if (const std::string enrolled = meta_text("enrolled_team");
-             !enrolled.empty() && team != enrolled)
+    else if (!enrolled.empty() && team != enrolled)
       issues.push_back({"team", "this device is enrolled in team " + enrolled +
                                     " and records for it only (got \"" + team + "\")"});
     field_map fields;
@@ -344,6 +381,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, op
           file.string() +
               " is an empty database, not a device store; nothing was changed: give "
               "--db a device store, or create one with: haven --db PATH init --team TEAM");
+    p->upgrade();
     sqlite::transaction snapshot(p->db, sqlite::transaction::kind::read);
     p->load_meta();
     snapshot.commit();
@@ -354,7 +392,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, op
 result<sync::record_id> store::add(const record_input& input) {
   return capture([&] {
     // Not a structured binding: clang 14 (the fuzz build's) cannot capture one in a lambda.
-    auto prepared = impl_->prepare_new(input);
+    auto prepared = impl_->prepare_new(input, impl_->meta_text("enrolled_team"));
     const sync::record_id id = sync::record_id::random();
     impl_->in_transaction(
         [&] { impl_->write_local(id, input.type, prepared.first, std::move(prepared.second)); });
@@ -365,7 +403,7 @@ result<sync::record_id> store::add(const record_input& input) {
 result<std::vector<field_issue>> store::check(const record_input& input) {
   return capture([&] {
     try {
-      impl_->prepare_new(input);
+      impl_->prepare_new(input, impl_->meta_text("enrolled_team"));
       return std::vector<field_issue>{};
     } catch (const failure& f) {
       if (f.err().code != errc::invalid_input) throw;
@@ -379,10 +417,11 @@ result<std::vector<sync::record_id>> store::add_all(const std::vector<record_inp
   return capture([&] {
     std::vector<std::pair<std::string, std::vector<std::pair<std::string, value>>>> prepared;
     std::vector<field_issue> issues;
+    const std::string enrolled = impl_->meta_text("enrolled_team");
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const std::string line = "line " + std::to_string(first_line + i);
       try {
-        prepared.push_back(impl_->prepare_new(inputs[i]));
+        prepared.push_back(impl_->prepare_new(inputs[i], enrolled));
       } catch (const failure& f) {
         if (f.err().issues.empty()) issues.push_back({line, f.err().message});
         for (const auto& issue : f.err().issues)
@@ -395,11 +434,13 @@ result<std::vector<sync::record_id>> store::add_all(const std::vector<record_inp
                             std::move(issues)));
     return impl_->in_transaction([&] {
       std::vector<sync::record_id> ids;
+      impl_->check_may_record();
       for (std::size_t i = 0; i < prepared.size(); ++i) {
         ids.push_back(sync::record_id::random());
-        impl_->write_local(ids.back(), inputs[i].type, prepared[i].first,
+        impl_->merge_local(ids.back(), inputs[i].type, prepared[i].first,
                            std::move(prepared[i].second));
       }
+      impl_->save_clock();
       return ids;
     });
   });
@@ -551,9 +592,10 @@ result<std::vector<record>> store::list(std::optional<std::string_view> type) {
     impl& s = *impl_;
     return s.in_snapshot([&] {
       auto& st = s.db.cached(
-          "SELECT r.id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq > ? "
-          "FROM records r LEFT JOIN cells c ON c.record_id = r.id "
-          "WHERE r.deleted = 0 AND (?2 IS NULL OR r.type = ?2) ORDER BY r.rowid, c.key");
+          "SELECT r.id, t.name, m.name, k.name, c.kind, c.value, c.hlc, c.node, c.seq > ? "
+          "FROM records r JOIN names t ON t.id = r.type JOIN names m ON m.id = r.team "
+          "LEFT JOIN cells c ON c.record = r.rid LEFT JOIN names k ON k.id = c.key "
+          "WHERE r.deleted = 0 AND (?2 IS NULL OR t.name = ?2) ORDER BY r.rid, c.key");
       st.bind(1, static_cast<std::int64_t>(s.acked_seq));
       if (type) st.bind(2, *type);
       std::vector<record> out;
@@ -604,7 +646,7 @@ result<store_status> store::status() {
       records.step();
       out.records = static_cast<std::size_t>(records.integer(0));
       auto& pending =
-          s.db.cached("SELECT count(*), count(DISTINCT record_id) FROM cells WHERE seq > ?");
+          s.db.cached("SELECT count(*), count(DISTINCT record) FROM cells WHERE seq > ?");
       pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
       pending.step();
       out.pending_cells = static_cast<std::size_t>(pending.integer(0));
@@ -618,10 +660,9 @@ result<outbox_batch> store::outbox(std::size_t max_cells, std::size_t max_record
   return capture([&] {
     impl& s = *impl_;
     return s.in_snapshot([&] {
-      auto& st = s.db.cached(
-          "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
-          "FROM cells c JOIN records r ON r.id = c.record_id "
-          "WHERE c.seq > ? ORDER BY c.seq LIMIT ?");
+      static const std::string sql =
+          std::string(sqlite::log_select) + "WHERE c.seq > ? ORDER BY c.seq LIMIT ?";
+      auto& st = s.db.cached(sql.c_str());
       const std::size_t room = max_cells + sync::frame_limits{}.max_cells_per_record;
       st.bind(1, static_cast<std::int64_t>(s.acked_seq)).bind(2, static_cast<std::int64_t>(room));
       sqlite::log_batch log = sqlite::read_log(st, max_cells, max_records);
@@ -754,7 +795,8 @@ result<void> store::enroll(const credentials& c) {
         throw failure(errc::already_exists,
                       "this device is enrolled already, as " + s.meta_text("enrolled_device_id") +
                           " of team " + s.meta_text("enrolled_team") + "; nothing was changed");
-      auto& other = s.db.cached("SELECT team FROM records WHERE team <> ? LIMIT 1");
+      auto& other = s.db.cached(
+          "SELECT m.name FROM records r JOIN names m ON m.id = r.team WHERE m.name <> ? LIMIT 1");
       other.bind(1, std::string_view(c.team));
       if (other.step())
         throw failure(invalid("not enrolled: this store holds records of team " + other.text(0) +
@@ -826,7 +868,7 @@ result<void> store::wipe(sync::standing reason, std::int64_t now_ms) {
                             "erased: sync again");
       }
       // secure_delete is on: the freed pages are overwritten with zeros.
-      s.db.exec("DELETE FROM cells; DELETE FROM records;");
+      s.table.erase_all();
       s.db.exec("DELETE FROM meta WHERE key GLOB 'enrolled_*' OR key = 'last_sync_ms'");
       // Nothing of the old device is left: not its node id, nor its counters.
       s.node = impl::random_node();

@@ -10,21 +10,48 @@ enum class value_kind : std::int64_t { null = 0, integer = 1, code = 2, date = 3
 
 void cell_table::create(database& db) {
   db.exec(R"sql(
+CREATE TABLE names(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE) STRICT;
 CREATE TABLE records(
-  id BLOB PRIMARY KEY,
-  type TEXT NOT NULL,
-  team TEXT NOT NULL,
+  rid INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  type INTEGER NOT NULL,
+  team INTEGER NOT NULL,
   deleted INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE cells(
-  record_id BLOB NOT NULL REFERENCES records(id),
-  key TEXT NOT NULL,
+  record INTEGER NOT NULL,
+  key INTEGER NOT NULL,
   kind INTEGER NOT NULL,
   value ANY,
   hlc INTEGER NOT NULL,
   node INTEGER NOT NULL,
   seq INTEGER,
-  PRIMARY KEY(record_id, key)) STRICT, WITHOUT ROWID;
+  PRIMARY KEY(record, key)) STRICT, WITHOUT ROWID;
 CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL;
+)sql");
+}
+
+void cell_table::migrate_from_format_1(database& db) {
+  db.reset_cached();  // a statement mid-result would lock the tables against DROP
+  db.exec(R"sql(
+DROP INDEX cells_by_seq;
+ALTER TABLE cells RENAME TO cells_format_1;
+ALTER TABLE records RENAME TO records_format_1;
+)sql");
+  create(db);
+  db.exec(R"sql(
+INSERT INTO names(name)
+  SELECT type FROM records_format_1 UNION SELECT team FROM records_format_1
+  UNION SELECT key FROM cells_format_1;
+INSERT INTO records(rid, id, type, team, deleted)
+  SELECT r.rowid, r.id, t.id, m.id, r.deleted FROM records_format_1 r
+  JOIN names t ON t.name = r.type JOIN names m ON m.name = r.team ORDER BY r.rowid;
+INSERT INTO cells(record, key, kind, value, hlc, node, seq)
+  SELECT r.rid, k.id, c.kind, c.value, c.hlc, c.node, c.seq FROM cells_format_1 c
+  JOIN records r ON r.id = c.record_id JOIN names k ON k.name = c.key ORDER BY r.rid, k.id;
+DROP TABLE cells_format_1;
+DROP TABLE records_format_1;
 )sql");
 }
 
@@ -107,61 +134,121 @@ log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records
 }
 
 std::optional<cell_table::record_row> cell_table::row(const sync::record_id& id) {
-  auto& st = db_.cached("SELECT type, team, deleted FROM records WHERE id = ?");
+  auto& st = db_.cached(
+      "SELECT t.name, m.name, r.deleted FROM records r JOIN names t ON t.id = r.type "
+      "JOIN names m ON m.id = r.team WHERE r.id = ?");
   st.bind(1, bytes(id));
   if (!st.step()) return std::nullopt;
   return record_row{st.text(0), st.text(1), st.integer(2) != 0};
 }
 
-std::optional<sync::cell> cell_table::find(const sync::record_id& id, std::string_view key) {
-  auto& st =
-      db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? AND key = ?");
-  st.bind(1, bytes(id)).bind(2, key);
-  if (!st.step()) return std::nullopt;
-  return read_cell(st, 0);
-}
-
 std::vector<sync::cell> cell_table::cells(const sync::record_id& id) {
-  auto& st =
-      db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record_id = ? ORDER BY key");
+  auto& st = db_.cached(
+      "SELECT k.name, c.kind, c.value, c.hlc, c.node FROM records r JOIN cells c ON c.record = "
+      "r.rid JOIN names k ON k.id = c.key WHERE r.id = ? ORDER BY k.name");
   st.bind(1, bytes(id));
   std::vector<sync::cell> out;
   while (st.step()) out.push_back(read_cell(st, 0));
   return out;
 }
 
-sync::merge_stats cell_table::merge(const sync::record_change& change, const stamper& stamp) {
+void cell_table::refresh_names() {
+  auto& version = db_.cached("PRAGMA data_version");
+  version.step();
+  const std::int64_t now = version.integer(0);
+  if (data_version_ == now && rollbacks_ == db_.rollbacks()) return;
+  ids_.clear();
+  names_.clear();
+  auto& st = db_.cached("SELECT id, name FROM names");
+  while (st.step()) {
+    std::string name = st.text(1);
+    ids_.emplace(name, st.integer(0));
+    names_.emplace(st.integer(0), std::move(name));
+  }
+  data_version_ = now;
+  rollbacks_ = db_.rollbacks();
+}
+
+std::int64_t cell_table::intern(std::string_view name) {
+  if (const auto it = ids_.find(name); it != ids_.end()) return it->second;
+  auto& st = db_.cached("INSERT INTO names(name) VALUES (?) RETURNING id");
+  st.bind(1, name);
+  if (!st.step()) db_.fail("adding a name");
+  const std::int64_t id = st.integer(0);
+  st.reset();
+  ids_.emplace(std::string(name), id);
+  names_.emplace(id, std::string(name));
+  return id;
+}
+
+const std::string& cell_table::name_of(std::int64_t id) const {
+  const auto it = names_.find(id);
+  if (it == names_.end())
+    throw failure(errc::store, "store: a cell names a key the store lacks; the store is damaged");
+  return it->second;
+}
+
+sync::merge_stats cell_table::merge(const sync::record_change& change, const stamper& stamp,
+                                    merged_record* after) {
+  refresh_names();
   sync::merge_stats stats;
-  db_.cached("INSERT OR IGNORE INTO records(id, type, team) VALUES (?, ?, ?)")
-      .bind(1, bytes(change.id))
-      .bind(2, std::string_view(change.type))
-      .bind(3, std::string_view(change.team))
-      .run();
-  stats.record_created = db_.changes() > 0;
+  const std::int64_t type = intern(change.type), team = intern(change.team);
+  std::int64_t rid = 0;
   bool deleted = false;
-  if (!stats.record_created) {
-    const record_row existing = *row(change.id);
-    if (existing.team != change.team || existing.type != change.type)
+  std::vector<sync::cell> stored;  // the record's cells before the merge
+  // The record's cells as the merge goes, each with its key's id: in
+  // `stored` or in `change`.
+  std::vector<std::pair<std::int64_t, const sync::cell*>> held;
+  auto& found = db_.cached("SELECT rid, type, team, deleted FROM records WHERE id = ?");
+  found.bind(1, bytes(change.id));
+  if (found.step()) {
+    if (found.integer(1) != type || found.integer(2) != team)
       throw failure(errc::forbidden,
                     "refused: record " + change.id.hex() +
                         " exists with another type or team, and a record's type and team never "
                         "change; nothing of this batch was saved");
-    deleted = existing.deleted;
+    rid = found.integer(0);
+    deleted = found.integer(3) != 0;
+    found.reset();
+    auto& existing = db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record = ?");
+    existing.bind(1, rid);
+    std::vector<std::int64_t> keys;
+    while (existing.step()) {
+      keys.push_back(existing.integer(0));
+      stored.push_back({name_of(keys.back()),
+                        read_value(existing, 1),
+                        {sync::hlc{static_cast<std::uint64_t>(existing.integer(3))},
+                         static_cast<sync::node_id>(existing.integer(4))}});
+    }
+    for (std::size_t i = 0; i < stored.size(); ++i) held.emplace_back(keys[i], &stored[i]);
+  } else {
+    found.reset();
+    auto& add = db_.cached("INSERT INTO records(id, type, team) VALUES (?, ?, ?) RETURNING rid");
+    add.bind(1, bytes(change.id)).bind(2, type).bind(3, team);
+    if (!add.step()) db_.fail("adding a record");
+    rid = add.integer(0);
+    add.reset();
+    stats.record_created = true;
   }
   for (const sync::cell& c : change.cells) {
-    const auto current = find(change.id, c.key);
-    const sync::merge_decision d = sync::decide(c, current ? &*current : nullptr, deleted);
+    const std::int64_t key = intern(c.key);
+    auto current =
+        std::find_if(held.begin(), held.end(), [&](const auto& h) { return h.first == key; });
+    const sync::merge_decision d =
+        sync::decide(c, current == held.end() ? nullptr : current->second, deleted);
     stats.add(d.outcome);
     if (d.erase_record) {
-      db_.cached("DELETE FROM cells WHERE record_id = ?").bind(1, bytes(change.id)).run();
-      db_.cached("UPDATE records SET deleted = 1 WHERE id = ?").bind(1, bytes(change.id)).run();
+      db_.cached("DELETE FROM cells WHERE record = ?").bind(1, rid).run();
+      db_.cached("UPDATE records SET deleted = 1 WHERE rid = ?").bind(1, rid).run();
       deleted = stats.record_deleted = true;
+      held.clear();
+      current = held.end();
     }
     if (d.outcome != sync::cell_outcome::applied) continue;
     auto& st = db_.cached(
-        "INSERT OR REPLACE INTO cells(record_id, key, kind, value, hlc, node, seq) VALUES (?, ?, "
-        "?, ?, ?, ?, ?)");
-    st.bind(1, bytes(change.id)).bind(2, std::string_view(c.key));
+        "INSERT OR REPLACE INTO cells(record, key, kind, value, hlc, node, seq) VALUES (?, ?, ?, "
+        "?, ?, ?, ?)");
+    st.bind(1, rid).bind(2, key);
     bind_value(st, 3, c.val);
     st.bind(5, static_cast<std::int64_t>(c.at.time.packed))
         .bind(6, static_cast<std::int64_t>(c.at.node));
@@ -170,8 +257,22 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
     else
       st.bind_null(7);
     st.run();
+    if (current != held.end())
+      current->second = &c;
+    else
+      held.emplace_back(key, &c);
+  }
+  if (after) {
+    after->deleted = deleted;
+    after->cells.clear();
+    for (const auto& [key, c] : held) after->cells.push_back(*c);
   }
   return stats;
+}
+
+void cell_table::erase_all() {
+  db_.exec("DELETE FROM cells; DELETE FROM records; DELETE FROM names;");
+  data_version_.reset();
 }
 
 }  // namespace haven::sqlite

@@ -155,6 +155,7 @@ transaction::transaction(database& db, kind k, durability d) : db_(db) {
 
 transaction::~transaction() {
   if (!done_) {
+    ++db_.rollbacks_;
     db_.reset_cached();
     try {
       db_.exec("ROLLBACK");

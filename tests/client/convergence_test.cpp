@@ -16,32 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "../support/dice.hpp"
 #include "scratch_store.hpp"
 
 using namespace haven;
 using namespace haven::test;
 
 namespace {
-
-// A seeded source of random choices, so a failing seed replays exactly.
-class dice {
- public:
-  explicit dice(std::uint64_t seed) : rng_(seed) {}
-  std::size_t below(std::size_t n) {
-    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
-  }
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {
-    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng_);
-  }
-  bool chance(double p) { return std::bernoulli_distribution(p)(rng_); }
-  template <class C>
-  const auto& pick(const C& items) {
-    return items[below(items.size())];
-  }
-
- private:
-  std::mt19937_64 rng_;
-};
 
 const date first_day = *parse_date("2026-01-01");
 

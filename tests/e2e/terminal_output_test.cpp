@@ -69,9 +69,11 @@ TEST_CASE(
   // What an older release let in stays in its store: written there directly.
   {
     sqlite::database file(device.db(), sqlite::database::mode::open_existing);
+    file.exec("INSERT INTO names(name) VALUES ('notes')");
     sqlite::statement put(file,
-                          "INSERT INTO cells(record_id, key, kind, value, hlc, node, seq) "
-                          "VALUES (?1, 'notes', ?2, ?3, ?4, 119, NULL)");
+                          "INSERT INTO cells(record, key, kind, value, hlc, node, seq) "
+                          "SELECT r.rid, k.id, ?2, ?3, ?4, 119, NULL FROM records r, names k "
+                          "WHERE r.id = ?1 AND k.name = 'notes'");
     put.bind(1, sqlite::bytes(id));
     sqlite::bind_value(put, 2, value{hostile});
     put.bind(4, static_cast<std::int64_t>(at.time.packed));

@@ -11,13 +11,15 @@
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
 #include <haven/sync/validate.hpp>
+#include <map>
 #include <mutex>
-#include <set>
 
 namespace haven::server {
 namespace {
 
-constexpr std::int64_t store_format = 1;
+// 1: records and cells keyed by the 16-byte id and the key's text; 2: the
+// layout of sqlite::cell_table (integer ids, interned names).
+constexpr std::int64_t store_format = 2;
 // A page cache large enough for the indexes of a national store (64 MiB per connection).
 constexpr const char* cache_pragma = "PRAGMA cache_size = -65536";
 
@@ -108,15 +110,23 @@ class sqlite_central_store final : public central_store {
     try {
       sqlite::transaction tx(db_);
       push_result out;
-      std::vector<sync::record_id> touched;  // records whose state changed, each once
-      std::set<sync::record_id> seen, created;
+      // Records whose state changed, each once, in the order first changed.
+      std::map<sync::record_id, touched_record> touched;
+      std::vector<sync::record_id> order;
+      sqlite::cell_table::merged_record state;
       for (const auto& change : batch.changes) {
-        if (!seen.count(change.id) && !table_.row(change.id)) created.insert(change.id);
-        const auto stats = table_.merge(change, [&] { return static_cast<std::int64_t>(++head_); });
+        const auto stats = table_.merge(
+            change, [&] { return static_cast<std::int64_t>(++head_); }, &state);
         out.stats += stats;
-        if (stats.applied > 0 && seen.insert(change.id).second) touched.push_back(change.id);
+        auto it = touched.find(change.id);
+        if (it == touched.end()) {
+          if (stats.applied == 0 && !stats.record_created) continue;
+          it = touched.emplace(change.id, touched_record{change.type, stats.record_created}).first;
+          order.push_back(change.id);
+        }
+        it->second.state = std::move(state);
       }
-      update_tally(touched, created);
+      update_tally(order, touched);
       set_head();
       db_.cached(
              "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id "
@@ -154,12 +164,12 @@ class sqlite_central_store final : public central_store {
     owners.bind(1, static_cast<std::int64_t>(skip_node));
     if (skip_node != 0 && owners.step() && owners.integer(0) > 1) skip_node = 0;
     owners.reset();
-    auto& st = db.cached(
-        "SELECT c.record_id, r.type, r.team, c.key, c.kind, c.value, c.hlc, c.node, c.seq "
-        "FROM cells c JOIN records r ON r.id = c.record_id "
-        "WHERE c.seq > ?1 AND c.seq <= ?4 AND +r.team = ?2 ORDER BY c.seq LIMIT ?3");  // + : walk
-                                                                                       // the log
-                                                                                       // index
+    // +r.team: walk the log index.
+    static const std::string sql =
+        std::string(sqlite::log_select) +
+        "WHERE c.seq > ?1 AND c.seq <= ?4 AND +r.team = (SELECT id FROM names WHERE name = ?2) "
+        "ORDER BY c.seq LIMIT ?3";
+    auto& st = db.cached(sql.c_str());
     const std::size_t room = std::size_t{max_cells} + limits_.max_cells_per_record;
     st.bind(1, static_cast<std::int64_t>(since))
         .bind(2, team)
@@ -212,12 +222,12 @@ class sqlite_central_store final : public central_store {
     // The type's teams by skipping through records_by_type_team (one index
     // seek a team, however many records), then each team's latest sync.
     auto& st = db_.cached(
-        "WITH RECURSIVE t(team) AS ("
-        " SELECT (SELECT min(team) FROM records WHERE type = ?1)"
-        " UNION ALL SELECT (SELECT min(team) FROM records WHERE type = ?1 AND team > t.team)"
-        " FROM t WHERE t.team IS NOT NULL) "
-        "SELECT t.team, (SELECT max(last_sync_ms) FROM devices d WHERE d.team = t.team) "
-        "FROM t WHERE t.team IS NOT NULL ORDER BY t.team");
+        "WITH RECURSIVE y(type) AS (SELECT id FROM names WHERE name = ?1), t(team) AS ("
+        " SELECT (SELECT min(team) FROM records WHERE type = (SELECT type FROM y))"
+        " UNION ALL SELECT (SELECT min(team) FROM records WHERE type = (SELECT type FROM y)"
+        " AND team > t.team) FROM t WHERE t.team IS NOT NULL) "
+        "SELECT m.name, (SELECT max(last_sync_ms) FROM devices d WHERE d.team = m.name) "
+        "FROM t JOIN names m ON m.id = t.team ORDER BY m.name");
     st.bind(1, record_type);
     std::vector<team_sync> out;
     while (st.step()) {
@@ -282,12 +292,10 @@ class sqlite_central_store final : public central_store {
     db_.exec(cache_pragma);
     sqlite::claim(db_, file_, sqlite::store_kind::central, true);
     sqlite::transaction tx(db_);
-    sqlite::statement exists(db_, "SELECT 1 FROM sqlite_master WHERE name = 'meta'");
-    if (!exists.step()) {
+    if (!sqlite::statement(db_, "SELECT 1 FROM sqlite_master WHERE name = 'meta'").step()) {
       db_.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT");
       sqlite::cell_table::create(db_);
       db_.exec(
-          "CREATE INDEX records_by_team ON records(team);"
           "CREATE TABLE devices(device_id TEXT PRIMARY KEY, team TEXT NOT NULL, node INTEGER NOT "
           "NULL,"
           " acked_seq INTEGER NOT NULL, first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT "
@@ -305,12 +313,23 @@ class sqlite_central_store final : public central_store {
     meta.step();
     if (meta.text(0) != "havend")
       throw failure(errc::store, file_.string() + " is not a havend store (is it a device store?)");
-    if (meta.integer(1) != store_format)
-      throw failure(errc::store, file_.string() + ": store format " +
-                                     std::to_string(meta.integer(1)) +
-                                     " is not supported by this havend");
+    const std::int64_t format = meta.integer(1);
     head_ = static_cast<std::uint64_t>(meta.integer(2));
-    // For team_syncs (added to existing stores when first opened).
+    meta.reset();
+    if (format > store_format)
+      throw failure(errc::store, file_.string() + ": store format " + std::to_string(format) +
+                                     " was written by a newer havend than this one (which reads "
+                                     "format " +
+                                     std::to_string(store_format) +
+                                     " and older); nothing was changed: update havend");
+    if (format == 1) {  // in this transaction: a crash leaves format 1 as it was
+      db_.exec("DROP INDEX IF EXISTS records_by_team; DROP INDEX IF EXISTS records_by_type_team");
+      sqlite::cell_table::migrate_from_format_1(db_);
+      db_.cached("UPDATE meta SET value = ? WHERE key = 'store_format'")
+          .bind(1, store_format)
+          .run();
+    }
+    // For team_syncs.
     db_.exec("CREATE INDEX IF NOT EXISTS records_by_type_team ON records(type, team)");
     tx.commit();
     return db_;
@@ -325,19 +344,22 @@ class sqlite_central_store final : public central_store {
   // device's concurrent edit can break a rule that each device's state kept (a person set on one,
   // the format changed to group on the other), and refusing it would leave both devices unable to
   // sync. Requires: write_mutex_ held, inside the write transaction.
+  struct touched_record {
+    std::string type;
+    bool created = false;  // by this batch
+    sqlite::cell_table::merged_record state;
+  };
   void update_tally(const std::vector<sync::record_id>& ids,
-                    const std::set<sync::record_id>& created = {}) {
-    std::vector<std::string> types;
+                    const std::map<sync::record_id, touched_record>& touched) {
     std::vector<field_map> fields;
     std::vector<tally_book::change> changes;
-    types.reserve(ids.size());
     fields.reserve(ids.size());  // no reallocation: changes point into it
     for (const auto& id : ids) {
-      const auto row = table_.row(id);
-      types.push_back(row->type);
-      fields.push_back(row->deleted ? field_map{} : sync::fields_from_cells(table_.cells(id)));
-      changes.push_back({id, types.back(), row->deleted ? nullptr : &fields.back()});
-      if (!row->deleted && created.count(id)) check_created(id, types.back(), fields.back());
+      const touched_record& r = touched.at(id);
+      const bool deleted = r.state.deleted;
+      fields.push_back(deleted ? field_map{} : sync::fields_from_cells(r.state.cells));
+      changes.push_back({id, r.type, deleted ? nullptr : &fields.back()});
+      if (!deleted && r.created) check_created(id, r.type, fields.back());
     }
     tally_.update(changes);
   }
@@ -368,9 +390,16 @@ class sqlite_central_store final : public central_store {
     std::vector<sync::record_id> ids;
     sqlite::statement live(db_, "SELECT id FROM records WHERE deleted = 0");
     while (live.step()) ids.push_back(sqlite::read_id(live, 0));
-    for (std::size_t from = 0; from < ids.size(); from += 1000)
-      update_tally({ids.begin() + static_cast<std::ptrdiff_t>(from),
-                    ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), from + 1000))});
+    for (std::size_t from = 0; from < ids.size(); from += 1000) {
+      const std::vector<sync::record_id> part(
+          ids.begin() + static_cast<std::ptrdiff_t>(from),
+          ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), from + 1000)));
+      std::map<sync::record_id, touched_record> live_records;
+      for (const auto& id : part)
+        live_records.emplace(
+            id, touched_record{table_.row(id)->type, false, {false, table_.cells(id)}});
+      update_tally(part, live_records);
+    }
     tx.commit();
   }
 

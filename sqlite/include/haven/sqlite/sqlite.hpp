@@ -77,13 +77,18 @@ class database {
   // Resets every cached statement (their results are over).
   void reset_cached();
   std::int64_t changes() const;
+  // How many transactions on this connection have rolled back: what was
+  // cached from inside one of them may be gone.
+  std::uint64_t rollbacks() const { return rollbacks_; }
   sqlite3* handle() const { return db_; }
   // Throws errc::store describing the connection's last error, with context.
   [[noreturn]] void fail(std::string_view context) const;
 
  private:
+  friend class transaction;
   sqlite3* db_ = nullptr;
   std::map<const char*, statement> cache_;
+  std::uint64_t rollbacks_ = 0;
 };
 
 // Begins in the constructor (write: BEGIN IMMEDIATE, taking the write lock

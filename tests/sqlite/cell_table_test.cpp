@@ -1,0 +1,153 @@
+// The cell table's merge is the reference merge: random changes - colliding
+// stamps, repeated keys within a change, a record in several changes of a
+// transaction, deletions, cells for deleted records - applied through two
+// connections to one file, some transactions rolled back, leave the table
+// exactly as sync::memory_replica fed the committed changes, with the same
+// stats, and each merge reports the record's state as the replica has it.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <haven/sqlite/cell_table.hpp>
+#include <haven/sqlite/sqlite.hpp>
+
+#include "../support/dice.hpp"
+#include "../support/process.hpp"
+
+using namespace haven;
+using haven::test::dice;
+
+namespace {
+
+struct record_shape {
+  sync::record_id id;
+  std::string type, team;
+};
+
+std::vector<record_shape> some_records(dice& d, std::size_t n) {
+  const std::vector<std::string> types{"pats_session", "assistance_case", "on_call_event"};
+  const std::vector<std::string> teams{"outreach", "crisis"};
+  std::vector<record_shape> out;
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back({sync::record_id::random(), d.pick(types), d.pick(teams)});
+  return out;
+}
+
+// A change of 1-4 cells drawn from small pools, so that keys, stamps and
+// values collide often; one cell in twenty deletes the record.
+sync::record_change some_change(dice& d, const record_shape& r) {
+  const std::vector<std::string> keys{"site", "format", "participants", "date", "topics/thb"};
+  const std::vector<value> values{value{},
+                                  value{std::int64_t{3}},
+                                  value{std::int64_t{40}},
+                                  value{std::string("vic")},
+                                  value{date{20000}},
+                                  value{true},
+                                  value{false}};
+  sync::record_change change{r.id, r.type, r.team, {}};
+  const std::size_t n = 1 + d.below(4);
+  for (std::size_t i = 0; i < n; ++i) {
+    const sync::stamp at{sync::hlc{(1 + d.below(6)) << 16 | d.below(2)},
+                         static_cast<sync::node_id>(1 + d.below(3))};
+    if (d.below(20) == 0)
+      change.cells.push_back({std::string(sync::deleted_key), true, at});
+    else
+      change.cells.push_back({d.pick(keys), d.pick(values), at});
+  }
+  return change;
+}
+
+std::vector<sync::cell> by_key(std::vector<sync::cell> cells) {
+  std::sort(cells.begin(), cells.end(),
+            [](const sync::cell& a, const sync::cell& b) { return a.key < b.key; });
+  return cells;
+}
+std::vector<sync::cell> cells_of(const sync::memory_replica::record_state& r) {
+  std::vector<sync::cell> out;
+  for (const auto& [_, c] : r.cells) out.push_back(c);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cell_table merges as memory_replica does, across connections and rollbacks",
+          "[sqlite][cell_table][property]") {
+  for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
+    INFO("seed " << seed);
+    dice d(seed);
+    test::temp_dir dir;
+    const std::string file = dir.file("cells.db");
+    sqlite::database one(file, sqlite::database::mode::create);
+    {
+      sqlite::transaction tx(one);
+      sqlite::cell_table::create(one);
+      tx.commit();
+    }
+    sqlite::database two(file, sqlite::database::mode::open_existing);
+    sqlite::cell_table table_one(one), table_two(two);
+    sync::memory_replica replica;
+    const auto records = some_records(d, 12);
+    std::int64_t seq = 0;
+    for (int round = 0; round < 60; ++round) {
+      const bool first = d.below(2) == 0;
+      sqlite::database& db = first ? one : two;
+      sqlite::cell_table& table = first ? table_one : table_two;
+      const bool keep = d.below(5) != 0;
+      sync::memory_replica next = replica;
+      sqlite::transaction tx(db);
+      for (std::size_t i = 1 + d.below(5); i > 0; --i) {
+        const auto change = some_change(d, d.pick(records));
+        sqlite::cell_table::merged_record after;
+        const auto stats = table.merge(
+            change, [&] { return ++seq; }, &after);
+        const auto expected = next.apply(change);
+        CHECK(stats.applied == expected.applied);
+        CHECK(stats.superseded == expected.superseded);
+        CHECK(stats.discarded == expected.discarded);
+        CHECK(stats.record_created == expected.record_created);
+        CHECK(stats.record_deleted == expected.record_deleted);
+        const auto& state = next.records().at(change.id);
+        CHECK(after.deleted == state.deleted);
+        CHECK(by_key(after.cells) == cells_of(state));
+      }
+      if (keep) {
+        tx.commit();
+        replica = std::move(next);
+      }
+    }
+    // The whole table, read through the other connection too.
+    sqlite::transaction snapshot(two, sqlite::transaction::kind::read);
+    for (const auto& r : records) {
+      const auto row = table_two.row(r.id);
+      const auto it = replica.records().find(r.id);
+      REQUIRE(row.has_value() == (it != replica.records().end()));
+      if (!row) continue;
+      CHECK(row->type == it->second.type);
+      CHECK(row->team == it->second.team);
+      CHECK(row->deleted == it->second.deleted);
+      CHECK(table_two.cells(r.id) == cells_of(it->second));
+    }
+  }
+}
+
+TEST_CASE("cell_table refuses a change that gives a record another type or team",
+          "[sqlite][cell_table]") {
+  test::temp_dir dir;
+  sqlite::database db(dir.file("cells.db"), sqlite::database::mode::create);
+  sqlite::transaction tx(db);
+  sqlite::cell_table::create(db);
+  sqlite::cell_table table(db);
+  const auto id = sync::record_id::random();
+  const sync::stamp at{sync::hlc{1 << 16}, 1};
+  table.merge({id, "pats_session", "outreach", {{"site", std::string("vic"), at}}},
+              [] { return std::nullopt; });
+  for (const auto& [type, team] :
+       {std::pair{"on_call_event", "outreach"}, std::pair{"pats_session", "crisis"}}) {
+    try {
+      table.merge({id, type, team, {{"site", std::string("logatec"), at}}},
+                  [] { return std::nullopt; });
+      FAIL("merged");
+    } catch (const failure& f) {
+      CHECK(f.err().code == errc::forbidden);
+    }
+  }
+  CHECK(table.cells(id) == std::vector<sync::cell>{{"site", std::string("vic"), at}});
+}
