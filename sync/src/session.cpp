@@ -98,10 +98,16 @@ void server_session::fail(errc code, const std::string& message) {
 
 void server_session::on_frame(std::string_view frame) {
   if (state_ == state::closed) return;
-  // Before the hello, the frames of any version the challenge announced.
+  // Before the hello, only frames of the oldest version: the hello is one, and
+  // a compact (deflated) batch from a peer not yet signed in would be inflated
+  // and decoded for nothing, past the small frames such a peer is allowed.
   const bool greeted = state_ != state::idle && state_ != state::awaiting_hello;
-  if (const std::uint32_t spoken = greeted ? version_ : announced_; frame_version(frame) > spoken)
-    return fail(errc::protocol, newer_frame(frame, spoken));
+  if (const std::uint32_t spoken = greeted ? version_ : oldest_protocol_version;
+      frame_version(frame) > spoken)
+    return fail(errc::protocol, greeted
+                                    ? newer_frame(frame, spoken)
+                                    : "a protocol version " + std::to_string(frame_version(frame)) +
+                                          " frame before hello: a session starts with hello");
   auto decoded = decode(frame, limits_);
   if (!decoded) return fail(errc::protocol, decoded.err().message);
   auto require_open = [&](const char* what) {
@@ -132,7 +138,10 @@ void server_session::on_frame(std::string_view frame) {
                     throw failure(errc::protocol, "hello with an invalid team \"" + h.team + "\"");
                   admission a = backend_.admit(h, handshake_);
                   peer_ = {h.device_id, h.team, h.node, handshake_.address};
-                  version_ = h.version;  // signed in the hello's proof, so a relay cannot lower it
+                  // Signed in the hello's proof: a relay cannot change the version the
+                  // device chose (it can lower the offer the device sees to the oldest,
+                  // which has the same proof, checks and limits: SECURITY.md).
+                  version_ = h.version;
                   wipe_ = a.wipe;
                   if (wipe_ == standing::revoked) return order_wipe();  // before any data moves
                   state_ = state::open;
@@ -148,9 +157,8 @@ void server_session::on_frame(std::string_view frame) {
                 [&](const pull_request& r) {
                   require_open("pull");
                   if (wipe_now(true)) return;  // a pull means everything is pushed
-                  const std::uint32_t max =
-                      r.max_cells == 0 ? max_pull_cells : std::min(r.max_cells, max_pull_cells);
-                  change_batch batch = backend_.pull(peer_, r.since, max);
+                  change_batch batch = backend_.pull(
+                      peer_, r.since, pull_cells(r.max_cells == 0 ? max_pull_cells : r.max_cells));
                   const bool caught_up = !batch.more;
                   live_cursor_ = batch.up_to;
                   send(batch);
@@ -185,9 +193,16 @@ void server_session::on_changes(std::string_view team) {
   guarded([&] { forward_live(); }, [&](const error& e) { fail(e.code, e.message); });
 }
 
+std::uint32_t server_session::pull_cells(std::uint32_t asked) const {
+  // A pull is cut after its last record, so a batch holds up to one record's
+  // cells more than asked: it must still fit a frame's cells.
+  const std::size_t fits = limits_.max_batch_cells - limits_.max_cells_per_record;
+  return static_cast<std::uint32_t>(std::min<std::size_t>({asked, max_pull_cells, fits}));
+}
+
 void server_session::forward_live() {
   if (wipe_now(true)) return;
-  change_batch batch = backend_.pull(peer_, live_cursor_, max_pull_cells);
+  change_batch batch = backend_.pull(peer_, live_cursor_, pull_cells(max_pull_cells));
   live_cursor_ = batch.up_to;
   behind_ = batch.more;
   if (!batch.changes.empty()) send(batch);

@@ -3,6 +3,7 @@
 // havend over a real socket, and converges with a version 3 device of its team.
 #include <catch2/catch.hpp>
 
+#include "../support/raw_ws_client.hpp"
 #include "sync_fixture.hpp"
 
 namespace haven::test {
@@ -44,6 +45,26 @@ TEST_CASE("a version 2 device and a version 3 device converge through one havend
   f.check_teams_agree();
   f.check_tallies();
   CHECK(old_device.db->list()->size() == 120);
+}
+
+TEST_CASE(
+    "a device that announces no version (the previous release) is challenged in version 2, "
+    "encoded as before; one that announces 3 in version 3",
+    "[e2e][sync][version]") {
+  sync_fixture f;
+  for (const std::optional<std::uint32_t> announced :
+       {std::optional<std::uint32_t>{}, std::optional<std::uint32_t>{3}}) {
+    INFO("announced " << (announced ? std::to_string(*announced) : "nothing"));
+    raw_ws_client device(f.server().address(), "/sync", announced);
+    const auto first = device.read();
+    REQUIRE_FALSE(first.closed);
+    const auto decoded = sync::decode(first.frame);
+    REQUIRE(decoded.ok());
+    const auto* challenge = std::get_if<sync::challenge>(&decoded.value());
+    REQUIRE(challenge != nullptr);
+    CHECK(challenge->version == announced.value_or(2));
+    CHECK(sync::encode(*challenge) == first.frame);  // the Cereal layout of version 2
+  }
 }
 
 }  // namespace haven::test

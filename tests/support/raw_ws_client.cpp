@@ -48,7 +48,8 @@ struct raw_ws_client::impl {
   }
 };
 
-raw_ws_client::raw_ws_client(const std::string& address, const std::string& path)
+raw_ws_client::raw_ws_client(const std::string& address, const std::string& path,
+                             std::optional<std::uint32_t> announced)
     : impl_(std::make_unique<impl>()) {
   const auto colon = address.rfind(':');
   const tcp::endpoint endpoint(net::ip::make_address(address.substr(0, colon)),
@@ -58,8 +59,8 @@ raw_ws_client::raw_ws_client(const std::string& address, const std::string& path
           [&](auto handler) { ws.next_layer().async_connect(endpoint, handler); }, op_timeout))
     throw std::runtime_error("raw_ws_client cannot connect to " + address + ": " + ec.message());
   ws.read_message_max(64 << 20);
-  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-    req.set(sync::protocol_offer_header, std::to_string(sync::protocol_version));
+  ws.set_option(websocket::stream_base::decorator([announced](websocket::request_type& req) {
+    if (announced) req.set(sync::protocol_offer_header, std::to_string(*announced));
   }));
   if (const auto ec =
           impl_->run([&](auto handler) { ws.async_handshake(address, path, handler); }, op_timeout))

@@ -5,7 +5,10 @@
 // owns its connection, closed by the destructor.
 
 #include <chrono>
+#include <cstdint>
+#include <haven/sync/protocol.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,10 +26,13 @@ class raw_ws_client {
   };
 
   // Connects to ws://address/path and completes the WebSocket handshake,
-  // announcing sync::protocol_version as a device of this release does (so
-  // the challenge names it, and hellos and batches of sync::encode's default
-  // version are what the server expects). Throws std::runtime_error if that fails.
-  explicit raw_ws_client(const std::string& address, const std::string& path = "/sync");
+  // announcing `announced` as the newest protocol version it speaks (by
+  // default sync::protocol_version, as a device of this release does, so the
+  // challenge names it and hellos and batches of sync::encode's default
+  // version are what the server expects; nullopt: nothing, as a device of
+  // the previous release). Throws std::runtime_error if that fails.
+  explicit raw_ws_client(const std::string& address, const std::string& path = "/sync",
+                         std::optional<std::uint32_t> announced = sync::protocol_version);
   ~raw_ws_client();
   raw_ws_client(const raw_ws_client&) = delete;
   raw_ws_client& operator=(const raw_ws_client&) = delete;
