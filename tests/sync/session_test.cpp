@@ -656,8 +656,12 @@ TEST_CASE("the server refuses out-of-order and malformed frames with a protocol 
           "[sync][session][refusal]") {
   scripted_device s;
   const push_batch empty_push{};
-  SECTION("push before hello") {
+  SECTION("push before hello (a compact one is refused before it is decoded)") {
     s.say(empty_push);
+    check_protocol_refusal(s, "a protocol version 3 frame before hello");
+  }
+  SECTION("push before hello, in version 2") {
+    s.session.on_frame(encode(empty_push, frame_limits{}, oldest_protocol_version));
     check_protocol_refusal(s, "push before hello");
   }
   SECTION("pull before hello") {

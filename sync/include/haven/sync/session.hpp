@@ -97,7 +97,7 @@ class server_session {
   // device of that release does) and max_protocol. The session then awaits
   // the hello, whose version (oldest_protocol_version up to the announced
   // one) is the version of every frame after it.
-  void start(std::uint32_t device_offer = oldest_protocol_version);
+  void start(std::uint32_t device_offer = protocol_version);
   // Handles one frame from the device. Anything malformed or out of order
   // sends an error frame and closes; backend failures likewise.
   void on_frame(std::string_view frame);
