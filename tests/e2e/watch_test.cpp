@@ -68,7 +68,7 @@ TEST_CASE("a watching device receives live changes, pushes its own, and reconnec
 
 TEST_CASE("a push reaches every watching device of the team, read from the store once for them",
           "[e2e][sync][watch]") {
-  sync_fixture f({"--threads", "1"});  // so that the watchers' pulls come one after another
+  sync_fixture f;
   device& office = f.add_device("outreach");
   field_work work(12);
   std::vector<std::string> tablets;
@@ -88,8 +88,9 @@ TEST_CASE("a push reaches every watching device of the team, read from the store
   for (int i = 0; i < 4; ++i) REQUIRE(office.db->add(work.new_record()).ok());
   REQUIRE(f.sync(office).ok());
   for (const auto& db : tablets) CHECK(eventually([&] { return records_in(db) == 4; }));
-  // Three watchers at the same cursor: the first reads, the other two get
-  // its batch (and the third too when the office's own pull read it first).
+  // Three watchers at the same cursor: the first to ask reads, the other two
+  // get its batch, waiting for it if they ask while it is read (and the third
+  // too when the office's own pull read it first).
   CHECK(metric(f.server().address(), "haven_shared_pulls_total") >= 2);
   for (auto& w : watchers) {
     w->kill_group(SIGTERM);

@@ -10,27 +10,43 @@ bool has_cells_of(const sync::change_batch& batch, sync::node_id node) {
   });
 }
 
-shared_pulls::ticket shared_pulls::before_read() const {
-  std::lock_guard lock(mutex_);
-  return {generation_};
-}
-
-std::optional<sync::change_batch> shared_pulls::find(std::string_view team, std::uint64_t since,
-                                                     std::uint32_t max_cells) const {
-  std::lock_guard lock(mutex_);
-  const auto it = batches_.find(key{std::string(team), since, max_cells});
-  if (it == batches_.end()) return std::nullopt;
-  return it->second;
-}
-
-void shared_pulls::keep(const ticket& t, std::string_view team, std::uint64_t since,
-                        std::uint32_t max_cells, const sync::change_batch& batch) {
-  std::lock_guard lock(mutex_);
-  std::size_t cells = 0;
-  for (const auto& change : batch.changes) cells += change.cells.size();
-  if (t.generation != generation_ || cells > max_span) return;
-  if (batches_.size() >= max_batches) batches_.clear();
-  batches_.insert_or_assign(key{std::string(team), since, max_cells}, batch);
+shared_pulls::found shared_pulls::get(std::string_view team, std::uint64_t since,
+                                      std::uint32_t max_cells,
+                                      const std::function<sync::change_batch()>& read) {
+  key k{std::string(team), since, max_cells};
+  std::unique_lock lock(mutex_);
+  while (true) {
+    if (const auto it = batches_.find(k); it != batches_.end()) return {it->second, true};
+    if (!reading_.count(k)) break;
+    read_done_.wait(lock);  // another caller reads it: kept when it is done, unless outdated
+  }
+  reading_.insert(k);
+  const std::uint64_t generation = generation_;
+  lock.unlock();
+  // However the read ends, the waiters are woken (and one of them reads
+  // when nothing was kept).
+  struct done_reading {
+    shared_pulls& pulls;
+    const key& k;
+    ~done_reading() {
+      {
+        std::lock_guard relock(pulls.mutex_);
+        pulls.reading_.erase(k);
+      }
+      pulls.read_done_.notify_all();
+    }
+  } guard{*this, k};
+  found out{read(), false};
+  {
+    std::lock_guard relock(mutex_);
+    std::size_t cells = 0;
+    for (const auto& change : out.batch.changes) cells += change.cells.size();
+    if (generation == generation_ && cells <= max_span) {
+      if (batches_.size() >= max_batches) batches_.clear();
+      batches_.insert_or_assign(k, out.batch);
+    }
+  }
+  return out;
 }
 
 void shared_pulls::changed(std::uint64_t head) {

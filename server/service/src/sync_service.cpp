@@ -146,17 +146,12 @@ sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
 sync::change_batch sync_service::read_log(const sync::peer& p, std::uint64_t since,
                                           std::uint32_t max_cells) {
   if (!shared_.near_head(since)) return log_.pull(p.team, p.node, since, max_cells);
-  std::optional<sync::change_batch> whole = shared_.find(p.team, since, max_cells);
-  const bool kept = whole.has_value();
-  if (!kept) {
-    const auto ticket = shared_.before_read();
-    whole = log_.pull(p.team, 0, since, max_cells);
-    shared_.keep(ticket, p.team, since, max_cells, *whole);
-  }
+  auto whole =
+      shared_.get(p.team, since, max_cells, [&] { return log_.pull(p.team, 0, since, max_cells); });
   // A device is spared its own cells: it gets a batch of its own.
-  if (has_cells_of(*whole, p.node)) return log_.pull(p.team, p.node, since, max_cells);
-  if (kept) ++metrics_.shared_pulls;
-  return std::move(*whole);
+  if (has_cells_of(whole.batch, p.node)) return log_.pull(p.team, p.node, since, max_cells);
+  if (whole.shared) ++metrics_.shared_pulls;
+  return std::move(whole.batch);
 }
 
 void sync_service::caught_up(const sync::peer& p) {

@@ -8,11 +8,14 @@
 // push drops them all), and only with devices that wrote none of its cells:
 // a device is spared its own cells, so the batch it gets differs.
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <haven/sync/protocol.hpp>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -27,21 +30,18 @@ class shared_pulls {
   static constexpr std::uint64_t max_span = 4096;
   static constexpr std::size_t max_batches = 8;
 
-  // Where a reader stands before it reads the log: what keep() needs to
-  // know whether a push committed meanwhile.
-  struct ticket {
-    std::uint64_t generation = 0;
-  };
-  ticket before_read() const;
-
   // The batch of `team` after `since` in frames of max_cells, read with no
-  // cell left out, if one is kept (see has_cells_of before handing it out).
-  std::optional<sync::change_batch> find(std::string_view team, std::uint64_t since,
-                                         std::uint32_t max_cells) const;
-  // Keeps a batch read with no cell left out after before_read() gave
-  // `t`, unless a push committed since or it holds more than max_span cells.
-  void keep(const ticket& t, std::string_view team, std::uint64_t since, std::uint32_t max_cells,
-            const sync::change_batch& batch);
+  // cell left out: a kept one, or the one `read` returns (kept for the
+  // next, unless a push committed meanwhile or it holds more than max_span
+  // cells). While one caller reads a batch, others asking for the same one
+  // wait for it rather than read it again. `shared` is true when the batch
+  // came from another caller's read. `read` may throw: nothing is kept then.
+  struct found {
+    sync::change_batch batch;
+    bool shared = false;
+  };
+  found get(std::string_view team, std::uint64_t since, std::uint32_t max_cells,
+            const std::function<sync::change_batch()>& read);
   // A push committed and moved the log's head to `head`: every batch kept
   // may be behind the log.
   void changed(std::uint64_t head);
@@ -52,7 +52,9 @@ class shared_pulls {
  private:
   using key = std::tuple<std::string, std::uint64_t, std::uint32_t>;  // team, since, max_cells
   mutable std::mutex mutex_;
+  std::condition_variable read_done_;
   std::uint64_t generation_ = 0;                            // guarded by mutex_
+  std::set<key> reading_;                                   // guarded by mutex_
   std::optional<std::uint64_t> head_;                       // guarded by mutex_
   std::map<key, sync::change_batch, std::less<>> batches_;  // guarded by mutex_
 };
