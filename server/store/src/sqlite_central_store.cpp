@@ -20,8 +20,13 @@ namespace {
 // 1: records and cells keyed by the 16-byte id and the key's text; 2: the
 // layout of sqlite::cell_table (integer ids, interned names).
 constexpr std::int64_t store_format = 2;
-// A page cache large enough for the indexes of a national store (64 MiB per connection).
+// The writer's page cache: large enough for the indexes of a national store
+// (64 MiB), since a push seeks records and tally cells all over them.
 constexpr const char* cache_pragma = "PRAGMA cache_size = -65536";
+// A reader's: pulls walk the log in order and reports read a few tally rows,
+// so 8 MiB each keeps havend's memory flat however much a device pulls (the
+// operating system's cache holds the file as well).
+constexpr const char* reader_cache_pragma = "PRAGMA cache_size = -8192";
 
 using sqlite::bytes;
 
@@ -32,7 +37,7 @@ class reader_pool {
     for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) {
       free_.push_back(
           std::make_unique<sqlite::database>(file, sqlite::database::mode::open_existing));
-      free_.back()->exec(cache_pragma);
+      free_.back()->exec(reader_cache_pragma);
     }
   }
 
