@@ -42,6 +42,12 @@ std::optional<std::pair<std::string_view, std::string_view>> split_element_key(
   return std::pair{key.substr(0, dot), key.substr(dot + 1)};
 }
 
+std::size_t cell_count(const std::vector<record_change>& changes) {
+  std::size_t n = 0;
+  for (const auto& c : changes) n += c.cells.size();
+  return n;
+}
+
 field_map fields_from_cells(const std::vector<cell>& cells) {
   field_map fields;
   for (const auto& c : cells) {

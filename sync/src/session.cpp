@@ -37,12 +37,6 @@ std::string newer_frame(std::string_view frame, std::uint32_t version) {
          std::to_string(version) + " session";
 }
 
-std::size_t cell_count(const std::vector<record_change>& changes) {
-  std::size_t n = 0;
-  for (const auto& c : changes) n += c.cells.size();
-  return n;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- server side

@@ -37,11 +37,10 @@ shared_pulls::found shared_pulls::get(std::string_view team, std::uint64_t since
     }
   } guard{*this, k};
   found out{read(), false};
+  const bool small = sync::cell_count(out.batch.changes) <= max_span;
   {
     std::lock_guard relock(mutex_);
-    std::size_t cells = 0;
-    for (const auto& change : out.batch.changes) cells += change.cells.size();
-    if (generation == generation_ && cells <= max_span) {
+    if (generation == generation_ && small) {
       if (batches_.size() >= max_batches) batches_.clear();
       batches_.insert_or_assign(k, out.batch);
     }

@@ -137,9 +137,7 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
 sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
                                       std::uint32_t max_cells) {
   sync::change_batch batch = read_log(p, since, max_cells);
-  std::size_t cells = 0;
-  for (const auto& change : batch.changes) cells += change.cells.size();
-  metrics_.changes_sent += cells;
+  metrics_.changes_sent += sync::cell_count(batch.changes);
   return batch;
 }
 

@@ -64,4 +64,7 @@ struct record_change {
 // code_set "services"; "_deleted" and null cells are left out.
 field_map fields_from_cells(const std::vector<cell>& cells);
 
+// The cells of all the changes.
+std::size_t cell_count(const std::vector<record_change>& changes);
+
 }  // namespace haven::sync
