@@ -120,22 +120,31 @@ TEST_CASE("proxy: back-off and the connection pool count each forwarded client, 
   // a sent is backed off wherever it comes from).
   CHECK(s.get(proxy_address, "", "/api/tallies",
               {"Authorization: Bearer " + std::string(64, 'c'), b}) == 401);
+  // A connection havend has closed frees its room before the client sees it
+  // end: client a's seven connections, one after another, evicted none.
+  CHECK(s.gauge("haven_evicted_connections_total", "198.51.100.99") == 0);
 
   // Two stalled connections of one client fill its pool (the limit is 2).
+  // Each is admitted before the next connects, so that `first` is the
+  // oldest: havend has read its header when /metrics, asked through the
+  // proxy for another client (whose request is one more connection waiting;
+  // at most 100 looks), counts it.
+  const auto await_waiting = [&s](std::uint64_t expected) {
+    std::uint64_t waiting = 0;
+    for (int look = 0; look < 100 && waiting != expected; ++look) {
+      if (look > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      waiting = s.gauge("haven_waiting_connections", "198.51.100.99");
+    }
+    return waiting;
+  };
   tcp_connection first(s.server.address(), proxy_address),
       second(s.server.address(), proxy_address);
   REQUIRE(first.send(proxy_header("198.51.100.20") + "GET /healthz HTTP/1.1\r\n"));
+  REQUIRE(await_waiting(2) == 2);
   REQUIRE(second.send(proxy_header("198.51.100.20") + "GET /healthz HTTP/1.1\r\n"));
-  // Once havend has read both headers (asked through the proxy for another
-  // client, whose own request is the third connection waiting; at most 100
-  // looks), a third connection of the client is served in the place of its
-  // oldest, which is closed without a word, and the second is still served.
-  std::uint64_t waiting = 0;
-  for (int look = 0; look < 100 && waiting != 3; ++look) {
-    if (look > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    waiting = s.gauge("haven_waiting_connections", "198.51.100.99");
-  }
-  REQUIRE(waiting == 3);
+  REQUIRE(await_waiting(3) == 3);
+  // A third connection of the client is served in the place of its oldest,
+  // which is closed without a word, and the second is still served.
   CHECK(s.get(proxy_address, proxy_header("198.51.100.20"), "/healthz") == 200);
   CHECK(first.receive_all().empty());
   REQUIRE(second.send("Connection: close\r\n\r\n"));

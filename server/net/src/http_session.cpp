@@ -239,6 +239,11 @@ void basic_http_session<Stream>::do_close() {
     beast::get_lowest_layer(stream_).expires_after(ctx_.handshake_timeout);
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
   } else {
+    // The connection is done: its room in the budget is free before the
+    // client sees it end (the session itself may outlive this call a while,
+    // held by a handler still unwinding on the store pool), so a client that
+    // connects again at once is not counted twice.
+    slot_.reset();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
