@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -17,7 +18,8 @@ inline double seconds_since(clock_type::time_point start) {
 
 // A fresh directory under the system's temp directory, named after the
 // benchmark and the process id; removed, with everything in it, when this is
-// destroyed (so declare it before the stores and servers that use it).
+// destroyed (so declare it before the stores and servers that use it),
+// unless HAVEN_BENCH_KEEP is set (to look into the stores a run made).
 class scratch_dir {
  public:
   explicit scratch_dir(const std::string& benchmark)
@@ -26,6 +28,7 @@ class scratch_dir {
     std::filesystem::create_directories(path_);
   }
   ~scratch_dir() {
+    if (std::getenv("HAVEN_BENCH_KEEP")) return;
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
   }
