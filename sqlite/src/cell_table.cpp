@@ -133,20 +133,41 @@ log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records
   return batch;
 }
 
-std::optional<cell_table::record_row> cell_table::row(const sync::record_id& id) {
-  auto& st = db_.cached(
-      "SELECT t.name, m.name, r.deleted FROM records r JOIN names t ON t.id = r.type "
-      "JOIN names m ON m.id = r.team WHERE r.id = ?");
+std::optional<std::int64_t> cell_table::rid_of(const sync::record_id& id) {
+  auto& st = db_.cached("SELECT rid FROM records WHERE id = ?");
   st.bind(1, bytes(id));
-  if (!st.step()) return std::nullopt;
-  return record_row{st.text(0), st.text(1), st.integer(2) != 0};
+  std::optional<std::int64_t> rid;
+  if (st.step()) rid = st.integer(0);
+  st.reset();
+  return rid;
+}
+
+std::optional<cell_table::record_row> cell_table::row(const sync::record_id& id) {
+  const auto rid = rid_of(id);
+  return rid ? row(*rid) : std::nullopt;
 }
 
 std::vector<sync::cell> cell_table::cells(const sync::record_id& id) {
+  const auto rid = rid_of(id);
+  return rid ? cells(*rid) : std::vector<sync::cell>{};
+}
+
+std::optional<cell_table::record_row> cell_table::row(std::int64_t rid) {
   auto& st = db_.cached(
-      "SELECT k.name, c.kind, c.value, c.hlc, c.node FROM records r JOIN cells c ON c.record = "
-      "r.rid JOIN names k ON k.id = c.key WHERE r.id = ? ORDER BY k.name");
-  st.bind(1, bytes(id));
+      "SELECT t.name, m.name, r.deleted FROM records r JOIN names t ON t.id = r.type "
+      "JOIN names m ON m.id = r.team WHERE r.rid = ?");
+  st.bind(1, rid);
+  std::optional<record_row> out;
+  if (st.step()) out = record_row{st.text(0), st.text(1), st.integer(2) != 0};
+  st.reset();
+  return out;
+}
+
+std::vector<sync::cell> cell_table::cells(std::int64_t rid) {
+  auto& st = db_.cached(
+      "SELECT k.name, c.kind, c.value, c.hlc, c.node FROM cells c JOIN names k ON k.id = c.key "
+      "WHERE c.record = ? ORDER BY k.name");
+  st.bind(1, rid);
   std::vector<sync::cell> out;
   while (st.step()) out.push_back(read_cell(st, 0));
   return out;
@@ -189,12 +210,12 @@ const std::string& cell_table::name_of(std::int64_t id) const {
 }
 
 sync::merge_stats cell_table::merge(const sync::record_change& change, const stamper& stamp,
-                                    merged_record* after) {
+                                    merged_record* after, merged_record* before) {
   refresh_names();
   sync::merge_stats stats;
   const std::int64_t type = intern(change.type), team = intern(change.team);
   std::int64_t rid = 0;
-  bool deleted = false;
+  bool deleted = false, was_deleted = false;
   std::vector<sync::cell> stored;  // the record's cells before the merge
   // The record's cells as the merge goes, each with its key's id: in
   // `stored` or in `change`.
@@ -208,7 +229,7 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
                         " exists with another type or team, and a record's type and team never "
                         "change; nothing of this batch was saved");
     rid = found.integer(0);
-    deleted = found.integer(3) != 0;
+    deleted = was_deleted = found.integer(3) != 0;
     found.reset();
     auto& existing = db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record = ?");
     existing.bind(1, rid);
@@ -263,9 +284,15 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
       held.emplace_back(key, &c);
   }
   if (after) {
+    after->rid = rid;
     after->deleted = deleted;
     after->cells.clear();
     for (const auto& [key, c] : held) after->cells.push_back(*c);
+  }
+  if (before) {  // `held` points into `stored` no more
+    before->rid = rid;
+    before->deleted = was_deleted;
+    before->cells = std::move(stored);
   }
   return stats;
 }

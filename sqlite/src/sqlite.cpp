@@ -19,6 +19,18 @@ namespace {
 [[noreturn]] void fail_on(sqlite3* db, std::string_view context) {
   throw failure(errc::store, "store: " + std::string(context) + ": " + sqlite3_errmsg(db));
 }
+
+// SQLite counts every allocation under one global mutex unless told not to;
+// nothing here reads those counts, and havend's threads would contend for it.
+// Must come before SQLite initialises; later it is refused, harmlessly.
+void configure_sqlite_once() {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
+}
+
 }  // namespace
 
 statement& statement::bind(int index, std::int64_t v) {
@@ -88,6 +100,7 @@ std::span<const std::uint8_t> statement::blob(int col) const {
 }
 
 database::database(const std::filesystem::path& file, mode m) {
+  configure_sqlite_once();
   if (m == mode::open_existing && !std::filesystem::exists(file))
     throw failure(errc::not_found, "no store at " + file.string());
   const int flags =

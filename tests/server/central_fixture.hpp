@@ -106,6 +106,9 @@ class central_fixture {
     reopen();
   }
 
+  // The store's today, for open stays.
+  date today = from_civil(2026, 6, 15);
+
   server::central_store& store() { return *store_; }
   const server::tally_reports& tallies() const { return *tallies_; }
   // The SQLite backend's file (the access registry shares it).
@@ -117,7 +120,7 @@ class central_fixture {
   }
   void reopen() {
     close();
-    store_ = open_(dir_, [] { return from_civil(2026, 6, 15); });
+    store_ = open_(dir_, [this] { return today; });
     tallies_ = std::make_unique<server::tally_reports>(*store_, shipped_schema());
   }
 
@@ -135,8 +138,9 @@ class central_fixture {
   }
 
   // A tally report as JSON; FAILs if the store refuses it.
-  boost::json::object report(const std::string& id, int year) {
-    auto r = tallies_->json(id, year, std::nullopt);
+  boost::json::object report(const std::string& id, int year,
+                             std::optional<int> month = std::nullopt) {
+    auto r = tallies_->json(id, year, month);
     if (!r) FAIL(r.err().describe());
     return boost::json::parse(r.value()).as_object();
   }

@@ -720,6 +720,49 @@ inline void tally_amounts_equal_oracle(const store_opener& open) {
                          today, 2026, {}) == "");
 }
 
+// An open stay counts up to today's month; refresh() moves it on to a new
+// month, and a discharge or deletion afterwards retracts what it counted.
+inline void tally_open_stays_move_on(const store_opener& open) {
+  central_fixture f(open);
+  auto d = f.enroll("device-1", "team-a", 7);
+  const typed_fields stay{{"programme", "crisis-accommodation"},
+                          {"person", "P-0001H"},
+                          {"sex", "female"},
+                          {"nationality", "UA"},
+                          {"admitted", "2026-05-20"}};
+  std::vector<oracle_record> records{
+      {test_id(1).hex(), "assistance_case", typed(*shipped_schema(), "assistance_case", stay)}};
+  const auto agrees = [&] {
+    for (const auto& t : shipped_schema()->tallies())
+      for (const std::optional<int> month :
+           {std::optional<int>{}, std::optional<int>{5}, std::optional<int>{6},
+            std::optional<int>{8}, std::optional<int>{9}}) {
+        const auto report = f.tallies().json(t.id, 2026, month);
+        REQUIRE(report.ok());
+        INFO(t.id << " " << month.value_or(0) << ": " << report.value());
+        CHECK(compare_report(report.value(), *shipped_schema(), t, records, f.today, 2026, month) ==
+              "");
+      }
+  };
+  f.push(d, {d.record(test_id(1), "assistance_case", stay)});
+  agrees();
+  CHECK(cell_count(f.report("care-days-by-nationality", 2026)) == 1);
+
+  f.today = from_civil(2026, 9, 2);
+  f.store().refresh();
+  agrees();
+  CHECK(cell_count(f.report("care-days-by-nationality", 2026, 9)) == 1);
+  f.reopen();  // the day it was counted for is kept
+  const typed_fields discharge{{"discharged", "2026-08-10"}};
+  f.push(d, {d.record(test_id(1), "assistance_case", discharge)});
+  records[0].fields["discharged"] = from_civil(2026, 8, 10);
+  agrees();
+  CHECK(cell_count(f.report("care-days-by-nationality", 2026, 9)) == 0);
+  f.push(d, {d.deletion(test_id(1), "assistance_case")});
+  records[0] = {test_id(1).hex(), "assistance_case", {}, true};
+  agrees();
+}
+
 // amounts() of an unknown tally is not_found; of a period without records, empty
 inline void tally_amounts_errors(const store_opener& open) {
   central_fixture f(open);
@@ -879,6 +922,10 @@ inline void standing_transitions(const registry_opener& open) {
   TEST_CASE(backend ": amounts of an unknown tally are not_found, of an empty period none",        \
             "[server][store_conformance]") {                                                       \
     ::haven::test::conformance::tally_amounts_errors(opener);                                      \
+  }                                                                                                \
+  TEST_CASE(backend ": an open stay moves on with refresh(), and its discharge retracts it",       \
+            "[server][store_conformance]") {                                                       \
+    ::haven::test::conformance::tally_open_stays_move_on(opener);                                  \
   }
 
 // The access registry's conformance tests for one backend (`opener`: a registry_opener).

@@ -169,7 +169,6 @@ TEST_CASE("a deletion retracts the record from every tally", "[server][tally]") 
          {"participants", "9"}});
   CHECK(f.rows_in("tally_value") > 0);
   CHECK(f.rows_in("tally_person") > 0);
-  CHECK(f.rows_in("tally_record") == 4);
   f.remove("b");
   CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 0);
   CHECK(total(f.report("assisted-by-nationality-sex", 2026), "persons") == 1);
@@ -180,10 +179,39 @@ TEST_CASE("a deletion retracts the record from every tally", "[server][tally]") 
     CHECK(cell_count(f.report(t.id, 2026)) == 0);
     CHECK(cell_count(f.report(t.id, 2025)) == 0);
   }
-  // Nothing is left behind: no zero amounts, no persons, no records.
+  // Nothing is left behind: no zero amounts, no persons.
   CHECK(f.rows_in("tally_value") == 0);
   CHECK(f.rows_in("tally_person") == 0);
-  CHECK(f.rows_in("tally_record") == 0);
+}
+
+TEST_CASE("the book keeps a record's day only while its stay is open, and no copy of its fields",
+          "[server][tally]") {
+  tally_fixture f;
+  const auto open_stays = [&f] { return f.rows_in("tally_open"); };
+  f.put("a", "assistance_case",
+        stay("reintegration", "P-0001H", "female", "UA", "2026-03-01", "2026-03-20"));
+  f.put("b", "pats_session", pats("2026-04-10", "logatec", "individual", "P-0001H"));
+  CHECK(open_stays() == 0);
+  f.put("a", "assistance_case", stay("reintegration", "P-0001H", "female", "UA", "2026-03-01", ""));
+  CHECK(open_stays() == 1);
+  f.put("a", "assistance_case",  // an edit that leaves it open
+        stay("reintegration", "P-0001H", "female", "SI", "2026-03-01", ""));
+  CHECK(open_stays() == 1);
+  f.check_all(2026);
+  f.put("a", "assistance_case",
+        stay("reintegration", "P-0001H", "female", "SI", "2026-03-01", "2026-05-01"));
+  CHECK(open_stays() == 0);
+  f.put("a", "assistance_case", stay("reintegration", "P-0001H", "female", "SI", "2026-03-01", ""));
+  f.remove("a");
+  CHECK(open_stays() == 0);
+  f.check_all(2026);
+  // The tables the book keeps: no table of records.
+  sqlite::statement tables(f.db(),
+                           "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1");
+  std::vector<std::string> names;
+  while (tables.step()) names.push_back(tables.text(0));
+  CHECK(names ==
+        std::vector<std::string>{"tally_meta", "tally_open", "tally_person", "tally_value"});
 }
 
 TEST_CASE("a set-valued row counts once per element, once in the total", "[server][tally]") {
@@ -295,12 +323,12 @@ TEST_CASE("an open stay counts up to today with no care days, and moves on with 
 
   // A day later in the same month nothing moves.
   f.today = from_civil(2026, 6, 16);
-  f.book().refresh_open_stays();
+  f.refresh_open_stays();
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 7)) == 0);
 
   f.today = from_civil(2027, 1, 2);
   CHECK(cell_count(f.report("care-days-by-nationality", 2027)) == 0);  // until refreshed
-  f.book().refresh_open_stays();
+  f.refresh_open_stays();
   CHECK(cell(f.report("care-days-by-nationality", 2027), {"UA"}) ==
         values{{"care_days", 0}, {"persons", 1}});
   CHECK(cell(f.report("care-days-by-nationality", 2027), {"SY"}) ==
@@ -318,7 +346,7 @@ TEST_CASE("an open stay counts up to today with no care days, and moves on with 
         values{{"care_days", 20}, {"persons", 1}});
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 1)) == 0);
   f.today = from_civil(2027, 3, 1);
-  f.book().refresh_open_stays();
+  f.refresh_open_stays();
   CHECK(cell(f.report("care-days-by-nationality", 2027, 3), {"SY"}) ==
         values{{"care_days", 0}, {"persons", 1}});
   CHECK(cell(f.report("care-days-by-nationality", 2027, 3), {"UA"}).empty());
@@ -332,14 +360,14 @@ TEST_CASE("refresh_open_stays runs inside the caller's transaction too", "[serve
   f.today = from_civil(2026, 8, 1);
   {
     sqlite::transaction tx(f.db());
-    f.book().refresh_open_stays();
+    f.refresh_open_stays();
     CHECK(cell_count(f.report("care-days-by-nationality", 2026, 8)) == 1);
     // rolled back
   }
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 8)) == 0);
   {
     sqlite::transaction tx(f.db());
-    f.book().refresh_open_stays();
+    f.refresh_open_stays();
     tx.commit();
   }
   CHECK(cell_count(f.report("care-days-by-nationality", 2026, 8)) == 1);
@@ -569,7 +597,7 @@ TEST_CASE("updates are idempotent and ignore types and fields no tally reads", "
   CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 1);
   {
     sqlite::transaction tx(f.db());
-    f.book().update(test_id(999), "no_such_type", &fields);
+    f.book().update({999, "no_such_type", nullptr, &fields});
     tx.commit();
   }
   f.check_all(2026);
@@ -582,7 +610,7 @@ TEST_CASE("the tally rolls back with the caller's transaction", "[server][tally]
     sqlite::transaction tx(f.db());
     const auto fields =
         typed(f.definitions(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0002F"));
-    f.book().update(test_id(50), "pats_session", &fields);
+    f.book().update({50, "pats_session", nullptr, &fields});
     CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 2);
   }
   CHECK(total(f.report("pats-individual-by-site", 2026), "persons") == 1);
@@ -604,7 +632,7 @@ TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]")
   auto changed = schema::parse(doc);
   REQUIRE(changed.ok());
   server::tally_book book(f.db(), changed.value(), [] { return from_civil(2026, 6, 15); });
-  book_store store(book);
+  book_store store(book, f.reader());
   const server::tally_reports reports(store, changed.value());
   CHECK(book.needs_replay());
   // Until the replay, its reports refuse rather than show stale figures.
@@ -615,7 +643,7 @@ TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]")
     book.reset();
     const auto fields =
         typed(*changed.value(), "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
-    book.update(test_id(1), "pats_session", &fields);
+    book.update({1, "pats_session", nullptr, &fields});
     tx.commit();
   }
   CHECK(!book.needs_replay());

@@ -22,16 +22,17 @@ TEST_CASE("tally::delta sums amounts and counts a person once per cell at every 
       s->tally("assisted-by-nationality-sex");  // rows programme, nationality; column sex
   REQUIRE(t);
   const auto index = static_cast<std::uint32_t>(t - s->tallies().data());
-  const tally::tally_period year{2026, 0};
+  const tally::tally_period year{2026, 0}, march{2026, 3};
   delta d(s->tallies());
-  // Two records of one person, in two leaves under one programme.
+  // Two records of one person in March, in two leaves under one programme
+  // (a contribution counts a record in its year and its months).
   tally::tally_contribution first, second;
   for (auto [c, nationality] : {std::pair{&first, "UA"}, std::pair{&second, "SI"}}) {
-    c->amounts[{index, year, "crisis-accommodation/" + std::string(nationality) + "/", "female",
-                tally::records_measure}] = 1;
-    c->persons.insert(
-        {{index, year, "crisis-accommodation/" + std::string(nationality) + "/", "female", 0},
-         "P-0001H"});
+    for (const auto period : {year, march}) {
+      const std::string leaf = "crisis-accommodation/" + std::string(nationality) + "/";
+      c->amounts[{index, period, leaf, "female", tally::records_measure}] = 1;
+      c->persons.insert({{index, period, leaf, "female", 0}, "P-0001H"});
+    }
   }
   d.add(first, 1);
   d.add(second, 1);
@@ -43,24 +44,30 @@ TEST_CASE("tally::delta sums amounts and counts a person once per cell at every 
   REQUIRE(d.persons().size() == 1);
   const auto& [who, change] = *d.persons().begin();
   const auto after = d.apply_person(who, {});
-  CHECK(after.size() == 2);
-  // In each leaf, in the programme's subtotal and the grand total once, per column and over all.
-  const auto persons = [&](const std::string& path, std::string_view column) {
-    const auto it = d.amounts().find({index, year, path, std::string(column), 0});
-    return it == d.amounts().end() ? 0 : it->second;
-  };
-  CHECK(persons("crisis-accommodation/UA/", "female") == 1);
-  CHECK(persons("crisis-accommodation/SI/", tally::all_columns) == 1);
-  CHECK(persons("crisis-accommodation/", "female") == 1);
-  CHECK(persons("", tally::all_columns) == 1);
+  CHECK(after.size() == 2);  // the month's leaves: the year's follow from them
+  // In each leaf, in the programme's subtotal and the grand total once, per
+  // column and over all, in the month and in the year.
+  for (const auto period : {year, march}) {
+    INFO(period.key());
+    const auto persons = [&](const std::string& path, std::string_view column) {
+      const auto it = d.amounts().find({index, period, path, std::string(column), 0});
+      return it == d.amounts().end() ? 0 : it->second;
+    };
+    CHECK(persons("crisis-accommodation/UA/", "female") == 1);
+    CHECK(persons("crisis-accommodation/SI/", tally::all_columns) == 1);
+    CHECK(persons("crisis-accommodation/", "female") == 1);
+    CHECK(persons("", tally::all_columns) == 1);
+  }
 
   // The person leaves one leaf only: the subtotal keeps them.
   delta later(s->tallies());
   later.add(second, -1);
   const auto left = later.apply_person(who, after);
   CHECK(left.size() == 1);
-  CHECK(later.amounts().at({index, year, "crisis-accommodation/SI/", "female", 0}) == -1);
-  CHECK_FALSE(later.amounts().count({index, year, "crisis-accommodation/", "female", 0}));
+  for (const auto period : {year, march}) {
+    CHECK(later.amounts().at({index, period, "crisis-accommodation/SI/", "female", 0}) == -1);
+    CHECK_FALSE(later.amounts().count({index, period, "crisis-accommodation/", "female", 0}));
+  }
   // Retracting what was never counted is the store's inconsistency.
   delta wrong(s->tallies());
   wrong.add(first, -1);

@@ -61,15 +61,17 @@ inline sync::record_id test_id(std::uint64_t n) {
 // reports them (tally_reports). Single-threaded, like the book.
 class book_store final : public server::tally_store {
  public:
-  explicit book_store(server::tally_book& book) : book_(book) {}
+  book_store(server::tally_book& book, server::tally_book::record_reader read)
+      : book_(book), read_(std::move(read)) {}
   result<std::vector<tally::stored_amount>> amounts(std::string_view id,
                                                     tally::tally_period period) override {
     return book_.amounts(id, period);
   }
-  void refresh() override { book_.refresh_open_stays(); }
+  void refresh() override { book_.refresh_open_stays(read_); }
 
  private:
   server::tally_book& book_;
+  server::tally_book::record_reader read_;
 };
 
 class tally_fixture {
@@ -78,7 +80,7 @@ class tally_fixture {
       : schema_(std::move(s)),
         db_(dir_.file("central.db"), sqlite::database::mode::create),
         book_(db_, schema_, [this] { return today; }),
-        store_(book_),
+        store_(book_, reader()),
         reports_(store_, schema_) {}
 
   date today = from_civil(2026, 6, 15);
@@ -100,8 +102,9 @@ class tally_fixture {
   }
   void put_in_transaction(const std::string& name, const std::string& type,
                           const field_map& fields) {
+    const auto before = counted(name);
     note(name, type, &fields);
-    book_.update(id_of(name), type, &fields);
+    book_.update({record_of(name), type, before ? &*before : nullptr, &fields});
   }
   void remove(const std::string& name) {
     sqlite::transaction tx(db_);
@@ -110,8 +113,26 @@ class tally_fixture {
   }
   void remove_in_transaction(const std::string& name) {
     const std::string type = record(name, "").type;
+    const auto before = counted(name);
     note(name, type, nullptr);
-    book_.update(id_of(name), type, nullptr);
+    book_.update({record_of(name), type, before ? &*before : nullptr, nullptr});
+  }
+  void refresh_open_stays() { book_.refresh_open_stays(reader()); }
+
+  // The record's state as the book last counted it: nullopt when it is new
+  // or deleted. The oracle's records are the store the book counts.
+  std::optional<field_map> counted(const std::string& name) const {
+    const auto it = index_.find(name);
+    if (it == index_.end() || records_[it->second].deleted) return std::nullopt;
+    return records_[it->second].fields;
+  }
+  // The records as a store holds them, by their integer ids (record_of).
+  server::tally_book::record_reader reader() const {
+    return [this](std::int64_t record) -> std::optional<server::tally_book::stored_record> {
+      const auto i = static_cast<std::size_t>(record - 1);
+      if (record < 1 || i >= records_.size() || records_[i].deleted) return std::nullopt;
+      return server::tally_book::stored_record{records_[i].type, records_[i].fields};
+    };
   }
 
   // Records the record's new state (nullptr: deleted) in the oracle's
@@ -121,7 +142,10 @@ class tally_fixture {
     r.deleted = !fields;
     r.fields = fields ? *fields : field_map{};
   }
-  sync::record_id id_of(const std::string& name) { return test_id(index_.at(name) + 1); }
+  // A record's integer id, as a store numbers its records: 1, 2, ...
+  std::int64_t record_of(const std::string& name) const {
+    return static_cast<std::int64_t>(index_.at(name) + 1);
+  }
 
   boost::json::object report(const std::string& id, int year,
                              std::optional<int> month = std::nullopt) {

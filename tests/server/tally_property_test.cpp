@@ -142,24 +142,31 @@ TEST_CASE("random edits in random batches: every report equals the oracle's reco
     INFO("batch " << batch);
     if (make.chance(0.25)) {
       f.today = date{f.today.days + make.between(0, 75)};
-      f.book().refresh_open_stays();
+      f.refresh_open_stays();
     }
     const auto before = f.state();
     const bool roll_back = make.chance(0.1);
-    // Either one update() per change, or the whole batch in one call
-    // (where a record changed twice counts by its last change).
+    // Either one update() per change, or the whole batch in one call, where
+    // a record changed twice is one change: from its state before the batch
+    // to its last.
     const bool one_call = make.chance(0.5);
     std::deque<field_map> states;  // what the changes point to, kept until the call
     std::deque<std::string> types;
     std::vector<server::tally_book::change> changes;
+    std::map<std::string, std::size_t> change_of;  // a record's place in changes
     auto apply = [&](const std::string& name, const std::string& type, const field_map* fields) {
+      const auto was = f.counted(name);
       f.note(name, type, fields);
       const std::string& kept_type = types.emplace_back(type);
       if (fields) fields = &states.emplace_back(*fields);
-      if (one_call)
-        changes.push_back({f.id_of(name), kept_type, fields});
+      const server::tally_book::change c{f.record_of(name), kept_type,
+                                         was ? &states.emplace_back(*was) : nullptr, fields};
+      if (!one_call)
+        f.book().update(c);
+      else if (const auto [at, first] = change_of.emplace(name, changes.size()); first)
+        changes.push_back(c);
       else
-        f.book().update(f.id_of(name), kept_type, fields);
+        changes[at->second].fields = fields;
     };
     {
       sqlite::transaction tx(f.db());

@@ -8,6 +8,7 @@
 #include <haven/server/central_store.hpp>
 #include <haven/server/tally_book.hpp>
 #include <haven/sqlite/cell_table.hpp>
+#include <haven/sqlite/checkpointer.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
 #include <haven/sync/validate.hpp>
@@ -118,15 +119,19 @@ class sqlite_central_store final : public central_store {
       // Records whose state changed, each once, in the order first changed.
       std::map<sync::record_id, touched_record> touched;
       std::vector<sync::record_id> order;
-      sqlite::cell_table::merged_record state;
+      sqlite::cell_table::merged_record state, before;
       for (const auto& change : batch.changes) {
         const auto stats = table_.merge(
-            change, [&] { return static_cast<std::int64_t>(++head_); }, &state);
+            change, [&] { return static_cast<std::int64_t>(++head_); }, &state, &before);
         out.stats += stats;
         auto it = touched.find(change.id);
         if (it == touched.end()) {
           if (stats.applied == 0 && !stats.record_created) continue;
-          it = touched.emplace(change.id, touched_record{change.type, stats.record_created}).first;
+          // Its first change in the batch that changed it: what the tally counted before.
+          it = touched
+                   .emplace(change.id,
+                            touched_record{change.type, stats.record_created, std::move(before)})
+                   .first;
           order.push_back(change.id);
         }
         it->second.state = std::move(state);
@@ -286,7 +291,11 @@ class sqlite_central_store final : public central_store {
   void refresh() override {
     std::lock_guard lock(write_mutex_);
     sqlite::transaction tx(db_);
-    tally_.refresh_open_stays();
+    tally_.refresh_open_stays([this](std::int64_t rid) -> std::optional<tally_book::stored_record> {
+      const auto row = table_.row(rid);
+      if (!row || row->deleted) return std::nullopt;
+      return tally_book::stored_record{row->type, sync::fields_from_cells(table_.cells(rid))};
+    });
     tx.commit();
   }
 
@@ -351,20 +360,25 @@ class sqlite_central_store final : public central_store {
   // sync. Requires: write_mutex_ held, inside the write transaction.
   struct touched_record {
     std::string type;
-    bool created = false;  // by this batch
-    sqlite::cell_table::merged_record state;
+    bool created = false;                      // by this batch
+    sqlite::cell_table::merged_record before;  // before the batch
+    sqlite::cell_table::merged_record state;   // after it
   };
   void update_tally(const std::vector<sync::record_id>& ids,
                     const std::map<sync::record_id, touched_record>& touched) {
     std::vector<field_map> fields;
     std::vector<tally_book::change> changes;
-    fields.reserve(ids.size());  // no reallocation: changes point into it
+    fields.reserve(2 * ids.size());  // no reallocation: changes point into it
+    // A record's fields, or nullptr for none (deleted, or not stored).
+    const auto fields_of = [&](const sqlite::cell_table::merged_record& r) -> const field_map* {
+      if (r.deleted || r.cells.empty()) return nullptr;
+      return &fields.emplace_back(sync::fields_from_cells(r.cells));
+    };
     for (const auto& id : ids) {
       const touched_record& r = touched.at(id);
-      const bool deleted = r.state.deleted;
-      fields.push_back(deleted ? field_map{} : sync::fields_from_cells(r.state.cells));
-      changes.push_back({id, r.type, deleted ? nullptr : &fields.back()});
-      if (!deleted && r.created) check_created(id, r.type, fields.back());
+      const field_map *before = fields_of(r.before), *after = fields_of(r.state);
+      changes.push_back({r.state.rid, r.type, before, after});
+      if (after && r.created) check_created(id, r.type, *after);
     }
     tally_.update(changes);
   }
@@ -393,16 +407,22 @@ class sqlite_central_store final : public central_store {
     sqlite::transaction tx(db_);
     tally_.reset();
     std::vector<sync::record_id> ids;
-    sqlite::statement live(db_, "SELECT id FROM records WHERE deleted = 0");
-    while (live.step()) ids.push_back(sqlite::read_id(live, 0));
+    std::vector<std::int64_t> rids;
+    sqlite::statement live(db_, "SELECT id, rid FROM records WHERE deleted = 0");
+    while (live.step()) {
+      ids.push_back(sqlite::read_id(live, 0));
+      rids.push_back(live.integer(1));
+    }
     for (std::size_t from = 0; from < ids.size(); from += 1000) {
-      const std::vector<sync::record_id> part(
-          ids.begin() + static_cast<std::ptrdiff_t>(from),
-          ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), from + 1000)));
+      const std::size_t to = std::min(ids.size(), from + 1000);
+      const std::vector<sync::record_id> part(ids.begin() + static_cast<std::ptrdiff_t>(from),
+                                              ids.begin() + static_cast<std::ptrdiff_t>(to));
       std::map<sync::record_id, touched_record> live_records;
-      for (const auto& id : part)
+      for (std::size_t i = from; i < to; ++i)
         live_records.emplace(
-            id, touched_record{table_.row(id)->type, false, {false, table_.cells(id)}});
+            ids[i],
+            touched_record{
+                table_.row(rids[i])->type, false, {}, {rids[i], false, table_.cells(rids[i])}});
       update_tally(part, live_records);
     }
     tx.commit();
@@ -460,6 +480,8 @@ class sqlite_central_store final : public central_store {
   std::uint64_t head_ = 0;    // guarded by write_mutex_
   tally_book tally_;          // guarded by write_mutex_
   reader_pool readers_;
+  // The writer's WAL checkpoints, on a thread of their own: closed before db_.
+  sqlite::checkpointer checkpoints_{db_, file_, {}};
 };
 
 }  // namespace

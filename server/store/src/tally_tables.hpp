@@ -1,18 +1,21 @@
 #pragma once
 // Private to tally_book: the tally_* tables and how they encode a tally_key.
 //
-//   tally_record(record, type, fields, today): each counted record's state,
-//     the fields its tallies read (encoded), and, for an open stay, the day
-//     its contribution was computed for.
+//   tally_open(record, today): the records whose contribution depends on
+//     today (open stays), by their integer id in the store, with the day
+//     their contribution was computed for. The book keeps no other state of
+//     a record: the store's cells are its fields, changed in the same
+//     transaction, so a change's state before is what the book counted.
 //   tally_value(tally, period, path, col, measure, value): the amount of one
 //     measure in one cell, at every level; rows of amount 0 are deleted. A
 //     distinct measure's amount is the number of persons in the cell.
 //   tally_person(tally, measure, person, period, path, col, n): for each
 //     distinct measure, how many records put the person in each LEAF cell
-//     (full row path, one column code; all_columns without a column field);
-//     rows of n = 0 are deleted. A person is in a cell above the leaves
-//     exactly when some leaf below it holds the person, so one range read of
-//     a person's rows tells which levels they enter or leave.
+//     (full row path, one column code; all_columns without a column field)
+//     of a MONTH; rows of n = 0 are deleted. A person is in a cell above the
+//     leaves, or in a year's cell, exactly when some month leaf below it
+//     holds the person, so one range read of a person's rows tells which
+//     cells they enter or leave.
 //
 // tally is the index in schema::tallies() and measure the index in the
 // tally's measures or records_column; both stay valid because the book must
@@ -38,12 +41,7 @@ namespace haven::server::tally_tables {
 
 inline constexpr const char* create_sql = R"(
 CREATE TABLE IF NOT EXISTS tally_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tally_record(
-  record BLOB PRIMARY KEY,
-  type TEXT NOT NULL,
-  fields BLOB NOT NULL,
-  today INTEGER) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tally_record_open ON tally_record(today) WHERE today IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tally_open(record INTEGER PRIMARY KEY, today INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tally_value(
   tally INTEGER NOT NULL, period INTEGER NOT NULL, path TEXT NOT NULL, col TEXT NOT NULL,
   measure INTEGER NOT NULL, value INTEGER NOT NULL,

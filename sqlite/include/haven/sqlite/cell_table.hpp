@@ -50,22 +50,29 @@ class cell_table {
   std::optional<record_row> row(const sync::record_id& id);
   // The record's cells, ordered by key (none for a record the store lacks).
   std::vector<sync::cell> cells(const sync::record_id& id);
+  // The integer id of the record in this store (records.rid), if it holds it.
+  std::optional<std::int64_t> rid_of(const sync::record_id& id);
+  // A record's row and cells by its integer id.
+  std::optional<record_row> row(std::int64_t rid);
+  std::vector<sync::cell> cells(std::int64_t rid);
 
   // Gives the seq to stamp an applied cell with, or nullopt for NULL.
   using stamper = std::function<std::optional<std::int64_t>()>;
-  // A record's state after a merge: its cells in no particular order (only
-  // the deletion cell once deleted).
+  // A record's state before or after a merge: its integer id in this store
+  // and its cells in no particular order (only the deletion cell once
+  // deleted; none for a record the store lacked).
   struct merged_record {
+    std::int64_t rid = 0;
     bool deleted = false;
     std::vector<sync::cell> cells;
   };
   // Merges a change by the rules of sync::decide, reading the record's
   // existing cells once. Throws errc::forbidden if the record exists with
   // another type or team (nothing of it is merged). When `after` is given it
-  // receives the record's state after the merge. Requires: inside a write
-  // transaction.
+  // receives the record's state after the merge, and `before` its state
+  // before. Requires: inside a write transaction.
   sync::merge_stats merge(const sync::record_change& change, const stamper& stamp,
-                          merged_record* after = nullptr);
+                          merged_record* after = nullptr, merged_record* before = nullptr);
 
   // Deletes every record, cell and name. Requires: inside a write transaction.
   void erase_all();

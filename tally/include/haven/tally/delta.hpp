@@ -10,6 +10,7 @@
 #include <haven/tally/contribution.hpp>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace haven::tally {
@@ -22,13 +23,16 @@ class delta {
     std::string person;
     auto operator<=>(const person_key&) const = default;
   };
-  // A leaf cell (a full row path, one column code; all_columns without a column field).
+  // A leaf cell (a full row path, one column code; all_columns without a
+  // column field) of a month. A person is in a year's cell exactly when some
+  // month of the year puts them there, as contribution_of counts every
+  // record in the months of each year it counts in.
   struct leaf {
     tally_period period;
     std::string path, column;
     auto operator<=>(const leaf&) const = default;
   };
-  // Records per leaf: those that put a person there, or a change of them.
+  // Records per month leaf: those that put a person there, or a change of them.
   using leaf_counts = std::map<leaf, std::int64_t>;
 
   // Requires: `tallies` (the schema's) outlives this.
@@ -42,8 +46,9 @@ class delta {
   const std::map<person_key, leaf_counts>& persons() const { return persons_; }
 
   // Applies person `who`'s change to the leaf counts stored for them
-  // (`before`, within the periods the change touches or more) and counts
-  // the person in or out of each cell, at any level, they enter or leave.
+  // (`before`, within the years the change touches or more) and counts the
+  // person in or out of each cell, at any level of month and year, they
+  // enter or leave.
   // Returns the counts after (leaves of 0 left out). Throws
   // failure(errc::store) when a count would go below 0 (a retraction of
   // what was never counted: the stored tally must be replayed).
@@ -51,7 +56,11 @@ class delta {
 
   // The net change of every amount: count and sum measures, and distinct
   // measures once apply_person has run for every person. Some may be 0.
-  const std::map<tally_key, std::int64_t>& amounts() const { return amounts_; }
+  struct key_hash {
+    std::size_t operator()(const tally_key& k) const;
+  };
+  using amount_map = std::unordered_map<tally_key, std::int64_t, key_hash>;
+  const amount_map& amounts() const { return amounts_; }
 
   // Whether the amount only ever grows from 0 (records and persons), so
   // that adding a positive change to it cannot reach 0.
@@ -66,7 +75,7 @@ class delta {
   bool is_leaf(const tally_key& key) const;
 
   const std::vector<tally_def>& tallies_;
-  std::map<tally_key, std::int64_t> amounts_;
+  amount_map amounts_;  // a batch touches thousands: hashed, not ordered
   std::map<person_key, leaf_counts> persons_;
 };
 

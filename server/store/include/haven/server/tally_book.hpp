@@ -31,31 +31,45 @@ class tally_book {
   tally_book(const tally_book&) = delete;
   tally_book& operator=(const tally_book&) = delete;
 
-  // One record's new merged state, as sync::fields_from_cells gives it, or
-  // nullptr when it is deleted. `type` and `fields` must outlive the call.
+  // One record's change: its state as the book last counted it and its new
+  // merged state, as sync::fields_from_cells gives them (nullptr: the
+  // record was new or deleted; is deleted). `type` and the fields must
+  // outlive the call. The book keeps no copy of a record's fields: the
+  // caller's store holds them, in the same transaction as the tally.
   struct change {
-    sync::record_id id;
+    std::int64_t record = 0;  // the record's integer id in the caller's store
     std::string_view type;
+    const field_map* before = nullptr;
     const field_map* fields = nullptr;
   };
 
-  // Makes the tallies count each record as its (last) change says: its
-  // stored contribution is retracted and its new one added. Costs O(the
-  // cells its old and new contributions touch) per record, and a record
-  // whose read fields did not change costs one lookup; cells shared by
-  // records of the batch are written once, so prefer one call per push
-  // batch to one call per record. Types no tally counts are ignored.
-  // Requires: inside the caller's open transaction, which is what makes the
-  // update atomic; if it throws (errc::store), roll that transaction back.
+  // Makes the tallies count each record as its change says: the
+  // contribution of `before` is retracted and that of `fields` added.
+  // Costs O(the cells its old and new contributions touch) per record, and
+  // nothing for a record whose read fields did not change; cells shared by
+  // records of the batch are written once, so prefer one call per push batch
+  // to one call per record. Types no tally counts are ignored.
+  // Requires: each record at most once; `before` is what the last update
+  // of the record gave as `fields`; inside the caller's open transaction,
+  // which is what makes the update atomic; if it throws (errc::store), roll
+  // that transaction back.
   void update(std::span<const change> changes);
-  // The same for one record; `fields == nullptr` means deleted.
-  void update(const sync::record_id& id, std::string_view type, const field_map* fields);
+  // The same for one record.
+  void update(const change& one) { update(std::span<const change>(&one, 1)); }
 
+  // A counted record as the caller's store holds it now.
+  struct stored_record {
+    std::string type;
+    field_map fields;
+  };
+  using record_reader = std::function<std::optional<stored_record>(std::int64_t record)>;
   // Moves the open stays (stays without an end, counted up to today) on to
   // the current month and year, when today has moved into a new month since
-  // they were counted. Call it at start and once a day. Runs in its own
-  // savepoint, inside the caller's transaction if there is one.
-  void refresh_open_stays();
+  // they were counted; `read` gives such a record's fields. Call it at start
+  // and once a day. Runs in its own savepoint, inside the caller's
+  // transaction if there is one. Throws errc::store if `read` lacks a record
+  // the book counts as open.
+  void refresh_open_stays(const record_reader& read);
 
   // True if the stored tallies were counted under other tally declarations
   // (the schema's tallies, or the rules of this code, changed since); a new
@@ -80,10 +94,13 @@ class tally_book {
   sqlite::database& db_;
   std::shared_ptr<const schema> schema_;
   clock today_;
-  // The fields each counted type's tallies read: what the book stores of a record.
+  // The fields each counted type's tallies read: a record whose read
+  // fields did not change keeps its contribution.
   std::map<std::string, std::vector<std::string>, std::less<>> read_fields_;
   // The declarations this book counts under, as a canonical text.
   std::string declarations_;
+  // The day an open stay was counted for. Throws errc::store if the book lacks it.
+  date open_since(std::int64_t record) const;
   // Whether the stored tallies were counted under others when the book was made.
   bool replay_pending_ = false;
 };
