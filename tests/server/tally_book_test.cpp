@@ -214,6 +214,20 @@ TEST_CASE("the book keeps a record's day only while its stay is open, and no cop
         std::vector<std::string>{"tally_meta", "tally_open", "tally_person", "tally_value"});
 }
 
+TEST_CASE("a damaged tally row is a store error, not a wrong figure", "[server][tally]") {
+  tally_fixture f;
+  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
+  REQUIRE(total(f.report("pats-individual-by-site", 2026), "persons") == 1);
+  for (const char* bytes : {"x'ff'", "x'05616263'", "x'012a'"}) {  // cut inside a varint, a code
+    INFO(bytes);
+    f.db().exec(std::string("UPDATE tally_value SET amounts = ") + bytes);
+    const auto r = f.reports().json("pats-individual-by-site", 2026, std::nullopt);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().code == errc::store);
+    CHECK_THAT(r.err().message, Contains("reset and replay"));
+  }
+}
+
 TEST_CASE("a set-valued row counts once per element, once in the total", "[server][tally]") {
   tally_fixture f;
   f.put("a", "assistance_case",

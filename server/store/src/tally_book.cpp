@@ -126,10 +126,15 @@ bool tally_book::needs_replay() const {
 }
 
 void tally_book::reset() {
-  // tally_record: engine 1's copy of each record's fields.
+  // Engine 1's tables are dropped, not emptied: tally_record (a copy of
+  // each record's fields) and tally_value (a row per amount). No statement
+  // may be mid-result on a table being dropped; SQLite prepares the cached
+  // ones again for the new table.
+  db_.reset_cached();
   db_.exec(
-      "DELETE FROM tally_value; DELETE FROM tally_person; DELETE FROM tally_open; "
-      "DROP TABLE IF EXISTS tally_record;");
+      "DELETE FROM tally_person; DELETE FROM tally_open; DROP TABLE IF EXISTS tally_record; "
+      "DROP TABLE tally_value;");
+  db_.exec(tally_tables::create_sql);
   db_.cached(set_meta_sql).bind(1, std::string_view(declarations_)).run();
   replay_pending_ = false;
 }

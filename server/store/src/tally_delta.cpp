@@ -1,27 +1,23 @@
 #include "tally_delta.hpp"
 
 #include <algorithm>
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tally_tables.hpp"
 
 namespace haven::server {
 namespace {
 
-// Plain statements: an UPSERT ... RETURNING costs SQLite an ephemeral table per run.
-constexpr const char* read_amount_sql =
-    "SELECT value FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3 AND col = ?4 AND "
-    "measure = ?5";
-constexpr const char* set_amount_sql =
-    "INSERT INTO tally_value(tally, period, path, col, measure, value) VALUES (?1, ?2, ?3, ?4, ?5, "
-    "?6) "
-    "ON CONFLICT DO UPDATE SET value = excluded.value";
-constexpr const char* add_amount_sql =
-    "INSERT INTO tally_value(tally, period, path, col, measure, value) VALUES (?1, ?2, ?3, ?4, ?5, "
-    "?6) "
-    "ON CONFLICT DO UPDATE SET value = value + excluded.value";
-constexpr const char* drop_amount_sql =
-    "DELETE FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3 AND col = ?4 AND "
-    "measure = ?5";
+constexpr const char* read_row_sql =
+    "SELECT amounts FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3";
+constexpr const char* set_row_sql =
+    "INSERT OR REPLACE INTO tally_value(tally, period, path, amounts) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* drop_row_sql =
+    "DELETE FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3";
 constexpr const char* read_person_sql =
     "SELECT period, path, col, n FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = "
     "?3";
@@ -32,15 +28,6 @@ constexpr const char* set_person_sql =
 constexpr const char* drop_person_sql =
     "DELETE FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = ?3 AND period = ?4 "
     "AND path = ?5 AND col = ?6";
-
-// Binds a cell's tally, period, path, col and measure as ?1-?5.
-sqlite::statement& cell_statement(sqlite::database& db, const char* sql, const tally_key& key) {
-  auto& st = db.cached(sql);
-  st.bind(1, std::int64_t{key.tally}).bind(2, tally_tables::period_number(key.period));
-  st.bind(3, std::string_view(key.path)).bind(4, std::string_view(key.column));
-  st.bind(5, tally_tables::measure_number(key.measure));
-  return st;
-}
 
 // Reads the person's stored leaves, lets the delta count them in or out of
 // the cells they enter or leave, and writes the leaves that changed.
@@ -67,26 +54,59 @@ void write_person(sqlite::database& db, tally::delta& d, const tally::delta::per
   }
 }
 
+// A tally_value row: one row path of one tally in one period.
+struct row_key {
+  std::uint32_t tally;
+  std::int64_t period;
+  std::string_view path;
+  auto operator<=>(const row_key&) const = default;
+};
+
+// Adds the changes to the row's stored amounts and writes it once.
+void write_row(sqlite::database& db, const row_key& row,
+               const std::vector<std::pair<const tally_key*, std::int64_t>>& changes) {
+  const auto bind_row = [&](const char* sql) -> sqlite::statement& {
+    auto& st = db.cached(sql);
+    st.bind(1, std::int64_t{row.tally}).bind(2, row.period).bind(3, row.path);
+    return st;
+  };
+  tally_tables::packed_amounts amounts;
+  auto& read = bind_row(read_row_sql);
+  const bool stored = read.step();
+  if (stored) amounts = tally_tables::unpack(read.blob(0));
+  read.reset();
+  for (const auto& [key, change] : changes) {
+    const std::int64_t measure = tally_tables::measure_number(key->measure);
+    auto it = std::find_if(amounts.begin(), amounts.end(),
+                           [&](const auto& a) { return a.same_cell(key->column, measure); });
+    if (it == amounts.end()) it = amounts.insert(amounts.end(), {key->column, measure, 0});
+    it->value = tally::delta::checked_sum(it->value, change);
+    if (it->value == 0) amounts.erase(it);
+  }
+  if (!amounts.empty()) {
+    const std::string packed = tally_tables::pack(amounts);
+    bind_row(set_row_sql)
+        .bind(4, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(packed.data()),
+                                               packed.size()))
+        .run();
+  } else if (stored) {
+    bind_row(drop_row_sql).run();
+  }
+}
+
 }  // namespace
 
 void write_delta(sqlite::database& db, tally::delta& d) {
   for (const auto& [who, change] : d.persons())
     if (std::any_of(change.begin(), change.end(), [](const auto& c) { return c.second != 0; }))
       write_person(db, d, who, change);
-  for (const auto& [key, amount] : d.amounts()) {
-    if (amount == 0) continue;
-    if (amount > 0 && d.counts_up(key)) {  // cannot reach 0: one statement
-      cell_statement(db, add_amount_sql, key).bind(6, amount).run();
-      continue;
-    }
-    auto& read = cell_statement(db, read_amount_sql, key);
-    const std::int64_t was = read.step() ? read.integer(0) : 0;
-    read.reset();
-    const std::int64_t now = tally::delta::checked_sum(was, amount);
-    auto& write = cell_statement(db, now == 0 ? drop_amount_sql : set_amount_sql, key);
-    if (now != 0) write.bind(6, now);
-    write.run();
-  }
+  // The batch's changes by row, each row read and written once.
+  std::map<row_key, std::vector<std::pair<const tally_key*, std::int64_t>>> rows;
+  for (const auto& [key, amount] : d.amounts())
+    if (amount != 0)
+      rows[{key.tally, tally_tables::period_number(key.period), key.path}].emplace_back(&key,
+                                                                                        amount);
+  for (const auto& [row, changes] : rows) write_row(db, row, changes);
   d.clear();
 }
 

@@ -6,9 +6,13 @@
 //     their contribution was computed for. The book keeps no other state of
 //     a record: the store's cells are its fields, changed in the same
 //     transaction, so a change's state before is what the book counted.
-//   tally_value(tally, period, path, col, measure, value): the amount of one
-//     measure in one cell, at every level; rows of amount 0 are deleted. A
-//     distinct measure's amount is the number of persons in the cell.
+//   tally_value(tally, period, path, amounts): the amounts of one row of
+//     cells (a row path, at every level) in one period, packed: each
+//     column's measures (see packed_amounts); amounts of 0 are left out and
+//     a row without amounts is deleted. A distinct measure's amount is the
+//     number of persons in the cell. A record moves a handful of rows per
+//     tally, each written once per batch, where a row per amount took one
+//     write per column and measure.
 //   tally_person(tally, measure, person, period, path, col, n): for each
 //     distinct measure, how many records put the person in each LEAF cell
 //     (full row path, one column code; all_columns without a column field)
@@ -23,6 +27,10 @@
 
 #include <cstdint>
 #include <haven/tally/contribution.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace haven::server {
 
@@ -43,14 +51,28 @@ inline constexpr const char* create_sql = R"(
 CREATE TABLE IF NOT EXISTS tally_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tally_open(record INTEGER PRIMARY KEY, today INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tally_value(
-  tally INTEGER NOT NULL, period INTEGER NOT NULL, path TEXT NOT NULL, col TEXT NOT NULL,
-  measure INTEGER NOT NULL, value INTEGER NOT NULL,
-  PRIMARY KEY (tally, period, path, col, measure)) WITHOUT ROWID;
+  tally INTEGER NOT NULL, period INTEGER NOT NULL, path TEXT NOT NULL, amounts BLOB NOT NULL,
+  PRIMARY KEY (tally, period, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tally_person(
   tally INTEGER NOT NULL, measure INTEGER NOT NULL, person TEXT NOT NULL,
   period INTEGER NOT NULL, path TEXT NOT NULL, col TEXT NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (tally, measure, person, period, path, col)) WITHOUT ROWID;
 )";
+
+// One amount of a tally_value row: a column code and a measure number.
+struct packed_amount {
+  std::string column;
+  std::int64_t measure = 0;
+  std::int64_t value = 0;
+  bool same_cell(std::string_view c, std::int64_t m) const { return column == c && measure == m; }
+};
+// A row's amounts, none 0, in the order they were first counted.
+using packed_amounts = std::vector<packed_amount>;
+// Varints: the column's length and bytes, then the measure and the value,
+// zigzagged.
+std::string pack(const packed_amounts& amounts);
+// Throws failure(errc::store) for bytes pack did not write.
+packed_amounts unpack(std::span<const std::uint8_t> bytes);
 
 // The measure number of records_measure.
 inline constexpr std::int64_t records_column = -1;
