@@ -1,6 +1,9 @@
 #include <sqlite3.h>
 
 #include <haven/sqlite/sqlite.hpp>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace haven::sqlite {
 
@@ -20,15 +23,26 @@ namespace {
   throw failure(errc::store, "store: " + std::string(context) + ": " + sqlite3_errmsg(db));
 }
 
-// SQLite counts every allocation under one global mutex unless told not to;
-// nothing here reads those counts, and havend's threads would contend for it.
-// Must come before SQLite initialises; later it is refused, harmlessly.
-void configure_sqlite_once() {
-  static const bool configured = [] {
+// Once per process, before its first connection:
+// - SQLite counts every allocation under one global mutex unless told not
+//   to; nothing here reads those counts, and havend's threads would contend
+//   for it. Must come before SQLite initialises; later it is refused,
+//   harmlessly.
+// - glibc gives the top of its heap back to the system whenever more than
+//   128 KiB of it is free, and SQLite frees a statement's journal when the
+//   statement ends: every write paid a brk() to give the memory back (with a
+//   TLB flush on every core) and page faults to take it again. Measured: 23k
+//   brk() calls and 1.8 s of CPU for local-write 20000, 171 and 0.8 s with
+//   a 1 MiB threshold. Up to 8 MiB of free heap stays with the process.
+void tune_process_once() {
+  static const bool tuned = [] {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+#if defined(__GLIBC__)
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+#endif
     return true;
   }();
-  (void)configured;
+  (void)tuned;
 }
 
 }  // namespace
@@ -100,7 +114,7 @@ std::span<const std::uint8_t> statement::blob(int col) const {
 }
 
 database::database(const std::filesystem::path& file, mode m) {
-  configure_sqlite_once();
+  tune_process_once();
   if (m == mode::open_existing && !std::filesystem::exists(file))
     throw failure(errc::not_found, "no store at " + file.string());
   const int flags =
