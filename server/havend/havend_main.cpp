@@ -121,6 +121,14 @@ po::options_description serve_options(server::server_config& c) {
       "seconds from connecting to a valid hello")(
       "idle-timeout", seconds("--idle-timeout", c.idle_timeout, 1, int_max),
       "seconds a silent sync connection stays open")(
+      "max-protocol",
+      number("--max-protocol", c.max_protocol, sync::oldest_protocol_version,
+             sync::protocol_version),
+      ("the newest sync protocol version offered to devices, " +
+       std::to_string(sync::oldest_protocol_version) + "-" +
+       std::to_string(sync::protocol_version) + " (default " +
+       std::to_string(sync::protocol_version) + "): holds every device at an older wire format")
+          .c_str())(
       "public-k", number("--public-k", c.public_k, 2, 1000),
       "the public view of a tally hides cells of fewer than K persons (or records), 2-1000")(
       "stale-after-days", number("--stale-after-days", c.stale_after_days, 1, 3650),

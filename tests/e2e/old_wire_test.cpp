@@ -1,6 +1,7 @@
 // A device of the previous release (protocol version 2: Cereal batches, no
 // version announced in its upgrade request) keeps syncing with a version 3
-// havend over a real socket, and converges with a version 3 device of its team.
+// havend over a real socket, and converges with a version 3 device of its team;
+// a havend held at version 2 (--max-protocol 2) speaks it to new devices too.
 #include <catch2/catch.hpp>
 
 #include "../support/raw_ws_client.hpp"
@@ -64,6 +65,44 @@ TEST_CASE(
     REQUIRE(challenge != nullptr);
     CHECK(challenge->version == announced.value_or(2));
     CHECK(sync::encode(*challenge) == first.frame);  // the Cereal layout of version 2
+  }
+}
+
+TEST_CASE("havend --max-protocol 2 holds new devices at version 2, and they converge",
+          "[e2e][sync][version]") {
+  sync_fixture f({"--max-protocol", "2"});
+  raw_ws_client announcing(f.server().address(), "/sync", 3);
+  const auto first = announcing.read();
+  REQUIRE_FALSE(first.closed);
+  const auto decoded = sync::decode(first.frame);
+  REQUIRE(decoded.ok());
+  const auto* challenge = std::get_if<sync::challenge>(&decoded.value());
+  REQUIRE(challenge != nullptr);
+  CHECK(challenge->version == 2);
+
+  field_work work(13);
+  device& a = f.add_device("outreach");
+  device& b = f.add_device("outreach");
+  for (device* d : {&a, &b})
+    for (int i = 0; i < 20; ++i) REQUIRE(d->db->add(work.new_record()).ok());
+  for (device* d : {&a, &b, &a}) {
+    const auto r = client::sync_now(*d->db, f.sync_options());  // offering version 3
+    INFO(d->name << ": " << (r.ok() ? "" : r.err().describe()));
+    REQUIRE(r.ok());
+    CHECK(r->progress.protocol == 2);
+  }
+  f.check_teams_agree();
+  f.check_tallies();
+  CHECK(a.db->list()->size() == 40);
+}
+
+TEST_CASE("havend --max-protocol takes only a version it speaks", "[e2e][sync][version]") {
+  temp_dir dir;
+  for (const char* version : {"1", "4"}) {
+    const auto r = run({HAVEND_PATH, "--db", dir.file("central.db"), "--max-protocol", version});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--max-protocol") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("central.db")));
   }
 }
 

@@ -27,9 +27,10 @@ struct server_context {
   // To a valid hello, and to each HTTP request of a connection not signed in.
   std::chrono::seconds handshake_timeout;
   std::chrono::seconds idle_timeout;
-  access_registry* access;    // nullptr when authentication is off (--dev-no-auth)
-  login_guard& guard;         // failed authentications per address
-  connection_budget& budget;  // open connections per client address, per credential, in all
+  std::uint32_t max_protocol;  // the newest sync protocol version offered
+  access_registry* access;     // nullptr when authentication is off (--dev-no-auth)
+  login_guard& guard;          // failed authentications per address
+  connection_budget& budget;   // open connections per client address, per credential, in all
   // The --trusted-proxy addresses, canonical (proxy_protocol.hpp).
   std::vector<std::string> trusted_proxies;
   event_streams& events;  // the coordinators' live streams (GET /api/events)

@@ -147,6 +147,7 @@ struct server::impl {
             config.limits,
             config.handshake_timeout,
             config.idle_timeout,
+            config.max_protocol,
             access.get(),
             guard,
             budget,

@@ -32,6 +32,7 @@ basic_ws_session<Stream>::basic_ws_session(Stream&& stream, server_context& ctx,
   beast::error_code ec;
   const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
   remote_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  logic_.max_protocol = ctx.max_protocol;
 }
 
 template <class Stream>

@@ -32,6 +32,9 @@ struct server_config {
   // shown no coordinator token.
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds idle_timeout{300};  // a silent sync connection is closed
+  // The newest sync protocol version offered: an operator may hold every
+  // device at an older one (sync::oldest_protocol_version at least).
+  std::uint32_t max_protocol = sync::protocol_version;
   // Connections not signed in per client address, signed in per device or
   // coordinator, and in all (connection_budget.hpp).
   connection_budget::settings connections;
