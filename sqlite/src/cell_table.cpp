@@ -174,10 +174,15 @@ std::vector<sync::cell> cell_table::cells(std::int64_t rid) {
 }
 
 void cell_table::refresh_names() {
+  const std::uint64_t transaction = db_.transactions();
+  if (checked_in_ == transaction && rollbacks_ == db_.rollbacks()) return;
   auto& version = db_.cached("PRAGMA data_version");
   version.step();
   const std::int64_t now = version.integer(0);
-  if (data_version_ == now && rollbacks_ == db_.rollbacks()) return;
+  if (data_version_ == now && rollbacks_ == db_.rollbacks()) {
+    checked_in_ = transaction;
+    return;
+  }
   ids_.clear();
   names_.clear();
   auto& st = db_.cached("SELECT id, name FROM names");
@@ -188,6 +193,7 @@ void cell_table::refresh_names() {
   }
   data_version_ = now;
   rollbacks_ = db_.rollbacks();
+  checked_in_ = transaction;
 }
 
 std::int64_t cell_table::intern(std::string_view name) {
@@ -220,9 +226,25 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
   // The record's cells as the merge goes, each with its key's id: in
   // `stored` or in `change`.
   std::vector<std::pair<std::int64_t, const sync::cell*>> held;
-  auto& found = db_.cached("SELECT rid, type, team, deleted FROM records WHERE id = ?");
-  found.bind(1, bytes(change.id));
-  if (found.step()) {
+  // A record the store has never seen (most of what an initial sync brings)
+  // is added by the one step that finds it new, and has no cells to read.
+  auto& add = db_.cached(
+      "INSERT INTO records(id, type, team) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING "
+      "RETURNING rid");
+  add.bind(1, bytes(change.id)).bind(2, type).bind(3, team);
+  if (add.step()) {
+    rid = add.integer(0);
+    add.reset();
+    stats.record_created = true;
+    held.reserve(change.cells.size());
+  } else {
+    add.reset();
+    auto& found = db_.cached("SELECT rid, type, team, deleted FROM records WHERE id = ?");
+    found.bind(1, bytes(change.id));
+    if (!found.step())
+      throw failure(errc::store, "store: record " + change.id.hex() +
+                                     " is in the records' id index but not in the table; the "
+                                     "store is damaged");
     if (found.integer(1) != type || found.integer(2) != team)
       throw failure(errc::forbidden,
                     "refused: record " + change.id.hex() +
@@ -241,15 +263,8 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
                         {sync::hlc{static_cast<std::uint64_t>(existing.integer(3))},
                          static_cast<sync::node_id>(existing.integer(4))}});
     }
+    held.reserve(stored.size() + change.cells.size());
     for (std::size_t i = 0; i < stored.size(); ++i) held.emplace_back(keys[i], &stored[i]);
-  } else {
-    found.reset();
-    auto& add = db_.cached("INSERT INTO records(id, type, team) VALUES (?, ?, ?) RETURNING rid");
-    add.bind(1, bytes(change.id)).bind(2, type).bind(3, team);
-    if (!add.step()) db_.fail("adding a record");
-    rid = add.integer(0);
-    add.reset();
-    stats.record_created = true;
   }
   for (const sync::cell& c : change.cells) {
     const std::int64_t key = intern(c.key);
@@ -300,6 +315,7 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
 void cell_table::erase_all() {
   db_.exec("DELETE FROM cells; DELETE FROM records; DELETE FROM names;");
   data_version_.reset();
+  checked_in_.reset();
 }
 
 }  // namespace haven::sqlite

@@ -179,6 +179,7 @@ transaction::transaction(database& db, kind k, durability d) : db_(db) {
   if (k == kind::write)
     db_.exec(d == durability::durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   db_.exec(k == kind::write ? "BEGIN IMMEDIATE" : "BEGIN");
+  ++db_.transactions_;
 }
 
 transaction::~transaction() {

@@ -302,11 +302,16 @@ void client_session::on_frame(std::string_view frame) {
                 },
                 [&](const change_batch& batch) {
                   if (state_ != state::pulling && state_ != state::live) unexpected();
+                  // Ask for the next batch before merging this one, so that the server
+                  // reads and sends it meanwhile: one batch being merged and one on its
+                  // way, never more. If the merge fails, the session fails and the
+                  // answer is ignored; the cursor stays where the store has it.
+                  const bool more = state_ == state::pulling && batch.more;
+                  if (more) pull_from(batch.up_to);
                   backend_.received(batch);
                   ++progress_.batches_down;
                   progress_.changes_down += cell_count(batch.changes);
-                  if (state_ != state::pulling) return;
-                  if (batch.more) return pull_next();
+                  if (state_ != state::pulling || more) return;
                   if (opts_.stay_live) {
                     state_ = state::live;
                   } else {
@@ -336,7 +341,11 @@ void client_session::push_next() {
 }
 
 void client_session::pull_next() {
-  send(pull_request{backend_.pulled_seq(), opts_.max_pull_cells});
+  pull_from(backend_.pulled_seq());
+}
+
+void client_session::pull_from(std::uint64_t since) {
+  send(pull_request{since, opts_.max_pull_cells});
 }
 
 void client_session::on_local_changes() {

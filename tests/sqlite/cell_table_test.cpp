@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
+#include <memory>
 
 #include "../support/dice.hpp"
 #include "../support/process.hpp"
@@ -66,6 +67,32 @@ std::vector<sync::cell> cells_of(const sync::memory_replica::record_state& r) {
   return out;
 }
 
+// A new file `name` in `dir` with the cell tables, and a connection to it.
+std::unique_ptr<sqlite::database> new_table_file(const test::temp_dir& dir, const char* name) {
+  auto db = std::make_unique<sqlite::database>(dir.file(name), sqlite::database::mode::create);
+  sqlite::transaction tx(*db);
+  sqlite::cell_table::create(*db);
+  tx.commit();
+  return db;
+}
+
+// Merges `change` into `table` and `replica`: the same stats, and the
+// record's state after the merge as the replica has it.
+void merge_both(sqlite::cell_table& table, sync::memory_replica& replica,
+                const sync::record_change& change, const sqlite::cell_table::stamper& stamp) {
+  sqlite::cell_table::merged_record after;
+  const auto stats = table.merge(change, stamp, &after);
+  const auto expected = replica.apply(change);
+  CHECK(stats.applied == expected.applied);
+  CHECK(stats.superseded == expected.superseded);
+  CHECK(stats.discarded == expected.discarded);
+  CHECK(stats.record_created == expected.record_created);
+  CHECK(stats.record_deleted == expected.record_deleted);
+  const auto& state = replica.records().at(change.id);
+  CHECK(after.deleted == state.deleted);
+  CHECK(by_key(after.cells) == cells_of(state));
+}
+
 }  // namespace
 
 TEST_CASE("cell_table merges as memory_replica does, across connections and rollbacks",
@@ -74,14 +101,9 @@ TEST_CASE("cell_table merges as memory_replica does, across connections and roll
     INFO("seed " << seed);
     dice d(seed);
     test::temp_dir dir;
-    const std::string file = dir.file("cells.db");
-    sqlite::database one(file, sqlite::database::mode::create);
-    {
-      sqlite::transaction tx(one);
-      sqlite::cell_table::create(one);
-      tx.commit();
-    }
-    sqlite::database two(file, sqlite::database::mode::open_existing);
+    const auto file = new_table_file(dir, "cells.db");
+    sqlite::database& one = *file;
+    sqlite::database two(dir.file("cells.db"), sqlite::database::mode::open_existing);
     sqlite::cell_table table_one(one), table_two(two);
     sync::memory_replica replica;
     const auto records = some_records(d, 12);
@@ -94,19 +116,7 @@ TEST_CASE("cell_table merges as memory_replica does, across connections and roll
       sync::memory_replica next = replica;
       sqlite::transaction tx(db);
       for (std::size_t i = 1 + d.below(5); i > 0; --i) {
-        const auto change = some_change(d, d.pick(records));
-        sqlite::cell_table::merged_record after;
-        const auto stats = table.merge(
-            change, [&] { return ++seq; }, &after);
-        const auto expected = next.apply(change);
-        CHECK(stats.applied == expected.applied);
-        CHECK(stats.superseded == expected.superseded);
-        CHECK(stats.discarded == expected.discarded);
-        CHECK(stats.record_created == expected.record_created);
-        CHECK(stats.record_deleted == expected.record_deleted);
-        const auto& state = next.records().at(change.id);
-        CHECK(after.deleted == state.deleted);
-        CHECK(by_key(after.cells) == cells_of(state));
+        merge_both(table, next, some_change(d, d.pick(records)), [&] { return ++seq; });
       }
       if (keep) {
         tx.commit();
@@ -150,4 +160,93 @@ TEST_CASE("cell_table refuses a change that gives a record another type or team"
     }
   }
   CHECK(table.cells(id) == std::vector<sync::cell>{{"site", std::string("vic"), at}});
+}
+
+TEST_CASE("cell_table adds a record it has never seen as memory_replica does, in one batch or two",
+          "[sqlite][cell_table]") {
+  // A new record takes the path that adds it without reading its cells: its
+  // first change, a second change of it in the same transaction (a batch
+  // holding it twice), and one in the next transaction (a record that
+  // arrives in two batches) merge as the reference does.
+  test::temp_dir dir;
+  const auto file = new_table_file(dir, "cells.db");
+  sqlite::database& db = *file;
+  sqlite::cell_table table(db);
+  sync::memory_replica replica;
+  const auto id = sync::record_id::random(), other = sync::record_id::random();
+  auto at = [](std::uint64_t t, sync::node_id node) {
+    return sync::stamp{sync::hlc{t << 16}, node};
+  };
+  auto merge = [&](const sync::record_change& change) {
+    merge_both(table, replica, change, [] { return std::nullopt; });
+    CHECK(table.cells(change.id) == cells_of(replica.records().at(change.id)));
+  };
+  {
+    sqlite::transaction batch(db);
+    // New, with one key twice: the later stamp wins whichever comes first.
+    merge({id,
+           "pats_session",
+           "outreach",
+           {{"site", std::string("vic"), at(2, 1)},
+            {"participants", std::int64_t{3}, at(2, 1)},
+            {"site", std::string("logatec"), at(1, 2)}}});
+    merge({other, "assistance_case", "crisis", {{"date", date{20000}, at(1, 1)}}});
+    // The same record again in the same batch: now known, read and merged.
+    merge({id,
+           "pats_session",
+           "outreach",
+           {{"participants", std::int64_t{40}, at(3, 1)}, {"site", std::string("x"), at(1, 1)}}});
+    batch.commit();
+  }
+  {
+    sqlite::transaction batch(db);
+    // Its rest in the next batch.
+    merge({id, "pats_session", "outreach", {{"format", std::string("group"), at(4, 1)}}});
+    merge({other, "assistance_case", "crisis", {{std::string(sync::deleted_key), true, at(2, 1)}}});
+    batch.commit();
+  }
+  {
+    sqlite::transaction batch(db);
+    // A cell for a deleted record is discarded; a new record after it is added.
+    merge({other, "assistance_case", "crisis", {{"date", date{20001}, at(9, 1)}}});
+    merge({sync::record_id::random(), "pats_session", "crisis", {{"site", value{}, at(1, 3)}}});
+    batch.commit();
+  }
+  CHECK(table.row(id)->type == "pats_session");
+  CHECK(table.row(other)->deleted);
+}
+
+TEST_CASE("cell_table sees names another connection added, in its next transaction",
+          "[sqlite][cell_table]") {
+  // Names are checked against the file once a transaction: a key, type and
+  // team that another connection interned and committed are known after it.
+  test::temp_dir dir;
+  const auto file = new_table_file(dir, "cells.db");
+  sqlite::database& one = *file;
+  sqlite::database two(dir.file("cells.db"), sqlite::database::mode::open_existing);
+  sqlite::cell_table table_one(one), table_two(two);
+  const sync::stamp at{sync::hlc{1 << 16}, 1};
+  const auto first = sync::record_id::random(), second = sync::record_id::random();
+  {
+    sqlite::transaction tx(one);
+    table_one.merge({first, "pats_session", "outreach", {{"site", std::string("vic"), at}}},
+                    [] { return std::nullopt; });
+    tx.commit();
+  }
+  {
+    sqlite::transaction tx(two);
+    table_two.merge({second, "assistance_case", "crisis", {{"date", date{20000}, at}}},
+                    [] { return std::nullopt; });
+    tx.commit();
+  }
+  {
+    sqlite::transaction tx(one);
+    table_one.merge({second, "assistance_case", "crisis", {{"format", std::string("group"), at}}},
+                    [] { return std::nullopt; });
+    tx.commit();
+  }
+  sqlite::transaction snapshot(two, sqlite::transaction::kind::read);
+  CHECK(table_two.cells(second) ==
+        std::vector<sync::cell>{{"date", date{20000}, at}, {"format", std::string("group"), at}});
+  CHECK(table_two.row(first)->team == "outreach");
 }

@@ -4,6 +4,7 @@
 // converges like an uncut one, and every malformed or out-of-order frame or
 // backend failure ends the session with an error frame.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <haven/sync/session.hpp>
@@ -262,6 +263,51 @@ TEST_CASE("push and pull batches keep to their cell limits and take several roun
   CHECK(p.batches_down == 8);
   CHECK(p.changes_down == 7);
   CHECK(team_view(w.a.replica(), "team-a") == team_view(w.server.merged(), "team-a"));
+}
+
+TEST_CASE("a pulling device asks for the next batch before it merges the one it received",
+          "[sync][session][pull]") {
+  three_devices w;
+  for (std::uint8_t i = 1; i <= 4; ++i)
+    w.b.write(id_of(i), "pats_session",
+              {{"site", std::string("vic")}, {"participants", std::int64_t{i}}});
+  sync_once(w.b, w.server);
+  client_session::options opts;
+  opts.max_pull_cells = 2;  // one record a batch
+  connection link(w.a, w.server, opts);
+  // For each batch as the device merges it: whether it had more to come, and
+  // whether the device's last frame was already the pull that asks for the next.
+  std::vector<std::pair<bool, bool>> merged;
+  int fail_at = 0;  // the batch whose merge fails (0: none)
+  w.a.fault = [&](const char* what) {
+    if (std::string(what) != "received") return;
+    const auto batch = decoded_as<change_batch>(link.sent_by_server().back());
+    const std::string& last = link.sent_by_device().back();
+    merged.emplace_back(
+        batch.more, name_of(last) == "pull" && decoded_as<pull_request>(last).since == batch.up_to);
+    if (static_cast<int>(merged.size()) == fail_at) throw failure(errc::store, "disk full");
+  };
+  SECTION("every batch but the last asks for the next first") {
+    link.run();
+    REQUIRE(link.client().current() == state::done);
+    REQUIRE(merged.size() >= 4);
+    for (std::size_t i = 0; i + 1 < merged.size(); ++i) CHECK(merged[i] == std::pair{true, true});
+    CHECK(merged.back() == std::pair{false, false});
+    // One pull a batch, as before.
+    CHECK(static_cast<std::size_t>(std::count(link.transcript().begin(), link.transcript().end(),
+                                              "pull")) == merged.size());
+  }
+  SECTION("a merge that fails with the next pull asked ends the session; the next one resumes") {
+    fail_at = 2;
+    link.run();
+    CHECK(link.client().current() == state::failed);
+    CHECK(link.client().failure_reason()->code == errc::store);
+    REQUIRE(w.a.batches().size() == 1);  // the failed batch was not merged
+    CHECK(w.a.pulled() == w.a.batches().at(0).up_to);
+    w.a.fault = nullptr;
+    sync_once(w.a, w.server);
+    CHECK(team_view(w.a.replica(), "team-a") == team_view(w.server.merged(), "team-a"));
+  }
 }
 
 // ---------------------------------------------------------------- live

@@ -83,7 +83,8 @@ class cell_table {
   // The name of a names id. Throws errc::store for an id names lacks.
   const std::string& name_of(std::int64_t id) const;
   // Reloads names if another connection committed or this one rolled back
-  // since they were read.
+  // since they were read. Asks SQLite once a transaction: inside a write
+  // transaction no other connection commits.
   void refresh_names();
 
   // Looks names up by string_view, without a copy.
@@ -97,6 +98,7 @@ class cell_table {
   std::unordered_map<std::int64_t, std::string> names_;                            // id -> name
   std::optional<std::int64_t> data_version_;  // PRAGMA data_version when names were read
   std::uint64_t rollbacks_ = 0;               // db_.rollbacks() when names were read
+  std::optional<std::uint64_t> checked_in_;   // db_.transactions() when names were last checked
 };
 
 // Changes read from a store's log: cells in seq order, consecutive cells of

@@ -80,6 +80,9 @@ class database {
   // How many transactions on this connection have rolled back: what was
   // cached from inside one of them may be gone.
   std::uint64_t rollbacks() const { return rollbacks_; }
+  // How many transactions this connection has begun: while one write
+  // transaction lasts, no other connection commits.
+  std::uint64_t transactions() const { return transactions_; }
   sqlite3* handle() const { return db_; }
   // Throws errc::store describing the connection's last error, with context.
   [[noreturn]] void fail(std::string_view context) const;
@@ -89,6 +92,7 @@ class database {
   sqlite3* db_ = nullptr;
   std::map<const char*, statement> cache_;
   std::uint64_t rollbacks_ = 0;
+  std::uint64_t transactions_ = 0;
 };
 
 // Begins in the constructor (write: BEGIN IMMEDIATE, taking the write lock

@@ -162,7 +162,9 @@ class client_backend {
   // split) and at most max_records records; an empty one means the outbox is drained.
   virtual push_batch next_push(std::size_t max_cells, std::size_t max_records) = 0;
   virtual void acknowledged(const push_ack& ack) = 0;
-  // Merges a batch of the server's changes and moves the pull cursor.
+  // Merges a batch of the server's changes and moves the pull cursor to its
+  // up_to. While pulling, the session has already asked for the batch after
+  // it (so that the server reads it meanwhile): at most one more is on its way.
   virtual void received(const change_batch& batch) = 0;
   virtual std::uint64_t pulled_seq() = 0;
   // Erases the store on the server's order. May refuse by throwing (e.g. a
@@ -211,7 +213,10 @@ class client_session {
 
  private:
   void push_next();
+  // Asks for the changes after the backend's pull cursor.
   void pull_next();
+  // Asks for the changes after `since`.
+  void pull_from(std::uint64_t since);
   // Ends the session; tells the server why unless the server ended it.
   void fail(error e, bool tell_server = true);
   void send(const message& m);
