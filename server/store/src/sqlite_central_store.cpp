@@ -8,7 +8,6 @@
 #include <haven/server/central_store.hpp>
 #include <haven/server/tally_book.hpp>
 #include <haven/sqlite/cell_table.hpp>
-#include <haven/sqlite/checkpointer.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
 #include <haven/sync/validate.hpp>
@@ -480,8 +479,6 @@ class sqlite_central_store final : public central_store {
   std::uint64_t head_ = 0;    // guarded by write_mutex_
   tally_book tally_;          // guarded by write_mutex_
   reader_pool readers_;
-  // The writer's WAL checkpoints, on a thread of their own: closed before db_.
-  sqlite::checkpointer checkpoints_{db_, file_, {}};
 };
 
 }  // namespace
