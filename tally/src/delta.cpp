@@ -31,12 +31,6 @@ bool delta::is_leaf(const tally_key& key) const {
   return depth == t.rows.size() && (key.column == all_columns) != t.column.has_value();
 }
 
-// Record counts and numbers of persons are never negative; a sum may be.
-bool delta::counts_up(const tally_key& key) const {
-  return key.measure == records_measure ||
-         tallies_[key.tally].measures[key.measure].kind == measure_kind::distinct;
-}
-
 void delta::add(const tally_contribution& c, std::int64_t sign) {
   for (const auto& [key, amount] : c.amounts) {
     std::int64_t& sum = amounts_[key];

@@ -62,10 +62,6 @@ class delta {
   using amount_map = std::unordered_map<tally_key, std::int64_t, key_hash>;
   const amount_map& amounts() const { return amounts_; }
 
-  // Whether the amount only ever grows from 0 (records and persons), so
-  // that adding a positive change to it cannot reach 0.
-  bool counts_up(const tally_key& key) const;
-
   // a + b; throws failure(errc::invalid_input) past what 64 bits hold.
   static std::int64_t checked_sum(std::int64_t a, std::int64_t b);
 
