@@ -3,6 +3,9 @@
 // havend over a real socket, and converges with a version 3 device of its team;
 // a havend held at version 2 (--max-protocol 2) speaks it to new devices too.
 #include <catch2/catch.hpp>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "../support/raw_ws_client.hpp"
 #include "sync_fixture.hpp"
@@ -20,6 +23,20 @@ void sync_speaking(sync_fixture& f, device& d, std::uint32_t max_protocol) {
   REQUIRE(r.ok());
   CHECK(r->progress.protocol == max_protocol);
   CHECK(r->pending_after == 0);
+}
+
+// The challenge havend sends first to a device announcing `announced`, with
+// the frame it came in; REQUIREs that it is one.
+std::pair<sync::challenge, std::string> challenge_to(sync_fixture& f,
+                                                     std::optional<std::uint32_t> announced) {
+  raw_ws_client device(f.server().address(), "/sync", announced);
+  const auto first = device.read();
+  REQUIRE_FALSE(first.closed);
+  const auto decoded = sync::decode(first.frame);
+  REQUIRE(decoded.ok());
+  const auto* challenge = std::get_if<sync::challenge>(&decoded.value());
+  REQUIRE(challenge != nullptr);
+  return {*challenge, first.frame};
 }
 
 }  // namespace
@@ -56,29 +73,16 @@ TEST_CASE(
   for (const std::optional<std::uint32_t> announced :
        {std::optional<std::uint32_t>{}, std::optional<std::uint32_t>{3}}) {
     INFO("announced " << (announced ? std::to_string(*announced) : "nothing"));
-    raw_ws_client device(f.server().address(), "/sync", announced);
-    const auto first = device.read();
-    REQUIRE_FALSE(first.closed);
-    const auto decoded = sync::decode(first.frame);
-    REQUIRE(decoded.ok());
-    const auto* challenge = std::get_if<sync::challenge>(&decoded.value());
-    REQUIRE(challenge != nullptr);
-    CHECK(challenge->version == announced.value_or(2));
-    CHECK(sync::encode(*challenge) == first.frame);  // the Cereal layout of version 2
+    const auto [challenge, frame] = challenge_to(f, announced);
+    CHECK(challenge.version == announced.value_or(2));
+    CHECK(sync::encode(challenge) == frame);  // the Cereal layout of version 2
   }
 }
 
 TEST_CASE("havend --max-protocol 2 holds new devices at version 2, and they converge",
           "[e2e][sync][version]") {
   sync_fixture f({"--max-protocol", "2"});
-  raw_ws_client announcing(f.server().address(), "/sync", 3);
-  const auto first = announcing.read();
-  REQUIRE_FALSE(first.closed);
-  const auto decoded = sync::decode(first.frame);
-  REQUIRE(decoded.ok());
-  const auto* challenge = std::get_if<sync::challenge>(&decoded.value());
-  REQUIRE(challenge != nullptr);
-  CHECK(challenge->version == 2);
+  CHECK(challenge_to(f, 3).first.version == 2);
 
   field_work work(13);
   device& a = f.add_device("outreach");
