@@ -3,7 +3,9 @@
 // the start: connect, push, commit); the time until each listening device
 // has it, over several writes. Raises the file-descriptor limit (havend
 // inherits it) and bounds the connecting by a deadline. Server RSS once all
-// are connected, and its peak. No floor: the anchor is the target.
+// are connected, and its peak; the CPU time each write costs havend and the
+// devices (this program), which contention on a small machine leaves steadier
+// than the delays. No floor: the anchor is the target.
 #include <algorithm>
 #include <haven/core/command_line.hpp>
 
@@ -50,6 +52,7 @@ int fan_out(int argc, const char* const* argv) {
   std::vector<double> delays;
   std::size_t missed = 0;
   double sync_s = 0;
+  const double server_cpu_start = cpu_seconds(havend.pid()), own_cpu_start = cpu_seconds();
   for (const auto& r : records) {
     unwrap(writer->add(r));
     const auto sent = clock_type::now();
@@ -59,6 +62,9 @@ int fan_out(int argc, const char* const* argv) {
     missed += live > got.size() ? live - got.size() : 0;  // some may connect after `live` was read
     delays.insert(delays.end(), got.begin(), got.end());
   }
+  const auto per_write_ms = [&](double cpu_s) {
+    return figure(1000 * cpu_s / static_cast<double>(writes), "ms");
+  };
 
   print("fan-out",
         {{"devices", devices},
@@ -71,6 +77,10 @@ int fan_out(int argc, const char* const* argv) {
          {"delivery_max_ms", figure(1000 * percentile(delays, 1.0), "ms")},
          {"missed_deliveries", figure(static_cast<double>(missed), "deliveries")},
          {"writer_sync_ms", figure(1000 * sync_s / static_cast<double>(writes), "ms")},
+         // CPU time per write, all deliveries included: havend's, and this
+         // program's (the listening devices and the writer).
+         {"server_cpu_ms_per_write", per_write_ms(cpu_seconds(havend.pid()) - server_cpu_start)},
+         {"devices_cpu_ms_per_write", per_write_ms(cpu_seconds() - own_cpu_start)},
          {"connect_all_s", figure(connect_s, "s")},
          {"server_rss_bytes",
           figure(static_cast<double>(rss_connected), "bytes", "under 1 GiB at 10,000 devices")},

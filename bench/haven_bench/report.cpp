@@ -7,6 +7,8 @@
 #include <fstream>
 #include <haven/sqlite/sqlite.hpp>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 namespace haven::bench {
@@ -87,6 +89,21 @@ std::uint64_t peak_rss_bytes(int pid) {
 
 std::uint64_t rss_bytes(int pid) {
   return proc_value(status_file(pid), "VmRSS:");
+}
+
+double cpu_seconds(int pid) {
+  std::ifstream in(pid ? "/proc/" + std::to_string(pid) + "/stat" : std::string("/proc/self/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The fields after the command's closing parenthesis; utime and stime are
+  // the 14th and 15th of the line, the 12th and 13th after it.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 1; i <= 13 && fields >> field; ++i)
+    if (i >= 12) ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 void reset_peak_rss() {

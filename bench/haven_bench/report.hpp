@@ -27,6 +27,9 @@ boost::json::object machine();
 // bytes, from /proc/PID/status (VmHWM, VmRSS); 0 if it cannot be read.
 std::uint64_t peak_rss_bytes(int pid = 0);
 std::uint64_t rss_bytes(int pid = 0);
+// The CPU time a process (0: this one) has used, user and system, in
+// seconds, from /proc/PID/stat; 0 if it cannot be read.
+double cpu_seconds(int pid = 0);
 // Sets this process's peak RSS back to its current RSS (/proc/self/clear_refs),
 // so that the next peak_rss_bytes() covers only what follows.
 void reset_peak_rss();

@@ -73,6 +73,15 @@ bool server_session::wipe_now(bool drained) {
   return true;
 }
 
+server_backend::encoded_batch server_backend::pull_encoded(const peer& p, std::uint64_t since,
+                                                           std::uint32_t max_cells,
+                                                           std::uint32_t version,
+                                                           const frame_limits& limits) {
+  const change_batch batch = pull(p, since, max_cells);
+  return {batch.up_to, batch.more, batch.changes.empty(),
+          std::make_shared<const std::string>(encode(batch, limits, version))};
+}
+
 void server_session::send(const message& m) {
   out_.send(encode(m, limits_, version_));
 }
@@ -151,11 +160,12 @@ void server_session::on_frame(std::string_view frame) {
                 [&](const pull_request& r) {
                   require_open("pull");
                   if (wipe_now(true)) return;  // a pull means everything is pushed
-                  change_batch batch = backend_.pull(
-                      peer_, r.since, pull_cells(r.max_cells == 0 ? max_pull_cells : r.max_cells));
+                  const auto batch = backend_.pull_encoded(
+                      peer_, r.since, pull_cells(r.max_cells == 0 ? max_pull_cells : r.max_cells),
+                      version_, limits_);
                   const bool caught_up = !batch.more;
                   live_cursor_ = batch.up_to;
-                  send(batch);
+                  out_.send(*batch.frame);
                   if (caught_up) {
                     backend_.caught_up(peer_);
                     state_ = state::live;
@@ -196,10 +206,11 @@ std::uint32_t server_session::pull_cells(std::uint32_t asked) const {
 
 void server_session::forward_live() {
   if (wipe_now(true)) return;
-  change_batch batch = backend_.pull(peer_, live_cursor_, pull_cells(max_pull_cells));
+  const auto batch =
+      backend_.pull_encoded(peer_, live_cursor_, pull_cells(max_pull_cells), version_, limits_);
   live_cursor_ = batch.up_to;
   behind_ = batch.more;
-  if (!batch.changes.empty()) send(batch);
+  if (!batch.empty) out_.send(*batch.frame);
 }
 
 // ---------------------------------------------------------------- device side

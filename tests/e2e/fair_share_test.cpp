@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/field_work.hpp"
 #include "../support/havend_process.hpp"
 #include "../support/raw_ws_client.hpp"
 #include "../support/tcp.hpp"
@@ -39,18 +40,13 @@ std::unique_ptr<raw_ws_client> joined(const havend_process& server, const std::s
   return ws;
 }
 
-// Pushes `count` prevention workshops of team outreach through a raw session.
-void fill(const havend_process& server, const temp_dir& dir, std::size_t count) {
+// Pushes the records, of team outreach, through a raw session in batches of
+// up to 2000 records each; returns their cells.
+std::size_t push_all(const havend_process& server, const temp_dir& dir,
+                     const std::vector<client::record_input>& inputs) {
   auto db = client::store::create(dir.file("filler.db"), "outreach").value();
-  std::vector<client::record_input> inputs;
-  for (std::size_t i = 0; i < count; ++i)
-    inputs.push_back({"prevention_workshop",
-                      "",
-                      {{"date", "2026-03-10"},
-                       {"audience", "secondary-school"},
-                       {"region", "podravska"},
-                       {"participants", std::to_string(10 + i % 50)}}});
   REQUIRE(db->add_all(inputs).ok());
+  const std::size_t cells = db->status().value().pending_cells;
   auto ws = joined(server, "d00000000000f111");
   for (;;) {
     auto batch = db->outbox(100000, 2000).value();
@@ -63,6 +59,20 @@ void fill(const havend_process& server, const temp_dir& dir, std::size_t count) 
     REQUIRE(std::holds_alternative<sync::push_ack>(ack.value()));
     REQUIRE(db->acknowledge(batch.last_seq).ok());
   }
+  return cells;
+}
+
+// Pushes `count` prevention workshops of team outreach through a raw session.
+void fill(const havend_process& server, const temp_dir& dir, std::size_t count) {
+  std::vector<client::record_input> inputs;
+  for (std::size_t i = 0; i < count; ++i)
+    inputs.push_back({"prevention_workshop",
+                      "",
+                      {{"date", "2026-03-10"},
+                       {"audience", "secondary-school"},
+                       {"region", "podravska"},
+                       {"participants", std::to_string(10 + i % 50)}}});
+  push_all(server, dir, inputs);
 }
 
 int tallies_status(const havend_process& server, const std::string& token) {
@@ -130,6 +140,41 @@ TEST_CASE(
     if (i % 100 == 0) peak_kb = std::max(peak_kb, rss_kb(server.pid()));
   }
   CHECK(peak_kb - baseline_kb < bound_kb);
+}
+
+TEST_CASE("live: one push of more cells than a live batch reaches a watching device in full",
+          "[e2e][live]") {
+  temp_dir dir;
+  havend_process server(dir.file("central.db"));
+  // The watcher pulls the empty log and is live.
+  auto watcher = joined(server, "d00000000000b001");
+  REQUIRE(watcher->send_binary(sync::encode(sync::pull_request{0, 8000})) == "");
+  const auto caught_up = watcher->read();
+  REQUIRE_FALSE(caught_up.closed);
+  REQUIRE(sync::decode(caught_up.frame).ok());
+
+  // One push of 2000 records: one commit, one notification, more cells than
+  // the 8000 a live batch holds. havend sends the rest when the first batch
+  // is written, with nothing else to wake it.
+  field_work work(5);
+  std::vector<client::record_input> records;
+  for (int i = 0; i < 2000; ++i) records.push_back(work.new_record());
+  const std::size_t pushed = push_all(server, dir, records);
+  REQUIRE(pushed > 8000);
+  REQUIRE(pushed <= 16384);  // one push frame
+  std::size_t cells = 0, batches = 0;
+  while (cells < pushed) {
+    const auto reply = watcher->read(std::chrono::seconds(10));
+    INFO("after " << batches << " batches, " << cells << " cells");
+    REQUIRE_FALSE(reply.closed);
+    auto batch = sync::decode(reply.frame);
+    REQUIRE(batch.ok());
+    REQUIRE(std::holds_alternative<sync::change_batch>(batch.value()));
+    cells += sync::cell_count(std::get<sync::change_batch>(batch.value()).changes);
+    ++batches;
+  }
+  CHECK(cells == pushed);
+  CHECK(batches >= 2);
 }
 
 TEST_CASE("fair: a device that asks and never reads is dropped by the idle timeout",

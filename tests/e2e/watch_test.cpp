@@ -92,6 +92,18 @@ TEST_CASE("a push reaches every watching device of the team, read from the store
   // get its batch, waiting for it if they ask while it is read (and the third
   // too when the office's own pull read it first).
   CHECK(metric(f.server().address(), "haven_shared_pulls_total") >= 2);
+
+  // A push of more cells than one live batch holds (8000): havend forwards
+  // the rest batch after batch, each once the one before is written.
+  std::vector<client::record_input> many;
+  for (int i = 0; i < 2000; ++i) many.push_back(work.new_record());
+  REQUIRE(office.db->add_all(many).ok());
+  const auto outbox = office.db->status();
+  REQUIRE(outbox.ok());
+  REQUIRE(outbox.value().pending_cells > 8000);
+  REQUIRE(f.sync(office).ok());
+  for (const auto& db : tablets)
+    CHECK(eventually([&] { return records_in(db) == 4 + many.size(); }, std::chrono::seconds(30)));
   for (auto& w : watchers) {
     w->kill_group(SIGTERM);
     CHECK(w->wait() == 0);

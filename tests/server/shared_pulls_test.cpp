@@ -40,10 +40,11 @@ TEST_CASE("shared_pulls reads a batch once, keeps it until a push, and not one t
   };
   const auto first = pulls.get("team-a", 90, 50, read);
   CHECK_FALSE(first.shared);
-  CHECK(first.batch == small);
+  CHECK(first.batch->batch() == small);
   const auto second = pulls.get("team-a", 90, 50, read);
   CHECK(second.shared);
-  CHECK(second.batch == small);
+  CHECK(second.batch->batch() == small);
+  CHECK(second.batch == first.batch);  // the same entry, not a copy
   CHECK(reads == 1);
   // Another team, cursor or frame size is another batch.
   CHECK_FALSE(pulls.get("team-b", 90, 50, read).shared);
@@ -92,12 +93,36 @@ TEST_CASE("shared_pulls: callers asking at once for the same batch read it once"
         std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the others arrive meanwhile
         return b;
       });
-      CHECK(got.batch == b);
+      CHECK(got.batch->batch() == b);
       if (got.shared) ++shared;
     });
   for (auto& t : callers) t.join();
   CHECK(reads == 1);
   CHECK(shared == 7);
+}
+
+TEST_CASE("shared_pulls: a batch's frame is encoded once per version, as encode gives it",
+          "[server][shared_pulls]") {
+  server::shared_pulls pulls;
+  pulls.changed(50);
+  auto b = batch_of(3, 50);
+  b.changes.back().cells[1].at.node = 9;
+  const auto got = pulls.get("team-a", 40, 100, [&] { return b; }).batch;
+  CHECK(got->cells() == 3);
+  CHECK(got->has_cells_of(7));
+  CHECK(got->has_cells_of(9));
+  CHECK_FALSE(got->has_cells_of(8));
+
+  const sync::frame_limits limits;
+  const auto v3 = got->frame(3, limits), v2 = got->frame(2, limits);
+  CHECK(*v3 == sync::encode(b, limits, 3));
+  CHECK(*v2 == sync::encode(b, limits, 2));
+  CHECK(*v2 != *v3);
+  CHECK(got->frame(3, limits) == v3);  // the same bytes, not encoded again
+  // Decoded, the frame is the batch.
+  const auto decoded = sync::decode(*v3, limits);
+  REQUIRE(decoded.ok());
+  CHECK(std::get<sync::change_batch>(decoded.value()) == b);
 }
 
 }  // namespace haven::test

@@ -198,6 +198,7 @@ void basic_ws_session<Stream>::shutdown(const std::string& reason) {
 
 template <class Stream>
 void basic_ws_session<Stream>::send(std::string frame) {
+  behind_ = logic_.behind();  // called by the logic, on its strand
   ++unsent_;
   net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
     if (self->closed_) return;
@@ -230,6 +231,10 @@ void basic_ws_session<Stream>::on_write(beast::error_code ec, std::size_t) {
   read_when_room();
   if (!queue_.empty()) return do_write();
   if (closing_) return do_close();
+  // Back to the logic only if it has more to forward: a notify while the
+  // queue was written (it left the forwarding to this write; dirty_ is
+  // read after unsent_ fell), or a live batch cut short.
+  if (unsent_ > 0 || (!dirty_ && !behind_)) return;
   net::post(logic_strand_, [self = shared_from_this()] { self->forward_if_idle(); });
 }
 

@@ -91,6 +91,9 @@ class basic_ws_session : public ws_session,
   bool closed_ = false;    // stream strand only
   std::atomic<std::size_t> unsent_{0};
   std::atomic<bool> dirty_{false};
+  // The logic was behind the log when it last sent a frame: once the queue
+  // is written, it forwards more. Set before the frame is queued.
+  std::atomic<bool> behind_{false};
 };
 
 }  // namespace haven::server

@@ -3,11 +3,25 @@
 
 namespace haven::server {
 
-bool has_cells_of(const sync::change_batch& batch, sync::node_id node) {
-  return std::any_of(batch.changes.begin(), batch.changes.end(), [&](const auto& change) {
-    return std::any_of(change.cells.begin(), change.cells.end(),
-                       [&](const sync::cell& c) { return c.at.node == node; });
-  });
+shared_pulls::entry::entry(sync::change_batch batch) : batch_(std::move(batch)) {
+  for (const auto& change : batch_.changes) {
+    cells_ += change.cells.size();
+    for (const auto& c : change.cells) writers_.push_back(c.at.node);
+  }
+  std::sort(writers_.begin(), writers_.end());
+  writers_.erase(std::unique(writers_.begin(), writers_.end()), writers_.end());
+}
+
+bool shared_pulls::entry::has_cells_of(sync::node_id node) const {
+  return std::binary_search(writers_.begin(), writers_.end(), node);
+}
+
+std::shared_ptr<const std::string> shared_pulls::entry::frame(
+    std::uint32_t version, const sync::frame_limits& limits) const {
+  std::lock_guard lock(mutex_);
+  auto& f = frames_[version];
+  if (!f) f = std::make_shared<const std::string>(sync::encode(batch_, limits, version));
+  return f;
 }
 
 shared_pulls::found shared_pulls::get(std::string_view team, std::uint64_t since,
@@ -36,8 +50,8 @@ shared_pulls::found shared_pulls::get(std::string_view team, std::uint64_t since
       pulls.read_done_.notify_all();
     }
   } guard{*this, k};
-  found out{read(), false};
-  const bool small = sync::cell_count(out.batch.changes) <= max_span;
+  found out{std::make_shared<const entry>(read()), false};
+  const bool small = out.batch->cells() <= max_span;
   {
     std::lock_guard relock(mutex_);
     if (generation == generation_ && small) {

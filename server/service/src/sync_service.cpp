@@ -136,18 +136,32 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
 
 sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
                                       std::uint32_t max_cells) {
-  sync::change_batch batch = read_log(p, since, max_cells);
+  const auto shared = shared_batch(p, since, max_cells);
+  sync::change_batch batch = shared ? shared->batch() : log_.pull(p.team, p.node, since, max_cells);
   metrics_.changes_sent += sync::cell_count(batch.changes);
   return batch;
 }
 
-sync::change_batch sync_service::read_log(const sync::peer& p, std::uint64_t since,
-                                          std::uint32_t max_cells) {
-  if (!shared_.near_head(since)) return log_.pull(p.team, p.node, since, max_cells);
+sync::server_backend::encoded_batch sync_service::pull_encoded(const sync::peer& p,
+                                                               std::uint64_t since,
+                                                               std::uint32_t max_cells,
+                                                               std::uint32_t version,
+                                                               const sync::frame_limits& limits) {
+  const auto shared = shared_batch(p, since, max_cells);
+  if (!shared) return server_backend::pull_encoded(p, since, max_cells, version, limits);
+  metrics_.changes_sent += shared->cells();
+  const auto& b = shared->batch();
+  return {b.up_to, b.more, b.changes.empty(), shared->frame(version, limits)};
+}
+
+std::shared_ptr<const shared_pulls::entry> sync_service::shared_batch(const sync::peer& p,
+                                                                      std::uint64_t since,
+                                                                      std::uint32_t max_cells) {
+  if (!shared_.near_head(since)) return nullptr;
   auto whole =
       shared_.get(p.team, since, max_cells, [&] { return log_.pull(p.team, 0, since, max_cells); });
   // A device is spared its own cells: it gets a batch of its own.
-  if (has_cells_of(whole.batch, p.node)) return log_.pull(p.team, p.node, since, max_cells);
+  if (whole.batch->has_cells_of(p.node)) return nullptr;
   if (whole.shared) ++metrics_.shared_pulls;
   return std::move(whole.batch);
 }

@@ -224,14 +224,12 @@ class sqlite_access_registry final : public access_registry {
 
   std::optional<enrolled_device> device(std::string_view device_id) override {
     std::lock_guard lock(mutex_);
-    auto found = select_devices("WHERE device_id = ?", device_id);
-    if (found.empty()) return std::nullopt;
-    return std::move(found.front());
+    return select_device(device_id);
   }
 
   std::vector<enrolled_device> devices() override {
     std::lock_guard lock(mutex_);
-    return select_devices("ORDER BY enrolled_ms, device_id", {});
+    return all_devices();
   }
 
   std::int64_t standings_version() override {
@@ -244,10 +242,7 @@ class sqlite_access_registry final : public access_registry {
                                std::int64_t now_ms) override {
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
-    auto found = select_devices("WHERE device_id = ?", device_id);
-    if (found.empty())
-      throw failure(errc::not_found, "no enrolled device has the id " + std::string(device_id));
-    enrolled_device d = std::move(found.front());
+    enrolled_device d = enrolled(device_id);
     if (d.standing == standing) return d;
     if (d.standing == device_standing::revoked)
       throw failure(errc::invalid_input,
@@ -279,19 +274,17 @@ class sqlite_access_registry final : public access_registry {
   void mark_wiped(std::string_view device_id, std::int64_t now_ms) override {
     std::lock_guard lock(mutex_);
     sqlite::transaction tx(db_);
-    auto found = select_devices("WHERE device_id = ?", device_id);
-    if (found.empty())
-      throw failure(errc::not_found, "no enrolled device has the id " + std::string(device_id));
-    if (found.front().standing == device_standing::active)
+    const enrolled_device d = enrolled(device_id);
+    if (d.standing == device_standing::active)
       throw failure(errc::invalid_input,
                     "device " + std::string(device_id) + " is active and was not told to wipe");
-    if (found.front().wiped_ms) return;
+    if (d.wiped_ms) return;
     sqlite::statement(db_, "UPDATE enrolled_devices SET wiped_ms = ? WHERE device_id = ?")
         .bind(1, now_ms)
         .bind(2, device_id)
         .run();
-    write_audit({now_ms, "wiped", std::string(device_id), "",
-                 "\"" + found.front().name + "\" confirmed its wipe"});
+    write_audit(
+        {now_ms, "wiped", std::string(device_id), "", "\"" + d.name + "\" confirmed its wipe"});
     tx.commit();
   }
 
@@ -391,14 +384,37 @@ class sqlite_access_registry final : public access_registry {
   }
 
   // Requires: mutex_ held. `where` may hold one parameter, bound to `arg`.
-  std::vector<enrolled_device> select_devices(std::string_view where,
-                                              std::optional<std::string_view> arg) {
+  // The device with this id (a cached statement: a session asks before
+  // every live batch it sends).
+  std::optional<enrolled_device> select_device(std::string_view device_id) {
+    auto& st = db_.cached(R"(SELECT device_id, name, team, role, public_key, standing, enrolled_ms,
+standing_changed_ms, wiped_ms FROM enrolled_devices WHERE device_id = ?)");
+    st.bind(1, device_id);
+    auto found = read_devices(st);
+    st.reset();
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+  }
+
+  // The device with this id; throws errc::not_found if none is enrolled.
+  enrolled_device enrolled(std::string_view device_id) {
+    auto d = select_device(device_id);
+    if (!d)
+      throw failure(errc::not_found, "no enrolled device has the id " + std::string(device_id));
+    return std::move(*d);
+  }
+
+  std::vector<enrolled_device> all_devices() {
     sqlite::statement st(db_,
                          "SELECT device_id, name, team, role, public_key, standing, enrolled_ms, "
-                         "standing_changed_ms, "
-                         "wiped_ms FROM enrolled_devices " +
-                             std::string(where));
-    if (arg) st.bind(1, *arg);
+                         "standing_changed_ms, wiped_ms FROM enrolled_devices "
+                         "ORDER BY enrolled_ms, device_id");
+    return read_devices(st);
+  }
+
+  // The rows of `st`: device_id, name, team, role, public_key, standing,
+  // enrolled_ms, standing_changed_ms, wiped_ms.
+  static std::vector<enrolled_device> read_devices(sqlite::statement& st) {
     std::vector<enrolled_device> out;
     const auto optional_int = [&](int col) -> std::optional<std::int64_t> {
       if (st.type(col) == sqlite::statement::column_type::null) return std::nullopt;

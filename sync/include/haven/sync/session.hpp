@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <haven/core/result.hpp>
 #include <haven/sync/protocol.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,17 @@ class server_backend {
   // The team's cells after server position `since`, at most `max_cells`,
   // without the device's own cells; more = not yet caught up.
   virtual change_batch pull(const peer& p, std::uint64_t since, std::uint32_t max_cells) = 0;
+  // pull()'s batch with the frame that carries it in protocol `version`
+  // under `limits`. This default encodes pull()'s batch; a backend that hands
+  // many devices the same batch may hand them the same frame.
+  struct encoded_batch {
+    std::uint64_t up_to = 0;
+    bool more = false;
+    bool empty = true;  // no changes
+    std::shared_ptr<const std::string> frame;
+  };
+  virtual encoded_batch pull_encoded(const peer& p, std::uint64_t since, std::uint32_t max_cells,
+                                     std::uint32_t version, const frame_limits& limits);
   // The device asked for and received every change up to the log's head.
   virtual void caught_up(const peer& p) = 0;
   // The device confirmed that it erased its store after a wipe order.

@@ -48,6 +48,8 @@ class sync_service final : public sync::server_backend {
   sync::push_ack push(const sync::peer& p, const sync::push_batch& batch) override;
   sync::change_batch pull(const sync::peer& p, std::uint64_t since,
                           std::uint32_t max_cells) override;
+  encoded_batch pull_encoded(const sync::peer& p, std::uint64_t since, std::uint32_t max_cells,
+                             std::uint32_t version, const sync::frame_limits& limits) override;
   void caught_up(const sync::peer& p) override;
   void wiped(const sync::peer& p) override;
   device_standing standing(const sync::peer& p) override;
@@ -56,11 +58,13 @@ class sync_service final : public sync::server_backend {
   // The registry's verdict on a hello: the device's standing; throws to
   // refuse it. Requires: access_.
   device_standing authenticate(const sync::hello& h, const sync::handshake& hs);
+  // The team's cells after `since` as shared with the team's other devices
+  // at the same cursor, when it can be: near the log's head, and holding
+  // none of the device's own cells (nullptr else: the device's own read).
+  std::shared_ptr<const shared_pulls::entry> shared_batch(const sync::peer& p, std::uint64_t since,
+                                                          std::uint32_t max_cells);
   // Audits and throws `code`: a push the device may not make (forbidden) or
   // whose values the schema does not allow (invalid_input).
-  // The team's cells after `since` without the device's own, shared with
-  // the team's other devices at the same cursor where it can be.
-  sync::change_batch read_log(const sync::peer& p, std::uint64_t since, std::uint32_t max_cells);
   [[noreturn]] void refuse_push(const sync::peer& p, const std::string& why,
                                 errc code = errc::forbidden);
 
