@@ -1,6 +1,7 @@
 // tally_book::amounts: the stored amounts of one period of a tally; and the
 // packing of a tally_value row's amounts.
 
+#include <haven/core/varint.hpp>
 #include <haven/server/tally_book.hpp>
 
 #include "tally_tables.hpp"
@@ -13,57 +14,32 @@ constexpr const char* read_period_sql =
 constexpr const char* replay_message =
     "tally: the tallies were counted under other declarations and wait for a replay";
 
-void put_varint(std::string& out, std::uint64_t v) {
-  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>(v | 0x80));
-  out.push_back(static_cast<char>(v));
-}
-
-[[noreturn]] void corrupt() {
+[[noreturn]] void damaged(const std::string&) {
   throw failure(errc::store, "store: a tally row is damaged (reset and replay the tally)");
-}
-
-std::uint64_t take_varint(std::span<const std::uint8_t>& in) {
-  std::uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (in.empty()) corrupt();
-    const std::uint8_t b = in.front();
-    in = in.subspan(1);
-    v |= std::uint64_t{b & 0x7fu} << shift;
-    if (!(b & 0x80)) return v;
-  }
-  corrupt();
-}
-
-std::uint64_t zigzag(std::int64_t v) {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-std::int64_t unzigzag(std::uint64_t u) {
-  return static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1);
 }
 
 }  // namespace
 
 std::string tally_tables::pack(const packed_amounts& amounts) {
   std::string out;
+  varint::writer w(out);
   for (const auto& a : amounts) {
-    put_varint(out, a.column.size());
-    out += a.column;
-    put_varint(out, zigzag(a.measure));
-    put_varint(out, zigzag(a.value));
+    w.varint(a.column.size());
+    w.bytes(a.column);
+    w.signed_varint(a.measure);
+    w.signed_varint(a.value);
   }
   return out;
 }
 
 tally_tables::packed_amounts tally_tables::unpack(std::span<const std::uint8_t> bytes) {
   packed_amounts out;
-  while (!bytes.empty()) {
-    const std::uint64_t length = take_varint(bytes);
-    if (length > bytes.size()) corrupt();
+  varint::reader<damaged> r({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  while (r.remaining() > 0) {
     packed_amount a;
-    a.column.assign(reinterpret_cast<const char*>(bytes.data()), length);
-    bytes = bytes.subspan(length);
-    a.measure = unzigzag(take_varint(bytes));
-    a.value = unzigzag(take_varint(bytes));
+    a.column = r.bytes(r.varint());
+    a.measure = r.signed_varint();
+    a.value = r.signed_varint();
     out.push_back(std::move(a));
   }
   return out;
