@@ -5,8 +5,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
+#include <haven/crypto/crypto.hpp>
 #include <haven/schema/schema.hpp>
 #include <haven/sync/session.hpp>
+#include <optional>
 #include <thread>
 
 namespace haven::bench {
@@ -22,8 +24,13 @@ using tcp = net::ip::tcp;
 // crowd's io thread.
 class listener final : public sync::client_backend, public sync::transport {
  public:
-  listener(net::io_context& io, std::string team, std::size_t n)
-      : ws_(io), team_(std::move(team)), n_(n), session_(*this, *this, options()) {}
+  listener(net::io_context& io, std::string team, std::size_t n,
+           std::optional<crowd::identity> enrolled)
+      : ws_(io),
+        team_(std::move(team)),
+        n_(n),
+        enrolled_(std::move(enrolled)),
+        session_(*this, *this, options()) {}
 
   void open(const tcp::endpoint& server, std::function<void(bool)> done) {
     beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(60));
@@ -49,14 +56,17 @@ class listener final : public sync::client_backend, public sync::transport {
 
   // sync::client_backend
   sync::hello greeting(const sync::challenge& c) override {
-    return {c.version,
-            "crowd-" + std::to_string(n_),
-            team_,
-            0x4000'0000 + n_,
-            schema::builtin()->version(),
-            0,
-            pulled_,
-            {}};
+    sync::hello h{c.version,
+                  enrolled_ ? enrolled_->device_id : "crowd-" + std::to_string(n_),
+                  team_,
+                  0x4000'0000 + n_,
+                  schema::builtin()->version(),
+                  0,
+                  pulled_,
+                  {}};
+    if (enrolled_)
+      h.proof = crypto::sign(enrolled_->private_key, sync::proof_message(h, c.nonce, ""));
+    return h;
   }
   void welcomed(const sync::welcome&) override {}
   sync::push_batch next_push(std::size_t, std::size_t) override { return {}; }
@@ -112,6 +122,7 @@ class listener final : public sync::client_backend, public sync::transport {
   std::deque<std::string> queue_;
   std::string team_;
   std::size_t n_;
+  std::optional<crowd::identity> enrolled_;
   std::uint64_t pulled_ = 0;
   std::function<void(bool)> on_live_;
   sync::client_session session_;
@@ -137,13 +148,18 @@ struct crowd::impl {
   }
 };
 
-crowd::crowd(std::string address, std::string team, std::size_t devices)
+crowd::crowd(std::string address, std::string team, std::size_t devices,
+             std::vector<identity> enrolled)
     : impl_(std::make_unique<impl>()) {
+  if (!enrolled.empty() && enrolled.size() != devices)
+    throw failure(errc::internal, "crowd: give every device an identity, or none");
   const auto colon = address.rfind(':');
   impl_->server = {net::ip::make_address(address.substr(0, colon)),
                    static_cast<unsigned short>(std::stoi(address.substr(colon + 1)))};
   for (std::size_t i = 0; i < devices; ++i)
-    impl_->devices.push_back(std::make_unique<listener>(impl_->io, team, i));
+    impl_->devices.push_back(std::make_unique<listener>(
+        impl_->io, team, i,
+        enrolled.empty() ? std::nullopt : std::optional(std::move(enrolled[i]))));
   impl_->thread = std::thread([this] { impl_->io.run(); });
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // A crowd of devices that only listen, for the fan-out scenario: each holds a
 // WebSocket of its own to havend's /sync (one io_context on one thread for
-// all), says an unsigned hello (havend in --dev-no-auth), pulls, and stays
-// live, noting when a batch of changes last arrived. Each runs the real
+// all), says its hello (signed with its enrolled key, or unsigned for a
+// havend in --dev-no-auth), pulls, and stays live, noting when a batch of
+// changes last arrived. Each runs the real
 // sync::client_session over a backend that keeps nothing. Owned by one
 // thread; the io thread is its own and joined by the destructor.
 
@@ -18,9 +19,17 @@ class crowd {
  public:
   using time_point = std::chrono::steady_clock::time_point;
 
+  // An enrolled device: the id havend gave it and its Ed25519 private key.
+  struct identity {
+    std::string device_id;
+    std::string private_key;
+  };
+
   // `devices` listeners in `team` for havend at `address` (HOST:PORT);
-  // nothing is connected yet.
-  crowd(std::string address, std::string team, std::size_t devices);
+  // nothing is connected yet. With `enrolled` (one per device) they sign
+  // their hellos; without, havend must run with --dev-no-auth.
+  crowd(std::string address, std::string team, std::size_t devices,
+        std::vector<identity> enrolled = {});
   ~crowd();
   crowd(const crowd&) = delete;
   crowd& operator=(const crowd&) = delete;

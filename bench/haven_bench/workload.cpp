@@ -135,8 +135,12 @@ std::string solo_team(std::size_t d) {
   return "team-" + std::to_string(d);
 }
 
-havend_child::havend_child(const std::filesystem::path& db, std::vector<std::string> options)
-    : db_(db), process_(db.string(), std::move(options)) {}
+havend_child::havend_child(const std::filesystem::path& db, std::vector<std::string> options,
+                           bool authenticated)
+    : db_(db),
+      process_(db.string(), std::move(options),
+               authenticated ? test::havend_process::authentication::on
+                             : test::havend_process::authentication::off) {}
 
 client::sync_options havend_child::sync_options() const {
   client::sync_options o;

@@ -55,11 +55,13 @@ class fleet {
 // sync pushes, and pulls nothing of the others').
 std::string solo_team(std::size_t d);
 
-// havend (the program) on `db` with --dev-no-auth, 127.0.0.1 and a free port,
-// with `options` added; stopped (SIGTERM) by its destructor.
+// havend (the program) on `db`, 127.0.0.1 and a free port, with `options`
+// added; with --dev-no-auth unless `authenticated` (then only enrolled
+// devices sync). Stopped (SIGTERM) by its destructor.
 class havend_child {
  public:
-  havend_child(const std::filesystem::path& db, std::vector<std::string> options = {});
+  havend_child(const std::filesystem::path& db, std::vector<std::string> options = {},
+               bool authenticated = false);
   client::sync_options sync_options() const;
   const std::string& address() const { return process_.address(); }
   int pid() const { return process_.pid(); }
