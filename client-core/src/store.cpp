@@ -112,6 +112,36 @@ struct store::impl {
     return out;
   }
 
+  // The store's sync state, from its counters and meta. Requires: inside a
+  // snapshot (or transaction), counters refreshed.
+  client::sync_state sync_state() {
+    client::sync_state out;
+    out.node = node;
+    out.default_team = default_team;
+    out.schema_version = schema->version();
+    out.local_seq = local_seq;
+    out.acked_seq = acked_seq;
+    out.pulled_seq = static_cast<std::uint64_t>(meta_int("pulled_seq").value_or(0));
+    out.last_sync_ms = meta_int("last_sync_ms");
+    if (std::string id = meta_text("enrolled_device_id"); !id.empty())
+      out.device_id = std::move(id);
+    if (const std::string reason = meta_text("wiped_reason"); !reason.empty())
+      out.wiped = wipe_mark{sync::parse_standing(reason).value_or(sync::standing::revoked),
+                            meta_int("wiped_at_ms").value_or(0)};
+    return out;
+  }
+
+  // The local cells the server has not acknowledged (the outbox), counted
+  // from the index of stamped cells.
+  std::size_t unsent_cells() {
+    auto& pending = db.cached("SELECT count(*) FROM cells WHERE seq > ?");
+    pending.bind(1, static_cast<std::int64_t>(acked_seq));
+    pending.step();
+    const auto n = static_cast<std::size_t>(pending.integer(0));
+    pending.reset();
+    return n;
+  }
+
   // --- meta ---------------------------------------------------------------
   std::optional<std::int64_t> meta_int(const char* key) {
     auto& st = db.cached("SELECT value FROM meta WHERE key = ?");
@@ -638,18 +668,7 @@ result<store_status> store::status() {
     impl& s = *impl_;
     return s.in_snapshot([&] {
       store_status out;
-      out.node = s.node;
-      out.default_team = s.default_team;
-      out.schema_version = s.schema->version();
-      out.local_seq = s.local_seq;
-      out.acked_seq = s.acked_seq;
-      out.pulled_seq = static_cast<std::uint64_t>(s.meta_int("pulled_seq").value_or(0));
-      out.last_sync_ms = s.meta_int("last_sync_ms");
-      if (std::string id = s.meta_text("enrolled_device_id"); !id.empty())
-        out.device_id = std::move(id);
-      if (const std::string reason = s.meta_text("wiped_reason"); !reason.empty())
-        out.wiped = wipe_mark{sync::parse_standing(reason).value_or(sync::standing::revoked),
-                              s.meta_int("wiped_at_ms").value_or(0)};
+      static_cast<sync_state&>(out) = s.sync_state();
       auto& records = s.db.cached("SELECT count(*) FROM records WHERE deleted = 0");
       records.step();
       out.records = static_cast<std::size_t>(records.integer(0));
@@ -661,6 +680,20 @@ result<store_status> store::status() {
       out.pending_records = static_cast<std::size_t>(pending.integer(1));
       return out;
     });
+  });
+}
+
+result<std::size_t> store::outbox_cells() {
+  return capture([&] {
+    impl& s = *impl_;
+    return s.in_snapshot([&] { return s.unsent_cells(); });
+  });
+}
+
+result<sync_state> store::sync_status() {
+  return capture([&] {
+    impl& s = *impl_;
+    return s.in_snapshot([&] { return s.sync_state(); });
   });
 }
 
@@ -865,10 +898,7 @@ result<void> store::wipe(sync::standing reason, std::int64_t now_ms) {
     s.in_transaction([&] {
       if (reason ==
           sync::standing::retired) {  // a device handed back keeps its unsent work until it is sent
-        auto& pending = s.db.cached("SELECT count(*) FROM cells WHERE seq > ?");
-        pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
-        pending.step();
-        if (const auto n = pending.integer(0); n > 0)
+        if (const auto n = s.unsent_cells(); n > 0)
           throw failure(errc::invalid_input,
                         "the server asked this retired device to erase its store, but " +
                             std::to_string(n) +

@@ -52,7 +52,7 @@ class store_backend final : public sync::client_backend {
   // that is not enrolled (a server in --dev-no-auth mode) by its node id,
   // unsigned.
   sync::hello greeting(const sync::challenge& c) override {
-    const store_status s = unwrap(db_.status());
+    const sync_state s = unwrap(db_.sync_status());
     const std::optional<credentials> enrolled = unwrap(db_.enrollment());
     char node[17];
     std::snprintf(node, sizeof node, "%016llx", static_cast<unsigned long long>(s.node));
@@ -83,7 +83,7 @@ class store_backend final : public sync::client_backend {
     // The server may have committed pushes whose acknowledgement never
     // arrived; or it may have lost some (a store restored from a backup, a
     // new server), and then they are sent again.
-    const store_status s = unwrap(db_.status());
+    const sync_state s = unwrap(db_.sync_status());
     if (w.acked_seq > s.acked_seq && w.acked_seq <= s.local_seq)
       unwrap(db_.acknowledge(w.acked_seq));
     if (w.acked_seq < s.acked_seq) unwrap(db_.resend_after(w.acked_seq));
@@ -314,13 +314,13 @@ class connection final : private sync::transport {
 };
 
 sync_summary summarize(store& db, const sync::sync_progress& progress) {
-  const store_status s = unwrap(db.status());
-  return {progress, s.pending_cells, s.pulled_seq, s.wiped};
+  const sync_state s = unwrap(db.sync_status());
+  return {progress, unwrap(db.outbox_cells()), s.pulled_seq, s.wiped};
 }
 
 // A wiped store has nothing to sync and no key to sign with.
 void check_not_wiped(store& db) {
-  if (const auto w = unwrap(db.status()).wiped)
+  if (const auto w = unwrap(db.sync_status()).wiped)
     throw failure(errc::unauthorized, "this device's store was erased because the device was " +
                                           std::string(sync::to_string(w->reason)) +
                                           "; enroll it again (haven enroll) before syncing");
@@ -399,7 +399,7 @@ namespace {
 
 // Keeps a server address the device followed, once a sync with it succeeded.
 void remember_server(store& db, const sync_options& options) {
-  if (options.remember_server && !unwrap(db.status()).wiped)
+  if (options.remember_server && !unwrap(db.sync_status()).wiped)
     unwrap(db.move_server(options.server_url));
 }
 
@@ -436,7 +436,7 @@ result<sync_summary> sync_watch(store& db, const sync_options& options) {
         remember_server(db, options);
         remembered = true;
       }
-      if (stop() || unwrap(db.status()).wiped) break;
+      if (stop() || unwrap(db.sync_status()).wiped) break;
       if (!r && r.err().code != errc::unavailable) throw failure(r.err());
       if (reached_live) backoff = std::chrono::milliseconds(1000);
       if (options.on_event)

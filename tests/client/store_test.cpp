@@ -643,6 +643,32 @@ TEST_CASE("store: mark_synced shows in status and survives reopening", "[client]
   CHECK(must(db->status()).last_sync_ms == 1'772'323'200'123);
 }
 
+TEST_CASE("store: sync_status and outbox_cells say what status says, without counting records",
+          "[client][store]") {
+  scratch_store db;
+  must(db->add(on_call()));
+  const record_id second = must(db->add(workshop()));
+  const auto outbox = must(db->outbox(1000));
+  must(db->acknowledge(outbox.last_seq));  // both pushed
+  must(db->edit(second, {set_field("participants", "31")}));
+  must(db->mark_synced(1'772'323'200'123));
+
+  const client::store_status full = must(db->status());
+  const client::sync_state state = must(db->sync_status());
+  CHECK(state.node == full.node);
+  CHECK(state.default_team == full.default_team);
+  CHECK(state.schema_version == full.schema_version);
+  CHECK(state.local_seq == full.local_seq);
+  CHECK(state.acked_seq == full.acked_seq);
+  CHECK(state.acked_seq == outbox.last_seq);
+  CHECK(state.pulled_seq == full.pulled_seq);
+  CHECK(state.last_sync_ms == full.last_sync_ms);
+  CHECK(state.device_id == full.device_id);
+  CHECK(full.records == 2);
+  CHECK(full.pending_cells == 1);  // the edit
+  CHECK(must(db->outbox_cells()) == full.pending_cells);
+}
+
 // store.hpp: "two stores on the same file in two processes are fine" (the
 // shell's `sync --watch` next to an `add`). Two handles in one process
 // behave the same way: each sees the other's writes at once, and their

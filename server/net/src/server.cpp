@@ -391,6 +391,7 @@ struct server::impl {
         [this] {
           if (const std::int64_t version = access->standings_version(); version != standings_seen) {
             standings_seen = version;
+            service.standings_changed();
             registry.notify_all();
           }
         },

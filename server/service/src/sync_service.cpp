@@ -173,8 +173,14 @@ void sync_service::caught_up(const sync::peer& p) {
 
 device_standing sync_service::standing(const sync::peer& p) {
   if (!access_) return device_standing::active;
-  const auto d = access_->device(p.device_id);
-  return d ? d->standing : device_standing::revoked;
+  return standings_
+      .get(p.device_id,
+           [&]() -> std::optional<device_standing> {
+             const auto d = access_->device(p.device_id);
+             if (!d) return std::nullopt;
+             return d->standing;
+           })
+      .value_or(device_standing::revoked);
 }
 
 void sync_service::wiped(const sync::peer& p) {

@@ -69,19 +69,25 @@ struct wipe_mark {
   std::int64_t at_ms = 0;
 };
 
-struct store_status {
+// What a sync needs to know of the store: read from its counters, without
+// counting anything.
+struct sync_state {
   sync::node_id node = 0;
   std::string default_team;
   std::int64_t schema_version = 0;
-  std::size_t records = 0;                   // live (not deleted)
-  std::size_t pending_records = 0;           // records with unacknowledged changes
-  std::size_t pending_cells = 0;             // outbox size
   std::uint64_t local_seq = 0;               // last local sequence number issued
   std::uint64_t acked_seq = 0;               // server has acknowledged pushes up to here
   std::uint64_t pulled_seq = 0;              // pulled the server log up to here
   std::optional<std::int64_t> last_sync_ms;  // unix ms of the last completed sync
   std::optional<std::string> device_id;      // set once enrolled
   std::optional<wipe_mark> wiped;            // set once erased on the server's order
+};
+
+// The sync state and what the store holds.
+struct store_status : sync_state {
+  std::size_t records = 0;          // live (not deleted)
+  std::size_t pending_records = 0;  // records with unacknowledged changes
+  std::size_t pending_cells = 0;    // outbox size
 };
 
 // Outbox contents for one push: every local cell stamped in (acked_seq, last_seq].
@@ -139,7 +145,15 @@ class store {
   result<sync::record_id> resolve_id(std::string_view prefix);
   // Live records, optionally of one type, oldest first.
   result<std::vector<record>> list(std::optional<std::string_view> type = std::nullopt);
+  // The sync state and the counts of records and of the outbox; the live
+  // records are counted one by one.
   result<store_status> status();
+  // The sync state only, for a sync (several times a sync, on a device of
+  // any size).
+  result<sync_state> sync_status();
+  // The cells in the outbox (status().pending_cells), read from the index
+  // of unacknowledged cells: as quick as the outbox is small.
+  result<std::size_t> outbox_cells();
 
   // The oldest unacknowledged local cells in seq order, consecutive cells of
   // a record grouped into one change. It stops at the first record boundary

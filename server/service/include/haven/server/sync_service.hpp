@@ -14,6 +14,7 @@
 #include <haven/server/login_guard.hpp>
 #include <haven/server/metrics.hpp>
 #include <haven/server/shared_pulls.hpp>
+#include <haven/server/standings_cache.hpp>
 #include <haven/sync/hlc.hpp>
 #include <haven/sync/session.hpp>
 #include <memory>
@@ -34,6 +35,9 @@ class sync_service final : public sync::server_backend {
                access_registry* access, login_guard& guard,
                sync::hlc_clock clock = sync::hlc_clock{});
 
+  // A device's standing may have changed in the registry (havend noticed a
+  // new standings_version): the standings kept are read again.
+  void standings_changed() { standings_.changed(); }
   // Called after every commit that changed a team's records.
   void on_team_changed(team_notifier notify) { notify_ = std::move(notify); }
   // Called after every commit that changes what a tally or its completeness
@@ -77,6 +81,7 @@ class sync_service final : public sync::server_backend {
   team_notifier notify_;
   std::function<void(std::uint64_t head)> committed_;
   shared_pulls shared_;
+  standings_cache standings_;
   std::mutex clock_mutex_;
   sync::hlc_clock clock_;  // guarded by clock_mutex_
 };
