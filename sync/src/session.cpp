@@ -77,7 +77,12 @@ server_backend::encoded_batch server_backend::pull_encoded(const peer& p, std::u
                                                            std::uint32_t max_cells,
                                                            std::uint32_t version,
                                                            const frame_limits& limits) {
-  const change_batch batch = pull(p, since, max_cells);
+  return encode_batch(pull(p, since, max_cells), version, limits);
+}
+
+server_backend::encoded_batch server_backend::encode_batch(const change_batch& batch,
+                                                           std::uint32_t version,
+                                                           const frame_limits& limits) {
   return {batch.up_to, batch.more, batch.changes.empty(),
           std::make_shared<const std::string>(encode(batch, limits, version))};
 }

@@ -20,7 +20,7 @@ TEST_CASE("standings_cache keeps what it read until a standing may have changed"
   CHECK(cache.get("d2", read) == server::device_standing::active);
   CHECK(reads == 2);
 
-  standing = server::device_standing::revoked;  // `havend revoke` ...
+  standing = server::device_standing::revoked;                      // `havend revoke` ...
   CHECK(cache.get("d1", read) == server::device_standing::active);  // ... not noticed yet
   cache.changed();                                                  // noticed
   CHECK(cache.get("d1", read) == server::device_standing::revoked);

@@ -136,10 +136,11 @@ sync::push_ack sync_service::push(const sync::peer& p, const sync::push_batch& b
 
 sync::change_batch sync_service::pull(const sync::peer& p, std::uint64_t since,
                                       std::uint32_t max_cells) {
-  const auto shared = shared_batch(p, since, max_cells);
-  sync::change_batch batch = shared ? shared->batch() : log_.pull(p.team, p.node, since, max_cells);
-  metrics_.changes_sent += sync::cell_count(batch.changes);
-  return batch;
+  if (const auto shared = shared_batch(p, since, max_cells)) {
+    metrics_.changes_sent += shared->cells();
+    return shared->batch();
+  }
+  return own_batch(p, since, max_cells);
 }
 
 sync::server_backend::encoded_batch sync_service::pull_encoded(const sync::peer& p,
@@ -148,10 +149,17 @@ sync::server_backend::encoded_batch sync_service::pull_encoded(const sync::peer&
                                                                std::uint32_t version,
                                                                const sync::frame_limits& limits) {
   const auto shared = shared_batch(p, since, max_cells);
-  if (!shared) return server_backend::pull_encoded(p, since, max_cells, version, limits);
+  if (!shared) return encode_batch(own_batch(p, since, max_cells), version, limits);
   metrics_.changes_sent += shared->cells();
   const auto& b = shared->batch();
   return {b.up_to, b.more, b.changes.empty(), shared->frame(version, limits)};
+}
+
+sync::change_batch sync_service::own_batch(const sync::peer& p, std::uint64_t since,
+                                           std::uint32_t max_cells) {
+  sync::change_batch batch = log_.pull(p.team, p.node, since, max_cells);
+  metrics_.changes_sent += sync::cell_count(batch.changes);
+  return batch;
 }
 
 std::shared_ptr<const shared_pulls::entry> sync_service::shared_batch(const sync::peer& p,

@@ -83,6 +83,8 @@ class server_backend {
   };
   virtual encoded_batch pull_encoded(const peer& p, std::uint64_t since, std::uint32_t max_cells,
                                      std::uint32_t version, const frame_limits& limits);
+  static encoded_batch encode_batch(const change_batch& batch, std::uint32_t version,
+                                    const frame_limits& limits);
   // The device asked for and received every change up to the log's head.
   virtual void caught_up(const peer& p) = 0;
   // The device confirmed that it erased its store after a wipe order.

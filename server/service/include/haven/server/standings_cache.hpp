@@ -30,7 +30,7 @@ class standings_cache {
 
  private:
   std::mutex mutex_;
-  std::uint64_t generation_ = 0;                                 // guarded by mutex_
+  std::uint64_t generation_ = 0;                                // guarded by mutex_
   std::unordered_map<std::string, device_standing> standings_;  // guarded by mutex_
 };
 

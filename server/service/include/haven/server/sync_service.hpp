@@ -67,6 +67,8 @@ class sync_service final : public sync::server_backend {
   // none of the device's own cells (nullptr else: the device's own read).
   std::shared_ptr<const shared_pulls::entry> shared_batch(const sync::peer& p, std::uint64_t since,
                                                           std::uint32_t max_cells);
+  // The team's cells after `since` without the device's own, read for it.
+  sync::change_batch own_batch(const sync::peer& p, std::uint64_t since, std::uint32_t max_cells);
   // Audits and throws `code`: a push the device may not make (forbidden) or
   // whose values the schema does not allow (invalid_input).
   [[noreturn]] void refuse_push(const sync::peer& p, const std::string& why,
