@@ -30,6 +30,16 @@ using sqlite::read_id;
 // instead of reading them again, and no dirty page is spilled before the
 // commit. Bounded, so a device's memory stays flat however much it pulls.
 constexpr const char* cache_pragma = "PRAGMA cache_size = -16384";
+// WAL checkpoints once the log holds 4,096 pages (16 MiB; SQLite's default is
+// 1,000). A pulled batch adds records all over the records' id index, so its
+// commit logs most of the index's leaf pages again; a checkpoint copies each
+// page once however often the log holds it, and syncs twice: after every 4 MiB
+// it copied (and synced) almost every batch, now every fourth or so (apply
+// 160000: 4.3 s to 2.5 s). The log file is cut back to 16 MiB when a
+// checkpoint rewinds it after a larger transaction. Durability is the commits'
+// own (sqlite::transaction), not the checkpoints'.
+constexpr const char* checkpoint_pragma =
+    "PRAGMA wal_autocheckpoint = 4096; PRAGMA journal_size_limit = 16777216";
 
 error invalid(std::string message, std::vector<field_issue> issues) {
   return error{errc::invalid_input, std::move(message), std::move(issues)};
@@ -74,6 +84,7 @@ struct store::impl {
         physical(opts.clock),
         max_skew_ms(opts.max_skew_ms) {
     db.exec(cache_pragma);
+    db.exec(checkpoint_pragma);
   }
 
   // Runs fn() in one transaction. If it throws, the transaction rolls back

@@ -311,6 +311,40 @@ record_type parse_type(const std::string& name, const reader& r, const json::obj
   return t;
 }
 
+// True when parsing the text form of `v` (of f's kind) is sure to give `v`
+// back, decided without the text: a date parse_date reads (years 1900-2200),
+// an integer within f's bounds, a boolean, a code of f's list (a country code
+// as the list writes it). False when unsure: check_value then parses the
+// text, which also says what is wrong. Pulled batches check every cell.
+bool reparses_as_itself(const field_def& f, const value& v) {
+  switch (f.kind) {
+    case field_kind::date: {
+      static const date earliest = from_civil(1900, 1, 1), latest = from_civil(2200, 12, 31);
+      const date* d = std::get_if<date>(&v);
+      return d && !(*d < earliest) && !(latest < *d);
+    }
+    case field_kind::integer: {
+      const std::int64_t* n = std::get_if<std::int64_t>(&v);
+      return n && *n >= std::max(f.min.value_or(-max_integer_magnitude), -max_integer_magnitude) &&
+             *n <= std::min(f.max.value_or(max_integer_magnitude), max_integer_magnitude);
+    }
+    case field_kind::boolean:
+      return std::holds_alternative<bool>(v);
+    case field_kind::code: {
+      const std::string* s = std::get_if<std::string>(&v);
+      return s && !s->empty() && f.has_code(*s);
+    }
+    case field_kind::country: {
+      const std::string* s = std::get_if<std::string>(&v);
+      return s && !s->empty() &&
+             std::none_of(s->begin(), s->end(), [](char c) { return c >= 'a' && c <= 'z'; }) &&
+             f.has_code(*s);
+    }
+    default:
+      return false;
+  }
+}
+
 bool holds_kind(const field_def& f, const value& v) {
   switch (f.kind) {
     case field_kind::date:
@@ -489,11 +523,13 @@ std::optional<std::string> record_type::check_value(const field_def& f, const va
   // set element that is itself a list).
   if (auto* set = std::get_if<code_set>(&v); set && set->empty())
     return std::nullopt;  // no element: fine
-  auto parsed = f.parse(to_text(v));
-  if (!parsed) return parsed.err().message;
-  if (parsed.value() != v)
-    return is_null(parsed.value()) ? "must not be empty"
-                                   : "must be written as \"" + to_text(parsed.value()) + "\"";
+  if (!reparses_as_itself(f, v)) {
+    auto parsed = f.parse(to_text(v));
+    if (!parsed) return parsed.err().message;
+    if (parsed.value() != v)
+      return is_null(parsed.value()) ? "must not be empty"
+                                     : "must be written as \"" + to_text(parsed.value()) + "\"";
+  }
   if (const date* d = std::get_if<date>(&v)) {
     if (*d < dates.earliest)
       return "must not be before " + to_string(dates.earliest) + " (got " + to_string(*d) + ")";

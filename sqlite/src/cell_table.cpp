@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <haven/sqlite/cell_table.hpp>
 
 namespace haven::sqlite {
@@ -215,30 +216,65 @@ const std::string& cell_table::name_of(std::int64_t id) const {
   return it->second;
 }
 
+namespace {
+
+// The most cells one statement writes: a pulled record has about 6.
+constexpr std::size_t cells_per_insert = 16;
+
+// "INSERT OR REPLACE INTO cells(...) VALUES (?1, ?2, ...), ..." for `rows`
+// cells of one record (?1), each with its key, kind, value, hlc, node and
+// seq; kept for the life of the program, as database::cached asks.
+const char* insert_cells_sql(std::size_t rows) {
+  static const auto sql = [] {
+    std::array<std::string, cells_per_insert + 1> out;
+    for (std::size_t n = 1; n <= cells_per_insert; ++n) {
+      std::string& s = out[n];
+      s = "INSERT OR REPLACE INTO cells(record, key, kind, value, hlc, node, seq) VALUES ";
+      for (std::size_t i = 0; i < n; ++i) {
+        s += i ? ", (?1" : "(?1";
+        for (std::size_t p = 0; p < 6; ++p) s += ", ?" + std::to_string(2 + 6 * i + p);
+        s += ")";
+      }
+    }
+    return out;
+  }();
+  return sql[rows].c_str();
+}
+
+}  // namespace
+
 sync::merge_stats cell_table::merge(const sync::record_change& change, const stamper& stamp,
                                     merged_record* after, merged_record* before) {
   refresh_names();
   sync::merge_stats stats;
   const std::int64_t type = intern(change.type), team = intern(change.team);
   std::int64_t rid = 0;
-  bool deleted = false, was_deleted = false;
+  bool deleted = false, was_deleted = false, erased = false;
   std::vector<sync::cell> stored;  // the record's cells before the merge
   // The record's cells as the merge goes, each with its key's id: in
-  // `stored` or in `change`.
-  std::vector<std::pair<std::int64_t, const sync::cell*>> held;
+  // `stored`, or in `change` (`applied`, with the seq it was stamped with).
+  // The table is written once the merge is decided: the applied cells, in as
+  // few statements as they fit, after erasing the record if a deletion came.
+  struct held_cell {
+    std::int64_t key;
+    const sync::cell* cell;
+    bool applied = false;
+    std::optional<std::int64_t> seq;
+  };
+  std::vector<held_cell> held;
   // A record the store has never seen (most of what an initial sync brings)
   // is added by the one step that finds it new, and has no cells to read.
-  auto& add = db_.cached(
-      "INSERT INTO records(id, type, team) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING "
-      "RETURNING rid");
-  add.bind(1, bytes(change.id)).bind(2, type).bind(3, team);
-  if (add.step()) {
-    rid = add.integer(0);
-    add.reset();
+  // (Without RETURNING, which buffers its rows in a table of its own.)
+  db_.cached("INSERT INTO records(id, type, team) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING")
+      .bind(1, bytes(change.id))
+      .bind(2, type)
+      .bind(3, team)
+      .run();
+  if (db_.changes() == 1) {
+    rid = db_.last_insert_rowid();
     stats.record_created = true;
     held.reserve(change.cells.size());
   } else {
-    add.reset();
     auto& found = db_.cached("SELECT rid, type, team, deleted FROM records WHERE id = ?");
     found.bind(1, bytes(change.id));
     if (!found.step())
@@ -264,45 +300,61 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
                          static_cast<sync::node_id>(existing.integer(4))}});
     }
     held.reserve(stored.size() + change.cells.size());
-    for (std::size_t i = 0; i < stored.size(); ++i) held.emplace_back(keys[i], &stored[i]);
+    for (std::size_t i = 0; i < stored.size(); ++i) held.push_back({keys[i], &stored[i]});
   }
+  std::size_t to_write = 0;  // entries of `held` with applied set
   for (const sync::cell& c : change.cells) {
     const std::int64_t key = intern(c.key);
     auto current =
-        std::find_if(held.begin(), held.end(), [&](const auto& h) { return h.first == key; });
+        std::find_if(held.begin(), held.end(), [&](const held_cell& h) { return h.key == key; });
     const sync::merge_decision d =
-        sync::decide(c, current == held.end() ? nullptr : current->second, deleted);
+        sync::decide(c, current == held.end() ? nullptr : current->cell, deleted);
     stats.add(d.outcome);
     if (d.erase_record) {
-      db_.cached("DELETE FROM cells WHERE record = ?").bind(1, rid).run();
-      db_.cached("UPDATE records SET deleted = 1 WHERE rid = ?").bind(1, rid).run();
-      deleted = stats.record_deleted = true;
+      deleted = erased = stats.record_deleted = true;
       held.clear();
+      to_write = 0;
       current = held.end();
     }
     if (d.outcome != sync::cell_outcome::applied) continue;
-    auto& st = db_.cached(
-        "INSERT OR REPLACE INTO cells(record, key, kind, value, hlc, node, seq) VALUES (?, ?, ?, "
-        "?, ?, ?, ?)");
-    st.bind(1, rid).bind(2, key);
-    bind_value(st, 3, c.val);
-    st.bind(5, static_cast<std::int64_t>(c.at.time.packed))
-        .bind(6, static_cast<std::int64_t>(c.at.node));
-    if (auto seq = stamp())
-      st.bind(7, *seq);
-    else
-      st.bind_null(7);
+    const held_cell now{key, &c, true, stamp()};
+    if (current == held.end()) {
+      held.push_back(now);
+      ++to_write;
+    } else {
+      to_write += !current->applied;
+      *current = now;
+    }
+  }
+  if (erased) {
+    db_.cached("DELETE FROM cells WHERE record = ?").bind(1, rid).run();
+    db_.cached("UPDATE records SET deleted = 1 WHERE rid = ?").bind(1, rid).run();
+  }
+  for (auto next = held.begin(); to_write > 0;) {
+    const std::size_t rows = std::min(to_write, cells_per_insert);
+    auto& st = db_.cached(insert_cells_sql(rows));
+    st.bind(1, rid);
+    for (std::size_t row = 0; row < rows; ++next) {
+      if (!next->applied) continue;
+      const sync::cell& c = *next->cell;
+      const int first = 2 + 6 * static_cast<int>(row++);
+      st.bind(first, next->key);
+      bind_value(st, first + 1, c.val);
+      st.bind(first + 3, static_cast<std::int64_t>(c.at.time.packed))
+          .bind(first + 4, static_cast<std::int64_t>(c.at.node));
+      if (next->seq)
+        st.bind(first + 5, *next->seq);
+      else
+        st.bind_null(first + 5);
+    }
     st.run();
-    if (current != held.end())
-      current->second = &c;
-    else
-      held.emplace_back(key, &c);
+    to_write -= rows;
   }
   if (after) {
     after->rid = rid;
     after->deleted = deleted;
     after->cells.clear();
-    for (const auto& [key, c] : held) after->cells.push_back(*c);
+    for (const held_cell& h : held) after->cells.push_back(*h.cell);
   }
   if (before) {  // `held` points into `stored` no more
     before->rid = rid;

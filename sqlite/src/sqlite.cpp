@@ -168,6 +168,10 @@ std::int64_t database::changes() const {
   return sqlite3_changes64(db_);
 }
 
+std::int64_t database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
 void database::fail(std::string_view context) const {
   fail_on(db_, context);
 }

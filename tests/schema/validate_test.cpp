@@ -296,3 +296,92 @@ TEST_CASE("validate refuses set elements that are not single codes", "[schema][v
   CHECK(issues_of(assistance(), with(short_stay(), "services", code_set{" food"})) ==
         names{"services"});
 }
+
+TEST_CASE("check_value takes a value exactly when its text parses back to it, for every field",
+          "[schema][validate]") {
+  // check_value decides most values without writing and parsing their text
+  // (a pulled batch checks every cell); what it decides must be what the
+  // text form says: for every field of the shipped schema and values at and
+  // beyond each bound, of each kind, a value is refused exactly when
+  // parsing its text fails or gives another value (then with the same
+  // message as before), or when its date falls outside the field's range.
+  const date today = from_civil(2026, 6, 15);
+  std::vector<value> values{value{true},
+                            value{false},
+                            value{std::string()},
+                            value{std::string("x")},
+                            value{std::int64_t{0}},
+                            value{std::int64_t{-1}},
+                            value{max_integer_magnitude},
+                            value{max_integer_magnitude + 1},
+                            value{-max_integer_magnitude - 1},
+                            value{from_civil(1899, 12, 31)},
+                            value{from_civil(1900, 1, 1)},
+                            value{from_civil(2200, 12, 31)},
+                            value{from_civil(2201, 1, 1)},
+                            value{today},
+                            value{date{today.days + 1}},
+                            value{date{-1000000}},
+                            value{date{3000000}}};
+  for (const auto& t : shipped_schema().types())
+    for (const auto& f : t.fields) {
+      for (auto bound : {f.min, f.max})
+        if (bound)
+          for (std::int64_t d : {-1, 0, 1}) values.push_back(value{*bound + d});
+      for (const auto& code : f.codes) {
+        values.push_back(value{code});
+        std::string lower = code, padded = " " + code;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        values.push_back(value{lower});
+        values.push_back(value{padded});
+      }
+    }
+  std::size_t taken = 0, refused = 0;
+  for (const auto& t : shipped_schema().types())
+    for (const auto& f : t.fields) {
+      if (f.is_set()) continue;
+      for (const auto& v : values) {
+        INFO(t.name << "." << f.key << " = " << to_text(v));
+        const auto why = t.check_value(f, v, today);
+        // The reference: the text form parsed, then the date range.
+        std::optional<std::string> expected;
+        const bool kind_fits = std::visit(
+            [&](const auto& x) {
+              using X = std::decay_t<decltype(x)>;
+              switch (f.kind) {
+                case field_kind::date:
+                  return std::is_same_v<X, date>;
+                case field_kind::integer:
+                  return std::is_same_v<X, std::int64_t>;
+                case field_kind::boolean:
+                  return std::is_same_v<X, bool>;
+                default:
+                  return std::is_same_v<X, std::string>;
+              }
+            },
+            v);
+        if (!kind_fits) {
+          CHECK(why.has_value());
+          continue;
+        }
+        const auto parsed = f.parse(to_text(v));
+        if (!parsed)
+          expected = parsed.err().message;
+        else if (parsed.value() != v)
+          expected = "differs";
+        if (!expected) {
+          if (const date* d = std::get_if<date>(&v)) {
+            const civil_date c = to_civil(today);
+            const date latest = from_civil(c.year + t.dates.years_ahead, c.month, c.day);
+            if (*d < t.dates.earliest || (f.not_future && *d > today) || *d > latest)
+              expected = "out of range";
+          }
+        }
+        CHECK(why.has_value() == expected.has_value());
+        if (why && expected && !parsed) CHECK(*why == *expected);
+        (why ? refused : taken)++;
+      }
+    }
+  CHECK(taken > 100);  // both ways, many times
+  CHECK(refused > 100);
+}

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
+#include <map>
 #include <memory>
 
 #include "../support/dice.hpp"
@@ -249,4 +250,70 @@ TEST_CASE("cell_table sees names another connection added, in its next transacti
   CHECK(table_two.cells(second) ==
         std::vector<sync::cell>{{"date", date{20000}, at}, {"format", std::string("group"), at}});
   CHECK(table_two.row(first)->team == "outreach");
+}
+
+TEST_CASE("cell_table writes a record of many cells whole, each with the seq it was stamped with",
+          "[sqlite][cell_table]") {
+  // The cells a change brings are written once its merge is decided, several
+  // to a statement: a record of more cells than one statement takes, new and
+  // then known, with keys repeated within a change and a deletion at the
+  // end, merges as the reference does, and each stored cell keeps the seq
+  // handed out when it was applied (a key applied twice keeps the later).
+  test::temp_dir dir;
+  const auto file = new_table_file(dir, "cells.db");
+  sqlite::database& db = *file;
+  sqlite::cell_table table(db);
+  sync::memory_replica replica;
+  const auto id = sync::record_id::random();
+  auto at = [](std::uint64_t t) { return sync::stamp{sync::hlc{t << 16}, 1}; };
+  std::int64_t seq = 0;
+  auto merge = [&](const sync::record_change& change) {
+    merge_both(table, replica, change, [&] { return ++seq; });
+    CHECK(table.cells(change.id) == cells_of(replica.records().at(change.id)));
+  };
+  auto seqs = [&] {
+    std::map<std::string, std::int64_t> out;
+    sqlite::statement st(db,
+                         "SELECT n.name, c.seq FROM cells c JOIN names n ON n.id = c.key "
+                         "JOIN records r ON r.rid = c.record WHERE r.id = ?");
+    st.bind(1, sqlite::bytes(id));
+    while (st.step()) out[st.text(0)] = st.integer(1);
+    return out;
+  };
+  sync::record_change change{id, "pats_session", "outreach", {}};
+  for (int i = 0; i < 40; ++i)
+    change.cells.push_back({"key" + std::to_string(i), std::int64_t{i}, at(2)});
+  {
+    sqlite::transaction tx(db);
+    merge(change);  // new: 40 cells
+    tx.commit();
+  }
+  CHECK(seqs().size() == 40);
+  CHECK(seqs().at("key0") == 1);
+  CHECK(seqs().at("key39") == 40);
+  change.cells.clear();
+  for (int i = 0; i < 40; i += 2)  // every second key newer, each twice
+    for (std::uint64_t t : {3u, 4u})
+      change.cells.push_back({"key" + std::to_string(i), std::int64_t{100 + i}, at(t)});
+  for (int i = 40; i < 60; ++i)  // and 20 keys more
+    change.cells.push_back({"key" + std::to_string(i), std::int64_t{i}, at(1)});
+  {
+    sqlite::transaction tx(db);
+    merge(change);  // known: 40 cells read, 60 written
+    tx.commit();
+  }
+  const auto stored = seqs();
+  CHECK(stored.size() == 60);
+  CHECK(stored.at("key1") == 2);       // untouched
+  CHECK(stored.at("key0") == 40 + 2);  // the second of its two stamps
+  CHECK(stored.at("key38") == 40 + 40);
+  CHECK(stored.at("key59") == 40 + 40 + 20);
+  change.cells.push_back({std::string(sync::deleted_key), true, at(5)});
+  {
+    sqlite::transaction tx(db);
+    merge(change);  // the same cells again, then a deletion: only it is left
+    tx.commit();
+  }
+  CHECK(seqs() == std::map<std::string, std::int64_t>{{"_deleted", seq}});
+  CHECK(table.row(id)->deleted);
 }

@@ -77,6 +77,8 @@ class database {
   // Resets every cached statement (their results are over).
   void reset_cached();
   std::int64_t changes() const;
+  // The rowid of the row the last successful INSERT on this connection added.
+  std::int64_t last_insert_rowid() const;
   // How many transactions on this connection have rolled back: what was
   // cached from inside one of them may be gone.
   std::uint64_t rollbacks() const { return rollbacks_; }
