@@ -300,7 +300,8 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
                          static_cast<sync::node_id>(existing.integer(4))}});
     }
     held.reserve(stored.size() + change.cells.size());
-    for (std::size_t i = 0; i < stored.size(); ++i) held.push_back({keys[i], &stored[i]});
+    for (std::size_t i = 0; i < stored.size(); ++i)
+      held.push_back({keys[i], &stored[i], false, std::nullopt});
   }
   std::size_t to_write = 0;  // entries of `held` with applied set
   for (const sync::cell& c : change.cells) {

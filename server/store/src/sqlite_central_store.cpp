@@ -127,10 +127,11 @@ class sqlite_central_store final : public central_store {
         if (it == touched.end()) {
           if (stats.applied == 0 && !stats.record_created) continue;
           // Its first change in the batch that changed it: what the tally counted before.
-          it = touched
-                   .emplace(change.id,
-                            touched_record{change.type, stats.record_created, std::move(before)})
-                   .first;
+          it =
+              touched
+                  .emplace(change.id,
+                           touched_record{change.type, stats.record_created, std::move(before), {}})
+                  .first;
           order.push_back(change.id);
         }
         it->second.state = std::move(state);
