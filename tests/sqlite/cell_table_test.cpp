@@ -94,6 +94,21 @@ void merge_both(sqlite::cell_table& table, sync::memory_replica& replica,
   CHECK(by_key(after.cells) == cells_of(state));
 }
 
+// A cell table in a new file beside the reference: merge() merges a change
+// into both (merge_both) and checks that the record's stored cells agree.
+struct beside_reference {
+  test::temp_dir dir;
+  std::unique_ptr<sqlite::database> file = new_table_file(dir, "cells.db");
+  sqlite::database& db = *file;
+  sqlite::cell_table table{db};
+  sync::memory_replica replica;
+
+  void merge(const sync::record_change& change, const sqlite::cell_table::stamper& stamp) {
+    merge_both(table, replica, change, stamp);
+    CHECK(table.cells(change.id) == cells_of(replica.records().at(change.id)));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("cell_table merges as memory_replica does, across connections and rollbacks",
@@ -169,18 +184,14 @@ TEST_CASE("cell_table adds a record it has never seen as memory_replica does, in
   // first change, a second change of it in the same transaction (a batch
   // holding it twice), and one in the next transaction (a record that
   // arrives in two batches) merge as the reference does.
-  test::temp_dir dir;
-  const auto file = new_table_file(dir, "cells.db");
-  sqlite::database& db = *file;
-  sqlite::cell_table table(db);
-  sync::memory_replica replica;
+  beside_reference f;
+  sqlite::database& db = f.db;
   const auto id = sync::record_id::random(), other = sync::record_id::random();
   auto at = [](std::uint64_t t, sync::node_id node) {
     return sync::stamp{sync::hlc{t << 16}, node};
   };
   auto merge = [&](const sync::record_change& change) {
-    merge_both(table, replica, change, [] { return std::nullopt; });
-    CHECK(table.cells(change.id) == cells_of(replica.records().at(change.id)));
+    f.merge(change, [] { return std::nullopt; });
   };
   {
     sqlite::transaction batch(db);
@@ -213,8 +224,8 @@ TEST_CASE("cell_table adds a record it has never seen as memory_replica does, in
     merge({sync::record_id::random(), "pats_session", "crisis", {{"site", value{}, at(1, 3)}}});
     batch.commit();
   }
-  CHECK(table.row(id)->type == "pats_session");
-  CHECK(table.row(other)->deleted);
+  CHECK(f.table.row(id)->type == "pats_session");
+  CHECK(f.table.row(other)->deleted);
 }
 
 TEST_CASE("cell_table sees names another connection added, in its next transaction",
@@ -259,18 +270,12 @@ TEST_CASE("cell_table writes a record of many cells whole, each with the seq it 
   // then known, with keys repeated within a change and a deletion at the
   // end, merges as the reference does, and each stored cell keeps the seq
   // handed out when it was applied (a key applied twice keeps the later).
-  test::temp_dir dir;
-  const auto file = new_table_file(dir, "cells.db");
-  sqlite::database& db = *file;
-  sqlite::cell_table table(db);
-  sync::memory_replica replica;
+  beside_reference f;
+  sqlite::database& db = f.db;
   const auto id = sync::record_id::random();
   auto at = [](std::uint64_t t) { return sync::stamp{sync::hlc{t << 16}, 1}; };
   std::int64_t seq = 0;
-  auto merge = [&](const sync::record_change& change) {
-    merge_both(table, replica, change, [&] { return ++seq; });
-    CHECK(table.cells(change.id) == cells_of(replica.records().at(change.id)));
-  };
+  auto merge = [&](const sync::record_change& change) { f.merge(change, [&] { return ++seq; }); };
   auto seqs = [&] {
     std::map<std::string, std::int64_t> out;
     sqlite::statement st(db,
@@ -315,5 +320,5 @@ TEST_CASE("cell_table writes a record of many cells whole, each with the seq it 
     tx.commit();
   }
   CHECK(seqs() == std::map<std::string, std::int64_t>{{"_deleted", seq}});
-  CHECK(table.row(id)->deleted);
+  CHECK(f.table.row(id)->deleted);
 }
