@@ -529,7 +529,7 @@ void server::run() {
   });
   s.do_accept();
   s.schedule_tally_refresh();
-  s.store_writes.start();  // standings, and tallies another process wrote
+  s.store_writes.start();  // standings and tokens another process wrote
   s.schedule_standing_poll();
   s.schedule_heartbeat();
   s.schedule_suppressed_flush();

@@ -1,9 +1,11 @@
 #pragma once
-// Tells havend at once when another process (`havend retire`, `revoke`)
-// writes its store: an inotify watch on the store's folder that calls
-// on_write, on the executor given, after a write to the store's file or its
-// WAL. Linux only; watching() is false where the folder cannot be watched,
-// and the caller then polls.
+// Tells havend at once when another process (`havend retire`, `revoke`) has
+// written its store: an inotify watch on the store's folder that calls
+// on_write, on the executor given, when the store's file or its WAL is
+// closed after a write, or replaced. A process that writes and keeps the
+// file open is noticed when it closes it (or by the caller's poll). Linux
+// only; watching() is false where the folder cannot be watched, and the
+// caller then polls.
 
 #include <array>
 #include <filesystem>

@@ -22,7 +22,9 @@ namespace {
 constexpr std::int64_t store_format = 2;
 // The writer's page cache: large enough for the indexes of a national store
 // (64 MiB), since a push seeks records and tally cells all over them.
-constexpr const char* cache_pragma = "PRAGMA cache_size = -65536";
+constexpr const char* cache_pragma =
+    "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = "
+    "67108864";
 // A reader's: pulls walk the log in order and reports read a few tally rows,
 // so 8 MiB each keeps havend's memory flat however much a device pulls (the
 // operating system's cache holds the file as well).
