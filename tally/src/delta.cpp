@@ -1,7 +1,8 @@
 #include <algorithm>
 #include <haven/core/result.hpp>
 #include <haven/tally/delta.hpp>
-#include <set>
+#include <string_view>
+#include <vector>
 
 namespace haven::tally {
 
@@ -42,42 +43,60 @@ void delta::add(const tally_contribution& c, std::int64_t sign) {
       persons_[{key.tally, key.measure, person}][{key.period, key.path, key.column}] += sign;
 }
 
+namespace {
+
+// A cell of one person's distinct measure, as apply_person weighs it: a
+// period (a month, or a year) and a row path and a column the person's
+// leaves are under.
+struct person_cell {
+  tally_period period;
+  std::string_view path, column;
+  bool operator==(const person_cell&) const = default;
+
+  // Whether month leaf `l` puts the person in this cell: in its month (or
+  // the month's year), under the path (each prefix ends in '/'), in the
+  // column or over all columns.
+  bool holds(const delta::leaf& l) const {
+    return (period.month == 0 ? l.period.year == period.year : l.period == period) &&
+           l.path.starts_with(path) && (column == all_columns || column == l.column);
+  }
+  bool holds_any(const delta::leaf_counts& leaves) const {
+    return std::any_of(leaves.begin(), leaves.end(),
+                       [&](const auto& entry) { return holds(entry.first); });
+  }
+};
+
+}  // namespace
+
 delta::leaf_counts delta::apply_person(const person_key& who, const leaf_counts& before) {
-  std::set<tally_period> periods;  // the months that change, and their years
   leaf_counts after = before;
-  if (const auto it = persons_.find(who); it != persons_.end())
+  // Only a cell above a leaf whose count changes can gain or lose the
+  // person: those cells, at every level, in the leaf's month and its year.
+  std::vector<person_cell> cells;
+  const auto it = persons_.find(who);
+  if (it != persons_.end())
     for (const auto& [l, n] : it->second) {
       if (n == 0) continue;
-      periods.insert(l.period);
-      periods.insert({l.period.year, 0});
       const std::int64_t now = (after[l] += n);
       if (now < 0)
         throw failure(errc::store,
                       "store: the tally retracted what it never counted (reset and replay it)");
       if (now == 0) after.erase(l);
-    }
-  // The cells the person is in, within the periods that change: a month
-  // leaf puts them in its month's cells above it and in its year's.
-  auto cells = [&](const leaf_counts& leaves) {
-    std::set<tally_key> out;
-    for (const auto& [l, n] : leaves)
-      for (const tally_period p : {l.period, tally_period{l.period.year, 0}}) {
-        if (!periods.count(p)) continue;
+      for (const tally_period p : {l.period, tally_period{l.period.year, 0}})
         for (std::size_t end = 0;;) {
-          const std::string prefix = l.path.substr(0, end);
-          out.insert({who.tally, p, prefix, l.column, who.measure});
-          out.insert({who.tally, p, prefix, std::string(all_columns), who.measure});
+          const std::string_view prefix = std::string_view(l.path).substr(0, end);
+          for (const std::string_view column : {std::string_view(l.column), all_columns})
+            if (const person_cell c{p, prefix, column};
+                std::find(cells.begin(), cells.end(), c) == cells.end())
+              cells.push_back(c);
           if (end == l.path.size()) break;
           end = l.path.find('/', end) + 1;
         }
-      }
-    return out;
-  };
-  const auto was = cells(before), is = cells(after);
-  for (const auto& key : is)
-    if (!was.count(key)) amounts_[key] += 1;
-  for (const auto& key : was)
-    if (!is.count(key)) amounts_[key] -= 1;
+    }
+  for (const person_cell& c : cells)
+    if (const bool was = c.holds_any(before), is = c.holds_any(after); was != is)
+      amounts_[{who.tally, c.period, std::string(c.path), std::string(c.column), who.measure}] +=
+          is ? 1 : -1;
   return after;
 }
 
