@@ -178,7 +178,7 @@ class sqlite_central_store final : public central_store {
     owners.reset();
     // +r.team: walk the log index.
     static const std::string sql =
-        std::string(sqlite::log_select) +
+        std::string(sqlite::team_log_select) +
         "WHERE c.seq > ?1 AND c.seq <= ?4 AND +r.team = (SELECT id FROM names WHERE name = ?2) "
         "ORDER BY c.seq LIMIT ?3";
     auto& st = db.cached(sql.c_str());
