@@ -133,6 +133,7 @@ class connection final : private sync::transport {
         backend_(db),
         session_(backend_, *this,
                  sync::client_session::options{.stay_live = live,
+                                               .max_push_cells = options.max_push_cells,
                                                .max_protocol = options.max_protocol}) {}
 
   // Runs the session to its end; returns how it ended.

@@ -748,7 +748,7 @@ TEST_CASE("store: resolve_id takes a record's id or a unique prefix of 4 or more
   std::string unknown = one.hex();
   unknown[31] = unknown[31] == '0' ? '1' : '0';
   CHECK(db->resolve_id(unknown).err().code == errc::not_found);
-  for (const std::string bad :
+  for (const std::string& bad :
        std::vector<std::string>{"", "abc", "xyz0", "12 34", std::string(33, 'a'), "3f2a-"}) {
     CAPTURE(bad);
     const auto r = db->resolve_id(bad);

@@ -113,6 +113,7 @@ result<client::sync_summary> sync_to_be_cut(
   o.connect_timeout = std::chrono::seconds(1);
   o.idle_timeout = idle;
   o.on_progress = std::move(on_progress);
+  o.max_push_cells = 4000;  // a device's 1,500 records in several batches, to cut between
   return client::sync_now(*d.db, o);
 }
 

@@ -26,6 +26,11 @@ struct sync_options {
   // The newest protocol version to speak: lower only to test or measure a
   // device of an older release (2: it announces no version, as those did).
   std::uint32_t max_protocol = sync::protocol_version;
+  // The cells of one push batch (about 1,900 records; a frame holds at most
+  // 16,384 cells): one commit on the server each. Lower it where a cut
+  // connection is likely mid-batch, since a batch not acknowledged is sent
+  // again whole.
+  std::size_t max_push_cells = sync::client_session::options{}.max_push_cells;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};  // no frame for this long: the connection is dead
   std::chrono::milliseconds poll_interval{1'000};  // watch: how often to look for new local records

@@ -198,7 +198,10 @@ class client_session {
   enum class state { idle, greeting, pushing, pulling, live, done, wiped, failed };
   struct options {
     bool stay_live = false;  // after catching up, keep receiving live changes
-    std::size_t max_push_cells = 4000;
+    // 12,000 rather than 4,000: havend commits a batch (and its tally) in
+    // one transaction, and three times the cells a commit took 19 % less of
+    // its CPU per cell (push 10 10000).
+    std::size_t max_push_cells = 12000;
     std::uint32_t max_pull_cells = 8000;
     // The newest protocol version this device speaks (lower only to test or
     // measure a device of an older release).
