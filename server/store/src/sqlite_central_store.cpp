@@ -18,8 +18,18 @@ namespace haven::server {
 namespace {
 
 // 1: records and cells keyed by the 16-byte id and the key's text; 2: the
-// layout of sqlite::cell_table (integer ids, interned names).
-constexpr std::int64_t store_format = 2;
+// layout of sqlite::cell_table (integer ids, interned names); 3: records
+// know the log position of their latest cell, by team (team_log_sql).
+constexpr std::int64_t store_format = 3;
+// Format 2 to 3. last_seq: the largest seq of the record's cells (NULL
+// without cells); records_by_team_log: a team's records in log order, so
+// that a pull reads its own team's records only, where it walked every
+// team's cells since its cursor.
+constexpr const char* team_log_sql = R"sql(
+ALTER TABLE records ADD COLUMN last_seq INTEGER;
+UPDATE records SET last_seq = (SELECT max(seq) FROM cells WHERE record = rid);
+CREATE INDEX records_by_team_log ON records(team, last_seq) WHERE last_seq IS NOT NULL;
+)sql";
 // The writer's page cache: large enough for the indexes of a national store
 // (64 MiB), since a push seeks records and tally cells all over them.
 constexpr const char* cache_pragma =
@@ -125,6 +135,11 @@ class sqlite_central_store final : public central_store {
         const auto stats = table_.merge(
             change, [&] { return static_cast<std::int64_t>(++head_); }, &state, &before);
         out.stats += stats;
+        if (stats.applied > 0)  // its cells now end at the head
+          db_.cached("UPDATE records SET last_seq = ?2 WHERE rid = ?1")
+              .bind(1, state.rid)
+              .bind(2, static_cast<std::int64_t>(head_))
+              .run();
         auto it = touched.find(change.id);
         if (it == touched.end()) {
           if (stats.applied == 0 && !stats.record_created) continue;
@@ -176,11 +191,19 @@ class sqlite_central_store final : public central_store {
     owners.bind(1, static_cast<std::int64_t>(skip_node));
     if (skip_node != 0 && owners.step() && owners.integer(0) > 1) skip_node = 0;
     owners.reset();
-    // +r.team: walk the log index.
+    // The team's records changed since the cursor, in the order of their
+    // latest cell, each whole: once the records up to log position p are
+    // read, so is every cell of the team up to p. (Only a record's cells
+    // changed since the cursor would lose a cell written before the cursor
+    // to a record changed again after it, which the device never had.)
+    // A record has fewer cells than max_cells_per_record (one per field of
+    // its type), so the limit never cuts one.
     static const std::string sql =
-        std::string(sqlite::team_log_select) +
-        "WHERE c.seq > ?1 AND c.seq <= ?4 AND +r.team = (SELECT id FROM names WHERE name = ?2) "
-        "ORDER BY c.seq LIMIT ?3";
+        "SELECT r.id, t.name, m.name, k.name, c.kind, c.value, c.hlc, c.node, r.last_seq "
+        "FROM records r JOIN cells c ON c.record = r.rid JOIN names t ON t.id = r.type "
+        "JOIN names m ON m.id = r.team JOIN names k ON k.id = c.key "
+        "WHERE r.team = (SELECT id FROM names WHERE name = ?2) AND r.last_seq > ?1 "
+        "AND r.last_seq <= ?4 ORDER BY r.last_seq LIMIT ?3";
     auto& st = db.cached(sql.c_str());
     const std::size_t room = std::size_t{max_cells} + limits_.max_cells_per_record;
     st.bind(1, static_cast<std::int64_t>(since))
@@ -318,9 +341,8 @@ class sqlite_central_store final : public central_store {
           "NULL,"
           " last_sync_ms INTEGER) STRICT;"
           "INSERT INTO meta(key, value) VALUES ('role', 'havend'), ('head', 0);");
-      db_.cached("INSERT INTO meta(key, value) VALUES ('store_format', ?)")
-          .bind(1, store_format)
-          .run();
+      // The layout cell_table::create makes: brought to store_format below.
+      db_.exec("INSERT INTO meta(key, value) VALUES ('store_format', 2)");
     }
     sqlite::statement meta(db_,
                            "SELECT (SELECT value FROM meta WHERE key = 'role'), "
@@ -338,9 +360,13 @@ class sqlite_central_store final : public central_store {
                                      "format " +
                                      std::to_string(store_format) +
                                      " and older); nothing was changed: update havend");
-    if (format == 1) {  // in this transaction: a crash leaves format 1 as it was
+    // In this transaction: a crash leaves the store in the format it had.
+    if (format == 1) {
       db_.exec("DROP INDEX IF EXISTS records_by_team; DROP INDEX IF EXISTS records_by_type_team");
       sqlite::cell_table::migrate_from_format_1(db_);
+    }
+    if (format < 3) {
+      db_.exec(team_log_sql);
       db_.cached("UPDATE meta SET value = ? WHERE key = 'store_format'")
           .bind(1, store_format)
           .run();
