@@ -1,5 +1,5 @@
 // What only the SQLite central store does: it refuses a file that is not
-// havend's store and stamps its own. The contracts every backend keeps are
+// havend's store, stamps its own, and migrates a store of format 2 to 3. The contracts every backend keeps are
 // in the conformance suite (store_conformance.hpp).
 
 #include <catch2/catch.hpp>
@@ -63,6 +63,60 @@ TEST_CASE("open_sqlite_store stamps a new store as havend's and refuses one stam
                  Contains("is a device store of haven, not havend's central store"));
     }
   }
+}
+
+}  // namespace haven::test
+
+namespace haven::test {
+
+TEST_CASE("a central store of format 2 is migrated to 3: each record's log position, and pulls",
+          "[server][central_store][upgrade]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 0xa), b = f.enroll("dev-b", "team-b", 0xb);
+  // Records of two teams, one edited later, and one deleted.
+  for (int n = 0; n < 12; ++n) {
+    field_device& d = n % 3 == 2 ? b : a;
+    f.push(d, {d.record(test_id(n + 1), "on_call_event",
+                        {{"date", "2026-02-0" + std::to_string(n % 9 + 1)},
+                         {"caller", "police"},
+                         {"outcome", "admitted"}})});
+  }
+  f.push(a, {a.record(test_id(1), "on_call_event", {{"outcome", "referred-elsewhere"}})});
+  f.push(a, {a.deletion(test_id(4), "on_call_event")});
+  const auto pulls = [&] {
+    std::vector<sync::change_batch> out;
+    for (const char* team : {"team-a", "team-b"})
+      for (const std::uint64_t since : {0, 5, 20})
+        for (const std::uint32_t max : {2u, 1000u})
+          out.push_back(f.store().pull(team, 0, since, max));
+    return out;
+  };
+  const auto before = pulls();
+  const auto positions = [&] {
+    sqlite::database db(f.file(), sqlite::database::mode::open_existing);
+    sqlite::statement st(db, "SELECT rid, last_seq FROM records ORDER BY rid");
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    while (st.step()) out.emplace_back(st.integer(0), st.integer(1));
+    return out;
+  };
+  const auto written = positions();
+  f.close();
+  {  // the layout and mark of format 2
+    sqlite::database db(f.file(), sqlite::database::mode::open_existing);
+    db.exec(
+        "DROP INDEX records_by_team_log; ALTER TABLE records DROP COLUMN last_seq; "
+        "CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL; "
+        "UPDATE meta SET value = 2 WHERE key = 'store_format'");
+  }
+  f.reopen();
+  CHECK(positions() == written);
+  CHECK(pulls() == before);
+  sqlite::database db(f.file(), sqlite::database::mode::open_existing);
+  sqlite::statement format(db, "SELECT value FROM meta WHERE key = 'store_format'");
+  REQUIRE(format.step());
+  CHECK(format.integer(0) == 3);
+  CHECK_FALSE(
+      sqlite::statement(db, "SELECT 1 FROM sqlite_master WHERE name = 'cells_by_seq'").step());
 }
 
 }  // namespace haven::test
