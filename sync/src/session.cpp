@@ -5,6 +5,14 @@
 namespace haven::sync {
 namespace {
 
+// The most records a push batch may carry is offered so that a batch of
+// field records fits the server's frame: a record takes about 334 bytes in
+// a version 2 frame and 30 in a version 3 one, so 2 KiB a record leaves a
+// sixfold margin. At the default 4 MiB it is the frame's 2,000; a server run
+// with a smaller --max-frame-bytes asks for smaller batches rather than
+// refuse the device's (which it would send again and again).
+constexpr std::size_t bytes_per_record = 2048;
+
 template <class... F>
 struct overloaded : F... {
   using F::operator()...;
@@ -154,7 +162,8 @@ void server_session::on_frame(std::string_view frame) {
                   if (wipe_ == standing::revoked) return order_wipe();  // before any data moves
                   state_ = state::open;
                   a.greeting.version = version_;
-                  a.greeting.max_batch_records = static_cast<std::uint32_t>(limits_.max_records);
+                  a.greeting.max_batch_records = static_cast<std::uint32_t>(
+                      std::min(limits_.max_records, limits_.max_frame_bytes / bytes_per_record));
                   send(a.greeting);
                 },
                 [&](const push_batch& b) {

@@ -114,7 +114,14 @@ void check_migrated(const std::string& file, const std::string& name) {
   CHECK(store_format(file) == (name == "central" ? 3 : 2));
   CHECK(cells_v2(file) == oracle(name + ".cells.txt"));
   CHECK(records_v2(file) == oracle(name + ".records.txt"));
-  CHECK(meta(file) == without_format(oracle(name + ".meta.txt")));
+  std::string expected = without_format(oracle(name + ".meta.txt"));
+  if (name == "central") {  // format 3 keeps the head its records' log positions are kept to
+    const auto head = expected.find("head ");
+    REQUIRE(head != std::string::npos);
+    const auto end = expected.find('\n', head);
+    expected.insert(end + 1, "log_" + expected.substr(head, end + 1 - head));
+  }
+  CHECK(meta(file) == expected);
 }
 
 // A tally's figures as `havend tally --format json` prints them: its cells

@@ -1,6 +1,6 @@
 // What only the SQLite central store does: it refuses a file that is not
-// havend's store, stamps its own, and migrates a store of format 2 to 3. The contracts every backend keeps are
-// in the conformance suite (store_conformance.hpp).
+// havend's store, stamps its own, and migrates a store of format 2 to 3. The contracts every
+// backend keeps are in the conformance suite (store_conformance.hpp).
 
 #include <catch2/catch.hpp>
 #include <haven/server/access_registry.hpp>
@@ -106,7 +106,8 @@ TEST_CASE("a central store of format 2 is migrated to 3: each record's log posit
     db.exec(
         "DROP INDEX records_by_team_log; ALTER TABLE records DROP COLUMN last_seq; "
         "CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL; "
-        "UPDATE meta SET value = 2 WHERE key = 'store_format'");
+        "UPDATE meta SET value = 2 WHERE key = 'store_format'; DELETE FROM meta WHERE key = "
+        "'log_head'");
   }
   f.reopen();
   CHECK(positions() == written);
@@ -117,6 +118,44 @@ TEST_CASE("a central store of format 2 is migrated to 3: each record's log posit
   CHECK(format.integer(0) == 3);
   CHECK_FALSE(
       sqlite::statement(db, "SELECT 1 FROM sqlite_master WHERE name = 'cells_by_seq'").step());
+}
+
+}  // namespace haven::test
+
+namespace haven::test {
+
+TEST_CASE(
+    "a record an older havend wrote after a newer command migrated the store is pulled once "
+    "havend opens it again",
+    "[server][central_store][upgrade]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 0xa);
+  for (int n = 1; n <= 3; ++n)
+    f.push(a, {a.record(test_id(n), "on_call_event",
+                        {{"date", "2026-02-0" + std::to_string(n)},
+                         {"caller", "police"},
+                         {"outcome", "admitted"}})});
+  const std::uint64_t head = f.store().counts().head;
+  f.close();
+  {  // As a havend of format 2 pushes an edit of record 1: a new seq and head, no position.
+    sqlite::database db(f.file(), sqlite::database::mode::open_existing);
+    db.exec("UPDATE cells SET seq = " + std::to_string(head + 1) +
+            " WHERE record = (SELECT rid FROM records WHERE id = x'" + test_id(1).hex() +
+            "') AND key = (SELECT id FROM names WHERE name = 'outcome'); "
+            "UPDATE meta SET value = " +
+            std::to_string(head + 1) + " WHERE key = 'head'");
+  }
+  f.reopen();
+  const auto since = f.store().pull("team-a", 0, head, 1000);
+  REQUIRE(since.changes.size() == 1);
+  CHECK(since.changes[0].id == test_id(1));
+  CHECK(since.changes[0].cells.size() == 3);
+  CHECK(since.up_to == head + 1);
+  // Repaired once: log_head has caught up with the head.
+  sqlite::database db(f.file(), sqlite::database::mode::open_existing);
+  sqlite::statement st(db, "SELECT value FROM meta WHERE key = 'log_head'");
+  REQUIRE(st.step());
+  CHECK(st.integer(0) == static_cast<std::int64_t>(head + 1));
 }
 
 }  // namespace haven::test

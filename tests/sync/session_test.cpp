@@ -1137,6 +1137,31 @@ TEST_CASE("a device pushes no more records per batch than the server's welcome a
   CHECK(team_view(server.merged(), "team-a").size() == 5);
 }
 
+TEST_CASE("a server with a smaller frame limit offers fewer records per push batch",
+          "[sync][session][limits]") {
+  manual_time time;
+  central server(time);
+  device a{"dev-a", "team-a", 0xa1, time};
+  a.write(id_of(1), "pats_session", group_session("vic", 1));
+  sync::frame_limits small;
+  small.max_frame_bytes = 65536;  // havend's smallest --max-frame-bytes
+  wire line;
+  client_session client(a, line.device_end());
+  server_session session(server, line.server_end(), small);
+  client.start();
+  session.start();
+  for (int steps = 0; steps < 100 && !line.queue().empty(); ++steps) {
+    auto f = std::move(line.queue().front());
+    line.queue().pop_front();
+    if (f.from == wire::side::device)
+      session.on_frame(f.bytes);
+    else
+      client.on_frame(f.bytes);
+  }
+  CHECK(client.current() == state::done);
+  CHECK(decoded_as<welcome>(line.server_end().sent.at(1)).max_batch_records == 32);
+}
+
 TEST_CASE(
     "a device revoked while connected is told to wipe at its next step, and nothing more is taken",
     "[sync][session][wipe]") {

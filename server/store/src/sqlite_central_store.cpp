@@ -26,11 +26,14 @@ constexpr std::int64_t store_format = 3;
 // that a pull reads its own team's records only, where it walked every
 // team's cells since its cursor. The cells' seq index, which only that
 // walk read, goes: a pushed cell costs one B-tree insert fewer.
+// meta's log_head: the head up to which last_seq is kept (see
+// repair_team_log).
 constexpr const char* team_log_sql = R"sql(
 ALTER TABLE records ADD COLUMN last_seq INTEGER;
 UPDATE records SET last_seq = (SELECT max(seq) FROM cells WHERE record = rid);
 CREATE INDEX records_by_team_log ON records(team, last_seq) WHERE last_seq IS NOT NULL;
 DROP INDEX cells_by_seq;
+INSERT INTO meta(key, value) SELECT 'log_head', value FROM meta WHERE key = 'head';
 )sql";
 // The writer's page cache: large enough for the indexes of a national store
 // (64 MiB), since a push seeks records and tally cells all over them.
@@ -198,20 +201,19 @@ class sqlite_central_store final : public central_store {
     // read, so is every cell of the team up to p. (Only a record's cells
     // changed since the cursor would lose a cell written before the cursor
     // to a record changed again after it, which the device never had.)
-    // A record has fewer cells than max_cells_per_record (one per field of
-    // its type), so the limit never cuts one.
-    static const std::string sql =
+    // So a batch never ends inside a record: read_log stops before the
+    // next record (no LIMIT could tell where that is, since a record with a
+    // set field has a cell per code).
+    static const char* const sql =
         "SELECT r.id, t.name, m.name, k.name, c.kind, c.value, c.hlc, c.node, r.last_seq "
         "FROM records r JOIN cells c ON c.record = r.rid JOIN names t ON t.id = r.type "
         "JOIN names m ON m.id = r.team JOIN names k ON k.id = c.key "
         "WHERE r.team = (SELECT id FROM names WHERE name = ?2) AND r.last_seq > ?1 "
-        "AND r.last_seq <= ?4 ORDER BY r.last_seq LIMIT ?3";
-    auto& st = db.cached(sql.c_str());
-    const std::size_t room = std::size_t{max_cells} + limits_.max_cells_per_record;
+        "AND r.last_seq <= ?3 ORDER BY r.last_seq";
+    auto& st = db.cached(sql);
     st.bind(1, static_cast<std::int64_t>(since))
         .bind(2, team)
-        .bind(3, static_cast<std::int64_t>(room))
-        .bind(4, static_cast<std::int64_t>(head_seq));
+        .bind(3, static_cast<std::int64_t>(head_seq));
     sqlite::log_batch log =
         sqlite::read_log(st, max_cells, limits_.max_records,
                          [&](const sync::cell& c) { return c.at.node == skip_node; });
@@ -219,7 +221,7 @@ class sqlite_central_store final : public central_store {
     snapshot.commit();
     sync::change_batch batch;
     batch.changes = std::move(log.changes);
-    batch.more = log.cut || log.cells == room;
+    batch.more = log.cut;
     batch.up_to = batch.more ? log.last_seq : std::max(since, head_seq);
     return batch;
   }
@@ -373,6 +375,7 @@ class sqlite_central_store final : public central_store {
           .bind(1, store_format)
           .run();
     }
+    repair_team_log();
     // For team_syncs.
     db_.exec("CREATE INDEX IF NOT EXISTS records_by_type_team ON records(type, team)");
     tx.commit();
@@ -469,9 +472,27 @@ class sqlite_central_store final : public central_store {
   date tomorrow() const { return date{today_().days + 1}; }
 
   void set_head() {
-    db_.cached("UPDATE meta SET value = ? WHERE key = 'head'")
+    db_.cached("UPDATE meta SET value = ? WHERE key IN ('head', 'log_head')")
         .bind(1, static_cast<std::int64_t>(head_))
         .run();
+  }
+
+  // A havend of format 2 still running when a newer `havend` command
+  // migrated the store (a package upgrade replaces the program before the
+  // service restarts) goes on pushing cells without their records' log
+  // positions, and moves the head but not log_head: the records it wrote
+  // would never be pulled. On opening, their positions are set again from
+  // their cells (a scan of the cells, only then). Requires: a transaction.
+  void repair_team_log() {
+    sqlite::statement log_head(db_, "SELECT value FROM meta WHERE key = 'log_head'");
+    const auto kept = log_head.step() ? static_cast<std::uint64_t>(log_head.integer(0)) : 0;
+    if (kept >= head_) return;
+    sqlite::statement(db_,
+                      "UPDATE records SET last_seq = (SELECT max(seq) FROM cells WHERE record = "
+                      "rid) WHERE rid IN (SELECT record FROM cells WHERE seq > ?)")
+        .bind(1, static_cast<std::int64_t>(kept))
+        .run();
+    set_head();
   }
 
   static device_info read_device(const sqlite::statement& st) {

@@ -29,8 +29,8 @@ namespace haven::server {
 class shared_pulls {
  public:
   // Batches are kept only when their cursor is at most this many log
-  // positions behind the head (each position is one cell, so a batch holds
-  // at most this many cells), and at most max_batches of them.
+  // positions behind the head and they hold at most this many cells, and
+  // at most max_batches of them.
   static constexpr std::uint64_t max_span = 4096;
   static constexpr std::size_t max_batches = 8;
 

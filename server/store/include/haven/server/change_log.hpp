@@ -40,9 +40,11 @@ class change_log {
   virtual push_result push(const sync::peer& device, const sync::push_batch& batch,
                            std::int64_t now_ms) = 0;
 
-  // Cells of `team` after log position `since`, oldest first, grouped by
-  // record and cut only between records, at most max_cells (plus the rest
-  // of the last record) and the frame's record limit. Cells written by
+  // The records of `team` changed after log position `since`, in the order
+  // of their latest change, each with all its cells (a cell from before
+  // `since` in a record changed after it may be one the device never had),
+  // cut only between records, at most max_cells (plus the rest of the last
+  // record) and the frame's record limit. Cells written by
   // `skip_node` (0: none) are left out, unless more than one device has been
   // admitted with that node (a store enrolled again under an old node has
   // lost them), but still move up_to. more = there are further cells; up_to
