@@ -1109,6 +1109,19 @@ TEST_CASE("wipe frames out of place are protocol errors", "[sync][session][wipe]
   }
 }
 
+// Delivers the frames on the line, each to the other end, until none is
+// left (at most 100).
+static void deliver_all(wire& line, client_session& client, server_session& session) {
+  for (int steps = 0; steps < 100 && !line.queue().empty(); ++steps) {
+    auto f = std::move(line.queue().front());
+    line.queue().pop_front();
+    if (f.from == wire::side::device)
+      session.on_frame(f.bytes);
+    else
+      client.on_frame(f.bytes);
+  }
+}
+
 TEST_CASE("a device pushes no more records per batch than the server's welcome allows",
           "[sync][session][limits]") {
   manual_time time;
@@ -1122,14 +1135,7 @@ TEST_CASE("a device pushes no more records per batch than the server's welcome a
   server_session session(server, line.server_end(), strict);
   client.start();
   session.start();
-  for (int steps = 0; steps < 100 && !line.queue().empty(); ++steps) {
-    auto f = std::move(line.queue().front());
-    line.queue().pop_front();
-    if (f.from == wire::side::device)
-      session.on_frame(f.bytes);
-    else
-      client.on_frame(f.bytes);
-  }
+  deliver_all(line, client, session);
   CHECK(client.current() == state::done);
   CHECK(decoded_as<welcome>(line.server_end().sent.at(1)).max_batch_records == 2);
   CHECK(a.next_push_records.front() == 2);
@@ -1150,14 +1156,7 @@ TEST_CASE("a server with a smaller frame limit offers fewer records per push bat
   server_session session(server, line.server_end(), small);
   client.start();
   session.start();
-  for (int steps = 0; steps < 100 && !line.queue().empty(); ++steps) {
-    auto f = std::move(line.queue().front());
-    line.queue().pop_front();
-    if (f.from == wire::side::device)
-      session.on_frame(f.bytes);
-    else
-      client.on_frame(f.bytes);
-  }
+  deliver_all(line, client, session);
   CHECK(client.current() == state::done);
   CHECK(decoded_as<welcome>(line.server_end().sent.at(1)).max_batch_records == 32);
 }
