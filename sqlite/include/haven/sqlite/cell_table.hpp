@@ -121,10 +121,11 @@ inline constexpr std::string_view log_select =
 // Steps `st`, whose rows are (record_id, type, team, key, kind, value, hlc,
 // node, seq) in seq order, and groups them; seq is the log position a row
 // is read up to (the cell's, or the latest of its record's when a store
-// reads a record's cells together), and last_seq the last row's. It stops before a new record
-// once max_cells cells are read or max_records changes are made, so that the
-// cells one write gave a record travel together; `st` must allow max_cells
-// plus one record's cells. Cells for which skip() is true are read but left out.
+// reads a record's cells together), and last_seq the last row's. It stops
+// before a new record once max_cells cells are read or max_records changes
+// are made, so that the cells one write gave a record travel together; `st`
+// must allow max_cells plus one record's cells. Cells for which skip() is
+// true are read but left out.
 log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records,
                    const std::function<bool(const sync::cell&)>& skip = {});
 
