@@ -70,9 +70,9 @@ T must(result<T> r, const std::string& what) {
 constexpr const char* row_queries[] = {
     "SELECT quote(r.id) || ' ' || quote(t.name) || ' ' || quote(m.name) || ' ' || r.deleted "
     "FROM records r JOIN names t ON t.id = r.type JOIN names m ON m.id = r.team ORDER BY r.id",
-    "SELECT quote(r.id) || ' ' || quote(k.name) || ' ' || c.kind || ' ' || quote(c.value) || ' ' "
-    "|| c.hlc || ' ' || c.node || ' ' || quote(c.seq) FROM cells c JOIN records r ON r.rid = "
-    "c.record JOIN names k ON k.id = c.key ORDER BY r.id, k.name",
+    "SELECT quote(r.id) || ' ' || quote(r.last_seq) || ' ' || quote(r.cells) FROM records r "
+    "ORDER BY r.id",
+    "SELECT id || ' ' || quote(name) FROM names ORDER BY id",
     "SELECT quote(key) || ' ' || quote(value) FROM meta ORDER BY key",
 };
 

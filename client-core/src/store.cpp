@@ -17,12 +17,15 @@ namespace haven::client {
 namespace {
 
 // 1: records and cells keyed by the 16-byte id and the key's text; 2: the
-// layout of sqlite::cell_table (integer ids, interned names).
-constexpr std::int64_t store_format = 2;
+// layout of sqlite::cell_table with a row a cell (integer ids, interned
+// names); 3: a record's cells packed in its row, which knows the seq of its
+// latest local cell (records_by_seq, the outbox's order).
+constexpr std::int64_t store_format = 3;
+constexpr const char* outbox_index_sql =
+    "CREATE INDEX records_by_seq ON records(last_seq) WHERE last_seq IS NOT NULL";
 
 using sqlite::bytes;
 constexpr auto relaxed = sqlite::transaction::durability::relaxed;
-using sqlite::read_cell;
 using sqlite::read_id;
 // The page cache (16 MiB; SQLite's default is 2 MiB). A pull adds records
 // with random ids all over the records' id index: with the index of a million
@@ -75,7 +78,12 @@ struct store::impl {
   sync::node_id node = 0;
   std::string default_team;
   std::uint64_t local_seq = 0;
+  // The outbox's cursors (see store::outbox): the server has every record
+  // whose last_seq is at most acked_seq, and every local cell whose seq is
+  // at most sent_seq. They part while the batches of a round are acknowledged
+  // one by one.
   std::uint64_t acked_seq = 0;
+  std::uint64_t sent_seq = 0;
 
   impl(const std::filesystem::path& file, sqlite::database::mode m, options& opts)
       : db(file, m),
@@ -143,14 +151,22 @@ struct store::impl {
   }
 
   // The local cells the server has not acknowledged (the outbox), counted
-  // from the index of stamped cells.
-  std::size_t unsent_cells() {
-    auto& pending = db.cached("SELECT count(*) FROM cells WHERE seq > ?");
-    pending.bind(1, static_cast<std::int64_t>(acked_seq));
-    pending.step();
-    const auto n = static_cast<std::size_t>(pending.integer(0));
-    pending.reset();
-    return n;
+  // in the records the outbox index finds.
+  sqlite::cell_table::unsent_count unsent() { return table.unsent(acked_seq, sent_seq); }
+
+  // Moves acked_seq to `seq`; sent_seq follows once no record is left past
+  // it, and goes back with a rewind. Requires: inside a transaction.
+  void set_acked(std::uint64_t seq) {
+    acked_seq = seq;
+    set_meta("acked_seq", static_cast<std::int64_t>(seq));
+    auto& later = db.cached("SELECT 1 FROM records WHERE last_seq > ? LIMIT 1");
+    later.bind(1, static_cast<std::int64_t>(seq));
+    const bool left = later.step();
+    later.reset();
+    if (!left || seq < sent_seq) {
+      sent_seq = seq;
+      set_meta("sent_seq", static_cast<std::int64_t>(seq));
+    }
   }
 
   // --- meta ---------------------------------------------------------------
@@ -207,12 +223,21 @@ struct store::impl {
     {
       sqlite::transaction snapshot(db, sqlite::transaction::kind::read);
       if (!sqlite::statement(db, "SELECT 1 FROM sqlite_master WHERE name = 'meta'").step() ||
-          meta_int("store_format") != 1)
+          meta_int("store_format").value_or(store_format) >= store_format)
         return;  // load_meta says what is wrong with it, if anything
     }
     sqlite::transaction tx(db);
-    if (meta_int("store_format") != 1) return;  // another process did it
-    sqlite::cell_table::migrate_from_format_1(db);
+    const auto format = meta_int("store_format");
+    if (!format || *format >= store_format) return;  // another process did it
+    if (*format == 1)
+      sqlite::cell_table::migrate_from_format_1(db);
+    else
+      sqlite::cell_table::migrate_from_format_2(db);
+    db.exec(outbox_index_sql);
+    // A store of a row a cell sent its cells in seq order.
+    db.exec(
+        "INSERT OR REPLACE INTO meta(key, value) SELECT 'sent_seq', value FROM meta WHERE key "
+        "= 'acked_seq'");
     set_meta("store_format", store_format);
     tx.commit();
   }
@@ -234,6 +259,7 @@ struct store::impl {
     node = static_cast<sync::node_id>(meta_int("node").value_or(0));
     local_seq = static_cast<std::uint64_t>(meta_int("local_seq").value_or(0));
     acked_seq = static_cast<std::uint64_t>(meta_int("acked_seq").value_or(0));
+    sent_seq = static_cast<std::uint64_t>(meta_int("sent_seq").value_or(0));
     clock.restore(sync::hlc{static_cast<std::uint64_t>(meta_int("hlc").value_or(0))});
   }
 
@@ -287,11 +313,15 @@ struct store::impl {
   }
 
   bool pending(const sync::record_id& id) {
-    auto& st = db.cached(
-        "SELECT 1 FROM records r JOIN cells c ON c.record = r.rid WHERE r.id = ? AND c.seq > ? "
-        "LIMIT 1");
+    auto& st = db.cached("SELECT cells FROM records WHERE id = ? AND last_seq > ?");
     st.bind(1, bytes(id)).bind(2, static_cast<std::int64_t>(acked_seq));
-    return st.step();
+    const bool out = st.step() && unsent_in(st, 0);
+    st.reset();
+    return out;
+  }
+  // Whether a packed cells column holds a local cell the server lacks.
+  bool unsent_in(const sqlite::statement& st, int col) const {
+    return sqlite::count_seq_above(sqlite::as_chars(st.blob(col)), sent_seq) > 0;
   }
 
   record view(const sync::record_id& id, const sqlite::cell_table::record_row& r,
@@ -394,11 +424,13 @@ result<std::unique_ptr<store>> store::create(const std::filesystem::path& file,
       sqlite::transaction tx(p->db);
       p->db.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT");
       sqlite::cell_table::create(p->db);
+      p->db.exec(outbox_index_sql);
       p->set_meta("store_format", store_format);
       p->set_meta("node", static_cast<std::int64_t>(impl::random_node()));
       p->set_meta("default_team", default_team);
       p->set_meta("schema_version", p->schema->version());
       p->set_meta("acked_seq", 0);
+      p->set_meta("sent_seq", 0);
       p->set_meta("pulled_seq", 0);
       p->save_clock();
       tx.commit();
@@ -641,34 +673,15 @@ result<std::vector<record>> store::list(std::optional<std::string_view> type) {
     impl& s = *impl_;
     return s.in_snapshot([&] {
       auto& st = s.db.cached(
-          "SELECT r.id, t.name, m.name, k.name, c.kind, c.value, c.hlc, c.node, c.seq > ? "
+          "SELECT r.id, t.name, m.name, r.cells, coalesce(r.last_seq > ?, 0) "
           "FROM records r JOIN names t ON t.id = r.type JOIN names m ON m.id = r.team "
-          "LEFT JOIN cells c ON c.record = r.rid LEFT JOIN names k ON k.id = c.key "
-          "WHERE r.deleted = 0 AND (?2 IS NULL OR t.name = ?2) ORDER BY r.rid, c.key");
+          "WHERE r.deleted = 0 AND (?2 IS NULL OR t.name = ?2) ORDER BY r.rid");
       st.bind(1, static_cast<std::int64_t>(s.acked_seq));
       if (type) st.bind(2, *type);
       std::vector<record> out;
-      std::optional<sync::record_id> current;
-      sqlite::cell_table::record_row row;
-      std::vector<sync::cell> cells;
-      bool pending = false;
-      auto flush = [&] {
-        if (current) out.push_back(s.view(*current, row, cells, pending));
-      };
-      while (st.step()) {
-        const sync::record_id id = read_id(st, 0);
-        if (id != current) {
-          flush();
-          current = id;
-          row = {st.text(1), st.text(2), false};
-          cells.clear();
-          pending = false;
-        }
-        if (st.type(3) == sqlite::statement::column_type::null) continue;
-        cells.push_back(read_cell(st, 3));
-        pending = pending || st.integer(8) != 0;
-      }
-      flush();
+      while (st.step())
+        out.push_back(s.view(read_id(st, 0), {st.text(1), st.text(2), false},
+                             s.table.read_cells(st, 3), st.integer(4) != 0 && s.unsent_in(st, 3)));
       return out;
     });
   });
@@ -683,12 +696,9 @@ result<store_status> store::status() {
       auto& records = s.db.cached("SELECT count(*) FROM records WHERE deleted = 0");
       records.step();
       out.records = static_cast<std::size_t>(records.integer(0));
-      auto& pending =
-          s.db.cached("SELECT count(*), count(DISTINCT record) FROM cells WHERE seq > ?");
-      pending.bind(1, static_cast<std::int64_t>(s.acked_seq));
-      pending.step();
-      out.pending_cells = static_cast<std::size_t>(pending.integer(0));
-      out.pending_records = static_cast<std::size_t>(pending.integer(1));
+      const auto unsent = s.unsent();
+      out.pending_cells = unsent.cells;
+      out.pending_records = unsent.records;
       return out;
     });
   });
@@ -697,7 +707,7 @@ result<store_status> store::status() {
 result<std::size_t> store::outbox_cells() {
   return capture([&] {
     impl& s = *impl_;
-    return s.in_snapshot([&] { return s.unsent_cells(); });
+    return s.in_snapshot([&] { return s.unsent().cells; });
   });
 }
 
@@ -712,14 +722,27 @@ result<outbox_batch> store::outbox(std::size_t max_cells, std::size_t max_record
   return capture([&] {
     impl& s = *impl_;
     return s.in_snapshot([&] {
+      // The records written here since acked_seq, in the order of their
+      // latest local write, each with its local cells since sent_seq. A
+      // batch ends between records, so acked_seq moves past records the
+      // server has whole, while a record further on may hold a cell from
+      // before that position: sent_seq stays where the round began until
+      // none is left (set_acked). A record written again within a round
+      // comes again with its cells since then, which the server merges as
+      // no-ops.
       static const std::string sql =
-          std::string(sqlite::log_select) + "WHERE c.seq > ? ORDER BY c.seq LIMIT ?";
+          std::string(sqlite::log_select) + "WHERE r.last_seq > ? ORDER BY r.last_seq";
       auto& st = s.db.cached(sql.c_str());
-      const std::size_t room = max_cells + sync::frame_limits{}.max_cells_per_record;
-      st.bind(1, static_cast<std::int64_t>(s.acked_seq)).bind(2, static_cast<std::int64_t>(room));
-      sqlite::log_batch log = sqlite::read_log(st, max_cells, max_records);
-      return outbox_batch{std::max<std::uint64_t>(log.last_seq, s.acked_seq),
-                          std::move(log.changes), log.cells};
+      st.bind(1, static_cast<std::int64_t>(s.acked_seq));
+      const auto sent = static_cast<std::int64_t>(s.sent_seq);
+      auto log = s.table.read_log(st, max_cells, max_records, [&](const sqlite::stored_cell& c) {
+        return c.seq && *c.seq > sent;
+      });
+      st.reset();
+      outbox_batch out{std::max<std::uint64_t>(log.last_seq, s.acked_seq), std::move(log.changes),
+                       0};
+      for (const auto& change : out.changes) out.cells += change.cells.size();
+      return out;
     });
   });
 }
@@ -734,8 +757,7 @@ result<void> store::acknowledge(std::uint64_t seq) {
                           "the server acknowledged changes up to " + std::to_string(seq) +
                               " but this device has only written " + std::to_string(s.local_seq));
           if (seq <= s.acked_seq) return;
-          s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
-          s.acked_seq = seq;
+          s.set_acked(seq);
         },
         relaxed);  // a lost acknowledgement only means a resend
   });
@@ -746,8 +768,7 @@ result<void> store::resend_after(std::uint64_t seq) {
     impl& s = *impl_;
     s.in_transaction([&] {
       if (seq >= s.acked_seq) return;
-      s.set_meta("acked_seq", static_cast<std::int64_t>(seq));
-      s.acked_seq = seq;
+      s.set_acked(seq);
     });
   });
 }
@@ -868,9 +889,8 @@ result<void> store::enroll(const credentials& c) {
         s.set_meta("node", static_cast<std::int64_t>(s.node));
       }
       // Cursors of any earlier server mean nothing to this one: send all, pull all.
-      s.set_meta("acked_seq", 0);
+      s.set_acked(0);
       s.set_meta("pulled_seq", 0);
-      s.acked_seq = 0;
       s.db.exec("DELETE FROM meta WHERE key IN ('wiped_reason', 'wiped_at_ms')");
     });
   });
@@ -909,7 +929,7 @@ result<void> store::wipe(sync::standing reason, std::int64_t now_ms) {
     s.in_transaction([&] {
       if (reason ==
           sync::standing::retired) {  // a device handed back keeps its unsent work until it is sent
-        if (const auto n = s.unsent_cells(); n > 0)
+        if (const auto n = s.unsent().cells; n > 0)
           throw failure(errc::invalid_input,
                         "the server asked this retired device to erase its store, but " +
                             std::to_string(n) +
@@ -923,9 +943,8 @@ result<void> store::wipe(sync::standing reason, std::int64_t now_ms) {
       s.node = impl::random_node();
       s.set_meta("node", static_cast<std::int64_t>(s.node));
       s.local_seq = 0;
-      s.acked_seq = 0;
       s.save_clock();
-      s.set_meta("acked_seq", 0);
+      s.set_acked(0);
       s.set_meta("pulled_seq", 0);
       s.set_meta("wiped_reason", sync::to_string(reason));
       s.set_meta("wiped_at_ms", now_ms);

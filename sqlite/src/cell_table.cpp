@@ -1,85 +1,15 @@
 #include <algorithm>
 #include <array>
 #include <haven/sqlite/cell_table.hpp>
+#include <haven/sqlite/packed_cells.hpp>
 
 namespace haven::sqlite {
 namespace {
 
+// A format-2 cells row's kind column.
 enum class value_kind : std::int64_t { null = 0, integer = 1, code = 2, date = 3, boolean = 4 };
 
-}  // namespace
-
-void cell_table::create(database& db) {
-  db.exec(R"sql(
-CREATE TABLE names(
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE) STRICT;
-CREATE TABLE records(
-  rid INTEGER PRIMARY KEY,
-  id BLOB NOT NULL UNIQUE,
-  type INTEGER NOT NULL,
-  team INTEGER NOT NULL,
-  deleted INTEGER NOT NULL DEFAULT 0) STRICT;
-CREATE TABLE cells(
-  record INTEGER NOT NULL,
-  key INTEGER NOT NULL,
-  kind INTEGER NOT NULL,
-  value ANY,
-  hlc INTEGER NOT NULL,
-  node INTEGER NOT NULL,
-  seq INTEGER,
-  PRIMARY KEY(record, key)) STRICT, WITHOUT ROWID;
-CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL;
-)sql");
-}
-
-void cell_table::migrate_from_format_1(database& db) {
-  db.reset_cached();  // a statement mid-result would lock the tables against DROP
-  db.exec(R"sql(
-DROP INDEX cells_by_seq;
-ALTER TABLE cells RENAME TO cells_format_1;
-ALTER TABLE records RENAME TO records_format_1;
-)sql");
-  create(db);
-  db.exec(R"sql(
-INSERT INTO names(name)
-  SELECT type FROM records_format_1 UNION SELECT team FROM records_format_1
-  UNION SELECT key FROM cells_format_1;
-INSERT INTO records(rid, id, type, team, deleted)
-  SELECT r.rowid, r.id, t.id, m.id, r.deleted FROM records_format_1 r
-  JOIN names t ON t.name = r.type JOIN names m ON m.name = r.team ORDER BY r.rowid;
-INSERT INTO cells(record, key, kind, value, hlc, node, seq)
-  SELECT r.rid, k.id, c.kind, c.value, c.hlc, c.node, c.seq FROM cells_format_1 c
-  JOIN records r ON r.id = c.record_id JOIN names k ON k.name = c.key ORDER BY r.rid, k.id;
-DROP TABLE cells_format_1;
-DROP TABLE records_format_1;
-)sql");
-}
-
-void bind_value(statement& st, int kind_index, const value& v) {
-  std::visit(
-      [&](const auto& x) {
-        using X = std::decay_t<decltype(x)>;
-        auto kind = [&](value_kind k) -> statement& {
-          return st.bind(kind_index, static_cast<std::int64_t>(k));
-        };
-        if constexpr (std::is_same_v<X, std::monostate>) {
-          kind(value_kind::null).bind_null(kind_index + 1);
-        } else if constexpr (std::is_same_v<X, std::int64_t>) {
-          kind(value_kind::integer).bind(kind_index + 1, x);
-        } else if constexpr (std::is_same_v<X, std::string>) {
-          kind(value_kind::code).bind(kind_index + 1, std::string_view(x));
-        } else if constexpr (std::is_same_v<X, date>) {
-          kind(value_kind::date).bind(kind_index + 1, std::int64_t{x.days});
-        } else if constexpr (std::is_same_v<X, bool>) {
-          kind(value_kind::boolean).bind(kind_index + 1, std::int64_t{x});
-        } else {
-          throw failure(errc::invalid_input, "a set value cannot be stored as one cell");
-        }
-      },
-      v);
-}
-
+// A format-2 cells row's value from its kind and value columns.
 value read_value(const statement& st, int kind_index) {
   switch (static_cast<value_kind>(st.integer(kind_index))) {
     case value_kind::null:
@@ -96,11 +26,112 @@ value read_value(const statement& st, int kind_index) {
   throw failure(errc::store, "store: a cell has an unknown value kind; the store is damaged");
 }
 
-sync::cell read_cell(const statement& st, int first) {
-  return {st.text(first),
-          read_value(st, first + 1),
-          {sync::hlc{static_cast<std::uint64_t>(st.integer(first + 3))},
-           static_cast<sync::node_id>(st.integer(first + 4))}};
+}  // namespace
+
+void cell_table::create(database& db) {
+  db.exec(R"sql(
+CREATE TABLE names(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE) STRICT;
+CREATE TABLE records(
+  rid INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  type INTEGER NOT NULL,
+  team INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  last_seq INTEGER,
+  cells BLOB NOT NULL DEFAULT x'') STRICT;
+)sql");
+}
+
+void cell_table::migrate_from_format_1(database& db) {
+  db.reset_cached();  // a statement mid-result would lock the tables against DROP
+  db.exec(R"sql(
+DROP INDEX cells_by_seq;
+ALTER TABLE cells RENAME TO cells_format_1;
+ALTER TABLE records RENAME TO records_format_1;
+)sql");
+  create(db);
+  db.exec(format_2_cells_sql);
+  db.exec(R"sql(
+INSERT INTO names(name)
+  SELECT type FROM records_format_1 UNION SELECT team FROM records_format_1
+  UNION SELECT key FROM cells_format_1;
+INSERT INTO records(rid, id, type, team, deleted)
+  SELECT r.rowid, r.id, t.id, m.id, r.deleted FROM records_format_1 r
+  JOIN names t ON t.name = r.type JOIN names m ON m.name = r.team ORDER BY r.rowid;
+INSERT INTO cells(record, key, kind, value, hlc, node, seq)
+  SELECT r.rid, k.id, c.kind, c.value, c.hlc, c.node, c.seq FROM cells_format_1 c
+  JOIN records r ON r.id = c.record_id JOIN names k ON k.name = c.key ORDER BY r.rid, k.id;
+DROP TABLE cells_format_1;
+DROP TABLE records_format_1;
+)sql");
+  pack_cells_table(db);
+}
+
+void cell_table::migrate_from_format_2(database& db) {
+  db.reset_cached();
+  if (!statement(db, "SELECT 1 FROM pragma_table_info('records') WHERE name = 'last_seq'").step())
+    db.exec("ALTER TABLE records ADD COLUMN last_seq INTEGER");
+  db.exec("ALTER TABLE records ADD COLUMN cells BLOB NOT NULL DEFAULT x''");
+  pack_cells_table(db);
+}
+
+void cell_table::pack_cells_table(database& db) {
+  {
+    statement rows(
+        db, "SELECT record, key, kind, value, hlc, node, seq FROM cells ORDER BY record, key");
+    statement put(db, "UPDATE records SET cells = ?2, last_seq = ?3 WHERE rid = ?1");
+    std::vector<stored_cell> record;
+    std::int64_t rid = 0;
+    const auto flush = [&] {
+      if (record.empty()) return;
+      cell_packer packer(record.size());
+      std::optional<std::int64_t> last_seq;
+      for (const stored_cell& c : record) {
+        packer.add(c.key, c.val, c.at, c.seq);
+        if (c.seq) last_seq = std::max(last_seq.value_or(*c.seq), *c.seq);
+      }
+      const std::string packed = packer.take();
+      put.bind(1, rid).bind(2, as_blob(packed));
+      if (last_seq)
+        put.bind(3, *last_seq);
+      else
+        put.bind_null(3);
+      put.run();
+      put.reset();
+      record.clear();
+    };
+    while (rows.step()) {
+      if (rows.integer(0) != rid) {
+        flush();
+        rid = rows.integer(0);
+      }
+      std::optional<std::int64_t> seq;
+      if (rows.type(6) != statement::column_type::null) seq = rows.integer(6);
+      record.push_back({rows.integer(1),
+                        read_value(rows, 2),
+                        {sync::hlc{static_cast<std::uint64_t>(rows.integer(4))},
+                         static_cast<sync::node_id>(rows.integer(5))},
+                        seq});
+    }
+    flush();
+  }
+  db.exec("DROP INDEX IF EXISTS cells_by_seq; DROP TABLE cells;");
+}
+
+std::vector<sync::cell> cell_table::named(std::vector<stored_cell> cells) const {
+  std::vector<sync::cell> out;
+  out.reserve(cells.size());
+  for (stored_cell& c : cells) out.push_back({name_of(c.key), std::move(c.val), c.at});
+  std::sort(out.begin(), out.end(),
+            [](const sync::cell& a, const sync::cell& b) { return a.key < b.key; });
+  return out;
+}
+
+std::vector<sync::cell> cell_table::read_cells(const statement& st, int col) {
+  refresh_names();
+  return named(unpack_cells(as_chars(st.blob(col))));
 }
 
 sync::record_id read_id(const statement& st, int col) {
@@ -111,27 +142,54 @@ sync::record_id read_id(const statement& st, int col) {
   return id;
 }
 
-log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records,
-                   const std::function<bool(const sync::cell&)>& skip) {
+cell_table::log_batch cell_table::read_log(statement& st, std::size_t max_cells,
+                                           std::size_t max_records,
+                                           const std::function<bool(const stored_cell&)>& keep) {
+  refresh_names();
+  const std::size_t per_change = sync::frame_limits{}.max_cells_per_record;
   log_batch batch;
-  std::optional<sync::record_id> current;  // the record of the last cell read
   while (st.step()) {
-    const sync::record_id id = read_id(st, 0);
-    if (id != current && (batch.cells >= max_cells || batch.changes.size() >= max_records)) {
+    if (batch.cells >= max_cells || batch.changes.size() >= max_records) {
       batch.cut = true;
       break;
     }
-    current = id;
-    ++batch.cells;
-    batch.last_seq = static_cast<std::uint64_t>(st.integer(8));
-    sync::cell c = read_cell(st, 3);
-    if (skip && skip(c)) continue;
-    if (batch.changes.empty() || batch.changes.back().id != id ||
-        batch.changes.back().cells.size() == sync::frame_limits{}.max_cells_per_record)
-      batch.changes.push_back({id, st.text(1), st.text(2), {}});
-    batch.changes.back().cells.push_back(std::move(c));
+    const sync::record_id id = read_id(st, 0);
+    std::vector<stored_cell> cells = unpack_cells(as_chars(st.blob(3)));
+    batch.cells += cells.size();
+    batch.last_seq = static_cast<std::uint64_t>(st.integer(4));
+    const std::string type = st.text(1), team = st.text(2);
+    std::size_t in_change = per_change;  // cells in the record's last change
+    for (stored_cell& c : cells) {
+      if (keep && !keep(c)) continue;
+      if (in_change == per_change) {
+        batch.changes.push_back({id, type, team, {}});
+        in_change = 0;
+      }
+      batch.changes.back().cells.push_back({name_of(c.key), std::move(c.val), c.at});
+      ++in_change;
+    }
   }
   return batch;
+}
+
+cell_table::unsent_count cell_table::unsent(std::uint64_t records_after,
+                                            std::uint64_t cells_after) {
+  auto& st = db_.cached("SELECT cells FROM records WHERE last_seq > ?");
+  st.bind(1, static_cast<std::int64_t>(records_after));
+  unsent_count out;
+  while (st.step())
+    if (const std::size_t n = count_seq_above(as_chars(st.blob(0)), cells_after); n > 0) {
+      out.cells += n;
+      ++out.records;
+    }
+  return out;
+}
+
+std::uint64_t cell_table::cell_count() {
+  auto& st = db_.cached("SELECT cells FROM records");
+  std::uint64_t n = 0;
+  while (st.step()) n += packed_count(as_chars(st.blob(0)));
+  return n;
 }
 
 std::optional<std::int64_t> cell_table::rid_of(const sync::record_id& id) {
@@ -165,12 +223,11 @@ std::optional<cell_table::record_row> cell_table::row(std::int64_t rid) {
 }
 
 std::vector<sync::cell> cell_table::cells(std::int64_t rid) {
-  auto& st = db_.cached(
-      "SELECT k.name, c.kind, c.value, c.hlc, c.node FROM cells c JOIN names k ON k.id = c.key "
-      "WHERE c.record = ? ORDER BY k.name");
+  auto& st = db_.cached("SELECT cells FROM records WHERE rid = ?");
   st.bind(1, rid);
   std::vector<sync::cell> out;
-  while (st.step()) out.push_back(read_cell(st, 0));
+  if (st.step()) out = read_cells(st, 0);
+  st.reset();
   return out;
 }
 
@@ -216,71 +273,21 @@ const std::string& cell_table::name_of(std::int64_t id) const {
   return it->second;
 }
 
-namespace {
-
-// The most cells one statement writes: a pulled record has about 6.
-constexpr std::size_t cells_per_insert = 16;
-
-// "INSERT OR REPLACE INTO cells(...) VALUES (?1, ?2, ...), ..." for `rows`
-// cells of one record (?1), each with its key, kind, value, hlc, node and
-// seq; kept for the life of the program, as database::cached asks.
-const char* insert_cells_sql(std::size_t rows) {
-  static const auto sql = [] {
-    std::array<std::string, cells_per_insert + 1> out;
-    for (std::size_t n = 1; n <= cells_per_insert; ++n) {
-      std::string& s = out[n];
-      s = "INSERT OR REPLACE INTO cells(record, key, kind, value, hlc, node, seq) VALUES ";
-      for (std::size_t i = 0; i < n; ++i) {
-        s += i ? ", (?1" : "(?1";
-        for (std::size_t p = 0; p < 6; ++p) s += ", ?" + std::to_string(2 + 6 * i + p);
-        s += ")";
-      }
-    }
-    return out;
-  }();
-  return sql[rows].c_str();
-}
-
-}  // namespace
-
 sync::merge_stats cell_table::merge(const sync::record_change& change, const stamper& stamp,
                                     merged_record* after, merged_record* before) {
   refresh_names();
   sync::merge_stats stats;
   const std::int64_t type = intern(change.type), team = intern(change.team);
-  std::int64_t rid = 0;
+  std::optional<std::int64_t> rid;  // none for a record the store has never seen
   bool deleted = false, was_deleted = false, erased = false;
-  std::vector<sync::cell> stored;  // the record's cells before the merge
-  // The record's cells as the merge goes, each with its key's id: in
-  // `stored`, or in `change` (`applied`, with the seq it was stamped with).
-  // The table is written once the merge is decided: the applied cells, in as
-  // few statements as they fit, after erasing the record if a deletion came.
-  struct held_cell {
-    std::int64_t key;
-    const sync::cell* cell;
-    bool applied = false;
-    std::optional<std::int64_t> seq;
-  };
-  std::vector<held_cell> held;
-  // A record the store has never seen (most of what an initial sync brings)
-  // is added by the one step that finds it new, and has no cells to read.
-  // (Without RETURNING, which buffers its rows in a table of its own.)
-  db_.cached("INSERT INTO records(id, type, team) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING")
-      .bind(1, bytes(change.id))
-      .bind(2, type)
-      .bind(3, team)
-      .run();
-  if (db_.changes() == 1) {
-    rid = db_.last_insert_rowid();
-    stats.record_created = true;
-    held.reserve(change.cells.size());
-  } else {
-    auto& found = db_.cached("SELECT rid, type, team, deleted FROM records WHERE id = ?");
-    found.bind(1, bytes(change.id));
-    if (!found.step())
-      throw failure(errc::store, "store: record " + change.id.hex() +
-                                     " is in the records' id index but not in the table; the "
-                                     "store is damaged");
+  std::vector<stored_cell> packed;  // the record's cells before the merge, as stored
+  std::vector<sync::cell> stored;   // the same, named
+  std::optional<std::int64_t>
+      last_seq;  // the largest seq the record's cells were ever stamped with
+  auto& found =
+      db_.cached("SELECT rid, type, team, deleted, cells, last_seq FROM records WHERE id = ?");
+  found.bind(1, bytes(change.id));
+  if (found.step()) {
     if (found.integer(1) != type || found.integer(2) != team)
       throw failure(errc::forbidden,
                     "refused: record " + change.id.hex() +
@@ -288,22 +295,27 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
                         "change; nothing of this batch was saved");
     rid = found.integer(0);
     deleted = was_deleted = found.integer(3) != 0;
-    found.reset();
-    auto& existing = db_.cached("SELECT key, kind, value, hlc, node FROM cells WHERE record = ?");
-    existing.bind(1, rid);
-    std::vector<std::int64_t> keys;
-    while (existing.step()) {
-      keys.push_back(existing.integer(0));
-      stored.push_back({name_of(keys.back()),
-                        read_value(existing, 1),
-                        {sync::hlc{static_cast<std::uint64_t>(existing.integer(3))},
-                         static_cast<sync::node_id>(existing.integer(4))}});
-    }
-    held.reserve(stored.size() + change.cells.size());
-    for (std::size_t i = 0; i < stored.size(); ++i)
-      held.push_back({keys[i], &stored[i], false, std::nullopt});
+    packed = unpack_cells(as_chars(found.blob(4)));
+    if (found.type(5) != statement::column_type::null) last_seq = found.integer(5);
   }
-  std::size_t to_write = 0;  // entries of `held` with applied set
+  found.reset();
+  // The record's cells as the merge goes, each with its key's id: in
+  // `stored`, or in `change` (`applied`). The row is written once the merge
+  // is decided, its applied cells stamped with fresh seqs.
+  struct held_cell {
+    std::int64_t key;
+    const sync::cell* cell;
+    bool applied = false;
+    std::optional<std::int64_t> seq;
+  };
+  std::vector<held_cell> held;
+  held.reserve(packed.size() + change.cells.size());
+  stored.reserve(packed.size());
+  for (stored_cell& c : packed) {
+    stored.push_back({name_of(c.key), std::move(c.val), c.at});
+    held.push_back({c.key, &stored.back(), false, c.seq});
+  }
+  bool changed = false;
   for (const sync::cell& c : change.cells) {
     const std::int64_t key = intern(c.key);
     auto current =
@@ -314,51 +326,54 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
     if (d.erase_record) {
       deleted = erased = stats.record_deleted = true;
       held.clear();
-      to_write = 0;
       current = held.end();
     }
     if (d.outcome != sync::cell_outcome::applied) continue;
-    const held_cell now{key, &c, true, stamp()};
-    if (current == held.end()) {
-      held.push_back(now);
-      ++to_write;
-    } else {
-      to_write += !current->applied;
-      *current = now;
-    }
+    changed = true;
+    if (current == held.end())
+      held.push_back({key, &c, true, std::nullopt});
+    else
+      *current = {key, &c, true, std::nullopt};
   }
-  if (erased) {
-    db_.cached("DELETE FROM cells WHERE record = ?").bind(1, rid).run();
-    db_.cached("UPDATE records SET deleted = 1 WHERE rid = ?").bind(1, rid).run();
-  }
-  for (auto next = held.begin(); to_write > 0;) {
-    const std::size_t rows = std::min(to_write, cells_per_insert);
-    auto& st = db_.cached(insert_cells_sql(rows));
-    st.bind(1, rid);
-    for (std::size_t row = 0; row < rows; ++next) {
-      if (!next->applied) continue;
-      const sync::cell& c = *next->cell;
-      const int first = 2 + 6 * static_cast<int>(row++);
-      st.bind(first, next->key);
-      bind_value(st, first + 1, c.val);
-      st.bind(first + 3, static_cast<std::int64_t>(c.at.time.packed))
-          .bind(first + 4, static_cast<std::int64_t>(c.at.node));
-      if (next->seq)
-        st.bind(first + 5, *next->seq);
-      else
-        st.bind_null(first + 5);
+  if (changed || erased || !rid) {
+    std::sort(held.begin(), held.end(),
+              [](const held_cell& a, const held_cell& b) { return a.key < b.key; });
+    cell_packer packer(held.size());
+    for (held_cell& h : held) {
+      if (h.applied) h.seq = stamp();
+      if (h.seq) last_seq = std::max(last_seq.value_or(*h.seq), *h.seq);
+      packer.add(h.key, h.cell->val, h.cell->at, h.seq);
     }
-    st.run();
-    to_write -= rows;
+    const std::string cells = packer.take();
+    auto& write = rid ? db_.cached(
+                            "UPDATE records SET deleted = ?2, last_seq = ?3, cells = ?4 WHERE "
+                            "rid = ?1")
+                      : db_.cached(
+                            "INSERT INTO records(id, type, team, deleted, last_seq, cells) "
+                            "VALUES (?1, ?5, ?6, ?2, ?3, ?4)");
+    if (rid)
+      write.bind(1, *rid);
+    else
+      write.bind(1, bytes(change.id)).bind(5, type).bind(6, team);
+    write.bind(2, std::int64_t{deleted}).bind(4, as_blob(cells));
+    if (last_seq)
+      write.bind(3, *last_seq);
+    else
+      write.bind_null(3);
+    write.run();
+    if (!rid) {
+      rid = db_.last_insert_rowid();
+      stats.record_created = true;
+    }
   }
   if (after) {
-    after->rid = rid;
+    after->rid = *rid;
     after->deleted = deleted;
     after->cells.clear();
     for (const held_cell& h : held) after->cells.push_back(*h.cell);
   }
   if (before) {  // `held` points into `stored` no more
-    before->rid = rid;
+    before->rid = *rid;
     before->deleted = was_deleted;
     before->cells = std::move(stored);
   }
@@ -366,7 +381,7 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
 }
 
 void cell_table::erase_all() {
-  db_.exec("DELETE FROM cells; DELETE FROM records; DELETE FROM names;");
+  db_.exec("DELETE FROM records; DELETE FROM names;");
   data_version_.reset();
   checked_in_.reset();
 }

@@ -63,8 +63,8 @@ std::optional<store_kind> legacy_kind(database& db) {
   std::set<std::string> tables;
   statement names(db, "SELECT name FROM sqlite_master WHERE type = 'table'");
   while (names.step()) tables.insert(names.text(0));
-  if (!tables.count("meta") || !tables.count("records") || !tables.count("cells"))
-    return std::nullopt;
+  // (Their cells table went with store formats 3 and 4, whose ids are stamped.)
+  if (!tables.count("meta") || !tables.count("records")) return std::nullopt;
   statement meta(db,
                  "SELECT (SELECT value FROM meta WHERE key = 'role'), "
                  "(SELECT count(*) FROM meta WHERE key IN ('store_format', 'node'))");

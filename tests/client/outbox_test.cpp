@@ -33,8 +33,9 @@ TEST_CASE("outbox: a new record's cells, stamped by this node, pending", "[clien
         "records=1 pending_records=1 pending_cells=6 local_seq=6 acked=0 pulled=0");
 }
 
-TEST_CASE("outbox: cells come in local_seq order, grouped by record, within max_cells",
-          "[client][outbox]") {
+TEST_CASE(
+    "outbox: records come in the order of their latest local write, each whole, within max_cells",
+    "[client][outbox]") {
   scratch_store db;
   const record_id a = must(db->add(on_call()));              // seq 1..4
   const record_id b = must(db->add(workshop()));             // seq 5..9
@@ -42,15 +43,11 @@ TEST_CASE("outbox: cells come in local_seq order, grouped by record, within max_
   const record_id c = must(db->add(pats_individual()));      // seq 11..
 
   const auto all = must(db->outbox());
-  REQUIRE(all.changes.size() == 4);
-  CHECK(all.changes[0].id == a);
-  CHECK(all.changes[1].id == b);
-  CHECK(all.changes[2].id == a);
-  CHECK(keys_of(all.changes[2].cells) == std::vector<std::string>{"outcome"});
-  CHECK(all.changes[3].id == c);
-  // Each change holds one record's run of cells; neighbours are different records.
-  for (std::size_t i = 1; i < all.changes.size(); ++i)
-    CHECK(all.changes[i].id != all.changes[i - 1].id);
+  REQUIRE(all.changes.size() == 3);
+  CHECK(all.changes[0].id == b);
+  CHECK(all.changes[1].id == a);
+  CHECK(all.changes[1].cells.size() == 4);  // its first write's 3 cells and the edit's
+  CHECK(all.changes[2].id == c);
   // The outcome edit replaced the cell written at seq 3, so 1 cell fewer than local_seq.
   const auto s = must(db->status());
   CHECK(all.cells == s.local_seq - 1);
@@ -59,33 +56,35 @@ TEST_CASE("outbox: cells come in local_seq order, grouped by record, within max_
   CHECK(s.pending_records == 3);
 
   SECTION("max_cells cuts the batch after the record it reaches, and last_seq says where") {
-    // A record's run of cells is never split: a's 3 cells, then all of b's 5.
+    // A record's cells are never split: all of b's 5, then all of a's 4.
     const auto first = must(db->outbox(5));
-    CHECK(first.cells == 8);
-    REQUIRE(first.changes.size() == 2);
-    CHECK(first.changes[0].id == a);
-    CHECK(first.changes[0].cells.size() == 3);  // the fourth cell of a moved to seq 10
-    CHECK(first.changes[1].id == b);
-    CHECK(first.changes[1].cells.size() == 5);
+    CHECK(first.cells == 5);
+    REQUIRE(first.changes.size() == 1);
+    CHECK(first.changes[0].id == b);
     CHECK(first.last_seq == 9);
+    const auto two = must(db->outbox(6));
+    CHECK(two.cells == 9);
+    REQUIRE(two.changes.size() == 2);
+    CHECK(two.changes[1].id == a);
+    CHECK(two.last_seq == 10);
 
     const auto one = must(db->outbox(1));
-    CHECK(one.cells == 3);
-    CHECK(one.last_seq == 4);
+    CHECK(one.cells == 5);
+    CHECK(one.last_seq == 9);
     CHECK(must(db->outbox(0)).cells == 0);
     CHECK(must(db->outbox(0)).last_seq == 0);
   }
   SECTION("max_records cuts the batch at a record boundary") {
     const auto two = must(db->outbox(1000, 2));
     REQUIRE(two.changes.size() == 2);
-    CHECK(two.changes[0].id == a);
-    CHECK(two.changes[1].id == b);
-    CHECK(two.cells == 8);
-    CHECK(two.last_seq == 9);  // every cell up to seq 9 is in the batch
+    CHECK(two.changes[0].id == b);
+    CHECK(two.changes[1].id == a);
+    CHECK(two.cells == 9);
+    CHECK(two.last_seq == 10);  // every record written up to seq 10 is in the batch
     const auto one = must(db->outbox(1000, 1));
     REQUIRE(one.changes.size() == 1);
-    CHECK(one.cells == 3);
-    CHECK(one.last_seq == 4);
+    CHECK(one.cells == 5);
+    CHECK(one.last_seq == 9);
     CHECK(must(db->outbox(1000, 0)).cells == 0);
   }
   SECTION("paging by acknowledgement walks the whole outbox once") {
@@ -103,6 +102,8 @@ TEST_CASE("outbox: cells come in local_seq order, grouped by record, within max_
       ++rounds;
     }
     CHECK(rounds >= 2);
+    // a comes after b was acknowledged at seq 9 with its cells of seq 1, 2
+    // and 4: the cells' cursor stays where the round began.
     std::vector<std::string> expected, got;
     for (const auto& x : all_cells(all)) expected.push_back(describe(x));
     for (const auto& x : walked) got.push_back(describe(x));

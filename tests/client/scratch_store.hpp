@@ -117,6 +117,8 @@ class scratch_store {
   store* operator->() { return db_.get(); }
   std::filesystem::path file() const { return dir_.file("haven.db"); }
   const temp_dir& dir() const { return dir_; }
+  // Closes the store; reopen() opens it again.
+  void close() { db_.reset(); }
   // Closes the store and opens its file again.
   void reopen(store_options opts = {}) {
     db_.reset();

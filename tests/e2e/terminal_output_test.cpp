@@ -70,13 +70,19 @@ TEST_CASE(
   {
     sqlite::database file(device.db(), sqlite::database::mode::open_existing);
     file.exec("INSERT INTO names(name) VALUES ('notes')");
-    sqlite::statement put(file,
-                          "INSERT INTO cells(record, key, kind, value, hlc, node, seq) "
-                          "SELECT r.rid, k.id, ?2, ?3, ?4, 119, NULL FROM records r, names k "
-                          "WHERE r.id = ?1 AND k.name = 'notes'");
-    put.bind(1, sqlite::bytes(id));
-    sqlite::bind_value(put, 2, value{hostile});
-    put.bind(4, static_cast<std::int64_t>(at.time.packed));
+    sqlite::statement get(file,
+                          "SELECT cells, (SELECT id FROM names WHERE name = 'notes') FROM records "
+                          "WHERE id = ?");
+    get.bind(1, sqlite::bytes(id));
+    REQUIRE(get.step());
+    auto cells = sqlite::unpack_cells(sqlite::as_chars(get.blob(0)));
+    // The newest name: its key is the largest, and goes last.
+    cells.push_back({get.integer(1), value{hostile}, {at.time, 119}, std::nullopt});
+    sqlite::cell_packer packer(cells.size());
+    for (const auto& c : cells) packer.add(c.key, c.val, c.at, c.seq);
+    const std::string repacked = packer.take();
+    sqlite::statement put(file, "UPDATE records SET cells = ?2 WHERE id = ?1");
+    put.bind(1, sqlite::bytes(id)).bind(2, sqlite::as_blob(repacked));
     put.run();
   }
   const std::string list = device.ok({"list"});

@@ -1,7 +1,7 @@
 // Stores written by a release of store format 1 (tests/fixtures/format1,
 // written by make_fixtures.sh with the haven and havend of main's build, and
 // the oracles that release printed for them) are opened by this build's real `haven` and
-// `havend`: migrated (to format 2 on a device, 3 in havend), they print exactly what the old
+// `havend`: migrated (to format 3 on a device, 4 in havend), they print exactly what the old
 // release printed, hold every cell with its stamp and seq and every meta value, and sync on top. A
 // migration that fails leaves the format-1 store as it was; a store of a newer format is refused
 // and left alone.
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../support/havend_process.hpp"
+#include "../support/packed_layout.hpp"
 #include "../support/process.hpp"
 
 namespace haven::test {
@@ -71,15 +72,6 @@ std::int64_t store_format(const std::string& file) {
   return st.integer(0);
 }
 
-// The oracles' lines, from format 2's tables.
-std::string cells_v2(const std::string& file) {
-  return rows(file,
-              "SELECT hex(r.id) || ' ' || t.name || ' ' || m.name || ' ' || r.deleted || ' ' || "
-              "k.name || ' ' || c.kind || ' ' || quote(c.value) || ' ' || c.hlc || ' ' || c.node "
-              "|| ' ' || quote(c.seq) FROM cells c JOIN records r ON r.rid = c.record JOIN names "
-              "t ON t.id = r.type JOIN names m ON m.id = r.team JOIN names k ON k.id = c.key "
-              "ORDER BY hex(r.id), k.name");
-}
 std::string records_v2(const std::string& file) {
   return rows(file,
               "SELECT hex(r.id) || ' ' || t.name || ' ' || m.name || ' ' || r.deleted FROM "
@@ -95,11 +87,11 @@ std::string cells_v1(const std::string& file) {
               "ORDER BY hex(c.record_id), c.key");
 }
 // The meta table but the lines the migration writes: store_format, and the
-// log_head that format 3 adds.
+// device's sent_seq (its outbox's cursor of cells, the acknowledged seq).
 std::string meta(const std::string& file) {
   return rows(file,
               "SELECT key || ' ' || quote(value) FROM meta WHERE key NOT IN ('store_format', "
-              "'log_head') ORDER BY key");
+              "'sent_seq') ORDER BY key");
 }
 std::string without_format(const std::string& meta_lines) {
   std::istringstream in(meta_lines);
@@ -111,16 +103,14 @@ std::string without_format(const std::string& meta_lines) {
 
 void check_migrated(const std::string& file, const std::string& name) {
   INFO(name);
-  // A device store's format is 2; havend's is 3 (a team's records in log order).
-  CHECK(store_format(file) == (name == "central" ? 3 : 2));
-  CHECK(cells_v2(file) == oracle(name + ".cells.txt"));
+  // A device store's format is 3; havend's is 4 (both with a record's cells packed in its row).
+  CHECK(store_format(file) == (name == "central" ? 4 : 3));
+  CHECK(cell_lines(file) == oracle(name + ".cells.txt"));
   CHECK(records_v2(file) == oracle(name + ".records.txt"));
   CHECK(meta(file) == without_format(oracle(name + ".meta.txt")));
-  if (name == "central") {  // format 3 keeps the head its records' log positions are kept to
-    const std::string log_head = rows(file, "SELECT value FROM meta WHERE key = 'log_head'");
-    CHECK_FALSE(log_head.empty());
-    CHECK(log_head == rows(file, "SELECT value FROM meta WHERE key = 'head'"));
-  }
+  if (name != "central")  // the device's cells were sent in seq order up to acked_seq
+    CHECK(rows(file, "SELECT value FROM meta WHERE key = 'sent_seq'") ==
+          rows(file, "SELECT value FROM meta WHERE key = 'acked_seq'"));
 }
 
 // A tally's figures as `havend tally --format json` prints them: its cells
@@ -149,7 +139,7 @@ const std::vector<std::string> tally_ids{
 
 }  // namespace
 
-TEST_CASE("upgrade: format-1 device stores are migrated to format 2 and lose nothing",
+TEST_CASE("upgrade: format-1 device stores are migrated to format 3 and lose nothing",
           "[e2e][upgrade]") {
   for (const std::string name : {"device", "peer", "crisis"}) {
     INFO(name);
@@ -220,17 +210,17 @@ TEST_CASE("upgrade: a migration that fails leaves the format-1 store as it was",
 TEST_CASE("upgrade: a store of a newer format is refused and left alone", "[e2e][upgrade]") {
   temp_dir dir;
   const std::string device = copy_store(dir, "device"), central = copy_store(dir, "central");
-  for (const auto& [file, newer] : {std::pair{device, 3}, std::pair{central, 4}}) {
+  for (const auto& [file, newer] : {std::pair{device, 4}, std::pair{central, 5}}) {
     sqlite::database raw(file, sqlite::database::mode::open_existing);
     raw.exec("UPDATE meta SET value = " + std::to_string(newer) + " WHERE key = 'store_format'");
   }
   const run_result d = haven(device, {"list"});
   CHECK(d.exit_code != 0);
-  CHECK_THAT(d.err, Contains("format 3 was written by a newer version of haven"));
+  CHECK_THAT(d.err, Contains("format 4 was written by a newer version of haven"));
   const run_result c = havend(central, {"devices"});
   CHECK(c.exit_code != 0);
-  CHECK_THAT(c.err, Contains("format 4 was written by a newer havend"));
-  CHECK(store_format(device) == 3);
+  CHECK_THAT(c.err, Contains("format 5 was written by a newer havend"));
+  CHECK(store_format(device) == 4);
   CHECK(cells_v1(device) == oracle("device.cells.txt"));
   CHECK(cells_v1(central) == oracle("central.cells.txt"));
 }

@@ -1,5 +1,5 @@
 // What only the SQLite central store does: it refuses a file that is not
-// havend's store, stamps its own, and migrates a store of format 2 to 3. The contracts every
+// havend's store, stamps its own, and migrates stores of formats 2 and 3 to 4. The contracts every
 // backend keeps are in the conformance suite (store_conformance.hpp).
 
 #include <catch2/catch.hpp>
@@ -8,6 +8,7 @@
 #include <haven/sqlite/store_identity.hpp>
 #include <string>
 
+#include "../support/packed_layout.hpp"
 #include "central_fixture.hpp"
 
 namespace haven::test {
@@ -69,8 +70,12 @@ TEST_CASE("open_sqlite_store stamps a new store as havend's and refuses one stam
 
 namespace haven::test {
 
-TEST_CASE("a central store of format 2 is migrated to 3: each record's log position, and pulls",
-          "[server][central_store][upgrade]") {
+TEST_CASE(
+    "central stores of formats 2 and 3 are migrated to 4: every cell packed with its stamp and "
+    "seq, each record's log position, and pulls",
+    "[server][central_store][upgrade]") {
+  const int format = GENERATE(2, 3);
+  INFO("format " << format);
   central_fixture f;
   auto a = f.enroll("dev-a", "team-a", 0xa), b = f.enroll("dev-b", "team-b", 0xb);
   // Records of two teams, one edited later, and one deleted.
@@ -100,62 +105,37 @@ TEST_CASE("a central store of format 2 is migrated to 3: each record's log posit
     return out;
   };
   const auto written = positions();
+  const std::string cells = cell_lines(f.file());
   f.close();
-  {  // the layout and mark of format 2
+  unpack_to_format_2(f.file());
+  {
     sqlite::database db(f.file(), sqlite::database::mode::open_existing);
-    db.exec(
-        "DROP INDEX records_by_team_log; ALTER TABLE records DROP COLUMN last_seq; "
-        "CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL; "
-        "UPDATE meta SET value = 2 WHERE key = 'store_format'; DELETE FROM meta WHERE key = "
-        "'log_head'");
+    if (format == 3)  // as format 3 kept them: records in log order by team, no seq index
+      db.exec(
+          "ALTER TABLE records ADD COLUMN last_seq INTEGER; UPDATE records SET last_seq = "
+          "(SELECT max(seq) FROM cells WHERE record = rid); CREATE INDEX records_by_team_log ON "
+          "records(team, last_seq) WHERE last_seq IS NOT NULL; DROP INDEX cells_by_seq; INSERT "
+          "INTO meta(key, value) SELECT 'log_head', value FROM meta WHERE key = 'head'");
+    db.exec("UPDATE meta SET value = " + std::to_string(format) + " WHERE key = 'store_format'");
   }
   f.reopen();
   CHECK(positions() == written);
+  CHECK(cell_lines(f.file()) == cells);
   CHECK(pulls() == before);
   sqlite::database db(f.file(), sqlite::database::mode::open_existing);
-  sqlite::statement format(db, "SELECT value FROM meta WHERE key = 'store_format'");
-  REQUIRE(format.step());
-  CHECK(format.integer(0) == 3);
-  CHECK_FALSE(
-      sqlite::statement(db, "SELECT 1 FROM sqlite_master WHERE name = 'cells_by_seq'").step());
-}
-
-}  // namespace haven::test
-
-namespace haven::test {
-
-TEST_CASE(
-    "a record an older havend wrote after a newer command migrated the store is pulled once "
-    "havend opens it again",
-    "[server][central_store][upgrade]") {
-  central_fixture f;
-  auto a = f.enroll("dev-a", "team-a", 0xa);
-  for (int n = 1; n <= 3; ++n)
-    f.push(a, {a.record(test_id(n), "on_call_event",
-                        {{"date", "2026-02-0" + std::to_string(n)},
-                         {"caller", "police"},
-                         {"outcome", "admitted"}})});
-  const std::uint64_t head = f.store().counts().head;
-  f.close();
-  {  // As a havend of format 2 pushes an edit of record 1: a new seq and head, no position.
-    sqlite::database db(f.file(), sqlite::database::mode::open_existing);
-    db.exec("UPDATE cells SET seq = " + std::to_string(head + 1) +
-            " WHERE record = (SELECT rid FROM records WHERE id = x'" + test_id(1).hex() +
-            "') AND key = (SELECT id FROM names WHERE name = 'outcome'); "
-            "UPDATE meta SET value = " +
-            std::to_string(head + 1) + " WHERE key = 'head'");
-  }
-  f.reopen();
-  const auto since = f.store().pull("team-a", 0, head, 1000);
-  REQUIRE(since.changes.size() == 1);
-  CHECK(since.changes[0].id == test_id(1));
-  CHECK(since.changes[0].cells.size() == 3);
-  CHECK(since.up_to == head + 1);
-  // Repaired once: log_head has caught up with the head.
-  sqlite::database db(f.file(), sqlite::database::mode::open_existing);
-  sqlite::statement st(db, "SELECT value FROM meta WHERE key = 'log_head'");
-  REQUIRE(st.step());
-  CHECK(st.integer(0) == static_cast<std::int64_t>(head + 1));
+  sqlite::statement meta(db, "SELECT value FROM meta WHERE key = 'store_format'");
+  REQUIRE(meta.step());
+  CHECK(meta.integer(0) == 4);
+  for (const char* gone : {"cells", "cells_by_seq"})
+    CHECK_FALSE(sqlite::statement(
+                    db, std::string("SELECT 1 FROM sqlite_master WHERE name = '") + gone + "'")
+                    .step());
+  CHECK_FALSE(sqlite::statement(db, "SELECT 1 FROM meta WHERE key = 'log_head'").step());
+  // And it takes pushes on top.
+  f.push(a, {a.record(test_id(2), "on_call_event", {{"outcome", "referred-elsewhere"}})});
+  const auto edit = f.store().pull("team-a", 0, f.store().counts().head - 1, 1000);
+  REQUIRE(edit.changes.size() == 1);
+  CHECK(edit.changes[0].id == test_id(2));
 }
 
 }  // namespace haven::test

@@ -18,23 +18,15 @@ namespace haven::server {
 namespace {
 
 // 1: records and cells keyed by the 16-byte id and the key's text; 2: the
-// layout of sqlite::cell_table (integer ids, interned names); 3: records
-// know the log position of their latest cell, by team (team_log_sql).
-constexpr std::int64_t store_format = 3;
-// Format 2 to 3. last_seq: the largest seq of the record's cells (NULL
-// without cells); records_by_team_log: a team's records in log order, so
-// that a pull reads its own team's records only, where it walked every
-// team's cells since its cursor. The cells' seq index, which only that
-// walk read, goes: a pushed cell costs one B-tree insert fewer.
-// meta's log_head: the head up to which last_seq is kept (see
-// repair_team_log).
-constexpr const char* team_log_sql = R"sql(
-ALTER TABLE records ADD COLUMN last_seq INTEGER;
-UPDATE records SET last_seq = (SELECT max(seq) FROM cells WHERE record = rid);
-CREATE INDEX records_by_team_log ON records(team, last_seq) WHERE last_seq IS NOT NULL;
-DROP INDEX cells_by_seq;
-INSERT INTO meta(key, value) SELECT 'log_head', value FROM meta WHERE key = 'head';
-)sql";
+// layout of sqlite::cell_table with a row a cell (integer ids, interned
+// names); 3: records know the log position of their latest cell, by team;
+// 4: a record's cells packed in its row.
+constexpr std::int64_t store_format = 4;
+// records_by_team_log: a team's records in log order (last_seq, the largest
+// seq of a record's cells), so that a pull reads its own team's records only.
+constexpr const char* team_log_sql =
+    "CREATE INDEX IF NOT EXISTS records_by_team_log ON records(team, last_seq) WHERE last_seq IS "
+    "NOT NULL";
 // The writer's page cache: large enough for the indexes of a national store
 // (64 MiB), since a push seeks records and tally cells all over them.
 constexpr const char* cache_pragma =
@@ -47,49 +39,56 @@ constexpr const char* reader_cache_pragma = "PRAGMA cache_size = -8192";
 
 using sqlite::bytes;
 
-// Reader connections handed out one per pull.
+// Reader connections handed out one per pull, each with its cell table
+// (which keeps the store's names between pulls).
 class reader_pool {
+  struct reader {
+    explicit reader(const std::filesystem::path& file)
+        : db(file, sqlite::database::mode::open_existing) {
+      db.exec(reader_cache_pragma);
+    }
+    sqlite::database db;
+    sqlite::cell_table table{db};
+  };
+
  public:
   reader_pool(const std::filesystem::path& file, std::size_t n) {
-    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) {
-      free_.push_back(
-          std::make_unique<sqlite::database>(file, sqlite::database::mode::open_existing));
-      free_.back()->exec(reader_cache_pragma);
-    }
+    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i)
+      free_.push_back(std::make_unique<reader>(file));
   }
 
   class lease {
    public:
-    lease(reader_pool& pool, std::unique_ptr<sqlite::database> db)
-        : pool_(pool), db_(std::move(db)) {}
-    ~lease() { pool_.give_back(std::move(db_)); }
-    sqlite::database& operator*() { return *db_; }
+    lease(reader_pool& pool, std::unique_ptr<reader> r) : pool_(pool), reader_(std::move(r)) {}
+    ~lease() { pool_.give_back(std::move(reader_)); }
+    sqlite::database& operator*() { return reader_->db; }
+    sqlite::cell_table& table() { return reader_->table; }
 
    private:
     reader_pool& pool_;
-    std::unique_ptr<sqlite::database> db_;
+    std::unique_ptr<reader> reader_;
   };
 
   lease take() {
     std::unique_lock lock(mutex_);
     available_.wait(lock, [&] { return !free_.empty(); });
-    auto db = std::move(free_.back());
+    auto r = std::move(free_.back());
     free_.pop_back();
-    return lease(*this, std::move(db));
+    return lease(*this, std::move(r));
   }
 
  private:
-  void give_back(std::unique_ptr<sqlite::database> db) {
+  void give_back(std::unique_ptr<reader> r) {
     {
       std::lock_guard lock(mutex_);
-      free_.push_back(std::move(db));
+      free_.push_back(std::move(r));
     }
     available_.notify_one();
   }
 
   std::mutex mutex_;
   std::condition_variable available_;
-  std::vector<std::unique_ptr<sqlite::database>> free_;  // guarded by mutex_
+  std::vector<std::unique_ptr<reader>> free_;  // guarded by mutex_
 };
 
 class sqlite_central_store final : public central_store {
@@ -140,11 +139,6 @@ class sqlite_central_store final : public central_store {
         const auto stats = table_.merge(
             change, [&] { return static_cast<std::int64_t>(++head_); }, &state, &before);
         out.stats += stats;
-        if (stats.applied > 0)  // its cells now end at the head
-          db_.cached("UPDATE records SET last_seq = ?2 WHERE rid = ?1")
-              .bind(1, state.rid)
-              .bind(2, static_cast<std::int64_t>(head_))
-              .run();
         auto it = touched.find(change.id);
         if (it == touched.end()) {
           if (stats.applied == 0 && !stats.record_created) continue;
@@ -204,19 +198,17 @@ class sqlite_central_store final : public central_store {
     // So a batch never ends inside a record: read_log stops before the
     // next record (no LIMIT could tell where that is, since a record with a
     // set field has a cell per code).
-    static const char* const sql =
-        "SELECT r.id, t.name, m.name, k.name, c.kind, c.value, c.hlc, c.node, r.last_seq "
-        "FROM records r JOIN cells c ON c.record = r.rid JOIN names t ON t.id = r.type "
-        "JOIN names m ON m.id = r.team JOIN names k ON k.id = c.key "
+    static const std::string sql =
+        std::string(sqlite::log_select) +
         "WHERE r.team = (SELECT id FROM names WHERE name = ?2) AND r.last_seq > ?1 "
         "AND r.last_seq <= ?3 ORDER BY r.last_seq";
-    auto& st = db.cached(sql);
+    auto& st = db.cached(sql.c_str());
     st.bind(1, static_cast<std::int64_t>(since))
         .bind(2, team)
         .bind(3, static_cast<std::int64_t>(head_seq));
-    sqlite::log_batch log =
-        sqlite::read_log(st, max_cells, limits_.max_records,
-                         [&](const sync::cell& c) { return c.at.node == skip_node; });
+    auto log = lease.table().read_log(
+        st, max_cells, limits_.max_records,
+        [&](const sqlite::stored_cell& c) { return c.at.node != skip_node; });
     st.reset();
     snapshot.commit();
     sync::change_batch batch;
@@ -295,9 +287,7 @@ class sqlite_central_store final : public central_store {
     records.step();
     c.records = static_cast<std::uint64_t>(records.integer(0));
     c.deleted_records = static_cast<std::uint64_t>(records.integer(1));
-    auto& cells = db_.cached("SELECT count(*) FROM cells");
-    cells.step();
-    c.cells = static_cast<std::uint64_t>(cells.integer(0));
+    c.cells = table_.cell_count();
     snapshot.commit();
     c.head = head_;
     std::error_code ec;
@@ -345,8 +335,10 @@ class sqlite_central_store final : public central_store {
           "NULL,"
           " last_sync_ms INTEGER) STRICT;"
           "INSERT INTO meta(key, value) VALUES ('role', 'havend'), ('head', 0);");
-      // The layout cell_table::create makes: brought to store_format below.
-      db_.exec("INSERT INTO meta(key, value) VALUES ('store_format', 2)");
+      db_.exec(team_log_sql);
+      db_.cached("INSERT INTO meta(key, value) VALUES ('store_format', ?)")
+          .bind(1, store_format)
+          .run();
     }
     sqlite::statement meta(db_,
                            "SELECT (SELECT value FROM meta WHERE key = 'role'), "
@@ -368,14 +360,18 @@ class sqlite_central_store final : public central_store {
     if (format == 1) {
       db_.exec("DROP INDEX IF EXISTS records_by_team; DROP INDEX IF EXISTS records_by_type_team");
       sqlite::cell_table::migrate_from_format_1(db_);
+    } else if (format < store_format) {
+      sqlite::cell_table::migrate_from_format_2(db_);
     }
-    if (format < 3) {
+    if (format < store_format) {
       db_.exec(team_log_sql);
+      // log_head: what a havend of format 3 kept; a format-3 havend still
+      // running cannot write a store of this format (its cells table is gone).
+      db_.exec("DELETE FROM meta WHERE key = 'log_head'");
       db_.cached("UPDATE meta SET value = ? WHERE key = 'store_format'")
           .bind(1, store_format)
           .run();
     }
-    repair_team_log();
     // For team_syncs.
     db_.exec("CREATE INDEX IF NOT EXISTS records_by_type_team ON records(type, team)");
     tx.commit();
@@ -472,27 +468,9 @@ class sqlite_central_store final : public central_store {
   date tomorrow() const { return date{today_().days + 1}; }
 
   void set_head() {
-    db_.cached("UPDATE meta SET value = ? WHERE key IN ('head', 'log_head')")
+    db_.cached("UPDATE meta SET value = ? WHERE key = 'head'")
         .bind(1, static_cast<std::int64_t>(head_))
         .run();
-  }
-
-  // A havend of format 2 still running when a newer `havend` command
-  // migrated the store (a package upgrade replaces the program before the
-  // service restarts) goes on pushing cells without their records' log
-  // positions, and moves the head but not log_head: the records it wrote
-  // would never be pulled. On opening, their positions are set again from
-  // their cells (a scan of the cells, only then). Requires: a transaction.
-  void repair_team_log() {
-    sqlite::statement log_head(db_, "SELECT value FROM meta WHERE key = 'log_head'");
-    const auto kept = log_head.step() ? static_cast<std::uint64_t>(log_head.integer(0)) : 0;
-    if (kept >= head_) return;
-    sqlite::statement(db_,
-                      "UPDATE records SET last_seq = (SELECT max(seq) FROM cells WHERE record = "
-                      "rid) WHERE rid IN (SELECT record FROM cells WHERE seq > ?)")
-        .bind(1, static_cast<std::int64_t>(kept))
-        .run();
-    set_head();
   }
 
   static device_info read_device(const sqlite::statement& st) {

@@ -3,19 +3,23 @@
 // both keep, and the merge of record changes into them. One connection's
 // worth of state; not thread-safe.
 //
-// Layout (store format 2):
+// Layout (the devices' store format 3, havend's 4):
 //   names(id INTEGER PRIMARY KEY, name TEXT UNIQUE): the field keys, record
 //     types and teams of the store, each once; rows are never deleted while
 //     records refer to them.
-//   records(rid INTEGER PRIMARY KEY, id BLOB UNIQUE, type, team, deleted):
-//     the 16-byte id once; type and team are names ids.
-//   cells(record, key, kind, value, hlc, node, seq) WITHOUT ROWID, keyed by
-//     (record rid, key names id), so that a record's cells are neighbours;
-//     seq is the store's own sequence number of the cell's last change (NULL
-//     for none), indexed where it is not NULL.
+//   records(rid INTEGER PRIMARY KEY, id BLOB UNIQUE, type, team, deleted,
+//     last_seq, cells): the 16-byte id once; type and team are names ids;
+//     cells are the record's cells packed into one value (packed_cells.hpp),
+//     so that a write reads and writes one row; last_seq is the largest seq
+//     its cells were stamped with (NULL for none; kept when a cell without
+//     seq replaces that cell), the log position a store orders its records
+//     by (each store indexes it as its log reads it).
+// A seq is the store's own sequence number of a cell's last change (none for
+// a cell a device pulled).
 
 #include <cstdint>
 #include <functional>
+#include <haven/sqlite/packed_cells.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/change.hpp>
 #include <haven/sync/merge.hpp>
@@ -40,6 +44,24 @@ class cell_table {
   // leaves the format-1 tables as they were; no uncached statement of `db`
   // mid-result (cached ones are reset).
   static void migrate_from_format_1(database& db);
+  // Packs a format-2 layout - cells(record, key, kind, value, hlc, node, seq)
+  // as rows - into records.cells and sets records.last_seq, then drops the
+  // cells table and its index. Same requirements as migrate_from_format_1.
+  static void migrate_from_format_2(database& db);
+  // Format 2's cells table and its seq index, for the migrations and their
+  // tests.
+  static constexpr const char* format_2_cells_sql = R"sql(
+CREATE TABLE cells(
+  record INTEGER NOT NULL,
+  key INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  value ANY,
+  hlc INTEGER NOT NULL,
+  node INTEGER NOT NULL,
+  seq INTEGER,
+  PRIMARY KEY(record, key)) STRICT, WITHOUT ROWID;
+CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL;
+)sql";
 
   explicit cell_table(database& db) : db_(db) {}
 
@@ -74,6 +96,33 @@ class cell_table {
   sync::merge_stats merge(const sync::record_change& change, const stamper& stamp,
                           merged_record* after = nullptr, merged_record* before = nullptr);
 
+  // Changes read from a store's log: records in log order, each record's
+  // cells in one record_change (in several past
+  // frame_limits::max_cells_per_record).
+  struct log_batch {
+    std::vector<sync::record_change> changes;
+    std::uint64_t last_seq = 0;  // the last record's last_seq (0: none read)
+    std::size_t cells = 0;       // cells read, left-out ones included
+    bool cut = false;            // stopped at a limit with records left to read
+  };
+  // Steps `st`, whose rows are log_select's (id, type, team, cells,
+  // last_seq), in last_seq order. It stops before a record once max_cells
+  // cells are read or max_records changes are made, so a record travels
+  // whole. Cells for which keep() is false are read but left out.
+  log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records,
+                     const std::function<bool(const stored_cell&)>& keep = {});
+  // The named cells of a packed cells column, ordered by key.
+  std::vector<sync::cell> read_cells(const statement& st, int col);
+
+  // The cells whose seq is above `cells_after` in the records whose last_seq
+  // is above `records_after`, and the records holding one.
+  struct unsent_count {
+    std::size_t cells = 0, records = 0;
+  };
+  unsent_count unsent(std::uint64_t records_after, std::uint64_t cells_after);
+  // Every cell of every record (a scan of the records).
+  std::uint64_t cell_count();
+
   // Deletes every record, cell and name. Requires: inside a write transaction.
   void erase_all();
 
@@ -82,6 +131,11 @@ class cell_table {
   std::int64_t intern(std::string_view name);
   // The name of a names id. Throws errc::store for an id names lacks.
   const std::string& name_of(std::int64_t id) const;
+  // Stored cells with their keys' names, ordered by key.
+  std::vector<sync::cell> named(std::vector<stored_cell> cells) const;
+  // Packs the rows of format 2's cells table into the records' cells and
+  // last_seq columns, then drops the table (see migrate_from_format_2).
+  static void pack_cells_table(database& db);
   // Reloads names if another connection committed or this one rolled back
   // since they were read. Asks SQLite once a transaction: inside a write
   // transaction no other connection commits.
@@ -101,39 +155,13 @@ class cell_table {
   std::optional<std::uint64_t> checked_in_;   // db_.transactions() when names were last checked
 };
 
-// Changes read from a store's log: cells in seq order, consecutive cells of
-// one record grouped into one record_change.
-struct log_batch {
-  std::vector<sync::record_change> changes;
-  std::uint64_t last_seq = 0;  // the seq of the last cell read (0: none)
-  std::size_t cells = 0;       // cells read, skipped ones included
-  bool cut = false;            // stopped at a limit with cells left to read
-};
-
-// The start of a log query whose rows read_log takes: cells c with their
-// record r and the names of its type (t) and team (m) and of the cell's key
-// (k). A store appends its WHERE and ORDER BY clauses.
+// The start of a log query whose rows cell_table::read_log takes: records
+// r with the names of their type (t) and team (m). A store appends its WHERE
+// and ORDER BY clauses.
 inline constexpr std::string_view log_select =
-    "SELECT r.id, t.name, m.name, k.name, c.kind, c.value, c.hlc, c.node, c.seq "
-    "FROM cells c JOIN records r ON r.rid = c.record JOIN names t ON t.id = r.type "
-    "JOIN names m ON m.id = r.team JOIN names k ON k.id = c.key ";
+    "SELECT r.id, t.name, m.name, r.cells, r.last_seq FROM records r "
+    "JOIN names t ON t.id = r.type JOIN names m ON m.id = r.team ";
 
-// Steps `st`, whose rows are (record_id, type, team, key, kind, value, hlc,
-// node, seq) in seq order, and groups them; seq is the log position a row
-// is read up to (the cell's, or the latest of its record's when a store
-// reads a record's cells together), and last_seq the last row's. It stops
-// before a new record once max_cells cells are read or max_records changes
-// are made, so that the cells one write gave a record travel together; `st`
-// must allow max_cells plus one record's cells. Cells for which skip() is
-// true are read but left out.
-log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records,
-                   const std::function<bool(const sync::cell&)>& skip = {});
-
-// Column codecs shared by the stores' queries.
-void bind_value(statement& st, int kind_index, const value& v);  // binds kind, then value
-value read_value(const statement& st, int kind_index);
-// A cell from columns key, kind, value, hlc, node starting at `first`.
-sync::cell read_cell(const statement& st, int first);
 inline std::span<const std::uint8_t> bytes(const sync::record_id& id) {
   return id.bytes;
 }

@@ -20,6 +20,14 @@ namespace haven::sqlite {
 
 class database;
 
+// Bytes held as chars (a packed value) seen as a blob to bind, and back.
+inline std::span<const std::uint8_t> as_blob(std::string_view bytes) {
+  return {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
+}
+inline std::string_view as_chars(std::span<const std::uint8_t> blob) {
+  return {reinterpret_cast<const char*>(blob.data()), blob.size()};
+}
+
 // A prepared statement; finalised by its destructor. Movable, not copyable.
 class statement {
  public:
