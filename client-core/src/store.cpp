@@ -155,17 +155,21 @@ struct store::impl {
   sqlite::cell_table::unsent_count unsent() { return table.unsent(acked_seq, sent_seq); }
 
   // Moves acked_seq to `seq`; sent_seq follows once no record is left past
-  // it, and goes back with a rewind. Requires: inside a transaction.
+  // it. A rewind (the server lost what it acknowledged after `seq`) takes
+  // sent_seq back to 0: where it stood when `seq` was acknowledged is not
+  // kept, and the records past `seq` are sent with all their local cells.
+  // Requires: inside a transaction.
   void set_acked(std::uint64_t seq) {
+    const bool rewind = seq < acked_seq;
     acked_seq = seq;
     set_meta("acked_seq", static_cast<std::int64_t>(seq));
     auto& later = db.cached("SELECT 1 FROM records WHERE last_seq > ? LIMIT 1");
     later.bind(1, static_cast<std::int64_t>(seq));
     const bool left = later.step();
     later.reset();
-    if (!left || seq < sent_seq) {
-      sent_seq = seq;
-      set_meta("sent_seq", static_cast<std::int64_t>(seq));
+    if (!left || rewind) {
+      sent_seq = left ? 0 : seq;
+      set_meta("sent_seq", static_cast<std::int64_t>(sent_seq));
     }
   }
 
@@ -730,15 +734,22 @@ result<outbox_batch> store::outbox(std::size_t max_cells, std::size_t max_record
       // none is left (set_acked). A record written again within a round
       // comes again with its cells since then, which the server merges as
       // no-ops.
+      // Records with nothing left to send (their cells since sent_seq
+      // replaced by pulled ones) are read past, so that a batch of them
+      // never stands for an empty outbox.
       static const std::string sql =
           std::string(sqlite::log_select) + "WHERE r.last_seq > ? ORDER BY r.last_seq";
       auto& st = s.db.cached(sql.c_str());
-      st.bind(1, static_cast<std::int64_t>(s.acked_seq));
       const auto sent = static_cast<std::int64_t>(s.sent_seq);
-      auto log = s.table.read_log(st, max_cells, max_records, [&](const sqlite::stored_cell& c) {
-        return c.seq && *c.seq > sent;
-      });
-      st.reset();
+      sqlite::cell_table::log_batch log;
+      for (std::uint64_t from = s.acked_seq;; from = log.last_seq) {
+        st.bind(1, static_cast<std::int64_t>(from));
+        log = s.table.read_log(st, max_cells, max_records, [&](const sqlite::stored_cell& c) {
+          return c.seq && *c.seq > sent;
+        });
+        st.reset();
+        if (!log.changes.empty() || !log.cut || log.last_seq <= from) break;
+      }
       outbox_batch out{std::max<std::uint64_t>(log.last_seq, s.acked_seq), std::move(log.changes),
                        0};
       for (const auto& change : out.changes) out.cells += change.cells.size();

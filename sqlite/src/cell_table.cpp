@@ -339,11 +339,14 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
     std::sort(held.begin(), held.end(),
               [](const held_cell& a, const held_cell& b) { return a.key < b.key; });
     cell_packer packer(held.size());
+    bool stamped = false;  // a cell holds a seq
     for (held_cell& h : held) {
       if (h.applied) h.seq = stamp();
       if (h.seq) last_seq = std::max(last_seq.value_or(*h.seq), *h.seq);
+      stamped = stamped || h.seq;
       packer.add(h.key, h.cell->val, h.cell->at, h.seq);
     }
+    if (!stamped) last_seq.reset();
     const std::string cells = packer.take();
     auto& write = rid ? db_.cached(
                             "UPDATE records SET deleted = ?2, last_seq = ?3, cells = ?4 WHERE "

@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <haven/core/result.hpp>
 #include <haven/core/varint.hpp>
 #include <haven/sqlite/packed_cells.hpp>
@@ -25,7 +26,7 @@ void cell_packer::add(std::int64_t key, const value& v, sync::stamp at,
   if (key <= key_ || left_ == 0)
     throw failure(errc::invalid_input, "cell_packer: keys out of order or too many cells");
   varint::writer w(out_);
-  w.varint(static_cast<std::uint64_t>(key - (key_ < 0 ? 0 : key_)));
+  w.varint(static_cast<std::uint64_t>(key - key_));
   std::uint8_t tag = 0;
   std::string value_bytes;
   varint::writer vw(value_bytes);
@@ -80,11 +81,13 @@ std::vector<stored_cell> unpack_cells(std::string_view packed) {
   // A cell takes at least two bytes (its key and its tag).
   const std::size_t n = r.count(packed.size() / 2, 2, "a record's cells");
   out.reserve(n);
-  std::int64_t key = 0, seq = 0;
+  std::int64_t key = 0;
+  std::uint64_t seq = 0;  // summed as unsigned: damaged bytes cannot overflow it
   sync::stamp at{};
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t step = r.varint();
-    if (step == 0 && i > 0) damaged("a key repeats");
+    if (step == 0 || step > static_cast<std::uint64_t>(INT64_MAX - key))
+      damaged("a key out of order");
     key += static_cast<std::int64_t>(step);
     const std::uint8_t tag = r.byte();
     if (tag & 0x80) damaged("an unknown tag");
@@ -98,9 +101,12 @@ std::vector<stored_cell> unpack_cells(std::string_view packed) {
       case kind::code:
         c.val = std::string(r.bytes(r.count(packed.size(), 1, "a code")));
         break;
-      case kind::date:
-        c.val = date{static_cast<std::int32_t>(r.signed_varint())};
+      case kind::date: {
+        const std::int64_t days = r.signed_varint();
+        if (days < INT32_MIN || days > INT32_MAX) damaged("a date out of range");
+        c.val = date{static_cast<std::int32_t>(days)};
         break;
+      }
       case kind::boolean:
         c.val = (tag & true_bit) != 0;
         break;
@@ -108,12 +114,15 @@ std::vector<stored_cell> unpack_cells(std::string_view packed) {
         damaged("an unknown value kind");
     }
     if (tag & time_bit) at.time.packed += static_cast<std::uint64_t>(r.signed_varint());
-    if (tag & node_bit) at.node = r.varint();
-    else if (i == 0) damaged("the first cell has no node");
+    if (tag & node_bit)
+      at.node = r.varint();
+    else if (i == 0)
+      damaged("the first cell has no node");
     c.at = at;
     if (tag & seq_bit) {
-      seq += r.signed_varint();
-      c.seq = seq;
+      seq += static_cast<std::uint64_t>(r.signed_varint());
+      if (seq > static_cast<std::uint64_t>(INT64_MAX)) damaged("a seq out of range");
+      c.seq = static_cast<std::int64_t>(seq);
     }
     out.push_back(std::move(c));
   }

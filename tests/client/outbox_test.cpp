@@ -230,3 +230,49 @@ TEST_CASE("outbox: cursors persist across reopening", "[client][outbox]") {
   CHECK(after.cells == before.cells);
   CHECK(after.last_seq == before.last_seq);
 }
+
+TEST_CASE("outbox: a rewind within a round sends the records past it with all their local cells",
+          "[client][outbox]") {
+  scratch_store db;
+  const record_id a = must(db->add(on_call()));              // seq 1..4
+  const record_id b = must(db->add(workshop()));             // seq 5..9
+  must(db->edit(a, {set_field("outcome", "advice-only")}));  // seq 10
+  const auto first = must(db->outbox(5));
+  REQUIRE(first.changes.size() == 1);
+  CHECK(first.changes[0].id == b);
+  must(db->acknowledge(first.last_seq));
+  must(db->acknowledge(must(db->outbox()).last_seq));
+  CHECK(must(db->status()).pending_cells == 0);
+  // The server was restored to what it held at 9: b, and none of a.
+  must(db->resend_after(first.last_seq));
+  const auto again = must(db->outbox());
+  CHECK(cells_of(again, a).size() == 4);  // seq 1, 2, 4 and 10
+  CHECK(cells_of(again, b).empty());
+  CHECK(must(db->status()).pending_cells == 4);
+}
+
+TEST_CASE("outbox: records whose unsent cells pulled ones replaced are read past",
+          "[client][outbox]") {
+  fake_time time;
+  scratch_store db("team-a", with_clock(time));
+  const record_id a = must(db->add(on_call()));  // seq 1..4
+  must(db->acknowledge(4));
+  must(db->edit(a, {set_field("outcome", "advice-only")}));  // seq 5
+  must(db->apply_remote({remote_change(a,
+                                       {remote_cell("outcome", std::string("admitted"),
+                                                    sync::hlc::make(time.now() + 1000, 0))},
+                                       "on_call_event")},
+                        1));
+  // a's local cells were all sent; it has nothing left to send.
+  CHECK(must(db->status()).pending_cells == 0);
+  CHECK_FALSE(get_record(*db, a).pending);
+  const record_id b = must(db->add(workshop()));  // seq 6..10
+  // a comes first and its cells read reach max_cells, but none is to send.
+  const auto box = must(db->outbox(1));
+  REQUIRE(box.changes.size() == 1);
+  CHECK(box.changes[0].id == b);
+  CHECK(box.last_seq == 10);
+  must(db->acknowledge(box.last_seq));
+  CHECK(must(db->outbox()).changes.empty());
+  CHECK(must(db->status()).pending_cells == 0);
+}

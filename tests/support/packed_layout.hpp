@@ -50,9 +50,8 @@ inline std::string cell_lines(const std::string& file) {
         quoted += "'";
       }
       by_key[names.at(c.key)] = std::to_string(v.kind) + " " + quoted + " " +
-                                std::to_string(c.at.time.packed) + " " +
-                                std::to_string(c.at.node) + " " +
-                                (c.seq ? std::to_string(*c.seq) : std::string("NULL"));
+                                std::to_string(c.at.time.packed) + " " + std::to_string(c.at.node) +
+                                " " + (c.seq ? std::to_string(*c.seq) : std::string("NULL"));
     }
     for (const auto& [key, rest] : by_key) out += st.text(0) + " " + key + " " + rest + "\n";
   }

@@ -90,7 +90,9 @@ struct store_status : sync_state {
   std::size_t pending_cells = 0;    // outbox size
 };
 
-// Outbox contents for one push: every local cell stamped in (acked_seq, last_seq].
+// Outbox contents for one push: the records written here whose latest local
+// write is in (acked_seq, last_seq], each with its local cells the server
+// may lack (see store::outbox).
 struct outbox_batch {
   std::uint64_t last_seq = 0;
   std::vector<sync::record_change> changes;
@@ -151,20 +153,23 @@ class store {
   // The sync state only, for a sync (several times a sync, on a device of
   // any size).
   result<sync_state> sync_status();
-  // The cells in the outbox (status().pending_cells), read from the index
-  // of unacknowledged cells: as quick as the outbox is small.
+  // The cells in the outbox (status().pending_cells), read from the records
+  // the index finds written since the last acknowledgement: as quick as the
+  // outbox is small.
   result<std::size_t> outbox_cells();
 
-  // The oldest unacknowledged local cells in seq order, consecutive cells of
-  // a record grouped into one change. It stops at the first record boundary
-  // once max_cells cells are in (so one write's cells of a record are never
-  // split between pushes), or at max_records changes.
+  // The records written here since the last acknowledgement, in the order
+  // of their latest local write, each with its unacknowledged local cells in
+  // one change. It stops at the first record boundary once max_cells cells
+  // are in (so a record's cells are never split between pushes), or at
+  // max_records changes.
   result<outbox_batch> outbox(std::size_t max_cells = 4000,
                               std::size_t max_records = sync::frame_limits{}.max_records);
-  // The server has committed every local cell stamped up to `seq`.
+  // The server has committed the outbox up to `seq`, a batch's last_seq.
   result<void> acknowledge(std::uint64_t seq);
   // The server has lost what it acknowledged after `seq` (e.g. restored from
-  // a backup): those local cells go into the outbox again.
+  // a backup): the records written since go into the outbox again, with all
+  // their local cells.
   result<void> resend_after(std::uint64_t seq);
   // Merges changes received from the server and moves the pull cursor to
   // `pulled_up_to`, in one transaction. Cells of unknown fields are kept.

@@ -11,9 +11,10 @@
 //     last_seq, cells): the 16-byte id once; type and team are names ids;
 //     cells are the record's cells packed into one value (packed_cells.hpp),
 //     so that a write reads and writes one row; last_seq is the largest seq
-//     its cells were stamped with (NULL for none; kept when a cell without
-//     seq replaces that cell), the log position a store orders its records
-//     by (each store indexes it as its log reads it).
+//     its cells were stamped with while one of them holds a seq (kept when
+//     a cell without seq replaces that cell; NULL once none holds one), the
+//     log position a store orders its records by (each store indexes it as
+//     its log reads it).
 // A seq is the store's own sequence number of a cell's last change (none for
 // a cell a device pulled).
 

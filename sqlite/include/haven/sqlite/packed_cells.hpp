@@ -4,7 +4,7 @@
 //
 // The bytes: a varint count, then each cell in ascending key order:
 //   varint  key, as the difference from the previous cell's key (the first's
-//           from 0): names ids, each key once;
+//           from 0): names ids (from 1), each key once, ascending;
 //   byte    tag: bits 0-2 the value's kind (null, integer, code, date,
 //           boolean), bit 3 the boolean's value, bit 4 a time follows, bit 5
 //           a node follows, bit 6 a seq follows;
@@ -12,7 +12,7 @@
 //           zigzag varint of its days; null and boolean: nothing;
 //   time    zigzag varint, the difference from the previous cell's time (the
 //           first's from 0); absent: the same time;
-//   node    varint; absent: the previous cell's node (the first's: 0);
+//   node    varint; absent: the previous cell's node (the first always has one);
 //   seq     zigzag varint, the difference from the previous cell's seq (or
 //           from 0); absent: no seq.
 // Cells written together share their stamp, so a cell of a record recorded
@@ -42,7 +42,7 @@ class cell_packer {
  public:
   explicit cell_packer(std::size_t count);
   // Throws errc::invalid_input for a code_set value or a key not above the
-  // previous one (a bug of the caller, never written).
+  // previous one or below 1 (a bug of the caller, never written).
   void add(std::int64_t key, const value& v, sync::stamp at, std::optional<std::int64_t> seq);
   // The packed bytes; throws unless exactly `count` cells were added.
   std::string take();
@@ -50,7 +50,7 @@ class cell_packer {
  private:
   std::string out_;
   std::size_t left_;
-  std::int64_t key_ = -1;
+  std::int64_t key_ = 0;  // names ids start at 1
   sync::stamp at_{};
   std::int64_t seq_ = 0;
   bool first_ = true;
