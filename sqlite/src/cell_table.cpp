@@ -123,14 +123,14 @@ void cell_table::pack_cells_table(database& db) {
 std::vector<sync::cell> cell_table::named(std::vector<stored_cell> cells) const {
   std::vector<sync::cell> out;
   out.reserve(cells.size());
-  for (stored_cell& c : cells) out.push_back({name_of(c.key), std::move(c.val), c.at});
+  for (stored_cell& c : cells) out.push_back({names_.name_of(c.key), std::move(c.val), c.at});
   std::sort(out.begin(), out.end(),
             [](const sync::cell& a, const sync::cell& b) { return a.key < b.key; });
   return out;
 }
 
 std::vector<sync::cell> cell_table::read_cells(const statement& st, int col) {
-  refresh_names();
+  names_.refresh();
   return named(unpack_cells(as_chars(st.blob(col))));
 }
 
@@ -145,7 +145,7 @@ sync::record_id read_id(const statement& st, int col) {
 cell_table::log_batch cell_table::read_log(statement& st, std::size_t max_cells,
                                            std::size_t max_records,
                                            const std::function<bool(const stored_cell&)>& keep) {
-  refresh_names();
+  names_.refresh();
   const std::size_t per_change = sync::frame_limits{}.max_cells_per_record;
   log_batch batch;
   while (st.step()) {
@@ -165,7 +165,7 @@ cell_table::log_batch cell_table::read_log(statement& st, std::size_t max_cells,
         batch.changes.push_back({id, type, team, {}});
         in_change = 0;
       }
-      batch.changes.back().cells.push_back({name_of(c.key), std::move(c.val), c.at});
+      batch.changes.back().cells.push_back({names_.name_of(c.key), std::move(c.val), c.at});
       ++in_change;
     }
   }
@@ -231,53 +231,11 @@ std::vector<sync::cell> cell_table::cells(std::int64_t rid) {
   return out;
 }
 
-void cell_table::refresh_names() {
-  const std::uint64_t transaction = db_.transactions();
-  if (checked_in_ == transaction && rollbacks_ == db_.rollbacks()) return;
-  auto& version = db_.cached("PRAGMA data_version");
-  version.step();
-  const std::int64_t now = version.integer(0);
-  if (data_version_ == now && rollbacks_ == db_.rollbacks()) {
-    checked_in_ = transaction;
-    return;
-  }
-  ids_.clear();
-  names_.clear();
-  auto& st = db_.cached("SELECT id, name FROM names");
-  while (st.step()) {
-    std::string name = st.text(1);
-    ids_.emplace(name, st.integer(0));
-    names_.emplace(st.integer(0), std::move(name));
-  }
-  data_version_ = now;
-  rollbacks_ = db_.rollbacks();
-  checked_in_ = transaction;
-}
-
-std::int64_t cell_table::intern(std::string_view name) {
-  if (const auto it = ids_.find(name); it != ids_.end()) return it->second;
-  auto& st = db_.cached("INSERT INTO names(name) VALUES (?) RETURNING id");
-  st.bind(1, name);
-  if (!st.step()) db_.fail("adding a name");
-  const std::int64_t id = st.integer(0);
-  st.reset();
-  ids_.emplace(std::string(name), id);
-  names_.emplace(id, std::string(name));
-  return id;
-}
-
-const std::string& cell_table::name_of(std::int64_t id) const {
-  const auto it = names_.find(id);
-  if (it == names_.end())
-    throw failure(errc::store, "store: a cell names a key the store lacks; the store is damaged");
-  return it->second;
-}
-
 sync::merge_stats cell_table::merge(const sync::record_change& change, const stamper& stamp,
                                     merged_record* after, merged_record* before) {
-  refresh_names();
+  names_.refresh();
   sync::merge_stats stats;
-  const std::int64_t type = intern(change.type), team = intern(change.team);
+  const std::int64_t type = names_.intern(change.type), team = names_.intern(change.team);
   std::optional<std::int64_t> rid;  // none for a record the store has never seen
   bool deleted = false, was_deleted = false, erased = false;
   std::vector<stored_cell> packed;  // the record's cells before the merge, as stored
@@ -312,12 +270,12 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
   held.reserve(packed.size() + change.cells.size());
   stored.reserve(packed.size());
   for (stored_cell& c : packed) {
-    stored.push_back({name_of(c.key), std::move(c.val), c.at});
+    stored.push_back({names_.name_of(c.key), std::move(c.val), c.at});
     held.push_back({c.key, &stored.back(), false, c.seq});
   }
   bool changed = false;
   for (const sync::cell& c : change.cells) {
-    const std::int64_t key = intern(c.key);
+    const std::int64_t key = names_.intern(c.key);
     auto current =
         std::find_if(held.begin(), held.end(), [&](const held_cell& h) { return h.key == key; });
     const sync::merge_decision d =
@@ -385,8 +343,7 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
 
 void cell_table::erase_all() {
   db_.exec("DELETE FROM records; DELETE FROM names;");
-  data_version_.reset();
-  checked_in_.reset();
+  names_.forget();
 }
 
 }  // namespace haven::sqlite

@@ -2,6 +2,7 @@
 // havend's store, stamps its own, and migrates stores of formats 2 and 3 to 4. The contracts every
 // backend keeps are in the conformance suite (store_conformance.hpp).
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <haven/server/access_registry.hpp>
 #include <haven/sqlite/sqlite.hpp>
@@ -136,6 +137,64 @@ TEST_CASE(
   const auto edit = f.store().pull("team-a", 0, f.store().counts().head - 1, 1000);
   REQUIRE(edit.changes.size() == 1);
   CHECK(edit.changes[0].id == test_id(2));
+}
+
+}  // namespace haven::test
+
+namespace haven::test {
+
+TEST_CASE(
+    "a tally kept by engine 2 is counted again when havend opens the store: the same figures, "
+    "the persons' rows by label",
+    "[server][central_store][upgrade]") {
+  central_fixture f;
+  auto a = f.enroll("dev-a", "team-a", 0xa);
+  const char* persons[] = {"P-0001H", "P-0002F", "P-0003D"};
+  const char* nationalities[] = {"UA", "RO", "SI"};
+  for (int n = 0; n < 9; ++n)
+    f.push(a, {a.record(test_id(n + 1), "assistance_case",
+                        {{"programme", n % 2 ? "reintegration" : "crisis-accommodation"},
+                         {"person", persons[n % 3]},
+                         {"sex", n % 2 ? "female" : "male"},
+                         {"nationality", nationalities[n % 3]},
+                         {"admitted", "2026-0" + std::to_string(n % 4 + 1) + "-02"},
+                         {"discharged", "2026-0" + std::to_string(n % 4 + 1) + "-20"}})});
+  const auto figures = [&] {
+    std::vector<std::tuple<int, std::string, std::string, std::uint32_t, std::int64_t>> out;
+    for (const int month : {0, 1, 2, 3}) {
+      const auto amounts = f.store().amounts("assisted-by-nationality-sex", {2026, month});
+      REQUIRE(amounts.ok());
+      for (const auto& x : amounts.value())
+        out.emplace_back(month, x.path, x.column, x.measure, x.value);
+    }
+    std::sort(out.begin(), out.end());  // a row's amounts come in the order first counted
+    return out;
+  };
+  const auto counted = figures();
+  REQUIRE(counted.size() > 10);
+  f.close();
+  {  // engine 2's persons' table: paths and columns as text, no labels
+    sqlite::database db(f.file(), sqlite::database::mode::open_existing);
+    db.exec(
+        "CREATE TABLE engine_2(tally INTEGER NOT NULL, measure INTEGER NOT NULL, person TEXT NOT "
+        "NULL, period INTEGER NOT NULL, path TEXT NOT NULL, col TEXT NOT NULL, n INTEGER NOT "
+        "NULL, PRIMARY KEY (tally, measure, person, period, path, col)) WITHOUT ROWID; "
+        "INSERT INTO engine_2 SELECT tally, measure, person, period, p.name, c.name, n FROM "
+        "tally_person JOIN tally_label p ON p.id = path JOIN tally_label c ON c.id = col; "
+        "DROP TABLE tally_person; DROP TABLE tally_label; ALTER TABLE engine_2 RENAME TO "
+        "tally_person; UPDATE tally_meta SET value = replace(value, 'tally engine 3', "
+        "'tally engine 2') WHERE key = 'declarations'");
+  }
+  f.reopen();
+  CHECK(figures() == counted);
+  sqlite::database db(f.file(), sqlite::database::mode::open_existing);
+  sqlite::statement kinds(db, "SELECT DISTINCT typeof(path) || typeof(col) FROM tally_person");
+  REQUIRE(kinds.step());
+  CHECK(kinds.text(0) == "integerinteger");
+  CHECK_FALSE(kinds.step());
+  sqlite::statement labels(db, "SELECT count(*) FROM tally_label");
+  REQUIRE(labels.step());
+  CHECK(labels.integer(0) > 0);
 }
 
 }  // namespace haven::test

@@ -210,8 +210,8 @@ TEST_CASE("the book keeps a record's day only while its stay is open, and no cop
                            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1");
   std::vector<std::string> names;
   while (tables.step()) names.push_back(tables.text(0));
-  CHECK(names ==
-        std::vector<std::string>{"tally_meta", "tally_open", "tally_person", "tally_value"});
+  CHECK(names == std::vector<std::string>{"tally_label", "tally_meta", "tally_open", "tally_person",
+                                          "tally_value"});
 }
 
 TEST_CASE("a damaged tally row is a store error, not a wrong figure", "[server][tally]") {

@@ -32,7 +32,7 @@ namespace haven::server {
 namespace {
 
 // Bump when the contribution rules or the tables change: stored tallies then need a replay.
-constexpr std::string_view engine_version = "tally engine 2";
+constexpr std::string_view engine_version = "tally engine 3";
 
 constexpr const char* meta_sql = "SELECT value FROM tally_meta WHERE key = 'declarations'";
 constexpr const char* set_meta_sql =
@@ -126,14 +126,15 @@ bool tally_book::needs_replay() const {
 }
 
 void tally_book::reset() {
-  // Engine 1's tables are dropped, not emptied: tally_record (a copy of
-  // each record's fields) and tally_value (a row per amount). No statement
-  // may be mid-result on a table being dropped; SQLite prepares the cached
-  // ones again for the new table.
+  // Earlier engines' tables are dropped, not emptied: tally_record (engine
+  // 1: a copy of each record's fields), tally_value (engine 1: a row per
+  // amount) and tally_person (to engine 2: paths and columns as text). No
+  // statement may be mid-result on a table being dropped; SQLite prepares
+  // the cached ones again for the new table.
   db_.reset_cached();
   db_.exec(
-      "DELETE FROM tally_person; DELETE FROM tally_open; DROP TABLE IF EXISTS tally_record; "
-      "DROP TABLE tally_value;");
+      "DELETE FROM tally_open; DROP TABLE IF EXISTS tally_record; DROP TABLE tally_value; DROP "
+      "TABLE tally_person;");
   db_.exec(tally_tables::create_sql);
   db_.cached(set_meta_sql).bind(1, std::string_view(declarations_)).run();
   replay_pending_ = false;
@@ -166,7 +167,7 @@ void tally_book::update(std::span<const change> changes) {
     else if (before.depends_on_today)
       db_.cached(drop_open_sql).bind(1, c.record).run();
   }
-  write_delta(db_, delta);
+  write_delta(db_, labels_, delta);
 }
 
 date tally_book::open_since(std::int64_t record) const {
@@ -200,7 +201,7 @@ void tally_book::refresh_open_stays(const record_reader& read) {
     delta.add(contribution_of(*schema_, r->type, r->fields, now), 1);
     db_.cached(set_open_sql).bind(1, record).bind(2, std::int64_t{now.days}).run();
   }
-  write_delta(db_, delta);
+  write_delta(db_, labels_, delta);
   sp.release();
 }
 

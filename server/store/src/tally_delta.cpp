@@ -31,8 +31,8 @@ constexpr const char* drop_person_sql =
 
 // Reads the person's stored leaves, lets the delta count them in or out of
 // the cells they enter or leave, and writes the leaves that changed.
-void write_person(sqlite::database& db, tally::delta& d, const tally::delta::person_key& who,
-                  const tally::delta::leaf_counts& change) {
+void write_person(sqlite::database& db, sqlite::name_table& labels, tally::delta& d,
+                  const tally::delta::person_key& who, const tally::delta::leaf_counts& change) {
   const auto tally = std::int64_t{who.tally}, measure = tally_tables::measure_number(who.measure);
   tally::delta::leaf_counts before;
   auto& st = db.cached(read_person_sql)
@@ -40,15 +40,16 @@ void write_person(sqlite::database& db, tally::delta& d, const tally::delta::per
                  .bind(2, measure)
                  .bind(3, std::string_view(who.person));
   while (st.step())
-    before[{tally_tables::period_of_number(st.integer(0)), st.text(1), st.text(2)}] = st.integer(3);
+    before[{tally_tables::period_of_number(st.integer(0)), labels.name_of(st.integer(1)),
+            labels.name_of(st.integer(2))}] = st.integer(3);
   const auto after = d.apply_person(who, before);
   for (const auto& [l, n] : change) {
     if (n == 0) continue;
     const auto it = after.find(l);
     auto& row = db.cached(it == after.end() ? drop_person_sql : set_person_sql);
     row.bind(1, tally).bind(2, measure).bind(3, std::string_view(who.person));
-    row.bind(4, tally_tables::period_number(l.period)).bind(5, std::string_view(l.path));
-    row.bind(6, std::string_view(l.column));
+    row.bind(4, tally_tables::period_number(l.period)).bind(5, labels.intern(l.path));
+    row.bind(6, labels.intern(l.column));
     if (it != after.end()) row.bind(7, it->second);
     row.run();
   }
@@ -96,10 +97,11 @@ void write_row(sqlite::database& db, const row_key& row,
 
 }  // namespace
 
-void write_delta(sqlite::database& db, tally::delta& d) {
+void write_delta(sqlite::database& db, sqlite::name_table& labels, tally::delta& d) {
+  labels.refresh();
   for (const auto& [who, change] : d.persons())
     if (std::any_of(change.begin(), change.end(), [](const auto& c) { return c.second != 0; }))
-      write_person(db, d, who, change);
+      write_person(db, labels, d, who, change);
   // The batch's changes by row, each row read and written once.
   std::map<row_key, std::vector<std::pair<const tally_key*, std::int64_t>>> rows;
   for (const auto& [key, amount] : d.amounts())

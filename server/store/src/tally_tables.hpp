@@ -16,10 +16,14 @@
 //   tally_person(tally, measure, person, period, path, col, n): for each
 //     distinct measure, how many records put the person in each LEAF cell
 //     (full row path, one column code; all_columns without a column field)
-//     of a MONTH; rows of n = 0 are deleted. A person is in a cell above the
+//     of a MONTH, the path and the column as tally_label ids; rows of n = 0
+//     are deleted. A person is in a cell above the
 //     leaves, or in a year's cell, exactly when some month leaf below it
 //     holds the person, so one range read of a person's rows tells which
 //     cells they enter or leave.
+//   tally_label(id, name): the row paths and column codes of tally_person,
+//     each once (a few dozen), so that its rows, a few per person and
+//     record, are short.
 //
 // tally is the index in schema::tallies() and measure the index in the
 // tally's measures or records_column; both stay valid because the book must
@@ -55,8 +59,9 @@ CREATE TABLE IF NOT EXISTS tally_value(
   PRIMARY KEY (tally, period, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tally_person(
   tally INTEGER NOT NULL, measure INTEGER NOT NULL, person TEXT NOT NULL,
-  period INTEGER NOT NULL, path TEXT NOT NULL, col TEXT NOT NULL, n INTEGER NOT NULL,
+  period INTEGER NOT NULL, path INTEGER NOT NULL, col INTEGER NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (tally, measure, person, period, path, col)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tally_label(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 )";
 
 // One amount of a tally_value row: a column code and a measure number.

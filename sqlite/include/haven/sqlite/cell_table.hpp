@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <haven/sqlite/name_table.hpp>
 #include <haven/sqlite/packed_cells.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/change.hpp>
@@ -128,32 +129,15 @@ CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL;
   void erase_all();
 
  private:
-  // The names id of `name`, adding it to names if it is new.
-  std::int64_t intern(std::string_view name);
-  // The name of a names id. Throws errc::store for an id names lacks.
-  const std::string& name_of(std::int64_t id) const;
   // Stored cells with their keys' names, ordered by key.
   std::vector<sync::cell> named(std::vector<stored_cell> cells) const;
   // Packs the rows of format 2's cells table into the records' cells and
   // last_seq columns, then drops the table (see migrate_from_format_2).
   static void pack_cells_table(database& db);
-  // Reloads names if another connection committed or this one rolled back
-  // since they were read. Asks SQLite once a transaction: inside a write
-  // transaction no other connection commits.
-  void refresh_names();
-
-  // Looks names up by string_view, without a copy.
-  struct name_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
 
   database& db_;
-  std::unordered_map<std::string, std::int64_t, name_hash, std::equal_to<>> ids_;  // name -> id
-  std::unordered_map<std::int64_t, std::string> names_;                            // id -> name
-  std::optional<std::int64_t> data_version_;  // PRAGMA data_version when names were read
-  std::uint64_t rollbacks_ = 0;               // db_.rollbacks() when names were read
-  std::optional<std::uint64_t> checked_in_;   // db_.transactions() when names were last checked
+  name_table names_{db_, "names", "SELECT id, name FROM names",
+                    "INSERT INTO names(name) VALUES (?) RETURNING id"};
 };
 
 // The start of a log query whose rows cell_table::read_log takes: records

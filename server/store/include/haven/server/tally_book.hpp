@@ -7,6 +7,7 @@
 #include <haven/core/clock.hpp>
 #include <haven/core/result.hpp>
 #include <haven/schema/schema.hpp>
+#include <haven/sqlite/name_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/change.hpp>
 #include <haven/tally/contribution.hpp>
@@ -92,6 +93,8 @@ class tally_book {
 
  private:
   sqlite::database& db_;
+  sqlite::name_table labels_{db_, "tally_label", "SELECT id, name FROM tally_label",
+                             "INSERT INTO tally_label(name) VALUES (?) RETURNING id"};
   std::shared_ptr<const schema> schema_;
   clock today_;
   // The fields each counted type's tallies read: a record whose read
