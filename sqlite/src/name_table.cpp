@@ -32,8 +32,13 @@ std::int64_t name_table::intern(std::string_view name) {
   if (!st.step()) db_.fail(std::string("adding a name to ") + table_);
   const std::int64_t id = st.integer(0);
   st.reset();
+  if (!names_.emplace(id, std::string(name)).second) {  // a copy from before a rollback
+    forget();
+    throw failure(errc::store, std::string("store: ") + table_ +
+                                   " gave an id twice; try again (the store's copy of it was "
+                                   "out of date)");
+  }
   ids_.emplace(std::string(name), id);
-  names_.emplace(id, std::string(name));
   return id;
 }
 

@@ -326,3 +326,34 @@ TEST_CASE("cell_table writes a record of many cells whole, each with the seq it 
   CHECK(seqs() == std::map<std::string, std::int64_t>{{"_deleted", seq}});
   CHECK(f.table.row(id)->deleted);
 }
+
+TEST_CASE("name_table: an id a rolled-back savepoint gave is never read as another name's",
+          "[sqlite][name_table]") {
+  // A savepoint's rollback is not a transaction's, which the copy goes by:
+  // a name added inside it stays in the copy, and the next name added gets
+  // its id. intern() refuses to give that id to the new name; forget(), as
+  // the tally book's savepoint calls it, brings the copy back in line.
+  test::temp_dir dir;
+  sqlite::database db(dir.file("names.db"), sqlite::database::mode::create);
+  db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
+  sqlite::name_table names(db, "t", "SELECT id, name FROM t",
+                           "INSERT INTO t(name) VALUES (?) RETURNING id");
+  db.exec("SAVEPOINT s");
+  names.refresh();
+  const std::int64_t x = names.intern("x");
+  db.exec("ROLLBACK TO s; RELEASE s");
+  db.exec("SAVEPOINT s");
+  names.refresh();
+  try {
+    names.intern("y");
+    FAIL("the id of a name rolled back was given to another");
+  } catch (const failure& e) {
+    CHECK(e.err().code == errc::store);
+  }
+  names.forget();
+  names.refresh();
+  const std::int64_t y = names.intern("y");
+  CHECK(y == x);  // the rolled-back row's id, now y's
+  CHECK(names.name_of(y) == "y");
+  db.exec("RELEASE s");
+}

@@ -82,11 +82,17 @@ std::optional<std::string> stored_declarations(sqlite::database& db) {
 }
 
 // SAVEPOINT ... RELEASE: a transaction of its own, or nested in the caller's.
+// Rolling back forgets the labels' copy: a label added since is gone (and
+// neither a savepoint nor its rollback counts as a transaction of the
+// connection's, which the copy otherwise goes by).
 class savepoint {
  public:
-  explicit savepoint(sqlite::database& db) : db_(db) { db_.exec("SAVEPOINT tally"); }
+  savepoint(sqlite::database& db, sqlite::name_table& labels) : db_(db), labels_(labels) {
+    db_.exec("SAVEPOINT tally");
+  }
   ~savepoint() {
     if (done_) return;
+    labels_.forget();
     try {
       db_.exec("ROLLBACK TO tally; RELEASE tally");
     } catch (...) {  // the connection is closing
@@ -101,6 +107,7 @@ class savepoint {
 
  private:
   sqlite::database& db_;
+  sqlite::name_table& labels_;
   bool done_ = false;
 };
 
@@ -183,7 +190,7 @@ date tally_book::open_since(std::int64_t record) const {
 
 void tally_book::refresh_open_stays(const record_reader& read) {
   if (replay_pending_) return;
-  savepoint sp(db_);
+  savepoint sp(db_, labels_);
   const date now = today_();
   std::vector<std::pair<std::int64_t, date>> moved;
   auto& st = db_.cached(open_records_sql);
