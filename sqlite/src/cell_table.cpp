@@ -93,12 +93,7 @@ void cell_table::pack_cells_table(database& db) {
         if (c.seq) last_seq = std::max(last_seq.value_or(*c.seq), *c.seq);
       }
       const std::string packed = packer.take();
-      put.bind(1, rid).bind(2, as_blob(packed));
-      if (last_seq)
-        put.bind(3, *last_seq);
-      else
-        put.bind_null(3);
-      put.run();
+      put.bind(1, rid).bind(2, as_blob(packed)).bind(3, last_seq).run();
       put.reset();
       record.clear();
     };
@@ -240,8 +235,8 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
   bool deleted = false, was_deleted = false, erased = false;
   std::vector<stored_cell> packed;  // the record's cells before the merge, as stored
   std::vector<sync::cell> stored;   // the same, named
-  std::optional<std::int64_t>
-      last_seq;  // the largest seq the record's cells were ever stamped with
+  // The largest seq the record's cells were ever stamped with.
+  std::optional<std::int64_t> last_seq;
   auto& found =
       db_.cached("SELECT rid, type, team, deleted, cells, last_seq FROM records WHERE id = ?");
   found.bind(1, bytes(change.id));
@@ -316,12 +311,7 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
       write.bind(1, *rid);
     else
       write.bind(1, bytes(change.id)).bind(5, type).bind(6, team);
-    write.bind(2, std::int64_t{deleted}).bind(4, as_blob(cells));
-    if (last_seq)
-      write.bind(3, *last_seq);
-    else
-      write.bind_null(3);
-    write.run();
+    write.bind(2, std::int64_t{deleted}).bind(3, last_seq).bind(4, as_blob(cells)).run();
     if (!rid) {
       rid = db_.last_insert_rowid();
       stats.record_created = true;

@@ -80,11 +80,7 @@ inline void unpack_to_format_2(const std::string& file) {
           put.bind_null(4);
         put.bind(5, static_cast<std::int64_t>(c.at.time.packed))
             .bind(6, static_cast<std::int64_t>(c.at.node));
-        if (c.seq)
-          put.bind(7, *c.seq);
-        else
-          put.bind_null(7);
-        put.run();
+        put.bind(7, c.seq).run();
         put.reset();
       }
   }

@@ -46,11 +46,8 @@ CREATE TABLE IF NOT EXISTS audit_log(
   subject TEXT NOT NULL, address TEXT NOT NULL, detail TEXT NOT NULL);
 )sql";
 
-std::span<const std::uint8_t> blob_of(std::string_view s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 std::string string_of(std::span<const std::uint8_t> b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
+  return std::string(sqlite::as_chars(b));
 }
 
 std::string utc_text(std::int64_t ms) {
@@ -134,7 +131,7 @@ class sqlite_access_registry final : public access_registry {
         db_,
         "INSERT INTO enrollment_codes(code_hash, name, team, role, issued_ms, expires_ms) "
         "VALUES(?, ?, ?, ?, ?, ?)")
-        .bind(1, blob_of(crypto::sha256(*normalise_code(code.code))))
+        .bind(1, sqlite::as_blob(crypto::sha256(*normalise_code(code.code))))
         .bind(2, name)
         .bind(3, team)
         .bind(4, to_string(role))
@@ -174,7 +171,7 @@ class sqlite_access_registry final : public access_registry {
       sqlite::statement find(
           db_,
           "SELECT name, team, role, expires_ms, used_ms FROM enrollment_codes WHERE code_hash = ?");
-      find.bind(1, blob_of(code_hash));
+      find.bind(1, sqlite::as_blob(code_hash));
       if ((found = find.step())) {
         d.name = find.text(0);
         d.team = find.text(1);
@@ -203,14 +200,14 @@ class sqlite_access_registry final : public access_registry {
         .bind(2, d.name)
         .bind(3, d.team)
         .bind(4, to_string(d.role))
-        .bind(5, blob_of(d.public_key))
+        .bind(5, sqlite::as_blob(d.public_key))
         .bind(6, now_ms)
         .run();
     sqlite::statement(db_,
                       "UPDATE enrollment_codes SET used_ms = ?, device_id = ? WHERE code_hash = ?")
         .bind(1, now_ms)
         .bind(2, d.device_id)
-        .bind(3, blob_of(code_hash))
+        .bind(3, sqlite::as_blob(code_hash))
         .run();
     enrollment_grant grant{d.device_id, d.team, d.role, team_key(d.team, now_ms), {}};
     if (d.role == device_role::coordinator)
@@ -360,7 +357,7 @@ class sqlite_access_registry final : public access_registry {
     std::string key = crypto::random_bytes(32);
     sqlite::statement(db_, "INSERT INTO team_keys(team, pseudonym_key, created_ms) VALUES(?, ?, ?)")
         .bind(1, team)
-        .bind(2, blob_of(key))
+        .bind(2, sqlite::as_blob(key))
         .bind(3, now_ms)
         .run();
     return key;
@@ -374,7 +371,7 @@ class sqlite_access_registry final : public access_registry {
         db_,
         "INSERT OR REPLACE INTO coordinator_tokens(name, token_hash, issued_ms, device_id) "
         "VALUES(?, ?, ?, ?)");
-    st.bind(1, name).bind(2, blob_of(crypto::sha256(token))).bind(3, now_ms);
+    st.bind(1, name).bind(2, sqlite::as_blob(crypto::sha256(token))).bind(3, now_ms);
     if (device_id)
       st.bind(4, *device_id);
     else

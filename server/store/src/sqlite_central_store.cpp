@@ -335,7 +335,6 @@ class sqlite_central_store final : public central_store {
           "NULL,"
           " last_sync_ms INTEGER) STRICT;"
           "INSERT INTO meta(key, value) VALUES ('role', 'havend'), ('head', 0);");
-      db_.exec(team_log_sql);
       db_.cached("INSERT INTO meta(key, value) VALUES ('store_format', ?)")
           .bind(1, store_format)
           .run();
@@ -364,7 +363,6 @@ class sqlite_central_store final : public central_store {
       sqlite::cell_table::migrate_from_format_2(db_);
     }
     if (format < store_format) {
-      db_.exec(team_log_sql);
       // log_head: what a havend of format 3 kept; a format-3 havend still
       // running cannot write a store of this format (its cells table is gone).
       db_.exec("DELETE FROM meta WHERE key = 'log_head'");
@@ -372,7 +370,8 @@ class sqlite_central_store final : public central_store {
           .bind(1, store_format)
           .run();
     }
-    // For team_syncs.
+    // For pulls, and for team_syncs.
+    db_.exec(team_log_sql);
     db_.exec("CREATE INDEX IF NOT EXISTS records_by_type_team ON records(type, team)");
     tx.commit();
     return db_;

@@ -3,6 +3,7 @@
 
 #include <haven/core/varint.hpp>
 #include <haven/server/tally_book.hpp>
+#include <haven/sqlite/sqlite.hpp>
 
 #include "tally_tables.hpp"
 
@@ -34,7 +35,7 @@ std::string tally_tables::pack(const packed_amounts& amounts) {
 
 tally_tables::packed_amounts tally_tables::unpack(std::span<const std::uint8_t> bytes) {
   packed_amounts out;
-  varint::reader<damaged> r({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  varint::reader<damaged> r(sqlite::as_chars(bytes));
   while (r.remaining() > 0) {
     packed_amount a;
     a.column = r.bytes(r.varint());

@@ -86,10 +86,7 @@ void write_row(sqlite::database& db, const row_key& row,
   }
   if (!amounts.empty()) {
     const std::string packed = tally_tables::pack(amounts);
-    bind_row(set_row_sql)
-        .bind(4, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(packed.data()),
-                                               packed.size()))
-        .run();
+    bind_row(set_row_sql).bind(4, sqlite::as_blob(packed)).run();
   } else if (stored) {
     bind_row(drop_row_sql).run();
   }

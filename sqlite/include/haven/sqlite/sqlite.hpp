@@ -40,6 +40,10 @@ class statement {
   statement& bind(int index, std::string_view text);
   statement& bind(int index, std::span<const std::uint8_t> blob);
   statement& bind_null(int index);
+  // The value, or NULL for none.
+  statement& bind(int index, std::optional<std::int64_t> v) {
+    return v ? bind(index, *v) : bind_null(index);
+  }
 
   // Advances to the next row: true if there is one, false when done.
   bool step();
