@@ -30,7 +30,11 @@
 //   each is counted once per column code and once for all columns together,
 //   so subtotals and totals count a record, or a person, once.
 // - Distinct measures add the record's pseudonym to each cell; a record
-//   without one adds none.
+//   without one adds none. The contribution names it in the leaf cells of
+//   months only (a full row path, one column code; all columns without a
+//   column field): a person is in a cell above them, or in a year's cell,
+//   exactly when some month leaf below it holds them, since a record counts
+//   in the months of every year it counts in.
 #include <algorithm>
 #include <cstdio>
 #include <haven/tally/contribution.hpp>
@@ -192,6 +196,14 @@ std::vector<std::string> paths_of(const tally_def& t, const record_type& type,
   return all;
 }
 
+// How many of paths_of's paths, its last ones, are full paths of `depth` rows.
+std::size_t leaves_of(const std::vector<std::string>& paths, std::size_t depth) {
+  return static_cast<std::size_t>(
+      std::count_if(paths.begin(), paths.end(), [depth](const std::string& path) {
+        return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) == depth;
+      }));
+}
+
 std::vector<std::string> columns_of(const tally_def& t, const record_type& type,
                                     const field_map& fields) {
   std::vector<std::string> out{std::string(all_columns)};
@@ -251,17 +263,22 @@ void add_tally(tally_contribution& out, std::uint32_t index, const tally_def& t,
   const auto columns = columns_of(t, type, fields);
   const auto readings = read_measures(t, type, fields);
 
+  // Persons only in the month leaves: a full path, one column code (all
+  // columns without a column field).
+  const std::size_t first_leaf_path = paths.size() - leaves_of(paths, t.rows.size());
   for (const auto& [period, split] : where.periods) {
-    for (const auto& path : paths) {
-      for (const auto& column : columns) {
-        tally_key key{index, period, path, column, records_measure};
+    for (std::size_t p = 0; p < paths.size(); ++p) {
+      for (std::size_t c = 0; c < columns.size(); ++c) {
+        tally_key key{index, period, paths[p], columns[c], records_measure};
         out.amounts[key] += 1;
+        const bool leaf = period.month != 0 && p >= first_leaf_path && (c != 0 || !t.column);
         for (const auto& r : readings) {
           key.measure = r.index;
-          if (!r.person.empty())
-            out.persons.emplace(key, r.person);
-          else if (const std::int64_t amount = r.split ? split : r.amount; amount != 0)
+          if (!r.person.empty()) {
+            if (leaf) out.persons.emplace(key, r.person);
+          } else if (const std::int64_t amount = r.split ? split : r.amount; amount != 0) {
             out.amounts[key] += amount;
+          }
         }
       }
     }

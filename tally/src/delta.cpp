@@ -26,21 +26,14 @@ std::size_t delta::key_hash::operator()(const tally_key& k) const {
   return h;
 }
 
-bool delta::is_leaf(const tally_key& key) const {
-  const tally_def& t = tallies_[key.tally];
-  const auto depth = static_cast<std::size_t>(std::count(key.path.begin(), key.path.end(), '/'));
-  return depth == t.rows.size() && (key.column == all_columns) != t.column.has_value();
-}
-
 void delta::add(const tally_contribution& c, std::int64_t sign) {
   for (const auto& [key, amount] : c.amounts) {
     std::int64_t& sum = amounts_[key];
     sum = checked_sum(sum, sign * amount);
   }
-  // Month leaves only: the year's cells follow from its months.
+  // Month leaves only, as contribution_of gives them: the cells above and the years follow.
   for (const auto& [key, person] : c.persons)
-    if (key.period.month != 0 && is_leaf(key))
-      persons_[{key.tally, key.measure, person}][{key.period, key.path, key.column}] += sign;
+    persons_[{key.tally, key.measure, person}][{key.period, key.path, key.column}] += sign;
 }
 
 namespace {
@@ -70,8 +63,8 @@ struct person_cell {
 
 delta::leaf_counts delta::apply_person(const person_key& who, const leaf_counts& before) {
   leaf_counts after = before;
-  // Only a cell above a leaf whose count changes can gain or lose the
-  // person: those cells, at every level, in the leaf's month and its year.
+  // Only a cell above a leaf that the person enters or leaves can gain or
+  // lose them: those cells, at every level, in the leaf's month and its year.
   std::vector<person_cell> cells;
   const auto it = persons_.find(who);
   if (it != persons_.end())
@@ -82,6 +75,8 @@ delta::leaf_counts delta::apply_person(const person_key& who, const leaf_counts&
         throw failure(errc::store,
                       "store: the tally retracted what it never counted (reset and replay it)");
       if (now == 0) after.erase(l);
+      const bool entered = now == n, left = now == 0;
+      if (!entered && !left) continue;  // it held the person before and after
       for (const tally_period p : {l.period, tally_period{l.period.year, 0}})
         for (std::size_t end = 0;;) {
           const std::string_view prefix = std::string_view(l.path).substr(0, end);

@@ -228,6 +228,43 @@ TEST_CASE("a damaged tally row is a store error, not a wrong figure", "[server][
   }
 }
 
+TEST_CASE("a damaged row of persons is a store error and the update changes nothing",
+          "[server][tally]") {
+  tally_fixture f;
+  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
+  REQUIRE(f.rows_in("tally_person") == 1);
+  REQUIRE(f.rows_in("tally_label") >= 1);  // label 1 is known below
+  const auto table = [&](const char* sql) {
+    sqlite::statement st(f.db(), sql);
+    std::vector<std::string> rows;
+    while (st.step()) rows.push_back(st.text(0));
+    return rows;
+  };
+  const char* values_sql = "SELECT path || hex(amounts) FROM tally_value ORDER BY 1";
+  const char* persons_sql = "SELECT person || hex(leaves) FROM tally_person ORDER BY 1";
+  const auto values = table(values_sql);
+  // Leaves: a period step, a path and a column label, a count (see tally_tables.hpp).
+  for (const char* bytes : {"x'80'",                       // cut inside a varint
+                            "x'eadd18010101'",             // 2026, month 13
+                            "x'd6dd18e7070101'",           // label 999, never given
+                            "x'd6dd18010100'",             // a count of 0
+                            "x'd6dd1801010100010101'",     // the same leaf twice
+                            "x'd6dd1801010101010101'"}) {  // a period before the last
+    INFO(bytes);
+    f.db().exec(std::string("UPDATE tally_person SET leaves = ") + bytes);
+    const auto persons = table(persons_sql);
+    try {
+      f.put(bytes, "pats_session", pats("2026-03-02", "vic", "individual", "P-0001H"));
+      FAIL("the damaged row was read");
+    } catch (const failure& e) {
+      CHECK(e.err().code == errc::store);
+      CHECK_THAT(e.what(), Contains("reset and replay"));
+    }
+    CHECK(table(persons_sql) == persons);
+    CHECK(table(values_sql) == values);
+  }
+}
+
 TEST_CASE("a set-valued row counts once per element, once in the total", "[server][tally]") {
   tally_fixture f;
   f.put("a", "assistance_case",

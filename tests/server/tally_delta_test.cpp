@@ -23,16 +23,16 @@ TEST_CASE("tally::delta sums amounts and counts a person once per cell at every 
   REQUIRE(t);
   const auto index = static_cast<std::uint32_t>(t - s->tallies().data());
   const tally::tally_period year{2026, 0}, march{2026, 3};
-  delta d(s->tallies());
+  delta d;
   // Two records of one person in March, in two leaves under one programme
-  // (a contribution counts a record in its year and its months).
+  // (a contribution counts a record in its year and its months, and names
+  // the person in the month's leaves).
   tally::tally_contribution first, second;
   for (auto [c, nationality] : {std::pair{&first, "UA"}, std::pair{&second, "SI"}}) {
-    for (const auto period : {year, march}) {
-      const std::string leaf = "crisis-accommodation/" + std::string(nationality) + "/";
+    const std::string leaf = "crisis-accommodation/" + std::string(nationality) + "/";
+    for (const auto period : {year, march})
       c->amounts[{index, period, leaf, "female", tally::records_measure}] = 1;
-      c->persons.insert({{index, period, leaf, "female", 0}, "P-0001H"});
-    }
+    c->persons.insert({{index, march, leaf, "female", 0}, "P-0001H"});
   }
   d.add(first, 1);
   d.add(second, 1);
@@ -60,7 +60,7 @@ TEST_CASE("tally::delta sums amounts and counts a person once per cell at every 
   }
 
   // The person leaves one leaf only: the subtotal keeps them.
-  delta later(s->tallies());
+  delta later;
   later.add(second, -1);
   const auto left = later.apply_person(who, after);
   CHECK(left.size() == 1);
@@ -68,8 +68,14 @@ TEST_CASE("tally::delta sums amounts and counts a person once per cell at every 
     CHECK(later.amounts().at({index, period, "crisis-accommodation/SI/", "female", 0}) == -1);
     CHECK_FALSE(later.amounts().count({index, period, "crisis-accommodation/", "female", 0}));
   }
+  // A second record in a leaf that holds the person already moves no cell.
+  delta again;
+  again.add(first, 1);
+  const auto twice = again.apply_person(who, after);
+  CHECK(twice.at({march, "crisis-accommodation/UA/", "female"}) == 2);
+  for (const auto& [key, amount] : again.amounts()) CHECK((key.measure != 0 || amount == 0));
   // Retracting what was never counted is the store's inconsistency.
-  delta wrong(s->tallies());
+  delta wrong;
   wrong.add(first, -1);
   try {
     wrong.apply_person(who, {});

@@ -245,6 +245,16 @@ TEST_CASE("a contribution depends only on the fields its tallies read and on tod
     CHECK(e.amounts == c.amounts);
     CHECK(e.persons == c.persons);
 
+    // Persons are named in the month leaves only: a full row path, one column code.
+    for (const auto& [key, person] : c.persons) {
+      const tally_def& t = s->tallies()[key.tally];
+      CHECK(key.period.month != 0);
+      CHECK(static_cast<std::size_t>(std::count(key.path.begin(), key.path.end(), '/')) ==
+            t.rows.size());
+      CHECK((key.column == tally::all_columns) != t.column.has_value());
+      CHECK(c.amounts.count({key.tally, key.period, key.path, key.column, tally::records_measure}));
+    }
+
     // Every cell carries the record count; the grand total counts the record once per period.
     for (const auto& [key, amount] : c.amounts)
       if (key.measure == tally::records_measure) CHECK(amount == 1);

@@ -32,7 +32,7 @@ namespace haven::server {
 namespace {
 
 // Bump when the contribution rules or the tables change: stored tallies then need a replay.
-constexpr std::string_view engine_version = "tally engine 3";
+constexpr std::string_view engine_version = "tally engine 4";
 
 constexpr const char* meta_sql = "SELECT value FROM tally_meta WHERE key = 'declarations'";
 constexpr const char* set_meta_sql =
@@ -135,7 +135,8 @@ bool tally_book::needs_replay() const {
 void tally_book::reset() {
   // Earlier engines' tables are dropped, not emptied: tally_record (engine
   // 1: a copy of each record's fields), tally_value (engine 1: a row per
-  // amount) and tally_person (to engine 2: paths and columns as text). No
+  // amount) and tally_person (to engine 2: a row per leaf, paths and
+  // columns as text; engine 3: a row per leaf, by label). No
   // statement may be mid-result on a table being dropped; SQLite prepares
   // the cached ones again for the new table.
   db_.reset_cached();
@@ -150,7 +151,7 @@ void tally_book::reset() {
 void tally_book::update(std::span<const change> changes) {
   if (replay_pending_) return;  // the replay will count it
   const date now = today_();
-  tally::delta delta(schema_->tallies());
+  tally::delta delta;
   for (const change& c : changes) {
     const auto read = read_fields_.find(c.type);
     if (read == read_fields_.end()) continue;
@@ -198,7 +199,7 @@ void tally_book::refresh_open_stays(const record_reader& read) {
     if (const date then{static_cast<std::int32_t>(st.integer(1))}; !same_month(then, now))
       moved.emplace_back(st.integer(0), then);
   st.reset();
-  tally::delta delta(schema_->tallies());
+  tally::delta delta;
   for (const auto& [record, then] : moved) {
     const auto r = read(record);
     if (!r)

@@ -1,6 +1,9 @@
 #include "tally_delta.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <haven/core/result.hpp>
+#include <haven/core/varint.hpp>
 #include <map>
 #include <span>
 #include <string>
@@ -19,40 +22,88 @@ constexpr const char* set_row_sql =
 constexpr const char* drop_row_sql =
     "DELETE FROM tally_value WHERE tally = ?1 AND period = ?2 AND path = ?3";
 constexpr const char* read_person_sql =
-    "SELECT period, path, col, n FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = "
-    "?3";
+    "SELECT leaves FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = ?3";
 constexpr const char* set_person_sql =
-    "INSERT INTO tally_person(tally, measure, person, period, path, col, n) VALUES (?1, ?2, ?3, "
-    "?4, ?5, ?6, ?7) "
-    "ON CONFLICT DO UPDATE SET n = excluded.n";
+    "INSERT INTO tally_person(tally, measure, person, leaves) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT DO UPDATE SET leaves = excluded.leaves";
 constexpr const char* drop_person_sql =
-    "DELETE FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = ?3 AND period = ?4 "
-    "AND path = ?5 AND col = ?6";
+    "DELETE FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = ?3";
+
+[[noreturn]] void damaged_leaves(const std::string&) {
+  throw failure(errc::store,
+                "store: a tally row of persons is damaged (reset and replay the tally)");
+}
+
+// A person's leaves as tally_tables describes them: per leaf, its period
+// as a difference from the previous leaf's, its path's and column's label
+// ids and its count.
+std::string pack_leaves(sqlite::name_table& labels, const tally::delta::leaf_counts& leaves) {
+  std::string out;
+  varint::writer w(out);
+  std::int64_t period = 0;
+  for (const auto& [l, n] : leaves) {
+    const std::int64_t p = tally_tables::period_number(l.period);
+    w.signed_varint(p - period);
+    period = p;
+    w.varint(static_cast<std::uint64_t>(labels.intern(l.path)));
+    w.varint(static_cast<std::uint64_t>(labels.intern(l.column)));
+    w.varint(static_cast<std::uint64_t>(n));
+  }
+  return out;
+}
+
+// Throws failure(errc::store) for bytes pack_leaves did not write.
+tally::delta::leaf_counts unpack_leaves(const sqlite::name_table& labels,
+                                        std::span<const std::uint8_t> bytes) {
+  tally::delta::leaf_counts out;
+  varint::reader<damaged_leaves> r(sqlite::as_chars(bytes));
+  std::int64_t period = 0;
+  const auto label = [&]() -> const std::string& {
+    const std::uint64_t id = r.varint();
+    if (id > std::uint64_t{INT64_MAX}) damaged_leaves("");
+    try {
+      return labels.name_of(static_cast<std::int64_t>(id));
+    } catch (const failure&) {  // a label never given: say what to do about it
+      damaged_leaves("");
+    }
+  };
+  while (r.remaining() > 0) {
+    const std::int64_t step = r.signed_varint();
+    if (step < 0 || step > 100'000'000 || period + step > 100'000'000) damaged_leaves("");
+    period += step;
+    const tally_period p = tally_tables::period_of_number(period);
+    if (p.month < 1 || p.month > 12) damaged_leaves("");  // leaves are months
+    const std::string& path = label();
+    const std::string& column = label();
+    const std::uint64_t n = r.varint();
+    if (n == 0 || n > std::uint64_t{INT64_MAX}) damaged_leaves("");
+    if (!out.emplace(tally::delta::leaf{p, path, column}, static_cast<std::int64_t>(n)).second)
+      damaged_leaves("");
+  }
+  return out;
+}
 
 // Reads the person's stored leaves, lets the delta count them in or out of
-// the cells they enter or leave, and writes the leaves that changed.
+// the cells they enter or leave, and writes them back as one row.
 void write_person(sqlite::database& db, sqlite::name_table& labels, tally::delta& d,
-                  const tally::delta::person_key& who, const tally::delta::leaf_counts& change) {
-  const auto tally = std::int64_t{who.tally}, measure = tally_tables::measure_number(who.measure);
+                  const tally::delta::person_key& who) {
+  const auto bind_person = [&](const char* sql) -> sqlite::statement& {
+    auto& st = db.cached(sql);
+    st.bind(1, std::int64_t{who.tally})
+        .bind(2, tally_tables::measure_number(who.measure))
+        .bind(3, std::string_view(who.person));
+    return st;
+  };
   tally::delta::leaf_counts before;
-  auto& st = db.cached(read_person_sql)
-                 .bind(1, tally)
-                 .bind(2, measure)
-                 .bind(3, std::string_view(who.person));
-  while (st.step())
-    before[{tally_tables::period_of_number(st.integer(0)), labels.name_of(st.integer(1)),
-            labels.name_of(st.integer(2))}] = st.integer(3);
+  auto& read = bind_person(read_person_sql);
+  const bool stored = read.step();
+  if (stored) before = unpack_leaves(labels, read.blob(0));
+  read.reset();
   const auto after = d.apply_person(who, before);
-  for (const auto& [l, n] : change) {
-    if (n == 0) continue;
-    const auto it = after.find(l);
-    auto& row = db.cached(it == after.end() ? drop_person_sql : set_person_sql);
-    row.bind(1, tally).bind(2, measure).bind(3, std::string_view(who.person));
-    row.bind(4, tally_tables::period_number(l.period)).bind(5, labels.intern(l.path));
-    row.bind(6, labels.intern(l.column));
-    if (it != after.end()) row.bind(7, it->second);
-    row.run();
-  }
+  if (!after.empty())
+    bind_person(set_person_sql).bind(4, sqlite::as_blob(pack_leaves(labels, after))).run();
+  else if (stored)
+    bind_person(drop_person_sql).run();
 }
 
 // A tally_value row: one row path of one tally in one period.
@@ -98,7 +149,7 @@ void write_delta(sqlite::database& db, sqlite::name_table& labels, tally::delta&
   labels.refresh();
   for (const auto& [who, change] : d.persons())
     if (std::any_of(change.begin(), change.end(), [](const auto& c) { return c.second != 0; }))
-      write_person(db, labels, d, who, change);
+      write_person(db, labels, d, who);
   // The batch's changes by row, each row read and written once.
   std::map<row_key, std::vector<std::pair<const tally_key*, std::int64_t>>> rows;
   for (const auto& [key, amount] : d.amounts())

@@ -13,14 +13,17 @@
 //     number of persons in the cell. A record moves a handful of rows per
 //     tally, each written once per batch, where a row per amount took one
 //     write per column and measure.
-//   tally_person(tally, measure, person, period, path, col, n): for each
-//     distinct measure, how many records put the person in each LEAF cell
-//     (full row path, one column code; all_columns without a column field)
-//     of a MONTH, the path and the column as tally_label ids; rows of n = 0
-//     are deleted. A person is in a cell above the
-//     leaves, or in a year's cell, exactly when some month leaf below it
-//     holds the person, so one range read of a person's rows tells which
-//     cells they enter or leave.
+//   tally_person(tally, measure, person, leaves): for each distinct measure
+//     and person, how many records put the person in each LEAF cell (full
+//     row path, one column code; all_columns without a column field) of a
+//     MONTH, packed: per leaf, its period as a difference from the previous
+//     leaf's, the path's and the column's tally_label ids and the count,
+//     varints; leaves of 0 are left out and a person without leaves is
+//     deleted. A person is in a cell above the leaves, or in a year's cell,
+//     exactly when some month leaf below it holds the person, so one read of
+//     a person's row tells which cells they enter or leave, and one write
+//     keeps it: a row per leaf (engine 3) wrote a row per leaf and made the
+//     table twice as large.
 //   tally_label(id, name): the row paths and column codes of tally_person,
 //     each once (a few dozen), so that its rows, a few per person and
 //     record, are short.
@@ -58,9 +61,8 @@ CREATE TABLE IF NOT EXISTS tally_value(
   tally INTEGER NOT NULL, period INTEGER NOT NULL, path TEXT NOT NULL, amounts BLOB NOT NULL,
   PRIMARY KEY (tally, period, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tally_person(
-  tally INTEGER NOT NULL, measure INTEGER NOT NULL, person TEXT NOT NULL,
-  period INTEGER NOT NULL, path INTEGER NOT NULL, col INTEGER NOT NULL, n INTEGER NOT NULL,
-  PRIMARY KEY (tally, measure, person, period, path, col)) WITHOUT ROWID;
+  tally INTEGER NOT NULL, measure INTEGER NOT NULL, person TEXT NOT NULL, leaves BLOB NOT NULL,
+  PRIMARY KEY (tally, measure, person)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tally_label(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 )";
 

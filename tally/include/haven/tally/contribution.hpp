@@ -49,7 +49,9 @@ struct tally_key {
 struct tally_contribution {
   // Count (records_measure) and sum measures: non-zero amounts only.
   std::map<tally_key, std::int64_t> amounts;
-  // Distinct measures: the record's pseudonym in each cell it counts in.
+  // Distinct measures: the record's pseudonym in each month's leaf cell it
+  // counts in (a full row path, one column code; all_columns without a
+  // column field). It is in every cell above them and in their years.
   std::set<std::pair<tally_key, std::string>> persons;
   // True if it would differ for another month of `today` (an open stay).
   bool depends_on_today = false;

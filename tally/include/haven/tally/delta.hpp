@@ -35,9 +35,6 @@ class delta {
   // Records per month leaf: those that put a person there, or a change of them.
   using leaf_counts = std::map<leaf, std::int64_t>;
 
-  // Requires: `tallies` (the schema's) outlives this.
-  explicit delta(const std::vector<tally_def>& tallies) : tallies_(tallies) {}
-
   // Adds the contribution (sign +1) or retracts it (sign -1). Throws
   // failure(errc::invalid_input) when a sum would pass what 64 bits hold.
   void add(const tally_contribution& c, std::int64_t sign);
@@ -68,9 +65,6 @@ class delta {
   void clear();
 
  private:
-  bool is_leaf(const tally_key& key) const;
-
-  const std::vector<tally_def>& tallies_;
   amount_map amounts_;  // a batch touches thousands: hashed, not ordered
   std::map<person_key, leaf_counts> persons_;
 };
