@@ -398,6 +398,7 @@ struct store::impl {
       throw failure(invalid("not saved: the " + t.name + " is not valid", std::move(issues)));
 
     std::vector<std::pair<std::string, value>> cells;
+    cells.reserve(fields.size() + 8);  // a few set elements beyond one cell a field
     for (auto& [key, v] : fields) {
       if (auto* set = std::get_if<code_set>(&v)) {
         for (const auto& code : *set) cells.emplace_back(sync::element_key(key, code), true);

@@ -314,8 +314,9 @@ record_type parse_type(const std::string& name, const reader& r, const json::obj
 // True when parsing the text form of `v` (of f's kind) is sure to give `v`
 // back, decided without the text: a date parse_date reads (years 1900-2200),
 // an integer within f's bounds, a boolean, a code of f's list (a country code
-// as the list writes it). False when unsure: check_value then parses the
-// text, which also says what is wrong. Pulled batches check every cell.
+// as the list writes it, a set of codes of its list). False when unsure:
+// check_value then parses the text, which also says what is wrong. Pulled
+// batches check every cell.
 bool reparses_as_itself(const field_def& f, const value& v) {
   switch (f.kind) {
     case field_kind::date: {
@@ -339,6 +340,12 @@ bool reparses_as_itself(const field_def& f, const value& v) {
       return s && !s->empty() &&
              std::none_of(s->begin(), s->end(), [](char c) { return c >= 'a' && c <= 'z'; }) &&
              f.has_code(*s);
+    }
+    case field_kind::code_set: {  // a schema's codes are [A-Za-z0-9_-]: no ',', no space
+      const code_set* set = std::get_if<code_set>(&v);
+      return set && std::all_of(set->begin(), set->end(), [&f](const std::string& code) {
+               return !code.empty() && f.has_code(code);
+             });
     }
     default:
       return false;

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <haven/core/result.hpp>
 #include <haven/tally/delta.hpp>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -32,8 +33,11 @@ void delta::add(const tally_contribution& c, std::int64_t sign) {
     sum = checked_sum(sum, sign * amount);
   }
   // Month leaves only, as contribution_of gives them: the cells above and the years follow.
-  for (const auto& [key, person] : c.persons)
+  for (const auto& [key, person] : c.persons) {
+    if (key.period.month == 0)
+      throw std::logic_error("tally::delta: a person named in a year's cell");
     persons_[{key.tally, key.measure, person}][{key.period, key.path, key.column}] += sign;
+  }
 }
 
 namespace {

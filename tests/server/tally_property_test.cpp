@@ -254,6 +254,24 @@ TEST_CASE("a contribution depends only on the fields its tallies read and on tod
       CHECK((key.column == tally::all_columns) != t.column.has_value());
       CHECK(c.amounts.count({key.tally, key.period, key.path, key.column, tally::records_measure}));
     }
+    // And in every month leaf the record counts in, for each distinct measure it has a person for.
+    for (const auto& [key, amount] : c.amounts) {
+      const tally_def& t = s->tallies()[key.tally];
+      if (key.measure != tally::records_measure || key.period.month == 0 ||
+          static_cast<std::size_t>(std::count(key.path.begin(), key.path.end(), '/')) !=
+              t.rows.size() ||
+          (key.column == tally::all_columns) == t.column.has_value())
+        continue;
+      for (std::uint32_t m = 0; m < t.measures.size(); ++m) {
+        if (t.measures[m].kind != measure_kind::distinct) continue;
+        const auto person = fields.find(t.measures[m].field);
+        if (person == fields.end() || !std::holds_alternative<std::string>(person->second))
+          continue;
+        tally::tally_key named = key;
+        named.measure = m;
+        CHECK(c.persons.count({named, std::get<std::string>(person->second)}));
+      }
+    }
 
     // Every cell carries the record count; the grand total counts the record once per period.
     for (const auto& [key, amount] : c.amounts)

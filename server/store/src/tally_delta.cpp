@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <haven/core/result.hpp>
 #include <haven/core/varint.hpp>
+#include <haven/schema/schema.hpp>
 #include <map>
 #include <span>
 #include <string>
@@ -60,25 +61,27 @@ tally::delta::leaf_counts unpack_leaves(const sqlite::name_table& labels,
   std::int64_t period = 0;
   const auto label = [&]() -> const std::string& {
     const std::uint64_t id = r.varint();
-    if (id > std::uint64_t{INT64_MAX}) damaged_leaves("");
+    if (id > std::uint64_t{INT64_MAX}) damaged_leaves("a label id out of range");
     try {
       return labels.name_of(static_cast<std::int64_t>(id));
     } catch (const failure&) {  // a label never given: say what to do about it
-      damaged_leaves("");
+      damaged_leaves("a label id the store never gave");
     }
   };
   while (r.remaining() > 0) {
     const std::int64_t step = r.signed_varint();
-    if (step < 0 || step > 100'000'000 || period + step > 100'000'000) damaged_leaves("");
+    if (step < 0 || step > 100'000'000 || period + step > 100'000'000)
+      damaged_leaves("periods out of order");
     period += step;
     const tally_period p = tally_tables::period_of_number(period);
-    if (p.month < 1 || p.month > 12) damaged_leaves("");  // leaves are months
+    if (p.month < 1 || p.month > 12) damaged_leaves("a leaf outside a month");
     const std::string& path = label();
     const std::string& column = label();
     const std::uint64_t n = r.varint();
-    if (n == 0 || n > std::uint64_t{INT64_MAX}) damaged_leaves("");
+    // No leaf counts more records than a store holds: a sum with it cannot overflow.
+    if (n == 0 || n > std::uint64_t{max_integer_magnitude}) damaged_leaves("a count out of range");
     if (!out.emplace(tally::delta::leaf{p, path, column}, static_cast<std::int64_t>(n)).second)
-      damaged_leaves("");
+      damaged_leaves("a leaf twice");
   }
   return out;
 }

@@ -22,11 +22,10 @@
 //     deleted. A person is in a cell above the leaves, or in a year's cell,
 //     exactly when some month leaf below it holds the person, so one read of
 //     a person's row tells which cells they enter or leave, and one write
-//     keeps it: a row per leaf (engine 3) wrote a row per leaf and made the
-//     table twice as large.
-//   tally_label(id, name): the row paths and column codes of tally_person,
-//     each once (a few dozen), so that its rows, a few per person and
-//     record, are short.
+//     keeps it (engine 3 kept a row per leaf: a write each, and a table
+//     four times as large).
+//   tally_label(id, name): the row paths and column codes of tally_person's
+//     leaves, each once (a few dozen), so that a leaf takes a few bytes.
 //
 // tally is the index in schema::tallies() and measure the index in the
 // tally's measures or records_column; both stay valid because the book must

@@ -6,12 +6,10 @@
 // reads and writes what it asks for. Not thread-safe.
 
 #include <cstdint>
-#include <haven/schema/tally.hpp>
 #include <haven/tally/contribution.hpp>
 #include <map>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
 namespace haven::tally {
 
@@ -37,6 +35,7 @@ class delta {
 
   // Adds the contribution (sign +1) or retracts it (sign -1). Throws
   // failure(errc::invalid_input) when a sum would pass what 64 bits hold.
+  // Requires: `c` names persons in month leaves only, as contribution_of does.
   void add(const tally_contribution& c, std::int64_t sign);
 
   // Each person's change of records per leaf; some changes may be 0.
