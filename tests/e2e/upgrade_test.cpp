@@ -7,12 +7,14 @@
 // and left alone.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <haven/sqlite/sqlite.hpp>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/havend_process.hpp"
@@ -190,6 +192,35 @@ TEST_CASE("upgrade: a migrated central store serves what it served, and migrated
   CHECK_THAT(
       ok(havend(central, {"tally", "on-call-by-outcome", "--year", "2026", "--format", "json"})),
       Contains("advice-only"));
+}
+
+TEST_CASE(
+    "upgrade: havend counts a tally kept by an earlier engine again while it serves, and says so",
+    "[e2e][upgrade]") {
+  temp_dir dir;
+  const std::string central = copy_store(dir, "central");
+  ok(havend(central, {"devices"}));  // migrated, its tally counted by this engine
+  sqlite::database(central, sqlite::database::mode::open_existing)
+      .exec(
+          "UPDATE tally_meta SET value = replace(value, 'tally engine 4', 'tally engine 3') WHERE "
+          "key = 'declarations'");
+  {
+    havend_process server(central, {}, havend_process::authentication::on);
+    const auto log = [&] {
+      std::ifstream in(server.log_file());
+      std::ostringstream text;
+      text << in.rdbuf();
+      return text.str();
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (log().find("tally recounted") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK_THAT(log(), Contains("tally recounted: every record counted"));
+  }
+  for (const auto& id : tally_ids)
+    CHECK(figures(ok(havend(central, {"tally", id, "--year", "2026", "--format", "json"}))) ==
+          figures(oracle("central.tally." + id + ".json")));
 }
 
 TEST_CASE("upgrade: a migration that fails leaves the format-1 store as it was", "[e2e][upgrade]") {

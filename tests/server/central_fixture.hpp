@@ -7,12 +7,17 @@
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <haven/server/central_store.hpp>
 #include <haven/server/tally_reports.hpp>
+#include <haven/sqlite/sqlite.hpp>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -98,6 +103,93 @@ inline std::unique_ptr<server::central_store> open_sqlite_in(const temp_dir& dir
   server::sqlite_store_options options;
   options.today = std::move(today);
   return server::open_sqlite_store(dir.file("central.db"), shipped_schema(), options);
+}
+
+// Makes a closed SQLite store's tally look kept by an earlier engine: the
+// persons' table of engine 2 (a row per leaf, paths and columns as text) or
+// engine 3 (a row per leaf, by label), with a row of its layout. The next
+// open counts every record again.
+inline void as_older_engine(const std::string& file, int engine) {
+  sqlite::database db(file, sqlite::database::mode::open_existing);
+  const std::string label_type = engine == 2 ? "TEXT" : "INTEGER";
+  db.exec(
+      "DROP TABLE tally_person; CREATE TABLE tally_person(tally INTEGER NOT NULL, measure "
+      "INTEGER NOT NULL, person TEXT NOT NULL, period INTEGER NOT NULL, path " +
+      label_type + " NOT NULL, col " + label_type +
+      " NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (tally, measure, person, period, path, col)) "
+      "WITHOUT ROWID; INSERT INTO tally_person VALUES (1, 0, 'P-0001H', 202601, 1, 1, 1); "
+      "UPDATE tally_meta SET value = replace(value, 'tally engine 4', 'tally engine " +
+      std::to_string(engine) + "') WHERE key = 'declarations'");
+}
+
+// A recount while serving that waits after each part until the test lets
+// it go (at most 30 s a part, so that a failed test still ends).
+class recount_gate {
+ public:
+  ~recount_gate() { let_go(); }
+  // Options that open a SQLite store recounting while it serves, in parts
+  // of `part` records, each followed by a wait here.
+  server::sqlite_store_options options(std::function<date()> today, std::size_t part) const {
+    server::sqlite_store_options o;
+    o.today = std::move(today);
+    o.recount = server::sqlite_store_options::recount_mode::while_serving;
+    o.recount_part = part;
+    o.on_recount = [s = state_](const server::recount_progress& p) {
+      std::unique_lock lock(s->mutex);
+      s->parts.push_back(p);
+      s->moved.notify_all();
+      s->moved.wait_for(lock, std::chrono::seconds(30), [&] { return s->open; });
+    };
+    return o;
+  }
+  // The parts counted once there are at least n (REQUIREd within 30 s).
+  std::vector<server::recount_progress> parts(std::size_t n) const {
+    std::unique_lock lock(state_->mutex);
+    REQUIRE(state_->moved.wait_for(lock, std::chrono::seconds(30),
+                                   [&] { return state_->parts.size() >= n; }));
+    return state_->parts;
+  }
+  // Every part once the last is counted (REQUIREd within 30 s).
+  std::vector<server::recount_progress> until_done() const {
+    std::unique_lock lock(state_->mutex);
+    REQUIRE(state_->moved.wait_for(lock, std::chrono::seconds(30), [&] {
+      return !state_->parts.empty() && state_->parts.back().done;
+    }));
+    return state_->parts;
+  }
+  void let_go() const {
+    std::lock_guard lock(state_->mutex);
+    state_->open = true;
+    state_->moved.notify_all();
+  }
+
+ private:
+  struct state {
+    std::mutex mutex;
+    std::condition_variable moved;
+    std::vector<server::recount_progress> parts;
+    bool open = false;
+  };
+  std::shared_ptr<state> state_ = std::make_shared<state>();
+};
+
+// Opens as open_sqlite_in until `recounting` is set, then recounting while
+// serving in parts of `part` records through `gate`.
+inline store_opener recounting_opener(const recount_gate& gate, const bool& recounting,
+                                      std::size_t part) {
+  return [&gate, &recounting, part](const temp_dir& dir, std::function<date()> today) {
+    if (!recounting) return open_sqlite_in(dir, std::move(today));
+    return server::open_sqlite_store(dir.file("central.db"), shipped_schema(),
+                                     gate.options(std::move(today), part));
+  };
+}
+
+// Waits (at most 30 s) until the store's tallies answer again after a recount.
+inline void wait_for_recount(server::central_store& store) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!store.amounts(required_tally_ids().front(), {2026, 0}).ok() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 class central_fixture {

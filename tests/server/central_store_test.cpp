@@ -4,10 +4,14 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <haven/server/access_registry.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "../support/packed_layout.hpp"
 #include "central_fixture.hpp"
@@ -143,54 +147,52 @@ TEST_CASE(
 
 namespace haven::test {
 
+// Assistance cases 1 to n of three persons, in the first months of 2026.
+std::vector<sync::record_change> assistance_cases(field_device& d, int n, int first = 1) {
+  const char* persons[] = {"P-0001H", "P-0002F", "P-0003D"};
+  const char* nationalities[] = {"UA", "RO", "SI"};
+  std::vector<sync::record_change> out;
+  for (int i = first - 1; i < first - 1 + n; ++i)
+    out.push_back(d.record(test_id(i + 1), "assistance_case",
+                           {{"programme", i % 2 ? "reintegration" : "crisis-accommodation"},
+                            {"person", persons[i % 3]},
+                            {"sex", i % 2 ? "female" : "male"},
+                            {"nationality", nationalities[i % 3]},
+                            {"admitted", "2026-0" + std::to_string(i % 4 + 1) + "-02"},
+                            {"discharged", "2026-0" + std::to_string(i % 4 + 1) + "-20"}}));
+  return out;
+}
+
+// Every amount of a tally in 2026 and its first months, sorted (a row's
+// amounts come in the order first counted).
+using figure_list =
+    std::vector<std::tuple<int, std::string, std::string, std::uint32_t, std::int64_t>>;
+figure_list figures_of(server::central_store& store) {
+  figure_list out;
+  for (const int month : {0, 1, 2, 3}) {
+    const auto amounts = store.amounts("assisted-by-nationality-sex", {2026, month});
+    REQUIRE(amounts.ok());
+    for (const auto& x : amounts.value())
+      out.emplace_back(month, x.path, x.column, x.measure, x.value);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 TEST_CASE(
     "a tally kept by an earlier engine is counted again when havend opens the store: the same "
     "figures, a packed row per person",
     "[server][central_store][upgrade]") {
   central_fixture f;
   auto a = f.enroll("dev-a", "team-a", 0xa);
-  const char* persons[] = {"P-0001H", "P-0002F", "P-0003D"};
-  const char* nationalities[] = {"UA", "RO", "SI"};
-  for (int n = 0; n < 9; ++n)
-    f.push(a, {a.record(test_id(n + 1), "assistance_case",
-                        {{"programme", n % 2 ? "reintegration" : "crisis-accommodation"},
-                         {"person", persons[n % 3]},
-                         {"sex", n % 2 ? "female" : "male"},
-                         {"nationality", nationalities[n % 3]},
-                         {"admitted", "2026-0" + std::to_string(n % 4 + 1) + "-02"},
-                         {"discharged", "2026-0" + std::to_string(n % 4 + 1) + "-20"}})});
-  const auto figures = [&] {
-    std::vector<std::tuple<int, std::string, std::string, std::uint32_t, std::int64_t>> out;
-    for (const int month : {0, 1, 2, 3}) {
-      const auto amounts = f.store().amounts("assisted-by-nationality-sex", {2026, month});
-      REQUIRE(amounts.ok());
-      for (const auto& x : amounts.value())
-        out.emplace_back(month, x.path, x.column, x.measure, x.value);
-    }
-    std::sort(out.begin(), out.end());  // a row's amounts come in the order first counted
-    return out;
-  };
+  for (auto& c : assistance_cases(a, 9)) f.push(a, {c});
+  const auto figures = [&] { return figures_of(f.store()); };
   const auto counted = figures();
   REQUIRE(counted.size() > 10);
   f.close();
-  // The persons' table of engine 2 (a row per leaf, paths and columns as
-  // text) or engine 3 (a row per leaf, by label), with a row of its layout:
-  // the recount drops it and counts every record again.
   const int engine = GENERATE(2, 3);
   INFO("engine " << engine);
-  const auto as_older_engine = [&] {
-    sqlite::database db(f.file(), sqlite::database::mode::open_existing);
-    const std::string label_type = engine == 2 ? "TEXT" : "INTEGER";
-    db.exec(
-        "DROP TABLE tally_person; CREATE TABLE tally_person(tally INTEGER NOT NULL, measure "
-        "INTEGER NOT NULL, person TEXT NOT NULL, period INTEGER NOT NULL, path " +
-        label_type + " NOT NULL, col " + label_type +
-        " NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (tally, measure, person, period, path, col)) "
-        "WITHOUT ROWID; INSERT INTO tally_person VALUES (1, 0, 'P-0001H', 202601, 1, 1, 1); "
-        "UPDATE tally_meta SET value = replace(value, 'tally engine 4', 'tally engine " +
-        std::to_string(engine) + "') WHERE key = 'declarations'");
-  };
-  as_older_engine();
+  as_older_engine(f.file(), engine);
   f.reopen();
   CHECK(figures() == counted);
   // Kept on from the rows the recount wrote: a person moves to another row of
@@ -199,7 +201,7 @@ TEST_CASE(
   const auto edited = figures();
   CHECK(edited != counted);
   f.close();
-  as_older_engine();
+  as_older_engine(f.file(), engine);
   f.reopen();
   CHECK(figures() == edited);
   sqlite::database db(f.file(), sqlite::database::mode::open_existing);
@@ -210,6 +212,59 @@ TEST_CASE(
   sqlite::statement columns(db, "SELECT group_concat(name) FROM pragma_table_info('tally_person')");
   REQUIRE(columns.step());
   CHECK(columns.text(0) == "tally,measure,person,leaves");
+}
+
+TEST_CASE(
+    "havend counts an earlier engine's tally again while it takes pushes: the figures of a "
+    "recount from scratch",
+    "[server][central_store][upgrade]") {
+  recount_gate gate;
+  bool while_serving = false;
+  central_fixture f(recounting_opener(gate, while_serving, 4));
+  auto a = f.enroll("dev-a", "team-a", 0xa);
+  f.push(a, assistance_cases(a, 30));  // records 1-30 by the store's ids
+  const auto before = figures_of(f.store());
+  f.close();
+  as_older_engine(f.file(), 3);
+  while_serving = true;
+  f.reopen();  // returns while the recount counts records 1-4
+  const auto first = gate.parts(1);
+  CHECK(first[0].counted_to == 4);
+  CHECK(first[0].last == 30);
+  CHECK_FALSE(first[0].done);
+  // Pushes meanwhile: records the recount has passed and records it has
+  // not, edited and deleted, and a new one.
+  f.push(a, {a.record(test_id(2), "assistance_case", {{"nationality", "NG"}})});
+  f.push(a, {a.record(test_id(20), "assistance_case", {{"nationality", "NG"}})});
+  f.push(a, {a.deletion(test_id(3), "assistance_case")});
+  f.push(a, {a.deletion(test_id(25), "assistance_case")});
+  f.push(a, assistance_cases(a, 1, 31));
+  const auto waiting = f.store().amounts("assisted-by-nationality-sex", {2026, 0});
+  REQUIRE_FALSE(waiting.ok());
+  CHECK(waiting.err().code == errc::unavailable);
+  CHECK_THAT(waiting.err().message, Contains("try again"));
+  CHECK(gate.parts(1).size() == 1);  // the pushes came while the recount waited
+  gate.let_go();
+  const auto parts = gate.until_done();
+  CHECK(parts.back().counted_to == 31);
+  const auto counted = figures_of(f.store());
+  CHECK(counted != before);
+  f.close();
+  // A recount from scratch of the same records, before the store opens.
+  as_older_engine(f.file(), 3);
+  while_serving = false;
+  f.reopen();
+  CHECK(figures_of(f.store()) == counted);
+  // And both match the figures of the records counted as they came.
+  central_fixture fresh;
+  auto b = fresh.enroll("dev-b", "team-a", 0xb);
+  auto same = assistance_cases(b, 31);
+  same.erase(same.begin() + 24);  // 25 and 3 deleted
+  same.erase(same.begin() + 2);
+  fresh.push(b, same);
+  fresh.push(b, {b.record(test_id(2), "assistance_case", {{"nationality", "NG"}})});
+  fresh.push(b, {b.record(test_id(20), "assistance_case", {{"nationality", "NG"}})});
+  CHECK(figures_of(fresh.store()) == counted);
 }
 
 }  // namespace haven::test

@@ -400,3 +400,40 @@ TEST_CASE("http: the request target is read as a URL's path and query, each perc
 }
 
 }  // namespace haven::test
+
+namespace haven::test {
+
+TEST_CASE("http: while the tallies are counted again a report is 503 with when to ask again",
+          "[server][http][upgrade]") {
+  recount_gate gate;
+  bool recounting = false;
+  central_fixture f(recounting_opener(gate, recounting, 1));
+  auto a = f.enroll("dev-a", "team-a", 1);
+  f.push(a, {a.record(test_id(1), "pats_session", group_session("2026-03-01", "vic", "12")),
+             a.record(test_id(2), "pats_session", group_session("2026-03-09", "postojna", "30"))});
+  f.close();
+  as_older_engine(f.file(), 3);
+  recounting = true;
+  f.reopen();
+  gate.parts(1);  // waits after the first record
+  server::metrics counters;
+  const server::http_api api{f.store(), f.store(), f.tallies(), counters};
+  const std::string target = "/api/tallies/pats-group-by-site?year=2026";
+  for (const auto& t : {target, std::string("/api/tallies/pats-group-by-site.csv?year=2026"),
+                        std::string("/api/tallies/pats-group-by-site.svg?year=2026"),
+                        std::string("/report?year=2026")}) {
+    INFO(t);
+    const auto r = api.handle("GET", t);
+    CHECK(r.status == 503);
+    CHECK_THAT(r.body, Contains("counted again") && Contains("try again in a minute"));
+    CHECK(std::find(r.headers.begin(), r.headers.end(),
+                    std::pair<std::string, std::string>{"Retry-After", "60"}) != r.headers.end());
+  }
+  gate.let_go();
+  wait_for_recount(f.store());
+  const auto r = api.handle("GET", target);
+  CHECK(r.status == 200);
+  CHECK_THAT(r.body, Contains("postojna"));
+}
+
+}  // namespace haven::test

@@ -32,10 +32,23 @@ std::unique_ptr<ssl::context> tls_context_for(const server_config& config) {
   return nullptr;
 }
 
-// The central store's options: its pull batches fit the sessions' frame limits.
+// The central store's options: its pull batches fit the sessions' frame
+// limits, and a recount of the tally runs while havend serves, logged every
+// tenth of the way.
 sqlite_store_options store_options_for(const server_config& config) {
   sqlite_store_options o;
   o.limits = config.limits;
+  o.recount = sqlite_store_options::recount_mode::while_serving;
+  o.on_recount = [logged = std::int64_t{-1}](const recount_progress& p) mutable {
+    const std::int64_t tenth = p.done ? 10 : p.last > 0 ? 10 * p.counted_to / p.last : 0;
+    if (tenth == logged) return;
+    logged = tenth;
+    log(log_level::info, p.done
+                             ? "tally recounted: every record counted; the reports answer again"
+                             : "tally recount " + std::to_string(10 * tenth) + "% (record " +
+                                   std::to_string(p.counted_to) + " of " + std::to_string(p.last) +
+                                   "); the reports answer once it ends, pushes and pulls go on");
+  };
   return o;
 }
 

@@ -84,6 +84,16 @@ http_reply unauthorized(const std::string& message) {
   return r;
 }
 
+// A report the store could not make: 404 for an unknown tally, 503 while
+// the tallies are counted again (with when to ask again), 500 otherwise.
+http_reply report_error(const error& e) {
+  if (e.code == errc::not_found) return json_error(404, e.message);
+  if (e.code != errc::unavailable) return json_error(500, e.message);
+  http_reply r = json_error(503, e.message);
+  r.headers.emplace_back("Retry-After", "60");
+  return r;
+}
+
 }  // namespace
 
 http_reply http_api::handle(const http_request& request) const {
@@ -352,8 +362,7 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
     if (to) return json_error(400, "a chart is of one year or month: give ?year=YYYY");
     auto chart =
         by_month ? tallies_.months_svg(id, year, view) : tallies_.svg(id, year, month, view);
-    if (!chart)
-      return json_error(chart.err().code == errc::not_found ? 404 : 500, chart.err().message);
+    if (!chart) return report_error(chart.err());
     return {200, "image/svg+xml", std::move(chart).value(), {}, {}};
   }
   if (codes && (!csv || to))
@@ -365,8 +374,7 @@ http_reply http_api::tally(std::string_view id, std::string_view query) const {
                 : codes ? tallies_.codes_csv(id, year, month, view)
                 : csv   ? tallies_.csv(id, year, month, view)
                         : tallies_.json(id, year, month, view);
-  if (!report)
-    return json_error(report.err().code == errc::not_found ? 404 : 500, report.err().message);
+  if (!report) return report_error(report.err());
   if (!csv)
     return {200, "application/json", with_completeness(std::move(report).value(), id), {}, {}};
   const std::string file =
@@ -403,7 +411,7 @@ http_reply http_api::annual_report(std::string_view query) const {
   if (auto* refusal = std::get_if<http_reply>(&asked)) return std::move(*refusal);
   const auto& asked_period = std::get<period_request>(asked);
   auto html = tallies_.html(asked_period.year, asked_period.as, asked_period.from);
-  if (!html) return json_error(500, html.err().message);
+  if (!html) return report_error(html.err());
   return {200, "text/html; charset=utf-8", std::move(html).value(), {}, {}};
 }
 

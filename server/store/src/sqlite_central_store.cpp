@@ -2,6 +2,7 @@
 // (SQLite has one writer at a time anyway) and a pool of reader connections,
 // so pulls read a committed snapshot without waiting for a push's fsync.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <haven/core/clock.hpp>
@@ -13,6 +14,7 @@
 #include <haven/sync/validate.hpp>
 #include <map>
 #include <mutex>
+#include <thread>
 
 namespace haven::server {
 namespace {
@@ -102,8 +104,28 @@ class sqlite_central_store final : public central_store {
         db_(file, sqlite::database::mode::create),
         table_(db_),
         tally_(prepare(), schema_, today_),
-        readers_(file, o.readers) {
-    replay_tally_if_needed();
+        readers_(file, o.readers),
+        recount_part_(std::max<std::size_t>(o.recount_part, 1)),
+        on_recount_(std::move(o.on_recount)) {
+    start_recount_if_needed();
+    if (!recounting_) return;
+    if (o.recount == sqlite_store_options::recount_mode::before_open) {
+      recount();
+      return;
+    }
+    recounter_ = std::thread([this] {
+      try {
+        recount();
+      } catch (const std::exception& e) {  // what the reports say from then on
+        std::lock_guard lock(write_mutex_);
+        const auto* f = dynamic_cast<const failure*>(&e);
+        recount_failure_ = f ? f->err() : error{errc::store, e.what(), {}};
+      }
+    });
+  }
+  ~sqlite_central_store() override {
+    stop_recount_ = true;
+    if (recounter_.joinable()) recounter_.join();
   }
 
   device_info admit(const sync::peer& p, std::int64_t now_ms) override {
@@ -301,6 +323,11 @@ class sqlite_central_store final : public central_store {
   result<std::vector<tally::stored_amount>> amounts(std::string_view id,
                                                     tally::tally_period period) override {
     std::lock_guard lock(write_mutex_);
+    if (recount_failure_)
+      return error{errc::store,
+                   "tally: counting the tallies again failed (" + recount_failure_->message +
+                       "); restart havend to try again",
+                   {}};
     sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
     auto out = tally_.amounts(id, period);
     snapshot.commit();
@@ -427,33 +454,64 @@ class sqlite_central_store final : public central_store {
                       "; nothing of this push was saved");
   }
 
-  // Recounts the tally from the records when its declarations changed
-  // since it was last kept (a new schema): in one transaction.
-  void replay_tally_if_needed() {
-    if (!tally_.needs_replay()) return;
+  // Starts a recount of the tally from the records when its declarations
+  // changed since it was last kept (a new schema, or a new engine).
+  void start_recount_if_needed() {
     std::lock_guard lock(write_mutex_);
     sqlite::transaction tx(db_);
-    tally_.reset();
-    std::vector<sync::record_id> ids;
-    std::vector<std::int64_t> rids;
-    sqlite::statement live(db_, "SELECT id, rid FROM records WHERE deleted = 0");
-    while (live.step()) {
-      ids.push_back(sqlite::read_id(live, 0));
-      rids.push_back(live.integer(1));
-    }
-    for (std::size_t from = 0; from < ids.size(); from += 1000) {
-      const std::size_t to = std::min(ids.size(), from + 1000);
-      const std::vector<sync::record_id> part(ids.begin() + static_cast<std::ptrdiff_t>(from),
-                                              ids.begin() + static_cast<std::ptrdiff_t>(to));
-      std::map<sync::record_id, touched_record> live_records;
-      for (std::size_t i = from; i < to; ++i)
-        live_records.emplace(
-            ids[i],
-            touched_record{
-                table_.row(rids[i])->type, false, {}, {rids[i], false, table_.cells(rids[i])}});
-      update_tally(part, live_records);
-    }
+    if (tally_.needs_replay()) tally_.reset();
+    recounting_ = tally_.recounted_to().has_value();
     tx.commit();
+  }
+
+  // Counts the records the recount has not passed, a part per transaction,
+  // until it has passed them all or the store closes.
+  void recount() {
+    for (bool done = false; !done && !stop_recount_;) {
+      recount_progress progress;
+      {
+        std::lock_guard lock(write_mutex_);
+        sqlite::transaction tx(db_);
+        progress = recount_part();
+        tx.commit();
+        done = progress.done;
+      }
+      if (on_recount_) on_recount_(progress);
+    }
+  }
+
+  // The next part of the recount: the records after recounted_to(), live
+  // ones counted as new; ends the recount when it reads the last record.
+  recount_progress recount_part() {
+    const std::int64_t from = tally_.recounted_to().value_or(0);
+    auto& next = db_.cached(
+        "SELECT rid, id, deleted, (SELECT max(rid) FROM records) FROM records WHERE rid > ?1 "
+        "ORDER BY rid LIMIT ?2");
+    next.bind(1, from).bind(2, static_cast<std::int64_t>(recount_part_));
+    std::vector<std::pair<sync::record_id, std::int64_t>> live;
+    recount_progress progress{from, from, false};
+    std::size_t read = 0;
+    while (next.step()) {
+      ++read;
+      progress.counted_to = next.integer(0);
+      progress.last = next.integer(3);
+      if (next.integer(2) == 0) live.emplace_back(sqlite::read_id(next, 1), progress.counted_to);
+    }
+    next.reset();
+    if (read > 0) tally_.recount_to(progress.counted_to);
+    std::vector<sync::record_id> ids;
+    std::map<sync::record_id, touched_record> records;
+    for (const auto& [id, rid] : live) {
+      ids.push_back(id);
+      records.emplace(
+          id, touched_record{table_.row(rid)->type, false, {}, {rid, false, table_.cells(rid)}});
+    }
+    update_tally(ids, records);
+    if (read < recount_part_) {
+      tally_.end_recount();
+      progress.done = true;
+    }
+    return progress;
   }
 
   // Refuses a change the central store must never hold.
@@ -508,6 +566,12 @@ class sqlite_central_store final : public central_store {
   std::uint64_t head_ = 0;    // guarded by write_mutex_
   tally_book tally_;          // guarded by write_mutex_
   reader_pool readers_;
+  const std::size_t recount_part_;
+  const std::function<void(const recount_progress&)> on_recount_;
+  bool recounting_ = false;               // when opened
+  std::optional<error> recount_failure_;  // guarded by write_mutex_
+  std::atomic<bool> stop_recount_{false};
+  std::thread recounter_;  // last: joined before the rest is destroyed
 };
 
 }  // namespace

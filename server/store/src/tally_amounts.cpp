@@ -14,6 +14,9 @@ constexpr const char* read_period_sql =
     "SELECT path, amounts FROM tally_value WHERE tally = ?1 AND period = ?2";
 constexpr const char* replay_message =
     "tally: the tallies were counted under other declarations and wait for a replay";
+constexpr const char* recount_message =
+    "tally: the tallies are being counted again from the records (after an upgrade of havend or a "
+    "change of the schema's tallies), while havend takes pushes; try again in a minute";
 
 [[noreturn]] void damaged(const std::string&) {
   throw failure(errc::store, "store: a tally row is damaged (reset and replay the tally)");
@@ -52,6 +55,7 @@ result<std::vector<tally::stored_amount>> tally_book::amounts(std::string_view i
     const tally_def* t = schema_->tally(id);
     if (!t) throw failure(tally::unknown_tally(*schema_, id));
     if (replay_pending_) throw failure(errc::store, replay_message);
+    if (recounted_to()) throw failure(errc::unavailable, recount_message);
     std::vector<tally::stored_amount> out;
     const auto index = static_cast<std::int64_t>(t - schema_->tallies().data());
     auto& st =

@@ -35,6 +35,10 @@ namespace {
 constexpr std::string_view engine_version = "tally engine 4";
 
 constexpr const char* meta_sql = "SELECT value FROM tally_meta WHERE key = 'declarations'";
+constexpr const char* recounted_sql = "SELECT value FROM tally_meta WHERE key = 'recounted_to'";
+constexpr const char* set_recounted_sql =
+    "INSERT OR REPLACE INTO tally_meta(key, value) VALUES ('recounted_to', ?1)";
+constexpr const char* end_recount_sql = "DELETE FROM tally_meta WHERE key = 'recounted_to'";
 constexpr const char* set_meta_sql =
     "INSERT OR REPLACE INTO tally_meta(key, value) VALUES ('declarations', ?1)";
 constexpr const char* open_since_sql = "SELECT today FROM tally_open WHERE record = ?1";
@@ -145,14 +149,33 @@ void tally_book::reset() {
       "TABLE tally_person;");
   db_.exec(tally_tables::create_sql);
   db_.cached(set_meta_sql).bind(1, std::string_view(declarations_)).run();
+  db_.cached(set_recounted_sql).bind(1, std::int64_t{0}).run();
   replay_pending_ = false;
+}
+
+std::optional<std::int64_t> tally_book::recounted_to() const {
+  auto& st = db_.cached(recounted_sql);
+  std::optional<std::int64_t> out;
+  if (st.step()) out = st.integer(0);
+  st.reset();
+  return out;
+}
+
+void tally_book::recount_to(std::int64_t record) {
+  db_.cached(set_recounted_sql).bind(1, record).run();
+}
+
+void tally_book::end_recount() {
+  db_.cached(end_recount_sql).run();
 }
 
 void tally_book::update(std::span<const change> changes) {
   if (replay_pending_) return;  // the replay will count it
   const date now = today_();
+  const std::optional<std::int64_t> recounted = recounted_to();
   tally::delta delta;
   for (const change& c : changes) {
+    if (recounted && c.record > *recounted) continue;  // the recount counts it when it gets there
     const auto read = read_fields_.find(c.type);
     if (read == read_fields_.end()) continue;
     std::optional<field_map> was, is;

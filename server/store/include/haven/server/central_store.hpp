@@ -21,15 +21,32 @@ namespace haven::server {
 // Thread-safe, as each of its interfaces.
 class central_store : public change_log, public device_cursors, public tally_store {};
 
+// How far a recount of the tally (after an upgrade that changed how it is
+// kept, or a change of the schema's tallies) has come.
+struct recount_progress {
+  std::int64_t counted_to = 0;  // the record ids counted: 1 to this
+  std::int64_t last = 0;        // the largest record id when that part was counted
+  bool done = false;
+};
+
 struct sqlite_store_options {
   std::function<date()> today;  // empty: the system's date (UTC)
   std::size_t readers = 4;      // connections for concurrent pulls
   sync::frame_limits limits;    // a pull batch fits them (the sessions' limits)
+  // Whether a recount runs before open_sqlite_store returns, or on a thread
+  // of the store's while it takes pushes and pulls (havend), its reports
+  // failing with errc::unavailable until it ends.
+  enum class recount_mode { before_open, while_serving } recount = recount_mode::before_open;
+  std::size_t recount_part = 2000;  // records a transaction, each from 1
+  // Called after each part of a recount, outside the store's lock (on its
+  // thread while serving): to log progress. May block the recount.
+  std::function<void(const recount_progress&)> on_recount;
 };
 
 // Opens (creating if absent) the embedded SQLite central store, recounting
-// the tally if its declarations changed. Throws haven::failure (errc::store)
-// if the file is not a Haven server store or cannot be opened.
+// the tally if its declarations changed (see sqlite_store_options::recount;
+// an interrupted recount goes on where it stopped). Throws haven::failure
+// (errc::store) if the file is not a Haven server store or cannot be opened.
 std::unique_ptr<central_store> open_sqlite_store(const std::filesystem::path& file,
                                                  std::shared_ptr<const schema> record_schema,
                                                  sqlite_store_options options = {});

@@ -76,13 +76,29 @@ class tally_book {
   // (the schema's tallies, or the rules of this code, changed since); a new
   // book on a fresh database adopts its declarations. While a replay is
   // pending, update() and refresh_open_stays() do nothing and the reports
-  // fail with errc::store: call reset() and then update() with every live
-  // record, in one transaction.
+  // fail with errc::store: call reset(), which starts a recount.
   bool needs_replay() const;
-  // Forgets every record and amount and adopts the current declarations.
-  // Requires: inside the caller's open transaction, followed in it by the
-  // replay (if that transaction rolls back, construct the book again).
+  // Forgets every record and amount, adopts the current declarations and
+  // starts a recount from the first record. Requires: inside the caller's
+  // open transaction (if it rolls back, construct the book again).
   void reset();
+
+  // A recount counts the store's records again in the order of their
+  // integer ids, a part per transaction, while the store takes changes:
+  // update() counts a change to a record the recount has passed and leaves
+  // the others to it, which reads their state when it gets there. Until it
+  // ends, the reports fail with errc::unavailable. It survives a restart.
+  //
+  // The record id the recount has counted up to (0 at its start), or none
+  // when no recount is under way. Requires: inside a transaction.
+  std::optional<std::int64_t> recounted_to() const;
+  // Moves the recount on past `record`; then update() the records up to it
+  // that it had not passed, as new. Requires: recounted_to() < record, inside
+  // the caller's transaction.
+  void recount_to(std::int64_t record);
+  // Ends the recount once it has passed every record, in the transaction
+  // that read the last of them.
+  void end_recount();
 
   // The stored amounts of tally `id` for `period` ({year, 0} or {year,
   // month}): what tally_store::amounts returns, with its errors
