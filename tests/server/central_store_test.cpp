@@ -267,4 +267,28 @@ TEST_CASE(
   CHECK(figures_of(fresh.store()) == counted);
 }
 
+TEST_CASE("a recount that a havend command ends meanwhile counts each record once",
+          "[server][central_store][upgrade]") {
+  recount_gate gate;
+  bool while_serving = false;
+  central_fixture f(recounting_opener(gate, while_serving, 4));
+  auto a = f.enroll("dev-a", "team-a", 0xa);
+  f.push(a, assistance_cases(a, 30));
+  const auto counted = figures_of(f.store());
+  f.close();
+  as_older_engine(f.file(), 3);
+  while_serving = true;
+  f.reopen();
+  gate.parts(1);  // havend has counted records 1-4 and waits
+  {
+    // A havend command opens the store meanwhile: it counts the rest before it opens.
+    const auto command = server::open_sqlite_store(f.file(), shipped_schema());
+    CHECK(figures_of(*command) == counted);
+  }
+  gate.let_go();
+  const auto parts = gate.until_done();
+  CHECK(parts.size() == 2);  // havend's next part found the recount ended
+  CHECK(figures_of(f.store()) == counted);
+}
+
 }  // namespace haven::test

@@ -32,22 +32,51 @@ std::unique_ptr<ssl::context> tls_context_for(const server_config& config) {
   return nullptr;
 }
 
+// Whom a recount of the tally tells once it ends: the server, once it
+// serves (until it stops), so that dashboards fetch the figures again.
+class recount_listener {
+ public:
+  void set(std::function<void()> on_done) {
+    std::lock_guard lock(mutex_);
+    on_done_ = std::move(on_done);
+  }
+  void done() {
+    std::lock_guard lock(mutex_);
+    if (on_done_) on_done_();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::function<void()> on_done_;
+};
+
 // The central store's options: its pull batches fit the sessions' frame
 // limits, and a recount of the tally runs while havend serves, logged every
 // tenth of the way.
-sqlite_store_options store_options_for(const server_config& config) {
+sqlite_store_options store_options_for(const server_config& config,
+                                       std::shared_ptr<recount_listener> listener) {
   sqlite_store_options o;
   o.limits = config.limits;
   o.recount = sqlite_store_options::recount_mode::while_serving;
-  o.on_recount = [logged = std::int64_t{-1}](const recount_progress& p) mutable {
-    const std::int64_t tenth = p.done ? 10 : p.last > 0 ? 10 * p.counted_to / p.last : 0;
+  o.on_recount = [listener, logged = std::int64_t{-1}](const recount_progress& p) mutable {
+    if (!p.failure.empty()) {
+      log(log_level::error,
+          "tally recount failed: " + p.failure +
+              "; the reports say so until havend is restarted, which tries again");
+      return;
+    }
+    if (p.done) {
+      log(log_level::info, "tally recounted: every record counted; the reports answer again");
+      listener->done();
+      return;
+    }
+    const std::int64_t tenth =
+        p.last > 0 ? std::min<std::int64_t>(9, 10 * p.counted_to / p.last) : 0;
     if (tenth == logged) return;
     logged = tenth;
-    log(log_level::info, p.done
-                             ? "tally recounted: every record counted; the reports answer again"
-                             : "tally recount " + std::to_string(10 * tenth) + "% (record " +
-                                   std::to_string(p.counted_to) + " of " + std::to_string(p.last) +
-                                   "); the reports answer once it ends, pushes and pulls go on");
+    log(log_level::info, "tally recount " + std::to_string(10 * tenth) + "% (record " +
+                             std::to_string(p.counted_to) + " of " + std::to_string(p.last) +
+                             "): the reports answer once it ends; pushes and pulls go on");
   };
   return o;
 }
@@ -88,6 +117,9 @@ struct server::impl {
   std::unique_ptr<ssl::context> tls;  // nullptr: plain connections (loopback only)
   std::shared_ptr<const schema> record_schema;
   metrics counters;
+  // Before the store, whose recount may end while it opens (then no
+  // dashboard is open yet) or while it closes (told no one then).
+  std::shared_ptr<recount_listener> recounted = std::make_shared<recount_listener>();
   std::unique_ptr<central_store> store;
   tally_reports tallies;
   std::unique_ptr<access_registry> access;  // nullptr when config.authenticate is false
@@ -142,7 +174,7 @@ struct server::impl {
       : config(std::move(c)),
         tls(tls_context_for(config)),
         record_schema(config.record_schema ? config.record_schema : schema::builtin()),
-        store(open_sqlite_store(config.db, record_schema, store_options_for(config))),
+        store(open_sqlite_store(config.db, record_schema, store_options_for(config, recounted))),
         tallies(*store, record_schema, config.public_k),
         access(config.authenticate ? open_sqlite_registry(config.db) : nullptr),
         guard(config.login),
@@ -187,6 +219,7 @@ struct server::impl {
         suppressed_flush(control),
         event_due(control),
         heartbeat(control) {
+    recounted->set([this] { net::post(control, [this] { tallies_changed(); }); });
     service.on_team_changed([this](std::string_view team) { registry.notify(team); });
     service.on_committed([this](std::uint64_t at) {
       for (auto seen = head.load(); at > seen && !head.compare_exchange_weak(seen, at);) {
@@ -494,6 +527,8 @@ struct server::impl {
           [this] { schedule_heartbeat(); });
     });
   }
+
+  ~impl() { recounted->set(nullptr); }  // before `control` goes, the store's recount after it
 
   // Stops accepting, ends the sessions with an error frame, and gives them a
   // moment to flush before the io_context stops.

@@ -117,9 +117,13 @@ class sqlite_central_store final : public central_store {
       try {
         recount();
       } catch (const std::exception& e) {  // what the reports say from then on
-        std::lock_guard lock(write_mutex_);
         const auto* f = dynamic_cast<const failure*>(&e);
-        recount_failure_ = f ? f->err() : error{errc::store, e.what(), {}};
+        const error why = f ? f->err() : error{errc::store, e.what(), {}};
+        {
+          std::lock_guard lock(write_mutex_);
+          recount_failure_ = why;
+        }
+        if (on_recount_) on_recount_({0, 0, false, why.message});
       }
     });
   }
@@ -148,7 +152,9 @@ class sqlite_central_store final : public central_store {
   push_result push(const sync::peer& p, const sync::push_batch& batch,
                    std::int64_t now_ms) override {
     for (const auto& change : batch.changes) check(change);
-    std::lock_guard lock(write_mutex_);
+    ++waiting_writers_;  // a recount lets it go first
+    std::unique_lock lock(write_mutex_);
+    --waiting_writers_;
     const std::uint64_t head_before = head_;
     try {
       sqlite::transaction tx(db_);
@@ -468,6 +474,10 @@ class sqlite_central_store final : public central_store {
   // until it has passed them all or the store closes.
   void recount() {
     for (bool done = false; !done && !stop_recount_;) {
+      // Pushes first: a mutex is not fair, and the next part would often
+      // take it again before a waiting push.
+      while (waiting_writers_ > 0 && !stop_recount_)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       recount_progress progress;
       {
         std::lock_guard lock(write_mutex_);
@@ -483,13 +493,16 @@ class sqlite_central_store final : public central_store {
   // The next part of the recount: the records after recounted_to(), live
   // ones counted as new; ends the recount when it reads the last record.
   recount_progress recount_part() {
-    const std::int64_t from = tally_.recounted_to().value_or(0);
+    // None: another process (a havend command) ended the recount meanwhile.
+    const std::optional<std::int64_t> recounted = tally_.recounted_to();
+    if (!recounted) return {0, 0, true, {}};
+    const std::int64_t from = *recounted;
     auto& next = db_.cached(
         "SELECT rid, id, deleted, (SELECT max(rid) FROM records) FROM records WHERE rid > ?1 "
         "ORDER BY rid LIMIT ?2");
     next.bind(1, from).bind(2, static_cast<std::int64_t>(recount_part_));
     std::vector<std::pair<sync::record_id, std::int64_t>> live;
-    recount_progress progress{from, from, false};
+    recount_progress progress{from, from, false, {}};
     std::size_t read = 0;
     while (next.step()) {
       ++read;
@@ -571,7 +584,8 @@ class sqlite_central_store final : public central_store {
   bool recounting_ = false;               // when opened
   std::optional<error> recount_failure_;  // guarded by write_mutex_
   std::atomic<bool> stop_recount_{false};
-  std::thread recounter_;  // last: joined before the rest is destroyed
+  std::atomic<int> waiting_writers_{0};  // pushes waiting for write_mutex_
+  std::thread recounter_;                // last: joined before the rest is destroyed
 };
 
 }  // namespace

@@ -61,7 +61,8 @@ class http_api {
 
   // The reply to a request. Unknown paths give 404, wrong methods 405, bad
   // parameters 400, a missing or wrong token or enrollment code 401, an
-  // address in back-off 429 (with Retry-After) — each with a JSON body
+  // address in back-off 429 (with Retry-After), a report while the tallies
+  // are counted again 503 (with Retry-After) — each with a JSON body
   // {"error": "..."} that says what to do; a failure of the store or the
   // registry gives 500. Never throws.
   http_reply handle(const http_request& request) const;

@@ -15,6 +15,7 @@
 #include <haven/server/tally_store.hpp>
 #include <haven/sync/protocol.hpp>
 #include <memory>
+#include <string>
 
 namespace haven::server {
 
@@ -27,6 +28,7 @@ struct recount_progress {
   std::int64_t counted_to = 0;  // the record ids counted: 1 to this
   std::int64_t last = 0;        // the largest record id when that part was counted
   bool done = false;
+  std::string failure;  // why it stopped, when it failed (the reports then say so)
 };
 
 struct sqlite_store_options {
@@ -38,8 +40,9 @@ struct sqlite_store_options {
   // failing with errc::unavailable until it ends.
   enum class recount_mode { before_open, while_serving } recount = recount_mode::before_open;
   std::size_t recount_part = 2000;  // records a transaction, each from 1
-  // Called after each part of a recount, outside the store's lock (on its
-  // thread while serving): to log progress. May block the recount.
+  // Called after each part of a recount, and once if it fails, outside the
+  // store's lock (on its thread while serving): to log progress. May block
+  // the recount. A push waiting for the store goes before the next part.
   std::function<void(const recount_progress&)> on_recount;
 };
 

@@ -103,7 +103,8 @@ class tally_book {
   // The stored amounts of tally `id` for `period` ({year, 0} or {year,
   // month}): what tally_store::amounts returns, with its errors
   // (errc::not_found for an unknown tally, errc::store while a replay is
-  // pending or if the database fails).
+  // pending or if the database fails, errc::unavailable while a recount is
+  // under way).
   result<std::vector<tally::stored_amount>> amounts(std::string_view id,
                                                     tally::tally_period period) const;
 

@@ -22,7 +22,8 @@ class tally_store {
   // particular order; empty for a period with no records. A committed
   // snapshot. errc::not_found for a tally the schema does not declare;
   // errc::store while the tallies wait for a replay (their declarations
-  // changed) or if the backend fails.
+  // changed) or if the backend fails; errc::unavailable while they are
+  // counted again, with a message that says so.
   virtual result<std::vector<tally::stored_amount>> amounts(std::string_view id,
                                                             tally::tally_period period) = 0;
 
