@@ -133,7 +133,7 @@ class sqlite_central_store final : public central_store {
   }
 
   device_info admit(const sync::peer& p, std::int64_t now_ms) override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     sqlite::transaction tx(db_, sqlite::transaction::kind::write,
                            sqlite::transaction::durability::relaxed);
     db_.cached(
@@ -152,9 +152,7 @@ class sqlite_central_store final : public central_store {
   push_result push(const sync::peer& p, const sync::push_batch& batch,
                    std::int64_t now_ms) override {
     for (const auto& change : batch.changes) check(change);
-    ++waiting_writers_;  // a recount lets it go first
-    std::unique_lock lock(write_mutex_);
-    --waiting_writers_;
+    const auto lock = lock_store();
     const std::uint64_t head_before = head_;
     try {
       sqlite::transaction tx(db_);
@@ -247,7 +245,7 @@ class sqlite_central_store final : public central_store {
   }
 
   void synced(std::string_view device_id, std::int64_t now_ms) override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     sqlite::transaction tx(db_, sqlite::transaction::kind::write,
                            sqlite::transaction::durability::relaxed);
     db_.cached("UPDATE devices SET last_sync_ms = ?2, last_seen_ms = ?2 WHERE device_id = ?1")
@@ -258,12 +256,12 @@ class sqlite_central_store final : public central_store {
   }
 
   std::optional<device_info> device(std::string_view device_id) override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     return find_device(device_id);
   }
 
   std::vector<device_info> devices() override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
     std::vector<device_info> out;
     auto& st = db_.cached(
@@ -276,7 +274,7 @@ class sqlite_central_store final : public central_store {
   }
 
   std::vector<team_sync> team_syncs(std::string_view record_type) override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
     // The type's teams by skipping through records_by_type_team (one index
     // seek a team, however many records), then each team's latest sync.
@@ -299,7 +297,7 @@ class sqlite_central_store final : public central_store {
   }
 
   std::uint64_t device_count() override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     auto& st = db_.cached("SELECT count(*) FROM devices");
     st.step();
     const auto n = static_cast<std::uint64_t>(st.integer(0));
@@ -308,7 +306,7 @@ class sqlite_central_store final : public central_store {
   }
 
   log_counts counts() override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
     log_counts c;
     auto& records = db_.cached("SELECT count(*), coalesce(sum(deleted), 0) FROM records");
@@ -328,7 +326,7 @@ class sqlite_central_store final : public central_store {
 
   result<std::vector<tally::stored_amount>> amounts(std::string_view id,
                                                     tally::tally_period period) override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     if (recount_failure_)
       return error{errc::store,
                    "tally: counting the tallies again failed (" + recount_failure_->message +
@@ -341,7 +339,7 @@ class sqlite_central_store final : public central_store {
   }
 
   void refresh() override {
-    std::lock_guard lock(write_mutex_);
+    const auto lock = lock_store();
     sqlite::transaction tx(db_);
     tally_.refresh_open_stays([this](std::int64_t rid) -> std::optional<tally_book::stored_record> {
       const auto row = table_.row(rid);
@@ -460,6 +458,16 @@ class sqlite_central_store final : public central_store {
                       "; nothing of this push was saved");
   }
 
+  // write_mutex_, before the recount's next part: a mutex is not fair, and
+  // the recount would often take it again before a push or a report
+  // waiting for it.
+  std::unique_lock<std::mutex> lock_store() {
+    ++waiting_for_store_;
+    std::unique_lock lock(write_mutex_);
+    --waiting_for_store_;
+    return lock;
+  }
+
   // Starts a recount of the tally from the records when its declarations
   // changed since it was last kept (a new schema, or a new engine).
   void start_recount_if_needed() {
@@ -474,9 +482,7 @@ class sqlite_central_store final : public central_store {
   // until it has passed them all or the store closes.
   void recount() {
     for (bool done = false; !done && !stop_recount_;) {
-      // Pushes first: a mutex is not fair, and the next part would often
-      // take it again before a waiting push.
-      while (waiting_writers_ > 0 && !stop_recount_)
+      while (waiting_for_store_ > 0 && !stop_recount_)  // they go first (lock_store)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       recount_progress progress;
       {
@@ -584,8 +590,8 @@ class sqlite_central_store final : public central_store {
   bool recounting_ = false;               // when opened
   std::optional<error> recount_failure_;  // guarded by write_mutex_
   std::atomic<bool> stop_recount_{false};
-  std::atomic<int> waiting_writers_{0};  // pushes waiting for write_mutex_
-  std::thread recounter_;                // last: joined before the rest is destroyed
+  std::atomic<int> waiting_for_store_{0};  // in lock_store(), waiting for write_mutex_
+  std::thread recounter_;                  // last: joined before the rest is destroyed
 };
 
 }  // namespace
