@@ -327,6 +327,55 @@ TEST_CASE("cell_table writes a record of many cells whole, each with the seq it 
   CHECK(f.table.row(id)->deleted);
 }
 
+TEST_CASE("read_log keeps a batch within max_records when a record takes several changes",
+          "[sqlite][cell_table]") {
+  // A record of more cells than a change holds travels as several changes:
+  // they count towards max_records, and a record that would pass it waits
+  // for the next batch unless it comes first.
+  beside_reference f;
+  const std::size_t per_change = sync::frame_limits{}.max_cells_per_record;
+  const auto record = [](std::size_t cells) {
+    sync::record_change change{sync::record_id::random(), "pats_session", "outreach", {}};
+    for (std::size_t i = 0; i < cells; ++i)
+      change.cells.push_back(
+          {"key" + std::to_string(i), std::int64_t(i), sync::stamp{sync::hlc{1 << 16}, 1}});
+    return change;
+  };
+  const std::vector<sync::record_change> records{record(3), record(2 * per_change + 1), record(2)};
+  std::int64_t seq = 0;
+  {
+    sqlite::transaction tx(f.db);
+    for (const auto& r : records) f.table.merge(r, [&] { return ++seq; });
+    tx.commit();
+  }
+  const auto read = [&](std::uint64_t since, std::size_t max_records) {
+    static const std::string sql =
+        std::string(sqlite::log_select) + "WHERE r.last_seq > ?1 ORDER BY r.last_seq";
+    sqlite::statement st(f.db, sql.c_str());
+    st.bind(1, static_cast<std::int64_t>(since));
+    sqlite::transaction tx(f.db, sqlite::transaction::kind::read);
+    auto batch = f.table.read_log(st, 100000, max_records);
+    st.reset();
+    tx.commit();
+    return batch;
+  };
+  auto batch = read(0, 3);  // the first record, then three changes would make four
+  REQUIRE(batch.changes.size() == 1);
+  CHECK(batch.changes[0].id == records[0].id);
+  CHECK(batch.cut);
+  batch = read(batch.last_seq, 3);  // first in its batch: whole, in three changes
+  REQUIRE(batch.changes.size() == 3);
+  for (const auto& c : batch.changes) CHECK(c.id == records[1].id);
+  CHECK(batch.changes[0].cells.size() == per_change);
+  CHECK(batch.changes[2].cells.size() == 1);
+  CHECK(batch.cut);
+  batch = read(batch.last_seq, 3);
+  REQUIRE(batch.changes.size() == 1);
+  CHECK(batch.changes[0].id == records[2].id);
+  CHECK_FALSE(batch.cut);
+  CHECK(read(0, 4).changes.size() == 4);  // room for both
+}
+
 TEST_CASE("name_table: an id a rolled-back savepoint gave is never read as another name's",
           "[sqlite][name_table]") {
   // A savepoint's rollback is not a transaction's, which the copy goes by:

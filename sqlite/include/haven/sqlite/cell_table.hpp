@@ -109,8 +109,10 @@ CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL;
   };
   // Steps `st`, whose rows are log_select's (id, type, team, cells,
   // last_seq), in last_seq order. It stops before a record once max_cells
-  // cells are read or max_records changes are made, so a record travels
-  // whole. Cells for which keep() is false are read but left out.
+  // cells are read or max_records changes are made, or when the record's
+  // changes (one per max_cells_per_record cells) would pass max_records, so
+  // a record travels whole. Cells for which keep() is false are read but
+  // left out.
   log_batch read_log(statement& st, std::size_t max_cells, std::size_t max_records,
                      const std::function<bool(const stored_cell&)>& keep = {});
   // The named cells of a packed cells column, ordered by key.
