@@ -244,21 +244,23 @@ TEST_CASE("a damaged row of persons is a store error and the update changes noth
   const char* persons_sql = "SELECT person || hex(leaves) FROM tally_person ORDER BY 1";
   const auto values = table(values_sql);
   // Leaves: a period step, a path and a column label, a count (see tally_tables.hpp).
-  for (const char* bytes : {"x'80'",                       // cut inside a varint
-                            "x'eadd18010101'",             // 2026, month 13
-                            "x'd6dd18e7070101'",           // label 999, never given
-                            "x'd6dd18010100'",             // a count of 0
-                            "x'd6dd1801010100010101'",     // the same leaf twice
-                            "x'd6dd1801010101010101'"}) {  // a period before the last
+  const std::vector<std::pair<std::string, std::string>> damage{
+      {"x'80'", "truncated"},                                    // cut inside a varint
+      {"x'eadd18010101'", "a leaf outside a month"},             // 2026, month 13
+      {"x'd6dd18e7070101'", "a label id the store never gave"},  // label 999
+      {"x'd6dd18010100'", "a count out of range"},               // a count of 0
+      {"x'd6dd1801010100010101'", "a leaf twice"},
+      {"x'd6dd1801010101010101'", "periods out of order"}};  // a period before the last
+  for (const auto& [bytes, what] : damage) {
     INFO(bytes);
-    f.db().exec(std::string("UPDATE tally_person SET leaves = ") + bytes);
+    f.db().exec("UPDATE tally_person SET leaves = " + bytes);
     const auto persons = table(persons_sql);
     try {
       f.put(bytes, "pats_session", pats("2026-03-02", "vic", "individual", "P-0001H"));
       FAIL("the damaged row was read");
     } catch (const failure& e) {
       CHECK(e.err().code == errc::store);
-      CHECK_THAT(e.what(), Contains("reset and replay"));
+      CHECK_THAT(e.what(), Contains("reset and replay") && Contains(what));
     }
     CHECK(table(persons_sql) == persons);
     CHECK(table(values_sql) == values);

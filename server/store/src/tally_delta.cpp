@@ -30,9 +30,9 @@ constexpr const char* set_person_sql =
 constexpr const char* drop_person_sql =
     "DELETE FROM tally_person WHERE tally = ?1 AND measure = ?2 AND person = ?3";
 
-[[noreturn]] void damaged_leaves(const std::string&) {
-  throw failure(errc::store,
-                "store: a tally row of persons is damaged (reset and replay the tally)");
+[[noreturn]] void damaged_leaves(const std::string& what) {
+  throw failure(errc::store, "store: a tally row of persons is damaged (" + what +
+                                 "); reset and replay the tally");
 }
 
 // A person's leaves as tally_tables describes them: per leaf, its period
