@@ -528,7 +528,9 @@ struct server::impl {
     });
   }
 
-  ~impl() { recounted->set(nullptr); }  // before `control` goes, the store's recount after it
+  // The store's recount may still end while the store closes, after
+  // `control` is gone: from now on it tells no one.
+  ~impl() { recounted->set(nullptr); }
 
   // Stops accepting, ends the sessions with an error frame, and gives them a
   // moment to flush before the io_context stops.
