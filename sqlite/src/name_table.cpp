@@ -43,11 +43,16 @@ std::int64_t name_table::intern(std::string_view name) {
 }
 
 const std::string& name_table::name_of(std::int64_t id) const {
-  const auto it = names_.find(id);
-  if (it == names_.end())
+  const std::string* name = find(id);
+  if (!name)
     throw failure(errc::store, std::string("store: a name id that ") + table_ +
                                    " lacks is in use; the store is damaged");
-  return it->second;
+  return *name;
+}
+
+const std::string* name_table::find(std::int64_t id) const {
+  const auto it = names_.find(id);
+  return it == names_.end() ? nullptr : &it->second;
 }
 
 void name_table::forget() {

@@ -62,11 +62,9 @@ tally::delta::leaf_counts unpack_leaves(const sqlite::name_table& labels,
   const auto label = [&]() -> const std::string& {
     const std::uint64_t id = r.varint();
     if (id > std::uint64_t{INT64_MAX}) damaged_leaves("a label id out of range");
-    try {
-      return labels.name_of(static_cast<std::int64_t>(id));
-    } catch (const failure&) {  // a label never given: say what to do about it
-      damaged_leaves("a label id the store never gave");
-    }
+    const std::string* name = labels.find(static_cast<std::int64_t>(id));
+    if (!name) damaged_leaves("a label id the store never gave");
+    return *name;
   };
   while (r.remaining() > 0) {
     const std::int64_t step = r.signed_varint();

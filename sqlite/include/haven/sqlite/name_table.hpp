@@ -31,6 +31,8 @@ class name_table {
   // The name of an id. Throws errc::store, saying the store is damaged, for
   // an id the table lacks.
   const std::string& name_of(std::int64_t id) const;
+  // The name of an id, or nullptr for an id the table lacks.
+  const std::string* find(std::int64_t id) const;
   // Forgets the copy: after the table was emptied, or a savepoint that may
   // have added names rolled back (neither of which refresh() can tell).
   void forget();
