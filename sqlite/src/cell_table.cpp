@@ -2,7 +2,6 @@
 #include <array>
 #include <haven/sqlite/cell_table.hpp>
 #include <haven/sqlite/packed_cells.hpp>
-#include <iterator>
 
 namespace haven::sqlite {
 namespace {
@@ -152,22 +151,23 @@ cell_table::log_batch cell_table::read_log(statement& st, std::size_t max_cells,
     const sync::record_id id = read_id(st, 0);
     std::vector<stored_cell> cells = unpack_cells(as_chars(st.blob(3)));
     const std::string type = st.text(1), team = st.text(2);
-    std::vector<sync::record_change> record;  // its changes, per_change cells each
+    const std::size_t first = batch.changes.size();  // the record's changes: per_change cells each
     for (stored_cell& c : cells) {
       if (keep && !keep(c)) continue;
-      if (record.empty() || record.back().cells.size() == per_change)
-        record.push_back({id, type, team, {}});
-      record.back().cells.push_back({names_.name_of(c.key), std::move(c.val), c.at});
+      if (batch.changes.size() == first || batch.changes.back().cells.size() == per_change)
+        batch.changes.push_back({id, type, team, {}});
+      batch.changes.back().cells.push_back({names_.name_of(c.key), std::move(c.val), c.at});
     }
-    // A record of several changes that would pass max_records waits for the
-    // next batch, unless it is the first (a batch always moves on).
-    if (!batch.changes.empty() && batch.changes.size() + record.size() > max_records) {
+    // A record of several changes that passes max_records waits for the next
+    // batch, unless it is the first (a batch always moves on).
+    if (first > 0 && batch.changes.size() > max_records) {
+      batch.changes.erase(batch.changes.begin() + static_cast<std::ptrdiff_t>(first),
+                          batch.changes.end());
       batch.cut = true;
       break;
     }
     batch.cells += cells.size();
     batch.last_seq = static_cast<std::uint64_t>(st.integer(4));
-    std::move(record.begin(), record.end(), std::back_inserter(batch.changes));
   }
   return batch;
 }
