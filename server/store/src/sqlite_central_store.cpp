@@ -503,28 +503,29 @@ class sqlite_central_store final : public central_store {
     const std::optional<std::int64_t> recounted = tally_.recounted_to();
     if (!recounted) return {0, 0, true, {}};
     const std::int64_t from = *recounted;
+    // Each record's type and cells with its row, where the live ones were
+    // read again one by one.
     auto& next = db_.cached(
-        "SELECT rid, id, deleted, (SELECT max(rid) FROM records) FROM records WHERE rid > ?1 "
-        "ORDER BY rid LIMIT ?2");
+        "SELECT r.rid, r.id, r.deleted, t.name, r.cells, (SELECT max(rid) FROM records) FROM "
+        "records r JOIN names t ON t.id = r.type WHERE r.rid > ?1 ORDER BY r.rid LIMIT ?2");
     next.bind(1, from).bind(2, static_cast<std::int64_t>(recount_part_));
-    std::vector<std::pair<sync::record_id, std::int64_t>> live;
+    std::vector<sync::record_id> ids;
+    std::map<sync::record_id, touched_record> records;
     recount_progress progress{from, from, false, {}};
     std::size_t read = 0;
     while (next.step()) {
       ++read;
       progress.counted_to = next.integer(0);
-      progress.last = next.integer(3);
-      if (next.integer(2) == 0) live.emplace_back(sqlite::read_id(next, 1), progress.counted_to);
+      progress.last = next.integer(5);
+      if (next.integer(2) != 0) continue;  // deleted: counted nowhere
+      ids.push_back(sqlite::read_id(next, 1));
+      records.emplace(
+          ids.back(),
+          touched_record{
+              next.text(3), false, {}, {progress.counted_to, false, table_.read_cells(next, 4)}});
     }
     next.reset();
     if (read > 0) tally_.recount_to(progress.counted_to);
-    std::vector<sync::record_id> ids;
-    std::map<sync::record_id, touched_record> records;
-    for (const auto& [id, rid] : live) {
-      ids.push_back(id);
-      records.emplace(
-          id, touched_record{table_.row(rid)->type, false, {}, {rid, false, table_.cells(rid)}});
-    }
     update_tally(ids, records);
     if (read < recount_part_) {
       tally_.end_recount();
