@@ -180,37 +180,32 @@ placement place(const tally_def& t, const record_type& type, const field_map& fi
   return out;
 }
 
-// Every row path the record counts under: each prefix of the cross product
-// of the row fields' codes, the grand total "" first.
-std::vector<std::string> paths_of(const tally_def& t, const record_type& type,
-                                  const field_map& fields) {
-  std::vector<std::string> all{""};
-  std::vector<std::string> level{""};
+// Every row path the record counts under, numbered: each prefix of the
+// cross product of the row fields' codes, the grand total first and the
+// full paths (the leaves) last.
+std::vector<std::uint32_t> paths_of(const tally_def& t, const record_type& type,
+                                    const field_map& fields, cell_names& names) {
+  std::vector<std::uint32_t> all{cell_names::grand_total};
+  std::size_t level = 0;  // where the paths of the last level start in `all`
+  std::string path;
   for (const auto& key : t.rows) {
-    std::set<std::string> next;
-    for (const auto& prefix : level)
-      for (const auto& code : codes_by(type, fields, key)) next.insert(prefix + code + "/");
-    level.assign(next.begin(), next.end());
-    all.insert(all.end(), level.begin(), level.end());
+    const auto codes = codes_by(type, fields, key);
+    const std::size_t end = all.size();
+    for (std::size_t i = level; i < end; ++i)
+      for (const auto& code : codes) {
+        path.assign(names.name(all[i])).append(code).push_back('/');
+        all.push_back(names.number(path));
+      }
+    level = end;
   }
   return all;
 }
 
-// How many of paths_of's paths, its last ones, are full paths of `depth` rows.
-std::size_t leaves_of(const std::vector<std::string>& paths, std::size_t depth) {
-  return static_cast<std::size_t>(
-      std::count_if(paths.begin(), paths.end(), [depth](const std::string& path) {
-        return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) == depth;
-      }));
-}
-
-std::vector<std::string> columns_of(const tally_def& t, const record_type& type,
-                                    const field_map& fields) {
-  std::vector<std::string> out{std::string(all_columns)};
-  if (t.column) {
-    const auto codes = codes_by(type, fields, *t.column);
-    out.insert(out.end(), codes.begin(), codes.end());
-  }
+std::vector<std::uint32_t> columns_of(const tally_def& t, const record_type& type,
+                                      const field_map& fields, cell_names& names) {
+  std::vector<std::uint32_t> out{cell_names::every_column};
+  if (t.column)
+    for (const auto& code : codes_by(type, fields, *t.column)) out.push_back(names.number(code));
   return out;
 }
 
@@ -219,7 +214,7 @@ struct measure_reading {
   std::uint32_t index = 0;
   std::int64_t amount = 0;  // a sum of a stored or unsplit derived field
   bool split = false;       // a sum that takes each period's share
-  std::string person;       // distinct: the pseudonym
+  std::string_view person;  // distinct: the pseudonym, in the fields
 };
 
 std::vector<measure_reading> read_measures(const tally_def& t, const record_type& type,
@@ -253,31 +248,31 @@ std::vector<measure_reading> read_measures(const tally_def& t, const record_type
   return out;
 }
 
-void add_tally(tally_contribution& out, std::uint32_t index, const tally_def& t,
-               const record_type& type, const field_map& fields, date today) {
+void add_tally(record_cells& out, std::uint32_t index, const tally_def& t, const record_type& type,
+               const field_map& fields, date today, cell_names& names) {
   if (!passes(t, fields)) return;
   const placement where = place(t, type, fields, today);
   if (where.periods.empty()) return;
   out.depends_on_today = out.depends_on_today || where.open;
-  const auto paths = paths_of(t, type, fields);
-  const auto columns = columns_of(t, type, fields);
+  const auto paths = paths_of(t, type, fields, names);
+  const auto columns = columns_of(t, type, fields, names);
   const auto readings = read_measures(t, type, fields);
 
   // Persons only in the month leaves: a full path, one column code (all
   // columns without a column field).
-  const std::size_t first_leaf_path = paths.size() - leaves_of(paths, t.rows.size());
   for (const auto& [period, split] : where.periods) {
-    for (std::size_t p = 0; p < paths.size(); ++p) {
+    for (const std::uint32_t path : paths) {
       for (std::size_t c = 0; c < columns.size(); ++c) {
-        tally_key key{index, period, paths[p], columns[c], records_measure};
-        out.amounts[key] += 1;
-        const bool leaf = period.month != 0 && p >= first_leaf_path && (c != 0 || !t.column);
+        cell_key key{index, records_measure, period.number(), path, columns[c]};
+        out.amounts.emplace_back(key, 1);
+        const bool leaf =
+            period.month != 0 && names.depth(path) == t.rows.size() && (c != 0 || !t.column);
         for (const auto& r : readings) {
           key.measure = r.index;
           if (!r.person.empty()) {
-            if (leaf) out.persons.emplace(key, r.person);
+            if (leaf) out.persons.emplace_back(key, r.person);
           } else if (const std::int64_t amount = r.split ? split : r.amount; amount != 0) {
-            out.amounts[key] += amount;
+            out.amounts.emplace_back(key, amount);
           }
         }
       }
@@ -296,14 +291,29 @@ std::string tally_period::key() const {
   return buf;
 }
 
-tally_contribution contribution_of(const schema& s, std::string_view type, const field_map& fields,
-                                   date today) {
-  tally_contribution out;
+record_cells count_cells(const schema& s, std::string_view type, const field_map& fields,
+                         date today, cell_names& names) {
+  record_cells out;
   const record_type* rt = s.type(type);
   if (!rt) return out;
   const auto& tallies = s.tallies();
   for (std::uint32_t i = 0; i < tallies.size(); ++i)
-    if (tallies[i].type == type) add_tally(out, i, tallies[i], *rt, fields, today);
+    if (tallies[i].type == type) add_tally(out, i, tallies[i], *rt, fields, today, names);
+  return out;
+}
+
+tally_contribution contribution_of(const schema& s, std::string_view type, const field_map& fields,
+                                   date today) {
+  cell_names names;
+  const record_cells cells = count_cells(s, type, fields, today, names);
+  const auto named = [&](const cell_key& k) {
+    return tally_key{k.tally, tally_period::of_number(k.period), names.name(k.path),
+                     names.name(k.column), k.measure};
+  };
+  tally_contribution out;
+  for (const auto& [key, amount] : cells.amounts) out.amounts[named(key)] += amount;
+  for (const auto& [key, person] : cells.persons) out.persons.emplace(named(key), person);
+  out.depends_on_today = cells.depends_on_today;
   return out;
 }
 

@@ -202,7 +202,7 @@ TEST_CASE(
   ok(havend(central, {"devices"}));  // migrated, its tally counted by this engine
   sqlite::database(central, sqlite::database::mode::open_existing)
       .exec(
-          "UPDATE tally_meta SET value = replace(value, 'tally engine 4', 'tally engine 3') WHERE "
+          "UPDATE tally_meta SET value = replace(value, 'tally engine 5', 'tally engine 4') WHERE "
           "key = 'declarations'");
   {
     havend_process server(central, {}, havend_process::authentication::on);

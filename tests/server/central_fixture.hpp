@@ -106,20 +106,27 @@ inline std::unique_ptr<server::central_store> open_sqlite_in(const temp_dir& dir
 }
 
 // Makes a closed SQLite store's tally look kept by an earlier engine: the
-// persons' table of engine 2 (a row per leaf, paths and columns as text) or
-// engine 3 (a row per leaf, by label), with a row of its layout. The next
-// open counts every record again.
+// persons' table of engine 2 (a row per leaf, paths and columns as text),
+// engine 3 (a row per leaf, by label) or engine 4 (a row per tally, measure
+// and person), with a row of its layout. The next open counts every record
+// again.
 inline void as_older_engine(const std::string& file, int engine) {
   sqlite::database db(file, sqlite::database::mode::open_existing);
   const std::string label_type = engine == 2 ? "TEXT" : "INTEGER";
-  db.exec(
-      "DROP TABLE tally_person; CREATE TABLE tally_person(tally INTEGER NOT NULL, measure "
-      "INTEGER NOT NULL, person TEXT NOT NULL, period INTEGER NOT NULL, path " +
-      label_type + " NOT NULL, col " + label_type +
-      " NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (tally, measure, person, period, path, col)) "
-      "WITHOUT ROWID; INSERT INTO tally_person VALUES (1, 0, 'P-0001H', 202601, 1, 1, 1); "
-      "UPDATE tally_meta SET value = replace(value, 'tally engine 4', 'tally engine " +
-      std::to_string(engine) + "') WHERE key = 'declarations'");
+  const std::string persons =
+      engine == 4
+          ? "CREATE TABLE tally_person(tally INTEGER NOT NULL, measure INTEGER NOT NULL, person "
+            "TEXT NOT NULL, leaves BLOB NOT NULL, PRIMARY KEY (tally, measure, person)) WITHOUT "
+            "ROWID; INSERT INTO tally_person VALUES (1, 0, 'P-0001H', x'd6dd18010101');"
+          : "CREATE TABLE tally_person(tally INTEGER NOT NULL, measure INTEGER NOT NULL, person "
+            "TEXT NOT NULL, period INTEGER NOT NULL, path " +
+                label_type + " NOT NULL, col " + label_type +
+                " NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (tally, measure, person, period, "
+                "path, col)) WITHOUT ROWID; INSERT INTO tally_person VALUES (1, 0, 'P-0001H', "
+                "202601, 1, 1, 1);";
+  db.exec("DROP TABLE tally_person; " + persons +
+          "UPDATE tally_meta SET value = replace(value, 'tally engine 5', 'tally engine " +
+          std::to_string(engine) + "') WHERE key = 'declarations'");
 }
 
 // A recount while serving that waits after each part until the test lets

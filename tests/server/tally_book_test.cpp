@@ -243,14 +243,16 @@ TEST_CASE("a damaged row of persons is a store error and the update changes noth
   const char* values_sql = "SELECT path || hex(amounts) FROM tally_value ORDER BY 1";
   const char* persons_sql = "SELECT person || hex(leaves) FROM tally_person ORDER BY 1";
   const auto values = table(values_sql);
-  // Leaves: a period step, a path and a column label, a count (see tally_tables.hpp).
+  // Leaves: a tally, a measure, a period step, a path and a column label, a
+  // count (see tally_tables.hpp); tally 0's measure 0 counts persons.
   const std::vector<std::pair<std::string, std::string>> damage{
-      {"x'80'", "truncated"},                                    // cut inside a varint
-      {"x'eadd18010101'", "a leaf outside a month"},             // 2026, month 13
-      {"x'd6dd18e7070101'", "a label id the store never gave"},  // label 999
-      {"x'd6dd18010100'", "a count out of range"},               // a count of 0
-      {"x'd6dd1801010100010101'", "a leaf twice"},
-      {"x'd6dd1801010101010101'", "periods out of order"}};  // a period before the last
+      {"x'80'", "truncated"},                                        // cut inside a varint
+      {"x'0000eadd18010101'", "a leaf outside a month"},             // 2026, month 13
+      {"x'0000d6dd18e7070101'", "a label id the store never gave"},  // label 999
+      {"x'0000d6dd18010100'", "a count out of range"},               // a count of 0
+      {"x'0000d6dd18010101000000010101'", "a leaf twice"},
+      {"x'000001010101'", "a period out of range"},               // a period before year 0
+      {"x'0009d6dd18010101'", "a leaf of no distinct measure"}};  // measure 9
   for (const auto& [bytes, what] : damage) {
     INFO(bytes);
     f.db().exec("UPDATE tally_person SET leaves = " + bytes);

@@ -58,8 +58,7 @@ result<std::vector<tally::stored_amount>> tally_book::amounts(std::string_view i
     if (recounted_to()) throw failure(errc::unavailable, recount_message);
     std::vector<tally::stored_amount> out;
     const auto index = static_cast<std::int64_t>(t - schema_->tallies().data());
-    auto& st =
-        db_.cached(read_period_sql).bind(1, index).bind(2, tally_tables::period_number(period));
+    auto& st = db_.cached(read_period_sql).bind(1, index).bind(2, std::int64_t{period.number()});
     while (st.step()) {
       const std::string path = st.text(0);
       for (auto& a : tally_tables::unpack(st.blob(1))) {

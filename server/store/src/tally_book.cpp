@@ -32,7 +32,7 @@ namespace haven::server {
 namespace {
 
 // Bump when the contribution rules or the tables change: stored tallies then need a replay.
-constexpr std::string_view engine_version = "tally engine 4";
+constexpr std::string_view engine_version = "tally engine 5";
 
 constexpr const char* meta_sql = "SELECT value FROM tally_meta WHERE key = 'declarations'";
 constexpr const char* recounted_sql = "SELECT value FROM tally_meta WHERE key = 'recounted_to'";
@@ -140,7 +140,8 @@ void tally_book::reset() {
   // Earlier engines' tables are dropped, not emptied: tally_record (engine
   // 1: a copy of each record's fields), tally_value (engine 1: a row per
   // amount) and tally_person (to engine 2: a row per leaf, paths and
-  // columns as text; engine 3: a row per leaf, by label). No
+  // columns as text; engine 3: a row per leaf, by label; engine 4: a row
+  // per person and distinct measure). No
   // statement may be mid-result on a table being dropped; SQLite prepares
   // the cached ones again for the new table.
   db_.reset_cached();
@@ -173,7 +174,7 @@ void tally_book::update(std::span<const change> changes) {
   if (replay_pending_) return;  // the replay will count it
   const date now = today_();
   const std::optional<std::int64_t> recounted = recounted_to();
-  tally::delta delta;
+  tally::delta delta(names_);
   for (const change& c : changes) {
     if (recounted && c.record > *recounted) continue;  // the recount counts it when it gets there
     const auto read = read_fields_.find(c.type);
@@ -183,14 +184,14 @@ void tally_book::update(std::span<const change> changes) {
     if (c.fields) is = project(*c.fields, read->second);
     if (was == is) continue;  // an open stay moves on to a new month in refresh_open_stays
 
-    tally_contribution before, after;
+    tally::record_cells before, after;
     if (was) {
-      before = contribution_of(*schema_, c.type, *was, now);
+      before = count_cells(*schema_, c.type, *was, now, names_);
       if (before.depends_on_today)  // counted up to the day it was counted for
         if (const date then = open_since(c.record); !same_month(then, now))
-          before = contribution_of(*schema_, c.type, *was, then);
+          before = count_cells(*schema_, c.type, *was, then, names_);
     }
-    if (is) after = contribution_of(*schema_, c.type, *is, now);
+    if (is) after = count_cells(*schema_, c.type, *is, now, names_);
     delta.add(before, -1);
     delta.add(after, 1);
     if (after.depends_on_today)
@@ -198,7 +199,7 @@ void tally_book::update(std::span<const change> changes) {
     else if (before.depends_on_today)
       db_.cached(drop_open_sql).bind(1, c.record).run();
   }
-  write_delta(db_, labels_, delta);
+  write_delta(db_, labels_, names_, *schema_, delta);
 }
 
 date tally_book::open_since(std::int64_t record) const {
@@ -222,17 +223,17 @@ void tally_book::refresh_open_stays(const record_reader& read) {
     if (const date then{static_cast<std::int32_t>(st.integer(1))}; !same_month(then, now))
       moved.emplace_back(st.integer(0), then);
   st.reset();
-  tally::delta delta;
+  tally::delta delta(names_);
   for (const auto& [record, then] : moved) {
     const auto r = read(record);
     if (!r)
       throw failure(errc::store,
                     "store: the tally counts an open stay the store lacks (reset and replay it)");
-    delta.add(contribution_of(*schema_, r->type, r->fields, then), -1);
-    delta.add(contribution_of(*schema_, r->type, r->fields, now), 1);
+    delta.add(count_cells(*schema_, r->type, r->fields, then, names_), -1);
+    delta.add(count_cells(*schema_, r->type, r->fields, now, names_), 1);
     db_.cached(set_open_sql).bind(1, record).bind(2, std::int64_t{now.days}).run();
   }
-  write_delta(db_, labels_, delta);
+  write_delta(db_, labels_, names_, *schema_, delta);
   sp.release();
 }
 

@@ -13,17 +13,18 @@
 //     number of persons in the cell. A record moves a handful of rows per
 //     tally, each written once per batch, where a row per amount took one
 //     write per column and measure.
-//   tally_person(tally, measure, person, leaves): for each distinct measure
-//     and person, how many records put the person in each LEAF cell (full
-//     row path, one column code; all_columns without a column field) of a
-//     MONTH, packed: per leaf, its period as a difference from the previous
-//     leaf's, the path's and the column's tally_label ids and the count,
-//     varints; leaves of 0 are left out and a person without leaves is
-//     deleted. A person is in a cell above the leaves, or in a year's cell,
-//     exactly when some month leaf below it holds the person, so one read of
-//     a person's row tells which cells they enter or leave, and one write
-//     keeps it (engine 3 kept a row per leaf: a write each, and a table
-//     four times as large).
+//   tally_person(person, leaves): for each person (a pseudonym) and every
+//     distinct measure of every tally, how many records put the person in
+//     each LEAF cell (full row path, one column code; all_columns without a
+//     column field) of a MONTH, packed: per leaf, its tally and measure, its
+//     period as a difference from the previous leaf's, the path's and the
+//     column's tally_label ids and the count, varints, in the order of
+//     tally::cell_key; leaves of 0 are left out and a person without leaves
+//     is deleted. A person is in a cell above the leaves, or in a year's
+//     cell, exactly when some month leaf below it holds the person, so one
+//     read of a person's row tells which cells they enter or leave in every
+//     tally, and one write keeps it (engine 3 kept a row per leaf, engine 4
+//     a row per tally and measure: a read and a write each).
 //   tally_label(id, name): the row paths and column codes of tally_person's
 //     leaves, each once (a few dozen), so that a leaf takes a few bytes.
 //
@@ -42,11 +43,9 @@ namespace haven::server {
 
 // The tally engine's names, as the private parts of the book use them.
 using tally::all_columns;
-using tally::contribution_of;
+using tally::count_cells;
 using tally::records_measure;
-using tally::tally_contribution;
 using tally::tally_fields;
-using tally::tally_key;
 using tally::tally_period;
 
 }  // namespace haven::server
@@ -59,9 +58,7 @@ CREATE TABLE IF NOT EXISTS tally_open(record INTEGER PRIMARY KEY, today INTEGER 
 CREATE TABLE IF NOT EXISTS tally_value(
   tally INTEGER NOT NULL, period INTEGER NOT NULL, path TEXT NOT NULL, amounts BLOB NOT NULL,
   PRIMARY KEY (tally, period, path)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tally_person(
-  tally INTEGER NOT NULL, measure INTEGER NOT NULL, person TEXT NOT NULL, leaves BLOB NOT NULL,
-  PRIMARY KEY (tally, measure, person)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tally_person(person TEXT PRIMARY KEY, leaves BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tally_label(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 )";
 
@@ -85,14 +82,6 @@ inline constexpr std::int64_t records_column = -1;
 
 inline std::int64_t measure_number(std::uint32_t measure) {
   return measure == records_measure ? records_column : std::int64_t{measure};
-}
-
-// 202600 for the year 2026, 202603 for March 2026.
-inline std::int64_t period_number(tally_period p) {
-  return std::int64_t{p.year} * 100 + p.month;
-}
-inline tally_period period_of_number(std::int64_t n) {
-  return {static_cast<int>(n / 100), static_cast<int>(n % 100)};
 }
 
 }  // namespace haven::server::tally_tables

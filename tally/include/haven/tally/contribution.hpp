@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <haven/schema/schema.hpp>
+#include <haven/tally/cell_names.hpp>
 #include <map>
 #include <set>
 #include <string>
@@ -22,6 +23,9 @@ struct tally_period {
 
   // "2026" or "2026-03".
   std::string key() const;
+  // 202600 for the year 2026, 202603 for March 2026, and back.
+  std::int32_t number() const { return year * 100 + month; }
+  static tally_period of_number(std::int32_t n) { return {n / 100, n % 100}; }
   auto operator<=>(const tally_period&) const = default;
 };
 
@@ -63,6 +67,30 @@ struct tally_contribution {
 // Empty for a type no tally counts. Never throws but bad_alloc.
 tally_contribution contribution_of(const schema& s, std::string_view type, const field_map& fields,
                                    date today);
+
+// A tally_key with its path and column numbered by a cell_names, as the
+// engine's hot path counts: ordered by tally, measure, period, path, column.
+struct cell_key {
+  std::uint32_t tally = 0;
+  std::uint32_t measure = records_measure;
+  std::int32_t period = 0;  // tally_period::number()
+  std::uint32_t path = 0, column = 0;
+  auto operator<=>(const cell_key&) const = default;
+};
+
+// contribution_of's contribution with numbered cells, as a list: each
+// amount's cell once, each person's leaf once.
+struct record_cells {
+  std::vector<std::pair<cell_key, std::int64_t>> amounts;
+  // Views of the pseudonyms in the fields counted: valid while they are.
+  std::vector<std::pair<cell_key, std::string_view>> persons;
+  bool depends_on_today = false;
+};
+
+// The contribution of contribution_of, its paths and columns numbered by
+// `names`. Never throws but bad_alloc.
+record_cells count_cells(const schema& s, std::string_view type, const field_map& fields,
+                         date today, cell_names& names);
 
 // The fields of `type` that its tallies read, sorted: the contribution
 // depends on these fields only.

@@ -10,6 +10,7 @@
 #include <haven/sqlite/name_table.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/change.hpp>
+#include <haven/tally/cell_names.hpp>
 #include <haven/tally/contribution.hpp>
 #include <haven/tally/report.hpp>
 #include <map>
@@ -113,6 +114,8 @@ class tally_book {
   sqlite::name_table labels_{db_, "tally_label", "SELECT id, name FROM tally_label",
                              "INSERT INTO tally_label(name) VALUES (?) RETURNING id"};
   std::shared_ptr<const schema> schema_;
+  // The numbers of the cells' paths and columns, this process's: the tables keep labels.
+  tally::cell_names names_;
   clock today_;
   // The fields each counted type's tallies read: a record whose read
   // fields did not change keeps its contribution.
