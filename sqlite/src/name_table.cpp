@@ -14,6 +14,7 @@ void name_table::refresh() {
   }
   ids_.clear();
   names_.clear();
+  ++generation_;
   auto& st = db_.cached(select_all_);
   while (st.step()) {
     std::string name = st.text(1);
@@ -56,6 +57,7 @@ const std::string* name_table::find(std::int64_t id) const {
 }
 
 void name_table::forget() {
+  ++generation_;
   ids_.clear();
   names_.clear();
   data_version_.reset();

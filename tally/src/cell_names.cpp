@@ -12,7 +12,8 @@ std::uint32_t cell_names::number(std::string_view name) {
   // A path's parent drops its last code: "a/b/" -> "a/"; a code has none.
   shape s;
   if (name.ends_with('/')) {
-    const auto cut = name.size() < 2 ? std::string_view::npos : name.find_last_of('/', name.size() - 2);
+    const auto cut =
+        name.size() < 2 ? std::string_view::npos : name.find_last_of('/', name.size() - 2);
     s.parent = number(name.substr(0, cut == std::string_view::npos ? 0 : cut + 1));
     s.depth = shape_[s.parent].depth + 1;
   }

@@ -119,6 +119,11 @@ delta::leaf_counts delta::apply_person(std::string_view who, const leaf_counts& 
   std::sort(cells.begin(), cells.end());
   cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
 
+  // A person new to the tallies enters every such cell, one gone leaves every one.
+  if (before.empty() || after.empty()) {
+    for (const cell_key& cell : cells) amounts_[cell] += before.empty() ? 1 : -1;
+    return after;
+  }
   for (const cell_key& cell : cells)
     if (const bool was = holds_any(cell, before), is = holds_any(cell, after); was != is)
       amounts_[cell] += is ? 1 : -1;

@@ -91,7 +91,7 @@ std::optional<std::string> stored_declarations(sqlite::database& db) {
 // connection's, which the copy otherwise goes by).
 class savepoint {
  public:
-  savepoint(sqlite::database& db, sqlite::name_table& labels) : db_(db), labels_(labels) {
+  savepoint(sqlite::database& db, tally_labels& labels) : db_(db), labels_(labels) {
     db_.exec("SAVEPOINT tally");
   }
   ~savepoint() {
@@ -111,7 +111,7 @@ class savepoint {
 
  private:
   sqlite::database& db_;
-  sqlite::name_table& labels_;
+  tally_labels& labels_;
   bool done_ = false;
 };
 

@@ -5,9 +5,9 @@
 #include <haven/core/result.hpp>
 #include <haven/core/varint.hpp>
 #include <haven/schema/schema.hpp>
-#include <map>
 #include <span>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -36,8 +36,7 @@ constexpr const char* drop_person_sql = "DELETE FROM tally_person WHERE person =
 // A person's leaves as tally_tables describes them: per leaf, its tally and
 // measure, its period as a difference from the previous leaf's, its path's
 // and column's label ids and its count.
-std::string pack_leaves(sqlite::name_table& labels, const tally::cell_names& names,
-                        const tally::delta::leaf_counts& leaves) {
+std::string pack_leaves(tally_labels& labels, const tally::delta::leaf_counts& leaves) {
   std::string out;
   varint::writer w(out);
   std::int64_t period = 0;
@@ -46,8 +45,8 @@ std::string pack_leaves(sqlite::name_table& labels, const tally::cell_names& nam
     w.varint(l.measure);
     w.signed_varint(l.period - period);
     period = l.period;
-    w.varint(static_cast<std::uint64_t>(labels.intern(names.name(l.path))));
-    w.varint(static_cast<std::uint64_t>(labels.intern(names.name(l.column))));
+    w.varint(static_cast<std::uint64_t>(labels.label_of(l.path)));
+    w.varint(static_cast<std::uint64_t>(labels.label_of(l.column)));
     w.varint(static_cast<std::uint64_t>(n));
   }
   return out;
@@ -55,17 +54,17 @@ std::string pack_leaves(sqlite::name_table& labels, const tally::cell_names& nam
 
 // Throws failure(errc::store) for bytes pack_leaves did not write, or a
 // leaf of a measure that is not one of the schema's distinct measures.
-tally::delta::leaf_counts unpack_leaves(const sqlite::name_table& labels, tally::cell_names& names,
-                                        const schema& s, std::span<const std::uint8_t> bytes) {
+tally::delta::leaf_counts unpack_leaves(tally_labels& labels, const schema& s,
+                                        std::span<const std::uint8_t> bytes) {
   tally::delta::leaf_counts out;
   varint::reader<damaged_leaves> r(sqlite::as_chars(bytes));
   std::int64_t period = 0;
   const auto label = [&] {
     const std::uint64_t id = r.varint();
     if (id > std::uint64_t{INT64_MAX}) damaged_leaves("a label id out of range");
-    const std::string* name = labels.find(static_cast<std::int64_t>(id));
-    if (!name) damaged_leaves("a label id the store never gave");
-    return names.number(*name);
+    const auto number = labels.number_of(static_cast<std::int64_t>(id));
+    if (!number) damaged_leaves("a label id the store never gave");
+    return *number;
   };
   while (r.remaining() > 0) {
     tally::cell_key l;
@@ -100,43 +99,37 @@ tally::delta::leaf_counts unpack_leaves(const sqlite::name_table& labels, tally:
 
 // Reads the person's stored leaves, lets the delta count them in or out of
 // the cells they enter or leave, and writes them back as one row.
-void write_person(sqlite::database& db, sqlite::name_table& labels, tally::cell_names& names,
-                  const schema& s, tally::delta& d, std::string_view who) {
+void write_person(sqlite::database& db, tally_labels& labels, const schema& s, tally::delta& d,
+                  std::string_view who) {
   tally::delta::leaf_counts before;
   auto& read = db.cached(read_person_sql).bind(1, who);
   const bool stored = read.step();
-  if (stored) before = unpack_leaves(labels, names, s, read.blob(0));
+  if (stored) before = unpack_leaves(labels, s, read.blob(0));
   read.reset();
   const auto after = d.apply_person(who, before);
   if (after == before) return;
   if (!after.empty())
     db.cached(set_person_sql)
         .bind(1, who)
-        .bind(2, sqlite::as_blob(pack_leaves(labels, names, after)))
+        .bind(2, sqlite::as_blob(pack_leaves(labels, after)))
         .run();
   else if (stored)
     db.cached(drop_person_sql).bind(1, who).run();
 }
 
-// A tally_value row: one row path of one tally in one period.
-struct row_key {
-  std::uint32_t tally;
-  std::int32_t period;
-  std::string_view path;
-  auto operator<=>(const row_key&) const = default;
-};
-// A change of one amount of a row: its column's code, its measure number.
-struct amount_change {
-  std::string_view column;
-  std::int64_t measure, change;
-};
+// A cell's change of amount.
+using amount_change = std::pair<tally::cell_key, std::int64_t>;
 
-// Adds the changes to the row's stored amounts and writes it once.
-void write_row(sqlite::database& db, const row_key& row,
-               const std::vector<amount_change>& changes) {
+// Adds the changes, all in one tally_value row (one path of one tally in
+// one period), to the row's stored amounts and writes it once.
+void write_row(sqlite::database& db, const tally::cell_names& names,
+               std::span<const amount_change> changes) {
+  const tally::cell_key& row = changes.front().first;
   const auto bind_row = [&](const char* sql) -> sqlite::statement& {
     auto& st = db.cached(sql);
-    st.bind(1, std::int64_t{row.tally}).bind(2, std::int64_t{row.period}).bind(3, row.path);
+    st.bind(1, std::int64_t{row.tally})
+        .bind(2, std::int64_t{row.period})
+        .bind(3, std::string_view(names.name(row.path)));
     return st;
   };
   tally_tables::packed_amounts amounts;
@@ -144,7 +137,9 @@ void write_row(sqlite::database& db, const row_key& row,
   const bool stored = read.step();
   if (stored) amounts = tally_tables::unpack(read.blob(0));
   read.reset();
-  for (const auto& [column, measure, change] : changes) {
+  for (const auto& [cell, change] : changes) {
+    const std::string& column = names.name(cell.column);
+    const std::int64_t measure = tally_tables::measure_number(cell.measure);
     auto it = std::find_if(amounts.begin(), amounts.end(),
                            [&](const auto& a) { return a.same_cell(column, measure); });
     if (it == amounts.end()) it = amounts.insert(amounts.end(), {std::string(column), measure, 0});
@@ -161,17 +156,29 @@ void write_row(sqlite::database& db, const row_key& row,
 
 }  // namespace
 
-void write_delta(sqlite::database& db, sqlite::name_table& labels, tally::cell_names& names,
+void write_delta(sqlite::database& db, tally_labels& labels, const tally::cell_names& names,
                  const schema& s, tally::delta& d) {
   labels.refresh();
-  for (const std::string_view who : d.persons()) write_person(db, labels, names, s, d, who);
+  for (const std::string_view who : d.persons()) write_person(db, labels, s, d, who);
   // The batch's changes by row, each row read and written once.
-  std::map<row_key, std::vector<amount_change>> rows;
-  for (const auto& [key, amount] : d.amounts())
-    if (amount != 0)
-      rows[{key.tally, key.period, names.name(key.path)}].push_back(
-          {names.name(key.column), tally_tables::measure_number(key.measure), amount});
-  for (const auto& [row, changes] : rows) write_row(db, row, changes);
+  std::vector<amount_change> changes;
+  changes.reserve(d.amounts().size());
+  for (const auto& entry : d.amounts())
+    if (entry.second != 0) changes.push_back(entry);
+  // By row, and in a row by column and measure: a row's bytes do not depend on the hash's order.
+  const auto row_of = [](const tally::cell_key& k) { return std::tie(k.tally, k.period, k.path); };
+  std::sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) {
+    const auto& [x, y] = std::tie(a.first, b.first);
+    return std::tie(x.tally, x.period, x.path, x.column, x.measure) <
+           std::tie(y.tally, y.period, y.path, y.column, y.measure);
+  });
+  for (auto first = changes.begin(); first != changes.end();) {
+    const auto last = std::find_if(first, changes.end(), [&](const auto& c) {
+      return row_of(c.first) != row_of(first->first);
+    });
+    write_row(db, names, {first, last});
+    first = last;
+  }
 }
 
 }  // namespace haven::server

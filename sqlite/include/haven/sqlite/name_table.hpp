@@ -36,6 +36,9 @@ class name_table {
   // Forgets the copy: after the table was emptied, or a savepoint that may
   // have added names rolled back (neither of which refresh() can tell).
   void forget();
+  // Changes whenever the copy is read again or forgotten: an id the caller
+  // kept from an earlier generation may name nothing now, or another name.
+  std::uint64_t generation() const { return generation_; }
 
  private:
   struct hash {
@@ -50,6 +53,7 @@ class name_table {
   std::optional<std::int64_t> data_version_;  // PRAGMA data_version when names were read
   std::uint64_t rollbacks_ = 0;               // db_.rollbacks() when names were read
   std::optional<std::uint64_t> checked_in_;   // db_.transactions() when names were last checked
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace haven::sqlite

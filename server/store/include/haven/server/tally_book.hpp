@@ -7,7 +7,7 @@
 #include <haven/core/clock.hpp>
 #include <haven/core/result.hpp>
 #include <haven/schema/schema.hpp>
-#include <haven/sqlite/name_table.hpp>
+#include <haven/server/tally_labels.hpp>
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sync/change.hpp>
 #include <haven/tally/cell_names.hpp>
@@ -111,11 +111,10 @@ class tally_book {
 
  private:
   sqlite::database& db_;
-  sqlite::name_table labels_{db_, "tally_label", "SELECT id, name FROM tally_label",
-                             "INSERT INTO tally_label(name) VALUES (?) RETURNING id"};
-  std::shared_ptr<const schema> schema_;
   // The numbers of the cells' paths and columns, this process's: the tables keep labels.
   tally::cell_names names_;
+  tally_labels labels_{db_, names_};
+  std::shared_ptr<const schema> schema_;
   clock today_;
   // The fields each counted type's tallies read: a record whose read
   // fields did not change keeps its contribution.

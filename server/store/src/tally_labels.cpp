@@ -1,0 +1,46 @@
+#include <haven/server/tally_labels.hpp>
+
+namespace haven::server {
+
+tally_labels::tally_labels(sqlite::database& db, tally::cell_names& names)
+    : table_(db, "tally_label", "SELECT id, name FROM tally_label",
+             "INSERT INTO tally_label(name) VALUES (?) RETURNING id"),
+      names_(names),
+      generation_(table_.generation()) {}
+
+void tally_labels::refresh() {
+  table_.refresh();
+  check_generation();
+}
+
+void tally_labels::check_generation() {
+  if (table_.generation() == generation_) return;
+  label_of_.clear();
+  number_of_.clear();
+  generation_ = table_.generation();
+}
+
+std::int64_t tally_labels::label_of(std::uint32_t number) {
+  check_generation();
+  if (number < label_of_.size() && label_of_[number] != 0) return label_of_[number];
+  const std::int64_t label = table_.intern(names_.name(number));
+  check_generation();  // intern forgets the copy when it finds it out of date
+  if (number >= label_of_.size()) label_of_.resize(number + 1, 0);
+  label_of_[number] = label;
+  number_of_.emplace(label, number);
+  return label;
+}
+
+std::optional<std::uint32_t> tally_labels::number_of(std::int64_t label) {
+  check_generation();
+  if (const auto it = number_of_.find(label); it != number_of_.end()) return it->second;
+  const std::string* name = table_.find(label);
+  if (!name) return std::nullopt;
+  const std::uint32_t number = names_.number(*name);
+  number_of_.emplace(label, number);
+  if (number >= label_of_.size()) label_of_.resize(number + 1, 0);
+  label_of_[number] = label;
+  return number;
+}
+
+}  // namespace haven::server
