@@ -672,6 +672,26 @@ TEST_CASE("the tally rolls back with the caller's transaction", "[server][tally]
   f.check_all(2026);
 }
 
+TEST_CASE("a label added in a transaction that rolls back is not kept for its cell",
+          "[server][tally]") {
+  tally_fixture f;
+  f.put("a", "pats_session", pats("2026-03-01", "vic", "individual", "P-0001H"));
+  {
+    sqlite::transaction tx(f.db());  // labels "logatec/" for a path, then rolled back
+    const auto fields = typed(f.definitions(), "pats_session",
+                              pats("2026-03-01", "logatec", "individual", "P-0002F"));
+    f.book().update({50, "pats_session", nullptr, &fields});
+  }
+  // SQLite gives the id again, now to "postojna/"; the person's row names it.
+  f.put("b", "pats_session", pats("2026-03-02", "postojna", "individual", "P-0002F"));
+  f.put("c", "pats_session", pats("2026-03-03", "logatec", "individual", "P-0002F"));
+  f.remove("b");
+  const auto r = f.report("pats-individual-by-site", 2026);
+  CHECK(cell(r, {"logatec"}) == values{{"persons", 1}});
+  CHECK(cell(r, {"postojna"}).empty());
+  f.check_all(2026);
+}
+
 TEST_CASE("a change of tally declarations asks for a replay", "[server][tally]") {
   tally_fixture f;
   CHECK(!f.book().needs_replay());

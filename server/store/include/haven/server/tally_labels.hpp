@@ -35,7 +35,7 @@ class tally_labels {
   sqlite::name_table table_;
   tally::cell_names& names_;
   std::uint64_t generation_ = 0;
-  std::vector<std::int64_t> label_of_;                     // by cell number; 0 while unknown
+  std::vector<std::int64_t> label_of_;                         // by cell number; 0 while unknown
   std::unordered_map<std::int64_t, std::uint32_t> number_of_;  // by label id
 };
 
