@@ -273,22 +273,43 @@ struct store::impl {
   }
 
   // --- records and cells --------------------------------------------------
-  // Merges one change, stamping applied cells with fresh local sequence
-  // numbers when `local`. Requires: inside a transaction.
-  sync::merge_stats merge(const sync::record_change& change, bool local) {
-    return table.merge(change, [&]() -> std::optional<std::int64_t> {
+  // Stamps applied cells with fresh local sequence numbers when `local`.
+  sqlite::cell_table::stamper stamper(bool local) {
+    return [this, local]() -> std::optional<std::int64_t> {
       if (!local) return std::nullopt;
       return static_cast<std::int64_t>(++local_seq);
-    });
+    };
+  }
+  // Merges one change. Requires: inside a transaction.
+  sync::merge_stats merge(const sync::record_change& change, bool local) {
+    return table.merge(change, stamper(local));
   }
 
-  // Writes cells of this node's own, all stamped with one fresh timestamp.
-  // Requires: inside a transaction.
+  // A change of cells of this node's own, all stamped with one fresh timestamp.
+  sync::record_change local_change(const sync::record_id& id, const std::string& type,
+                                   const std::string& team,
+                                   std::vector<std::pair<std::string, value>> values) {
+    const sync::stamp at{clock.now(), node};
+    sync::record_change change{id, type, team, {}};
+    change.cells.reserve(values.size());
+    for (auto& [key, v] : values) change.cells.push_back({std::move(key), std::move(v), at});
+    return change;
+  }
+
+  // Writes cells of this node's own to a record. Requires: inside a transaction.
   void write_local(const sync::record_id& id, const std::string& type, const std::string& team,
                    std::vector<std::pair<std::string, value>> values) {
     check_may_record();
-    merge_local(id, type, team, std::move(values));
+    merge(local_change(id, type, team, std::move(values)), true);
     save_clock();
+  }
+
+  // Writes a new record (its id just made at random) without reading the
+  // store for it, for a batch that checks and saves the clock once.
+  // Requires: inside a transaction.
+  void insert_local(const sync::record_id& id, const std::string& type, const std::string& team,
+                    std::vector<std::pair<std::string, value>> values) {
+    table.merge_new(local_change(id, type, team, std::move(values)), stamper(true));
   }
 
   // Throws unless this store may record: not erased, not a coordinator's.
@@ -304,16 +325,6 @@ struct store::impl {
                         meta_text("enrolled_team") +
                         ", and a coordinator reads the tallies but never syncs records, so what it "
                         "recorded would never reach the server; record on a worker's device");
-  }
-
-  // write_local's merge, for a batch that checks and saves the clock once.
-  void merge_local(const sync::record_id& id, const std::string& type, const std::string& team,
-                   std::vector<std::pair<std::string, value>> values) {
-    const sync::stamp at{clock.now(), node};
-    sync::record_change change{id, type, team, {}};
-    change.cells.reserve(values.size());
-    for (auto& [key, v] : values) change.cells.push_back({std::move(key), std::move(v), at});
-    merge(change, true);
   }
 
   bool pending(const sync::record_id& id) {
@@ -480,8 +491,11 @@ result<sync::record_id> store::add(const record_input& input) {
     // Not a structured binding: clang 14 (the fuzz build's) cannot capture one in a lambda.
     auto prepared = impl_->prepare_new(input, impl_->meta_text("enrolled_team"));
     const sync::record_id id = sync::record_id::random();
-    impl_->in_transaction(
-        [&] { impl_->write_local(id, input.type, prepared.first, std::move(prepared.second)); });
+    impl_->in_transaction([&] {
+      impl_->check_may_record();
+      impl_->insert_local(id, input.type, prepared.first, std::move(prepared.second));
+      impl_->save_clock();
+    });
     return id;
   });
 }
@@ -523,8 +537,8 @@ result<std::vector<sync::record_id>> store::add_all(const std::vector<record_inp
       impl_->check_may_record();
       for (std::size_t i = 0; i < prepared.size(); ++i) {
         ids.push_back(sync::record_id::random());
-        impl_->merge_local(ids.back(), inputs[i].type, prepared[i].first,
-                           std::move(prepared[i].second));
+        impl_->insert_local(ids.back(), inputs[i].type, prepared[i].first,
+                            std::move(prepared[i].second));
       }
       impl_->save_clock();
       return ids;

@@ -233,6 +233,15 @@ std::vector<sync::cell> cell_table::cells(std::int64_t rid) {
 
 sync::merge_stats cell_table::merge(const sync::record_change& change, const stamper& stamp,
                                     merged_record* after, merged_record* before) {
+  return merge(change, stamp, after, before, false);
+}
+
+sync::merge_stats cell_table::merge_new(const sync::record_change& change, const stamper& stamp) {
+  return merge(change, stamp, nullptr, nullptr, true);
+}
+
+sync::merge_stats cell_table::merge(const sync::record_change& change, const stamper& stamp,
+                                    merged_record* after, merged_record* before, bool fresh) {
   names_.refresh();
   sync::merge_stats stats;
   const std::int64_t type = names_.intern(change.type), team = names_.intern(change.team);
@@ -244,8 +253,8 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
   std::optional<std::int64_t> last_seq;
   auto& found =
       db_.cached("SELECT rid, type, team, deleted, cells, last_seq FROM records WHERE id = ?");
-  found.bind(1, bytes(change.id));
-  if (found.step()) {
+  if (!fresh) found.bind(1, bytes(change.id));
+  if (!fresh && found.step()) {
     if (found.integer(1) != type || found.integer(2) != team)
       throw failure(errc::forbidden,
                     "refused: record " + change.id.hex() +

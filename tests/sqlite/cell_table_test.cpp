@@ -178,6 +178,34 @@ TEST_CASE("cell_table refuses a change that gives a record another type or team"
   CHECK(table.cells(id) == std::vector<sync::cell>{{"site", std::string("vic"), at}});
 }
 
+TEST_CASE("cell_table::merge_new writes a new record as merge does, and refuses an id it holds",
+          "[sqlite][cell_table]") {
+  test::temp_dir dir;
+  sqlite::database db(dir.file("cells.db"), sqlite::database::mode::create);
+  sqlite::transaction tx(db);
+  sqlite::cell_table::create(db);
+  sqlite::cell_table table(db);
+  const sync::stamp at{sync::hlc{1 << 16}, 1};
+  std::int64_t seq = 0;
+  const auto stamp = [&]() -> std::optional<std::int64_t> { return ++seq; };
+  const auto fresh = sync::record_id::random(), merged = sync::record_id::random();
+  const std::vector<sync::cell> cells{{"participants", std::int64_t{3}, at},
+                                      {"site", std::string("vic"), at}};
+  const auto stats = table.merge_new({fresh, "pats_session", "outreach", cells}, stamp);
+  CHECK(stats.record_created);
+  table.merge({merged, "pats_session", "outreach", cells}, stamp);
+  CHECK(table.cells(fresh) == table.cells(merged));
+  CHECK(seq == 4);  // each cell stamped once
+  try {
+    table.merge_new({fresh, "pats_session", "outreach", {{"site", std::string("logatec"), at}}},
+                    stamp);
+    FAIL("merged");
+  } catch (const failure& f) {
+    CHECK(f.err().code == errc::store);
+  }
+  CHECK(table.cells(fresh) == cells);
+}
+
 TEST_CASE("cell_table adds a record it has never seen as memory_replica does, in one batch or two",
           "[sqlite][cell_table]") {
   // A new record takes the path that adds it without reading its cells: its

@@ -97,6 +97,10 @@ CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL;
   // before. Requires: inside a write transaction.
   sync::merge_stats merge(const sync::record_change& change, const stamper& stamp,
                           merged_record* after = nullptr, merged_record* before = nullptr);
+  // As merge, for a record the store cannot hold yet (its id was just made
+  // at random): written without reading the store for it first. Throws
+  // errc::store, and writes nothing, if the store holds the id after all.
+  sync::merge_stats merge_new(const sync::record_change& change, const stamper& stamp);
 
   // Changes read from a store's log: records in log order, each record's
   // cells in one record_change (in several past
@@ -131,6 +135,9 @@ CREATE INDEX cells_by_seq ON cells(seq) WHERE seq IS NOT NULL;
   void erase_all();
 
  private:
+  // merge, or merge_new when `fresh`.
+  sync::merge_stats merge(const sync::record_change& change, const stamper& stamp,
+                          merged_record* after, merged_record* before, bool fresh);
   // Stored cells with their keys' names, ordered by key.
   std::vector<sync::cell> named(std::vector<stored_cell> cells) const;
   // Packs the rows of format 2's cells table into the records' cells and
