@@ -157,10 +157,9 @@ TEST_CASE("cell_table merges as memory_replica does, across connections and roll
 TEST_CASE("cell_table refuses a change that gives a record another type or team",
           "[sqlite][cell_table]") {
   test::temp_dir dir;
-  sqlite::database db(dir.file("cells.db"), sqlite::database::mode::create);
-  sqlite::transaction tx(db);
-  sqlite::cell_table::create(db);
-  sqlite::cell_table table(db);
+  const auto file = new_table_file(dir, "cells.db");
+  sqlite::transaction tx(*file);
+  sqlite::cell_table table(*file);
   const auto id = sync::record_id::random();
   const sync::stamp at{sync::hlc{1 << 16}, 1};
   table.merge({id, "pats_session", "outreach", {{"site", std::string("vic"), at}}},
@@ -181,10 +180,9 @@ TEST_CASE("cell_table refuses a change that gives a record another type or team"
 TEST_CASE("cell_table::merge_new writes a new record as merge does, and refuses an id it holds",
           "[sqlite][cell_table]") {
   test::temp_dir dir;
-  sqlite::database db(dir.file("cells.db"), sqlite::database::mode::create);
-  sqlite::transaction tx(db);
-  sqlite::cell_table::create(db);
-  sqlite::cell_table table(db);
+  const auto file = new_table_file(dir, "cells.db");
+  sqlite::transaction tx(*file);
+  sqlite::cell_table table(*file);
   const sync::stamp at{sync::hlc{1 << 16}, 1};
   std::int64_t seq = 0;
   const auto stamp = [&]() -> std::optional<std::int64_t> { return ++seq; };
