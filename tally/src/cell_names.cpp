@@ -9,18 +9,23 @@ cell_names::cell_names() {
 
 std::uint32_t cell_names::number(std::string_view name) {
   if (const auto it = numbers_.find(name); it != numbers_.end()) return it->second;
-  // A path's parent drops its last code: "a/b/" -> "a/"; a code has none.
-  shape s;
-  if (name.ends_with('/')) {
-    const auto cut =
-        name.size() < 2 ? std::string_view::npos : name.find_last_of('/', name.size() - 2);
-    s.parent = number(name.substr(0, cut == std::string_view::npos ? 0 : cut + 1));
-    s.depth = shape_[s.parent].depth + 1;
+  if (!name.ends_with('/')) return add(name, {grand_total, 0, name.empty()});
+  // A path: its shorter paths first, each the one before and a code.
+  std::uint32_t parent = grand_total;
+  for (std::size_t end = name.find('/'); end != std::string_view::npos;
+       end = name.find('/', end + 1)) {
+    const std::string_view prefix = name.substr(0, end + 1);
+    const auto it = numbers_.find(prefix);
+    parent =
+        it != numbers_.end() ? it->second : add(prefix, {parent, shape_[parent].depth + 1, true});
   }
+  return parent;
+}
+
+std::uint32_t cell_names::add(std::string_view name, shape s) {
   const auto n = static_cast<std::uint32_t>(names_.size());
   names_.emplace_back(name);
   shape_.push_back(s);
-  if (s.depth == 0 && !name.empty()) shape_.back().parent = n;  // a code: its own
   numbers_.emplace(names_.back(), n);
   return n;
 }

@@ -97,7 +97,8 @@ delta::leaf_counts delta::apply_person(std::string_view who, const leaf_counts& 
   // cell above one of those can gain or lose them.
   leaf_counts after;
   after.reserve(before.size() + change.size());
-  std::vector<cell_key> cells;
+  std::vector<cell_key>& cells = cells_;
+  cells.clear();
   auto b = before.begin();
   for (const auto& [leaf, n] : change) {
     for (; b != before.end() && b->first < leaf; ++b) after.push_back(*b);

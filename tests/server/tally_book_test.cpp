@@ -244,15 +244,23 @@ TEST_CASE("a damaged row of persons is a store error and the update changes noth
   const char* persons_sql = "SELECT person || hex(leaves) FROM tally_person ORDER BY 1";
   const auto values = table(values_sql);
   // Leaves: a tally, a measure, a period step, a path and a column label, a
-  // count (see tally_tables.hpp); tally 0's measure 0 counts persons.
+  // count (see tally_tables.hpp); tally 0's measure 0 counts persons, label
+  // 1 is the path "vic/" and 2 the column "*" (the tally has no column field).
+  f.db().exec(
+      "INSERT INTO tally_label(id, name) VALUES (100, replace(hex(zeroblob(100000)), '00', '/')), "
+      "(101, 'vic/x/')");
   const std::vector<std::pair<std::string, std::string>> damage{
       {"x'80'", "truncated"},                                        // cut inside a varint
-      {"x'0000eadd18010101'", "a leaf outside a month"},             // 2026, month 13
-      {"x'0000d6dd18e7070101'", "a label id the store never gave"},  // label 999
-      {"x'0000d6dd18010100'", "a count out of range"},               // a count of 0
-      {"x'0000d6dd18010101000000010101'", "a leaf twice"},
-      {"x'000001010101'", "a period out of range"},               // a period before year 0
-      {"x'0009d6dd18010101'", "a leaf of no distinct measure"}};  // measure 9
+      {"x'0000eadd18010201'", "a leaf outside a month"},             // 2026, month 13
+      {"x'0000d6dd18e7070201'", "a label id the store never gave"},  // label 999
+      {"x'0000d6dd18010200'", "a count out of range"},               // a count of 0
+      {"x'0000d6dd18010201000000010201'", "a leaf twice"},
+      {"x'000001010201'", "a period out of range"},                 // a period before year 0
+      {"x'0009d6dd18010201'", "a leaf of no distinct measure"},     // measure 9
+      {"x'0000d6dd18020201'", "a leaf of a cell its tally lacks"},  // the path "*"
+      {"x'0000d6dd18010101'", "a leaf of a cell its tally lacks"},  // the column "vic/"
+      {"x'0000d6dd18650201'", "a leaf of a cell its tally lacks"},  // a path of two codes
+      {"x'0000d6dd18640201'", "or of no cell"}};                    // 100,000 codes deep
   for (const auto& [bytes, what] : damage) {
     INFO(bytes);
     f.db().exec("UPDATE tally_person SET leaves = " + bytes);

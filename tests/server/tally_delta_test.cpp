@@ -120,7 +120,17 @@ TEST_CASE("tally::cell_names numbers each path and code once and knows a path's 
   const auto blank = names.number("crisis-accommodation//");
   CHECK(names.parent(blank) == programme);
   CHECK(names.parent(names.number("/")) == tally::cell_names::grand_total);
+  CHECK(names.parent(names.number("//")) == names.number("/"));
   CHECK(names.depth(names.number("/UA/")) == 2);
+  // Codes are no paths: no codes deep, under the grand total, leading nowhere.
+  const auto code = names.number("female");
+  CHECK_FALSE(names.is_path(code));
+  CHECK(names.is_path(leaf));
+  CHECK(names.is_path(tally::cell_names::grand_total));
+  CHECK_FALSE(names.is_path(tally::cell_names::every_column));
+  CHECK(names.depth(code) == 0);
+  CHECK(names.parent(code) == tally::cell_names::grand_total);
+  CHECK_FALSE(names.leads_to(code, leaf));
 }
 
 }  // namespace haven::test

@@ -59,6 +59,13 @@ field_map project(const field_map& fields, const std::vector<std::string>& keys)
   return out;
 }
 
+// The most row fields of any tally: a path has no more codes.
+std::size_t deepest_rows(const schema& s) {
+  std::size_t out = 0;
+  for (const auto& t : s.tallies()) out = std::max(out, t.rows.size());
+  return out;
+}
+
 bool same_month(date a, date b) {
   const civil_date x = to_civil(a), y = to_civil(b);
   return x.year == y.year && x.month == y.month;
@@ -120,6 +127,7 @@ class savepoint {
 tally_book::tally_book(sqlite::database& db, std::shared_ptr<const schema> s, clock today)
     : db_(db),
       schema_(std::move(s)),
+      labels_(db_, names_, deepest_rows(*schema_)),
       today_(std::move(today)),
       declarations_(declarations_of(*schema_)) {
   for (const auto& t : schema_->tallies())

@@ -54,8 +54,8 @@ std::string pack_leaves(tally_labels& labels, const tally::delta::leaf_counts& l
 
 // Throws failure(errc::store) for bytes pack_leaves did not write, or a
 // leaf of a measure that is not one of the schema's distinct measures.
-tally::delta::leaf_counts unpack_leaves(tally_labels& labels, const schema& s,
-                                        std::span<const std::uint8_t> bytes) {
+tally::delta::leaf_counts unpack_leaves(tally_labels& labels, const tally::cell_names& names,
+                                        const schema& s, std::span<const std::uint8_t> bytes) {
   tally::delta::leaf_counts out;
   varint::reader<damaged_leaves> r(sqlite::as_chars(bytes));
   std::int64_t period = 0;
@@ -63,7 +63,7 @@ tally::delta::leaf_counts unpack_leaves(tally_labels& labels, const schema& s,
     const std::uint64_t id = r.varint();
     if (id > std::uint64_t{INT64_MAX}) damaged_leaves("a label id out of range");
     const auto number = labels.number_of(static_cast<std::int64_t>(id));
-    if (!number) damaged_leaves("a label id the store never gave");
+    if (!number) damaged_leaves("a label id the store never gave, or of no cell");
     return *number;
   };
   while (r.remaining() > 0) {
@@ -84,6 +84,12 @@ tally::delta::leaf_counts unpack_leaves(tally_labels& labels, const schema& s,
       damaged_leaves("a leaf outside a month");
     l.path = label();
     l.column = label();
+    // A leaf: a full row path, and a column code (all columns without a column field).
+    const tally_def& t = s.tallies()[tally];
+    const bool column_code = l.column == tally::cell_names::grand_total || !names.is_path(l.column);
+    if (!names.is_path(l.path) || names.depth(l.path) != t.rows.size() ||
+        (t.column ? !column_code : l.column != tally::cell_names::every_column))
+      damaged_leaves("a leaf of a cell its tally lacks");
     const std::uint64_t n = r.varint();
     // No leaf counts more records than a store holds: a sum with it cannot overflow.
     if (n == 0 || n > std::uint64_t{max_integer_magnitude}) damaged_leaves("a count out of range");
@@ -99,12 +105,12 @@ tally::delta::leaf_counts unpack_leaves(tally_labels& labels, const schema& s,
 
 // Reads the person's stored leaves, lets the delta count them in or out of
 // the cells they enter or leave, and writes them back as one row.
-void write_person(sqlite::database& db, tally_labels& labels, const schema& s, tally::delta& d,
-                  std::string_view who) {
+void write_person(sqlite::database& db, tally_labels& labels, const tally::cell_names& names,
+                  const schema& s, tally::delta& d, std::string_view who) {
   tally::delta::leaf_counts before;
   auto& read = db.cached(read_person_sql).bind(1, who);
   const bool stored = read.step();
-  if (stored) before = unpack_leaves(labels, s, read.blob(0));
+  if (stored) before = unpack_leaves(labels, names, s, read.blob(0));
   read.reset();
   const auto after = d.apply_person(who, before);
   if (after == before) return;
@@ -159,7 +165,7 @@ void write_row(sqlite::database& db, const tally::cell_names& names,
 void write_delta(sqlite::database& db, tally_labels& labels, const tally::cell_names& names,
                  const schema& s, tally::delta& d) {
   labels.refresh();
-  for (const std::string_view who : d.persons()) write_person(db, labels, s, d, who);
+  for (const std::string_view who : d.persons()) write_person(db, labels, names, s, d, who);
   // The batch's changes by row, each row read and written once.
   std::vector<amount_change> changes;
   changes.reserve(d.amounts().size());

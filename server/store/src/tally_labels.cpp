@@ -1,11 +1,13 @@
+#include <algorithm>
 #include <haven/server/tally_labels.hpp>
 
 namespace haven::server {
 
-tally_labels::tally_labels(sqlite::database& db, tally::cell_names& names)
+tally_labels::tally_labels(sqlite::database& db, tally::cell_names& names, std::size_t deepest)
     : table_(db, "tally_label", "SELECT id, name FROM tally_label",
              "INSERT INTO tally_label(name) VALUES (?) RETURNING id"),
       names_(names),
+      deepest_(deepest),
       generation_(table_.generation()) {}
 
 void tally_labels::refresh() {
@@ -35,7 +37,8 @@ std::optional<std::uint32_t> tally_labels::number_of(std::int64_t label) {
   check_generation();
   if (const auto it = number_of_.find(label); it != number_of_.end()) return it->second;
   const std::string* name = table_.find(label);
-  if (!name) return std::nullopt;
+  if (!name || static_cast<std::size_t>(std::count(name->begin(), name->end(), '/')) > deepest_)
+    return std::nullopt;
   const std::uint32_t number = names_.number(*name);
   number_of_.emplace(label, number);
   if (number >= label_of_.size()) label_of_.resize(number + 1, 0);

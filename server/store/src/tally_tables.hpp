@@ -1,5 +1,5 @@
 #pragma once
-// Private to tally_book: the tally_* tables and how they encode a tally_key.
+// Private to tally_book: the tally_* tables and how they encode the cells.
 //
 //   tally_open(record, today): the records whose contribution depends on
 //     today (open stays), by their integer id in the store, with the day
@@ -18,9 +18,10 @@
 //     each LEAF cell (full row path, one column code; all_columns without a
 //     column field) of a MONTH, packed: per leaf, its tally and measure, its
 //     period as a difference from the previous leaf's, the path's and the
-//     column's tally_label ids and the count, varints, in the order of
-//     tally::cell_key; leaves of 0 are left out and a person without leaves
-//     is deleted. A person is in a cell above the leaves, or in a year's
+//     column's tally_label ids and the count, varints (a step may be
+//     negative: the order is of cell numbers, which are one process's, so a
+//     reader sorts the leaves again); leaves of 0 are left out and a person
+//     without leaves is deleted. A person is in a cell above the leaves, or in a year's
 //     cell, exactly when some month leaf below it holds the person, so one
 //     read of a person's row tells which cells they enter or leave in every
 //     tally, and one write keeps it (engine 3 kept a row per leaf, engine 4

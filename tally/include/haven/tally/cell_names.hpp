@@ -25,14 +25,19 @@ class cell_names {
   cell_names& operator=(const cell_names&) = delete;
 
   // The number of `name`, a row path ("", or codes each followed by '/') or
-  // a column code, numbering it (and a path's shorter paths) if new.
+  // a column code, numbering it (and a path's shorter paths) if new. Takes
+  // time and memory in the square of a path's codes: number stored text
+  // only once its codes are known to be few.
   std::uint32_t number(std::string_view name);
   // The name of a number this table gave; the reference stays valid as long
   // as the table.
   const std::string& name(std::uint32_t n) const { return names_[n]; }
 
-  // For a path: the path one code shorter (grand_total for itself), and how
-  // many codes it has.
+  // Whether a number names a path ("" or ending in '/'), not a code (""
+  // names both: the grand total and the code of an empty field).
+  bool is_path(std::uint32_t n) const { return shape_[n].path; }
+  // For a path: the path one code shorter (grand_total for itself and for a
+  // code), and how many codes it has (0 for a code).
   std::uint32_t parent(std::uint32_t path) const { return shape_[path].parent; }
   std::uint32_t depth(std::uint32_t path) const { return shape_[path].depth; }
   // Whether path `above` is `path` or a path it leads to (a prefix of it).
@@ -41,7 +46,10 @@ class cell_names {
  private:
   struct shape {
     std::uint32_t parent = 0, depth = 0;
+    bool path = false;
   };
+  std::uint32_t add(std::string_view name, shape s);
+
   std::deque<std::string> names_;  // a deque: name()'s references and the map's keys stay valid
   std::vector<shape> shape_;
   std::unordered_map<std::string_view, std::uint32_t> numbers_;

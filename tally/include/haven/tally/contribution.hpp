@@ -73,9 +73,22 @@ tally_contribution contribution_of(const schema& s, std::string_view type, const
 struct cell_key {
   std::uint32_t tally = 0;
   std::uint32_t measure = records_measure;
-  std::int32_t period = 0;  // tally_period::number()
+  std::int32_t period = 0;  // tally_period::number(), never negative
   std::uint32_t path = 0, column = 0;
-  auto operator<=>(const cell_key&) const = default;
+
+  bool operator==(const cell_key&) const = default;
+  // Member by member, as three integer compares: the engine sorts many.
+  std::strong_ordering operator<=>(const cell_key& o) const {
+    if (const auto c = head() <=> o.head(); c != 0) return c;
+    if (const auto c = place() <=> o.place(); c != 0) return c;
+    return column <=> o.column;
+  }
+
+ private:
+  std::uint64_t head() const { return std::uint64_t{tally} << 32 | measure; }
+  std::uint64_t place() const {
+    return std::uint64_t{static_cast<std::uint32_t>(period)} << 32 | path;
+  }
 };
 
 // contribution_of's contribution with numbered cells, as a list: each

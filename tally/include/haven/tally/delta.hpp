@@ -65,7 +65,8 @@ class delta {
   bool holds_any(const cell_key& cell, const leaf_counts& leaves) const;
 
   const cell_names& names_;
-  amount_map amounts_;  // a batch touches thousands: hashed, not ordered
+  std::vector<cell_key> cells_;  // apply_person's, kept for its memory
+  amount_map amounts_;           // a batch touches thousands: hashed, not ordered
   // Each person's changes of leaves, as added (unsorted, a leaf maybe more
   // than once) until persons() or apply_person() nets them.
   std::unordered_map<std::string, leaf_counts, text_hash, std::equal_to<>> persons_;

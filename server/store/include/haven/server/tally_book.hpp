@@ -111,10 +111,10 @@ class tally_book {
 
  private:
   sqlite::database& db_;
+  std::shared_ptr<const schema> schema_;
   // The numbers of the cells' paths and columns, this process's: the tables keep labels.
   tally::cell_names names_;
-  tally_labels labels_{db_, names_};
-  std::shared_ptr<const schema> schema_;
+  tally_labels labels_;
   clock today_;
   // The fields each counted type's tallies read: a record whose read
   // fields did not change keeps its contribution.

@@ -16,7 +16,8 @@ namespace haven::server {
 
 class tally_labels {
  public:
-  tally_labels(sqlite::database& db, tally::cell_names& names);
+  // No path has more than `deepest` codes.
+  tally_labels(sqlite::database& db, tally::cell_names& names, std::size_t deepest);
 
   // As name_table::refresh and forget: before a write in a transaction, and
   // after a savepoint that may have added labels rolled back.
@@ -25,7 +26,8 @@ class tally_labels {
 
   // The label id of a cell number, adding a label if it is new.
   std::int64_t label_of(std::uint32_t number);
-  // The cell number of a label id, or none for an id the table lacks.
+  // The cell number of a label id, or none for an id the table lacks or a
+  // label of more codes than a path has (a damaged table).
   std::optional<std::uint32_t> number_of(std::int64_t label);
 
  private:
@@ -34,6 +36,7 @@ class tally_labels {
 
   sqlite::name_table table_;
   tally::cell_names& names_;
+  std::size_t deepest_;
   std::uint64_t generation_ = 0;
   std::vector<std::int64_t> label_of_;                         // by cell number; 0 while unknown
   std::unordered_map<std::int64_t, std::uint32_t> number_of_;  // by label id
