@@ -51,10 +51,12 @@ std::string id_in(const std::string& line) {
   return "";
 }
 
-// Waits (at most 30 s) for a shell held with HAVEN_TEST_HOLD_IN_TRANSACTION to
-// create `marker` inside its transaction; false if it never does.
+// Waits (at most 2 minutes: the shell may run 40 writes before it, each a
+// process of its own, slow under a sanitizer on a loaded machine) for a
+// shell held with HAVEN_TEST_HOLD_IN_TRANSACTION to create `marker` inside
+// its transaction; false if it never does.
 bool held_at(const std::string& marker) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(2);
   while (!std::filesystem::exists(marker)) {
     if (std::chrono::steady_clock::now() > until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

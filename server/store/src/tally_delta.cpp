@@ -52,8 +52,8 @@ std::string pack_leaves(tally_labels& labels, const tally::delta::leaf_counts& l
   return out;
 }
 
-// Throws failure(errc::store) for bytes pack_leaves did not write, or a
-// leaf of a measure that is not one of the schema's distinct measures.
+// Throws failure(errc::store) for bytes pack_leaves did not write: also a
+// leaf of no distinct measure of the schema, or of a cell its tally lacks.
 tally::delta::leaf_counts unpack_leaves(tally_labels& labels, const tally::cell_names& names,
                                         const schema& s, std::span<const std::uint8_t> bytes) {
   tally::delta::leaf_counts out;
