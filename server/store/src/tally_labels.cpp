@@ -27,9 +27,7 @@ std::int64_t tally_labels::label_of(std::uint32_t number) {
   if (number < label_of_.size() && label_of_[number] != 0) return label_of_[number];
   const std::int64_t label = table_.intern(names_.name(number));
   check_generation();  // intern forgets the copy when it finds it out of date
-  if (number >= label_of_.size()) label_of_.resize(number + 1, 0);
-  label_of_[number] = label;
-  number_of_.emplace(label, number);
+  remember(number, label);
   return label;
 }
 
@@ -40,10 +38,14 @@ std::optional<std::uint32_t> tally_labels::number_of(std::int64_t label) {
   if (!name || static_cast<std::size_t>(std::count(name->begin(), name->end(), '/')) > deepest_)
     return std::nullopt;
   const std::uint32_t number = names_.number(*name);
-  number_of_.emplace(label, number);
+  remember(number, label);
+  return number;
+}
+
+void tally_labels::remember(std::uint32_t number, std::int64_t label) {
   if (number >= label_of_.size()) label_of_.resize(number + 1, 0);
   label_of_[number] = label;
-  return number;
+  number_of_.emplace(label, number);
 }
 
 }  // namespace haven::server

@@ -33,6 +33,8 @@ class tally_labels {
  private:
   // Drops the cached ids when the table's copy changed: a rollback can take ids back.
   void check_generation();
+  // Caches a number's label both ways.
+  void remember(std::uint32_t number, std::int64_t label);
 
   sqlite::name_table table_;
   tally::cell_names& names_;
