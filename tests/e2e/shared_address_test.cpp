@@ -170,8 +170,10 @@ TEST_CASE("nat: devices that signed in leave their address's pool to those that 
   std::vector<std::unique_ptr<raw_ws_client>> sessions;
   for (auto& d : devices) {
     s.enroll(d, "team-a");
+    REQUIRE(settled(s.server, 0, 0));  // havend saw enroll's connection close
     sessions.push_back(signed_in(s, d));
   }
+  // At once: the last session left the pool before its welcome came.
   stalled hostile(s.server.address());
   CHECK(hostile.open(2) == 0);  // the pool is full now
   CHECK(settled(s.server, 2, 0));

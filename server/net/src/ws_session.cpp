@@ -136,9 +136,9 @@ void basic_ws_session<Stream>::on_read(beast::error_code ec, std::size_t) {
 
 template <class Stream>
 void basic_ws_session<Stream>::handle(std::string frame) {
+  const bool was_joined = joined_;
   logic_.on_frame(frame);
-  using state = sync::server_session::state;
-  if (logic_.current() == state::closed) {
+  if (logic_.current() == sync::server_session::state::closed) {
     if (!logic_.refusal().empty()) {
       ++ctx_.counters.refused_frames;
       log_repeated(log_level::warn, "session refused", slot_.address(),
@@ -147,16 +147,7 @@ void basic_ws_session<Stream>::handle(std::string frame) {
     }
     return;
   }
-  const bool signed_in = !joined_ && logic_.current() != state::awaiting_hello;
-  if (signed_in) {
-    joined_ = true;
-    // Out of its address's pool, into its device's (which may replace the
-    // device's oldest session).
-    slot_.sign_in("device:" + logic_.device().device_id);
-    ctx_.registry.join(logic_.device().team, shared_from_this());
-    log(log_level::info, "device connected remote=" + remote_ + " device=" +
-                             logic_.device().device_id + " team=" + logic_.device().team);
-  }
+  const bool signed_in = !was_joined && join_if_signed_in();
   // Posted after any frame this one produced (same strand, in order), so the
   // queue already holds them when the stream strand decides to read on.
   net::post(ws_.get_executor(), [self = shared_from_this(), signed_in] {
@@ -164,6 +155,22 @@ void basic_ws_session<Stream>::handle(std::string frame) {
     self->read_wanted_ = true;
     self->read_when_room();
   });
+}
+
+template <class Stream>
+bool basic_ws_session<Stream>::join_if_signed_in() {
+  using state = sync::server_session::state;
+  const auto now = logic_.current();
+  if (joined_ || now == state::idle || now == state::awaiting_hello || now == state::closed)
+    return joined_;
+  joined_ = true;
+  // Out of its address's pool, into its device's (which may replace the
+  // device's oldest session).
+  slot_.sign_in("device:" + logic_.device().device_id);
+  ctx_.registry.join(logic_.device().team, shared_from_this());
+  log(log_level::info, "device connected remote=" + remote_ + " device=" +
+                           logic_.device().device_id + " team=" + logic_.device().team);
+  return true;
 }
 
 template <class Stream>
@@ -198,7 +205,12 @@ void basic_ws_session<Stream>::shutdown(const std::string& reason) {
 
 template <class Stream>
 void basic_ws_session<Stream>::send(std::string frame) {
-  behind_ = logic_.behind();  // called by the logic, on its strand
+  // Called by the logic, on its strand. The welcome (or a wipe order) is the
+  // first frame after the hello verified: the session leaves its address's
+  // pool before it goes, so the device, once it reads it, can open another
+  // connection from that address without crowding this one out.
+  join_if_signed_in();
+  behind_ = logic_.behind();
   ++unsent_;
   net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
     if (self->closed_) return;

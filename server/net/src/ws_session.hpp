@@ -63,7 +63,10 @@ class basic_ws_session : public ws_session,
   void read_when_room();  // stream strand
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string frame);  // on the logic strand
-  void forward_if_idle();          // on the logic strand
+  // Once the hello verified: into the device's pool and the team's
+  // registry, once. True if the session has joined. On the logic strand.
+  bool join_if_signed_in();
+  void forward_if_idle();  // on the logic strand
   void send(std::string frame) override;
   void close() override;
   void do_write();
