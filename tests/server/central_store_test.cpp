@@ -10,6 +10,7 @@
 #include <haven/sqlite/sqlite.hpp>
 #include <haven/sqlite/store_identity.hpp>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -289,6 +290,90 @@ TEST_CASE("a recount that a havend command ends meanwhile counts each record onc
   const auto parts = gate.until_done();
   CHECK(parts.size() == 2);  // havend's next part found the recount ended
   CHECK(figures_of(f.store()) == counted);
+}
+
+TEST_CASE(
+    "the store's counts follow its pushes: the records, deleted records and cells of the same "
+    "changes merged in memory, kept or counted again on opening",
+    "[server][central_store][property]") {
+  const std::uint64_t seed = GENERATE(1, 2, 3);
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  const auto chance = [&](unsigned percent) { return rng() % 100 < percent; };
+  const auto some = [&](std::uint64_t n) { return rng() % n; };
+  central_fixture f;
+  // Two devices, and one whose clock is behind: its edits of a cell lose.
+  std::vector<field_device> devices{f.enroll("dev-a", "team-a", 0xa),
+                                    f.enroll("dev-b", "team-a", 0xb),
+                                    f.enroll("dev-c", "team-a", 0xc)};
+  devices[2].ms() -= 60'000;
+  sync::memory_replica oracle;
+  const auto expected = [&] {
+    server::log_counts c;
+    for (const auto& [id, r] : oracle.records()) {
+      ++c.records;
+      c.deleted_records += r.deleted;
+      c.cells += r.cells.size();
+    }
+    return std::tuple(c.records, c.deleted_records, c.cells);
+  };
+  const auto counted = [&] {
+    const auto c = f.store().counts();
+    return std::tuple(c.records, c.deleted_records, c.cells);
+  };
+  const auto session = [&]() {
+    typed_fields fields = group_session("2026-05-02", chance(50) ? "vic" : "logatec",
+                                        std::to_string(1 + some(30)).c_str());
+    std::string topics;
+    for (const char* code : {"thb", "gbv", "sexual-violence"})
+      if (chance(40)) topics += (topics.empty() ? "" : ",") + std::string(code);
+    if (!topics.empty()) fields.emplace_back("topics", topics);
+    return fields;
+  };
+  CHECK(counted() == expected());  // none yet, counted once from here on
+  std::uint64_t made = 0;
+  int refused = 0;
+  for (int batch = 0; batch < 80; ++batch) {
+    INFO("batch " << batch);
+    field_device& d = devices[some(devices.size())];
+    const std::uint64_t stored = made;  // the ids before this batch are all in the store
+    std::vector<sync::record_change> changes;
+    for (std::uint64_t n = 1 + some(6); n > 0; --n) {
+      const unsigned what = static_cast<unsigned>(some(10));
+      if (made == 0 || what < 4) {
+        changes.push_back(d.record(test_id(++made), "pats_session", session()));
+      } else {
+        const sync::record_id id = test_id(1 + some(made));
+        if (what < 8)
+          changes.push_back(d.record(id, "pats_session", session()));
+        else if (what < 9)
+          changes.push_back(d.record(id, "pats_session", {{"participants", "3"}}));
+        else
+          changes.push_back(d.deletion(id, "pats_session"));
+      }
+    }
+    if (stored > 0 && chance(10)) {  // another type under a stored id: all of it is refused
+      changes.push_back(d.record(test_id(1 + some(stored)), "on_call_event",
+                                 {{"date", "2026-05-02"}, {"caller", "police"}}));
+      const auto before = counted();
+      const auto e = error_of([&] { f.push(d, changes); });
+      CHECK(e.code == errc::forbidden);
+      CHECK(counted() == before);
+      made = stored;
+      ++refused;
+      continue;
+    }
+    for (const auto& c : changes) oracle.apply(c);
+    f.push(d, changes);
+    if (chance(10)) f.push(d, changes);  // sent again: it changes nothing
+    REQUIRE(counted() == expected());
+    if (batch % 20 == 19) {  // counted again from the file
+      f.reopen();
+      REQUIRE(counted() == expected());
+    }
+  }
+  CHECK(refused > 0);
+  CHECK(std::get<1>(expected()) > 0);  // deletions were among the changes
 }
 
 }  // namespace haven::test

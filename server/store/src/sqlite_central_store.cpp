@@ -179,6 +179,7 @@ class sqlite_central_store final : public central_store {
         it->second.state = std::move(state);
       }
       update_tally(order, touched);
+      const log_counts grown = growth(touched);
       set_head();
       db_.cached(
              "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id "
@@ -188,6 +189,11 @@ class sqlite_central_store final : public central_store {
           .bind(3, now_ms)
           .run();
       tx.commit();
+      if (counted_) {
+        counted_->records += grown.records;
+        counted_->deleted_records += grown.deleted_records;
+        counted_->cells += grown.cells;
+      }
       out.acked_seq = find_device(p.device_id).value_or(device_info{}).acked_seq;
       out.head = head_;
       return out;
@@ -307,14 +313,19 @@ class sqlite_central_store final : public central_store {
 
   log_counts counts() override {
     const auto lock = lock_store();
-    sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
-    log_counts c;
-    auto& records = db_.cached("SELECT count(*), coalesce(sum(deleted), 0) FROM records");
-    records.step();
-    c.records = static_cast<std::uint64_t>(records.integer(0));
-    c.deleted_records = static_cast<std::uint64_t>(records.integer(1));
-    c.cells = table_.cell_count();
-    snapshot.commit();
+    if (!counted_) {  // once: every push keeps them from then on
+      sqlite::transaction snapshot(db_, sqlite::transaction::kind::read);
+      log_counts c;
+      auto& records = db_.cached("SELECT count(*), coalesce(sum(deleted), 0) FROM records");
+      records.step();
+      c.records = static_cast<std::uint64_t>(records.integer(0));
+      c.deleted_records = static_cast<std::uint64_t>(records.integer(1));
+      records.reset();
+      c.cells = table_.cell_count();
+      snapshot.commit();
+      counted_ = c;
+    }
+    log_counts c = *counted_;
     c.head = head_;
     std::error_code ec;
     for (const char* suffix : {"", "-wal"}) {
@@ -423,6 +434,17 @@ class sqlite_central_store final : public central_store {
     sqlite::cell_table::merged_record before;  // before the batch
     sqlite::cell_table::merged_record state;   // after it
   };
+  // What a batch's touched records add to the records, deleted records and
+  // cells (each may be negative: a deletion keeps one cell of a record).
+  static log_counts growth(const std::map<sync::record_id, touched_record>& touched) {
+    log_counts grown;  // unsigned: a fall wraps, and wraps back when added
+    for (const auto& [id, r] : touched) {
+      grown.records += r.created;
+      grown.deleted_records += std::uint64_t{r.state.deleted} - std::uint64_t{r.before.deleted};
+      grown.cells += r.state.cells.size() - r.before.cells.size();
+    }
+    return grown;
+  }
   void update_tally(const std::vector<sync::record_id>& ids,
                     const std::map<sync::record_id, touched_record>& touched) {
     std::vector<field_map> fields;
@@ -584,7 +606,10 @@ class sqlite_central_store final : public central_store {
   sqlite::database db_;       // guarded by write_mutex_
   sqlite::cell_table table_;  // guarded by write_mutex_
   std::uint64_t head_ = 0;    // guarded by write_mutex_
-  tally_book tally_;          // guarded by write_mutex_
+  // The records, deleted records and cells: counted by the first counts()
+  // (a scan of every record), then kept by each push. Guarded by write_mutex_.
+  std::optional<log_counts> counted_;
+  tally_book tally_;  // guarded by write_mutex_
   reader_pool readers_;
   const std::size_t recount_part_;
   const std::function<void(const recount_progress&)> on_recount_;
