@@ -147,6 +147,7 @@ field_def parse_field(const std::string& key, const reader& r, const json::objec
     default:
       if (r.find("codes")) bad_schema(r.path(), "codes apply to code, set and country fields");
   }
+  f.index_codes();
   if (auto* v = r.find("default")) {
     const json::value& d = *v;
     std::string text = d.is_string() ? std::string(d.get_string()) : json::serialize(d);
@@ -249,6 +250,7 @@ mapped_def parse_mapped(const std::string& key, const reader& d, const record_ty
     }
   }
   if (m.field.codes.empty()) bad_schema(to.path(), "needs at least one code");
+  m.field.index_codes();
   if (!m.otherwise)
     for (const auto& c : source->codes)
       if (!m.target_of.count(c))
@@ -384,7 +386,19 @@ bool valid_team(std::string_view team) {
 }
 
 bool field_def::has_code(std::string_view c) const {
-  return std::find(codes.begin(), codes.end(), c) != codes.end();
+  if (code_order_.size() != codes.size())
+    return std::find(codes.begin(), codes.end(), c) != codes.end();
+  const auto at =
+      std::lower_bound(code_order_.begin(), code_order_.end(), c,
+                       [&](std::uint32_t i, std::string_view v) { return codes[i] < v; });
+  return at != code_order_.end() && codes[*at] == c;
+}
+
+void field_def::index_codes() {
+  code_order_.resize(codes.size());
+  for (std::uint32_t i = 0; i < code_order_.size(); ++i) code_order_[i] = i;
+  std::sort(code_order_.begin(), code_order_.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return codes[a] < codes[b]; });
 }
 
 result<value> field_def::parse(std::string_view text) const {

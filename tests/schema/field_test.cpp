@@ -122,6 +122,33 @@ TEST_CASE("codes: exactly one of the listed codes", "[schema][field]") {
   CHECK_THAT(refusal(pats(), "site", "ljubljana"), Contains("(got \"ljubljana\")"));
 }
 
+TEST_CASE(
+    "has_code: a loaded field's binary search of its codes agrees with a scan, and copies keep it",
+    "[schema][field]") {
+  int fields = 0;
+  for (const auto& t : shipped_schema().types()) {
+    for (const field_def& f : t.fields) {
+      if (f.codes.empty()) continue;
+      ++fields;
+      CAPTURE(t.name, f.key);
+      field_def scanned;  // not indexed: has_code scans its codes
+      scanned.codes = f.codes;
+      const field_def copy = f;
+      for (const std::string& c : f.codes) {
+        std::string lower = c, longer = c + "x", shorter = c.substr(0, c.size() - 1);
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (const std::string& probe : {c, lower, longer, shorter, std::string(), "~" + c}) {
+          CAPTURE(probe);
+          CHECK(f.has_code(probe) == scanned.has_code(probe));
+          CHECK(copy.has_code(probe) == scanned.has_code(probe));
+        }
+        CHECK(f.has_code(c));
+      }
+    }
+  }
+  CHECK(fields > 5);
+}
+
 TEST_CASE("countries: ISO codes in any case are stored in upper case and XX means unknown",
           "[schema][field]") {
   CHECK(parsed(assistance(), "nationality", "SI") == value{std::string("SI")});

@@ -37,15 +37,21 @@ struct field_def {
   bool required = false;
   std::optional<std::int64_t> min, max;  // integer bounds, inclusive
   bool not_future = false;               // a date that may not be after today
-  std::vector<std::string> codes;        // code, code_set and country
+  std::vector<std::string> codes;        // code, code_set and country, in the schema's order
   value default_value;                   // applied on add when the field is not given
 
   bool is_set() const { return kind == field_kind::code_set; }
+  // A binary search once index_codes() has run on the final codes (the
+  // schema loader's fields), else a scan.
   bool has_code(std::string_view c) const;
+  void index_codes();
   // Parses what a user typed (or a JSON scalar rendered as text) into a value
   // of this field; an empty text is null. Sets are comma-separated codes.
   // On error returns the reason, e.g. "must be one of: vic, logatec, ...".
   result<value> parse(std::string_view text) const;
+
+ private:
+  std::vector<std::uint32_t> code_order_;  // positions in codes, by code (index_codes)
 };
 
 // A field computed from others, e.g. care_days = max(min, to - from) in days,
