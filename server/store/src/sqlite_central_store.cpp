@@ -188,13 +188,13 @@ class sqlite_central_store final : public central_store {
           .bind(2, static_cast<std::int64_t>(batch.last_seq))
           .bind(3, now_ms)
           .run();
-      tx.commit();
+      out.acked_seq = find_device(p.device_id).value_or(device_info{}).acked_seq;
+      tx.commit();  // the last step that may throw: head_ stays as it was if the batch does not
       if (counted_) {
         counted_->records += grown.records;
         counted_->deleted_records += grown.deleted_records;
         counted_->cells += grown.cells;
       }
-      out.acked_seq = find_device(p.device_id).value_or(device_info{}).acked_seq;
       out.head = head_;
       return out;
     } catch (...) {
@@ -441,7 +441,7 @@ class sqlite_central_store final : public central_store {
     for (const auto& [id, r] : touched) {
       grown.records += r.created;
       grown.deleted_records += std::uint64_t{r.state.deleted} - std::uint64_t{r.before.deleted};
-      grown.cells += r.state.cells.size() - r.before.cells.size();
+      grown.cells += std::uint64_t{r.state.cells.size()} - std::uint64_t{r.before.cells.size()};
     }
     return grown;
   }
