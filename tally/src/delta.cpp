@@ -6,10 +6,6 @@
 namespace haven::tally {
 namespace {
 
-std::int32_t year_of(std::int32_t period) {
-  return period - period % 100;
-}
-
 // Sorts a list of changes by leaf and sums each leaf's, leaving out those of 0.
 void net(delta::leaf_counts& changes) {
   std::sort(changes.begin(), changes.end());
@@ -49,7 +45,7 @@ void delta::add(const record_cells& c, std::int64_t sign) {
   }
   // Month leaves only, as count_cells gives them: the cells above and the years follow.
   for (const auto& [key, person] : c.persons) {
-    if (key.period % 100 == 0)
+    if (tally_period::month_of(key.period) == 0)
       throw std::logic_error("tally::delta: a person named in a year's cell");
     auto it = persons_.find(person);
     if (it == persons_.end()) it = persons_.emplace(std::string(person), leaf_counts{}).first;
@@ -71,7 +67,7 @@ std::vector<std::string_view> delta::persons() {
 bool delta::holds_any(const cell_key& cell, const leaf_counts& leaves) const {
   // The leaves of the cell's tally and measure in its month, or in the
   // months of its year, are a range of the sorted leaves.
-  const bool year = cell.period % 100 == 0;
+  const bool year = tally_period::month_of(cell.period) == 0;
   const std::int32_t first = year ? cell.period + 1 : cell.period,
                      last = year ? cell.period + 12 : cell.period;
   auto it = std::lower_bound(
@@ -109,7 +105,7 @@ delta::leaf_counts delta::apply_person(std::string_view who, const leaf_counts& 
                     "store: the tally retracted what it never counted (reset and replay it)");
     if (now != 0) after.emplace_back(leaf, now);
     if ((was == 0) == (now == 0)) continue;  // it held the person before and after, or never
-    for (const std::int32_t period : {leaf.period, year_of(leaf.period)})
+    for (const std::int32_t period : {leaf.period, tally_period::year_number_of(leaf.period)})
       for (std::uint32_t path = leaf.path;; path = names_.parent(path)) {
         for (const std::uint32_t column : {leaf.column, cell_names::every_column})
           cells.push_back({leaf.tally, leaf.measure, period, path, column});

@@ -80,7 +80,7 @@ tally::delta::leaf_counts unpack_leaves(tally_labels& labels, const tally::cell_
       damaged_leaves("a period out of range");
     period += step;
     l.period = static_cast<std::int32_t>(period);
-    if (const int month = l.period % 100; month < 1 || month > 12)
+    if (const int month = tally::tally_period::month_of(l.period); month < 1 || month > 12)
       damaged_leaves("a leaf outside a month");
     l.path = label();
     l.column = label();

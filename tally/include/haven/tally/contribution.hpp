@@ -25,7 +25,10 @@ struct tally_period {
   std::string key() const;
   // 202600 for the year 2026, 202603 for March 2026, and back.
   std::int32_t number() const { return year * 100 + month; }
-  static tally_period of_number(std::int32_t n) { return {n / 100, n % 100}; }
+  static tally_period of_number(std::int32_t n) { return {n / 100, month_of(n)}; }
+  // Of a period's number: its month (0 for a year), and its year's number.
+  static constexpr int month_of(std::int32_t n) { return n % 100; }
+  static constexpr std::int32_t year_number_of(std::int32_t n) { return n - month_of(n); }
   auto operator<=>(const tally_period&) const = default;
 };
 
