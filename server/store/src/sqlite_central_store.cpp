@@ -189,7 +189,8 @@ class sqlite_central_store final : public central_store {
           .bind(3, now_ms)
           .run();
       out.acked_seq = find_device(p.device_id).value_or(device_info{}).acked_seq;
-      tx.commit();  // the last step that may throw: head_ stays as it was if the batch does not
+      // The last step that may throw, so that head_ goes back only under a batch not stored.
+      tx.commit();
       if (counted_) {
         counted_->records += grown.records;
         counted_->deleted_records += grown.deleted_records;
