@@ -251,21 +251,22 @@ sync::merge_stats cell_table::merge(const sync::record_change& change, const sta
   std::vector<sync::cell> stored;   // the same, named
   // The largest seq the record's cells were ever stamped with.
   std::optional<std::int64_t> last_seq;
-  auto& found =
-      db_.cached("SELECT rid, type, team, deleted, cells, last_seq FROM records WHERE id = ?");
-  if (!fresh) found.bind(1, bytes(change.id));
-  if (!fresh && found.step()) {
-    if (found.integer(1) != type || found.integer(2) != team)
-      throw failure(errc::forbidden,
-                    "refused: record " + change.id.hex() +
-                        " exists with another type or team, and a record's type and team never "
-                        "change; nothing of this batch was saved");
-    rid = found.integer(0);
-    deleted = was_deleted = found.integer(3) != 0;
-    packed = unpack_cells(as_chars(found.blob(4)));
-    if (found.type(5) != statement::column_type::null) last_seq = found.integer(5);
+  if (!fresh) {
+    auto& found =
+        db_.cached("SELECT rid, type, team, deleted, cells, last_seq FROM records WHERE id = ?");
+    if (found.bind(1, bytes(change.id)).step()) {
+      if (found.integer(1) != type || found.integer(2) != team)
+        throw failure(errc::forbidden,
+                      "refused: record " + change.id.hex() +
+                          " exists with another type or team, and a record's type and team never "
+                          "change; nothing of this batch was saved");
+      rid = found.integer(0);
+      deleted = was_deleted = found.integer(3) != 0;
+      packed = unpack_cells(as_chars(found.blob(4)));
+      if (found.type(5) != statement::column_type::null) last_seq = found.integer(5);
+    }
+    found.reset();
   }
-  found.reset();
   // The record's cells as the merge goes, each with its key's id: in
   // `stored`, or in `change` (`applied`). The row is written once the merge
   // is decided, its applied cells stamped with fresh seqs.
