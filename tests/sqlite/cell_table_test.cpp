@@ -109,6 +109,14 @@ struct beside_reference {
   }
 };
 
+// A cell table in a new file, inside a write transaction.
+struct table_in_transaction {
+  test::temp_dir dir;
+  std::unique_ptr<sqlite::database> file = new_table_file(dir, "cells.db");
+  sqlite::transaction tx{*file};
+  sqlite::cell_table table{*file};
+};
+
 }  // namespace
 
 TEST_CASE("cell_table merges as memory_replica does, across connections and rollbacks",
@@ -156,10 +164,8 @@ TEST_CASE("cell_table merges as memory_replica does, across connections and roll
 
 TEST_CASE("cell_table refuses a change that gives a record another type or team",
           "[sqlite][cell_table]") {
-  test::temp_dir dir;
-  const auto file = new_table_file(dir, "cells.db");
-  sqlite::transaction tx(*file);
-  sqlite::cell_table table(*file);
+  table_in_transaction f;
+  sqlite::cell_table& table = f.table;
   const auto id = sync::record_id::random();
   const sync::stamp at{sync::hlc{1 << 16}, 1};
   table.merge({id, "pats_session", "outreach", {{"site", std::string("vic"), at}}},
@@ -179,10 +185,8 @@ TEST_CASE("cell_table refuses a change that gives a record another type or team"
 
 TEST_CASE("cell_table::merge_new writes a new record as merge does, and refuses an id it holds",
           "[sqlite][cell_table]") {
-  test::temp_dir dir;
-  const auto file = new_table_file(dir, "cells.db");
-  sqlite::transaction tx(*file);
-  sqlite::cell_table table(*file);
+  table_in_transaction f;
+  sqlite::cell_table& table = f.table;
   const sync::stamp at{sync::hlc{1 << 16}, 1};
   std::int64_t seq = 0;
   const auto stamp = [&]() -> std::optional<std::int64_t> { return ++seq; };
