@@ -29,7 +29,9 @@ std::string record_id::hex() const {
 }
 
 std::string element_key(std::string_view field, std::string_view code) {
-  std::string key(field);
+  std::string key;
+  key.reserve(field.size() + 1 + code.size());
+  key += field;
   key += '.';
   key += code;
   return key;

@@ -139,6 +139,41 @@ TEST_CASE("add_all: issues name the line counted from first_line", "[client][imp
   CHECK(must(db->add_all({})).empty());
 }
 
+// An import large enough to be prepared on several threads (runs of 64
+// records taken in turn): each id is its own input's record, and the issues
+// come in line order from every run.
+TEST_CASE("add_all: a large batch keeps each record with its id and its issues in line order",
+          "[client][import]") {
+  scratch_store db;
+  std::vector<record_input> inputs;
+  for (int i = 0; i < 2000; ++i) {
+    inputs.push_back(i % 3 == 0 ? workshop() : pats_group());
+    for (auto& [key, text] : inputs.back().fields)
+      if (key == "participants") text = std::to_string(1 + i % 50);
+  }
+  auto refused = inputs;
+  for (const std::size_t line : {1999, 2, 700, 64, 65})  // across runs, given out of order
+    refused[line].fields.emplace_back("colour", "red");
+  const auto e = must_fail(db->add_all(refused, 0), errc::invalid_input);
+  CHECK(e.message == "nothing imported: 5 of 2000 records are not valid");
+  std::vector<std::string> lines;
+  for (const auto& i : e.issues) lines.push_back(i.field);
+  CHECK(lines == std::vector<std::string>{"line 2: colour", "line 64: colour", "line 65: colour",
+                                          "line 700: colour", "line 1999: colour"});
+  CHECK(must(db->status()).records == 0);
+
+  const auto ids = must(db->add_all(inputs));
+  REQUIRE(ids.size() == inputs.size());
+  CHECK(std::set<sync::record_id>(ids.begin(), ids.end()).size() == ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto r = must(db->get(ids[i]));
+    REQUIRE(r);
+    CHECK(r->type == inputs[i].type);
+    CHECK(r->fields.at("participants") == value{std::int64_t{1 + static_cast<int>(i) % 50}});
+  }
+  CHECK(must(db->status()).records == 2000);
+}
+
 TEST_CASE("parse_record_json: type, team and fields as text", "[client][json]") {
   const auto in = must(parse_record_json(
       R"({"type": "assistance_case", "team": "crisis", "fields": {"services": ["food", "escort"], "discharged": null, "age": 17, "flag": true}})"));
