@@ -203,4 +203,27 @@ void transaction::commit() {
   done_ = true;
 }
 
+bool database::in_transaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
+savepoint::savepoint(database& db) : db_(db) {
+  db_.exec("SAVEPOINT part");
+}
+
+savepoint::~savepoint() {
+  if (done_) return;
+  ++db_.rollbacks_;
+  db_.reset_cached();
+  try {
+    db_.exec("ROLLBACK TO part; RELEASE part");
+  } catch (...) {  // the transaction rolled back already (SQLite does on some errors)
+  }
+}
+
+void savepoint::release() {
+  db_.exec("RELEASE part");
+  done_ = true;
+}
+
 }  // namespace haven::sqlite

@@ -377,3 +377,137 @@ TEST_CASE(
 }
 
 }  // namespace haven::test
+
+namespace haven::test {
+
+// Pushes from several devices at once: those that wait while a group commits
+// commit together in the next one, each in a savepoint of its own. The store
+// they leave must equal one fed the same batches one at a time: the same
+// pushes refused, records, cells, log head and tally. Some refused batches
+// are the first to name a record type and its fields: names they added roll
+// back with them, and a later batch naming them again must not use the ids
+// they had.
+TEST_CASE(
+    "pushes waiting for a commit commit together and a refused one rolls back alone, leaving "
+    "the store one fed the same batches one at a time would be",
+    "[server][central_store]") {
+  constexpr int devices = 6, batches = 10, per_batch = 30;
+  central_fixture grouped, serial;
+  std::vector<field_device> ds;
+  for (int i = 0; i < devices; ++i) {
+    ds.push_back(grouped.enroll("dev-" + std::to_string(i), "team-a", 0x10 + i));
+    serial.store().admit(ds.back().peer(), 1000);
+  }
+  const char* persons[] = {"P-0001H", "P-0002F", "P-0003D", "P-0004B"};
+  std::vector<std::vector<sync::push_batch>> plan(devices);
+  std::vector<std::vector<bool>> to_refuse(devices);
+  int made = 0;
+  for (int b = 0; b < batches; ++b)
+    for (int i = 0; i < devices; ++i) {
+      field_device& d = ds[static_cast<std::size_t>(i)];
+      std::vector<sync::record_change> changes;
+      for (int r = 0; r < per_batch; ++r) {
+        ++made;
+        if (b >= batches / 2 && r % 3 == 0)  // sessions only once some refused ones named them
+          changes.push_back(
+              d.record(test_id(made), "pats_session", group_session("2026-05-02", "vic", "12")));
+        else
+          changes.push_back(d.record(test_id(made), "assistance_case",
+                                     {{"programme", "crisis-accommodation"},
+                                      {"person", persons[made % 4]},
+                                      {"sex", made % 2 ? "female" : "male"},
+                                      {"nationality", made % 3 ? "UA" : "SI"},
+                                      {"admitted", "2026-02-02"}}));
+      }
+      const bool refuse = (b + i) % 4 == 1;
+      if (refuse)  // an individual session of 3 participants: a rule of its type refuses it
+        changes.push_back(d.record(test_id(++made), "pats_session",
+                                   {{"date", "2026-05-02"},
+                                    {"site", "vic"},
+                                    {"format", "individual"},
+                                    {"participants", "3"}}));
+      plan[static_cast<std::size_t>(i)].push_back(d.batch(std::move(changes)));
+      to_refuse[static_cast<std::size_t>(i)].push_back(refuse);
+    }
+
+  // Each device pushes its batches in turn, all devices at once.
+  std::vector<std::vector<std::optional<errc>>> refused(devices);
+  std::vector<std::size_t> largest_group(devices, 0);
+  {
+    std::mutex m;
+    std::condition_variable go;
+    bool started = false;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < devices; ++i)
+      threads.emplace_back([&, i] {
+        const auto u = static_cast<std::size_t>(i);
+        {
+          std::unique_lock lock(m);
+          go.wait(lock, [&] { return started; });
+        }
+        for (const auto& batch : plan[u]) {
+          const auto r = capture([&] { return grouped.store().push(ds[u].peer(), batch, 2000); });
+          refused[u].push_back(r.ok() ? std::nullopt : std::optional(r.err().code));
+          if (r.ok()) largest_group[u] = std::max(largest_group[u], r.value().group);
+        }
+      });
+    {
+      std::lock_guard lock(m);
+      started = true;
+    }
+    go.notify_all();
+    for (auto& t : threads) t.join();
+  }
+  CHECK(*std::max_element(largest_group.begin(), largest_group.end()) > 1);  // they grouped
+
+  for (std::size_t i = 0; i < devices; ++i)
+    for (std::size_t b = 0; b < batches; ++b) {
+      INFO("device " << i << ", batch " << b);
+      CHECK(refused[i][b] == (to_refuse[i][b] ? std::optional(errc::invalid_input) : std::nullopt));
+      const auto r = capture([&] { return serial.store().push(ds[i].peer(), plan[i][b], 2000); });
+      CHECK(r.ok() == !to_refuse[i][b]);
+    }
+
+  const auto counted = [](server::central_store& s) {
+    const auto c = s.counts();
+    return std::tuple(c.records, c.deleted_records, c.cells, c.head);
+  };
+  CHECK(counted(grouped.store()) == counted(serial.store()));
+  // Every change made a record: a log position a cell, none lost to a refused batch.
+  CHECK(grouped.store().counts().head == grouped.store().counts().cells);
+  std::size_t accepted = 0;
+  for (const auto& device : to_refuse) accepted += std::count(device.begin(), device.end(), false);
+  CHECK(grouped.store().counts().records == accepted * per_batch);
+  CHECK(figures_of(grouped.store()) == figures_of(serial.store()));
+  CHECK_FALSE(figures_of(grouped.store()).empty());
+  // Each record as pushed: every cell a device sent in a batch not refused.
+  const auto in_order = [](std::vector<sync::record_change> changes) {
+    std::sort(changes.begin(), changes.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    for (auto& c : changes)
+      std::sort(c.cells.begin(), c.cells.end(),
+                [](const auto& a, const auto& b) { return a.key < b.key; });
+    return changes;
+  };
+  std::vector<sync::record_change> pushed;
+  for (std::size_t i = 0; i < devices; ++i)
+    for (std::size_t b = 0; b < batches; ++b)
+      if (!to_refuse[i][b])
+        pushed.insert(pushed.end(), plan[i][b].changes.begin(), plan[i][b].changes.end());
+  const auto everything = [&](server::central_store& s) {
+    std::vector<sync::record_change> changes;
+    sync::change_batch b;
+    do {
+      b = s.pull("team-a", 0, b.up_to, 100'000);
+      std::move(b.changes.begin(), b.changes.end(), std::back_inserter(changes));
+    } while (b.more);
+    return in_order(std::move(changes));
+  };
+  CHECK(everything(grouped.store()) == in_order(pushed));
+  // And each device's cursor is where it is in the store fed one batch at a time.
+  for (const auto& d : ds)
+    CHECK(grouped.store().device(d.peer().device_id)->acked_seq ==
+          serial.store().device(d.peer().device_id)->acked_seq);
+}
+
+}  // namespace haven::test

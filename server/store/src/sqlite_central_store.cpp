@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <haven/core/clock.hpp>
 #include <haven/server/central_store.hpp>
 #include <haven/server/tally_book.hpp>
@@ -149,61 +150,38 @@ class sqlite_central_store final : public central_store {
     return *find_device(p.device_id);
   }
 
+  // Pushes that arrive while another group commits wait, and commit together
+  // in the next group (see write_group): one commit, and one write of each
+  // page they share, for all of them.
   push_result push(const sync::peer& p, const sync::push_batch& batch,
                    std::int64_t now_ms) override {
     for (const auto& change : batch.changes) check(change);
-    const auto lock = lock_store();
-    const std::uint64_t head_before = head_;
-    try {
-      sqlite::transaction tx(db_);
-      push_result out;
-      // Records whose state changed, each once, in the order first changed.
-      std::map<sync::record_id, touched_record> touched;
-      std::vector<sync::record_id> order;
-      sqlite::cell_table::merged_record state, before;
-      for (const auto& change : batch.changes) {
-        const auto stats = table_.merge(
-            change, [&] { return static_cast<std::int64_t>(++head_); }, &state, &before);
-        out.stats += stats;
-        auto it = touched.find(change.id);
-        if (it == touched.end()) {
-          if (stats.applied == 0 && !stats.record_created) continue;
-          // Its first change in the batch that changed it: what the tally counted before.
-          it =
-              touched
-                  .emplace(change.id,
-                           touched_record{change.type, stats.record_created, std::move(before), {}})
-                  .first;
-          order.push_back(change.id);
-        }
-        it->second.state = std::move(state);
+    queued_push me{p, batch, now_ms, {}, {}, false};
+    std::unique_lock queue(queue_mutex_);
+    queue_.push_back(&me);
+    group_done_.wait(queue, [&] { return me.done || !group_writing_; });
+    if (!me.done) {  // this thread writes the next group: every push waiting now
+      std::vector<queued_push*> group;
+      group.swap(queue_);
+      group_writing_ = true;
+      queue.unlock();
+      std::exception_ptr lost;  // the group's, should write_group itself throw
+      try {
+        write_group(group);
+      } catch (...) {
+        lost = std::current_exception();
       }
-      update_tally(order, touched);
-      const log_counts grown = growth(touched);
-      set_head();
-      db_.cached(
-             "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id "
-             "= ?1")
-          .bind(1, std::string_view(p.device_id))
-          .bind(2, static_cast<std::int64_t>(batch.last_seq))
-          .bind(3, now_ms)
-          .run();
-      out.acked_seq = find_device(p.device_id).value_or(device_info{}).acked_seq;
-      // The last step that may throw, so that head_ goes back only under a batch not stored.
-      tx.commit();
-      if (counted_) {
-        counted_->records += grown.records;
-        counted_->deleted_records += grown.deleted_records;
-        counted_->cells += grown.cells;
+      queue.lock();
+      for (queued_push* q : group) {
+        if (lost && !q->failed) q->failed = lost;
+        q->done = true;
       }
-      out.head = head_;
-      return out;
-    } catch (...) {
-      head_ = head_before;
-      throw;
+      group_writing_ = false;
+      group_done_.notify_all();
     }
+    if (me.failed) std::rethrow_exception(me.failed);
+    return me.result;
   }
-
   sync::change_batch pull(std::string_view team, sync::node_id skip_node, std::uint64_t since,
                           std::uint32_t max_cells) override {
     auto lease = readers_.take();
@@ -362,6 +340,99 @@ class sqlite_central_store final : public central_store {
   }
 
  private:
+  // A push waiting for its group's commit, on its caller's stack.
+  struct queued_push {
+    const sync::peer& device;
+    const sync::push_batch& batch;
+    std::int64_t now_ms;
+    push_result result;
+    std::exception_ptr failed;
+    bool done = false;  // guarded by queue_mutex_
+  };
+
+  // Writes a group of pushes in one transaction, each in a savepoint of its
+  // own: a batch refused (or failing) rolls back alone, with the log
+  // positions it took, and the others commit. If the commit fails, every
+  // push of the group fails and nothing of it is stored.
+  void write_group(const std::vector<queued_push*>& group) {
+    const auto lock = lock_store();
+    const std::uint64_t head_before = head_;
+    log_counts grown;
+    try {
+      sqlite::transaction tx(db_);
+      for (queued_push* q : group) {
+        const std::uint64_t head_before_batch = head_;
+        try {
+          sqlite::savepoint batch(db_);
+          const log_counts g = merge_batch(*q);
+          batch.release();
+          grown.records += g.records;
+          grown.deleted_records += g.deleted_records;
+          grown.cells += g.cells;
+        } catch (...) {
+          head_ = head_before_batch;
+          q->failed = std::current_exception();
+          // Some errors (a full disk) end the whole transaction: the group fails.
+          if (!db_.in_transaction()) throw;
+        }
+      }
+      set_head();
+      tx.commit();
+    } catch (...) {
+      head_ = head_before;
+      for (queued_push* q : group)
+        if (!q->failed) q->failed = std::current_exception();
+      return;
+    }
+    if (counted_) {
+      counted_->records += grown.records;
+      counted_->deleted_records += grown.deleted_records;
+      counted_->cells += grown.cells;
+    }
+    for (queued_push* q : group) {
+      q->result.head = head_;
+      q->result.group = group.size();
+    }
+  }
+
+  // One push batch's changes merged, its tally updated and its device's
+  // cursor moved, in the caller's transaction; sets its result but for the
+  // head (the group's after its commit). Returns what the log's counts grow
+  // by. Requires: write_mutex_ held, inside a write transaction.
+  log_counts merge_batch(queued_push& q) {
+    push_result& out = q.result;
+    // Records whose state changed, each once, in the order first changed.
+    std::map<sync::record_id, touched_record> touched;
+    std::vector<sync::record_id> order;
+    sqlite::cell_table::merged_record state, before;
+    for (const auto& change : q.batch.changes) {
+      const auto stats = table_.merge(
+          change, [&] { return static_cast<std::int64_t>(++head_); }, &state, &before);
+      out.stats += stats;
+      auto it = touched.find(change.id);
+      if (it == touched.end()) {
+        if (stats.applied == 0 && !stats.record_created) continue;
+        // Its first change in the batch that changed it: what the tally counted before.
+        it = touched
+                 .emplace(change.id,
+                          touched_record{change.type, stats.record_created, std::move(before), {}})
+                 .first;
+        order.push_back(change.id);
+      }
+      it->second.state = std::move(state);
+    }
+    update_tally(order, touched);
+    db_.cached(
+           "UPDATE devices SET acked_seq = max(acked_seq, ?2), last_seen_ms = ?3 WHERE device_id "
+           "= ?1")
+        .bind(1, std::string_view(q.device.device_id))
+        .bind(2, static_cast<std::int64_t>(q.batch.last_seq))
+        .bind(3, q.now_ms)
+        .run();
+    out.acked_seq = find_device(q.device.device_id).value_or(device_info{}).acked_seq;
+    return growth(touched);
+  }
+
   // Creates the tables of a new store, or checks an existing one; returns the
   // writer connection for the tally book to build on.
   sqlite::database& prepare() {
@@ -618,7 +689,12 @@ class sqlite_central_store final : public central_store {
   std::optional<error> recount_failure_;  // guarded by write_mutex_
   std::atomic<bool> stop_recount_{false};
   std::atomic<int> waiting_for_store_{0};  // in lock_store(), waiting for write_mutex_
-  std::thread recounter_;                  // last: joined before the rest is destroyed
+  // The pushes waiting for the next group, and whether a group is being written.
+  std::mutex queue_mutex_;
+  std::condition_variable group_done_;
+  std::vector<queued_push*> queue_;  // guarded by queue_mutex_
+  bool group_writing_ = false;       // guarded by queue_mutex_
+  std::thread recounter_;            // last: joined before the rest is destroyed
 };
 
 }  // namespace

@@ -91,18 +91,22 @@ class database {
   std::int64_t changes() const;
   // The rowid of the row the last successful INSERT on this connection added.
   std::int64_t last_insert_rowid() const;
-  // How many transactions on this connection have rolled back: what was
-  // cached from inside one of them may be gone.
+  // How many transactions (and savepoints) on this connection have rolled
+  // back: what was cached from inside one of them may be gone.
   std::uint64_t rollbacks() const { return rollbacks_; }
   // How many transactions this connection has begun: while one write
   // transaction lasts, no other connection commits.
   std::uint64_t transactions() const { return transactions_; }
+  // Whether a transaction is open: SQLite ends one itself on some errors
+  // (a full disk, out of memory), which a savepoint's rollback then cannot undo.
+  bool in_transaction() const;
   sqlite3* handle() const { return db_; }
   // Throws errc::store describing the connection's last error, with context.
   [[noreturn]] void fail(std::string_view context) const;
 
  private:
   friend class transaction;
+  friend class savepoint;
   sqlite3* db_ = nullptr;
   std::map<const char*, statement> cache_;
   std::uint64_t rollbacks_ = 0;
@@ -125,6 +129,23 @@ class transaction {
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
   void commit();
+
+ private:
+  database& db_;
+  bool done_ = false;
+};
+
+// SAVEPOINT ... RELEASE inside a transaction: the part of it since the
+// savepoint began, rolled back by the destructor unless released (the
+// transaction goes on). A rollback counts in database::rollbacks(), as a
+// transaction's does, since what was cached from that part may be gone.
+class savepoint {
+ public:
+  explicit savepoint(database& db);
+  ~savepoint();
+  savepoint(const savepoint&) = delete;
+  savepoint& operator=(const savepoint&) = delete;
+  void release();
 
  private:
   database& db_;

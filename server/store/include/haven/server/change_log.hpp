@@ -17,6 +17,9 @@ struct push_result {
   std::uint64_t acked_seq = 0;  // the device's cursor after the push
   sync::merge_stats stats;
   std::uint64_t head = 0;  // log position after the push
+  // The pushes committed in one transaction with this one, itself included:
+  // those that waited for the same commit (a backend may group them).
+  std::size_t group = 1;
 };
 
 struct log_counts {
@@ -29,10 +32,12 @@ class change_log {
  public:
   virtual ~change_log() = default;
 
-  // Applies a push batch in one transaction: merged cells stamped with new
-  // log positions, the tally (tally_store) updated, the device's cursor
-  // (device_cursors) moved to max(acked, batch.last_seq). Durable when it
-  // returns; a batch resent changes nothing but the cursor's last-seen time.
+  // Applies a push batch all or nothing: merged cells stamped with new log
+  // positions, the tally (tally_store) updated, the device's cursor
+  // (device_cursors) moved to max(acked, batch.last_seq). Pushes made at once
+  // may share a transaction and its commit, each batch in a part of its own.
+  // Durable when it returns; a batch resent changes nothing but the cursor's
+  // last-seen time.
   // A batch with a change the schema's validator refuses, or whose new record
   // breaks its type's cross-field rules, is refused whole with
   // errc::invalid_input and changes nothing, not even the log positions it
