@@ -92,36 +92,6 @@ std::optional<std::string> stored_declarations(sqlite::database& db) {
   return text;
 }
 
-// SAVEPOINT ... RELEASE: a transaction of its own, or nested in the caller's.
-// Rolling back forgets the labels' copy: a label added since is gone (and
-// neither a savepoint nor its rollback counts as a transaction of the
-// connection's, which the copy otherwise goes by).
-class savepoint {
- public:
-  savepoint(sqlite::database& db, tally_labels& labels) : db_(db), labels_(labels) {
-    db_.exec("SAVEPOINT tally");
-  }
-  ~savepoint() {
-    if (done_) return;
-    labels_.forget();
-    try {
-      db_.exec("ROLLBACK TO tally; RELEASE tally");
-    } catch (...) {  // the connection is closing
-    }
-  }
-  savepoint(const savepoint&) = delete;
-  savepoint& operator=(const savepoint&) = delete;
-  void release() {
-    db_.exec("RELEASE tally");
-    done_ = true;
-  }
-
- private:
-  sqlite::database& db_;
-  tally_labels& labels_;
-  bool done_ = false;
-};
-
 }  // namespace
 
 tally_book::tally_book(sqlite::database& db, std::shared_ptr<const schema> s, clock today)
@@ -223,7 +193,7 @@ date tally_book::open_since(std::int64_t record) const {
 
 void tally_book::refresh_open_stays(const record_reader& read) {
   if (replay_pending_) return;
-  savepoint sp(db_, labels_);
+  sqlite::savepoint sp(db_);  // its own transaction, or a part of the caller's
   const date now = today_();
   std::vector<std::pair<std::int64_t, date>> moved;
   auto& st = db_.cached(open_records_sql);

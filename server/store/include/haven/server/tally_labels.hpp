@@ -19,10 +19,9 @@ class tally_labels {
   // No path has more than `deepest` codes.
   tally_labels(sqlite::database& db, tally::cell_names& names, std::size_t deepest);
 
-  // As name_table::refresh and forget: before a write in a transaction, and
-  // after a savepoint that may have added labels rolled back.
+  // As name_table::refresh: before a write in a transaction (after a
+  // rollback, of a savepoint too, it reads the labels again).
   void refresh();
-  void forget() { table_.forget(); }
 
   // The label id of a cell number, adding a label if it is new.
   std::int64_t label_of(std::uint32_t number);
