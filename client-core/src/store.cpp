@@ -446,6 +446,9 @@ struct store::impl {
             out[i] = prepare_new(inputs[i], enrolled);
           } catch (const failure& f) {
             out[i] = f.err();
+          } catch (...) {  // the batch fails: the other threads stop at their next run
+            next = inputs.size();
+            throw;
           }
     };
     static const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());

@@ -208,15 +208,14 @@ bool database::in_transaction() const {
 }
 
 savepoint::savepoint(database& db) : db_(db) {
+  if (!db_.in_transaction()) ++db_.transactions_;  // it is one of its own
   db_.exec("SAVEPOINT part");
 }
 
 savepoint::~savepoint() {
   if (done_) return;
-  ++db_.rollbacks_;
-  db_.reset_cached();
   try {
-    db_.exec("ROLLBACK TO part; RELEASE part");
+    rollback();
   } catch (...) {  // the transaction rolled back already (SQLite does on some errors)
   }
 }
@@ -224,6 +223,13 @@ savepoint::~savepoint() {
 void savepoint::release() {
   db_.exec("RELEASE part");
   done_ = true;
+}
+
+void savepoint::rollback() {
+  done_ = true;
+  ++db_.rollbacks_;
+  db_.reset_cached();
+  db_.exec("ROLLBACK TO part; RELEASE part");
 }
 
 }  // namespace haven::sqlite

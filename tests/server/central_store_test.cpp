@@ -432,6 +432,7 @@ TEST_CASE(
 
   // Each device pushes its batches in turn, all devices at once.
   std::vector<std::vector<std::optional<errc>>> refused(devices);
+  std::vector<std::vector<server::push_result>> results(devices);  // of those not refused
   std::vector<std::size_t> largest_group(devices, 0);
   {
     std::mutex m;
@@ -448,6 +449,7 @@ TEST_CASE(
         for (const auto& batch : plan[u]) {
           const auto r = capture([&] { return grouped.store().push(ds[u].peer(), batch, 2000); });
           refused[u].push_back(r.ok() ? std::nullopt : std::optional(r.err().code));
+          results[u].push_back(r.ok() ? r.value() : server::push_result{});
           if (r.ok()) largest_group[u] = std::max(largest_group[u], r.value().group);
         }
       });
@@ -465,7 +467,10 @@ TEST_CASE(
       INFO("device " << i << ", batch " << b);
       CHECK(refused[i][b] == (to_refuse[i][b] ? std::optional(errc::invalid_input) : std::nullopt));
       const auto r = capture([&] { return serial.store().push(ds[i].peer(), plan[i][b], 2000); });
-      CHECK(r.ok() == !to_refuse[i][b]);
+      REQUIRE(r.ok() == !to_refuse[i][b]);
+      if (!r.ok()) continue;
+      CHECK(results[i][b].acked_seq == r.value().acked_seq);  // each caller had its own result
+      CHECK(results[i][b].stats.applied == r.value().stats.applied);
     }
 
   const auto counted = [](server::central_store& s) {

@@ -362,8 +362,8 @@ class sqlite_central_store final : public central_store {
       sqlite::transaction tx(db_);
       for (queued_push* q : group) {
         const std::uint64_t head_before_batch = head_;
+        sqlite::savepoint batch(db_);
         try {
-          sqlite::savepoint batch(db_);
           const log_counts g = merge_batch(*q);
           batch.release();
           grown.records += g.records;
@@ -372,8 +372,10 @@ class sqlite_central_store final : public central_store {
         } catch (...) {
           head_ = head_before_batch;
           q->failed = std::current_exception();
-          // Some errors (a full disk) end the whole transaction: the group fails.
+          // Some errors (a full disk) end the whole transaction: the group fails,
+          // as it does when the batch's part cannot be rolled back.
           if (!db_.in_transaction()) throw;
+          batch.rollback();
         }
       }
       set_head();

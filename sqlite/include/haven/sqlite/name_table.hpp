@@ -33,8 +33,9 @@ class name_table {
   const std::string& name_of(std::int64_t id) const;
   // The name of an id, or nullptr for an id the table lacks.
   const std::string* find(std::int64_t id) const;
-  // Forgets the copy: after the table was emptied, or a savepoint that may
-  // have added names rolled back (neither of which refresh() can tell).
+  // Forgets the copy: after the table was emptied, or a rollback made other
+  // than by sqlite::transaction or sqlite::savepoint (which refresh() cannot
+  // tell).
   void forget();
   // Changes whenever the copy is read again or forgotten: an id the caller
   // kept from an earlier generation may name nothing now, or another name.

@@ -135,10 +135,11 @@ class transaction {
   bool done_ = false;
 };
 
-// SAVEPOINT ... RELEASE inside a transaction: the part of it since the
-// savepoint began, rolled back by the destructor unless released (the
-// transaction goes on). A rollback counts in database::rollbacks(), as a
-// transaction's does, since what was cached from that part may be gone.
+// SAVEPOINT ... RELEASE: inside a transaction, the part of it since the
+// savepoint began (the transaction goes on after either end); outside one,
+// a transaction of its own (released: committed). Rolled back by the
+// destructor unless released. A rollback counts in database::rollbacks(),
+// as a transaction's does, since what was cached from that part may be gone.
 class savepoint {
  public:
   explicit savepoint(database& db);
@@ -146,6 +147,9 @@ class savepoint {
   savepoint(const savepoint&) = delete;
   savepoint& operator=(const savepoint&) = delete;
   void release();
+  // Rolls back now; throws errc::store if SQLite cannot (the part may then be
+  // left in the transaction: the caller must not commit it).
+  void rollback();
 
  private:
   database& db_;

@@ -16,7 +16,7 @@ namespace haven::server {
 struct push_result {
   std::uint64_t acked_seq = 0;  // the device's cursor after the push
   sync::merge_stats stats;
-  std::uint64_t head = 0;  // log position after the push
+  std::uint64_t head = 0;  // log position after the push (and those committed with it)
   // The pushes committed in one transaction with this one, itself included:
   // those that waited for the same commit (a backend may group them).
   std::size_t group = 1;
