@@ -23,10 +23,12 @@ struct server_config {
   std::uint16_t port = 0;                       // 0: a free port
   std::shared_ptr<const schema> record_schema;  // nullptr: the built-in schema
   unsigned threads = 0;                         // 0: hardware threads
-  // The sessions' logic and the store's work: more than the cores, since a
-  // push waits for its group's commit, and the pushes that arrive meanwhile
-  // commit together in the next group (sqlite_central_store).
-  unsigned store_threads = 6;
+  // The sessions' logic and the store's work. One more than the 2 a store
+  // keeps busy, so that while a group of pushes commits, the pushes that
+  // arrive wait together and commit in the next group (sqlite_central_store).
+  // More threads gave pushes little more on 2 cores, and every thread's
+  // allocations cost a pull time and havend 3 MB (haven_bench, README).
+  unsigned store_threads = 3;
   sync::frame_limits limits;
   std::uint64_t max_skew_ms = 5 * 60 * 1000;
   // Abuse limits, each with a safe default.
