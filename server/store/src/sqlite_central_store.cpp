@@ -182,6 +182,7 @@ class sqlite_central_store final : public central_store {
     if (me.failed) std::rethrow_exception(me.failed);
     return me.result;
   }
+
   sync::change_batch pull(std::string_view team, sync::node_id skip_node, std::uint64_t since,
                           std::uint32_t max_cells) override {
     auto lease = readers_.take();
