@@ -367,9 +367,7 @@ class sqlite_central_store final : public central_store {
         try {
           const log_counts g = merge_batch(*q);
           batch.release();
-          grown.records += g.records;
-          grown.deleted_records += g.deleted_records;
-          grown.cells += g.cells;
+          add_growth(grown, g);
         } catch (...) {
           head_ = head_before_batch;
           q->failed = std::current_exception();
@@ -387,11 +385,7 @@ class sqlite_central_store final : public central_store {
         if (!q->failed) q->failed = std::current_exception();
       return;
     }
-    if (counted_) {
-      counted_->records += grown.records;
-      counted_->deleted_records += grown.deleted_records;
-      counted_->cells += grown.cells;
-    }
+    if (counted_) add_growth(*counted_, grown);
     for (queued_push* q : group) {
       q->result.head = head_;
       q->result.group = group.size();
@@ -519,6 +513,13 @@ class sqlite_central_store final : public central_store {
       grown.cells += std::uint64_t{r.state.cells.size()} - std::uint64_t{r.before.cells.size()};
     }
     return grown;
+  }
+
+  // Adds what the records, deleted records and cells grew by to `counts`.
+  static void add_growth(log_counts& counts, const log_counts& grown) {
+    counts.records += grown.records;
+    counts.deleted_records += grown.deleted_records;
+    counts.cells += grown.cells;
   }
   void update_tally(const std::vector<sync::record_id>& ids,
                     const std::map<sync::record_id, touched_record>& touched) {
